@@ -1,0 +1,233 @@
+// The reverse-mode engine: graph recording, AccumulateGrad, saved tensors, backward.
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/dispatch.hpp"
+#include "graft/autograd.hpp"
+#include "graft/ops.hpp"
+
+namespace graft {
+
+namespace {
+thread_local bool grad_mode_enabled = true;
+
+/// Adds a backward's gradient into a leaf's .grad.
+class AccumulateGrad final : public Node {
+public:
+    explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::move(leaf)) {}
+    const char* name() const override { return "AccumulateGrad"; }
+    std::vector<Tensor> apply(const Tensor& grad) override {
+        AutogradMeta& meta = leaf_->meta();
+        if (!meta.grad) {
+            // Own, contiguous storage: backward results may alias each other (AddBackward passes
+            // one tensor to both inputs), and the .grad is later accumulated in place.
+            meta.grad = grad.clone().impl_ptr();
+        } else {
+            Tensor(meta.grad).add_(grad);
+        }
+        return {};
+    }
+
+private:
+    std::shared_ptr<TensorImpl> leaf_;
+};
+
+/// The node a gradient for `t` flows into: its grad_fn, or its leaf accumulator.
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+    AutogradMeta& meta = t.impl().meta();
+    if (meta.grad_fn) return meta.grad_fn;
+    if (auto acc = meta.grad_accumulator.lock()) return acc;
+    auto acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    acc->input_shapes = {};
+    acc->output_shape = t.shape();
+    acc->output_dtype = t.dtype();
+    meta.grad_accumulator = acc;
+    return acc;
+}
+
+Tensor accumulate(const Tensor& a, const Tensor& b) { return a.defined() ? add(a, b) : b; }
+}  // namespace
+
+bool GradMode::is_enabled() { return grad_mode_enabled; }
+void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
+
+SavedTensor::SavedTensor(const Tensor& t) {
+    if (!t.defined()) return;
+    // A detached alias: saving an op's own output must not create a reference cycle.
+    tensor_ = t.detach();
+    version_ = t.storage()->version();
+    t.storage()->add_saved_ref();
+}
+
+SavedTensor::SavedTensor(const SavedTensor& other)
+    : tensor_(other.tensor_), version_(other.version_), released_(other.released_) {
+    if (tensor_.defined()) tensor_.storage()->add_saved_ref();
+}
+
+SavedTensor& SavedTensor::operator=(const SavedTensor& other) {
+    if (this != &other) {
+        SavedTensor copy(other);
+        std::swap(tensor_, copy.tensor_);
+        std::swap(version_, copy.version_);
+        std::swap(released_, copy.released_);
+    }
+    return *this;
+}
+
+SavedTensor::~SavedTensor() {
+    if (tensor_.defined()) tensor_.storage()->drop_saved_ref();
+}
+
+void SavedTensor::release() {
+    if (tensor_.defined()) tensor_.storage()->drop_saved_ref();
+    tensor_ = Tensor();
+    released_ = true;
+}
+
+Tensor SavedTensor::unpack(const char* op) const {
+    if (released_)
+        throw AutogradError(std::string(op) +
+                            ": trying to backward through the graph a second time; its saved tensors were freed "
+                            "by the first backward (pass retain_graph=true to it)");
+    if (tensor_.defined() && tensor_.storage()->version() != version_)
+        throw AutogradError(std::string(op) + ": a tensor of shape " + shape_str(tensor_.shape()) +
+                            " saved for the backward was modified by an in-place operation (version " +
+                            std::to_string(version_) + " saved, now " +
+                            std::to_string(tensor_.storage()->version()) + ")");
+    return tensor_;
+}
+
+namespace autograd {
+
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
+    if (!GradMode::is_enabled()) return false;
+    for (const Tensor* t : inputs)
+        if (t != nullptr && t->defined() && t->requires_grad()) return true;
+    return false;
+}
+
+void record(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs, Tensor& output) {
+    node->next.assign(inputs.size(), nullptr);
+    node->input_shapes.resize(inputs.size());
+    node->input_dtypes.assign(inputs.size(), DType::Float32);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Tensor* t = inputs[i];
+        if (t == nullptr || !t->defined()) continue;
+        node->input_shapes[i] = t->shape();
+        node->input_dtypes[i] = t->dtype();
+        if (t->requires_grad()) node->next[i] = gradient_edge(*t);
+    }
+    node->output_shape = output.shape();
+    node->output_dtype = output.dtype();
+    AutogradMeta& meta = output.impl().meta();
+    meta.requires_grad = true;
+    meta.grad_fn = node;
+}
+
+}  // namespace autograd
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
+    std::unordered_map<Node*, Tensor> buffer;
+    std::unordered_map<Node*, int> pending;  // incoming edges not yet delivered
+    std::vector<std::shared_ptr<Node>> root_nodes;
+
+    for (std::size_t r = 0; r < roots.size(); ++r) {
+        const Tensor& root = roots[r];
+        if (!root.requires_grad())
+            throw AutogradError("backward: tensor of shape " + shape_str(root.shape()) +
+                                " does not require grad and has no grad_fn (are all its inputs frozen or "
+                                "computed under NoGradGuard?)");
+        Tensor g = r < grads.size() ? grads[r] : Tensor();
+        if (!g.defined()) {
+            if (root.numel() != 1)
+                throw AutogradError("backward: a gradient can be created implicitly only for one-element outputs; "
+                                    "this output has shape " +
+                                    shape_str(root.shape()) + ", pass a gradient of that shape");
+            g = ones(root.shape(), root.dtype());
+        } else {
+            if (g.shape() != root.shape())
+                throw ShapeError("backward: gradient shape " + shape_str(g.shape()) +
+                                 " does not match output shape " + shape_str(root.shape()));
+            if (g.dtype() != root.dtype())
+                throw DTypeError(std::string("backward: gradient dtype ") + dtype_name(g.dtype()) +
+                                 " does not match output dtype " + dtype_name(root.dtype()));
+        }
+        std::shared_ptr<Node> node = gradient_edge(root);
+        buffer[node.get()] = accumulate(buffer[node.get()], g);
+        root_nodes.push_back(node);
+    }
+
+    // Count, for each reachable node, how many edges lead into it.
+    std::vector<Node*> stack;
+    std::unordered_map<Node*, bool> seen;
+    for (auto& n : root_nodes)
+        if (!seen[n.get()]) {
+            seen[n.get()] = true;
+            stack.push_back(n.get());
+        }
+    while (!stack.empty()) {
+        Node* n = stack.back();
+        stack.pop_back();
+        for (auto& next : n->next) {
+            if (!next) continue;
+            ++pending[next.get()];
+            if (!seen[next.get()]) {
+                seen[next.get()] = true;
+                stack.push_back(next.get());
+            }
+        }
+    }
+
+    std::vector<Node*> ready;
+    for (auto& n : root_nodes)
+        if (pending[n.get()] == 0 && (ready.empty() || std::find(ready.begin(), ready.end(), n.get()) == ready.end()))
+            ready.push_back(n.get());
+
+    NoGradGuard no_grad;
+    while (!ready.empty()) {
+        Node* node = ready.back();
+        ready.pop_back();
+        Tensor grad;
+        if (auto it = buffer.find(node); it != buffer.end()) {
+            grad = std::move(it->second);
+            buffer.erase(it);
+        }
+        std::vector<Tensor> input_grads;
+        if (grad.defined()) {
+            if (node->released)
+                throw AutogradError(std::string("backward: trying to backward through ") + node->name() +
+                                    " a second time; the graph was freed by the first backward (pass "
+                                    "retain_graph=true to it)");
+            if (auto kept = node->retained_output.lock()) {
+                Tensor t(kept);
+                Tensor prev = t.grad();
+                t.set_grad(prev.defined() ? add(prev, grad) : grad.clone());
+            }
+            input_grads = node->apply(grad);
+            if (!retain_graph && dynamic_cast<AccumulateGrad*>(node) == nullptr) {
+                node->release_saved();
+                node->released = true;
+            }
+        }
+        for (std::size_t i = 0; i < node->next.size(); ++i) {
+            Node* next = node->next[i].get();
+            if (next == nullptr) continue;
+            if (i < input_grads.size() && input_grads[i].defined()) {
+                const Tensor& g = input_grads[i];
+                if (g.shape() != node->input_shapes[i])
+                    throw AutogradError(std::string(node->name()) + ": backward produced a gradient of shape " +
+                                        shape_str(g.shape()) + " for input " + std::to_string(i) + " of shape " +
+                                        shape_str(node->input_shapes[i]));
+                Tensor converted = g.dtype() == node->input_dtypes[i] ? g : g.to(node->input_dtypes[i]);
+                buffer[next] = accumulate(buffer[next], converted);
+            }
+            // A node whose inputs all delivered runs (or, having received nothing, just passes
+            // the "nothing" on so that its successors' counts still reach zero).
+            if (--pending[next] == 0) ready.push_back(next);
+        }
+    }
+}
+
+}  // namespace graft

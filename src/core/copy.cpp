@@ -1,0 +1,228 @@
+// Element copies and conversions (copy_elements, clone, contiguous, to) and the in-place
+// ops with their guards: no in-place write to a leaf that requires grad, to a tensor saved
+// for a backward (while recording), or to read-only storage.
+#include <cstring>
+
+#include "core/dispatch.hpp"
+#include "graft/autograd.hpp"
+#include "graft/ops.hpp"
+
+namespace graft {
+
+namespace detail {
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+    const std::size_t n = std::max(a.size(), b.size());
+    Shape out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+        const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+        if (da != db && da != 1 && db != 1)
+            throw ShapeError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                             " cannot be broadcast (dimension " + std::to_string(i) + ": " + std::to_string(da) +
+                             " vs " + std::to_string(db) + ")");
+        out[i] = da == 1 ? db : da;
+    }
+    return out;
+}
+
+Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+    const std::size_t n = shape.size();
+    const std::size_t k = static_cast<std::size_t>(t.dim());
+    Shape st(n, 0);
+    for (std::size_t i = 0; i < k; ++i) {
+        const std::size_t j = n - k + i;
+        st[j] = t.shape()[i] == 1 && shape[j] != 1 ? 0 : t.strides()[i];
+    }
+    return st;
+}
+
+void copy_elements(const Tensor& dst, const Tensor& src) {
+    if (broadcast_shapes(src.shape(), dst.shape(), "copy_") != dst.shape())
+        throw ShapeError("copy_: source of shape " + shape_str(src.shape()) + " cannot be broadcast to destination " +
+                         shape_str(dst.shape()));
+    const std::array<Shape, 2> strides{dst.strides(), broadcast_strides(src, dst.shape())};
+    const std::array<std::int64_t, 2> base{dst.offset(), src.offset()};
+    dispatch_all(dst.dtype(), [&]<class D>() {
+        D* d = storage_ptr<D>(dst);
+        dispatch_all(src.dtype(), [&]<class S>() {
+            const S* s = storage_ptr<S>(src);
+            for_each_row<2>(dst.shape(), strides, base, [&](auto off, std::int64_t n, auto inner) {
+                D* dp = d + off[0];
+                const S* sp = s + off[1];
+                if constexpr (std::is_same_v<D, S>) {
+                    if (inner[0] == 1 && inner[1] == 1) {
+                        std::memcpy(dp, sp, static_cast<std::size_t>(n) * sizeof(D));
+                        return;
+                    }
+                }
+                for (std::int64_t i = 0; i < n; ++i) {
+                    if constexpr (std::is_same_v<D, bool>)
+                        dp[i * inner[0]] = convert<double>(sp[i * inner[1]]) != 0.0;
+                    else if constexpr (std::is_same_v<S, bool>)
+                        dp[i * inner[0]] = convert<D>(sp[i * inner[1]] ? 1.0f : 0.0f);
+                    else if constexpr (std::is_same_v<D, S>)
+                        dp[i * inner[0]] = sp[i * inner[1]];
+                    else if constexpr (std::is_same_v<S, bfloat16> || std::is_same_v<S, float16> ||
+                                       std::is_same_v<D, bfloat16> || std::is_same_v<D, float16>)
+                        dp[i * inner[0]] = convert<D>(convert<float>(sp[i * inner[1]]));
+                    else
+                        dp[i * inner[0]] = static_cast<D>(sp[i * inner[1]]);
+                }
+            });
+        });
+    });
+}
+
+}  // namespace detail
+
+namespace {
+
+// y = x.clone() (or x.contiguous())  ⇒  dx = dy
+struct CloneBackward final : Node {
+    const char* name() const override { return "CloneBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override { return {g}; }
+};
+
+// y = x.to(dtype)  ⇒  dx = dy.to(x.dtype)
+struct ToBackward final : Node {
+    const char* name() const override { return "ToBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override { return {g.to(input_dtypes[0])}; }
+};
+
+// self.copy_(src)  ⇒  dsrc = sum_to(dy, src.shape)
+struct CopyBackward final : Node {
+    const char* name() const override { return "CopyBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        return {Tensor(), sum_to(g, input_shapes[1]).to(input_dtypes[1])};
+    }
+};
+
+/// The checks every in-place op makes before writing into `self`.
+void check_inplace(const Tensor& self, const char* op) {
+    if (!self.storage()->writable())
+        throw ValueError(std::string(op) + ": tensor of shape " + shape_str(self.shape()) +
+                         " is read-only (it views a memory-mapped file); clone() it first");
+    if (!GradMode::is_enabled()) return;
+    if (self.requires_grad() && self.is_leaf())
+        throw AutogradError(std::string(op) + ": a leaf tensor that requires grad (shape " + shape_str(self.shape()) +
+                            ") cannot be modified in place while recording; use NoGradGuard (as optimizers do) "
+                            "or an out-of-place op");
+    if (self.storage()->saved_refs() > 0)
+        throw AutogradError(std::string(op) + ": tensor of shape " + shape_str(self.shape()) +
+                            " is saved for a backward and cannot be modified in place; clone() it first");
+}
+
+/// Runs `compute(self_value)` out of place and writes the result into self. While recording,
+/// self's history is rebased onto the new node (self must not be a view of a tensor with history).
+template <class F>
+Tensor& apply_inplace(Tensor& self, const char* op, bool records, F&& compute) {
+    check_inplace(self, op);
+    if (!records) {
+        Tensor result;
+        {
+            NoGradGuard guard;
+            result = compute(self);
+        }
+        if (result.shape() != self.shape())
+            throw ShapeError(std::string(op) + ": result shape " + shape_str(result.shape()) +
+                             " differs from the in-place target's shape " + shape_str(self.shape()));
+        detail::copy_elements(self, result);
+        self.storage()->bump_version();
+        return self;
+    }
+    if (self.impl().autograd && self.impl().autograd->is_view)
+        throw AutogradError(std::string(op) + ": in-place operation on a view of a tensor that requires grad (shape " +
+                            shape_str(self.shape()) + ") is not supported; clone() the view first");
+    Tensor result = compute(self.clone());
+    if (result.shape() != self.shape())
+        throw ShapeError(std::string(op) + ": result shape " + shape_str(result.shape()) +
+                         " differs from the in-place target's shape " + shape_str(self.shape()));
+    detail::copy_elements(self, result);
+    self.storage()->bump_version();
+    AutogradMeta& meta = self.impl().meta();
+    meta.requires_grad = result.requires_grad();
+    meta.grad_fn = result.grad_fn();
+    return self;
+}
+
+bool recording(const Tensor& a, const Tensor* b = nullptr) {
+    return autograd::any_requires_grad({&a, b});
+}
+
+}  // namespace
+
+Tensor Tensor::clone() const {
+    Tensor out = empty(shape(), dtype());
+    detail::copy_elements(out, *this);
+    autograd::make_node<CloneBackward>({this}, out);
+    return out;
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+Tensor Tensor::to(DType target) const {
+    if (target == dtype()) return *this;
+    Tensor out = empty(shape(), target);
+    detail::copy_elements(out, *this);
+    if (is_floating(target) && is_floating(dtype())) autograd::make_node<ToBackward>({this}, out);
+    return out;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+    return apply_inplace(*this, "add_", recording(*this, &other),
+                         [&](const Tensor& s) { return add(s, other, alpha); });
+}
+Tensor& Tensor::add_(double value) {
+    return apply_inplace(*this, "add_", recording(*this), [&](const Tensor& s) { return add(s, value); });
+}
+Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+    return apply_inplace(*this, "sub_", recording(*this, &other),
+                         [&](const Tensor& s) { return sub(s, other, alpha); });
+}
+Tensor& Tensor::mul_(const Tensor& other) {
+    return apply_inplace(*this, "mul_", recording(*this, &other), [&](const Tensor& s) { return mul(s, other); });
+}
+Tensor& Tensor::mul_(double value) {
+    return apply_inplace(*this, "mul_", recording(*this), [&](const Tensor& s) { return mul(s, value); });
+}
+Tensor& Tensor::div_(const Tensor& other) {
+    return apply_inplace(*this, "div_", recording(*this, &other), [&](const Tensor& s) { return div(s, other); });
+}
+
+Tensor& Tensor::fill_(double value) {
+    check_inplace(*this, "fill_");
+    detail::copy_elements(*this, scalar_tensor(value, dtype()));
+    storage()->bump_version();
+    // The old value no longer matters: cut the history of a non-leaf.
+    if (impl().autograd && impl().autograd->grad_fn) {
+        impl().autograd->grad_fn = nullptr;
+        impl().autograd->requires_grad = false;
+    }
+    return *this;
+}
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+Tensor& Tensor::copy_(const Tensor& src) {
+    check_inplace(*this, "copy_");
+    const bool records = GradMode::is_enabled() && src.requires_grad() && is_floating(dtype());
+    if (records && impl().autograd && impl().autograd->is_view)
+        throw AutogradError("copy_: copying a tensor that requires grad into a view of a tensor with history is "
+                            "not supported; clone() the view first");
+    detail::copy_elements(*this, src);
+    storage()->bump_version();
+    if (records) {
+        Tensor self = *this;
+        auto node = std::make_shared<CopyBackward>();
+        // Input 0 is the overwritten value (no gradient); input 1 is src.
+        Tensor detached_self = detach();
+        autograd::record(node, {&detached_self, &src}, self);
+    } else if (impl().autograd && impl().autograd->grad_fn && GradMode::is_enabled()) {
+        impl().autograd->grad_fn = nullptr;
+        impl().autograd->requires_grad = false;
+    }
+    return *this;
+}
+
+}  // namespace graft

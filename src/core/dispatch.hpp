@@ -1,0 +1,145 @@
+// Internal: dtype dispatch and strided N-operand loops shared by every op family.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "graft/error.hpp"
+#include "graft/tensor.hpp"
+
+namespace graft::detail {
+
+/// Calls fn.template operator()<T>() with T = float or double; DTypeError naming `op` otherwise.
+template <class F>
+decltype(auto) dispatch_floating(DType dtype, const char* op, F&& fn) {
+    switch (dtype) {
+        case DType::Float32: return fn.template operator()<float>();
+        case DType::Float64: return fn.template operator()<double>();
+        default:
+            throw DTypeError(std::string(op) + ": expected a floating-point tensor (float32 or float64), got " +
+                             dtype_name(dtype));
+    }
+}
+
+/// float, double, int64 or int32; bool and the storage-only types are rejected.
+template <class F>
+decltype(auto) dispatch_numeric(DType dtype, const char* op, F&& fn) {
+    switch (dtype) {
+        case DType::Float32: return fn.template operator()<float>();
+        case DType::Float64: return fn.template operator()<double>();
+        case DType::Int64: return fn.template operator()<std::int64_t>();
+        case DType::Int32: return fn.template operator()<std::int32_t>();
+        default:
+            throw DTypeError(std::string(op) + ": expected a numeric tensor (float32, float64, int64, int32), got " +
+                             dtype_name(dtype) +
+                             (is_storage_only(dtype) ? " (a storage type: convert with .to(DType::Float32))" : ""));
+    }
+}
+
+/// Every dtype, bool and the storage-only types included.
+template <class F>
+decltype(auto) dispatch_all(DType dtype, F&& fn) {
+    switch (dtype) {
+        case DType::Float32: return fn.template operator()<float>();
+        case DType::Float64: return fn.template operator()<double>();
+        case DType::Int64: return fn.template operator()<std::int64_t>();
+        case DType::Int32: return fn.template operator()<std::int32_t>();
+        case DType::Bool: return fn.template operator()<bool>();
+        case DType::BFloat16: return fn.template operator()<bfloat16>();
+        case DType::Float16: return fn.template operator()<float16>();
+    }
+    throw DTypeError("unknown dtype");
+}
+
+/// Converts any element type to float/double/int for arithmetic.
+template <class To, class From>
+inline To convert(From v) {
+    if constexpr (std::is_same_v<From, bfloat16>) {
+        return static_cast<To>(bf16_to_float(v));
+    } else if constexpr (std::is_same_v<From, float16>) {
+        return static_cast<To>(f16_to_float(v));
+    } else if constexpr (std::is_same_v<To, bfloat16>) {
+        return float_to_bf16(static_cast<float>(v));
+    } else if constexpr (std::is_same_v<To, float16>) {
+        return float_to_f16(static_cast<float>(v));
+    } else {
+        return static_cast<To>(v);
+    }
+}
+
+/// Broadcast shape of a and b (NumPy rules); ShapeError naming `op` and both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+/// Strides that read `t` as if expanded to `shape` (0 along broadcast dimensions).
+Shape broadcast_strides(const Tensor& t, const Shape& shape);
+
+/// Iterates `shape` row by row in row-major order for N operands with the given strides
+/// (in elements). fn(offsets, n, inner_strides) handles one innermost row of n elements,
+/// where offsets[k] is operand k's element offset of the row's first element.
+/// Adjacent dimensions are merged where every operand allows it, so contiguous data
+/// arrives as one long row.
+template <std::size_t N, class F>
+void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, const std::array<std::int64_t, N>& base,
+                  F&& fn) {
+    for (std::int64_t s : shape)
+        if (s == 0) return;
+    // Coalesce: drop size-1 dims, merge dims d-1,d when stride[d-1] == stride[d]*shape[d] for all operands.
+    Shape sh;
+    std::array<Shape, N> st;
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+        if (shape[d] == 1) continue;
+        if (!sh.empty()) {
+            bool merge = true;
+            for (std::size_t k = 0; k < N; ++k)
+                if (st[k].back() != strides[k][d] * shape[d]) merge = false;
+            if (merge) {
+                sh.back() *= shape[d];
+                for (std::size_t k = 0; k < N; ++k) st[k].back() = strides[k][d];
+                continue;
+            }
+        }
+        sh.push_back(shape[d]);
+        for (std::size_t k = 0; k < N; ++k) st[k].push_back(strides[k][d]);
+    }
+    if (sh.empty()) {
+        std::array<std::int64_t, N> inner{};
+        fn(base, std::int64_t{1}, inner);
+        return;
+    }
+    const std::size_t nd = sh.size();
+    const std::int64_t n = sh[nd - 1];
+    std::array<std::int64_t, N> inner;
+    for (std::size_t k = 0; k < N; ++k) inner[k] = st[k][nd - 1];
+    std::array<std::int64_t, N> off = base;
+    if (nd == 1) {
+        fn(off, n, inner);
+        return;
+    }
+    Shape counter(nd - 1, 0);
+    for (;;) {
+        fn(off, n, inner);
+        std::size_t d = nd - 1;
+        for (;;) {
+            if (d == 0) return;
+            --d;
+            ++counter[d];
+            for (std::size_t k = 0; k < N; ++k) off[k] += st[k][d];
+            if (counter[d] < sh[d]) break;
+            for (std::size_t k = 0; k < N; ++k) off[k] -= st[k][d] * sh[d];
+            counter[d] = 0;
+        }
+    }
+}
+
+/// Element-typed base pointer of a tensor's storage (offset not applied).
+template <class T>
+inline T* storage_ptr(const Tensor& t) {
+    return static_cast<T*>(t.storage()->data());
+}
+
+/// Writes src (broadcast to dst's shape, converted to dst's dtype) into dst's elements.
+/// No autograd, no checks on writability: the callers check.
+void copy_elements(const Tensor& dst, const Tensor& src);
+
+}  // namespace graft::detail

@@ -1,0 +1,197 @@
+// Tensor metadata, element access, printing and the autograd accessors.
+#include "graft/tensor.hpp"
+
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "core/dispatch.hpp"
+#include "graft/autograd.hpp"
+#include "graft/ops.hpp"
+
+namespace graft {
+
+std::string shape_str(const Shape& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i) s += ", ";
+        s += std::to_string(shape[i]);
+    }
+    return s + "]";
+}
+
+std::int64_t shape_numel(const Shape& shape) {
+    std::int64_t n = 1;
+    for (std::int64_t s : shape) {
+        if (s < 0) throw ShapeError("invalid shape " + shape_str(shape) + ": negative size");
+        if (s != 0 && n > INT64_MAX / s) throw ShapeError("invalid shape " + shape_str(shape) + ": too many elements");
+        n *= s;
+    }
+    return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+    Shape st(shape.size());
+    std::int64_t acc = 1;
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        st[i] = acc;
+        acc *= std::max<std::int64_t>(shape[i], 1);
+    }
+    return st;
+}
+
+std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
+    const std::int64_t n = std::max<std::int64_t>(ndim, 1);
+    if (dim < -n || dim >= n)
+        throw IndexError(std::string(op) + ": dimension " + std::to_string(dim) + " out of range for a " +
+                         std::to_string(ndim) + "-d tensor");
+    return dim < 0 ? dim + n : dim;
+}
+
+TensorImpl& Tensor::impl() const {
+    if (!impl_) throw ValueError("operation on an undefined tensor");
+    return *impl_;
+}
+
+std::int64_t Tensor::size(std::int64_t d) const { return impl().shape[wrap_dim(d, dim(), "size")]; }
+
+std::int64_t Tensor::stride(std::int64_t d) const { return impl().strides[wrap_dim(d, dim(), "stride")]; }
+
+std::int64_t Tensor::numel() const {
+    std::int64_t n = 1;
+    for (std::int64_t s : impl().shape) n *= s;
+    return n;
+}
+
+bool Tensor::is_contiguous() const {
+    std::int64_t expected = 1;
+    const auto& sh = impl().shape;
+    const auto& st = impl().strides;
+    for (std::size_t i = sh.size(); i-- > 0;) {
+        if (sh[i] == 1) continue;
+        if (st[i] != expected) return false;
+        expected *= sh[i];
+    }
+    return true;
+}
+
+void* Tensor::raw_data() const {
+    return static_cast<char*>(impl().storage->data()) + impl().offset * static_cast<std::int64_t>(element_size());
+}
+
+void Tensor::check_dtype(DType want, const char* op) const {
+    if (dtype() != want)
+        throw DTypeError(std::string(op) + ": expected dtype " + dtype_name(want) + ", tensor has " +
+                         dtype_name(dtype()) + " (shape " + shape_str(shape()) + ")");
+}
+
+double Tensor::item_double() const {
+    if (numel() != 1)
+        throw ShapeError("item: tensor must hold exactly one element, has shape " + shape_str(shape()));
+    return detail::dispatch_all(dtype(), [&]<class T>() {
+        return detail::convert<double>(*static_cast<const T*>(raw_data()));
+    });
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+    std::vector<T> out(static_cast<std::size_t>(numel()));
+    if (out.empty()) return out;
+    Tensor dst = from_blob(out.data(), shape(), dtype_of<T>::value);
+    detail::copy_elements(dst, *this);
+    return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+template std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
+
+template <>
+std::vector<bool> Tensor::to_vector<bool>() const {
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(numel()));
+    if (!bytes.empty()) detail::copy_elements(from_blob(bytes.data(), shape(), DType::Bool), *this);
+    return std::vector<bool>(bytes.begin(), bytes.end());
+}
+
+// ---- autograd accessors ----------------------------------------------------------
+
+Tensor& Tensor::requires_grad_(bool enabled) {
+    if (enabled && !is_floating(dtype()))
+        throw DTypeError(std::string("requires_grad_: only floating-point tensors can require grad, got ") +
+                         dtype_name(dtype()));
+    if (!is_leaf())
+        throw AutogradError("requires_grad_: can only change the flag of a leaf tensor; this one was produced by " +
+                            std::string(grad_fn()->name()) + " (use detach() to make a new leaf)");
+    impl().meta().requires_grad = enabled;
+    return *this;
+}
+
+Tensor Tensor::grad() const {
+    if (!impl().autograd || !impl().autograd->grad) return Tensor();
+    return Tensor(impl().autograd->grad);
+}
+
+void Tensor::set_grad(const Tensor& g) {
+    if (g.defined() && g.shape() != shape())
+        throw ShapeError("set_grad: gradient shape " + shape_str(g.shape()) + " does not match tensor shape " +
+                         shape_str(shape()));
+    if (g.defined() && g.dtype() != dtype())
+        throw DTypeError(std::string("set_grad: gradient dtype ") + dtype_name(g.dtype()) +
+                         " does not match tensor dtype " + dtype_name(dtype()));
+    if (!g.defined() && !impl().autograd) return;
+    impl().meta().grad = g.defined() ? g.impl_ptr() : nullptr;
+}
+
+bool Tensor::is_leaf() const { return !impl().autograd || !impl().autograd->grad_fn; }
+
+std::shared_ptr<Node> Tensor::grad_fn() const {
+    return impl().autograd ? impl().autograd->grad_fn : nullptr;
+}
+
+void Tensor::retain_grad() {
+    if (!requires_grad()) throw AutogradError("retain_grad: tensor does not require grad");
+    if (is_leaf()) return;  // leaves keep their grad anyway
+    impl().meta().retains_grad = true;
+    grad_fn()->retained_output = impl_ptr();
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+    run_backward({*this}, {gradient}, retain_graph);
+}
+
+Tensor Tensor::sum() const { return graft::sum(*this); }
+Tensor Tensor::mean() const { return graft::mean(*this); }
+Tensor Tensor::sum(const std::vector<std::int64_t>& dims, bool keepdim) const { return graft::sum(*this, dims, keepdim); }
+Tensor Tensor::mean(const std::vector<std::int64_t>& dims, bool keepdim) const {
+    return graft::mean(*this, dims, keepdim);
+}
+
+// ---- printing --------------------------------------------------------------------
+
+std::string Tensor::to_string(std::int64_t max_values) const {
+    if (!defined()) return "Tensor(undefined)";
+    std::ostringstream os;
+    os << "Tensor(shape=" << shape_str(shape()) << ", dtype=" << dtype_name(dtype());
+    if (requires_grad()) os << ", requires_grad=true";
+    if (grad_fn()) os << ", grad_fn=" << grad_fn()->name();
+    os << ")\n[";
+    const std::int64_t n = numel();
+    const std::int64_t shown = std::min(n, max_values);
+    Tensor flat = contiguous().detach().reshape({n}).slice(0, 0, shown).to(DType::Float64);
+    std::vector<double> vals = flat.to_vector<double>();
+    os << std::setprecision(6);
+    for (std::int64_t i = 0; i < shown; ++i) {
+        if (i) os << ", ";
+        if (dtype() == DType::Bool)
+            os << (vals[static_cast<std::size_t>(i)] != 0 ? "true" : "false");
+        else
+            os << vals[static_cast<std::size_t>(i)];
+    }
+    if (shown < n) os << ", … (" << n << " values)";
+    os << "]";
+    return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_string(); }
+
+}  // namespace graft

@@ -1,0 +1,291 @@
+// Binary elementwise ops with broadcasting — add, sub, mul, div, maximum, minimum — each
+// forward followed by its backward; then comparisons, logical ops, where and masked_fill.
+#include <cmath>
+
+#include "graft/autograd.hpp"
+#include "graft/ops.hpp"
+#include "ops/elementwise.hpp"
+
+namespace graft {
+
+namespace detail {
+void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
+    if (a.dtype() != b.dtype())
+        throw DTypeError(std::string(op) + ": dtype mismatch, " + dtype_name(a.dtype()) + " " + shape_str(a.shape()) +
+                         " vs " + dtype_name(b.dtype()) + " " + shape_str(b.shape()) + " (convert one with .to())");
+}
+}  // namespace detail
+
+namespace {
+
+/// Same-dtype numeric broadcast map producing the operands' dtype.
+template <class F>
+Tensor arith(const Tensor& a, const Tensor& b, const char* op, F&& f) {
+    detail::check_same_dtype(a, b, op);
+    return detail::dispatch_numeric(a.dtype(), op, [&]<class T>() {
+        return detail::binary_map<T, T>(a, b, op, [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    });
+}
+
+// ---- add / sub ------------------------------------------------------------------
+// out = a + alpha·b  ⇒  da = sum_to(dout, a.shape), db = alpha · sum_to(dout, b.shape)
+struct AddBackward final : Node {
+    explicit AddBackward(double al) : alpha(al) {}
+    const char* name() const override { return "AddBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        std::vector<Tensor> out(2);
+        if (needs_input_grad(0)) out[0] = sum_to(g, input_shapes[0]);
+        if (needs_input_grad(1)) out[1] = sum_to(alpha == 1.0 ? g : mul(g, alpha), input_shapes[1]);
+        return out;
+    }
+    double alpha;
+};
+
+// ---- mul ------------------------------------------------------------------------
+// out = a · b  ⇒  da = sum_to(dout · b), db = sum_to(dout · a)
+struct MulBackward final : Node {
+    const char* name() const override { return "MulBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        std::vector<Tensor> out(2);
+        if (needs_input_grad(0)) out[0] = sum_to(mul(g, b.unpack(name())), input_shapes[0]);
+        if (needs_input_grad(1)) out[1] = sum_to(mul(g, a.unpack(name())), input_shapes[1]);
+        return out;
+    }
+    void release_saved() override {
+        a.release();
+        b.release();
+    }
+    SavedTensor a, b;
+};
+
+// ---- div ------------------------------------------------------------------------
+// out = a / b  ⇒  da = sum_to(dout / b), db = −sum_to(dout · a / b²)
+struct DivBackward final : Node {
+    const char* name() const override { return "DivBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        std::vector<Tensor> out(2);
+        const Tensor bv = b.unpack(name());
+        if (needs_input_grad(0)) out[0] = sum_to(div(g, bv), input_shapes[0]);
+        if (needs_input_grad(1)) out[1] = sum_to(neg(div(mul(g, a.unpack(name())), mul(bv, bv))), input_shapes[1]);
+        return out;
+    }
+    void release_saved() override {
+        a.release();
+        b.release();
+    }
+    SavedTensor a, b;
+};
+
+// ---- maximum / minimum --------------------------------------------------------------
+// out = max(a, b)  ⇒  the gradient goes to the larger operand; ties split it in half
+struct MinMaxBackward final : Node {
+    explicit MinMaxBackward(bool is_max) : maximum(is_max) {}
+    const char* name() const override { return maximum ? "MaximumBackward" : "MinimumBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        const Tensor av = a.unpack(name()), bv = b.unpack(name());
+        // weight of a: 1 where a wins, 0.5 on ties, 0 where b wins
+        Tensor wa = detail::dispatch_floating(av.dtype(), name(), [&]<class T>() {
+            return detail::binary_map<T, T>(av, bv, name(), [&](T x, T y) {
+                if (x == y) return T(0.5);
+                return (maximum ? x > y : x < y) ? T(1) : T(0);
+            });
+        });
+        std::vector<Tensor> out(2);
+        if (needs_input_grad(0)) out[0] = sum_to(mul(g, wa), input_shapes[0]);
+        if (needs_input_grad(1)) out[1] = sum_to(mul(g, rsub(wa, 1.0)), input_shapes[1]);
+        return out;
+    }
+    void release_saved() override {
+        a.release();
+        b.release();
+    }
+    bool maximum;
+    SavedTensor a, b;
+};
+
+Tensor minmax(const Tensor& a, const Tensor& b, bool is_max) {
+    const char* op = is_max ? "maximum" : "minimum";
+    Tensor out = arith(a, b, op, [&](auto x, auto y) {
+        if (x != x) return x;  // NaN propagates
+        if (y != y) return y;
+        return is_max ? (x > y ? x : y) : (x < y ? x : y);
+    });
+    if (auto node = autograd::make_node<MinMaxBackward>({&a, &b}, out, is_max)) {
+        node->a = SavedTensor(a);
+        node->b = SavedTensor(b);
+    }
+    return out;
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+    Tensor out = alpha == 1.0 ? arith(a, b, "add", [](auto x, auto y) { return x + y; })
+                              : arith(a, b, "add", [alpha](auto x, auto y) { return x + alpha * y; });
+    autograd::make_node<AddBackward>({&a, &b}, out, alpha);
+    return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+    Tensor out = alpha == 1.0 ? arith(a, b, "sub", [](auto x, auto y) { return x - y; })
+                              : arith(a, b, "sub", [alpha](auto x, auto y) { return x - alpha * y; });
+    autograd::make_node<AddBackward>({&a, &b}, out, -alpha);
+    return out;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+    Tensor out = arith(a, b, "mul", [](auto x, auto y) { return x * y; });
+    if (auto node = autograd::make_node<MulBackward>({&a, &b}, out)) {
+        if (node->needs_input_grad(0)) node->b = SavedTensor(b);
+        if (node->needs_input_grad(1)) node->a = SavedTensor(a);
+    }
+    return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+    Tensor out = arith(a, b, "div", [](auto x, auto y) {
+        if constexpr (std::is_integral_v<decltype(y)>) {
+            if (y == 0) throw ValueError("div: integer division by zero");
+        }
+        return x / y;
+    });
+    if (auto node = autograd::make_node<DivBackward>({&a, &b}, out)) {
+        node->b = SavedTensor(b);
+        if (node->needs_input_grad(1)) node->a = SavedTensor(a);
+    }
+    return out;
+}
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return minmax(a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return minmax(a, b, false); }
+
+Tensor add(const Tensor& a, double b) { return add(a, scalar_tensor(b, a.dtype())); }
+Tensor sub(const Tensor& a, double b) { return sub(a, scalar_tensor(b, a.dtype())); }
+Tensor mul(const Tensor& a, double b) { return mul(a, scalar_tensor(b, a.dtype())); }
+Tensor div(const Tensor& a, double b) { return div(a, scalar_tensor(b, a.dtype())); }
+Tensor rsub(const Tensor& a, double b) { return sub(scalar_tensor(b, a.dtype()), a); }
+Tensor rdiv(const Tensor& a, double b) { return div(scalar_tensor(b, a.dtype()), a); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return rdiv(b, a); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+// ---- comparisons and logic (no gradient) ----------------------------------------------
+
+namespace {
+template <class F>
+Tensor compare(const Tensor& a, const Tensor& b, const char* op, F&& f) {
+    detail::check_same_dtype(a, b, op);
+    if (a.dtype() == DType::Bool)
+        return detail::binary_map<bool, bool>(a, b, op, [&](bool x, bool y) { return f(x, y); });
+    return detail::dispatch_numeric(a.dtype(), op, [&]<class T>() {
+        return detail::binary_map<bool, T>(a, b, op, [&](T x, T y) { return static_cast<bool>(f(x, y)); });
+    });
+}
+Tensor scalar_like(const Tensor& a, double v) { return scalar_tensor(v, a.dtype()); }
+}  // namespace
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", [](auto x, auto y) { return x == y; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", [](auto x, auto y) { return x != y; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", [](auto x, auto y) { return x < y; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", [](auto x, auto y) { return x <= y; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", [](auto x, auto y) { return x > y; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", [](auto x, auto y) { return x >= y; }); }
+Tensor eq(const Tensor& a, double b) { return eq(a, scalar_like(a, b)); }
+Tensor ne(const Tensor& a, double b) { return ne(a, scalar_like(a, b)); }
+Tensor lt(const Tensor& a, double b) { return lt(a, scalar_like(a, b)); }
+Tensor le(const Tensor& a, double b) { return le(a, scalar_like(a, b)); }
+Tensor gt(const Tensor& a, double b) { return gt(a, scalar_like(a, b)); }
+Tensor ge(const Tensor& a, double b) { return ge(a, scalar_like(a, b)); }
+
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+    a.check_dtype(DType::Bool, "logical_and");
+    b.check_dtype(DType::Bool, "logical_and");
+    return detail::binary_map<bool, bool>(a, b, "logical_and", [](bool x, bool y) { return x && y; });
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+    a.check_dtype(DType::Bool, "logical_or");
+    b.check_dtype(DType::Bool, "logical_or");
+    return detail::binary_map<bool, bool>(a, b, "logical_or", [](bool x, bool y) { return x || y; });
+}
+Tensor logical_not(const Tensor& a) {
+    a.check_dtype(DType::Bool, "logical_not");
+    return detail::unary_map<bool, bool>(a, [](bool x) { return !x; });
+}
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+    NoGradGuard guard;
+    const Tensor x = a.to(DType::Float64), y = b.to(DType::Float64);
+    Tensor ok = detail::binary_map<bool, double>(x, y, "allclose", [&](double p, double q) {
+        if (std::isnan(p) || std::isnan(q)) return false;
+        if (p == q) return true;  // equal infinities
+        return std::abs(p - q) <= atol + rtol * std::abs(q);
+    });
+    for (bool v : ok.to_vector<bool>())
+        if (!v) return false;
+    return true;
+}
+
+// ---- where / masked_fill ---------------------------------------------------------------
+
+namespace {
+// out = cond ? a : b  ⇒  da = sum_to(where(cond, dout, 0)), db = sum_to(where(cond, 0, dout))
+struct WhereBackward final : Node {
+    const char* name() const override { return "WhereBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        const Tensor c = cond.unpack(name());
+        const Tensor zero = scalar_tensor(0.0, g.dtype());
+        std::vector<Tensor> out(3);
+        if (needs_input_grad(1)) out[1] = sum_to(where(c, g, zero), input_shapes[1]);
+        if (needs_input_grad(2)) out[2] = sum_to(where(c, zero, g), input_shapes[2]);
+        return out;
+    }
+    void release_saved() override { cond.release(); }
+    SavedTensor cond;
+};
+}  // namespace
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+    cond.check_dtype(DType::Bool, "where (condition)");
+    detail::check_same_dtype(a, b, "where");
+    const Shape shape = detail::broadcast_shapes(detail::broadcast_shapes(cond.shape(), a.shape(), "where"),
+                                                 b.shape(), "where");
+    Tensor out = detail::dispatch_all(a.dtype(), [&]<class T>() {
+        Tensor o = empty(shape, a.dtype());
+        T* po = o.data_ptr<T>();
+        const bool* pc = detail::storage_ptr<bool>(cond);
+        const T* pa = detail::storage_ptr<T>(a);
+        const T* pb = detail::storage_ptr<T>(b);
+        const std::array<Shape, 4> st{o.strides(), detail::broadcast_strides(cond, shape),
+                                      detail::broadcast_strides(a, shape), detail::broadcast_strides(b, shape)};
+        detail::for_each_row<4>(shape, st, {0, cond.offset(), a.offset(), b.offset()},
+                                [&](auto off, std::int64_t n, auto in) {
+                                    for (std::int64_t i = 0; i < n; ++i)
+                                        po[off[0] + i * in[0]] = pc[off[1] + i * in[1]] ? pa[off[2] + i * in[2]]
+                                                                                        : pb[off[3] + i * in[3]];
+                                });
+        return o;
+    });
+    if (auto node = autograd::make_node<WhereBackward>({&cond, &a, &b}, out)) node->cond = SavedTensor(cond);
+    return out;
+}
+
+Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
+    mask.check_dtype(DType::Bool, "masked_fill (mask)");
+    if (detail::broadcast_shapes(a.shape(), mask.shape(), "masked_fill") != a.shape())
+        throw ShapeError("masked_fill: mask of shape " + shape_str(mask.shape()) + " does not broadcast to input " +
+                         shape_str(a.shape()));
+    return where(mask, scalar_tensor(value, a.dtype()), a);
+}
+
+}  // namespace graft

@@ -1,0 +1,128 @@
+// Sum and mean over any set of dims (with keepdim), and sum_to; forward then backward.
+#include "ops/reduce.hpp"
+
+#include "core/dispatch.hpp"
+#include "graft/autograd.hpp"
+#include "graft/ops.hpp"
+
+namespace graft {
+
+namespace detail {
+
+ReducePlan plan_reduction(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim, const char* op) {
+    const std::int64_t nd = x.dim();
+    ReducePlan p;
+    p.reduced.assign(static_cast<std::size_t>(nd), dims.empty());
+    for (std::int64_t d : dims) {
+        const std::int64_t w = wrap_dim(d, nd, op);
+        if (nd == 0) continue;
+        if (p.reduced[static_cast<std::size_t>(w)])
+            throw ValueError(std::string(op) + ": dimension " + std::to_string(w) + " appears more than once");
+        p.reduced[static_cast<std::size_t>(w)] = true;
+    }
+    std::vector<std::int64_t> perm;
+    p.outer = 1;
+    p.inner = 1;
+    for (std::int64_t d = 0; d < nd; ++d) {
+        if (p.reduced[static_cast<std::size_t>(d)]) {
+            p.keep_shape.push_back(1);
+            if (keepdim) p.out_shape.push_back(1);
+        } else {
+            perm.push_back(d);
+            p.outer *= x.shape()[d];
+            p.keep_shape.push_back(x.shape()[d]);
+            p.out_shape.push_back(x.shape()[d]);
+        }
+    }
+    for (std::int64_t d = 0; d < nd; ++d)
+        if (p.reduced[static_cast<std::size_t>(d)]) {
+            perm.push_back(d);
+            p.inner *= x.shape()[d];
+        }
+    p.rows = (nd == 0 ? x : x.detach().permute(perm)).detach().contiguous();
+    return p;
+}
+
+}  // namespace detail
+
+namespace {
+
+// out = sum(x, dims)  ⇒  dx = dout (reduced dims restored as 1) expanded to x.shape, times `scale`
+struct SumBackward final : Node {
+    SumBackward(Shape keep, double s) : keep_shape(std::move(keep)), scale(s) {}
+    const char* name() const override { return scale == 1.0 ? "SumBackward" : "MeanBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        Tensor gk = g.reshape(keep_shape);
+        if (scale != 1.0) gk = mul(gk, scale);
+        return {gk.expand(input_shapes[0])};
+    }
+    Shape keep_shape;
+    double scale;
+};
+
+Tensor sum_impl(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim, bool mean) {
+    const char* op = mean ? "mean" : "sum";
+    if (mean && !is_floating(x.dtype()))
+        throw DTypeError(std::string("mean: expected a floating-point tensor, got ") + dtype_name(x.dtype()));
+    detail::ReducePlan p = detail::plan_reduction(x, dims, keepdim, op);
+    const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
+    Tensor out = empty(p.out_shape, out_dtype);
+    auto reduce_rows = [&]<class T, class Acc, class R>() {
+        const T* in = p.rows.template data_ptr<T>();
+        R* o = out.template data_ptr<R>();
+        for (std::int64_t r = 0; r < p.outer; ++r) {
+            Acc acc = 0;
+            const T* row = in + r * p.inner;
+            for (std::int64_t i = 0; i < p.inner; ++i) acc += static_cast<Acc>(row[i]);
+            if (mean) acc /= static_cast<Acc>(p.inner);
+            o[r] = static_cast<R>(acc);
+        }
+    };
+    switch (x.dtype()) {
+        case DType::Float32: reduce_rows.template operator()<float, double, float>(); break;
+        case DType::Float64: reduce_rows.template operator()<double, double, double>(); break;
+        case DType::Int64: reduce_rows.template operator()<std::int64_t, std::int64_t, std::int64_t>(); break;
+        case DType::Int32: reduce_rows.template operator()<std::int32_t, std::int64_t, std::int64_t>(); break;
+        case DType::Bool: reduce_rows.template operator()<bool, std::int64_t, std::int64_t>(); break;
+        default:
+            throw DTypeError(std::string(op) + ": unsupported dtype " + dtype_name(x.dtype()) +
+                             " (convert storage types with .to(DType::Float32))");
+    }
+    const double scale = mean ? 1.0 / static_cast<double>(p.inner) : 1.0;
+    autograd::make_node<SumBackward>({&x}, out, p.keep_shape, scale);
+    return out;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) { return sum_impl(x, {}, false, false); }
+Tensor sum(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim) {
+    return sum_impl(x, dims, keepdim, false);
+}
+Tensor mean(const Tensor& x) { return sum_impl(x, {}, false, true); }
+Tensor mean(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim) {
+    return sum_impl(x, dims, keepdim, true);
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+    if (x.shape() == shape) return x;
+    const std::int64_t lead = x.dim() - static_cast<std::int64_t>(shape.size());
+    if (lead < 0)
+        throw ShapeError("sum_to: cannot reduce shape " + shape_str(x.shape()) + " to " + shape_str(shape));
+    std::vector<std::int64_t> dims;
+    for (std::int64_t d = 0; d < x.dim(); ++d) {
+        if (d < lead) {
+            dims.push_back(d);
+            continue;
+        }
+        const std::int64_t want = shape[static_cast<std::size_t>(d - lead)];
+        if (want == 1 && x.shape()[d] != 1)
+            dims.push_back(d);
+        else if (want != x.shape()[d])
+            throw ShapeError("sum_to: cannot reduce shape " + shape_str(x.shape()) + " to " + shape_str(shape));
+    }
+    if (dims.empty()) return x.reshape(shape);
+    return sum(x, dims, true).reshape(shape);
+}
+
+}  // namespace graft

@@ -1,0 +1,201 @@
+// Unary elementwise ops — neg, exp, log, sqrt, rsqrt, abs, pow, clamp, relu, leaky_relu,
+// sigmoid, tanh, gelu, silu — each forward followed by its backward.
+#include <cmath>
+
+#include "graft/autograd.hpp"
+#include "graft/ops.hpp"
+#include "ops/elementwise.hpp"
+
+namespace graft {
+
+namespace {
+
+/// A unary node whose backward is dx = dout · f'(saved), with f' evaluated elementwise by
+/// `Derivative` on the saved input (or output, when the op saves its result).
+template <class Derivative>
+struct PointwiseBackward final : Node {
+    PointwiseBackward(const char* n, Derivative d) : op_name(n), derivative(std::move(d)) {}
+    const char* name() const override { return op_name; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        const Tensor s = saved.unpack(name());
+        Tensor dfdx = detail::dispatch_floating(s.dtype(), name(), [&]<class T>() {
+            return detail::unary_map<T, T>(s, [&](T v) { return static_cast<T>(derivative(v)); });
+        });
+        return {mul(g, dfdx)};
+    }
+    void release_saved() override { saved.release(); }
+    const char* op_name;
+    Derivative derivative;
+    SavedTensor saved;
+};
+
+/// Applies f elementwise (floating dtypes) and records dx = dout · derivative(saved), where
+/// saved is the input, or the output when save_output is true.
+template <class F, class D>
+Tensor pointwise(const Tensor& x, const char* op, F&& f, D derivative, bool save_output = false) {
+    Tensor out = detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
+        return detail::unary_map<T, T>(x, [&](T v) { return static_cast<T>(f(v)); });
+    });
+    if (autograd::any_requires_grad({&x})) {
+        auto node = std::make_shared<PointwiseBackward<D>>(op, std::move(derivative));
+        node->saved = SavedTensor(save_output ? out : x);
+        autograd::record(node, {&x}, out);
+    }
+    return out;
+}
+
+// out = −x  ⇒  dx = −dout
+struct NegBackward final : Node {
+    const char* name() const override { return "NegBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override { return {neg(g)}; }
+};
+
+constexpr double kSqrt2 = 1.41421356237309504880;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1/√(2π)
+constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
+
+}  // namespace
+
+Tensor neg(const Tensor& x) {
+    Tensor out = detail::dispatch_numeric(x.dtype(), "neg", [&]<class T>() {
+        return detail::unary_map<T, T>(x, [](T v) { return static_cast<T>(-v); });
+    });
+    autograd::make_node<NegBackward>({&x}, out);
+    return out;
+}
+
+// out = eˣ  ⇒  dx = dout · out
+Tensor exp(const Tensor& x) {
+    return pointwise(x, "exp", [](auto v) { return std::exp(v); }, [](auto y) { return y; }, true);
+}
+
+// out = ln x  ⇒  dx = dout / x
+Tensor log(const Tensor& x) {
+    return pointwise(x, "log", [](auto v) { return std::log(v); }, [](auto v) { return 1 / v; });
+}
+
+// out = √x  ⇒  dx = dout / (2·out)
+Tensor sqrt(const Tensor& x) {
+    return pointwise(x, "sqrt", [](auto v) { return std::sqrt(v); }, [](auto y) { return 1 / (2 * y); }, true);
+}
+
+// out = 1/√x  ⇒  dx = −dout · out³ / 2
+Tensor rsqrt(const Tensor& x) {
+    return pointwise(x, "rsqrt", [](auto v) { return 1 / std::sqrt(v); },
+                     [](auto y) { return -y * y * y / 2; }, true);
+}
+
+// out = |x|  ⇒  dx = dout · sign(x)   (0 at x = 0)
+Tensor abs(const Tensor& x) {
+    if (!is_floating(x.dtype()))
+        return detail::dispatch_numeric(x.dtype(), "abs", [&]<class T>() {
+            return detail::unary_map<T, T>(x, [](T v) { return static_cast<T>(v < 0 ? -v : v); });
+        });
+    return pointwise(x, "abs", [](auto v) { return std::abs(v); },
+                     [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
+}
+
+// out = xᵖ  ⇒  dx = dout · p · xᵖ⁻¹
+Tensor pow(const Tensor& x, double p) {
+    return pointwise(x, "pow", [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); },
+                     [p](auto v) {
+                         using T = decltype(v);
+                         return p == 0 ? T(0) : static_cast<T>(p) * std::pow(v, static_cast<T>(p - 1));
+                     });
+}
+
+// out = min(max(x, lo), hi)  ⇒  dx = dout where lo ≤ x ≤ hi, else 0
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+    const double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
+    if (l > h)
+        throw ValueError("clamp: min " + std::to_string(l) + " is greater than max " + std::to_string(h));
+    return pointwise(
+        x, "clamp",
+        [l, h](auto v) {
+            using T = decltype(v);
+            return v != v ? v : std::min(std::max(v, static_cast<T>(l)), static_cast<T>(h));
+        },
+        [l, h](auto v) { return static_cast<decltype(v)>(v >= l && v <= h); });
+}
+
+// out = max(x, 0)  ⇒  dx = dout · [out > 0]
+Tensor relu(const Tensor& x) {
+    return pointwise(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); },
+                     [](auto y) { return static_cast<decltype(y)>(y > 0); }, true);
+}
+
+// out = x ≥ 0 ? x : s·x  ⇒  dx = dout · (x > 0 ? 1 : s)
+Tensor leaky_relu(const Tensor& x, double s) {
+    return pointwise(x, "leaky_relu", [s](auto v) { return v > 0 ? v : static_cast<decltype(v)>(s) * v; },
+                     [s](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(s); });
+}
+
+// out = 1/(1+e⁻ˣ)  ⇒  dx = dout · out·(1−out)
+Tensor sigmoid(const Tensor& x) {
+    return pointwise(
+        x, "sigmoid",
+        [](auto v) {
+            using T = decltype(v);
+            // Stable on both tails.
+            if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+            const T e = std::exp(v);
+            return e / (T(1) + e);
+        },
+        [](auto y) { return y * (1 - y); }, true);
+}
+
+// out = tanh x  ⇒  dx = dout · (1 − out²)
+Tensor tanh(const Tensor& x) {
+    return pointwise(x, "tanh", [](auto v) { return std::tanh(v); }, [](auto y) { return 1 - y * y; }, true);
+}
+
+// erf form: out = x·Φ(x)  ⇒  dx = dout · (Φ(x) + x·φ(x))
+// tanh form: out = ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³)
+//            ⇒  dx = dout · (½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²))
+Tensor gelu(const Tensor& x, GeluApprox approximate) {
+    if (approximate == GeluApprox::Tanh) {
+        return pointwise(
+            x, "gelu",
+            [](auto v) {
+                using T = decltype(v);
+                const T u = static_cast<T>(kSqrt2OverPi) * (v + T(0.044715) * v * v * v);
+                return T(0.5) * v * (T(1) + std::tanh(u));
+            },
+            [](auto v) {
+                using T = decltype(v);
+                const T u = static_cast<T>(kSqrt2OverPi) * (v + T(0.044715) * v * v * v);
+                const T t = std::tanh(u);
+                return T(0.5) * (T(1) + t) +
+                       T(0.5) * v * (T(1) - t * t) * static_cast<T>(kSqrt2OverPi) * (T(1) + T(3 * 0.044715) * v * v);
+            });
+    }
+    return pointwise(
+        x, "gelu",
+        [](auto v) {
+            using T = decltype(v);
+            return T(0.5) * v * (T(1) + std::erf(v / static_cast<T>(kSqrt2)));
+        },
+        [](auto v) {
+            using T = decltype(v);
+            const T cdf = T(0.5) * (T(1) + std::erf(v / static_cast<T>(kSqrt2)));
+            const T pdf = static_cast<T>(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);
+            return cdf + v * pdf;
+        });
+}
+
+// out = x·σ(x)  ⇒  dx = dout · σ(x)(1 + x(1 − σ(x)))
+Tensor silu(const Tensor& x) {
+    auto sig = [](auto v) {
+        using T = decltype(v);
+        if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+        const T e = std::exp(v);
+        return e / (T(1) + e);
+    };
+    return pointwise(x, "silu", [sig](auto v) { return v * sig(v); },
+                     [sig](auto v) {
+                         const auto s = sig(v);
+                         return s * (1 + v * (1 - s));
+                     });
+}
+
+}  // namespace graft
