@@ -19,6 +19,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/src/ops/binary.cpp" "CMakeFiles/graft.dir/src/ops/binary.cpp.o" "gcc" "CMakeFiles/graft.dir/src/ops/binary.cpp.o.d"
   "/work/main/src/ops/reduce.cpp" "CMakeFiles/graft.dir/src/ops/reduce.cpp.o" "gcc" "CMakeFiles/graft.dir/src/ops/reduce.cpp.o.d"
   "/work/main/src/ops/unary.cpp" "CMakeFiles/graft.dir/src/ops/unary.cpp.o" "gcc" "CMakeFiles/graft.dir/src/ops/unary.cpp.o.d"
+  "/work/main/src/testing/gradcheck.cpp" "CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o" "gcc" "CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o.d"
   )
 
 # Targets to which this target links.

@@ -223,6 +223,20 @@ CMakeFiles/graft.dir/src/ops/unary.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/graft.dir/src/ops/unary.cpp.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/ops/unary.cpp -o CMakeFiles/graft.dir/src/ops/unary.cpp.s
 
+CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o: CMakeFiles/graft.dir/flags.make
+CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o: /work/main/src/testing/gradcheck.cpp
+CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o: CMakeFiles/graft.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building CXX object CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o -MF CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o.d -o CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o -c /work/main/src/testing/gradcheck.cpp
+
+CMakeFiles/graft.dir/src/testing/gradcheck.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/graft.dir/src/testing/gradcheck.cpp.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/testing/gradcheck.cpp > CMakeFiles/graft.dir/src/testing/gradcheck.cpp.i
+
+CMakeFiles/graft.dir/src/testing/gradcheck.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/graft.dir/src/testing/gradcheck.cpp.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/testing/gradcheck.cpp -o CMakeFiles/graft.dir/src/testing/gradcheck.cpp.s
+
 # Object files for target graft
 graft_OBJECTS = \
 "CMakeFiles/graft.dir/src/autograd/engine.cpp.o" \
@@ -235,7 +249,8 @@ graft_OBJECTS = \
 "CMakeFiles/graft.dir/src/core/views.cpp.o" \
 "CMakeFiles/graft.dir/src/ops/binary.cpp.o" \
 "CMakeFiles/graft.dir/src/ops/reduce.cpp.o" \
-"CMakeFiles/graft.dir/src/ops/unary.cpp.o"
+"CMakeFiles/graft.dir/src/ops/unary.cpp.o" \
+"CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o"
 
 # External object files for target graft
 graft_EXTERNAL_OBJECTS =
@@ -251,9 +266,10 @@ libgraft.a: CMakeFiles/graft.dir/src/core/views.cpp.o
 libgraft.a: CMakeFiles/graft.dir/src/ops/binary.cpp.o
 libgraft.a: CMakeFiles/graft.dir/src/ops/reduce.cpp.o
 libgraft.a: CMakeFiles/graft.dir/src/ops/unary.cpp.o
+libgraft.a: CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o
 libgraft.a: CMakeFiles/graft.dir/build.make
 libgraft.a: CMakeFiles/graft.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Linking CXX static library libgraft.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Linking CXX static library libgraft.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/graft.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/graft.dir/link.txt --verbose=$(VERBOSE)
 

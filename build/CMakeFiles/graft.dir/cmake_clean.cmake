@@ -21,6 +21,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/graft.dir/src/ops/reduce.cpp.o.d"
   "CMakeFiles/graft.dir/src/ops/unary.cpp.o"
   "CMakeFiles/graft.dir/src/ops/unary.cpp.o.d"
+  "CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o"
+  "CMakeFiles/graft.dir/src/testing/gradcheck.cpp.o.d"
   "libgraft.a"
   "libgraft.pdb"
 )

@@ -60,6 +60,7 @@ add_library(graft::graft STATIC IMPORTED)
 
 set_target_properties(graft::graft PROPERTIES
   INTERFACE_COMPILE_FEATURES "cxx_std_20"
+  INTERFACE_INCLUDE_DIRECTORIES "${_IMPORT_PREFIX}/include"
   INTERFACE_LINK_LIBRARIES "\$<LINK_ONLY:OpenMP::OpenMP_CXX>"
 )
 

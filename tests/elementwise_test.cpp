@@ -1,0 +1,109 @@
+// Elementwise ops: forward values against plain loops, gradchecks (broadcast, strided, odd sizes).
+#include <cmath>
+
+#include "test_util.hpp"
+
+using namespace graft;
+using graft::test::leaf64;
+using graft::test::leaf64_transposed;
+
+namespace {
+
+std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+
+TEST(Elementwise, AddBroadcastsRowVector) {
+    Tensor a = arange(6, DType::Float32).reshape({2, 3});
+    Tensor b = from_vector<float>({10, 20, 30});
+    EXPECT_EQ(values(a + b), (std::vector<double>{10, 21, 32, 13, 24, 35}));
+    EXPECT_EQ((a + b).shape(), (Shape{2, 3}));
+}
+
+TEST(Elementwise, BroadcastBothWays) {
+    Tensor a = arange(3, DType::Float64).reshape({3, 1});
+    Tensor b = arange(4, DType::Float64).reshape({1, 4});
+    Tensor c = mul(a, b);
+    ASSERT_EQ(c.shape(), (Shape{3, 4}));
+    std::vector<double> v = values(c);
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 4; ++j) EXPECT_EQ(v[i * 4 + j], i * j);
+}
+
+TEST(Elementwise, IncompatibleShapesNameBoth) {
+    EXPECT_THROW_MSG(add(zeros({2, 3}), zeros({4})), ShapeError, "[2, 3] and [4]");
+}
+
+TEST(Elementwise, DTypeMismatchIsError) {
+    EXPECT_THROW_MSG(add(zeros({2}), zeros({2}, DType::Float64)), DTypeError, "float32");
+}
+
+TEST(Elementwise, GradcheckBinaryBroadcastAndStrided) {
+    for (std::int64_t n : {1, 7, 33}) {
+        Tensor a = leaf64({3, n}, 1), b = leaf64({n}, 2);
+        Tensor at = leaf64_transposed({3, n}, 3);
+        Tensor bpos = add(mul(leaf64({1, n}, 4).detach(), 0.1), 2.0).requires_grad_();
+        EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return add(x[0], x[1], 0.5); }, a, b);
+        EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return sub(x[0], x[1]); }, at, b);
+        EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return mul(x[0], x[1]); }, at, b);
+        EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return div(x[0], x[1]); }, a, bpos);
+        EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return maximum(x[0], x[1]); }, a, at);
+        EXPECT_GRADCHECK([](const std::vector<Tensor>& x) { return minimum(x[0], x[1]); }, a, b);
+    }
+}
+
+TEST(Elementwise, GradcheckUnary) {
+    for (std::int64_t n : {1, 7, 33}) {
+        Tensor x = leaf64({2, n}, 5);
+        Tensor xt = leaf64_transposed({n, 3}, 6);
+        Tensor pos = add(abs(leaf64({2, n}, 7).detach()), 0.5).requires_grad_();
+        auto check = [&](auto f, const Tensor& in) { EXPECT_GRADCHECK(f, in); };
+        check([](const std::vector<Tensor>& v) { return neg(v[0]); }, xt);
+        check([](const std::vector<Tensor>& v) { return exp(v[0]); }, xt);
+        check([](const std::vector<Tensor>& v) { return log(v[0]); }, pos);
+        check([](const std::vector<Tensor>& v) { return sqrt(v[0]); }, pos);
+        check([](const std::vector<Tensor>& v) { return rsqrt(v[0]); }, pos);
+        check([](const std::vector<Tensor>& v) { return abs(v[0]); }, x);
+        check([](const std::vector<Tensor>& v) { return pow(v[0], 3.0); }, xt);
+        check([](const std::vector<Tensor>& v) { return pow(v[0], -1.5); }, pos);
+        check([](const std::vector<Tensor>& v) { return clamp(v[0], -0.5, 0.7); }, x);
+        check([](const std::vector<Tensor>& v) { return relu(v[0]); }, xt);
+        check([](const std::vector<Tensor>& v) { return leaky_relu(v[0], 0.1); }, x);
+        check([](const std::vector<Tensor>& v) { return sigmoid(v[0]); }, xt);
+        check([](const std::vector<Tensor>& v) { return tanh(v[0]); }, x);
+        check([](const std::vector<Tensor>& v) { return gelu(v[0]); }, xt);
+        check([](const std::vector<Tensor>& v) { return gelu(v[0], GeluApprox::Tanh); }, x);
+        check([](const std::vector<Tensor>& v) { return silu(v[0]); }, xt);
+    }
+}
+
+TEST(Elementwise, UnaryForwardMatchesStdMath) {
+    Tensor x = linspace(-3, 3, 13, DType::Float64);
+    std::vector<double> in = values(x);
+    std::vector<double> g = values(gelu(x)), gt = values(gelu(x, GeluApprox::Tanh)), s = values(sigmoid(x));
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const double v = in[i];
+        EXPECT_NEAR(g[i], 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))), 1e-12);
+        EXPECT_NEAR(gt[i], 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))), 1e-12);
+        EXPECT_NEAR(s[i], 1 / (1 + std::exp(-v)), 1e-12);
+    }
+}
+
+TEST(Elementwise, WhereAndMaskedFill) {
+    Tensor c = from_vector<bool>({true, false, true});
+    Tensor a = leaf64({2, 3}, 8), b = leaf64({3}, 9);
+    Tensor w = where(c, a, b);
+    std::vector<double> av = values(a), bv = values(b), wv = values(w);
+    for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 3; ++j) EXPECT_EQ(wv[i * 3 + j], j == 1 ? bv[j] : av[i * 3 + j]);
+    EXPECT_GRADCHECK([c](const std::vector<Tensor>& x) { return where(c, x[0], x[1]); }, a, b);
+    EXPECT_GRADCHECK([c](const std::vector<Tensor>& x) { return masked_fill(x[0], c, -5.0); }, a);
+}
+
+TEST(Elementwise, ComparisonsGiveBoolWithoutGrad) {
+    Tensor a = from_vector<float>({1, 2, 3}).requires_grad_();
+    Tensor m = gt(a, 1.5);
+    EXPECT_EQ(m.dtype(), DType::Bool);
+    EXPECT_FALSE(m.requires_grad());
+    EXPECT_EQ(m.to_vector<bool>(), (std::vector<bool>{false, true, true}));
+}
+
+}  // namespace

@@ -1,0 +1,45 @@
+// Shared helpers for the unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "graft/graft.hpp"
+#include "graft/testing/gradcheck.hpp"
+
+namespace graft::test {
+
+/// A float64 leaf requiring grad with standard-normal values (seeded).
+inline Tensor leaf64(const Shape& shape, std::uint64_t seed = 1) {
+    Generator g(seed);
+    return randn(shape, DType::Float64, &g).requires_grad_();
+}
+
+/// A float64 leaf requiring grad whose layout is the transpose of a contiguous tensor
+/// (shape = `shape`, strides non-contiguous). shape must be 2-D.
+inline Tensor leaf64_transposed(const Shape& shape, std::uint64_t seed = 1) {
+    Generator g(seed);
+    return randn({shape[1], shape[0]}, DType::Float64, &g).t().detach().requires_grad_();
+}
+
+/// Expects gradcheck to pass, printing its message otherwise.
+#define EXPECT_GRADCHECK(fn, ...)                                            \
+    do {                                                                     \
+        auto gc_result_ = ::graft::testing::gradcheck((fn), {__VA_ARGS__});  \
+        EXPECT_TRUE(gc_result_.ok) << gc_result_.message;                    \
+    } while (0)
+
+/// Expects `stmt` to throw ExceptionT whose message contains `needle`.
+#define EXPECT_THROW_MSG(stmt, ExceptionT, needle)                                                   \
+    do {                                                                                             \
+        try {                                                                                        \
+            stmt;                                                                                    \
+            ADD_FAILURE() << "expected " #ExceptionT " from: " #stmt;                                \
+        } catch (const ExceptionT& e_) {                                                             \
+            EXPECT_NE(std::string(e_.what()).find(needle), std::string::npos)                        \
+                << "message was: " << e_.what();                                                     \
+        }                                                                                            \
+    } while (0)
+
+}  // namespace graft::test
