@@ -1,0 +1,188 @@
+// Tensor basics: factories, metadata, element access, dtype conversions, printing, storage.
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+
+#include "test_util.hpp"
+
+using namespace graft;
+
+namespace {
+
+TEST(Tensor, ZerosOnesFullHaveShapeDtypeAndValues) {
+    Tensor z = zeros({2, 3});
+    EXPECT_EQ(z.shape(), (Shape{2, 3}));
+    EXPECT_EQ(z.dtype(), DType::Float32);
+    EXPECT_EQ(z.numel(), 6);
+    EXPECT_EQ(z.strides(), (Shape{3, 1}));
+    EXPECT_TRUE(z.is_contiguous());
+    EXPECT_EQ(z.to_vector<float>(), std::vector<float>(6, 0.0f));
+    EXPECT_EQ(ones({4}, DType::Int64).to_vector<std::int64_t>(), std::vector<std::int64_t>(4, 1));
+    EXPECT_EQ(full({2}, 2.5, DType::Float64).to_vector<double>(), (std::vector<double>{2.5, 2.5}));
+    EXPECT_EQ(zeros_like(full({3}, 1.0, DType::Int32)).dtype(), DType::Int32);
+}
+
+TEST(Tensor, StorageIs64ByteAligned) {
+    for (std::int64_t n : {1, 3, 17, 1000}) {
+        Tensor t = empty({n});
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.raw_data()) % 64, 0u) << n;
+    }
+}
+
+TEST(Tensor, ArangeAndLinspace) {
+    EXPECT_EQ(arange(5).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+    EXPECT_EQ(arange(1, 2, 0.25, DType::Float64).to_vector<double>(), (std::vector<double>{1, 1.25, 1.5, 1.75}));
+    EXPECT_EQ(arange(5, 0, -2).to_vector<std::int64_t>(), (std::vector<std::int64_t>{5, 3, 1}));
+    EXPECT_EQ(linspace(0, 1, 5, DType::Float64).to_vector<double>(), (std::vector<double>{0, 0.25, 0.5, 0.75, 1}));
+    EXPECT_EQ(linspace(3, 3, 1).numel(), 1);
+    EXPECT_THROW_MSG(arange(0, 5, 0), ValueError, "step");
+    EXPECT_THROW_MSG(linspace(0, 1, -1), ValueError, "steps");
+}
+
+TEST(Tensor, RandomFactoriesAreSeedable) {
+    manual_seed(7);
+    Tensor a = randn({100});
+    Tensor u = rand({100});
+    Tensor k = randint(-3, 4, {100});
+    manual_seed(7);
+    EXPECT_EQ(a.to_vector<float>(), randn({100}).to_vector<float>());
+    EXPECT_EQ(u.to_vector<float>(), rand({100}).to_vector<float>());
+    EXPECT_EQ(k.to_vector<std::int64_t>(), randint(-3, 4, {100}).to_vector<std::int64_t>());
+    for (float v : u.to_vector<float>()) {
+        EXPECT_GE(v, 0.0f);
+        EXPECT_LT(v, 1.0f);
+    }
+    for (std::int64_t v : k.to_vector<std::int64_t>()) {
+        EXPECT_GE(v, -3);
+        EXPECT_LT(v, 4);
+    }
+    Generator g1(3), g2(3);
+    EXPECT_EQ(randn({10}, DType::Float64, &g1).to_vector<double>(), randn({10}, DType::Float64, &g2).to_vector<double>());
+    EXPECT_THROW_MSG(randint(5, 5, {2}), ValueError, "empty range");
+}
+
+TEST(Tensor, RandnHasUnitMomentsAndGeneratorStateRestores) {
+    Generator g(11);
+    std::vector<double> v = randn({200000}, DType::Float64, &g).to_vector<double>();
+    double m = 0, s = 0;
+    for (double x : v) m += x;
+    m /= static_cast<double>(v.size());
+    for (double x : v) s += (x - m) * (x - m);
+    s /= static_cast<double>(v.size());
+    EXPECT_NEAR(m, 0.0, 0.01);
+    EXPECT_NEAR(s, 1.0, 0.01);
+    Generator::State st = g.state();
+    const double next = g.normal();
+    g.set_state(st);
+    EXPECT_EQ(g.normal(), next);
+}
+
+TEST(Tensor, FromVectorAndFromBlob) {
+    Tensor t = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+    EXPECT_EQ(t.shape(), (Shape{2, 3}));
+    EXPECT_EQ(t.data_ptr<float>()[4], 5.0f);
+    EXPECT_THROW_MSG(from_vector<float>({1, 2, 3}, {2, 2}), ShapeError, "[2, 2]");
+
+    std::vector<double> buf{1, 2, 3, 4};
+    bool freed = false;
+    {
+        Tensor b = from_blob(buf.data(), {2, 2}, DType::Float64, [&](void*) { freed = true; });
+        EXPECT_EQ(b.raw_data(), buf.data());
+        b.select(0, 1).fill_(9);  // writes through to the external buffer
+        EXPECT_FALSE(freed);
+    }
+    EXPECT_TRUE(freed);
+    EXPECT_EQ(buf, (std::vector<double>{1, 2, 9, 9}));
+}
+
+TEST(Tensor, ReadOnlyBlobRefusesInPlaceWrites) {
+    std::vector<float> buf{1, 2};
+    Tensor b = from_blob(buf.data(), {2}, DType::Float32, {}, /*writable=*/false);
+    EXPECT_THROW_MSG(b.fill_(0), ValueError, "read-only");
+    EXPECT_EQ(b.clone().add_(1.0).to_vector<float>(), (std::vector<float>{2, 3}));
+}
+
+TEST(Tensor, DataPtrChecksDtype) {
+    Tensor t = zeros({2}, DType::Int32);
+    EXPECT_NO_THROW(t.data_ptr<std::int32_t>());
+    EXPECT_THROW_MSG(t.data_ptr<float>(), DTypeError, "int32");
+}
+
+TEST(Tensor, ItemNeedsOneElement) {
+    EXPECT_EQ(full({1, 1}, 3.5).item(), 3.5);
+    EXPECT_EQ(scalar_tensor(4, DType::Int64).item<std::int64_t>(), 4);
+    EXPECT_THROW_MSG(zeros({2}).item(), ShapeError, "exactly one element");
+}
+
+TEST(Tensor, ConversionsBetweenDtypes) {
+    Tensor f = from_vector<float>({-1.5f, 0.0f, 2.75f});
+    EXPECT_EQ(f.to(DType::Float64).to_vector<double>(), (std::vector<double>{-1.5, 0.0, 2.75}));
+    EXPECT_EQ(f.to(DType::Int64).to_vector<std::int64_t>(), (std::vector<std::int64_t>{-1, 0, 2}));
+    EXPECT_EQ(f.to(DType::Bool).to_vector<bool>(), (std::vector<bool>{true, false, true}));
+    EXPECT_EQ(from_vector<bool>({true, false}).to(DType::Float32).to_vector<float>(), (std::vector<float>{1, 0}));
+    // bf16 and f16 hold these values exactly.
+    EXPECT_EQ(f.to(DType::BFloat16).to(DType::Float32).to_vector<float>(), f.to_vector<float>());
+    EXPECT_EQ(f.to(DType::Float16).to(DType::Float32).to_vector<float>(), f.to_vector<float>());
+    EXPECT_TRUE(f.to(DType::Float32).shares_storage(f));  // same dtype: no copy
+}
+
+TEST(Tensor, Bf16RoundsToNearestEven) {
+    // 1 + 2^-8 is halfway between bf16 neighbours 1 and 1 + 2^-7: ties go to even (1).
+    EXPECT_EQ(bf16_to_float(float_to_bf16(1.0f + 0x1p-8f)), 1.0f);
+    EXPECT_EQ(bf16_to_float(float_to_bf16(1.0f + 3 * 0x1p-8f)), 1.0f + 0x1p-6f);
+    EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(NAN))));
+    EXPECT_EQ(bf16_to_float(float_to_bf16(INFINITY)), INFINITY);
+}
+
+TEST(Tensor, F16ConversionCoversNormalsSubnormalsAndOverflow) {
+    EXPECT_EQ(f16_to_float(float_to_f16(65504.0f)), 65504.0f);  // largest half
+    EXPECT_EQ(f16_to_float(float_to_f16(70000.0f)), INFINITY);
+    EXPECT_EQ(f16_to_float(float_to_f16(0x1p-24f)), 0x1p-24f);  // smallest subnormal
+    EXPECT_EQ(f16_to_float(float_to_f16(0x1p-26f)), 0.0f);      // rounds to zero
+    EXPECT_EQ(f16_to_float(float_to_f16(-0x1.8p-20f)), -0x1.8p-20f);
+    EXPECT_EQ(float_to_f16(1.0f).bits, 0x3c00);
+    EXPECT_EQ(float_to_f16(-2.0f).bits, 0xc000);
+    EXPECT_TRUE(std::isnan(f16_to_float(float_to_f16(NAN))));
+    // Every finite half value survives the round trip through float.
+    for (std::uint32_t bits = 0; bits < 0x10000; ++bits) {
+        const float16 h{static_cast<std::uint16_t>(bits)};
+        const float f = f16_to_float(h);
+        if (std::isnan(f)) continue;
+        EXPECT_EQ(float_to_f16(f).bits, h.bits) << bits;
+    }
+}
+
+TEST(Tensor, StorageTypesRefuseCompute) {
+    Tensor h = zeros({2}).to(DType::BFloat16);
+    EXPECT_THROW_MSG(add(h, h), DTypeError, "storage type");
+}
+
+TEST(Tensor, PrintingShowsShapeDtypeAndLeadingValues) {
+    std::ostringstream os;
+    os << arange(20, DType::Float32).reshape({4, 5});
+    const std::string s = os.str();
+    EXPECT_NE(s.find("shape=[4, 5]"), std::string::npos) << s;
+    EXPECT_NE(s.find("float32"), std::string::npos) << s;
+    EXPECT_NE(s.find("0, 1, 2"), std::string::npos) << s;
+    EXPECT_NE(s.find("20 values"), std::string::npos) << s;
+    EXPECT_NE(zeros({1}).requires_grad_().to_string().find("requires_grad=true"), std::string::npos);
+}
+
+TEST(Tensor, UndefinedTensorThrowsClearly) {
+    Tensor t;
+    EXPECT_FALSE(t.defined());
+    EXPECT_THROW_MSG(t.shape(), ValueError, "undefined");
+}
+
+TEST(Tensor, NegativeShapeIsAnError) { EXPECT_THROW_MSG(zeros({2, -1}), ShapeError, "negative"); }
+
+TEST(Tensor, MethodReductions) {
+    Tensor t = arange(6, DType::Float64).reshape({2, 3});
+    EXPECT_EQ(t.sum().item(), 15.0);
+    EXPECT_EQ(t.mean().item(), 2.5);
+    EXPECT_EQ(t.sum({0}).to_vector<double>(), (std::vector<double>{3, 5, 7}));
+    EXPECT_EQ(t.mean({1}, true).shape(), (Shape{2, 1}));
+    EXPECT_EQ(from_vector<bool>({true, true, false}).sum().item<std::int64_t>(), 2);
+}
+
+}  // namespace
