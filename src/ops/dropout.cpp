@@ -1,4 +1,6 @@
 // Dropout: a Bernoulli keep-mask drawn from a Generator, forward followed by its backward.
+#include <sstream>
+
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
@@ -35,9 +37,12 @@ struct DropoutBackward final : Node {
 }  // namespace
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
-    if (!(p >= 0.0 && p <= 1.0))
-        throw ValueError("dropout: probability p must be in [0, 1], got " + std::to_string(p) + " (input shape " +
-                         shape_str(x.shape()) + ")");
+    if (!(p >= 0.0 && p <= 1.0)) {
+        std::ostringstream msg;
+        msg << "dropout: probability p must be in [0, 1], got " << p << " (input shape " << shape_str(x.shape())
+            << ")";
+        throw ValueError(msg.str());
+    }
     if (!training || p == 0.0) return x;
     if (p == 1.0) {
         Tensor out = detail::dispatch_floating(x.dtype(), "dropout", [&]<class T>() {

@@ -1,0 +1,219 @@
+// cat, stack, split and chunk: forward values against plain loops, gradchecks over dims
+// 0, 1 and −1 with pieces of different sizes and non-contiguous inputs, and error paths.
+#include <vector>
+
+#include "test_util.hpp"
+
+using namespace graft;
+using graft::test::leaf64;
+using graft::test::leaf64_transposed;
+
+namespace {
+
+std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+
+/// Element (i, j) of a 2-D tensor.
+double at(const Tensor& t, std::int64_t i, std::int64_t j) { return t.select(0, i).select(0, j).item(); }
+
+TEST(Cat, ForwardMatchesLoopsDim0And1) {
+    Tensor a = arange(3 * 1, DType::Float32).reshape({3, 1});
+    Tensor b = add(arange(3 * 7, DType::Float32).reshape({3, 7}), 100.0);
+    Tensor c = add(arange(33 * 3, DType::Float32).reshape({33, 3}), 1000.0).t();  // [3, 33], strided
+    for (std::int64_t dim : {1, -1}) {
+        Tensor out = cat({a, b, c}, dim);
+        ASSERT_EQ(out.shape(), (Shape{3, 41}));
+        for (std::int64_t i = 0; i < 3; ++i)
+            for (std::int64_t j = 0; j < 41; ++j) {
+                const double want = j < 1 ? at(a, i, j) : j < 8 ? at(b, i, j - 1) : at(c, i, j - 8);
+                EXPECT_EQ(at(out, i, j), want) << i << "," << j;
+            }
+    }
+    Tensor out0 = cat({a.t(), b.t(), c.t()}, 0);
+    ASSERT_EQ(out0.shape(), (Shape{41, 3}));
+    for (std::int64_t i = 0; i < 41; ++i)
+        for (std::int64_t j = 0; j < 3; ++j) {
+            const double want = i < 1 ? at(a, j, i) : i < 8 ? at(b, j, i - 1) : at(c, j, i - 8);
+            EXPECT_EQ(at(out0, i, j), want) << i << "," << j;
+        }
+}
+
+TEST(Cat, IntegerAndSingleAndEmptyPieces) {
+    Tensor out = cat({arange(3), arange(0), arange(10, 12)});
+    EXPECT_EQ(out.to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1, 2, 10, 11}));
+    Tensor x = randn({2, 3});
+    Tensor one = cat({x});
+    EXPECT_FALSE(one.shares_storage(x));
+    EXPECT_EQ(values(one), values(x));
+}
+
+TEST(Cat, GradcheckDimsDifferentSizesNonContiguous) {
+    // dim 0: pieces [1, 3], [7, 3], [33, 3]; the middle one is non-contiguous.
+    EXPECT_GRADCHECK([](const std::vector<Tensor>& v) { return cat(v, 0); }, leaf64({1, 3}, 1),
+                     leaf64_transposed({7, 3}, 2), leaf64({33, 3}, 3));
+    // dim 1 and -1: pieces [3, 1], [3, 7], [3, 33]; the last one is non-contiguous.
+    for (std::int64_t dim : {1, -1})
+        EXPECT_GRADCHECK([dim](const std::vector<Tensor>& v) { return cat(v, dim); }, leaf64({3, 1}, 4),
+                         leaf64({3, 7}, 5), leaf64_transposed({3, 33}, 6));
+    // -1 of a 3-D tensor, with a permuted piece.
+    Tensor p = leaf64({7, 2, 2}, 7).detach().permute({1, 2, 0}).requires_grad_();
+    EXPECT_GRADCHECK([](const std::vector<Tensor>& v) { return cat(v, -1); }, leaf64({2, 2, 1}, 8), p,
+                     leaf64({2, 2, 33}, 9));
+}
+
+TEST(Cat, OnlyInputsThatNeedItGetGradient) {
+    Tensor a = leaf64({2, 3}, 1), frozen = randn({4, 3}, DType::Float64), b = leaf64({1, 3}, 2);
+    Tensor out = cat({a, frozen, b});
+    EXPECT_STREQ(out.grad_fn()->name(), "CatBackward");
+    Tensor g = arange(7 * 3, DType::Float64).reshape({7, 3});
+    out.backward(g);
+    EXPECT_EQ(values(a.grad()), (std::vector<double>{0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(values(b.grad()), (std::vector<double>{18, 19, 20}));
+    EXPECT_FALSE(frozen.grad().defined());
+    EXPECT_EQ(cat({frozen, frozen}).grad_fn(), nullptr);
+}
+
+TEST(Cat, Errors) {
+    EXPECT_THROW_MSG(cat({}), ValueError, "cat: expected a non-empty list of tensors");
+    EXPECT_THROW_MSG(cat({zeros({2, 3}), zeros({2, 3}, DType::Float64)}), DTypeError,
+                     "cat: tensor 1 has dtype float64 [2, 3], expected float32");
+    EXPECT_THROW_MSG(cat({zeros({2, 3}), zeros({2, 4}), zeros({3, 3})}, 0), ShapeError,
+                     "cat: sizes must match except in dimension 0: tensor 1 has shape [2, 4], tensor 0 has [2, 3] "
+                     "(dimension 1: 4 vs 3)");
+    EXPECT_THROW_MSG(cat({zeros({2, 3}), zeros({2, 3, 1})}, 1), ShapeError,
+                     "cat: tensor 1 has shape [2, 3, 1] (3-d), tensor 0 has shape [2, 3] (2-d)");
+    EXPECT_THROW_MSG(cat({zeros({2}), scalar_tensor(1.0)}), ShapeError, "cat: tensor 1 is 0-d");
+    EXPECT_THROW_MSG(cat({zeros({2, 3}), zeros({2, 3})}, 2), IndexError, "cat: dimension 2 out of range");
+    EXPECT_THROW_MSG(cat({zeros({2}), Tensor()}), ValueError, "cat: tensor 1 is undefined");
+}
+
+TEST(Stack, ForwardMatchesLoops) {
+    Tensor a = arange(6, DType::Float64).reshape({2, 3});
+    Tensor b = add(arange(6, DType::Float64).reshape({3, 2}), 10.0).t();  // [2, 3], strided
+    const std::vector<double> av = values(a), bv = values(b);
+    Tensor s0 = stack({a, b}, 0);
+    ASSERT_EQ(s0.shape(), (Shape{2, 2, 3}));
+    std::vector<double> want0 = av;
+    want0.insert(want0.end(), bv.begin(), bv.end());
+    EXPECT_EQ(values(s0), want0);
+    for (std::int64_t dim : {2, -1}) {
+        Tensor s = stack({a, b}, dim);
+        ASSERT_EQ(s.shape(), (Shape{2, 3, 2}));
+        std::vector<double> want;
+        for (std::size_t k = 0; k < 6; ++k) {
+            want.push_back(av[k]);
+            want.push_back(bv[k]);
+        }
+        EXPECT_EQ(values(s), want);
+    }
+    Tensor s1 = stack({a, b}, 1);
+    ASSERT_EQ(s1.shape(), (Shape{2, 2, 3}));
+    EXPECT_EQ(values(s1.select(1, 1)), bv);
+}
+
+TEST(Stack, GradcheckDims) {
+    for (std::int64_t n : {1, 7, 33})
+        for (std::int64_t dim : {0, 1, -1})
+            EXPECT_GRADCHECK([dim](const std::vector<Tensor>& v) { return stack(v, dim); }, leaf64({3, n}, 1),
+                             leaf64_transposed({3, n}, 2), leaf64({3, n}, 3));
+}
+
+TEST(Stack, Errors) {
+    EXPECT_THROW_MSG(stack({}), ValueError, "stack: expected a non-empty list of tensors");
+    EXPECT_THROW_MSG(stack({zeros({2, 3}), zeros({2, 3}), zeros({2, 4})}), ShapeError,
+                     "stack: expects tensors of equal shape, got [2, 3] at entry 0 and [2, 4] at entry 2");
+    EXPECT_THROW_MSG(stack({zeros({2}), zeros({2}, DType::Int64)}), DTypeError,
+                     "stack: tensor 1 has dtype int64");
+    EXPECT_THROW_MSG(stack({zeros({2}), zeros({2})}, 2), IndexError, "stack: dimension 2 out of range");
+}
+
+TEST(Split, PiecesAreViewsWithTheRightSizes) {
+    Tensor x = arange(2 * 7, DType::Float32).reshape({2, 7});
+    std::vector<Tensor> p = split(x, 3, 1);
+    ASSERT_EQ(p.size(), 3u);
+    EXPECT_EQ(p[0].shape(), (Shape{2, 3}));
+    EXPECT_EQ(p[1].shape(), (Shape{2, 3}));
+    EXPECT_EQ(p[2].shape(), (Shape{2, 1}));
+    for (const Tensor& t : p) EXPECT_TRUE(t.shares_storage(x));
+    EXPECT_EQ(values(p[1]), (std::vector<double>{3, 4, 5, 10, 11, 12}));
+    EXPECT_EQ(values(p[2]), (std::vector<double>{6, 13}));
+    EXPECT_EQ(values(cat(p, -1)), values(x));
+    std::vector<Tensor> big = split(x, 10, 0);
+    ASSERT_EQ(big.size(), 1u);
+    EXPECT_EQ(big[0].shape(), (Shape{2, 7}));
+    EXPECT_EQ(split(zeros({0, 3}), 2, 0).size(), 1u);
+}
+
+TEST(Split, WithSizes) {
+    Tensor x = arange(10, DType::Float64);
+    std::vector<Tensor> p = split(x, std::vector<std::int64_t>{2, 0, 5, 3});
+    ASSERT_EQ(p.size(), 4u);
+    EXPECT_EQ(values(p[0]), (std::vector<double>{0, 1}));
+    EXPECT_EQ(p[1].numel(), 0);
+    EXPECT_EQ(values(p[2]), (std::vector<double>{2, 3, 4, 5, 6}));
+    EXPECT_EQ(values(p[3]), (std::vector<double>{7, 8, 9}));
+}
+
+TEST(Split, Errors) {
+    Tensor x = zeros({2, 6});
+    EXPECT_THROW_MSG(split(x, 0, 1), ValueError, "split: split_size must be positive, got 0");
+    EXPECT_THROW_MSG(split(x, -2, 1), ValueError, "split: split_size must be positive, got -2");
+    EXPECT_THROW_MSG(split(x, std::vector<std::int64_t>{2, 3}, 1), ValueError,
+                     "split: sizes [2, 3] add up to 5, but dimension 1 of input [2, 6] has size 6");
+    EXPECT_THROW_MSG(split(x, std::vector<std::int64_t>{8, -2}, 1), ValueError,
+                     "split: size -2 (entry 1) must not be negative");
+    EXPECT_THROW_MSG(split(x, 2, 3), IndexError, "split: dimension 3 out of range");
+    EXPECT_THROW_MSG(split(scalar_tensor(1.0), 1), ShapeError, "split: cannot split a 0-d tensor");
+}
+
+TEST(Chunk, SizesLikeTorch) {
+    auto sizes = [](const std::vector<Tensor>& ps) {
+        std::vector<std::int64_t> s;
+        for (const Tensor& t : ps) s.push_back(t.size(0));
+        return s;
+    };
+    EXPECT_EQ(sizes(chunk(zeros({7}), 3)), (std::vector<std::int64_t>{3, 3, 1}));
+    EXPECT_EQ(sizes(chunk(zeros({6}), 4)), (std::vector<std::int64_t>{2, 2, 2}));
+    EXPECT_EQ(sizes(chunk(zeros({2}), 5)), (std::vector<std::int64_t>{1, 1}));
+    EXPECT_EQ(sizes(chunk(zeros({0}), 3)), (std::vector<std::int64_t>{0, 0, 0}));
+    Tensor x = arange(12, DType::Float64).reshape({3, 4});
+    std::vector<Tensor> p = chunk(x, 2, -1);
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_EQ(values(p[1]), (std::vector<double>{2, 3, 6, 7, 10, 11}));
+}
+
+TEST(Chunk, Errors) {
+    EXPECT_THROW_MSG(chunk(zeros({4}), 0), ValueError, "chunk: number of chunks must be positive, got 0");
+    EXPECT_THROW_MSG(chunk(zeros({4}), 2, 1), IndexError, "chunk: dimension 1 out of range");
+    EXPECT_THROW_MSG(chunk(scalar_tensor(1.0), 2), ShapeError, "chunk: cannot chunk a 0-d tensor");
+}
+
+TEST(Split, GradientFromSeveralPiecesAccumulates) {
+    Tensor x = leaf64({2, 7}, 4);
+    std::vector<Tensor> p = split(x, 3, 1);
+    Tensor loss = add(add(add(p[0].sum(), mul(p[1].sum(), 2.0)), mul(p[2].sum(), 3.0)), mul(p[0].sum(), 4.0));
+    loss.backward();
+    EXPECT_EQ(values(x.grad()), (std::vector<double>{5, 5, 5, 2, 2, 2, 3, 5, 5, 5, 2, 2, 2, 3}));
+}
+
+TEST(Split, GradcheckPiecesRecombined) {
+    // Pieces used several times, reordered and recombined.
+    auto recombine = [](const std::vector<Tensor>& v) {
+        std::vector<Tensor> p = split(v[0], 3, 1);
+        return cat({mul(p[2], p[0].narrow(1, 0, 1)), p[1], mul(p[0], p[1]), p[0]}, 1);
+    };
+    EXPECT_GRADCHECK(recombine, leaf64({4, 7}, 5));
+    EXPECT_GRADCHECK(recombine, leaf64_transposed({4, 7}, 6));
+    auto sizes = [](const std::vector<Tensor>& v) {
+        std::vector<Tensor> p = split(v[0], std::vector<std::int64_t>{1, 7, 25}, 0);
+        return cat({p[2], mul(p[1], p[1]), p[0], p[1]}, 0);
+    };
+    EXPECT_GRADCHECK(sizes, leaf64({33, 2}, 7));
+    auto chunks = [](const std::vector<Tensor>& v) {
+        std::vector<Tensor> p = chunk(v[0], 3, -1);
+        return stack({add(p[0], p[2]), mul(p[1], p[0]), p[2]}, 0);
+    };
+    EXPECT_GRADCHECK(chunks, leaf64({3, 9}, 8));
+    EXPECT_GRADCHECK(chunks, leaf64_transposed({3, 9}, 9));
+}
+
+}  // namespace
