@@ -14,7 +14,14 @@ namespace graft {
 /// Base class of every exception graft throws.
 class Error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit Error(const std::string& message) : std::runtime_error(message), message_(message) {}
+    const char* what() const noexcept override { return message_.c_str(); }
+    /// Prefixes the message with where the error happened ("in 2 (Linear): …"); used by
+    /// containers so that an error names the module path. Rethrow with `throw;`.
+    void add_context(const std::string& where) { message_ = where + ": " + message_; }
+
+private:
+    std::string message_;
 };
 
 /// Shapes that do not fit together (broadcasting, matmul, reshape, …).

@@ -1,0 +1,357 @@
+// nn::Module: registration, traversal, modes, state dicts, structure edits, freezing, summary.
+#include "graft/nn/module.hpp"
+
+#include <algorithm>
+#include <iomanip>
+#include <sstream>
+
+#include "graft/autograd.hpp"
+
+namespace graft::nn {
+
+bool glob_match(const std::string& pattern, const std::string& name) {
+    // Iterative wildcard matching with backtracking to the last '*'.
+    std::size_t p = 0, n = 0, star = std::string::npos, mark = 0;
+    while (n < name.size()) {
+        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+            ++p;
+            ++n;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            mark = n;
+        } else if (star != std::string::npos) {
+            p = star + 1;
+            n = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
+
+std::string LoadReport::to_string() const {
+    if (ok()) return "ok (" + std::to_string(loaded.size()) + " tensors loaded)";
+    std::ostringstream os;
+    for (const auto& m : missing) os << "missing: " << m << "\n";
+    for (const auto& u : unexpected) os << "unexpected: " << u << "\n";
+    for (const auto& m : mismatched)
+        os << "shape mismatch: " << m.name << ": model " << shape_str(m.expected) << ", dict " << shape_str(m.got)
+           << "\n";
+    std::string s = os.str();
+    s.pop_back();
+    return s;
+}
+
+Tensor Module::forward(const Tensor&) {
+    throw Error(type_name() + ": this module has no single-tensor forward()");
+}
+
+void Module::check_new_name(const std::string& name, const char* what) const {
+    if (name.empty() || name.find('.') != std::string::npos)
+        throw ValueError(type_name() + ": invalid " + what + " name '" + name + "' (must be non-empty, without '.')");
+    auto taken = [&](const auto& v) {
+        return std::any_of(v.begin(), v.end(), [&](const auto& s) { return s.name == name; });
+    };
+    const bool child_taken =
+        std::any_of(children_.begin(), children_.end(), [&](const auto& c) { return c.first == name; });
+    if (taken(parameters_) || taken(buffers_) || child_taken)
+        throw ValueError(type_name() + ": " + what + " name '" + name + "' is already registered");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor t, bool requires_grad) {
+    check_new_name(name, "parameter");
+    if (!t.defined()) throw ValueError(type_name() + ": parameter '" + name + "' is undefined");
+    if (!is_floating(t.dtype()))
+        throw DTypeError(type_name() + ": parameter '" + name + "' must be floating-point, got " +
+                         dtype_name(t.dtype()));
+    if (!t.is_leaf()) t = t.detach();
+    t.requires_grad_(requires_grad);
+    parameters_.push_back({name, t, true});
+    return t;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor t, bool persistent) {
+    check_new_name(name, "buffer");
+    buffers_.push_back({name, t, persistent});
+    return t;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
+    check_new_name(name, "submodule");
+    if (!module) throw ValueError(type_name() + ": submodule '" + name + "' is null");
+    children_.emplace_back(name, std::move(module));
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+    std::vector<std::pair<std::string, Tensor>> out;
+    for (const auto& s : parameters_) out.emplace_back(s.name, s.tensor);
+    if (recurse)
+        for (const auto& [cname, child] : children_)
+            for (auto& [n, t] : child->named_parameters(true)) out.emplace_back(cname + "." + n, t);
+    return out;
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const {
+    std::vector<Tensor> out;
+    for (auto& [n, t] : named_parameters(recurse)) out.push_back(t);
+    return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+    std::vector<std::pair<std::string, Tensor>> out;
+    for (const auto& s : buffers_) out.emplace_back(s.name, s.tensor);
+    if (recurse)
+        for (const auto& [cname, child] : children_)
+            for (auto& [n, t] : child->named_buffers(true)) out.emplace_back(cname + "." + n, t);
+    return out;
+}
+
+std::vector<Tensor> Module::buffers(bool recurse) const {
+    std::vector<Tensor> out;
+    for (auto& [n, t] : named_buffers(recurse)) out.push_back(t);
+    return out;
+}
+
+std::vector<std::shared_ptr<Module>> Module::children() const {
+    std::vector<std::shared_ptr<Module>> out;
+    for (const auto& c : children_) out.push_back(c.second);
+    return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+    std::vector<std::pair<std::string, Module*>> out{{"", this}};
+    for (const auto& [cname, child] : children_)
+        for (auto& [n, m] : child->named_modules()) out.emplace_back(n.empty() ? cname : cname + "." + n, m);
+    return out;
+}
+
+std::shared_ptr<Module> Module::submodule(const std::string& path) const {
+    const Module* cur = this;
+    std::shared_ptr<Module> found;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t dot = path.find('.', start);
+        const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        auto it = std::find_if(cur->children_.begin(), cur->children_.end(),
+                               [&](const auto& c) { return c.first == part; });
+        if (it == cur->children_.end()) {
+            std::string names;
+            for (const auto& c : cur->children_) names += (names.empty() ? "" : ", ") + c.first;
+            throw IndexError("submodule: no child '" + part + "' in '" + path + "' (" + cur->type_name() +
+                             " has: " + (names.empty() ? "no children" : names) + ")");
+        }
+        found = it->second;
+        cur = found.get();
+        if (dot == std::string::npos) return found;
+        start = dot + 1;
+    }
+}
+
+Tensor* Module::find_tensor(const std::string& name) {
+    for (auto& s : parameters_)
+        if (s.name == name) return &s.tensor;
+    for (auto& s : buffers_)
+        if (s.name == name) return &s.tensor;
+    return nullptr;
+}
+
+void Module::replace_child(const std::string& path, std::shared_ptr<Module> module) {
+    if (!module) throw ValueError("replace: new module for '" + path + "' is null");
+    const std::size_t dot = path.rfind('.');
+    Module* parent = this;
+    std::shared_ptr<Module> keep;
+    if (dot != std::string::npos) {
+        keep = submodule(path.substr(0, dot));
+        parent = keep.get();
+    }
+    const std::string last = dot == std::string::npos ? path : path.substr(dot + 1);
+    for (auto& c : parent->children_)
+        if (c.first == last) {
+            module->train(parent->training_);
+            c.second = std::move(module);
+            return;
+        }
+    submodule(path);  // throws the descriptive IndexError
+}
+
+Module& Module::train(bool on) {
+    training_ = on && !eval_pinned_;
+    for (auto& c : children_) c.second->train(on);
+    return *this;
+}
+
+void Module::set_eval_pinned(bool pinned) {
+    eval_pinned_ = pinned;
+    if (pinned) training_ = false;
+}
+
+StateDict Module::state_dict() const {
+    StateDict sd;
+    for (const auto& s : parameters_) sd.insert(s.name, s.tensor.detach());
+    for (const auto& s : buffers_)
+        if (s.persistent && s.tensor.defined()) sd.insert(s.name, s.tensor.detach());
+    for (const auto& [cname, child] : children_)
+        for (const auto& [n, t] : child->state_dict()) sd.insert(cname + "." + n, t);
+    return sd;
+}
+
+LoadReport Module::load_state_dict(const StateDict& dict, const LoadOptions& options) {
+    LoadReport report;
+    std::vector<std::pair<Tensor, Tensor>> copies;  // (model tensor, dict tensor)
+    StateDict mine = state_dict();
+    for (const auto& [name, target] : mine) {
+        const Tensor* src = dict.find(name);
+        if (src == nullptr) {
+            report.missing.push_back(name);
+        } else if (src->shape() != target.shape()) {
+            report.mismatched.push_back({name, target.shape(), src->shape()});
+        } else {
+            copies.emplace_back(target, *src);
+            report.loaded.push_back(name);
+        }
+    }
+    for (const auto& [name, t] : dict)
+        if (!mine.contains(name)) report.unexpected.push_back(name);
+    if (options.strict && !report.ok())
+        throw ValueError("load_state_dict (strict): " + std::to_string(report.missing.size()) + " missing, " +
+                         std::to_string(report.unexpected.size()) + " unexpected, " +
+                         std::to_string(report.mismatched.size()) + " shape-mismatched keys; nothing loaded\n" +
+                         report.to_string());
+    NoGradGuard guard;
+    for (auto& [dst, src] : copies) Tensor(dst).copy_(src);
+    return report;
+}
+
+std::shared_ptr<Module> Module::clone() const {
+    throw Error("clone: " + type_name() +
+                " does not support deep copies; derive it from nn::Cloneable<" + type_name() +
+                "> and build its parameters and submodules in reset()");
+}
+
+void Module::clear_registrations() {
+    parameters_.clear();
+    buffers_.clear();
+    children_.clear();
+}
+
+void Module::copy_state_from(const Module& other) {
+    auto describe = [](const Module& m) {
+        return m.type_name() + " with " + std::to_string(m.parameters_.size()) + " parameters, " +
+               std::to_string(m.buffers_.size()) + " buffers, " + std::to_string(m.children_.size()) + " children";
+    };
+    if (parameters_.size() != other.parameters_.size() || buffers_.size() != other.buffers_.size() ||
+        children_.size() != other.children_.size() || type_name() != other.type_name())
+        throw Error("clone: rebuilt " + describe(*this) + " differs from the original " + describe(other) +
+                    " (was a child replaced? override clone() for this module)");
+    NoGradGuard guard;
+    for (std::size_t i = 0; i < parameters_.size(); ++i) {
+        const Tensor& src = other.parameters_[i].tensor;
+        Tensor copy = src.detach().clone();
+        copy.requires_grad_(src.requires_grad());
+        parameters_[i].tensor = copy;
+    }
+    for (std::size_t i = 0; i < buffers_.size(); ++i) {
+        const Tensor& src = other.buffers_[i].tensor;
+        buffers_[i].tensor = src.defined() ? src.detach().clone() : Tensor();
+        buffers_[i].persistent = other.buffers_[i].persistent;
+    }
+    training_ = other.training_;
+    eval_pinned_ = other.eval_pinned_;
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+        if (children_[i].first != other.children_[i].first)
+            throw Error("clone: child '" + children_[i].first + "' rebuilt where the original has '" +
+                        other.children_[i].first + "'");
+        children_[i].second->copy_state_from(*other.children_[i].second);
+    }
+}
+
+Module& Module::freeze(const FreezeOptions& options) {
+    for (auto& t : parameters()) t.requires_grad_(false);
+    apply_pins(options);
+    return *this;
+}
+
+Module& Module::unfreeze() {
+    for (auto& t : parameters()) t.requires_grad_(true);
+    for (auto& [n, m] : named_modules())
+        if (m->has_running_stats()) m->set_eval_pinned(false);
+    return *this;
+}
+
+Module& Module::freeze(const std::string& pattern, const FreezeOptions& options) {
+    for (auto& t : parameters_matching(pattern)) t.requires_grad_(false);
+    apply_pins(options);
+    return *this;
+}
+
+Module& Module::unfreeze(const std::string& pattern) {
+    for (auto& t : parameters_matching(pattern)) t.requires_grad_(true);
+    for (auto& [n, m] : named_modules())
+        if (m->has_running_stats() && m->is_eval_pinned()) {
+            bool any_trainable = false;
+            for (auto& p : m->parameters()) any_trainable |= p.requires_grad();
+            if (any_trainable) m->set_eval_pinned(false);
+        }
+    return *this;
+}
+
+void Module::apply_pins(const FreezeOptions& options) {
+    if (!options.batchnorm_eval) return;
+    for (auto& [n, m] : named_modules()) {
+        if (!m->has_running_stats()) continue;
+        bool all_frozen = true;
+        for (auto& p : m->parameters()) all_frozen &= !p.requires_grad();
+        if (all_frozen) m->set_eval_pinned(true);
+    }
+}
+
+std::vector<Tensor> Module::trainable_parameters() const {
+    std::vector<Tensor> out;
+    for (auto& t : parameters())
+        if (t.requires_grad()) out.push_back(t);
+    return out;
+}
+
+std::vector<Tensor> Module::parameters_matching(const std::string& pattern) const {
+    std::vector<Tensor> out;
+    const auto named = named_parameters();
+    for (const auto& [n, t] : named)
+        if (glob_match(pattern, n)) out.push_back(t);
+    if (out.empty()) {
+        std::string names;
+        for (std::size_t i = 0; i < named.size() && i < 12; ++i) names += (i ? ", " : "") + named[i].first;
+        if (named.size() > 12) names += ", …";
+        throw ValueError("pattern '" + pattern + "' matches no parameter of this " + type_name() +
+                         " (parameters: " + (names.empty() ? "none" : names) + ")");
+    }
+    return out;
+}
+
+std::int64_t Module::parameter_count(bool trainable_only) const {
+    std::int64_t n = 0;
+    for (auto& t : parameters())
+        if (!trainable_only || t.requires_grad()) n += t.numel();
+    return n;
+}
+
+std::string Module::summary() const {
+    const auto named = named_parameters();
+    std::size_t width = 4;
+    for (const auto& [n, t] : named) width = std::max(width, n.size());
+    std::ostringstream os;
+    os << std::left << std::setw(static_cast<int>(width) + 2) << "name" << std::setw(20) << "shape" << std::right
+       << std::setw(12) << "params" << "  state\n";
+    std::int64_t total = 0, trainable = 0;
+    for (const auto& [n, t] : named) {
+        os << std::left << std::setw(static_cast<int>(width) + 2) << n << std::setw(20) << shape_str(t.shape())
+           << std::right << std::setw(12) << t.numel() << "  " << (t.requires_grad() ? "trainable" : "frozen")
+           << "\n";
+        total += t.numel();
+        if (t.requires_grad()) trainable += t.numel();
+    }
+    os << "total " << total << " parameters: " << trainable << " trainable, " << (total - trainable) << " frozen\n";
+    return os.str();
+}
+
+}  // namespace graft::nn
