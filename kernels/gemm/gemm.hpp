@@ -7,11 +7,20 @@
 //   // C[M,N] = A·Bᵀ with A [M,K] and B [N,K], both row-major:
 //   gemm_scalar<float>(M, N, K, 1.f, A, K, 1, B, 1, K, 0.f, C, N, 1);
 //
-// Every variant (scalar here; ISA variants alongside it) honours the same contract:
+// sgemm is the float32 entry the ops call: a BLIS-style blocked driver (gemm_driver.cpp) over
+// the micro-kernel of the active ISA (f32-gemm-*.cpp, chosen once by kernels/cpu), threaded
+// with OpenMP over num_threads(). It optionally fuses an epilogue into the store of C:
+//
+//   // Y[B,out] = relu(X[B,in]·Wᵀ + bias), W [out,in] row-major:
+//   sgemm(B, out, in, 1.f, X, in, 1, W, 1, in, 0.f, Y, out, 1, {bias, Activation::Relu});
+//
+// Every variant (scalar gemm_scalar, sgemm on each ISA) honours the same contract:
 //   - beta == 0 never reads C (whatever it holds, NaN included, is overwritten);
-//   - alpha == 0 or K == 0 never reads A or B (C becomes beta·C);
+//   - alpha == 0 or K == 0 never reads A or B (C becomes beta·C, then sgemm's epilogue);
 //   - M == 0 or N == 0 does nothing; C must not overlap A or B;
-//   - accumulation in T; no exceptions, no heap allocation.
+//   - accumulation in T; gemm_scalar neither throws nor allocates. sgemm resolves the ISA and
+//     thread count on first use (graft::Error for a bad GRAFT_ISA / GRAFT_NUM_THREADS) and keeps
+//     grow-only packing buffers per calling thread (std::bad_alloc if they cannot grow).
 #pragma once
 
 #include <cstdint>
@@ -29,5 +38,25 @@ extern template void gemm_scalar<float>(int64, int64, int64, float, const float*
                                         int64, float, float*, int64, int64);
 extern template void gemm_scalar<double>(int64, int64, int64, double, const double*, int64, int64, const double*,
                                          int64, int64, double, double*, int64, int64);
+
+/// The activation an sgemm epilogue applies after the bias.
+enum class Activation { None, Relu, GeluTanh, GeluErf };
+
+/// Fused into the store of C: C = act(alpha·A·B + beta·C + bias), bias[j] added to column j.
+struct GemmEpilogue {
+    const float* bias = nullptr;  ///< N contiguous floats, or nullptr for none
+    Activation act = Activation::None;
+};
+
+/// float32 C = act(alpha·A·B + beta·C + bias) on the active ISA, threaded; strides as gemm_scalar.
+void sgemm(int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA, const float* B, int64 rsB,
+           int64 csB, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue = {});
+
+/// `batch` independent sgemm problems; problem b's operands start at A + b·bsA, B + b·bsB and
+/// C + b·bsC (bsA or bsB may be 0 to share an operand; the C matrices must not overlap). Small
+/// problems run one per thread, large ones one after another with every thread on each.
+void sgemm_batched(int64 batch, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA,
+                   int64 bsA, const float* B, int64 rsB, int64 csB, int64 bsB, float beta, float* C, int64 rsC,
+                   int64 csC, int64 bsC, const GemmEpilogue& epilogue = {});
 
 }  // namespace graft::kernels

@@ -43,6 +43,33 @@ std::string LoadReport::to_string() const {
     return s;
 }
 
+std::string Module::repr() const {
+    // Each child's repr is indented by two spaces after its first line, as torch's _addindent does.
+    auto indented = [](const std::string& text) {
+        std::string out;
+        for (char c : text) {
+            out += c;
+            if (c == '\n') out += "  ";
+        }
+        return out;
+    };
+    std::vector<std::string> lines;
+    const std::string extra = extra_repr();
+    std::size_t start = 0;
+    while (!extra.empty() && start <= extra.size()) {
+        const std::size_t nl = extra.find('\n', start);
+        lines.push_back(extra.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+    }
+    const bool one_line = children_.empty() && lines.size() <= 1;
+    for (const auto& [name, child] : children_) lines.push_back("(" + name + "): " + indented(child->repr()));
+    if (one_line) return type_name() + "(" + extra + ")";
+    std::string s = type_name() + "(";
+    for (const auto& l : lines) s += "\n  " + l;
+    return s + "\n)";
+}
+
 Tensor Module::forward(const Tensor&) {
     throw Error(type_name() + ": this module has no single-tensor forward()");
 }
@@ -244,16 +271,30 @@ void Module::copy_state_from(const Module& other) {
         children_.size() != other.children_.size() || type_name() != other.type_name())
         throw Error("clone: rebuilt " + describe(*this) + " differs from the original " + describe(other) +
                     " (was a child replaced? override clone() for this module)");
+    auto same_layout = [](const Tensor& a, const Tensor& b) {
+        return a.defined() && b.defined() && a.shape() == b.shape() && a.dtype() == b.dtype();
+    };
     NoGradGuard guard;
+    // Values are copied into the tensors reset() created, so that the handles a module keeps
+    // in its members (Linear::weight) are the registered ones.
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
+        Tensor& dst = parameters_[i].tensor;
         const Tensor& src = other.parameters_[i].tensor;
-        Tensor copy = src.detach().clone();
-        copy.requires_grad_(src.requires_grad());
-        parameters_[i].tensor = copy;
+        if (parameters_[i].name != other.parameters_[i].name || !same_layout(dst, src))
+            throw Error("clone: " + type_name() + " rebuilt parameter '" + parameters_[i].name + "' " +
+                        shape_str(dst.shape()) + " " + dtype_name(dst.dtype()) + " where the original has '" +
+                        other.parameters_[i].name + "' " + shape_str(src.shape()) + " " + dtype_name(src.dtype()) +
+                        " (override clone() for this module)");
+        dst.copy_(src);
+        dst.requires_grad_(src.requires_grad());
     }
     for (std::size_t i = 0; i < buffers_.size(); ++i) {
+        Tensor& dst = buffers_[i].tensor;
         const Tensor& src = other.buffers_[i].tensor;
-        buffers_[i].tensor = src.defined() ? src.detach().clone() : Tensor();
+        if (same_layout(dst, src))
+            dst.copy_(src);
+        else
+            dst = src.defined() ? src.detach().clone() : Tensor();
         buffers_[i].persistent = other.buffers_[i].persistent;
     }
     training_ = other.training_;

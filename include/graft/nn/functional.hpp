@@ -8,6 +8,9 @@
 
 #include <optional>
 
+#include "graft/nn/functional/batch_norm.hpp"
+#include "graft/nn/functional/conv.hpp"
+#include "graft/nn/functional/norm.hpp"
 #include "graft/ops.hpp"
 
 namespace graft::nn::functional {

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "graft/random.hpp"
 #include "graft/state_dict.hpp"
 #include "graft/tensor.hpp"
 
@@ -71,8 +72,11 @@ public:
 
     /// Type name used in summaries and errors ("Linear").
     virtual std::string type_name() const { return "Module"; }
-    /// A one-line description with the configuration ("Linear(in_features=784, out_features=10, bias=true)").
+    /// The configuration, as PyTorch's extra_repr ("in_features=784, out_features=10, bias=True").
     virtual std::string extra_repr() const { return ""; }
+    /// PyTorch's repr: "Linear(in_features=784, out_features=10, bias=True)"; a module with children
+    /// lists each on its own indented line as "(name): repr".
+    std::string repr() const;
 
     /// Single-tensor forward. Modules with another signature define their own overloads;
     /// the default throws an Error naming the module type.
@@ -201,7 +205,10 @@ public:
     std::shared_ptr<Module> clone() const override {
         auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
         copy->clear_registrations();
+        // reset() initialises what it builds; a copy must not advance the global random stream.
+        const Generator::State rng = default_generator().state();
         copy->reset();
+        default_generator().set_state(rng);
         copy->copy_state_from(*this);
         return copy;
     }

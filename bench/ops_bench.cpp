@@ -1,0 +1,86 @@
+// ops_bench — Google Benchmark cases for graft's ops and a whole training step.
+//
+//   build/bench/ops_bench                                  # every case
+//   build/bench/ops_bench --benchmark_filter=Matmul        # one family
+//
+// Counters: bytes_per_second for memory-bound ops (bytes read + written), FLOP/s for
+// compute-bound ones (2·M·N·K per matmul). Times are wall-clock (UseRealTime) because the
+// kernels may run OpenMP threads. This is the harness later kernel work extends: add a case
+// per kernel family and per shape that matters.
+#include <benchmark/benchmark.h>
+
+#include <graft/graft.hpp>
+
+#include <cmath>
+#include <cstdint>
+
+namespace {
+
+using namespace graft;
+namespace F = graft::nn::functional;
+
+// c = a + b on contiguous float32 vectors: reads 2·N floats, writes N.
+void BM_Add(benchmark::State& state) {
+    const std::int64_t n = state.range(0);
+    manual_seed(1);
+    const Tensor a = randn({n});
+    const Tensor b = randn({n});
+    for (auto _ : state) {
+        Tensor c = add(a, b);
+        benchmark::DoNotOptimize(c.raw_data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(state.iterations() * 3 * n * static_cast<std::int64_t>(sizeof(float)));
+    state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_Add)->Arg(1 << 20)->UseRealTime();
+
+// C[n, n] = A[n, n] · B[n, n]: 2·n³ FLOPs.
+void BM_Matmul(benchmark::State& state) {
+    const std::int64_t n = state.range(0);
+    manual_seed(1);
+    const Tensor a = randn({n, n});
+    const Tensor b = randn({n, n});
+    for (auto _ : state) {
+        Tensor c = matmul(a, b);
+        benchmark::DoNotOptimize(c.raw_data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["FLOP/s"] =
+        benchmark::Counter(2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n),
+                           benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Matmul)->Arg(256)->Arg(512)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// One SGD step of a 784-256-10 MLP on a batch of 64: forward, cross-entropy, backward, update.
+// The input needs no gradient, so the backward computes dW1, db1, dW2, db2 and dX of layer 2 only.
+void BM_MlpTrainStep(benchmark::State& state) {
+    const std::int64_t batch = state.range(0);
+    constexpr std::int64_t in = 784, hidden = 256, classes = 10;
+    manual_seed(1);
+    const Tensor x = randn({batch, in});
+    const Tensor y = randint(0, classes, {batch});
+    Tensor w1 = (randn({hidden, in}) * std::sqrt(2.0 / in)).requires_grad_();
+    Tensor b1 = zeros({hidden}).requires_grad_();
+    Tensor w2 = (randn({classes, hidden}) * std::sqrt(2.0 / hidden)).requires_grad_();
+    Tensor b2 = zeros({classes}).requires_grad_();
+    for (auto _ : state) {
+        const Tensor loss = F::cross_entropy(F::linear(F::relu(F::linear(x, w1, b1)), w2, b2), y);
+        loss.backward();
+        NoGradGuard no_grad;
+        for (Tensor* p : {&w1, &b1, &w2, &b2}) {
+            p->sub_(p->grad(), 0.01);
+            p->set_grad(Tensor());
+        }
+        benchmark::DoNotOptimize(w1.raw_data());
+    }
+    const double b = static_cast<double>(batch);
+    const double forward = 2.0 * b * (in * hidden + hidden * classes);
+    const double backward = 2.0 * b * in * hidden + 2.0 * (2.0 * b * hidden * classes);
+    state.counters["FLOP/s"] = benchmark::Counter(forward + backward, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MlpTrainStep)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

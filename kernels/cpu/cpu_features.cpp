@@ -1,0 +1,145 @@
+// cpuid/XGETBV feature detection, the process-wide ISA choice and thread count.
+// Compiled for baseline x86-64: it must run on any CPU, before any wider code is chosen.
+#include "cpu/cpu_features.hpp"
+
+#include <omp.h>
+
+#include <atomic>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "graft/error.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define GRAFT_X86 1
+#endif
+
+namespace graft::kernels {
+
+namespace {
+
+#ifdef GRAFT_X86
+/// XCR0: which register states the OS saves on a context switch. Only valid when OSXSAVE is set.
+std::uint64_t read_xcr0() {
+    std::uint32_t lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (static_cast<std::uint64_t>(hi) << 32) | lo;
+}
+
+CpuFeatures detect() {
+    CpuFeatures f;
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
+    const bool osxsave = ecx & (1u << 27), avx = ecx & (1u << 28), fma = ecx & (1u << 12);
+    if (!osxsave || !avx) return f;
+    const std::uint64_t xcr0 = read_xcr0();
+    const bool ymm_state = (xcr0 & 0x6) == 0x6;                 // SSE and AVX state
+    const bool zmm_state = ymm_state && (xcr0 & 0xE0) == 0xE0;  // opmask, ZMM_Hi256, Hi16_ZMM
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return f;
+    const bool avx2 = ebx & (1u << 5);
+    const bool avx512f = ebx & (1u << 16), avx512dq = ebx & (1u << 17);
+    const bool avx512bw = ebx & (1u << 30), avx512vl = ebx & (1u << 31);
+    f.avx2_fma = ymm_state && avx2 && fma;
+    f.avx512 = f.avx2_fma && zmm_state && avx512f && avx512dq && avx512bw && avx512vl;
+    return f;
+}
+#else
+CpuFeatures detect() { return {}; }
+#endif
+
+Isa best_isa(const CpuFeatures& f) { return f.avx512 ? Isa::Avx512 : f.avx2_fma ? Isa::Avx2 : Isa::Scalar; }
+
+// -1 while unresolved; otherwise the Isa value. Resolution is idempotent, so a race only repeats it.
+std::atomic<int> g_isa{-1};
+// 0 while unresolved; otherwise the thread count.
+std::atomic<int> g_threads{0};
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+    static const CpuFeatures features = detect();
+    return features;
+}
+
+bool isa_supported(Isa isa, const CpuFeatures& features) {
+    switch (isa) {
+        case Isa::Scalar: return true;
+        case Isa::Avx2: return features.avx2_fma;
+        case Isa::Avx512: return features.avx512;
+    }
+    return false;
+}
+
+const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::Scalar: return "scalar";
+        case Isa::Avx2: return "avx2";
+        case Isa::Avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+Isa parse_isa(std::string_view name, const char* what) {
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+        if (name == isa_name(isa)) return isa;
+    throw ValueError(std::string(what) + ": unknown instruction set '" + std::string(name) +
+                     "' (expected scalar, avx2 or avx512)");
+}
+
+Isa select_isa(const char* requested, const CpuFeatures& features) {
+    if (requested == nullptr || *requested == '\0') return best_isa(features);
+    const Isa isa = parse_isa(requested, "GRAFT_ISA");
+    if (!isa_supported(isa, features))
+        throw Error(std::string("GRAFT_ISA: this CPU cannot run ") + isa_name(isa) + " kernels (" +
+                    (isa == Isa::Avx512 ? "needs AVX-512 F/BW/DQ/VL" : "needs AVX2 and FMA") +
+                    " with OS support); the best it supports is " + isa_name(best_isa(features)));
+    return isa;
+}
+
+Isa active_isa() {
+    int isa = g_isa.load(std::memory_order_relaxed);
+    if (isa < 0) {
+        isa = static_cast<int>(select_isa(std::getenv("GRAFT_ISA"), cpu_features()));
+        g_isa.store(isa, std::memory_order_relaxed);
+    }
+    return static_cast<Isa>(isa);
+}
+
+void set_active_isa(Isa isa) {
+    if (!isa_supported(isa, cpu_features()))
+        throw Error(std::string("set_isa: this CPU cannot run ") + isa_name(isa) + " kernels; the best it supports is " +
+                    isa_name(best_isa(cpu_features())));
+    g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+}
+
+std::vector<Isa> supported_isas() {
+    std::vector<Isa> out;
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+        if (isa_supported(isa, cpu_features())) out.push_back(isa);
+    return out;
+}
+
+int num_threads() {
+    int n = g_threads.load(std::memory_order_relaxed);
+    if (n > 0) return n;
+    if (const char* env = std::getenv("GRAFT_NUM_THREADS"); env != nullptr && *env != '\0') {
+        const std::string_view s(env);
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+        if (ec != std::errc() || end != s.data() + s.size() || n < 1)
+            throw ValueError("GRAFT_NUM_THREADS: expected a positive integer, got '" + std::string(s) + "'");
+    } else {
+        n = omp_get_max_threads();
+    }
+    g_threads.store(n, std::memory_order_relaxed);
+    return n;
+}
+
+void set_num_threads(int n) {
+    if (n < 1) throw ValueError("set_num_threads: expected n >= 1, got " + std::to_string(n));
+    g_threads.store(n, std::memory_order_relaxed);
+}
+
+}  // namespace graft::kernels

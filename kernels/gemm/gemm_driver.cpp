@@ -1,0 +1,387 @@
+// The float32 GEMM driver: BLIS's loops around the active ISA's micro-kernel.
+//
+//   for jc in N by NC:                 B block, kc×nc, packed once and shared by every thread
+//     for pc in K by KC:               (balanced: ⌈K/KC⌉ equal blocks)
+//       pack B block into NR-column panels
+//       for each task (a chunk of C's rows × the block's panels, or a part of them):
+//         pack the chunk's A block into MR-row panels          (private: stays in this core's L2)
+//         for jr in the task's B panels:
+//           for ir in the A block's panels: micro-kernel(A panel, B panel) → C tile
+//
+// Packing reads any strides, so op(A)/op(B) cost nothing: a transposed operand is packed with a
+// 4×4 SSE transpose instead of a copy. Edge panels are zero-padded in B and cut short in A (the
+// kernels have instantiations for fewer rows). beta applies on the first K block only; the
+// epilogue (bias, activation) on the last, while the tile is in registers.
+//
+// Threads claim B panels to pack and then tasks to run from atomic counters — two or more row
+// chunks per thread, each keeping its A block in its own core's L2 while all share the packed B
+// block — so there are no barriers: a thread waits only for panels being packed and, before
+// reusing one of the two B buffers, for the tasks of the block before last. When the OS
+// deschedules a thread (a shared machine), the others take over its unclaimed work. One thread
+// never opens a parallel region. Small problems (one block in every dimension) take the light
+// path: an operand whose layout already is a panel's (A column-major, B row-major) is read in
+// place, not packed. Packing buffers are grow-only, 64-byte aligned, owned by the calling thread.
+#include <omp.h>
+#include <emmintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <climits>
+#include <new>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "gemm/ukernel.hpp"
+
+namespace graft::kernels {
+
+namespace {
+
+// Blocking per variant, tuned on Zen 4 (bench_gemm): an A block of mc·kc floats (512 KiB for
+// AVX-512) takes half the 1 MiB L2, the rest holds the B panel streaming through and C; the B
+// block of kc·nc floats (8 MiB) stays in the 32 MiB L3. kc = 512 keeps the 12×kc A panel (24 KiB)
+// in L1 and halves C's read-modify-write passes against kc = 256.
+constexpr F32GemmVariant VARIANTS[] = {
+    {"f32_gemm_4x8__scalar", Isa::Scalar, 4, 8, 128, 256, 2048, &f32_gemm_4x8__scalar},
+    {"f32_gemm_6x16__avx2", Isa::Avx2, 6, 16, 256, 512, 4096, &f32_gemm_6x16__avx2},
+    {"f32_gemm_12x32__avx512", Isa::Avx512, 12, 32, 256, 512, 4096, &f32_gemm_12x32__avx512},
+};
+
+// Below this M·N·K a problem runs on one thread: the parallel region would cost more than it saves.
+constexpr int64 PARALLEL_MIN_MNK = 64 * 64 * 64;
+// Up to this M·N·K (and within one block in every dimension) a problem takes the light path.
+// Beyond it, packing pays: a panel read in place has a large stride (L1 set conflicts, TLB).
+constexpr int64 LIGHT_MAX_MNK = 128 * 128 * 128;
+// Batched problems below this M·N·K run one per thread rather than each on every thread.
+constexpr int64 BATCH_PER_THREAD_MAX_MNK = 256 * 256 * 256;
+
+int64 ceil_div(int64 a, int64 b) { return (a + b - 1) / b; }
+int64 round_up(int64 a, int64 b) { return ceil_div(a, b) * b; }
+
+struct Problem {
+    int64 M, N, K;
+    float alpha;
+    const float* A;
+    int64 rsA, csA;
+    const float* B;
+    int64 rsB, csB;
+    float beta;
+    float* C;
+    int64 rsC, csC;
+    GemmEpilogue epilogue;
+};
+
+/// Rows are cut in multiples of 4: any multiple of 4 is an efficient tile height.
+constexpr int64 ROW_GRAIN = 4;
+
+/// The block sizes and the task grid for one problem on one variant and thread count.
+struct Plan {
+    int64 kc, nc;              // balanced block sizes (kc = 0 when K = 0 or alpha = 0: no product)
+    int64 chunk;               // rows of C per task: one A block, packed by the task that runs it
+    int64 col_chunks;          // tasks per row chunk (they split a B block's panels)
+    bool direct_a, direct_b;   // read in place (light path) instead of packing
+    int64 a_floats, b_floats;  // one A block, one B block
+};
+
+Plan make_plan(const Problem& g, const F32GemmVariant& v, int threads) {
+    Plan p{};
+    const bool product = g.K > 0 && g.alpha != 0.f;
+    p.kc = product ? ceil_div(g.K, ceil_div(g.K, v.kc)) : 0;
+    p.nc = std::min(round_up(ceil_div(g.N, ceil_div(g.N, v.nc)), v.nr), round_up(g.N, v.nr));
+    // One thread: A blocks of up to mc rows. Several: at least two row chunks per thread, so a
+    // thread that runs while another is descheduled takes over its work; columns are split too
+    // when there are too few rows for that.
+    int64 row_chunks = ceil_div(g.M, v.mc);
+    if (threads > 1) {
+        row_chunks = 2 * int64{threads};
+        while (ceil_div(g.M, row_chunks) > v.mc) row_chunks *= 2;
+        row_chunks = std::max<int64>(1, std::min(row_chunks, g.M / v.mr));
+    }
+    p.chunk = round_up(ceil_div(g.M, row_chunks), ROW_GRAIN);
+    row_chunks = ceil_div(g.M, p.chunk);
+    p.col_chunks = threads > 1 && row_chunks < 2 * int64{threads} ? ceil_div(2 * int64{threads}, row_chunks) : 1;
+    const bool light = product && g.K <= v.kc && g.M <= v.mc && g.N <= v.nc && g.M * g.N * g.K <= LIGHT_MAX_MNK;
+    p.direct_a = light && g.rsA == 1;
+    p.direct_b = light && g.csB == 1 && g.N % v.nr == 0;
+    p.a_floats = p.direct_a ? 0 : round_up(round_up(p.chunk, v.mr) * p.kc, 16);
+    p.b_floats = p.direct_b ? 0 : round_up(p.nc * p.kc, 16);
+    return p;
+}
+
+/// dst[p·width + r] = src[r·rs_r + p·rs_p] for r < R, p < kc; zero for R ≤ r < width.
+void pack_panel(const float* src, int64 rs_r, int64 rs_p, int R, int64 kc, float* dst, int width) {
+    if (R < width)
+        for (int64 p = 0; p < kc; ++p) std::memset(dst + p * width + R, 0, sizeof(float) * (width - R));
+    if (rs_r == 1) {
+        for (int64 p = 0; p < kc; ++p) std::memcpy(dst + p * width, src + p * rs_p, sizeof(float) * R);
+        return;
+    }
+    int r = 0;
+    if (rs_p == 1) {
+        // Source rows are contiguous in p: 4×4 transposes, 16 values of p (a cache line of each
+        // row) at a time, so the source lines and the destination rows they fill stay in L1.
+        const int R4 = R / 4 * 4;
+        int64 p0 = 0;
+        for (; p0 + 16 <= kc; p0 += 16)
+            for (r = 0; r < R4; r += 4) {
+                const float* s = src + r * rs_r;
+                for (int64 p = p0; p < p0 + 16; p += 4) {
+                    __m128 r0 = _mm_loadu_ps(s + p), r1 = _mm_loadu_ps(s + rs_r + p);
+                    __m128 r2 = _mm_loadu_ps(s + 2 * rs_r + p), r3 = _mm_loadu_ps(s + 3 * rs_r + p);
+                    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                    _mm_storeu_ps(dst + p * width + r, r0);
+                    _mm_storeu_ps(dst + (p + 1) * width + r, r1);
+                    _mm_storeu_ps(dst + (p + 2) * width + r, r2);
+                    _mm_storeu_ps(dst + (p + 3) * width + r, r3);
+                }
+            }
+        for (r = 0; r < R4; ++r)
+            for (int64 p = p0; p < kc; ++p) dst[p * width + r] = src[r * rs_r + p];
+        r = R4;
+    }
+    for (; r < R; ++r)
+        for (int64 p = 0; p < kc; ++p) dst[p * width + r] = src[r * rs_r + p * rs_p];
+}
+
+/// Where share `index` of `parts` near-equal shares of `total` begins.
+int64 share_begin(int64 total, int64 parts, int64 index) { return total * index / parts; }
+
+/// Progress through one B block (jc, pc) when several threads work on it. Threads claim B panels
+/// to pack and then tasks to run with fetch_add, so nobody waits at a barrier for a thread the
+/// OS has descheduled: whoever runs takes the next piece of work.
+struct alignas(64) BlockProgress {
+    std::atomic<int> pack_next{0}, packed{0}, task_next{0}, tasks_done{0};
+    std::atomic<int> sleepers{0};                // threads asleep in wait_for on this block's counters
+    std::atomic<int>* task_finished = nullptr;   // one flag per task: the next K block's same task waits on it
+};
+
+#if defined(__linux__)
+void futex_wait(std::atomic<int>& word, int value) {
+    syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAIT_PRIVATE, value, nullptr, nullptr, 0);
+}
+void futex_wake_all(std::atomic<int>& word) {
+    syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+#else
+void futex_wait(std::atomic<int>&, int) { std::this_thread::yield(); }
+void futex_wake_all(std::atomic<int>&) {}
+#endif
+
+/// counter += 1 (release), waking the threads asleep on it.
+void advance(std::atomic<int>& counter, std::atomic<int>& sleepers) {
+    counter.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(counter);
+}
+
+/// Returns once counter ≥ target (acquire: what preceded the increments is visible). It spins
+/// for some 50 µs — a running peer finishes packing a panel within that — then sleeps in the
+/// kernel: a descheduled peer needs the CPU time a spinning waiter would take (on a shared
+/// machine the scheduler splits CPU time between users' process groups, and neither
+/// sched_yield nor nice gives it back).
+void wait_for(std::atomic<int>& counter, int target, std::atomic<int>& sleepers) {
+    constexpr int SPINS = 2000;
+    for (int spin = 0; spin < SPINS; ++spin) {
+        if (counter.load(std::memory_order_acquire) >= target) return;
+        _mm_pause();
+    }
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    for (int seen = counter.load(std::memory_order_seq_cst); seen < target;
+         seen = counter.load(std::memory_order_seq_cst))
+        futex_wait(counter, seen);
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+}
+
+/// Tasks per B block of nc columns: row chunks × column chunks.
+int64 tasks_per_block(const Problem& g, const F32GemmVariant& v, const Plan& plan, int64 nc) {
+    return ceil_div(g.M, plan.chunk) * std::min(plan.col_chunks, ceil_div(nc, v.nr));
+}
+
+/// One thread's part of the blocked GEMM. With `progress` (one per B block) it shares the work
+/// with the other threads of the team; without, it does everything.
+void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, BlockProgress* progress,
+                float* const b_pack[2], float* a_pack) {
+    const bool product = plan.kc > 0;
+    const int64 K = product ? g.K : 1;  // with no product, one pass applies beta and the epilogue
+    F32GemmTile t{};
+    t.rs_c = g.rsC;
+    t.cs_c = g.csC;
+    t.alpha = g.alpha;
+    t.lda = plan.direct_a ? g.csA : v.mr;
+    t.ldb = plan.direct_b ? g.rsB : v.nr;
+    int64 block = 0, tasks_two_blocks_ago = 0, tasks_last_block = 0;  // tasks of blocks − 2 and − 1
+    for (int64 jc = 0; jc < g.N; jc += plan.nc) {
+        const int64 nc = std::min(plan.nc, g.N - jc);
+        const int64 panels = ceil_div(nc, v.nr);
+        const int64 col_chunks = std::min(plan.col_chunks, panels), tasks = tasks_per_block(g, v, plan, nc);
+        for (int64 pc = 0; pc < K; pc += std::max<int64>(plan.kc, 1), ++block) {
+            const int64 kc = product ? std::min(plan.kc, g.K - pc) : 0;
+            float* bp = b_pack[block & 1];
+            BlockProgress* shared = progress ? progress + block : nullptr;
+            // The B buffer this block packs into was last read by block − 2: wait until it is done.
+            if (shared && block >= 2)
+                wait_for(progress[block - 2].tasks_done, static_cast<int>(tasks_two_blocks_ago),
+                         progress[block - 2].sleepers);
+            tasks_two_blocks_ago = tasks_last_block;
+            tasks_last_block = tasks;
+            if (product && !plan.direct_b) {
+                for (int64 jb = shared ? shared->pack_next.fetch_add(1) : 0; jb < panels;
+                     jb = shared ? shared->pack_next.fetch_add(1) : jb + 1) {
+                    const int cols = static_cast<int>(std::min<int64>(v.nr, nc - jb * v.nr));
+                    pack_panel(g.B + pc * g.rsB + (jc + jb * v.nr) * g.csB, g.csB, g.rsB, cols, kc,
+                               bp + jb * v.nr * kc, v.nr);
+                    if (shared) advance(shared->packed, shared->sleepers);
+                }
+                if (shared) wait_for(shared->packed, static_cast<int>(panels), shared->sleepers);
+            }
+            const bool last = !product || pc + kc >= g.K;
+            t.kc = kc;
+            t.beta = pc == 0 ? g.beta : 1.f;
+            t.act = last ? g.epilogue.act : Activation::None;
+            for (int64 task = shared ? shared->task_next.fetch_add(1) : 0; task < tasks;
+                 task = shared ? shared->task_next.fetch_add(1) : task + 1) {
+                const int64 ic = task / col_chunks * plan.chunk, mc = std::min(plan.chunk, g.M - ic);
+                const int64 cc = task % col_chunks;
+                // The previous K block's same task accumulates into the same tile of C: it must be done.
+                if (shared && pc > 0)
+                    wait_for(progress[block - 1].task_finished[task], 1, progress[block - 1].sleepers);
+                if (product && !plan.direct_a)
+                    for (int64 ir = 0; ir < mc; ir += v.mr)
+                        pack_panel(g.A + (ic + ir) * g.rsA + pc * g.csA, g.rsA, g.csA,
+                                   static_cast<int>(std::min<int64>(v.mr, mc - ir)), kc, a_pack + ir * kc, v.mr);
+                const int64 jb_end = share_begin(panels, col_chunks, cc + 1);
+                for (int64 jb = share_begin(panels, col_chunks, cc); jb < jb_end; ++jb) {
+                    const int64 j = jc + jb * v.nr;
+                    t.b = plan.direct_b ? g.B + pc * g.rsB + j : bp + jb * v.nr * kc;
+                    t.cols = static_cast<int>(std::min<int64>(v.nr, g.N - j));
+                    t.bias = last && g.epilogue.bias ? g.epilogue.bias + j : nullptr;
+                    for (int64 ir = 0; ir < mc; ir += v.mr) {
+                        t.a = plan.direct_a ? g.A + (ic + ir) + pc * g.csA : a_pack + ir * kc;
+                        t.rows = static_cast<int>(std::min<int64>(v.mr, mc - ir));
+                        t.c = g.C + (ic + ir) * g.rsC + j * g.csC;
+                        v.ukernel(t);
+                    }
+                }
+                if (shared) {
+                    advance(shared->task_finished[task], shared->sleepers);
+                    advance(shared->tasks_done, shared->sleepers);
+                }
+            }
+        }
+    }
+}
+
+/// Grow-only, 64-byte-aligned scratch owned by one calling thread.
+class Workspace {
+public:
+    Workspace() = default;
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+    ~Workspace() { std::free(data_); }
+
+    /// At least `floats` floats (contents unspecified); std::bad_alloc if they cannot be had.
+    float* reserve(int64 floats) {
+        const std::size_t bytes = static_cast<std::size_t>(round_up(std::max<int64>(floats, 16), 16)) * sizeof(float);
+        if (bytes > capacity_) {
+            std::free(data_);
+            data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+            capacity_ = data_ ? bytes : 0;
+            if (!data_) throw std::bad_alloc();
+        }
+        return data_;
+    }
+
+private:
+    float* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+thread_local Workspace tl_workspace;
+
+/// One problem with `threads` threads (1: no parallel region). Buffers come from the caller's workspace.
+void run(const Problem& g, const F32GemmVariant& v, int threads) {
+    const Plan plan = make_plan(g, v, threads);
+    // Two B buffers let threads pack the next B block while others finish the current one.
+    const int64 b_buffers = threads > 1 ? 2 : 1;
+    float* ws = tl_workspace.reserve(b_buffers * plan.b_floats + threads * plan.a_floats);
+    float* const b_pack[2] = {ws, ws + (b_buffers - 1) * plan.b_floats};
+    float* const a_base = ws + b_buffers * plan.b_floats;
+    if (threads == 1) {
+        run_blocks(g, v, plan, nullptr, b_pack, a_base);
+        return;
+    }
+    const int64 k_blocks = plan.kc > 0 ? ceil_div(g.K, plan.kc) : 1;
+    std::vector<BlockProgress> progress(static_cast<std::size_t>(ceil_div(g.N, plan.nc) * k_blocks));
+    std::vector<std::atomic<int>> task_finished(static_cast<std::size_t>(
+        tasks_per_block(g, v, plan, plan.nc) * static_cast<int64>(progress.size())));
+    std::atomic<int>* next_flags = task_finished.data();
+    for (std::size_t b = 0; b < progress.size(); ++b) {
+        const int64 nc = std::min(plan.nc, g.N - static_cast<int64>(b) / k_blocks * plan.nc);
+        progress[b].task_finished = next_flags;
+        next_flags += tasks_per_block(g, v, plan, nc);
+    }
+#pragma omp parallel num_threads(threads)
+    run_blocks(g, v, plan, progress.data(), b_pack, a_base + omp_get_thread_num() * plan.a_floats);
+}
+
+/// The thread count for one problem of M·N·K: 1 inside another parallel region or when small.
+int threads_for(int64 M, int64 N, int64 K) {
+    const int threads = num_threads();
+    if (threads == 1 || omp_in_parallel()) return 1;
+    return M * N * std::max<int64>(K, 1) < PARALLEL_MIN_MNK ? 1 : threads;
+}
+
+}  // namespace
+
+const F32GemmVariant& f32_gemm_variant(Isa isa) {
+    for (const F32GemmVariant& v : VARIANTS)
+        if (v.isa == isa) return v;
+    return VARIANTS[0];
+}
+
+void sgemm(int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA, const float* B, int64 rsB,
+           int64 csB, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    const F32GemmVariant& v = f32_gemm_variant(active_isa());
+    if (M <= 0 || N <= 0) return;
+    const Problem g{M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, epilogue};
+    run(g, v, threads_for(M, N, K));
+}
+
+void sgemm_batched(int64 batch, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA,
+                   int64 bsA, const float* B, int64 rsB, int64 csB, int64 bsB, float beta, float* C, int64 rsC,
+                   int64 csC, int64 bsC, const GemmEpilogue& epilogue) {
+    const F32GemmVariant& v = f32_gemm_variant(active_isa());
+    if (batch <= 0 || M <= 0 || N <= 0) return;
+    auto problem = [&](int64 b) {
+        return Problem{M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta, C + b * bsC, rsC, csC,
+                       epilogue};
+    };
+    const int threads = num_threads();
+    const int64 mnk = M * N * std::max<int64>(K, 1);
+    if (batch == 1 || threads == 1 || omp_in_parallel() || mnk >= BATCH_PER_THREAD_MAX_MNK) {
+        const int per_problem = threads_for(M, N, K);
+        for (int64 b = 0; b < batch; ++b) run(problem(b), v, per_problem);
+        return;
+    }
+    // One problem per thread: every thread runs the serial driver on its own slice of the workspace.
+    const Plan plan = make_plan(problem(0), v, 1);
+    const int64 slot = plan.b_floats + plan.a_floats;
+    float* ws = tl_workspace.reserve(threads * slot);
+    // Dynamic: a thread the OS deschedules leaves its remaining problems to the others.
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+    for (int64 b = 0; b < batch; ++b) {
+        float* mine = ws + omp_get_thread_num() * slot;
+        float* const b_pack[2] = {mine, mine};
+        run_blocks(problem(b), v, plan, nullptr, b_pack, mine + plan.b_floats);
+    }
+}
+
+}  // namespace graft::kernels

@@ -1,0 +1,56 @@
+// Internal: the float32 GEMM micro-kernel contract (BLIS) and the list of variants.
+//
+// One call computes one tile of C, at most MR rows × NR columns, from a k-long panel of A and a
+// k-long panel of B, and writes it with the epilogue:
+//
+//   C[i, j] = act(alpha · Σ_p a[p·lda + i] · b[p·ldb + j] + beta · C[i, j] + bias[j])
+//
+// for i < rows, j < cols. Packed panels have lda = MR and ldb = NR; the driver may also point a
+// and b straight into a matrix whose layout already matches (then lda/ldb are its strides).
+// b is read for all NR columns of each p (pad a partial panel with zeros); a only for i < rows.
+// beta == 0 never reads C. A kernel reads and writes nothing else, allocates nothing, never throws.
+//
+// One variant per file, named for dtype, op, tile and ISA (f32-gemm-12x32-avx512.cpp holds
+// f32_gemm_12x32__avx512); each file is compiled with its ISA's flags and must only be called
+// once cpu_features says the CPU runs that ISA. This header declares; it defines nothing inline.
+#pragma once
+
+#include "cpu/cpu_features.hpp"
+#include "gemm/gemm.hpp"
+
+namespace graft::kernels {
+
+/// The arguments of one micro-tile.
+struct F32GemmTile {
+    int64 kc;             ///< the panels' depth; 0: no product (a and b unread), C = act(beta·C + bias)
+    const float* a;       ///< a[p·lda + i]: A's panel, i < rows
+    int64 lda;
+    const float* b;       ///< b[p·ldb + j]: B's panel, j < NR
+    int64 ldb;
+    float* c;             ///< C[i, j] at c[i·rs_c + j·cs_c]
+    int64 rs_c, cs_c;
+    int rows, cols;       ///< 1 ≤ rows ≤ MR, 1 ≤ cols ≤ NR
+    float alpha, beta;
+    const float* bias;    ///< bias[j] for j < cols, or nullptr
+    Activation act;
+};
+
+using F32GemmUkernel = void (*)(const F32GemmTile& tile);
+
+/// A micro-kernel with the blocking its driver uses.
+struct F32GemmVariant {
+    const char* name;
+    Isa isa;
+    int mr, nr;              ///< tile: rows × columns
+    int64 mc, kc, nc;        ///< cache blocks: rows of A per L2 block, depth, columns of B per L3 block
+    F32GemmUkernel ukernel;
+};
+
+void f32_gemm_4x8__scalar(const F32GemmTile& tile);
+void f32_gemm_6x16__avx2(const F32GemmTile& tile);
+void f32_gemm_12x32__avx512(const F32GemmTile& tile);
+
+/// The variant that runs on `isa`.
+const F32GemmVariant& f32_gemm_variant(Isa isa);
+
+}  // namespace graft::kernels

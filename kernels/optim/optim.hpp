@@ -1,0 +1,137 @@
+// Internal: the fused optimizer update kernels (SGD, Adam/AdamW, RMSprop) and their variants.
+//
+// Each kernel makes one pass over n contiguous elements, reading the parameter, its gradient
+// and the optimizer's moment buffers and writing the parameter and the buffers back: AdamW
+// reads p, g, m, v and writes p, m, v (28 bytes per float32 parameter). The arithmetic is
+// torch.optim 1.13's, line for line; the optimizer (src/optim) turns a group's options and the
+// step count into the coefficients below, in double, once per parameter tensor.
+//
+//   AdamCoeffs<float> c = …;                          // from lr, betas, eps, step
+//   adam_update(n, p, g, m, v, /*vmax=*/nullptr, c);  // active ISA, threaded over n
+//
+// Variants: a templated scalar reference (float and double) in *-scalar.cpp, and float32
+// AVX2+FMA and AVX-512 variants in f32-<op>-avx2.cpp / f32-<op>-avx512.cpp, each compiled with
+// its own flags and called only once cpu_features says the CPU runs that ISA. The variants
+// differ from the scalar one only by rounding (they use FMA). A kernel allocates nothing and
+// never throws; buffers must not overlap one another.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/cpu_features.hpp"
+
+namespace graft::kernels {
+
+using int64 = std::int64_t;
+
+/// One Adam/AdamW step on element i (t = the step count, starting at 1):
+///   g ← maximize ? −g : g;   g ← g + l2·p                       (Adam's L2 weight decay)
+///   p ← decay·p                                                 (AdamW: decay = 1 − lr·wd)
+///   m ← beta1·m + (1 − beta1)·g;   v ← beta2·v + (1 − beta2)·g²
+///   vmax ← max(vmax, v) when amsgrad (vmax != nullptr), and v̂ = vmax, else v̂ = v
+///   p ← p + neg_step_size · m / (√v̂ / bias_correction2_sqrt + eps)
+template <class T>
+struct AdamCoeffs {
+    T beta1, beta2;
+    T one_minus_beta1, one_minus_beta2;
+    T l2;                     ///< Adam's weight decay added to the gradient (0 for AdamW)
+    T decay;                  ///< AdamW's decoupled factor 1 − lr·wd (1 for Adam)
+    T neg_step_size;          ///< −lr / (1 − beta1^t)
+    T bias_correction2_sqrt;  ///< √(1 − beta2^t)
+    T eps;
+    bool maximize;
+};
+
+/// One SGD step on element i:
+///   d ← maximize ? −g : g;   d ← d + weight_decay·p
+///   with momentum (buf != nullptr): buf ← init_buffer ? d : momentum·buf + (1 − dampening)·d
+///                                   d ← nesterov ? d + momentum·buf : buf
+///   p ← p + neg_lr·d
+template <class T>
+struct SgdCoeffs {
+    T neg_lr;
+    T weight_decay;
+    T momentum;
+    T one_minus_dampening;
+    bool nesterov;
+    bool init_buffer;  ///< the buffer's first step: it takes d as is (torch clones d_p)
+    bool maximize;
+};
+
+/// One RMSprop step on element i:
+///   g ← maximize ? −g : g;   g ← g + weight_decay·p
+///   sq ← alpha·sq + (1 − alpha)·g²
+///   centered (avg_g != nullptr): avg_g ← alpha·avg_g + (1 − alpha)·g;  a ← √(sq − avg_g²) + eps
+///   otherwise a ← √sq + eps
+///   with momentum (buf != nullptr): buf ← momentum·buf + g/a;  p ← p + neg_lr·buf
+///   otherwise p ← p + neg_lr·g/a
+template <class T>
+struct RmspropCoeffs {
+    T alpha, one_minus_alpha;
+    T eps;
+    T weight_decay;
+    T momentum;
+    T neg_lr;
+    bool maximize;
+};
+
+// ---- scalar reference (float and double) ------------------------------------------------------
+template <class T>
+void adam_scalar(int64 n, T* p, const T* g, T* m, T* v, T* vmax, const AdamCoeffs<T>& c);
+template <class T>
+void sgd_scalar(int64 n, T* p, const T* g, T* buf, const SgdCoeffs<T>& c);
+template <class T>
+void rmsprop_scalar(int64 n, T* p, const T* g, T* sq, T* avg_g, T* buf, const RmspropCoeffs<T>& c);
+
+extern template void adam_scalar<float>(int64, float*, const float*, float*, float*, float*,
+                                        const AdamCoeffs<float>&);
+extern template void adam_scalar<double>(int64, double*, const double*, double*, double*, double*,
+                                         const AdamCoeffs<double>&);
+extern template void sgd_scalar<float>(int64, float*, const float*, float*, const SgdCoeffs<float>&);
+extern template void sgd_scalar<double>(int64, double*, const double*, double*, const SgdCoeffs<double>&);
+extern template void rmsprop_scalar<float>(int64, float*, const float*, float*, float*, float*,
+                                           const RmspropCoeffs<float>&);
+extern template void rmsprop_scalar<double>(int64, double*, const double*, double*, double*, double*,
+                                            const RmspropCoeffs<double>&);
+
+// ---- float32 ISA variants ------------------------------------------------------------------------
+void f32_adam__avx2(int64 n, float* p, const float* g, float* m, float* v, float* vmax,
+                    const AdamCoeffs<float>& c);
+void f32_adam__avx512(int64 n, float* p, const float* g, float* m, float* v, float* vmax,
+                      const AdamCoeffs<float>& c);
+void f32_sgd__avx2(int64 n, float* p, const float* g, float* buf, const SgdCoeffs<float>& c);
+void f32_sgd__avx512(int64 n, float* p, const float* g, float* buf, const SgdCoeffs<float>& c);
+void f32_rmsprop__avx2(int64 n, float* p, const float* g, float* sq, float* avg_g, float* buf,
+                       const RmspropCoeffs<float>& c);
+void f32_rmsprop__avx512(int64 n, float* p, const float* g, float* sq, float* avg_g, float* buf,
+                         const RmspropCoeffs<float>& c);
+
+using F32AdamKernel = void (*)(int64, float*, const float*, float*, float*, float*, const AdamCoeffs<float>&);
+using F32SgdKernel = void (*)(int64, float*, const float*, float*, const SgdCoeffs<float>&);
+using F32RmspropKernel = void (*)(int64, float*, const float*, float*, float*, float*,
+                                  const RmspropCoeffs<float>&);
+
+/// The three float32 update kernels of one ISA.
+struct F32OptimVariant {
+    const char* name;
+    Isa isa;
+    F32AdamKernel adam;
+    F32SgdKernel sgd;
+    F32RmspropKernel rmsprop;
+};
+
+/// The variant compiled for `isa` (call its kernels only where the CPU runs that ISA).
+const F32OptimVariant& f32_optim_variant(Isa isa);
+
+// ---- drivers: the active ISA for float32, the scalar kernel for double; OpenMP over n ---------
+void adam_update(int64 n, float* p, const float* g, float* m, float* v, float* vmax, const AdamCoeffs<float>& c);
+void adam_update(int64 n, double* p, const double* g, double* m, double* v, double* vmax,
+                 const AdamCoeffs<double>& c);
+void sgd_update(int64 n, float* p, const float* g, float* buf, const SgdCoeffs<float>& c);
+void sgd_update(int64 n, double* p, const double* g, double* buf, const SgdCoeffs<double>& c);
+void rmsprop_update(int64 n, float* p, const float* g, float* sq, float* avg_g, float* buf,
+                    const RmspropCoeffs<float>& c);
+void rmsprop_update(int64 n, double* p, const double* g, double* sq, double* avg_g, double* buf,
+                    const RmspropCoeffs<double>& c);
+
+}  // namespace graft::kernels

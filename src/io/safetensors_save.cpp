@@ -1,0 +1,216 @@
+// Saving safetensors files: the image is planned and checked first, then streamed into a
+// temporary file next to the target, synced, and renamed over the target.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors_format.hpp"
+
+namespace graft::io {
+
+namespace detail {
+
+namespace {
+
+/// What to write: the header (length prefix included) and the tensors in data order.
+struct SavePlan {
+    std::string header;
+    std::vector<std::pair<Tensor, std::size_t>> data;  // (tensor, byte count), in file order
+};
+
+/// `text` as a JSON string; ValueError when it is not UTF-8 (JSON cannot hold it).
+std::string json_string(const std::string& text, const std::string& what) {
+    try {
+        return nlohmann::json(text).dump();
+    } catch (const nlohmann::json::type_error&) {
+        throw ValueError("save_safetensors: " + what + " " + quote(text) + " is not valid UTF-8");
+    }
+}
+
+SavePlan plan(const StateDict& tensors, const Metadata& metadata) {
+    struct Slot {
+        const std::string* name;
+        const Tensor* tensor;
+        std::size_t nbytes;
+        std::uint64_t begin = 0;
+    };
+    std::vector<Slot> slots;
+    slots.reserve(tensors.size());
+    for (const auto& [name, t] : tensors) {
+        if (!t.defined()) throw ValueError("save_safetensors: tensor " + quote(name) + " is undefined");
+        if (name == "__metadata__")
+            throw ValueError("save_safetensors: a tensor cannot be named '__metadata__' (the format reserves it)");
+        slots.push_back(Slot{&name, &t, static_cast<std::size_t>(t.numel()) * t.element_size()});
+    }
+    // Data order: largest element size first (stable), so that every tensor starts at a
+    // multiple of its element size and loads in place. The header keeps the dict's order.
+    std::vector<Slot*> by_size;
+    for (Slot& s : slots) by_size.push_back(&s);
+    std::stable_sort(by_size.begin(), by_size.end(), [](const Slot* a, const Slot* b) {
+        return a->tensor->element_size() > b->tensor->element_size();
+    });
+    SavePlan result;
+    std::uint64_t offset = 0;
+    for (Slot* s : by_size) {
+        s->begin = offset;
+        offset += s->nbytes;
+        result.data.emplace_back(*s->tensor, s->nbytes);
+    }
+
+    std::string json = "{";
+    if (!metadata.empty()) {
+        json += "\"__metadata__\":{";
+        bool first = true;
+        for (const auto& [key, value] : metadata) {
+            if (!first) json += ',';
+            first = false;
+            json += json_string(key, "metadata key") + ":" + json_string(value, "metadata value");
+        }
+        json += '}';
+    }
+    for (const Slot& s : slots) {
+        if (json.size() > 1) json += ',';
+        json += json_string(*s.name, "tensor name");
+        json += ":{\"dtype\":\"" + std::string(file_dtype_name(s.tensor->dtype())) + "\",\"shape\":[";
+        for (std::size_t d = 0; d < s.tensor->shape().size(); ++d) {
+            if (d > 0) json += ',';
+            json += std::to_string(s.tensor->shape()[d]);
+        }
+        json += "],\"data_offsets\":[" + std::to_string(s.begin) + "," + std::to_string(s.begin + s.nbytes) + "]}";
+    }
+    json += '}';
+    json.append((8 - json.size() % 8) % 8, ' ');  // the data area starts 8-byte aligned
+    if (json.size() > kMaxHeaderBytes)
+        throw ValueError("save_safetensors: the header would take " + std::to_string(json.size()) +
+                         " bytes, more than the " + std::to_string(kMaxHeaderBytes) + " that readers accept");
+
+    result.header.resize(8);
+    std::uint64_t length = json.size();
+    for (int i = 0; i < 8; ++i, length >>= 8) result.header[i] = static_cast<char>(length & 0xff);  // little-endian
+    result.header += json;
+    return result;
+}
+
+void write_plan(const SavePlan& plan, const ByteSink& sink) {
+    sink(plan.header.data(), plan.header.size());
+    for (const auto& [tensor, nbytes] : plan.data) {
+        if (nbytes == 0) continue;
+        const Tensor contiguous = tensor.detach().contiguous();
+        sink(contiguous.raw_data(), nbytes);
+    }
+}
+
+}  // namespace
+
+void serialize_safetensors(const StateDict& tensors, const Metadata& metadata, const ByteSink& sink) {
+    write_plan(plan(tensors, metadata), sink);
+}
+
+}  // namespace detail
+
+namespace {
+
+/// A new file beside the target, removed on destruction unless committed (renamed over the target).
+class TempFile {
+public:
+    TempFile(const std::filesystem::path& target, const std::string& source) : target_(target), source_(source) {
+        const std::filesystem::path folder = target.parent_path().empty() ? "." : target.parent_path();
+        // Not mkstemp: its files are 0600, while a saved model should get the permissions the
+        // umask gives any new file. O_EXCL with a random name is as safe.
+        std::random_device entropy;
+        for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
+            char suffix[24];
+            std::snprintf(suffix, sizeof suffix, ".tmp-%08x%08x", entropy(), entropy());
+            std::string name = ".";
+            name += target.filename().string();
+            name += suffix;
+            path_ = folder / name;
+            fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd_ < 0 && errno != EEXIST) {
+                const int error = errno;
+                fail(error, "cannot create a temporary file in " + detail::quote(folder.string()));
+            }
+        }
+        if (fd_ < 0) fail(EEXIST, "cannot find a free temporary file name in " + detail::quote(folder.string()));
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    ~TempFile() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(path_.c_str());
+    }
+
+    void write(const void* data, std::size_t nbytes) {
+        const auto* p = static_cast<const char*>(data);
+        while (nbytes > 0) {
+            const ssize_t n = ::write(fd_, p, std::min<std::size_t>(nbytes, std::size_t{1} << 30));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                const int error = errno;
+                fail(error, "writing failed after " + std::to_string(written_) + " bytes");
+            }
+            p += n;
+            nbytes -= static_cast<std::size_t>(n);
+            written_ += static_cast<std::uint64_t>(n);
+        }
+    }
+
+    /// Syncs the file, renames it over the target and syncs the folder so the rename lasts.
+    void commit() {
+        check(::fsync(fd_) == 0, "syncing the temporary file failed");
+        const int fd = fd_;
+        fd_ = -1;
+        check(::close(fd) == 0, "closing the temporary file failed");
+        check(::rename(path_.c_str(), target_.c_str()) == 0, "cannot replace it with the temporary file");
+        committed_ = true;
+        const std::filesystem::path folder = target_.parent_path().empty() ? "." : target_.parent_path();
+        const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0) return;  // a folder we may write but not read cannot be synced; the rename stands
+        const int synced = ::fsync(dir);
+        const int error = errno;
+        ::close(dir);
+        if (synced != 0 && error != EINVAL)  // EINVAL: the file system does not sync folders
+            throw IOError(source_ + ": saved, but syncing the folder failed (" + std::strerror(error) +
+                          "); the new file may not survive a crash");
+    }
+
+private:
+    /// Throws for a failed call (`ok` false), with its errno.
+    void check(bool ok, const char* what) const {
+        if (ok) return;
+        const int error = errno;
+        fail(error, what);
+    }
+    /// `error` is the errno of the failed call, taken before building the message can change it.
+    [[noreturn]] void fail(int error, const std::string& what) const {
+        throw IOError(source_ + ": " + what + ": " + std::strerror(error) + " (any previous file is unchanged)");
+    }
+
+    std::filesystem::path target_;
+    std::filesystem::path path_;
+    const std::string& source_;
+    int fd_ = -1;
+    bool committed_ = false;
+    std::uint64_t written_ = 0;
+};
+
+}  // namespace
+
+void save_safetensors(const std::filesystem::path& path, const StateDict& tensors, const Metadata& metadata) {
+    const std::string source = "save_safetensors: " + detail::quote(path.string());
+    if (path.filename().empty()) throw IOError(source + ": the path names a folder, not a file");
+    const detail::SavePlan plan = detail::plan(tensors, metadata);
+    TempFile file(path, source);
+    detail::write_plan(plan, [&](const void* data, std::size_t nbytes) { file.write(data, nbytes); });
+    file.commit();
+}
+
+}  // namespace graft::io

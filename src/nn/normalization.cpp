@@ -1,0 +1,52 @@
+// nn::LayerNorm: affine parameters, checked forward on functional::layer_norm.
+#include "graft/nn/normalization.hpp"
+
+#include <algorithm>
+
+#include "graft/nn/functional/norm.hpp"
+#include "graft/nn/init.hpp"
+#include "nn/repr.hpp"
+
+namespace graft::nn {
+
+LayerNorm::LayerNorm(Shape shape, double eps_, bool affine, bool bias_)
+    : normalized_shape(std::move(shape)), eps(eps_), elementwise_affine(affine), has_bias(bias_) {
+    if (normalized_shape.empty())
+        throw ValueError("LayerNorm: normalized_shape must have at least one dimension, got ()");
+    if (std::any_of(normalized_shape.begin(), normalized_shape.end(), [](std::int64_t s) { return s < 0; }))
+        throw ValueError("LayerNorm: normalized_shape " + pyfmt::py_tuple(normalized_shape) +
+                         " has a negative size");
+    if (!(eps >= 0.0)) throw ValueError("LayerNorm: eps must be non-negative, got " + pyfmt::py_float(eps));
+    reset();
+}
+
+LayerNorm::LayerNorm(std::int64_t size) : LayerNorm(Shape{size}) {}
+
+void LayerNorm::reset() {
+    weight = Tensor();
+    bias = Tensor();
+    if (!elementwise_affine) return;
+    weight = register_parameter("weight", empty(normalized_shape));
+    init::ones_(weight);
+    if (has_bias) {
+        bias = register_parameter("bias", empty(normalized_shape));
+        init::zeros_(bias);
+    }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+    const std::size_t k = normalized_shape.size();
+    if (x.shape().size() < k || !std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k))
+        throw ShapeError("LayerNorm(" + extra_repr() + "): input shape " + shape_str(x.shape()) +
+                         " does not end with normalized_shape " + shape_str(normalized_shape));
+    return functional::layer_norm(x, normalized_shape, weight, bias, eps);
+}
+
+std::string LayerNorm::extra_repr() const {
+    std::string s = pyfmt::py_tuple(normalized_shape) + ", eps=" + pyfmt::py_float(eps) +
+                    ", elementwise_affine=" + pyfmt::py_bool(elementwise_affine);
+    if (elementwise_affine && !has_bias) s += ", bias=False";
+    return s;
+}
+
+}  // namespace graft::nn

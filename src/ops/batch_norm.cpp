@@ -1,0 +1,223 @@
+// batch_norm over [N, C] and [N, C, *] inputs, forward followed by its fused backward. The input
+// is seen as [N, C, S] (S = Π*); statistics are per channel over M = N·S elements.
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/dispatch.hpp"
+#include "graft/autograd.hpp"
+#include "graft/nn/functional/batch_norm.hpp"
+#include "graft/runtime.hpp"
+#include "ops/elementwise.hpp"
+
+namespace graft::nn::functional {
+
+namespace {
+
+using int64 = std::int64_t;
+
+/// Elements below which the loops stay single-threaded.
+constexpr int64 kParallelGrain = 1 << 15;
+
+struct BnLayout {
+    int64 N, C, S;
+    int64 M() const { return N * S; }
+    int64 numel() const { return N * C * S; }
+};
+
+/// Σ term(i) for i in [0, n), in independent lanes the compiler can keep in vector registers.
+template <class T, class F>
+double lane_sum(int64 n, F&& term) {
+    constexpr int64 kLanes = 16;
+    T acc[kLanes] = {};
+    int64 i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int64 j = 0; j < kLanes; ++j) acc[j] += term(i + j);
+    double s = 0;
+    for (int64 j = 0; j < kLanes; ++j) s += static_cast<double>(acc[j]);
+    for (; i < n; ++i) s += static_cast<double>(term(i));
+    return s;
+}
+
+/// Runs fn(c) for every channel, in parallel when the tensor is large enough.
+template <class F>
+void for_each_channel(const BnLayout& l, F&& fn) {
+#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (l.C > 1 && l.numel() >= kParallelGrain)
+    for (int64 c = 0; c < l.C; ++c) fn(c);
+}
+
+/// Per channel: the batch mean and the biased variance (two passes: mean, then squared deviations).
+template <class T>
+void batch_stats(const BnLayout& l, const T* x, std::vector<double>& mean, std::vector<double>& var) {
+    for_each_channel(l, [&](int64 c) {
+        double s = 0;
+        for (int64 n = 0; n < l.N; ++n) {
+            const T* row = x + (n * l.C + c) * l.S;
+            s += lane_sum<T>(l.S, [&](int64 i) { return row[i]; });
+        }
+        const double m = s / static_cast<double>(l.M());
+        const T mt = static_cast<T>(m);
+        double q = 0;
+        for (int64 n = 0; n < l.N; ++n) {
+            const T* row = x + (n * l.C + c) * l.S;
+            q += lane_sum<T>(l.S, [&](int64 i) { return (row[i] - mt) * (row[i] - mt); });
+        }
+        mean[c] = m;
+        var[c] = q / static_cast<double>(l.M());
+    });
+}
+
+// y = (x − mean)·invstd·w + b, as y = x·scale + shift per channel
+template <class T>
+void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& scale, const std::vector<double>& shift) {
+    const int64 rows = l.N * l.C;
+#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (rows > 1 && l.numel() >= kParallelGrain)
+    for (int64 r = 0; r < rows; ++r) {
+        const int64 c = r % l.C;
+        const T a = static_cast<T>(scale[c]), b = static_cast<T>(shift[c]);
+        const T* in = x + r * l.S;
+        T* out = y + r * l.S;
+        for (int64 i = 0; i < l.S; ++i) out[i] = in[i] * a + b;
+    }
+}
+
+// training: y = x̂·w + b, x̂ = (x − μ)·σ⁻¹ with μ, σ² the batch's (biased) statistics
+//   ⇒ db = Σ dy, dw = Σ dy·x̂, dx = w·σ⁻¹·(dy − db/M − x̂·dw/M)
+// eval: y = (x − μᵣ)·σᵣ⁻¹·w + b with the running statistics (constants)
+//   ⇒ db = Σ dy, dw = Σ dy·x̂, dx = w·σᵣ⁻¹·dy
+struct BatchNormBackward final : Node {
+    const char* name() const override { return "BatchNormBackward"; }
+    std::vector<Tensor> apply(const Tensor& grad) override {
+        std::vector<Tensor> grads(3);
+        const bool need_dx = needs_input_grad(0), need_dw = needs_input_grad(1), need_db = needs_input_grad(2);
+        const bool need_x = need_dw || (need_dx && training);
+        const Tensor dy = grad.contiguous();
+        const Tensor xc = need_x ? x.unpack(name()).contiguous() : Tensor();
+        std::vector<double> sum_dy(static_cast<std::size_t>(l.C)), sum_dy_xhat(static_cast<std::size_t>(l.C));
+        detail::dispatch_floating(dy.dtype(), name(), [&]<class T>() {
+            const T* d = dy.data_ptr<T>();
+            const T* xp = need_x ? xc.data_ptr<T>() : nullptr;
+            T* dx = nullptr;
+            if (need_dx) {
+                grads[0] = empty(input_shapes[0], dy.dtype());
+                dx = grads[0].data_ptr<T>();
+            }
+            for_each_channel(l, [&](int64 c) {
+                const T mu = static_cast<T>(mean[c]);
+                double sdy = 0, sdyx = 0;
+                for (int64 n = 0; n < l.N; ++n) {
+                    const T* drow = d + (n * l.C + c) * l.S;
+                    sdy += lane_sum<T>(l.S, [&](int64 i) { return drow[i]; });
+                    if (need_x) {
+                        const T* xrow = xp + (n * l.C + c) * l.S;
+                        sdyx += lane_sum<T>(l.S, [&](int64 i) { return drow[i] * (xrow[i] - mu); });
+                    }
+                }
+                sum_dy[c] = sdy;
+                sum_dy_xhat[c] = sdyx * invstd[c];
+                if (dx == nullptr) return;
+                const double k = weight[c] * invstd[c];
+                // dx = a·dy + b·x + e: the training formula with x̂ expanded
+                double a = k, b = 0, e = 0;
+                if (training) {
+                    const double M = static_cast<double>(l.M());
+                    b = -k * invstd[c] * sum_dy_xhat[c] / M;
+                    e = -k * sdy / M - b * mean[c];
+                }
+                const T at = static_cast<T>(a), bt = static_cast<T>(b), et = static_cast<T>(e);
+                for (int64 n = 0; n < l.N; ++n) {
+                    const int64 off = (n * l.C + c) * l.S;
+                    if (training)
+                        for (int64 i = 0; i < l.S; ++i) dx[off + i] = at * d[off + i] + bt * xp[off + i] + et;
+                    else
+                        for (int64 i = 0; i < l.S; ++i) dx[off + i] = at * d[off + i];
+                }
+            });
+        });
+        if (need_dw) grads[1] = from_vector(sum_dy_xhat).to(dy.dtype());
+        if (need_db) grads[2] = from_vector(sum_dy).to(dy.dtype());
+        return grads;
+    }
+    void release_saved() override { x.release(); }
+    BnLayout l{};
+    bool training = false;
+    std::vector<double> mean, invstd, weight;  // per channel, at forward time (weight 1 without affine)
+    SavedTensor x;
+};
+
+void check_channel_tensor(const char* what, const Tensor& t, const Tensor& x) {
+    if (!t.defined()) return;
+    if (t.dim() != 1 || t.size(0) != x.size(1))
+        throw ShapeError(std::string("batch_norm: ") + what + " has shape " + shape_str(t.shape()) + ", expected [" +
+                         std::to_string(x.size(1)) + "] (input " + shape_str(x.shape()) + ")");
+    detail::check_same_dtype(x, t, "batch_norm");
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+    if (input.dim() < 2)
+        throw ShapeError("batch_norm: expected an input [N, C] or [N, C, *], got " + shape_str(input.shape()));
+    if (!is_floating(input.dtype()))
+        throw DTypeError(std::string("batch_norm: expected a floating-point input, got ") +
+                         dtype_name(input.dtype()));
+    check_channel_tensor("running_mean", running_mean, input);
+    check_channel_tensor("running_var", running_var, input);
+    check_channel_tensor("weight", weight, input);
+    check_channel_tensor("bias", bias, input);
+    if (running_mean.defined() != running_var.defined())
+        throw ValueError("batch_norm: running_mean and running_var must both be given or both be undefined");
+    if (!training && !running_mean.defined())
+        throw ValueError("batch_norm: running_mean and running_var must be given in eval mode (training=false)");
+    if (!(eps >= 0)) throw ValueError("batch_norm: eps must be non-negative, got " + std::to_string(eps));
+
+    BnLayout l{input.size(0), input.size(1), 1};
+    for (int64 d = 2; d < input.dim(); ++d) l.S *= input.size(d);
+    if (training && l.M() <= 1)
+        throw ValueError("batch_norm: expected more than 1 value per channel when training, got input " +
+                         shape_str(input.shape()));
+
+    const auto C = static_cast<std::size_t>(l.C);
+    std::vector<double> mean(C), var(C), invstd(C), w(C, 1.0), scale(C), shift(C, 0.0);
+    if (weight.defined()) w = weight.to_vector<double>();
+    if (bias.defined()) shift = bias.to_vector<double>();
+    const Tensor xc = input.detach().contiguous();
+    Tensor out = empty(input.shape(), input.dtype());
+    detail::dispatch_floating(input.dtype(), "batch_norm", [&]<class T>() {
+        if (training) {
+            batch_stats<T>(l, xc.data_ptr<T>(), mean, var);
+        } else {
+            mean = running_mean.to_vector<double>();
+            var = running_var.to_vector<double>();
+        }
+        for (std::size_t c = 0; c < C; ++c) {
+            invstd[c] = 1.0 / std::sqrt(var[c] + eps);
+            scale[c] = w[c] * invstd[c];
+            shift[c] -= mean[c] * scale[c];
+        }
+        normalize<T>(l, xc.data_ptr<T>(), out.data_ptr<T>(), scale, shift);
+    });
+
+    if (training && running_mean.defined()) {
+        NoGradGuard guard;
+        const double unbias = static_cast<double>(l.M()) / static_cast<double>(l.M() - 1);
+        std::vector<double> unbiased(C);
+        for (std::size_t c = 0; c < C; ++c) unbiased[c] = var[c] * unbias;
+        Tensor(running_mean).mul_(1.0 - momentum).add_(from_vector(mean).to(running_mean.dtype()), momentum);
+        Tensor(running_var).mul_(1.0 - momentum).add_(from_vector(unbiased).to(running_var.dtype()), momentum);
+    }
+
+    if (auto node = autograd::make_node<BatchNormBackward>({&input, &weight, &bias}, out)) {
+        node->l = l;
+        node->training = training;
+        node->mean = std::move(mean);
+        node->invstd = std::move(invstd);
+        node->weight = std::move(w);
+        if (node->needs_input_grad(1) || (node->needs_input_grad(0) && training)) node->x = SavedTensor(input);
+    }
+    return out;
+}
+
+}  // namespace graft::nn::functional

@@ -1,0 +1,340 @@
+// conv2d on the GEMM through im2col, forward followed by its backward. Each image is one GEMM
+// per group, out[g] [Og, OH·OW] = W[g] [Og, Cg·kh·kw] · col[g] [Cg·kh·kw, OH·OW]; images are
+// spread over the OpenMP threads, each with its own column buffer (reused from image to image)
+// and, in the backward, its own partial weight gradient, summed once at the end.
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <omp.h>
+
+#include "core/dispatch.hpp"
+#include "gemm/gemm.hpp"
+#include "graft/autograd.hpp"
+#include "graft/nn/functional/conv.hpp"
+#include "graft/runtime.hpp"
+#include "ops/elementwise.hpp"
+
+namespace graft::nn::functional {
+
+namespace {
+
+using int64 = std::int64_t;
+
+/// C = alpha·A·B + beta·C on strided matrices (the contract of kernels/gemm/gemm.hpp).
+template <class T>
+void gemm(int64 M, int64 N, int64 K, const T* A, int64 rsA, int64 csA, const T* B, int64 rsB, int64 csB, T beta,
+          T* C, int64 rsC, int64 csC) {
+    if constexpr (std::is_same_v<T, float>)
+        kernels::sgemm(M, N, K, 1.f, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+    else
+        kernels::gemm_scalar<T>(M, N, K, T(1), A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+}
+
+/// Everything about one conv2d call's shapes.
+struct ConvGeometry {
+    int64 N, C, H, W;  // input
+    int64 O, kh, kw;   // weight [O, C/groups, kh, kw]
+    int64 sh, sw, ph, pw, dh, dw, groups;
+    int64 OH, OW;
+
+    int64 Cg() const { return C / groups; }
+    int64 Og() const { return O / groups; }
+    int64 Kg() const { return Cg() * kh * kw; }  // GEMM depth of one group
+    int64 P() const { return OH * OW; }          // output pixels per channel
+    int64 image_size() const { return C * H * W; }
+    int64 col_size() const { return C * kh * kw * P(); }
+    int64 weight_size() const { return O * Kg(); }
+    /// A 1×1 kernel, stride 1, no padding: the image itself is the column matrix.
+    bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+};
+
+/// The output columns [lo, hi) whose input column ow·stride + offset lies inside [0, W).
+std::pair<int64, int64> valid_range(int64 offset, int64 stride, int64 W, int64 OW) {
+    int64 lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+    int64 hi = W - 1 - offset < 0 ? 0 : (W - 1 - offset) / stride + 1;
+    hi = std::min(hi, OW);
+    lo = std::min(lo, hi);
+    return {lo, hi};
+}
+
+/// col [C·kh·kw, OH·OW] from one image x [C, H, W]: row (c, i, j) holds x[c, oh·sh − ph + i·dh,
+/// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding.
+template <class T>
+void im2col(const ConvGeometry& g, const T* x, T* col) {
+    for (int64 c = 0; c < g.C; ++c)
+        for (int64 i = 0; i < g.kh; ++i)
+            for (int64 j = 0; j < g.kw; ++j) {
+                T* row = col + ((c * g.kh + i) * g.kw + j) * g.P();
+                const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
+                const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
+                for (int64 oh = 0; oh < g.OH; ++oh) {
+                    T* out = row + oh * g.OW;
+                    const int64 ih = oh * g.sh + row_off;
+                    if (ih < 0 || ih >= g.H) {
+                        std::fill(out, out + g.OW, T(0));
+                        continue;
+                    }
+                    const T* src = x + (c * g.H + ih) * g.W + col_off;
+                    std::fill(out, out + lo, T(0));
+                    if (g.sw == 1)
+                        std::copy(src + lo, src + hi, out + lo);
+                    else
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * g.sw];
+                    std::fill(out + hi, out + g.OW, T(0));
+                }
+            }
+}
+
+/// The adjoint of im2col: dx [C, H, W] += every entry of dcol at the input pixel it was read from.
+template <class T>
+void col2im(const ConvGeometry& g, const T* dcol, T* dx) {
+    for (int64 c = 0; c < g.C; ++c)
+        for (int64 i = 0; i < g.kh; ++i)
+            for (int64 j = 0; j < g.kw; ++j) {
+                const T* row = dcol + ((c * g.kh + i) * g.kw + j) * g.P();
+                const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
+                const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
+                for (int64 oh = 0; oh < g.OH; ++oh) {
+                    const int64 ih = oh * g.sh + row_off;
+                    if (ih < 0 || ih >= g.H) continue;
+                    const T* in = row + oh * g.OW;
+                    T* dst = dx + (c * g.H + ih) * g.W + col_off;
+                    for (int64 ow = lo; ow < hi; ++ow) dst[ow * g.sw] += in[ow];
+                }
+            }
+}
+
+/// Multiply-adds below which a call stays on one thread (a parallel region costs more than it saves).
+constexpr int64 kParallelMinMacs = 1 << 18;
+
+/// Threads to spread the images over: one per image at most, and one for small problems.
+int image_threads(const ConvGeometry& g) {
+    if (g.N * g.O * g.P() * g.Kg() < kParallelMinMacs) return 1;
+    return static_cast<int>(std::max<int64>(1, std::min<int64>(get_num_threads(), g.N)));
+}
+
+/// body(thread, n) for every image n, spread over `threads` OpenMP threads. The static schedule
+/// gives each thread the same images on every call, so the per-thread weight-gradient sums, and
+/// the result, are reproducible. The first exception a body throws is rethrown here once every
+/// thread has finished.
+template <class F>
+void for_each_image(int64 N, int threads, F&& body) {
+    std::exception_ptr error;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const int t = omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (int64 n = 0; n < N; ++n) {
+            try {
+                body(t, n);
+            } catch (...) {
+#pragma omp critical(graft_conv2d_error)
+                if (!error) error = std::current_exception();
+            }
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+// y[n, g] = W[g] · im2col(x[n])[g] + b   (x, w, y contiguous; b may be null)
+template <class T>
+void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+    const int threads = image_threads(g);
+    std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
+    const int64 Og = g.Og(), Kg = g.Kg(), P = g.P();
+    for_each_image(g.N, threads, [&](int t, int64 n) {
+        const T* xn = x + n * g.image_size();
+        const T* col = xn;
+        if (!g.direct()) {
+            T* buf = cols.data() + t * g.col_size();
+            im2col(g, xn, buf);
+            col = buf;
+        }
+        T* yn = y + n * g.O * P;
+        if (b != nullptr)
+            for (int64 o = 0; o < g.O; ++o) std::fill(yn + o * P, yn + (o + 1) * P, b[o]);
+        for (int64 grp = 0; grp < g.groups; ++grp)
+            gemm<T>(Og, P, Kg, w + grp * Og * Kg, Kg, 1, col + grp * Kg * P, P, 1, b != nullptr ? T(1) : T(0),
+                    yn + grp * Og * P, P, 1);
+    });
+}
+
+// y[n, g] = W[g] · col[n, g] + b
+//   ⇒ dcol[n, g] = W[g]ᵀ · dy[n, g], dx[n] = col2im(dcol[n])   (only with dx)
+//     dW[g] = Σₙ dy[n, g] · col[n, g]ᵀ                          (only with dw; per-thread partial sums)
+// x is needed for dw only, w for dx only; dx and dw may be null.
+template <class T>
+void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
+    const int threads = image_threads(g);
+    const int64 Og = g.Og(), Kg = g.Kg(), P = g.P(), wsize = g.weight_size();
+    std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
+    // Thread 0 accumulates straight into dw (zeroed by the caller); the others into their own.
+    std::vector<T> partial(dw != nullptr ? static_cast<std::size_t>((threads - 1) * wsize) : 0, T(0));
+    for_each_image(g.N, threads, [&](int t, int64 n) {
+        const T* dyn = dy + n * g.O * P;
+        T* buf = g.direct() ? nullptr : cols.data() + t * g.col_size();
+        if (dw != nullptr) {
+            const T* xn = x + n * g.image_size();
+            const T* col = xn;
+            if (!g.direct()) {
+                im2col(g, xn, buf);
+                col = buf;
+            }
+            T* dwt = t == 0 ? dw : partial.data() + (t - 1) * wsize;
+            for (int64 grp = 0; grp < g.groups; ++grp)
+                gemm<T>(Og, Kg, P, dyn + grp * Og * P, P, 1, col + grp * Kg * P, 1, P, T(1), dwt + grp * Og * Kg, Kg,
+                        1);
+        }
+        if (dx != nullptr) {
+            T* dxn = dx + n * g.image_size();
+            T* dcol = g.direct() ? dxn : buf;
+            for (int64 grp = 0; grp < g.groups; ++grp)
+                gemm<T>(Kg, P, Og, w + grp * Og * Kg, 1, Kg, dyn + grp * Og * P, P, 1, T(0), dcol + grp * Kg * P, P,
+                        1);
+            if (!g.direct()) {
+                std::fill(dxn, dxn + g.image_size(), T(0));
+                col2im(g, dcol, dxn);
+            }
+        }
+    });
+    if (dw != nullptr && threads > 1)
+        for (int t = 1; t < threads; ++t) {
+            const T* part = partial.data() + (t - 1) * wsize;
+            for (int64 i = 0; i < wsize; ++i) dw[i] += part[i];
+        }
+}
+
+// db[o] = Σ_{n, p} dy[n, o, p]
+template <class T>
+void conv2d_bias_backward(const ConvGeometry& g, const T* dy, T* db) {
+    const int64 P = g.P();
+#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (g.N * g.O * P >= (1 << 16))
+    for (int64 o = 0; o < g.O; ++o) {
+        double acc = 0;
+        for (int64 n = 0; n < g.N; ++n) {
+            const T* row = dy + (n * g.O + o) * P;
+            T s = 0;
+            for (int64 p = 0; p < P; ++p) s += row[p];
+            acc += static_cast<double>(s);
+        }
+        db[o] = static_cast<T>(acc);
+    }
+}
+
+struct Conv2dBackward final : Node {
+    explicit Conv2dBackward(const ConvGeometry& geometry) : g(geometry) {}
+    const char* name() const override { return "Conv2dBackward"; }
+    std::vector<Tensor> apply(const Tensor& grad) override {
+        std::vector<Tensor> grads(3);
+        const Tensor dy = grad.contiguous();
+        detail::dispatch_floating(dy.dtype(), name(), [&]<class T>() {
+            Tensor xc, wc;
+            T* dx = nullptr;
+            T* dw = nullptr;
+            if (needs_input_grad(0)) {
+                wc = w.unpack(name()).contiguous();
+                grads[0] = empty({g.N, g.C, g.H, g.W}, dy.dtype());
+                dx = grads[0].data_ptr<T>();
+            }
+            if (needs_input_grad(1)) {
+                xc = x.unpack(name()).contiguous();
+                grads[1] = zeros({g.O, g.Cg(), g.kh, g.kw}, dy.dtype());
+                dw = grads[1].data_ptr<T>();
+            }
+            if (dx != nullptr || dw != nullptr)
+                conv2d_backward<T>(g, xc.defined() ? xc.data_ptr<T>() : nullptr,
+                                   wc.defined() ? wc.data_ptr<T>() : nullptr, dy.data_ptr<T>(), dx, dw);
+            if (needs_input_grad(2)) {
+                grads[2] = empty({g.O}, dy.dtype());
+                conv2d_bias_backward<T>(g, dy.data_ptr<T>(), grads[2].data_ptr<T>());
+            }
+        });
+        return grads;
+    }
+    void release_saved() override {
+        x.release();
+        w.release();
+    }
+    ConvGeometry g;
+    SavedTensor x, w;
+};
+
+std::string pair_str(const Size2& s) { return std::to_string(s.h) + "x" + std::to_string(s.w); }
+
+/// Validates the arguments and computes the geometry of a 4-D input.
+ConvGeometry conv2d_geometry(const Tensor& x, const Tensor& w, const Tensor& b, Size2 stride, Size2 padding,
+                             Size2 dilation, int64 groups) {
+    const std::string shapes = "(input " + shape_str(x.shape()) + ", weight " + shape_str(w.shape()) + ")";
+    if (w.dim() != 4)
+        throw ShapeError("conv2d: weight must be 4-D [out_channels, in_channels/groups, kh, kw], got " +
+                         shape_str(w.shape()));
+    if (groups < 1) throw ValueError("conv2d: groups must be positive, got " + std::to_string(groups));
+    if (stride.h < 1 || stride.w < 1) throw ValueError("conv2d: stride must be positive, got " + pair_str(stride));
+    if (dilation.h < 1 || dilation.w < 1)
+        throw ValueError("conv2d: dilation must be positive, got " + pair_str(dilation));
+    if (padding.h < 0 || padding.w < 0)
+        throw ValueError("conv2d: padding must be non-negative, got " + pair_str(padding));
+    ConvGeometry g{};
+    g.N = x.size(0), g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
+    g.O = w.size(0), g.kh = w.size(2), g.kw = w.size(3);
+    g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w, g.dh = dilation.h, g.dw = dilation.w;
+    g.groups = groups;
+    if (g.O % groups != 0)
+        throw ShapeError("conv2d: weight has " + std::to_string(g.O) + " output channels, not divisible by groups " +
+                         std::to_string(groups) + " " + shapes);
+    if (g.C != w.size(1) * groups)
+        throw ShapeError("conv2d: input has " + std::to_string(g.C) + " channels, weight expects " +
+                         std::to_string(w.size(1) * groups) +
+                         (groups > 1 ? " (" + std::to_string(w.size(1)) + " per group, groups " +
+                                           std::to_string(groups) + ") "
+                                     : " ") +
+                         shapes);
+    if (b.defined() && (b.dim() != 1 || b.size(0) != g.O))
+        throw ShapeError("conv2d: bias has shape " + shape_str(b.shape()) + ", expected [" + std::to_string(g.O) +
+                         "] " + shapes);
+    const int64 eff_h = g.dh * (g.kh - 1) + 1, eff_w = g.dw * (g.kw - 1) + 1;
+    const int64 padded_h = g.H + 2 * g.ph, padded_w = g.W + 2 * g.pw;
+    if (eff_h > padded_h || eff_w > padded_w)
+        throw ShapeError("conv2d: kernel " + pair_str({g.kh, g.kw}) + " with dilation " + pair_str(dilation) +
+                         " spans " + pair_str({eff_h, eff_w}) + ", larger than the padded input " +
+                         pair_str({padded_h, padded_w}) + " " + shapes);
+    g.OH = (padded_h - eff_h) / g.sh + 1;
+    g.OW = (padded_w - eff_w) / g.sw + 1;
+    return g;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
+              Size2 dilation, std::int64_t groups) {
+    if (input.dim() == 3) {
+        Tensor y = conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups);
+        return y.squeeze(0);
+    }
+    if (input.dim() != 4)
+        throw ShapeError("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got " +
+                         shape_str(input.shape()));
+    const ConvGeometry g = conv2d_geometry(input, weight, bias, stride, padding, dilation, groups);
+    detail::check_same_dtype(input, weight, "conv2d");
+    if (bias.defined()) detail::check_same_dtype(input, bias, "conv2d");
+    Tensor out = detail::dispatch_floating(input.dtype(), "conv2d", [&]<class T>() {
+        const Tensor xc = input.detach().contiguous(), wc = weight.detach().contiguous();
+        const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
+        Tensor y = empty({g.N, g.O, g.OH, g.OW}, input.dtype());
+        if (y.numel() > 0)
+            conv2d_forward<T>(g, xc.data_ptr<T>(), wc.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr,
+                              y.data_ptr<T>());
+        return y;
+    });
+    if (auto node = autograd::make_node<Conv2dBackward>({&input, &weight, &bias}, out, g)) {
+        if (node->needs_input_grad(0)) node->w = SavedTensor(weight);
+        if (node->needs_input_grad(1)) node->x = SavedTensor(input);
+    }
+    return out;
+}
+
+}  // namespace graft::nn::functional

@@ -1,0 +1,121 @@
+// Adam and AdamW: options, validation and the step over the fused kernel (kernels/optim).
+#include "graft/optim/adam.hpp"
+
+#include <cmath>
+
+#include "graft/autograd.hpp"
+#include "optim/optim.hpp"
+#include "optim/param_update.hpp"
+
+namespace graft::optim {
+
+namespace {
+
+/// What Adam and AdamW share; `decoupled` picks AdamW's weight decay.
+struct AdamConfig {
+    double lr, beta1, beta2, eps, weight_decay;
+    bool amsgrad, maximize, decoupled;
+};
+
+template <class O>
+AdamConfig config(const O& o, bool decoupled) {
+    return {o.lr, o.betas[0], o.betas[1], o.eps, o.weight_decay, o.amsgrad, o.maximize, decoupled};
+}
+
+template <class O>
+void check_adam(const O& o, const char* name) {
+    detail::require(o.lr >= 0, name, "lr", o.lr, "must be >= 0");
+    detail::require(o.eps >= 0, name, "eps", o.eps, "must be >= 0");
+    detail::require(o.betas[0] >= 0 && o.betas[0] < 1, name, "betas[0]", o.betas[0], "must be in [0, 1)");
+    detail::require(o.betas[1] >= 0 && o.betas[1] < 1, name, "betas[1]", o.betas[1], "must be in [0, 1)");
+    detail::require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, "must be >= 0");
+}
+
+template <class O>
+std::vector<OptionRef> adam_refs(O& o) {
+    return {{"lr", &o.lr, nullptr},         {"betas.0", &o.betas[0], nullptr},
+            {"betas.1", &o.betas[1], nullptr}, {"eps", &o.eps, nullptr},
+            {"weight_decay", &o.weight_decay, nullptr}, {"amsgrad", nullptr, &o.amsgrad},
+            {"maximize", nullptr, &o.maximize}};
+}
+
+template <class T>
+void run_adam(const detail::ParamUpdate& u, const Tensor& m, const Tensor& v, const Tensor& vmax,
+              const AdamConfig& c, std::int64_t step) {
+    const double t = static_cast<double>(step);
+    const double bias_correction1 = 1 - std::pow(c.beta1, t);
+    const double bias_correction2 = 1 - std::pow(c.beta2, t);
+    const kernels::AdamCoeffs<T> k{
+        static_cast<T>(c.beta1),
+        static_cast<T>(c.beta2),
+        static_cast<T>(1 - c.beta1),
+        static_cast<T>(1 - c.beta2),
+        static_cast<T>(c.decoupled ? 0.0 : c.weight_decay),
+        static_cast<T>(c.decoupled ? 1 - c.lr * c.weight_decay : 1.0),
+        static_cast<T>(-(c.lr / bias_correction1)),
+        static_cast<T>(std::sqrt(bias_correction2)),
+        static_cast<T>(c.eps),
+        c.maximize,
+    };
+    kernels::adam_update(u.numel(), u.param<T>(), u.grad<T>(), m.data_ptr<T>(), v.data_ptr<T>(),
+                         vmax.defined() ? vmax.data_ptr<T>() : nullptr, k);
+}
+
+/// One Adam/AdamW update of parameter i; its state appears here on its first gradient.
+void update_param(ParamState& st, const Tensor& p, const Tensor& grad, const AdamConfig& c, const char* name,
+                 std::size_t i) {
+    detail::ParamUpdate u(p, grad, name, i);
+    const Tensor m = detail::buffer(st, "exp_avg", p);
+    const Tensor v = detail::buffer(st, "exp_avg_sq", p);
+    const Tensor vmax = c.amsgrad ? detail::buffer(st, "max_exp_avg_sq", p) : Tensor();
+    ++st.step;
+    if (u.dtype() == DType::Float32)
+        run_adam<float>(u, m, v, vmax, c, st.step);
+    else
+        run_adam<double>(u, m, v, vmax, c, st.step);
+    u.commit();
+}
+
+std::vector<std::string> adam_buffers(bool amsgrad) {
+    if (amsgrad) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    return {"exp_avg", "exp_avg_sq"};
+}
+
+}  // namespace
+
+void validate(const AdamOptions& options, const char* optimizer_name) { check_adam(options, optimizer_name); }
+void validate(const AdamWOptions& options, const char* optimizer_name) { check_adam(options, optimizer_name); }
+std::vector<OptionRef> option_refs(AdamOptions& options) { return adam_refs(options); }
+std::vector<OptionRef> option_refs(AdamWOptions& options) { return adam_refs(options); }
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
+    : OptimizerWith("Adam", std::move(params), options) {}
+Adam::Adam(std::vector<Group> groups) : OptimizerWith("Adam", std::move(groups)) {}
+
+void Adam::step() {
+    for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
+        update_param(state_at(i), p, grad, config(options_[g], false), name(), i);
+    });
+}
+
+std::vector<std::string> Adam::required_buffers(std::size_t group) const {
+    return adam_buffers(options(group).amsgrad);
+}
+std::vector<std::string> Adam::known_buffers() const { return adam_buffers(true); }
+
+AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
+    : OptimizerWith("AdamW", std::move(params), options) {}
+AdamW::AdamW(std::vector<Group> groups) : OptimizerWith("AdamW", std::move(groups)) {}
+
+void AdamW::step() {
+    for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
+        update_param(state_at(i), p, grad, config(options_[g], true), name(), i);
+    });
+}
+
+std::vector<std::string> AdamW::required_buffers(std::size_t group) const {
+    return adam_buffers(options(group).amsgrad);
+}
+std::vector<std::string> AdamW::known_buffers() const { return adam_buffers(true); }
+
+}  // namespace graft::optim

@@ -1,0 +1,298 @@
+// conv2d and nn::Conv2d: forward and both weight and input gradients against direct loops on odd
+// shapes (stride, padding, dilation, groups, depthwise, 1×1, non-square), gradchecks of every
+// option, the thread-split weight gradient, freezing, the layer's init and repr, and errors.
+#include <cmath>
+#include <vector>
+
+#include "test_util.hpp"
+
+using namespace graft;
+using graft::test::leaf64;
+namespace F = graft::nn::functional;
+using nn::Size2;
+
+namespace {
+
+struct ConvCase {
+    const char* name;
+    Shape x;  // [N, C, H, W]
+    Shape w;  // [O, C/groups, kh, kw]
+    bool bias;
+    Size2 stride, padding, dilation;
+    std::int64_t groups;
+};
+
+const std::vector<ConvCase>& cases() {
+    static const std::vector<ConvCase> all = {
+        {"3x3 pad 1", {2, 3, 7, 6}, {4, 3, 3, 3}, true, 1, 1, 1, 1},
+        {"stride 2 pad 1", {2, 3, 9, 8}, {5, 3, 3, 3}, true, 2, 1, 1, 1},
+        {"dilation 2", {1, 2, 9, 8}, {3, 2, 3, 3}, true, 1, 2, 2, 1},
+        {"groups 2", {2, 4, 6, 7}, {6, 2, 3, 3}, true, 1, 1, 1, 2},
+        {"depthwise", {2, 3, 7, 7}, {3, 1, 3, 3}, false, 1, 1, 1, 3},
+        {"depthwise x2 stride 2", {2, 3, 8, 7}, {6, 1, 3, 3}, true, 2, 1, 1, 3},
+        {"1x1", {2, 5, 4, 3}, {7, 5, 1, 1}, true, 1, 0, 1, 1},
+        {"1x1 stride 2 pad 1", {2, 5, 5, 4}, {3, 5, 1, 1}, false, 2, 1, 1, 1},
+        {"non-square", {2, 3, 8, 9}, {4, 3, 2, 5}, true, Size2{2, 1}, Size2{0, 2}, Size2{1, 2}, 1},
+        {"kernel larger than input", {1, 2, 2, 3}, {2, 2, 3, 3}, true, 1, 1, 1, 1},
+        {"all options", {3, 4, 9, 10}, {6, 2, 3, 2}, true, Size2{2, 3}, Size2{2, 1}, Size2{2, 1}, 2},
+    };
+    return all;
+}
+
+std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d) {
+    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/// Direct-loop reference: y[n, o, oh, ow] = b[o] + Σ_{c, i, j} x[n, g·Cg + c, ih, iw]·w[o, c, i, j].
+/// With dy given, also accumulates dx and dw by the same loops.
+struct RefConv {
+    std::vector<double> y, dx, dw;
+    Shape y_shape;
+};
+
+RefConv ref_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvCase& c,
+                   const std::vector<double>* dy = nullptr) {
+    const std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>();
+    const std::vector<double> bv = b.defined() ? b.to_vector<double>() : std::vector<double>();
+    const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+    const std::int64_t O = w.size(0), Cg = w.size(1), kh = w.size(2), kw = w.size(3), Og = O / c.groups;
+    const std::int64_t OH = out_size(H, kh, c.stride.h, c.padding.h, c.dilation.h);
+    const std::int64_t OW = out_size(W, kw, c.stride.w, c.padding.w, c.dilation.w);
+    RefConv r;
+    r.y_shape = {N, O, OH, OW};
+    r.y.assign(static_cast<std::size_t>(N * O * OH * OW), 0.0);
+    r.dx.assign(xv.size(), 0.0);
+    r.dw.assign(wv.size(), 0.0);
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t o = 0; o < O; ++o)
+            for (std::int64_t oh = 0; oh < OH; ++oh)
+                for (std::int64_t ow = 0; ow < OW; ++ow) {
+                    const auto yi = static_cast<std::size_t>(((n * O + o) * OH + oh) * OW + ow);
+                    double s = bv.empty() ? 0.0 : bv[static_cast<std::size_t>(o)];
+                    for (std::int64_t ci = 0; ci < Cg; ++ci)
+                        for (std::int64_t i = 0; i < kh; ++i)
+                            for (std::int64_t j = 0; j < kw; ++j) {
+                                const std::int64_t ih = oh * c.stride.h - c.padding.h + i * c.dilation.h;
+                                const std::int64_t iw = ow * c.stride.w - c.padding.w + j * c.dilation.w;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                const std::int64_t cin = (o / Og) * Cg + ci;
+                                const auto xi = static_cast<std::size_t>(((n * C + cin) * H + ih) * W + iw);
+                                const auto wi = static_cast<std::size_t>(((o * Cg + ci) * kh + i) * kw + j);
+                                s += xv[xi] * wv[wi];
+                                if (dy != nullptr) {
+                                    r.dx[xi] += (*dy)[yi] * wv[wi];
+                                    r.dw[wi] += (*dy)[yi] * xv[xi];
+                                }
+                            }
+                    r.y[yi] = s;
+                }
+    return r;
+}
+
+Tensor run_case(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& b) {
+    return F::conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups);
+}
+
+void expect_near_all(const std::vector<double>& got, const std::vector<double>& want, double tol, const char* what,
+                     const char* name) {
+    ASSERT_EQ(got.size(), want.size()) << what << " " << name;
+    for (std::size_t k = 0; k < got.size(); ++k)
+        ASSERT_NEAR(got[k], want[k], tol * std::max(1.0, std::abs(want[k]))) << what << " " << name << " element " << k;
+}
+
+}  // namespace
+
+TEST(Conv2d, ForwardMatchesDirectLoops) {
+    for (DType dt : {DType::Float32, DType::Float64}) {
+        const double tol = dt == DType::Float32 ? 2e-5 : 1e-12;
+        for (const ConvCase& c : cases()) {
+            Generator g(3);
+            Tensor x = randn(c.x, dt, &g), w = randn(c.w, dt, &g);
+            Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
+            Tensor y = run_case(c, x, w, b);
+            const RefConv ref = ref_conv2d(x, w, b, c);
+            ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
+            EXPECT_EQ(y.dtype(), dt);
+            expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
+        }
+    }
+}
+
+TEST(Conv2d, BackwardMatchesDirectLoops) {
+    for (DType dt : {DType::Float32, DType::Float64}) {
+        const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
+        for (const ConvCase& c : cases()) {
+            Generator g(5);
+            Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
+            Tensor b = c.bias ? randn({c.w[0]}, dt, &g).requires_grad_() : Tensor();
+            Tensor y = run_case(c, x, w, b);
+            Tensor dy = randn(y.shape(), dt, &g);
+            y.backward(dy);
+            const std::vector<double> dyv = dy.to_vector<double>();
+            const RefConv ref = ref_conv2d(x.detach(), w.detach(), b.defined() ? b.detach() : Tensor(), c, &dyv);
+            expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
+            expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
+            if (c.bias) {
+                const Tensor db = sum(dy, {0, 2, 3});
+                expect_near_all(b.grad().to_vector<double>(), db.to_vector<double>(), tol, "db", c.name);
+            }
+        }
+    }
+}
+
+TEST(Conv2d, GradcheckEveryOption) {
+    for (const ConvCase& c : cases()) {
+        Tensor x = leaf64(c.x, 11), w = leaf64(c.w, 12);
+        if (c.bias) {
+            Tensor b = leaf64({c.w[0]}, 13);
+            EXPECT_GRADCHECK([&](const std::vector<Tensor>& in) { return run_case(c, in[0], in[1], in[2]); }, x, w,
+                             b);
+        } else {
+            EXPECT_GRADCHECK([&](const std::vector<Tensor>& in) { return run_case(c, in[0], in[1], Tensor()); }, x,
+                             w);
+        }
+    }
+}
+
+TEST(Conv2d, GradcheckNonContiguousAndUnbatched) {
+    // x stored as [N, H, W, C] and permuted: strided input
+    Tensor x = leaf64({2, 6, 5, 3}, 21).permute({0, 3, 1, 2}).detach().requires_grad_();
+    ASSERT_FALSE(x.is_contiguous());
+    Tensor w = leaf64({4, 3, 3, 2}, 22), b = leaf64({4}, 23);
+    EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return F::conv2d(in[0], in[1], in[2], 2, 1); }, x, w, b);
+    Tensor x3 = leaf64({3, 5, 6}, 24);
+    Tensor y3 = F::conv2d(x3, w, b, 1, 1);
+    EXPECT_EQ(y3.shape(), (Shape{4, 5, 7}));
+    EXPECT_TRUE(allclose(y3, F::conv2d(x3.unsqueeze(0), w, b, 1, 1).squeeze(0)));
+    EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return F::conv2d(in[0], in[1], in[2], 1, 1); }, x3, w, b);
+}
+
+TEST(Conv2d, WeightGradientIndependentOfThreadCount) {
+    // Odd image count, so threads get unequal shares and several partial sums are reduced; large
+    // enough (N·O·OH·OW·C·kh·kw ≈ 1.3M multiply-adds) to be spread over the threads.
+    const ConvCase c{"threads", {7, 8, 12, 13}, {16, 8, 3, 3}, true, 1, 1, 1, 1};
+    Generator g(8);
+    Tensor x0 = randn(c.x, DType::Float64, &g), w0 = randn(c.w, DType::Float64, &g);
+    Tensor dy = randn({7, 16, 12, 13}, DType::Float64, &g);
+    const std::vector<double> dyv = dy.to_vector<double>();
+    const RefConv ref = ref_conv2d(x0, w0, Tensor(), c, &dyv);
+    const int saved_threads = get_num_threads();
+    for (int threads : {1, 2, 3, 7}) {
+        set_num_threads(threads);
+        Tensor x = x0.detach().clone().requires_grad_(), w = w0.detach().clone().requires_grad_();
+        F::conv2d(x, w, Tensor(), c.stride, c.padding).backward(dy);
+        expect_near_all(w.grad().to_vector<double>(), ref.dw, 1e-12, "dw", "threads");
+        expect_near_all(x.grad().to_vector<double>(), ref.dx, 1e-12, "dx", "threads");
+    }
+    set_num_threads(saved_threads);
+}
+
+TEST(Conv2d, ComputesOnlyTheNeededGradients) {
+    Generator g(9);
+    Tensor x = randn({2, 3, 5, 5}, DType::Float32, &g).requires_grad_();
+    Tensor w = randn({4, 3, 3, 3}, DType::Float32, &g);  // frozen weight
+    Tensor b = randn({4}, DType::Float32, &g).requires_grad_();
+    F::conv2d(x, w, b, 1, 1).sum().backward();
+    EXPECT_FALSE(w.grad().defined());
+    EXPECT_TRUE(x.grad().defined());
+    EXPECT_TRUE(b.grad().defined());
+
+    // Input without grad: only the weight gradient, and it is still right.
+    Tensor x2 = randn({2, 3, 5, 5}, DType::Float64, &g);
+    Tensor w2 = randn({4, 3, 3, 3}, DType::Float64, &g).requires_grad_();
+    Tensor y = F::conv2d(x2, w2, Tensor(), 1, 1);
+    auto node = y.grad_fn();
+    ASSERT_NE(node, nullptr);
+    EXPECT_FALSE(node->needs_input_grad(0));
+    EXPECT_TRUE(node->needs_input_grad(1));
+    Tensor dy = ones(y.shape(), DType::Float64);
+    y.backward(dy);
+    const std::vector<double> dyv = dy.to_vector<double>();
+    const ConvCase c{"w only", {2, 3, 5, 5}, {4, 3, 3, 3}, false, 1, 1, 1, 1};
+    expect_near_all(w2.grad().to_vector<double>(), ref_conv2d(x2, w2.detach(), Tensor(), c, &dyv).dw, 1e-12, "dw",
+                    c.name);
+
+    // Nothing requires grad: no graph at all.
+    EXPECT_EQ(F::conv2d(x2, w2.detach(), Tensor(), 1, 1).grad_fn(), nullptr);
+}
+
+TEST(Conv2d, LayerMatchesFunctionalAndFreezes) {
+    manual_seed(4);
+    nn::Conv2d conv(4, 6, {3, 2}, {.stride = 2, .padding = {1, 0}, .groups = 2});
+    EXPECT_EQ(conv.weight.shape(), (Shape{6, 2, 3, 2}));
+    EXPECT_EQ(conv.bias.shape(), (Shape{6}));
+    const auto named = conv.named_parameters();
+    ASSERT_EQ(named.size(), 2u);
+    EXPECT_EQ(named[0].first, "weight");
+    EXPECT_EQ(named[1].first, "bias");
+    Tensor x = randn({3, 4, 7, 6});
+    Tensor y = conv.forward(x);
+    EXPECT_TRUE(allclose(y, F::conv2d(x, conv.weight, conv.bias, 2, Size2{1, 0}, 1, 2)));
+    EXPECT_EQ(y.shape(), (Shape{3, 6, 4, 3}));
+
+    conv.freeze();
+    Tensor xg = randn({3, 4, 7, 6}).requires_grad_();
+    conv.forward(xg).sum().backward();
+    EXPECT_FALSE(conv.weight.grad().defined());
+    EXPECT_FALSE(conv.bias.grad().defined());
+    EXPECT_TRUE(xg.grad().defined());
+
+    auto twin = nn::clone(conv);
+    EXPECT_TRUE(allclose(twin->forward(x), y));
+    EXPECT_FALSE(twin->weight.shares_storage(conv.weight));
+}
+
+TEST(Conv2d, DefaultInitIsPyTorchs) {
+    manual_seed(1);
+    nn::Conv2d conv(6, 32, 3, {.groups = 2});
+    const double bound = 1.0 / std::sqrt(3.0 * 3.0 * 3.0);  // fan_in = 6/2·3·3
+    for (const Tensor& t : {conv.weight, conv.bias}) {
+        const Tensor a = abs(t.detach());
+        EXPECT_LE(max(a).item(), bound);
+        EXPECT_GT(max(a).item(), 0.8 * bound);  // spread over the range, not a narrower one
+        EXPECT_NEAR(mean(t.detach()).item(), 0.0, 0.2 * bound);
+    }
+    // U(−b, b) has variance b²/3.
+    EXPECT_NEAR(var(conv.weight.detach()).item(), bound * bound / 3.0, 0.15 * bound * bound / 3.0);
+    nn::Conv2d nobias(3, 4, 1, {.bias = false});
+    EXPECT_FALSE(nobias.bias.defined());
+    EXPECT_EQ(nobias.named_parameters().size(), 1u);
+}
+
+TEST(Conv2d, Repr) {
+    EXPECT_EQ(nn::Conv2d(3, 16, 3).repr(), "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1))");
+    EXPECT_EQ(nn::Conv2d(3, 16, 3, {.stride = 2, .padding = 1, .bias = false}).repr(),
+              "Conv2d(3, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)");
+    EXPECT_EQ(nn::Conv2d(4, 8, {1, 3}, {.padding = {0, 1}, .dilation = 2, .groups = 4}).repr(),
+              "Conv2d(4, 8, kernel_size=(1, 3), stride=(1, 1), padding=(0, 1), dilation=(2, 2), groups=4)");
+}
+
+TEST(Conv2d, ErrorsNameTheOpAndShapes) {
+    Tensor x = randn({2, 4, 8, 8});
+    EXPECT_THROW_MSG(F::conv2d(x, randn({16, 3, 3, 3})), ShapeError,
+                     "conv2d: input has 4 channels, weight expects 3 (input [2, 4, 8, 8], weight [16, 3, 3, 3])");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({6, 3, 3, 3}), Tensor(), 1, 0, 1, 2), ShapeError,
+                     "conv2d: input has 4 channels, weight expects 6");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({5, 2, 3, 3}), Tensor(), 1, 0, 1, 2), ShapeError,
+                     "not divisible by groups 2");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({16, 4, 3}), Tensor()), ShapeError, "conv2d: weight must be 4-D");
+    EXPECT_THROW_MSG(F::conv2d(randn({4, 8}), randn({16, 4, 3, 3})), ShapeError,
+                     "conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got [4, 8]");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({16, 4, 3, 3}), randn({15})), ShapeError,
+                     "conv2d: bias has shape [15], expected [16]");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({16, 4, 5, 5}), Tensor(), 1, 0, 3), ShapeError,
+                     "conv2d: kernel 5x5 with dilation 3x3 spans 13x13, larger than the padded input 8x8");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({16, 4, 3, 3}), Tensor(), 0), ValueError, "conv2d: stride must be positive");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({16, 4, 3, 3}), Tensor(), 1, -1), ValueError,
+                     "conv2d: padding must be non-negative");
+    EXPECT_THROW_MSG(F::conv2d(x, randn({16, 4, 3, 3}, DType::Float64)), DTypeError, "conv2d");
+    EXPECT_THROW_MSG(F::conv2d(x.to(DType::Int64), randn({16, 4, 3, 3}).to(DType::Int64)), DTypeError, "conv2d");
+
+    nn::Conv2d conv(3, 16, 3);
+    EXPECT_THROW_MSG(conv.forward(x), ShapeError,
+                     "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1)): input has 4 channels, layer expects 3 "
+                     "(input shape [2, 4, 8, 8])");
+    EXPECT_THROW_MSG(conv.forward(randn({3, 8})), ShapeError, "expected a 3-D [C, H, W] or 4-D [N, C, H, W] input");
+    EXPECT_THROW_MSG(nn::Conv2d(3, 16, 3, {.groups = 2}), ValueError, "divisible by groups 2");
+    EXPECT_THROW_MSG(nn::Conv2d(3, 16, 0), ValueError, "kernel_size must be positive");
+}
