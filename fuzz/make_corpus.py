@@ -59,7 +59,8 @@ def valid():
     header, data = layout([("w", "F32", [1], struct.pack("<f", 1.0))])
     yield "odd_header_length", image(json.dumps(header).encode() + b"   ", data, pad=False)
     yield "unknown_fields", image(
-        {"__metadata__": None, "a": {"x": [1, {"y": []}], "dtype": "I32", "shape": [1], "data_offsets": [0, 4]}},
+        {"__metadata__": None,
+         "a": {"x": [1, {"y": [True]}], "dtype": "I32", "shape": [1], "data_offsets": [0, 4], "z": False}},
         struct.pack("<i", 42))
     yield "escaped_names", image(*layout([("a\u0001\u00e9\\\"", "U8", [1], b"\x07")]))
     yield "pytorch_order", image(*layout([
@@ -85,6 +86,7 @@ def invalid():
     yield "entry_not_object", image({"w": [1]})
     yield "missing_field", image({"w": {"dtype": "F32", "shape": [1]}}, four)
     yield "wrong_types", image({"w": {"dtype": 4, "shape": "1", "data_offsets": {}}}, four)
+    yield "boolean_dtype", image({"w": {"dtype": True, "shape": [1], "data_offsets": [0, 4]}}, four)
     yield "duplicate_name", image(b'{"w":' + json.dumps(entry()).encode() + b',"w":' +
                                   json.dumps(entry()).encode() + b"}", four * 2)
     yield "unknown_dtype", image({"w": entry(dtype="I8")}, four)

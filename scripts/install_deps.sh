@@ -4,18 +4,22 @@
 #
 #   bash scripts/install_deps.sh          # as root (or a user with sudo)
 #
-# OpenMP comes with g++ (libgomp); oneTBB, Eigen (the test oracle), GoogleTest and
-# Google Benchmark are the Debian packages below. Nothing else is downloaded.
+# OpenMP comes with g++ (libgomp); nlohmann-json (header-only, parses safetensors headers
+# inside the library), oneTBB, Eigen (the test oracle), GoogleTest and Google Benchmark are
+# the Debian packages below. Nothing else is downloaded.
 set -euo pipefail
 
 packages=(
   g++
   make
   cmake
+  nlohmann-json3-dev
   libeigen3-dev
   libtbb-dev
   libgtest-dev
   libbenchmark-dev
+  libopenblas-dev
+  nlohmann-json3-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

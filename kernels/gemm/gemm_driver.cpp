@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -279,6 +280,53 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
     }
 }
 
+/// Falls back to one thread while OpenMP's workers get too little CPU time. On a machine shared
+/// with other users' work a worker may be woken only after the calling thread has run most tasks,
+/// and then descheduled for milliseconds before it reaches the parallel region's closing barrier,
+/// which the caller must wait at (and the next region's start waits for it too): two threads
+/// then run slower than one. A call in which the caller waited at the region's start and end
+/// longer than half the time it spent working (and over 100 µs) reports it;
+/// the following calls run on one thread for a backoff that starts at 10 ms and doubles with each
+/// such call up to 1 s, and halves with each parallel call that goes well. On an idle machine
+/// the wait is at most the tail of one task, so calls never leave the parallel course.
+class WorkerStarvation {
+public:
+    static int64 now_ns() {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    bool solo_now() const { return now_ns() < solo_until_ns_.load(std::memory_order_relaxed); }
+
+    /// A parallel call: called at `start`, the caller entered the region at `entered` (OpenMP first
+    /// waits for the previous region's workers), worked until `worked`, was released at `joined`.
+    void report(int64 start, int64 entered, int64 worked, int64 joined) {
+        constexpr int64 MIN_WAIT_NS = 100'000;
+        const int64 waited = (entered - start) + (joined - worked);
+        report(waited > std::max(MIN_WAIT_NS, (worked - entered) / 2));
+    }
+
+private:
+    static constexpr int64 FIRST_BACKOFF_NS = 10'000'000, MAX_BACKOFF_NS = 1'000'000'000;
+
+    void report(bool starved) {
+        if (!starved) {
+            backoff_ns_.store(std::max(FIRST_BACKOFF_NS, backoff_ns_.load(std::memory_order_relaxed) / 2),
+                              std::memory_order_relaxed);
+            return;
+        }
+        const int64 backoff = backoff_ns_.load(std::memory_order_relaxed);
+        solo_until_ns_.store(now_ns() + backoff, std::memory_order_relaxed);
+        backoff_ns_.store(std::min(2 * backoff, MAX_BACKOFF_NS), std::memory_order_relaxed);
+    }
+
+    std::atomic<int64> solo_until_ns_{0};
+    std::atomic<int64> backoff_ns_{FIRST_BACKOFF_NS};
+};
+
+WorkerStarvation g_starvation;
+
 /// Grow-only, 64-byte-aligned scratch owned by one calling thread.
 class Workspace {
 public:
@@ -328,15 +376,23 @@ void run(const Problem& g, const F32GemmVariant& v, int threads) {
         progress[b].task_finished = next_flags;
         next_flags += tasks_per_block(g, v, plan, nc);
     }
+    const int64 start = WorkerStarvation::now_ns();
+    int64 entered = start, worked = start;
 #pragma omp parallel num_threads(threads)
-    run_blocks(g, v, plan, progress.data(), b_pack, a_base + omp_get_thread_num() * plan.a_floats);
+    {
+        const int tid = omp_get_thread_num();
+        if (tid == 0) entered = WorkerStarvation::now_ns();
+        run_blocks(g, v, plan, progress.data(), b_pack, a_base + tid * plan.a_floats);
+        if (tid == 0) worked = WorkerStarvation::now_ns();
+    }
+    g_starvation.report(start, entered, worked, WorkerStarvation::now_ns());
 }
 
 /// The thread count for one problem of M·N·K: 1 inside another parallel region or when small.
 int threads_for(int64 M, int64 N, int64 K) {
     const int threads = num_threads();
-    if (threads == 1 || omp_in_parallel()) return 1;
-    return M * N * std::max<int64>(K, 1) < PARALLEL_MIN_MNK ? 1 : threads;
+    if (threads == 1 || omp_in_parallel() || M * N * std::max<int64>(K, 1) < PARALLEL_MIN_MNK) return 1;
+    return g_starvation.solo_now() ? 1 : threads;
 }
 
 }  // namespace

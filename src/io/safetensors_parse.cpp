@@ -241,7 +241,6 @@ private:
     bool on_value(Kind value) {
         const std::string kind = kind_name(value);
         switch (state_) {
-            case State::Start: fail("header must be a JSON object, found " + kind);
             case State::TopValue:
                 if (top_key_is_metadata_) {
                     if (value == Kind::Null) {
