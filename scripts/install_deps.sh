@@ -19,7 +19,6 @@ packages=(
   libgtest-dev
   libbenchmark-dev
   libopenblas-dev
-  nlohmann-json3-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
