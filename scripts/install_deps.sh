@@ -5,8 +5,9 @@
 #   bash scripts/install_deps.sh          # as root (or a user with sudo)
 #
 # OpenMP comes with g++ (libgomp); nlohmann-json (header-only, parses safetensors headers
-# inside the library), oneTBB, Eigen (the test oracle), GoogleTest and Google Benchmark are
-# the Debian packages below. Nothing else is downloaded.
+# inside the library), oneTBB, Eigen (the test oracle), GoogleTest, Google Benchmark and
+# OpenBLAS (what bench_gemm compares against) are the Debian packages below. Nothing else is
+# downloaded.
 set -euo pipefail
 
 packages=(
