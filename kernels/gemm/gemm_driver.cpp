@@ -17,7 +17,8 @@
 // chunks per thread, each keeping its A block in its own core's L2 while all share the packed B
 // block — so there are no barriers: a thread waits only for panels being packed and, before
 // reusing one of the two B buffers, for the tasks of the block before last. When the OS
-// deschedules a thread (a shared machine), the others take over its unclaimed work. One thread
+// deschedules a thread (a shared machine), the others take over its unclaimed work, and while
+// OpenMP's workers are starved of CPU time calls run on one thread (WorkerStarvation). One thread
 // never opens a parallel region. Small problems (one block in every dimension) take the light
 // path: an operand whose layout already is a panel's (A column-major, B row-major) is read in
 // place, not packed. Packing buffers are grow-only, 64-byte aligned, owned by the calling thread.
@@ -285,10 +286,10 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
 /// and then descheduled for milliseconds before it reaches the parallel region's closing barrier,
 /// which the caller must wait at (and the next region's start waits for it too): two threads
 /// then run slower than one. A call in which the caller waited at the region's start and end
-/// longer than half the time it spent working (and over 100 µs) reports it;
+/// more than twice as long as it worked (and over 1 ms) reports it;
 /// the following calls run on one thread for a backoff that starts at 10 ms and doubles with each
 /// such call up to 1 s, and halves with each parallel call that goes well. On an idle machine
-/// the wait is at most the tail of one task, so calls never leave the parallel course.
+/// the wait is at most the tail of one task, far below that threshold.
 class WorkerStarvation {
 public:
     static int64 now_ns() {
@@ -302,9 +303,9 @@ public:
     /// A parallel call: called at `start`, the caller entered the region at `entered` (OpenMP first
     /// waits for the previous region's workers), worked until `worked`, was released at `joined`.
     void report(int64 start, int64 entered, int64 worked, int64 joined) {
-        constexpr int64 MIN_WAIT_NS = 100'000;
+        constexpr int64 MIN_WAIT_NS = 1'000'000;
         const int64 waited = (entered - start) + (joined - worked);
-        report(waited > std::max(MIN_WAIT_NS, (worked - entered) / 2));
+        report(waited > std::max(MIN_WAIT_NS, 2 * (worked - entered)));
     }
 
 private:
