@@ -206,6 +206,16 @@ TEST(ModuleClone, IsDeepAndCopiesFlagsAndModes) {
     EXPECT_FALSE(by_name(*seq_twin).at("2.weight").shares_storage(by_name(seq).at("2.weight")));
 }
 
+TEST(ModuleClone, ContainerKeepsEachChildsMode) {
+    nn::Sequential model{nn::Linear(3, 3), nn::Dropout(0.5)};
+    model.train();
+    model[1]->eval();
+    auto twin = nn::clone(model);
+    EXPECT_TRUE(twin->is_training());
+    EXPECT_TRUE((*twin)[0]->is_training());
+    EXPECT_FALSE((*twin)[1]->is_training());
+}
+
 TEST(ModuleTrainEval, RecursesIntoDropout) {
     nn::Sequential model{nn::Linear(8, 64), nn::Dropout(0.5), Net(64, 4)};
     Tensor x = randn({5, 8});

@@ -16,9 +16,11 @@ std::shared_ptr<Module> child_at(const Module& m, std::int64_t i, const char* wh
 /// Deep copy of a container: clone every child into `copy` under the same names.
 template <class C>
 std::shared_ptr<Module> clone_container(const C& self, std::shared_ptr<C> copy) {
-    for (const auto& [name, child] : self.named_children()) copy->register_module(name, child->clone());
+    // The container's own mode is set while it is still empty, so that train() does not
+    // overwrite the modes the cloned children carry over (a child kept in eval stays in eval).
     copy->train(self.is_training());
     copy->set_eval_pinned(self.is_eval_pinned());
+    for (const auto& [name, child] : self.named_children()) copy->register_module(name, child->clone());
     return copy;
 }
 }  // namespace
