@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs missing Debian packages, builds graft and the demo in build/ (Release), and runs
-# the demo: a small MLP trained on a synthetic spiral. Arguments go to the demo.
+# Installs missing Debian packages, builds graft and the flagship demo in build/ (Release), and
+# runs it: a CNN pretrained on handwritten digits 0-4 is fine-tuned on digits 5-9 from 10
+# labelled images per class and compared with training from scratch (examples/finetune_digits.cpp).
+# Arguments go to the demo.
 #
-#   bash scripts/run_demo.sh                    # 150 epochs
-#   bash scripts/run_demo.sh --epochs 300 --seed 7
+#   bash scripts/run_demo.sh                       # 10 shots, 5 seeds; curves in finetune_digits_out/
+#   bash scripts/run_demo.sh --shots 5 --seeds 3
+#   bash scripts/run_demo.sh --help
 #
 # JOBS=<n> overrides the build parallelism (default: number of CPUs).
 set -euo pipefail
@@ -15,5 +18,5 @@ source scripts/common.sh
 bash scripts/install_deps.sh
 reset_foreign_build_dir build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j"${JOBS:-$(nproc)}" --target train_demo
-exec build/examples/train_demo "$@"
+cmake --build build -j"${JOBS:-$(nproc)}" --target finetune_digits
+exec build/examples/finetune_digits "$@"
