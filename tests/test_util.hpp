@@ -41,6 +41,7 @@ public:
     }
     ScratchDir(const ScratchDir&) = delete;
     ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::filesystem::path& dir() const { return dir_; }
     std::filesystem::path path(const std::string& name) const { return dir_ / name; }
 
 private:
