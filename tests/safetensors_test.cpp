@@ -92,15 +92,10 @@ bool inside_mapping(const void* p, const std::vector<std::string>& lines) {
 
 class Safetensors : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::path(::testing::TempDir()) / "graft-safetensors-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-    fs::path path(const std::string& name) const { return dir_ / name; }
+    fs::path path(const std::string& name) const { return scratch_.path(name); }
 
-    fs::path dir_;
+    test::ScratchDir scratch_{"safetensors"};
+    const fs::path dir_ = scratch_.dir();
 };
 
 TEST_F(Safetensors, RoundTripsEveryDtypeBitExactly) {

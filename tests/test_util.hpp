@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
 #include <string>
 
 #include "graft/graft.hpp"
@@ -22,6 +26,27 @@ inline Tensor leaf64_transposed(const Shape& shape, std::uint64_t seed = 1) {
     Generator g(seed);
     return randn({shape[1], shape[0]}, DType::Float64, &g).t().detach().requires_grad_();
 }
+
+/// A new directory under the test temp dir, removed with its contents when this goes out of scope.
+class ScratchDir {
+public:
+    explicit ScratchDir(const std::string& tag) {
+        std::string pattern = (std::filesystem::path(::testing::TempDir()) / ("graft-" + tag + "-XXXXXX")).string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+        dir_ = pattern;
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::filesystem::path& dir() const { return dir_; }
+    std::filesystem::path path(const std::string& name) const { return dir_ / name; }
+
+private:
+    std::filesystem::path dir_;
+};
 
 /// Expects gradcheck to pass, printing its message otherwise.
 #define EXPECT_GRADCHECK(fn, ...)                                            \

@@ -10,6 +10,7 @@
 #include "graft/autograd.hpp"
 #include "graft/dtype.hpp"
 #include "graft/error.hpp"
+#include "graft/io/checkpoint.hpp"
 #include "graft/io/safetensors.hpp"
 #include "graft/nn/activation.hpp"
 #include "graft/nn/batchnorm.hpp"

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iomanip>
 #include <sstream>
+#include <unordered_map>
 
 #include "graft/autograd.hpp"
 
@@ -223,9 +224,39 @@ StateDict Module::state_dict() const {
     return sd;
 }
 
-LoadReport Module::load_state_dict(const StateDict& dict, const LoadOptions& options) {
+namespace {
+
+/// The dict with options.rename, strip_prefix and add_prefix applied to its keys, in that order.
+StateDict renamed_keys(const StateDict& dict, const LoadOptions& options) {
+    if (!options.rename && options.strip_prefix.empty() && options.add_prefix.empty()) return dict;
+    StateDict out;
+    std::unordered_map<std::string, std::string> origin;  // new name → the dict's key
+    for (const auto& [key, t] : dict) {
+        std::string name = key;
+        if (options.rename) {
+            std::optional<std::string> r = options.rename(key);
+            if (!r) continue;
+            name = std::move(*r);
+        }
+        const std::string& strip = options.strip_prefix;
+        if (!strip.empty() && name.compare(0, strip.size(), strip) == 0) name.erase(0, strip.size());
+        name = options.add_prefix + name;
+        if (auto it = origin.find(name); it != origin.end())
+            throw ValueError("load_state_dict: dict keys '" + it->second + "' and '" + key +
+                             "' are both renamed to '" + name + "'");
+        origin.emplace(name, key);
+        out.insert(name, t);
+    }
+    return out;
+}
+
+}  // namespace
+
+LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions& options) {
+    const StateDict dict = renamed_keys(original, options);
     LoadReport report;
-    std::vector<std::pair<Tensor, Tensor>> copies;  // (model tensor, dict tensor)
+    std::vector<std::pair<Tensor, Tensor>> copies;  // (model tensor, value to copy into it)
+    std::vector<std::pair<std::string, Tensor>> reinit;  // (name, model tensor) under Reinit
     StateDict mine = state_dict();
     for (const auto& [name, target] : mine) {
         const Tensor* src = dict.find(name);
@@ -233,6 +264,7 @@ LoadReport Module::load_state_dict(const StateDict& dict, const LoadOptions& opt
             report.missing.push_back(name);
         } else if (src->shape() != target.shape()) {
             report.mismatched.push_back({name, target.shape(), src->shape()});
+            if (options.mismatch == MismatchPolicy::Reinit) reinit.emplace_back(name, target);
         } else {
             copies.emplace_back(target, *src);
             report.loaded.push_back(name);
@@ -240,11 +272,34 @@ LoadReport Module::load_state_dict(const StateDict& dict, const LoadOptions& opt
     }
     for (const auto& [name, t] : dict)
         if (!mine.contains(name)) report.unexpected.push_back(name);
-    if (options.strict && !report.ok())
+    const bool mismatch_is_error = options.mismatch == MismatchPolicy::Error && !report.mismatched.empty();
+    if (options.strict && (!report.missing.empty() || !report.unexpected.empty() || mismatch_is_error))
         throw ValueError("load_state_dict (strict): " + std::to_string(report.missing.size()) + " missing, " +
                          std::to_string(report.unexpected.size()) + " unexpected, " +
                          std::to_string(report.mismatched.size()) + " shape-mismatched keys; nothing loaded\n" +
                          report.to_string());
+    // Fresh values come from a new copy of each owning layer, built before anything is changed
+    // so that a layer without fresh_copy() leaves the model untouched.
+    std::unordered_map<const Module*, std::shared_ptr<Module>> fresh;
+    for (const auto& [name, target] : reinit) {
+        const std::size_t dot = name.rfind('.');
+        std::shared_ptr<Module> owner_ref = dot == std::string::npos ? nullptr : submodule(name.substr(0, dot));
+        const Module* owner = owner_ref ? owner_ref.get() : this;
+        auto [it, added] = fresh.try_emplace(owner);
+        if (added) {
+            try {
+                it->second = owner->fresh_copy();
+            } catch (const Error& e) {
+                throw ValueError("load_state_dict: cannot re-initialise '" + name + "' (MismatchPolicy::Reinit): " +
+                                 e.what() + "; nothing loaded");
+            }
+        }
+        const Tensor* value = it->second->find_tensor(dot == std::string::npos ? name : name.substr(dot + 1));
+        if (value == nullptr || !value->defined() || value->shape() != target.shape())
+            throw ValueError("load_state_dict: cannot re-initialise '" + name + "': a fresh " + owner->type_name() +
+                             " has no tensor of shape " + shape_str(target.shape()) + " under that name");
+        copies.emplace_back(target, *value);
+    }
     NoGradGuard guard;
     for (auto& [dst, src] : copies) Tensor(dst).copy_(src);
     return report;
@@ -253,6 +308,12 @@ LoadReport Module::load_state_dict(const StateDict& dict, const LoadOptions& opt
 std::shared_ptr<Module> Module::clone() const {
     throw Error("clone: " + type_name() +
                 " does not support deep copies; derive it from nn::Cloneable<" + type_name() +
+                "> and build its parameters and submodules in reset()");
+}
+
+std::shared_ptr<Module> Module::fresh_copy() const {
+    throw Error("fresh_copy: " + type_name() +
+                " cannot build a freshly initialised copy of itself; derive it from nn::Cloneable<" + type_name() +
                 "> and build its parameters and submodules in reset()");
 }
 

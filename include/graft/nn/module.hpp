@@ -15,12 +15,16 @@
 //   net.named_parameters();   // "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"
 //   net.freeze("fc1.*");      // glob over parameter names
 //   auto report = net.load_state_dict(sd, {.strict = false});
+//   // a pretrained 10-class dict into a 5-class twin: the head is freshly initialised
+//   net.load_state_dict(sd, {.mismatch = nn::MismatchPolicy::Reinit, .strip_prefix = "module."});
 //
 // A parameter's name is its path through the modules, so names equal PyTorch's state_dict
 // keys by construction when the child names match.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -49,10 +53,36 @@ struct LoadReport {
     std::string to_string() const;
 };
 
+/// What load_state_dict does with a tensor present in both the model and the dict under
+/// different shapes.
+enum class MismatchPolicy {
+    /// A mismatch is a problem like a missing key: strict throws, non-strict reports it and
+    /// leaves the model's tensor as it is.
+    Error,
+    /// Reported in LoadReport::mismatched, the model's tensor left as it is; never an error,
+    /// even under strict (which still applies to missing and unexpected keys).
+    Skip,
+    /// Like Skip, but the model's tensor gets a fresh value: the one the owning layer's reset()
+    /// gives it (Linear/Conv2d kaiming-uniform weight and uniform bias, BatchNorm ones/zeros and
+    /// reset running statistics, …), drawn from the global generator. The owning layer must be an
+    /// nn::Cloneable (every built-in layer is); otherwise load_state_dict throws before loading.
+    Reinit,
+};
+
+/// How load_state_dict matches and loads. Use designated initializers in this order:
+///   {.strict = true, .mismatch = MismatchPolicy::Skip, .rename = fn, .strip_prefix = "module.", .add_prefix = ""}
 struct LoadOptions {
-    /// Any missing, unexpected or mismatched key is an error (ValueError listing all of them),
-    /// and then nothing is loaded.
+    /// Any missing, unexpected or (under MismatchPolicy::Error) mismatched key is an error
+    /// (ValueError listing all of them), and then nothing is loaded.
     bool strict = true;
+    MismatchPolicy mismatch = MismatchPolicy::Error;
+    /// Renaming of the dict's keys before they are matched with the model's names, in this order:
+    /// `rename` (nullopt drops the key: it is neither loaded nor reported), then `strip_prefix`
+    /// (removed from keys that start with it; other keys are kept as they are), then `add_prefix`.
+    /// Two keys renamed to the same name are a ValueError. The report uses the renamed names.
+    std::function<std::optional<std::string>(const std::string&)> rename = {};
+    std::string strip_prefix = {};
+    std::string add_prefix = {};
 };
 
 struct FreezeOptions {
@@ -133,7 +163,8 @@ public:
     // ---- state ------------------------------------------------------------------------------
     /// Parameters and persistent buffers under PyTorch's dotted names, sharing storage with the model.
     StateDict state_dict() const;
-    /// Copies matching tensors into the model (converting dtype, never changing shapes).
+    /// Copies matching tensors into the model (converting dtype, never changing shapes); the dict's
+    /// keys are renamed first and shape mismatches handled as `options` says.
     LoadReport load_state_dict(const StateDict& dict, const LoadOptions& options = {});
 
     // ---- structure ----------------------------------------------------------------------------
@@ -151,6 +182,10 @@ public:
     /// A deep copy: new parameters and buffers with the same values, flags and modes.
     /// Supported by every built-in module and by user modules derived from nn::Cloneable.
     virtual std::shared_ptr<Module> clone() const;
+    /// A new module with this one's configuration and freshly initialised parameters and buffers,
+    /// as its constructor builds them (drawing from the global generator). Supported by the same
+    /// modules as clone(); used by load_state_dict's MismatchPolicy::Reinit.
+    virtual std::shared_ptr<Module> fresh_copy() const;
 
     // ---- freezing -----------------------------------------------------------------------------
     /// requires_grad = false on every parameter.
@@ -210,6 +245,13 @@ public:
         copy->reset();
         default_generator().set_state(rng);
         copy->copy_state_from(*this);
+        return copy;
+    }
+
+    std::shared_ptr<Module> fresh_copy() const override {
+        auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
+        copy->clear_registrations();
+        copy->reset();
         return copy;
     }
 };
