@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 
 #include "graft/autograd.hpp"
@@ -18,8 +19,13 @@ BatchPass::BatchPass(std::shared_ptr<const Dataset> dataset, std::vector<std::si
                      std::size_t prefetch, std::size_t threads, std::uint64_t epoch)
     : dataset_(std::move(dataset)), order_(std::move(order)), batch_size_(batch_size), threads_(threads), epoch_(epoch) {
     if (threads_ <= 1 || num_batches() == 0) return;
-    // threads_ worker slots plus one reserved for the consumer, which joins only while it waits.
-    arena_ = std::make_unique<tbb::task_arena>(static_cast<int>(threads_) + 1, 1);
+    // Worker slots (no more than the process's TBB workers, so TBB does not warn about the
+    // excess) plus one reserved for the consumer, which joins only while it waits: with no worker
+    // at all the consumer assembles every batch itself.
+    const auto workers_available = static_cast<std::size_t>(
+        std::max<std::size_t>(tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism), 1) - 1);
+    const std::size_t workers = std::min(threads_, workers_available);
+    arena_ = std::make_unique<tbb::task_arena>(static_cast<int>(workers) + 1, 1);
     const std::size_t ring = std::min(prefetch, num_batches());
     slots_.reserve(ring);
     for (std::size_t i = 0; i < ring; ++i) slots_.push_back(std::make_unique<Slot>());

@@ -124,8 +124,6 @@ ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimit
 std::size_t label_position(const ParsedCsv& csv, const CsvOptions& options, const std::filesystem::path& path) {
     const std::string at = describe("load_csv", path);
     if (options.label_column) {
-        if (!options.header)
-            throw ValueError(at + ": label_column '" + *options.label_column + "' needs a header (header = false)");
         for (std::size_t c = 0; c < csv.columns.size(); ++c)
             if (csv.columns[c] == *options.label_column) return c;
         std::string names;
@@ -150,6 +148,9 @@ CsvTable read_csv(const std::filesystem::path& path, bool header, char delimiter
 }
 
 std::shared_ptr<TensorDataset> load_csv(const std::filesystem::path& path, const CsvOptions& options) {
+    if (options.label_column && !options.header)
+        throw ValueError(describe("load_csv", path) + ": label_column '" + *options.label_column +
+                         "' needs a header (header = false)");
     const ParsedCsv csv = parse_csv(path, options.header, options.delimiter, "load_csv");
     const std::size_t label = label_position(csv, options, path);
     if (csv.num_columns < 2)

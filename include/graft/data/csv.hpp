@@ -30,7 +30,7 @@ struct CsvOptions {
     bool header = true;
     char delimiter = ',';
     /// The label column by name (needs a header); takes precedence over label_index.
-    std::optional<std::string> label_column;
+    std::optional<std::string> label_column = std::nullopt;
     /// The label column by position from 0; negative counts from the end (-1 = last).
     int label_index = -1;
     /// Labels are class indices (int64 targets [N]); else float32 regression targets [N].
