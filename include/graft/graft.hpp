@@ -8,6 +8,13 @@
 #pragma once
 
 #include "graft/autograd.hpp"
+#include "graft/data/csv.hpp"
+#include "graft/data/dataloader.hpp"
+#include "graft/data/dataset.hpp"
+#include "graft/data/images.hpp"
+#include "graft/data/subset.hpp"
+#include "graft/data/transformed_dataset.hpp"
+#include "graft/data/transforms.hpp"
 #include "graft/dtype.hpp"
 #include "graft/error.hpp"
 #include "graft/io/checkpoint.hpp"

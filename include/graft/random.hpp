@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 
 namespace graft {
 
@@ -52,5 +53,10 @@ Generator& default_generator();
 
 /// Reseeds the default generator.
 void manual_seed(std::uint64_t seed);
+
+/// A seed for an independent stream keyed by `keys` (an epoch, a sample index, …): the same seed
+/// and keys always give the same value, and keys that differ in any position give unrelated
+/// streams. Lets parallel code draw reproducible numbers whatever thread runs which key.
+std::uint64_t derive_seed(std::uint64_t seed, std::initializer_list<std::uint64_t> keys);
 
 }  // namespace graft

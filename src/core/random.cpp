@@ -73,4 +73,17 @@ Generator& default_generator() {
 
 void manual_seed(std::uint64_t seed) { default_generator().manual_seed(seed); }
 
+std::uint64_t derive_seed(std::uint64_t seed, std::initializer_list<std::uint64_t> keys) {
+    // Each key is hashed before it is mixed into the running hash, and the chain is ordered, so
+    // (1, 2) and (2, 1) give different seeds and small consecutive keys land far apart.
+    std::uint64_t state = seed;
+    std::uint64_t hash = splitmix64(state);
+    for (std::uint64_t key : keys) {
+        std::uint64_t key_state = key;
+        state = hash ^ splitmix64(key_state);
+        hash = splitmix64(state);
+    }
+    return hash;
+}
+
 }  // namespace graft
