@@ -15,14 +15,6 @@ using namespace graft;
 
 namespace {
 
-std::filesystem::path temp_path(const std::string& name) {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    auto dir = std::filesystem::temp_directory_path() /
-               (std::string("graft_trainer_") + info->test_suite_name() + "_" + info->name());
-    std::filesystem::create_directories(dir);
-    return dir / name;
-}
-
 // Three Gaussian blobs in 4-d: learnable to high accuracy in a few epochs.
 std::shared_ptr<data::TensorDataset> blobs(std::int64_t n, std::uint64_t seed) {
     Generator g(seed);
@@ -110,14 +102,14 @@ TEST(Trainer, GradientAccumulationEqualsTheLargerBatch) {
 }
 
 TEST(Trainer, EarlyStoppingAndBestCheckpoint) {
+    ScratchDir scratch("trainer");
     manual_seed(1);
     auto model = mlp();
     auto set = blobs(60, 6);
     data::DataLoader loader(set, {.batch_size = 20});
     // lr 0: nothing ever improves after the first epoch.
     optim::SGD opt(model.parameters(), {.lr = 0.0});
-    const auto best = temp_path("best.safetensors");
-    std::filesystem::remove(best);
+    const auto best = scratch.path("best.safetensors");
     train::Trainer trainer(model, opt, {.epochs = 50, .early_stopping_patience = 3, .min_delta = 1e-9,
                                         .best_checkpoint = best, .progress = train::Progress::Off});
     const auto r = trainer.fit(loader, &loader);
@@ -129,13 +121,14 @@ TEST(Trainer, EarlyStoppingAndBestCheckpoint) {
 }
 
 TEST(Trainer, BestCheckpointHoldsTheBestEpochsWeights) {
+    ScratchDir scratch("trainer");
     manual_seed(2);
     auto model = mlp();
     auto set = blobs(90, 7), val = blobs(60, 8);
     data::DataLoader loader(set, {.batch_size = 10, .shuffle = true, .seed = 1});
     data::DataLoader val_loader(val, {.batch_size = 30});
     optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
-    const auto best = temp_path("best.safetensors");
+    const auto best = scratch.path("best.safetensors");
     train::Trainer trainer(model, opt, {.epochs = 6, .best_checkpoint = best, .progress = train::Progress::Off});
     auto rec = std::make_shared<Recorder>();
     trainer.add_callback(rec);
@@ -148,6 +141,7 @@ TEST(Trainer, BestCheckpointHoldsTheBestEpochsWeights) {
 }
 
 TEST(Trainer, ResumeContinuesBitIdentically) {
+    ScratchDir scratch("trainer");
     auto set = blobs(96, 9), val = blobs(30, 10);
     auto run = [&](std::int64_t stop_after, const std::filesystem::path& ckpt, bool resume) {
         manual_seed(11);
@@ -166,8 +160,8 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
         trainer.fit(loader, &val_loader);
         return std::make_pair(flat_params(model), trainer.global_step());
     };
-    const auto straight = run(4, temp_path("straight.safetensors"), false);
-    const auto ckpt = temp_path("last.safetensors");
+    const auto straight = run(4, scratch.path("straight.safetensors"), false);
+    const auto ckpt = scratch.path("last.safetensors");
     run(2, ckpt, false);
     const auto resumed = run(4, ckpt, true);
     EXPECT_EQ(resumed.second, straight.second);
@@ -175,12 +169,13 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
 }
 
 TEST(Trainer, CsvAndJsonlLogs) {
+    ScratchDir scratch("trainer");
     manual_seed(3);
     auto model = mlp();
     auto set = blobs(30, 12);
     data::DataLoader loader(set, {.batch_size = 10});
     optim::SGD opt(model.parameters(), {.lr = 0.1});
-    const auto csv = temp_path("log.csv"), jsonl = temp_path("log.jsonl");
+    const auto csv = scratch.path("log.csv"), jsonl = scratch.path("log.jsonl");
     train::Trainer trainer(model, opt, {.epochs = 3, .log_csv = csv, .log_jsonl = jsonl, .progress = train::Progress::Off});
     trainer.add_metric(std::make_shared<train::Accuracy>());
     trainer.fit(loader, &loader);

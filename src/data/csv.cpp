@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "data/read_text.hpp"
+
 namespace graft::data {
 
 namespace {
@@ -28,15 +30,6 @@ struct ParsedCsv {
 /// "`who`: 'path'" — the start of every message about the file.
 std::string describe(const char* who, const std::filesystem::path& path) {
     return std::string(who) + ": '" + path.string() + "'";
-}
-
-std::string read_file(const std::filesystem::path& path, const char* who) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IOError(describe(who, path) + ": cannot open the file (" + std::strerror(errno) + ")");
-    std::ostringstream content;
-    content << in.rdbuf();
-    if (in.bad()) throw IOError(describe(who, path) + ": reading the file failed");
-    return std::move(content).str();
 }
 
 /// The cell without surrounding spaces and tabs (unless the delimiter is one of them).
@@ -70,7 +63,7 @@ std::optional<double> parse_number(std::string_view cell) {
 ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimiter, const char* who) {
     if (delimiter == '\n' || delimiter == '\r' || delimiter == '"')
         throw ValueError(std::string(who) + ": the delimiter cannot be a newline or a double quote");
-    const std::string text = read_file(path, who);
+    const std::string text = detail::read_text_file(path, who);
     std::string_view rest(text);
     if (rest.starts_with("\xEF\xBB\xBF")) rest.remove_prefix(3);  // UTF-8 byte order mark
 
