@@ -63,8 +63,6 @@ Generator::State generator_state_from(const StateDict& sd, const std::string& wh
     return st;
 }
 
-std::string where_of(const std::filesystem::path& path) { return "load_checkpoint: '" + path.string() + "'"; }
-
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, const CheckpointRefs& refs, std::int64_t step,
@@ -104,7 +102,7 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointRefs& re
 }
 
 CheckpointInfo load_checkpoint(const std::filesystem::path& path, const CheckpointRefs& refs) {
-    const std::string where = where_of(path);
+    const std::string where = "load_checkpoint: '" + path.string() + "'";
     SafetensorsFile file = read_safetensors(path);
     const Metadata& md = file.metadata;
 

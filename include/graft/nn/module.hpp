@@ -45,7 +45,7 @@ struct LoadReport {
     };
     std::vector<std::string> missing;     // in the model, not in the dict
     std::vector<std::string> unexpected;  // in the dict, not in the model
-    std::vector<Mismatch> mismatched;     // in both, shapes differ (not loaded)
+    std::vector<Mismatch> mismatched;     // in both, shapes differ (not loaded; fresh under Reinit)
     std::vector<std::string> loaded;
 
     bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
