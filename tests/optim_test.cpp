@@ -392,7 +392,7 @@ std::unique_ptr<optim::Optimizer> resume_optimizer(int kind, const std::vector<T
     }
 }
 
-void train(optim::Optimizer& opt, const std::vector<Tensor>& params, int from, int to) {
+void run_steps(optim::Optimizer& opt, const std::vector<Tensor>& params, int from, int to) {
     for (int step = from; step < to; ++step) {
         for (std::size_t i = 0; i < params.size(); ++i) {
             Tensor p = params[i];
@@ -412,11 +412,11 @@ TEST(OptimStateDict, ResumingGivesBitIdenticalParameters) {
         const std::vector<Tensor> straight = fresh_params();
         auto uninterrupted = resume_optimizer(kind, straight);
         SCOPED_TRACE(uninterrupted->name());
-        train(*uninterrupted, straight, 0, 7);
+        run_steps(*uninterrupted, straight, 0, 7);
 
         const std::vector<Tensor> first = fresh_params();
         auto before = resume_optimizer(kind, first);
-        train(*before, first, 0, 3);
+        run_steps(*before, first, 0, 3);
         const StateDict checkpoint = before->state_dict();
         std::vector<Tensor> second;
         for (const Tensor& p : first) second.push_back(p.detach().clone().requires_grad_());
@@ -425,7 +425,7 @@ TEST(OptimStateDict, ResumingGivesBitIdenticalParameters) {
         auto after = resume_optimizer(kind, second);
         after->load_state_dict(checkpoint);
         EXPECT_EQ(after->num_states(), 2u);
-        train(*after, second, 3, 7);
+        run_steps(*after, second, 3, 7);
         for (std::size_t i = 0; i < second.size(); ++i) EXPECT_TRUE(bits_equal(second[i], straight[i])) << "param " << i;
         EXPECT_EQ(after->state(second[1])->step, uninterrupted->state(straight[1])->step);
     }

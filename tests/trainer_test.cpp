@@ -102,7 +102,7 @@ TEST(Trainer, GradientAccumulationEqualsTheLargerBatch) {
 }
 
 TEST(Trainer, EarlyStoppingAndBestCheckpoint) {
-    ScratchDir scratch("trainer");
+    test::ScratchDir scratch("trainer");
     manual_seed(1);
     auto model = mlp();
     auto set = blobs(60, 6);
@@ -121,7 +121,7 @@ TEST(Trainer, EarlyStoppingAndBestCheckpoint) {
 }
 
 TEST(Trainer, BestCheckpointHoldsTheBestEpochsWeights) {
-    ScratchDir scratch("trainer");
+    test::ScratchDir scratch("trainer");
     manual_seed(2);
     auto model = mlp();
     auto set = blobs(90, 7), val = blobs(60, 8);
@@ -141,7 +141,7 @@ TEST(Trainer, BestCheckpointHoldsTheBestEpochsWeights) {
 }
 
 TEST(Trainer, ResumeContinuesBitIdentically) {
-    ScratchDir scratch("trainer");
+    test::ScratchDir scratch("trainer");
     auto set = blobs(96, 9), val = blobs(30, 10);
     auto run = [&](std::int64_t stop_after, const std::filesystem::path& ckpt, bool resume) {
         manual_seed(11);
@@ -169,7 +169,7 @@ TEST(Trainer, ResumeContinuesBitIdentically) {
 }
 
 TEST(Trainer, CsvAndJsonlLogs) {
-    ScratchDir scratch("trainer");
+    test::ScratchDir scratch("trainer");
     manual_seed(3);
     auto model = mlp();
     auto set = blobs(30, 12);
@@ -295,7 +295,7 @@ TEST(FeatureCache, HeadTrainedFromCacheMatchesFrozenBackbone) {
     }
     backbone->freeze({.batchnorm_eval = true});
 
-    nn::Sequential full{backbone, head->clone()};
+    nn::Sequential full(std::vector<std::shared_ptr<nn::Module>>{backbone, head->clone()});
     optim::SGD opt_full(full.parameters(), {.lr = 0.1, .momentum = 0.9});
     data::DataLoader loader(set, {.batch_size = 8, .shuffle = true, .seed = 2});
     train::Trainer(full, opt_full, {.epochs = 3, .progress = train::Progress::Off}).fit(loader);

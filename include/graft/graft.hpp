@@ -43,3 +43,8 @@
 #include "graft/runtime.hpp"
 #include "graft/storage.hpp"
 #include "graft/tensor.hpp"
+#include "graft/train/callback.hpp"
+#include "graft/train/feature_cache.hpp"
+#include "graft/train/metrics.hpp"
+#include "graft/train/trainer.hpp"
+#include "graft/train/unfreezing.hpp"

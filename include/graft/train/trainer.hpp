@@ -64,18 +64,18 @@ struct TrainerOptions {
     std::string monitor = "val_loss";
     /// Whether a larger monitored value is better; unset: false for names containing "loss",
     /// otherwise the metric's higher_is_better().
-    std::optional<bool> monitor_higher_is_better;
+    std::optional<bool> monitor_higher_is_better = std::nullopt;
     /// Stop after this many epochs without improvement of the monitored value (0: never).
     std::int64_t early_stopping_patience = 0;
     /// The least change that counts as an improvement.
     double min_delta = 0.0;
     /// Written (atomically) whenever the monitored value improves; empty: none kept.
-    std::filesystem::path best_checkpoint;
+    std::filesystem::path best_checkpoint{};
     /// Written (atomically) after every epoch, for resume(); empty: none kept.
-    std::filesystem::path last_checkpoint;
+    std::filesystem::path last_checkpoint{};
     /// One row / one JSON object per epoch with every EpochLogs value; empty: no log.
-    std::filesystem::path log_csv;
-    std::filesystem::path log_jsonl;
+    std::filesystem::path log_csv{};
+    std::filesystem::path log_jsonl{};
     Progress progress = Progress::Auto;
     /// Also compute the metrics on the training batches ("train_accuracy", …).
     bool train_metrics = false;
