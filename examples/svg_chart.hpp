@@ -38,13 +38,17 @@ inline void write_svg_chart(const std::filesystem::path& path, const std::string
     std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(W) + "\" height=\"" + num(H) +
                       "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
     svg += "<text x=\"" + num(W / 2 - R / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + title + "</text>\n";
-    for (int i = 0; i <= 5; ++i) {  // grid and ticks
-        const double yv = y_min + (y_max - y_min) * i / 5, xv = x_min + (x_max - x_min) * i / 5;
+    for (int i = 0; i <= 5; ++i) {  // horizontal grid lines and y ticks
+        const double yv = y_min + (y_max - y_min) * i / 5;
         svg += "<line x1=\"" + num(L) + "\" x2=\"" + num(W - R) + "\" y1=\"" + num(py(yv)) + "\" y2=\"" + num(py(yv)) +
                "\" stroke=\"#ddd\"/>\n<text x=\"" + num(L - 6) + "\" y=\"" + num(py(yv) + 4) +
                "\" text-anchor=\"end\">" + num(yv) + "</text>\n";
-        svg += "<text x=\"" + num(px(xv)) + "\" y=\"" + num(H - B + 18) + "\" text-anchor=\"middle\">" + num(xv) + "</text>\n";
     }
+    // x ticks at multiples of a round step (1, 2 or 5 times a power of ten), about five of them
+    const double raw = (x_max - x_min) / 5, mag = std::pow(10.0, std::floor(std::log10(raw)));
+    const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+    for (double xv = std::ceil(x_min / step) * step; xv <= x_max + 1e-9; xv += step)
+        svg += "<text x=\"" + num(px(xv)) + "\" y=\"" + num(H - B + 18) + "\" text-anchor=\"middle\">" + num(xv) + "</text>\n";
     svg += "<rect x=\"" + num(L) + "\" y=\"" + num(T) + "\" width=\"" + num(W - L - R) + "\" height=\"" + num(H - T - B) +
            "\" fill=\"none\" stroke=\"black\"/>\n";
     svg += "<text x=\"" + num((L + W - R) / 2) + "\" y=\"" + num(H - 12) + "\" text-anchor=\"middle\">" + x_label + "</text>\n";
