@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 #include <string_view>
+#include <variant>
 
 namespace graft::data {
 
@@ -58,12 +59,16 @@ std::vector<std::string_view> split_cells(std::string_view line, char delimiter)
     }
 }
 
-/// The whole cell as a number (a leading '+' allowed), or nothing.
-std::optional<double> parse_number(std::string_view cell) {
-    if (!cell.empty() && cell.front() == '+') cell.remove_prefix(1);
+/// The whole cell as a number (a leading '+' allowed); otherwise why it is not one.
+std::variant<double, std::string> parse_number(std::string_view cell) {
+    if (cell.empty()) return std::string("empty cell");
+    const std::string_view text = cell;
+    if (cell.front() == '+') cell.remove_prefix(1);
     double value = 0.0;
     const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
-    if (ec != std::errc() || end != cell.data() + cell.size() || cell.empty()) return std::nullopt;
+    if (end != cell.data() + cell.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
+        return "'" + std::string(text) + "' is not a number";
+    if (ec == std::errc::result_out_of_range) return "'" + std::string(text) + "' is out of the range of a double";
     return value;
 }
 
@@ -105,13 +110,10 @@ ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimit
             continue;
         }
         for (std::size_t c = 0; c < cells.size(); ++c) {
-            const std::optional<double> value = parse_number(cells[c]);
-            if (!value) {
-                const std::string at = at_line + ", column " + std::to_string(c + 1);
-                if (cells[c].empty()) throw IOError(at + ": empty cell");
-                throw IOError(at + ": '" + std::string(cells[c]) + "' is not a number");
-            }
-            csv.values.push_back(*value);
+            const std::variant<double, std::string> value = parse_number(cells[c]);
+            if (const auto* problem = std::get_if<std::string>(&value))
+                throw IOError(at_line + ", column " + std::to_string(c + 1) + ": " + *problem);
+            csv.values.push_back(std::get<double>(value));
         }
         csv.row_lines.push_back(line_no);
     }
