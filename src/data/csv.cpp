@@ -66,10 +66,12 @@ std::variant<double, std::string> parse_number(std::string_view cell) {
     if (cell.front() == '+') cell.remove_prefix(1);
     double value = 0.0;
     const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
-    if (end != cell.data() + cell.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
-        return "'" + std::string(text) + "' is not a number";
-    if (ec == std::errc::result_out_of_range) return "'" + std::string(text) + "' is out of the range of a double";
-    return value;
+    if (end == cell.data() + cell.size() && ec == std::errc()) return value;
+    const bool is_number = end == cell.data() + cell.size() && ec == std::errc::result_out_of_range;
+    std::string problem = "'";
+    problem += text;
+    problem += is_number ? "' is out of the range of a double" : "' is not a number";
+    return problem;
 }
 
 ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimiter, const char* who) {
