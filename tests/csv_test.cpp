@@ -96,6 +96,8 @@ TEST_F(CsvTest, NonNumericAndEmptyCellsNameLineAndColumn) {
     EXPECT_THROW_MSG(load_csv(empty_cell), IOError, "gap.csv' line 2, column 2: empty cell");
     const auto trailing = write("junk.csv", "1,2.5x,0\n");
     EXPECT_THROW_MSG(read_csv(trailing, false), IOError, "read_csv: '" + trailing.string() + "' line 1, column 2: '2.5x' is not a number");
+    EXPECT_THROW_MSG(read_csv(write("huge.csv", "1,1e999\n"), false), IOError,
+                     "line 1, column 2: '1e999' is out of the range of a double");
 }
 
 TEST_F(CsvTest, EmptyFileHeaderOnlyAndMissingFile) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <mutex>
 #include <numeric>
 #include <set>
@@ -208,6 +209,34 @@ TEST(DataCollate, NamesTheSampleThatDoesNotFit) {
 
 // ---- DataLoader: order and epochs ---------------------------------------------------------
 
+static_assert(std::input_iterator<DataLoader::Iterator>);
+static_assert(std::sentinel_for<DataLoader::Iterator, DataLoader::Iterator>);
+
+TEST(DataLoader, LoopOverATemporaryLoaderAsInTheDesign) {
+    auto train_set = counting_dataset(10);
+    std::int64_t seen = 0;
+    for (auto& [xb, yb] : DataLoader(train_set, {.batch_size = 4, .shuffle = true, .seed = 1})) {
+        EXPECT_EQ(xb.dtype(), DType::Float32);
+        EXPECT_EQ(yb.dtype(), DType::Int64);
+        EXPECT_FALSE(xb.requires_grad());
+        seen += yb.size(0);
+    }
+    EXPECT_EQ(seen, 10);
+}
+
+TEST(DataLoader, NestedPassesOverOneLoaderAreIndependent) {
+    DataLoader loader(counting_dataset(6), {.batch_size = 3, .shuffle = true, .seed = 3, .num_threads = 2});
+    std::vector<std::int64_t> outer;
+    std::size_t inner_batches = 0;
+    for (const Example& batch : loader) {
+        for (std::int64_t v : batch.target.to_vector<std::int64_t>()) outer.push_back(v);
+        for (const Example& other : loader) inner_batches += other.target.size(0) == 3 ? 1 : 0;
+    }
+    EXPECT_EQ(inner_batches, 4u);  // two inner passes (epochs 1, 2) of two batches
+    DataLoader replay(counting_dataset(6), {.batch_size = 3, .shuffle = true, .seed = 3});
+    EXPECT_EQ(outer, pass_labels(replay));  // the outer pass kept epoch 0's order
+}
+
 TEST(DataLoader, SizesAndLastBatch) {
     auto ds = counting_dataset(10);
     DataLoader keep(ds, {.batch_size = 4});
@@ -356,6 +385,8 @@ TEST(DataLoaderThreads, PrefetchBoundsTheBatchesAhead) {
 }
 
 TEST(DataLoaderThreads, WorkersRunAheadOfTheConsumer) {
+    // oneTBB starts one worker fewer than the cores: on one core only the consumer loads.
+    if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs a second core for a worker thread";
     auto probe = std::make_shared<ProbeDataset>(counting_dataset(40));
     DataLoader loader(probe, {.batch_size = 4, .prefetch = 3, .num_threads = 2});
     auto it = loader.begin();

@@ -29,10 +29,17 @@ BatchPass::BatchPass(std::shared_ptr<const Dataset> dataset, std::vector<std::si
     const std::size_t ring = std::min(prefetch, num_batches());
     slots_.reserve(ring);
     for (std::size_t i = 0; i < ring; ++i) slots_.push_back(std::make_unique<Slot>());
-    for (std::size_t b = 0; b < ring; ++b) submit(b);
+    try {
+        for (std::size_t b = 0; b < ring; ++b) submit(b);
+    } catch (...) {
+        cancel_and_wait();  // no destructor runs for a half-built object: the tasks must not outlive it
+        throw;
+    }
 }
 
-BatchPass::~BatchPass() {
+BatchPass::~BatchPass() { cancel_and_wait(); }
+
+void BatchPass::cancel_and_wait() noexcept {
     cancelled_.store(true, std::memory_order_relaxed);
     for (auto& slot : slots_) arena_->execute([&] { slot->group.wait(); });
 }

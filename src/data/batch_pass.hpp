@@ -54,6 +54,8 @@ private:
     Example assemble(std::size_t batch) const;
     /// Starts assembling `batch` into its slot (threaded mode).
     void submit(std::size_t batch);
+    /// Makes tasks not yet started return at once and waits for all of them.
+    void cancel_and_wait() noexcept;
 
     std::shared_ptr<const Dataset> dataset_;
     std::vector<std::size_t> order_;

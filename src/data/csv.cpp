@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 #include <string_view>
+#include <variant>
 
 #include "data/read_text.hpp"
 
@@ -51,13 +52,19 @@ std::vector<std::string_view> split_cells(std::string_view line, char delimiter)
     }
 }
 
-/// The whole cell as a number (a leading '+' allowed), or nothing.
-std::optional<double> parse_number(std::string_view cell) {
-    if (!cell.empty() && cell.front() == '+') cell.remove_prefix(1);
+/// The whole cell as a number (a leading '+' allowed); otherwise why it is not one.
+std::variant<double, std::string> parse_number(std::string_view cell) {
+    if (cell.empty()) return std::string("empty cell");
+    const std::string_view text = cell;
+    if (cell.front() == '+') cell.remove_prefix(1);
     double value = 0.0;
     const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
-    if (ec != std::errc() || end != cell.data() + cell.size() || cell.empty()) return std::nullopt;
-    return value;
+    if (end == cell.data() + cell.size() && ec == std::errc()) return value;
+    const bool is_number = end == cell.data() + cell.size() && ec == std::errc::result_out_of_range;
+    std::string problem = "'";
+    problem += text;
+    problem += is_number ? "' is out of the range of a double" : "' is not a number";
+    return problem;
 }
 
 ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimiter, const char* who) {
@@ -98,13 +105,10 @@ ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimit
             continue;
         }
         for (std::size_t c = 0; c < cells.size(); ++c) {
-            const std::optional<double> value = parse_number(cells[c]);
-            if (!value) {
-                const std::string at = at_line + ", column " + std::to_string(c + 1);
-                if (cells[c].empty()) throw IOError(at + ": empty cell");
-                throw IOError(at + ": '" + std::string(cells[c]) + "' is not a number");
-            }
-            csv.values.push_back(*value);
+            const std::variant<double, std::string> value = parse_number(cells[c]);
+            if (const auto* problem = std::get_if<std::string>(&value))
+                throw IOError(at_line + ", column " + std::to_string(c + 1) + ": " + *problem);
+            csv.values.push_back(std::get<double>(value));
         }
         csv.row_lines.push_back(line_no);
     }

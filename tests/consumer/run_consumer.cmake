@@ -51,6 +51,7 @@ if(MODE STREQUAL "find_package")
   foreach(installed
           "${INCLUDEDIR}/graft/graft.hpp"
           "${INCLUDEDIR}/graft/nn/functional.hpp"
+          "${INCLUDEDIR}/graft/data/dataloader.hpp"
           "${LIBDIR}/libgraft.a"
           "${LIBDIR}/cmake/graft/graftConfig.cmake"
           "${LIBDIR}/cmake/graft/graftConfigVersion.cmake"

@@ -12,8 +12,9 @@
 // Dataset::get_in_epoch, so per-sample augmentation (TransformedDataset) follows it.
 //
 // Threads. With num_threads == 1 each batch is assembled on the calling thread when the iterator
-// advances; nothing else runs. With more, a oneTBB arena of num_threads worker threads assembles up
-// to `prefetch` batches ahead of the consumer, the samples of each batch loaded in parallel; the
+// advances; nothing else runs. With more, a oneTBB arena of up to num_threads worker threads (no
+// more than oneTBB's process-wide limit, by default one fewer than the cores) assembles up to
+// `prefetch` batches ahead of the consumer, the samples of each batch loaded in parallel; the
 // consumer thread helps while it waits. Either way the batches, their order and their contents
 // are identical: they depend only on (dataset, options, epoch).
 //
