@@ -6,7 +6,7 @@
 //
 // Loads a state_dict PyTorch exported (nn.Sequential(Linear(64,128), ReLU, Linear(128,64), ReLU,
 // Linear(64,5)) — the same names as the graft Sequential below), puts a new head on it for digits
-// 5-9, freezes the two hidden layers, fine-tunes the head on the first --shots images of each class
+// 5-9, freezes the first layer, fine-tunes the rest on the first --shots images of each class
 // (file order), evaluates on the remaining 5-9 images and saves the result, atomically, with the
 // accuracy in the metadata so the Python side can check it measures the same.
 #include <graft/graft.hpp>
@@ -42,7 +42,7 @@ int run(const Args& a) {
 
     manual_seed(0);
     model.replace("4", nn::Linear(64, 5));  // a new head for digits 5-9
-    model.freeze("0.*").freeze("2.*");
+    model.freeze("0.*");  // the first layer keeps its PyTorch weights; the second adapts with the new head
     std::printf("%s", model.summary().c_str());
 
     // The split digits_mlp.py uses: the first `shots` images of each class 5-9 train, the rest validate.
