@@ -84,6 +84,21 @@ Example add_noise(Example ex, Generator& gen) { return {ex.input + randn(ex.inpu
 
 }  // namespace
 
+// ---- seeds ---------------------------------------------------------------------------------
+
+TEST(DataDeriveSeed, DependsOnEverySeedAndKeyAndTheirOrder) {
+    EXPECT_EQ(derive_seed(7, {1, 2}), derive_seed(7, {1, 2}));
+    EXPECT_NE(derive_seed(7, {1, 2}), derive_seed(7, {2, 1}));
+    EXPECT_NE(derive_seed(7, {1, 2}), derive_seed(8, {1, 2}));
+    EXPECT_NE(derive_seed(7, {1}), derive_seed(7, {1, 0}));
+    EXPECT_NE(derive_seed(7, {}), derive_seed(7, {0}));
+    // Neighbouring keys (epochs, sample indices) give distinct seeds.
+    std::set<std::uint64_t> seeds;
+    for (std::uint64_t e = 0; e < 16; ++e)
+        for (std::uint64_t i = 0; i < 256; ++i) seeds.insert(derive_seed(0, {e, i}));
+    EXPECT_EQ(seeds.size(), 16u * 256u);
+}
+
 // ---- datasets ----------------------------------------------------------------------------
 
 TEST(DataTensorDataset, RowsAreSamples) {
