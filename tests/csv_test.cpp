@@ -1,7 +1,5 @@
 // CSV loading: load_csv and read_csv on good files (header, label by name or position, regression
 // targets, delimiters, CRLF, blank lines), and each malformed input's error naming file, line, column.
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,22 +14,19 @@ namespace {
 /// A fresh temporary directory per test, removed afterwards; write() puts a file in it.
 class CsvTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = std::filesystem::temp_directory_path() /
-               ("graft_csv_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir_);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
-
     std::filesystem::path write(const std::string& name, const std::string& content) {
-        const auto path = dir_ / name;
+        const auto path = scratch_.path(name);
         std::ofstream(path, std::ios::binary) << content;
         return path;
     }
 
-    std::filesystem::path dir_;
+    test::ScratchDir scratch_{"csv"};
 };
+
+std::string file_bytes(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 }  // namespace
 
@@ -104,7 +99,7 @@ TEST_F(CsvTest, EmptyFileHeaderOnlyAndMissingFile) {
     EXPECT_THROW_MSG(load_csv(write("empty.csv", "")), IOError, "empty.csv': the file is empty");
     EXPECT_THROW_MSG(load_csv(write("blank.csv", "\n  \n")), IOError, "the file is empty");
     EXPECT_THROW_MSG(load_csv(write("head.csv", "a,b\n")), IOError, "head.csv': the file has a header but no data rows");
-    EXPECT_THROW_MSG(load_csv(dir_ / "missing.csv"), IOError, "missing.csv': cannot open the file");
+    EXPECT_THROW_MSG(load_csv(scratch_.path("missing.csv")), IOError, "missing.csv': cannot open the file");
 }
 
 TEST_F(CsvTest, LabelOptionsThatDoNotFitTheFile) {
@@ -132,4 +127,25 @@ TEST_F(CsvTest, LoadedDatasetFeedsTheLoader) {
     auto it = loader.begin();
     EXPECT_EQ(it->input.shape(), (Shape{2, 2}));
     EXPECT_EQ(it->target.to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1}));
+}
+
+TEST_F(CsvTest, GzipFilesAreDecompressed) {
+    // The UCI digits as scikit-learn ships them: 1,797 rows of 64 pixels and a label, gzip-compressed.
+    const std::filesystem::path digits = GRAFT_EXAMPLES_DATA_DIR "/digits.csv.gz";
+    auto ds = load_csv(digits, {.header = false});
+    ASSERT_EQ(ds->size(), 1797u);
+    EXPECT_EQ(ds->inputs().shape(), (Shape{1797, 64}));
+    const auto first = ds->get(0).input.to_vector<float>();
+    EXPECT_EQ(std::vector<float>(first.begin(), first.begin() + 6), (std::vector<float>{0, 0, 5, 13, 9, 1}));
+    std::vector<int> per_class(10, 0);
+    for (auto y : ds->targets().to_vector<std::int64_t>()) ++per_class.at(static_cast<std::size_t>(y));
+    EXPECT_EQ(per_class, (std::vector<int>{178, 182, 177, 183, 181, 182, 181, 179, 174, 180}));
+
+    const std::string packed = file_bytes(digits);
+    const auto truncated = write("truncated.csv.gz", packed.substr(0, packed.size() / 2));
+    EXPECT_THROW_MSG(load_csv(truncated, {.header = false}), IOError, "truncated");
+    std::string corrupt = packed;
+    for (std::size_t i = 20; i < 60; ++i) corrupt[i] = static_cast<char>(0xff);
+    const auto bad = write("corrupt.csv.gz", corrupt);
+    EXPECT_THROW_MSG(load_csv(bad, {.header = false}), IOError, "corrupt.csv.gz': the gzip data is invalid");
 }
