@@ -7,7 +7,8 @@
 // The format: one row per line ("\n" or "\r\n"), cells split by `delimiter`, surrounding spaces
 // ignored, blank lines skipped, an optional header line of column names (surrounding double quotes
 // removed). Every other cell must be a number (as strtod reads it: 1, -2.5e3, nan, inf). Quoted
-// cells holding the delimiter are not supported.
+// cells holding the delimiter are not supported. A gzip-compressed file (by its magic bytes, so
+// "digits.csv.gz") is decompressed first.
 //
 // Errors name the file, the line and the column (both counted from 1):
 //   IOError   the file cannot be read, is empty, has no data rows, has a row with the wrong number
