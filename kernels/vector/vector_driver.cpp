@@ -1,0 +1,190 @@
+// The float32 vector-kernel drivers: pick the active ISA's variant and split the work across
+// OpenMP threads — long arrays into cache-line-aligned chunks, row kernels by rows — only when
+// it is large enough to pay for a parallel region (one thread: no region at all).
+// Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
+#include <algorithm>
+#include <vector>
+
+#include "vector/vector.hpp"
+
+namespace graft::kernels {
+
+namespace {
+
+#define GRAFT_VECTOR_VARIANT(suffix, isa)                                                                       \
+    F32VectorVariant {                                                                                          \
+        #suffix, isa, f32_unary__##suffix, f32_unary_grad__##suffix, f32_sum__##suffix, f32_max__##suffix,      \
+            f32_softmax__##suffix, f32_softmax_grad__##suffix, f32_cross_entropy__##suffix,                     \
+            f32_cross_entropy_grad__##suffix, f32_layer_norm__##suffix, f32_layer_norm_grad__##suffix           \
+    }
+const F32VectorVariant kVariants[] = {
+    GRAFT_VECTOR_VARIANT(scalar, Isa::Scalar),
+    GRAFT_VECTOR_VARIANT(avx2, Isa::Avx2),
+    GRAFT_VECTOR_VARIANT(avx512, Isa::Avx512),
+};
+#undef GRAFT_VECTOR_VARIANT
+
+const F32VectorVariant& active() { return f32_vector_variant(active_isa()); }
+
+// Memory-bound passes: below this many elements a second thread costs more than it saves.
+constexpr int64 kParallelMin = int64{1} << 16;
+// Elementwise chunks are multiples of 64 floats (four cache lines).
+constexpr int64 kChunkAlign = 64;
+// LayerNorm's dw/db: rows summed in float within a block, blocks summed in double.
+constexpr int64 kRowBlock = 32;
+
+int threads_for(int64 work, int64 units) {
+    if (work < kParallelMin || units < 2) return 1;
+    return static_cast<int>(std::min<int64>(num_threads(), units));
+}
+
+/// run(begin, count) over [0, n) in one chunk per thread.
+template <class F>
+void for_chunks(int64 n, F&& run) {
+    const int threads = threads_for(n, n / kChunkAlign);
+    if (threads <= 1) {
+        run(int64{0}, n);
+        return;
+    }
+    int64 chunk = (n + threads - 1) / threads;
+    chunk = (chunk + kChunkAlign - 1) / kChunkAlign * kChunkAlign;
+    const int64 chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64 c = 0; c < chunks; ++c) {
+        const int64 begin = c * chunk;
+        run(begin, std::min(chunk, n - begin));
+    }
+}
+
+/// run(r) for every row r of `rows` rows of n elements.
+template <class F>
+void for_rows(int64 rows, int64 n, F&& run) {
+    const int threads = threads_for(rows * n, rows);
+    if (threads <= 1) {
+        for (int64 r = 0; r < rows; ++r) run(r);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64 r = 0; r < rows; ++r) run(r);
+}
+
+}  // namespace
+
+const F32VectorVariant& f32_vector_variant(Isa isa) {
+    for (const F32VectorVariant& v : kVariants)
+        if (v.isa == isa) return v;
+    return kVariants[0];
+}
+
+void unary(UnaryOp op, int64 n, const float* x, float* y) {
+    const F32UnaryKernel kernel = active().unary;
+    for_chunks(n, [&](int64 b, int64 len) { kernel(op, len, x + b, y + b); });
+}
+
+void unary_grad(UnaryOp op, int64 n, const float* s, const float* dy, float* dx) {
+    const F32UnaryGradKernel kernel = active().unary_grad;
+    for_chunks(n, [&](int64 b, int64 len) { kernel(op, len, s + b, dy + b, dx + b); });
+}
+
+void sum_rows(int64 rows, int64 n, const float* x, double* out) {
+    const F32SumKernel kernel = active().sum;
+    if (rows == 1) {  // one long row: per-chunk partial sums, added in chunk order
+        const int threads = threads_for(n, n / kChunkAlign);
+        if (threads <= 1) {
+            out[0] = kernel(n, x);
+            return;
+        }
+        std::vector<double> partial(static_cast<std::size_t>(threads), 0.0);
+        const int64 chunk = (n + threads - 1) / threads;
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int t = 0; t < threads; ++t) {
+            const int64 begin = std::min(n, t * chunk);
+            partial[static_cast<std::size_t>(t)] = kernel(std::min(chunk, n - begin), x + begin);
+        }
+        double s = 0;
+        for (double p : partial) s += p;
+        out[0] = s;
+        return;
+    }
+    for_rows(rows, n, [&](int64 r) { out[r] = kernel(n, x + r * n); });
+}
+
+void max_rows(int64 rows, int64 n, const float* x, float* out) {
+    const F32MaxKernel kernel = active().max;
+    for_rows(rows, n, [&](int64 r) { out[r] = kernel(n, x + r * n); });
+}
+
+void softmax_rows(int64 rows, int64 n, const float* x, float* y, bool log) {
+    const F32SoftmaxKernel kernel = active().softmax;
+    for_rows(rows, n, [&](int64 r) { kernel(n, x + r * n, y + r * n, log); });
+}
+
+void softmax_grad_rows(int64 rows, int64 n, const float* y, const float* dy, float* dx, bool log) {
+    const F32SoftmaxGradKernel kernel = active().softmax_grad;
+    for_rows(rows, n, [&](int64 r) { kernel(n, y + r * n, dy + r * n, dx + r * n, log); });
+}
+
+void cross_entropy_rows(int64 rows, int64 n, const float* x, const int64* target, int64 ignore_index,
+                        float smoothing, float* loss, float* lse) {
+    const F32CrossEntropyKernel kernel = active().cross_entropy;
+    for_rows(rows, n, [&](int64 r) {
+        if (target[r] == ignore_index) {
+            loss[r] = 0.f;
+            lse[r] = 0.f;
+            return;
+        }
+        loss[r] = kernel(n, x + r * n, target[r], smoothing, lse + r);
+    });
+}
+
+void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* lse, const int64* target,
+                             int64 ignore_index, float smoothing, const float* scale, float* dx) {
+    const F32CrossEntropyGradKernel kernel = active().cross_entropy_grad;
+    for_rows(rows, n, [&](int64 r) {
+        float* d = dx + r * n;
+        if (target[r] == ignore_index) {
+            std::fill(d, d + n, 0.f);
+            return;
+        }
+        kernel(n, x + r * n, lse[r], target[r], smoothing, scale[r], d);
+    });
+}
+
+void layer_norm_rows(int64 rows, int64 n, const float* x, const float* w, const float* b, float eps, float* y,
+                     float* mean, float* rstd) {
+    const F32LayerNormKernel kernel = active().layer_norm;
+    for_rows(rows, n, [&](int64 r) { kernel(n, x + r * n, w, b, eps, y + r * n, mean + r, rstd + r); });
+}
+
+void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, const float* w, const float* mean,
+                          const float* rstd, float* dx, float* dw, float* db) {
+    const F32LayerNormGradKernel kernel = active().layer_norm_grad;
+    if (!dw && !db) {
+        for_rows(rows, n, [&](int64 r) { kernel(n, x + r * n, dy + r * n, w, mean[r], rstd[r], dx + r * n, nullptr, nullptr); });
+        return;
+    }
+    const int64 blocks = (rows + kRowBlock - 1) / kRowBlock;
+    const auto width = static_cast<std::size_t>(n);
+    std::vector<float> part_w(dw ? static_cast<std::size_t>(blocks) * width : 0, 0.f);
+    std::vector<float> part_b(db ? static_cast<std::size_t>(blocks) * width : 0, 0.f);
+    for_rows(blocks, kRowBlock * n, [&](int64 blk) {
+        float* pw = dw ? part_w.data() + static_cast<std::size_t>(blk) * width : nullptr;
+        float* pb = db ? part_b.data() + static_cast<std::size_t>(blk) * width : nullptr;
+        for (int64 r = blk * kRowBlock, end = std::min(rows, r + kRowBlock); r < end; ++r)
+            kernel(n, x + r * n, dy + r * n, w, mean[r], rstd[r], dx ? dx + r * n : nullptr, pw, pb);
+    });
+    for_chunks(n, [&](int64 begin, int64 len) {
+        for (int64 j = begin; j < begin + len; ++j) {
+            double sw = 0, sb = 0;
+            for (int64 blk = 0; blk < blocks; ++blk) {
+                const std::size_t k = static_cast<std::size_t>(blk) * width + static_cast<std::size_t>(j);
+                if (dw) sw += static_cast<double>(part_w[k]);
+                if (db) sb += static_cast<double>(part_b[k]);
+            }
+            if (dw) dw[j] = static_cast<float>(sw);
+            if (db) db[j] = static_cast<float>(sb);
+        }
+    });
+}
+
+}  // namespace graft::kernels
