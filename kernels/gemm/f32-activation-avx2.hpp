@@ -62,7 +62,7 @@ __m256 erfc_avx2(__m256 z) {
 }
 
 __m256 gelu_erf_avx2(__m256 x) {
-    const __m256 xc = _mm256_min_ps(_mm256_set1_ps(14.f), _mm256_max_ps(_mm256_set1_ps(-14.f), x));
+    const __m256 xc = _mm256_min_ps(_mm256_set1_ps(15.f), _mm256_max_ps(_mm256_set1_ps(-15.f), x));
     const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), xc), _mm256_set1_ps(0.70710678118654752f));
     const __m256 h = _mm256_mul_ps(_mm256_mul_ps(xc, _mm256_set1_ps(0.5f)), erfc_avx2(z));
     const __m256 positive = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);

@@ -9,7 +9,7 @@
 //   gelu_tanh: x·σ(2u) with u = √(2/π)(x + 0.044715x³), the identity 0.5(1 + tanh u) = σ(2u);
 //              x below −20 (where the result is 0 in float) is clamped, so −inf gives −0.
 //   gelu_erf:  0.5x(1 + erf(x/√2)) written as x − h or h (h = 0.5·x·erfc(|x|/√2)) so negative x
-//              loses no digits; h is taken at x clamped to ±14, where it is below float's range.
+//              loses no digits; h is taken at x clamped to ±15, where it is 0 in float.
 #pragma once
 
 #if !defined(__AVX512F__)
@@ -71,7 +71,7 @@ __m512 erfc_avx512(__m512 z) {
 }
 
 __m512 gelu_erf_avx512(__m512 x) {
-    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(14.f), _mm512_max_ps(_mm512_set1_ps(-14.f), x));
+    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(15.f), _mm512_max_ps(_mm512_set1_ps(-15.f), x));
     const __m512 z = _mm512_mul_ps(_mm512_abs_ps(xc), _mm512_set1_ps(0.70710678118654752f));
     const __m512 h = _mm512_mul_ps(_mm512_mul_ps(xc, _mm512_set1_ps(0.5f)), erfc_avx512(z));
     const __mmask16 positive = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);

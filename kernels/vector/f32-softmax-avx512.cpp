@@ -11,13 +11,13 @@ void f32_softmax_grad__avx512(int64 n, const float* y, const float* dy, float* d
     softmax_grad_kernel<Simd>(n, y, dy, dx, log);
 }
 
-float f32_cross_entropy__avx512(int64 n, const float* x, int64 target, float smoothing, float* lse) {
-    return cross_entropy_kernel<Simd>(n, x, target, smoothing, lse);
+float f32_cross_entropy__avx512(int64 n, const float* x, int64 target, float smoothing, float* max, float* log_sum) {
+    return cross_entropy_kernel<Simd>(n, x, target, smoothing, max, log_sum);
 }
 
-void f32_cross_entropy_grad__avx512(int64 n, const float* x, float lse, int64 target, float smoothing, float scale,
-                                  float* dx) {
-    cross_entropy_grad_kernel<Simd>(n, x, lse, target, smoothing, scale, dx);
+void f32_cross_entropy_grad__avx512(int64 n, const float* x, float max, float log_sum, int64 target, float smoothing,
+                                  float scale, float* dx) {
+    cross_entropy_grad_kernel<Simd>(n, x, max, log_sum, target, smoothing, scale, dx);
 }
 
 }  // namespace graft::kernels

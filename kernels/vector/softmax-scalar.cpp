@@ -15,8 +15,8 @@ void f32_softmax__scalar(int64 n, const float* x, float* y, bool log) {
         sum += e;
     }
     if (log) {
-        const float shift = m + std::log(sum);
-        for (int64 i = 0; i < n; ++i) y[i] = x[i] - shift;
+        const float log_sum = std::log(sum);
+        for (int64 i = 0; i < n; ++i) y[i] = (x[i] - m) - log_sum;
     } else {
         const float inv = 1.f / sum;
         for (int64 i = 0; i < n; ++i) y[i] *= inv;
@@ -29,26 +29,29 @@ void f32_softmax_grad__scalar(int64 n, const float* y, const float* dy, float* d
     for (int64 i = 0; i < n; ++i) dx[i] = log ? dy[i] - std::exp(y[i]) * s : y[i] * (dy[i] - s);
 }
 
-float f32_cross_entropy__scalar(int64 n, const float* x, int64 target, float smoothing, float* lse) {
+// Σ_c (lse − x[c]) = Σ_c (log_sum − (x[c] − max)): every term relative to the max.
+float f32_cross_entropy__scalar(int64 n, const float* x, int64 target, float smoothing, float* max,
+                                float* log_sum) {
     const float m = f32_max__scalar(n, x);
-    float sum_exp = 0, sum_x = 0;
+    float sum_exp = 0, sum_shifted = 0;
     for (int64 i = 0; i < n; ++i) {
         sum_exp += std::exp(x[i] - m);
-        sum_x += x[i];
+        sum_shifted += x[i] - m;
     }
-    const float logz = m + std::log(sum_exp);
-    *lse = logz;
-    const float nll = logz - x[target];
+    const float ls = std::log(sum_exp);
+    *max = m;
+    *log_sum = ls;
+    const float nll = ls - (x[target] - m);
     if (smoothing == 0.f) return nll;
-    return (1.f - smoothing) * nll + smoothing / static_cast<float>(n) * (static_cast<float>(n) * logz - sum_x);
+    return (1.f - smoothing) * nll + smoothing / static_cast<float>(n) * (static_cast<float>(n) * ls - sum_shifted);
 }
 
-void f32_cross_entropy_grad__scalar(int64 n, const float* x, float lse, int64 target, float smoothing, float scale,
-                                    float* dx) {
+void f32_cross_entropy_grad__scalar(int64 n, const float* x, float max, float log_sum, int64 target, float smoothing,
+                                    float scale, float* dx) {
     const float off = smoothing / static_cast<float>(n);
     for (int64 i = 0; i < n; ++i) {
         const float hot = i == target ? 1.f - smoothing : 0.f;
-        dx[i] = scale * (std::exp(x[i] - lse) - off - hot);
+        dx[i] = scale * (std::exp((x[i] - max) - log_sum) - off - hot);
     }
 }
 

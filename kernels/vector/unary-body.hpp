@@ -76,14 +76,18 @@ struct UnaryMath {
         return S::fmadd(c, pdf, cdf);
     }
 
-    /// s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²), s = σ(2u) = ½(1 + tanh u).
+    /// s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²), s = σ(2u) = ½(1 + tanh u) = 1/(1 + e), e = exp(−2u),
+    /// with 1 − s taken as e·s (no cancellation where s is near 1).
     static V gelu_tanh_grad(V x) {
         const V c = S::min(S::set1(20.f), S::max(S::set1(-20.f), x));
         const V c2 = S::mul(c, c);
         const V u2 = S::mul(S::fmadd(S::mul(c2, c), S::set1(0.044715f), c), S::set1(1.59576912160573071f));
-        const V s = S::div(S::set1(1.f), S::add(S::set1(1.f), S::exp(S::sub(S::set1(0.f), u2))));
+        const V e = S::exp(S::sub(S::set1(0.f), u2));
+        const V s = S::div(S::set1(1.f), S::add(S::set1(1.f), e));
         const V du = S::mul(S::set1(1.59576912160573071f), S::fmadd(c2, S::set1(3.f * 0.044715f), S::set1(1.f)));
-        return S::fmadd(S::mul(S::mul(c, du), s), S::sub(S::set1(1.f), s), s);
+        // e = inf where s = 0: the product is then 0·inf, so take the limit 0 instead.
+        const V tail = S::select(S::lt(s, S::set1(1e-30f)), S::set1(0.f), S::mul(e, s));
+        return S::fmadd(S::mul(S::mul(c, du), s), tail, s);
     }
 
     template <UnaryOp Op>

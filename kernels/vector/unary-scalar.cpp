@@ -48,17 +48,21 @@ float apply(UnaryOp op, float v) {
 
 // Φ(x) + x·φ(x), with Φ(x) = 1 − ½erfc(x/√2) or ½erfc(|x|/√2).
 float gelu_grad(float v) {
+    if (std::isnan(v)) return v;
     const float c = std::fmin(std::fmax(v, -20.f), 20.f);  // the derivative is 0 / 1 beyond
     const float half_erfc = 0.5f * std::erfc(std::fabs(c) * kInvSqrt2);
     const float cdf = c >= 0 ? 1.f - half_erfc : half_erfc;
     return cdf + c * kInvSqrt2Pi * std::exp(-0.5f * c * c);
 }
 
-// ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh u.
+// ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh u, written with s = ½(1 + t) = σ(2u)
+// and ½(1 − t²) = 2·s·σ(−2u), which keeps its digits where t is near ±1.
 float gelu_tanh_grad(float v) {
+    if (std::isnan(v)) return v;
     const float c = std::fmin(std::fmax(v, -20.f), 20.f);
-    const float t = std::tanh(kSqrt2OverPi * (c + 0.044715f * c * c * c));
-    return 0.5f * (1.f + t) + 0.5f * c * (1.f - t * t) * kSqrt2OverPi * (1.f + 3.f * 0.044715f * c * c);
+    const float u2 = 2.f * kSqrt2OverPi * (c + 0.044715f * c * c * c);
+    const float s = sigmoid(u2);
+    return s + 2.f * c * s * sigmoid(-u2) * kSqrt2OverPi * (1.f + 3.f * 0.044715f * c * c);
 }
 
 float derivative(UnaryOp op, float s) {

@@ -52,11 +52,13 @@ using F32SoftmaxKernel = void (*)(int64 n, const float* x, float* y, bool log);
 /// One row: softmax dx = y·(dy − Σ dy·y); log_softmax dx = dy − exp(y)·Σ dy.
 using F32SoftmaxGradKernel = void (*)(int64 n, const float* y, const float* dy, float* dx, bool log);
 /// One row of logits against class `target` ∈ [0, n), label smoothing `smoothing` ∈ [0, 1]:
-/// *lse = log Σ exp(x); returns (1 − ε)(lse − x[t]) + (ε/n)·Σ_c (lse − x[c]).
-using F32CrossEntropyKernel = float (*)(int64 n, const float* x, int64 target, float smoothing, float* lse);
-/// One row: dx[c] = scale·(exp(x[c] − lse) − ε/n − (1 − ε)·[c = target]).
-using F32CrossEntropyGradKernel = void (*)(int64 n, const float* x, float lse, int64 target, float smoothing,
-                                           float scale, float* dx);
+/// log Σ exp(x) = *max + *log_sum (kept apart: x − max is exact, max + log_sum would round at
+/// the logits' magnitude); returns (1 − ε)(lse − x[t]) + (ε/n)·Σ_c (lse − x[c]).
+using F32CrossEntropyKernel = float (*)(int64 n, const float* x, int64 target, float smoothing, float* max,
+                                        float* log_sum);
+/// One row: dx[c] = scale·(exp((x[c] − max) − log_sum) − ε/n − (1 − ε)·[c = target]).
+using F32CrossEntropyGradKernel = void (*)(int64 n, const float* x, float max, float log_sum, int64 target,
+                                           float smoothing, float scale, float* dx);
 /// One row: mean, rstd = 1/√(var + eps) (biased variance), y = (x − mean)·rstd·w + b; w, b may be null.
 using F32LayerNormKernel = void (*)(int64 n, const float* x, const float* w, const float* b, float eps, float* y,
                                     float* mean, float* rstd);
@@ -93,8 +95,8 @@ const F32VectorVariant& f32_vector_variant(Isa isa);
     float f32_max__##suffix(int64, const float*);                                                                \
     void f32_softmax__##suffix(int64, const float*, float*, bool);                                               \
     void f32_softmax_grad__##suffix(int64, const float*, const float*, float*, bool);                            \
-    float f32_cross_entropy__##suffix(int64, const float*, int64, float, float*);                                \
-    void f32_cross_entropy_grad__##suffix(int64, const float*, float, int64, float, float, float*);              \
+    float f32_cross_entropy__##suffix(int64, const float*, int64, float, float*, float*);                        \
+    void f32_cross_entropy_grad__##suffix(int64, const float*, float, float, int64, float, float, float*);       \
     void f32_layer_norm__##suffix(int64, const float*, const float*, const float*, float, float*, float*, float*); \
     void f32_layer_norm_grad__##suffix(int64, const float*, const float*, const float*, float, float, float*,     \
                                        float*, float*);
@@ -112,12 +114,13 @@ void sum_rows(int64 rows, int64 n, const float* x, double* out);
 void max_rows(int64 rows, int64 n, const float* x, float* out);
 void softmax_rows(int64 rows, int64 n, const float* x, float* y, bool log);
 void softmax_grad_rows(int64 rows, int64 n, const float* y, const float* dy, float* dx, bool log);
-/// Rows whose target is ignore_index get loss 0 and lse 0.
+/// Per row r: loss[r], and max[r], log_sum[r] for the backward; rows whose target is
+/// ignore_index get 0 in all three.
 void cross_entropy_rows(int64 rows, int64 n, const float* x, const int64* target, int64 ignore_index,
-                        float smoothing, float* loss, float* lse);
+                        float smoothing, float* loss, float* max, float* log_sum);
 /// scale[r] multiplies row r's gradient; rows whose target is ignore_index get dx = 0.
-void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* lse, const int64* target,
-                             int64 ignore_index, float smoothing, const float* scale, float* dx);
+void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* max, const float* log_sum,
+                             const int64* target, int64 ignore_index, float smoothing, const float* scale, float* dx);
 void layer_norm_rows(int64 rows, int64 n, const float* x, const float* w, const float* b, float eps, float* y,
                      float* mean, float* rstd);
 /// dx (may be null) per row; dw = Σ_rows dy·x̂ and db = Σ_rows dy (either may be null), summed over

@@ -125,20 +125,19 @@ void softmax_grad_rows(int64 rows, int64 n, const float* y, const float* dy, flo
 }
 
 void cross_entropy_rows(int64 rows, int64 n, const float* x, const int64* target, int64 ignore_index,
-                        float smoothing, float* loss, float* lse) {
+                        float smoothing, float* loss, float* max, float* log_sum) {
     const F32CrossEntropyKernel kernel = active().cross_entropy;
     for_rows(rows, n, [&](int64 r) {
         if (target[r] == ignore_index) {
-            loss[r] = 0.f;
-            lse[r] = 0.f;
+            loss[r] = max[r] = log_sum[r] = 0.f;
             return;
         }
-        loss[r] = kernel(n, x + r * n, target[r], smoothing, lse + r);
+        loss[r] = kernel(n, x + r * n, target[r], smoothing, max + r, log_sum + r);
     });
 }
 
-void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* lse, const int64* target,
-                             int64 ignore_index, float smoothing, const float* scale, float* dx) {
+void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* max, const float* log_sum,
+                             const int64* target, int64 ignore_index, float smoothing, const float* scale, float* dx) {
     const F32CrossEntropyGradKernel kernel = active().cross_entropy_grad;
     for_rows(rows, n, [&](int64 r) {
         float* d = dx + r * n;
@@ -146,7 +145,7 @@ void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* l
             std::fill(d, d + n, 0.f);
             return;
         }
-        kernel(n, x + r * n, lse[r], target[r], smoothing, scale[r], d);
+        kernel(n, x + r * n, max[r], log_sum[r], target[r], smoothing, scale[r], d);
     });
 }
 
