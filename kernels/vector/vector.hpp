@@ -60,12 +60,14 @@ using F32CrossEntropyKernel = float (*)(int64 n, const float* x, int64 target, f
 using F32CrossEntropyGradKernel = void (*)(int64 n, const float* x, float max, float log_sum, int64 target,
                                            float smoothing, float scale, float* dx);
 /// One row: mean, rstd = 1/√(var + eps) (biased variance), y = (x − mean)·rstd·w + b; w, b may be null.
+/// The mean is kept in double and applied as float hi + lo parts, so x − mean keeps its digits
+/// when the mean is large against the spread (x ≈ 1e4 ± 1).
 using F32LayerNormKernel = void (*)(int64 n, const float* x, const float* w, const float* b, float eps, float* y,
-                                    float* mean, float* rstd);
+                                    double* mean, float* rstd);
 /// One row, x̂ = (x − mean)·rstd, g = dy·w (w null: 1):
 ///   dx = rstd·(g − mean(g) − x̂·mean(g·x̂))  (dx may be null),
 ///   dw_acc += dy·x̂ and db_acc += dy (either may be null).
-using F32LayerNormGradKernel = void (*)(int64 n, const float* x, const float* dy, const float* w, float mean,
+using F32LayerNormGradKernel = void (*)(int64 n, const float* x, const float* dy, const float* w, double mean,
                                         float rstd, float* dx, float* dw_acc, float* db_acc);
 
 /// The float32 vector kernels of one ISA.
@@ -97,8 +99,8 @@ const F32VectorVariant& f32_vector_variant(Isa isa);
     void f32_softmax_grad__##suffix(int64, const float*, const float*, float*, bool);                            \
     float f32_cross_entropy__##suffix(int64, const float*, int64, float, float*, float*);                        \
     void f32_cross_entropy_grad__##suffix(int64, const float*, float, float, int64, float, float, float*);       \
-    void f32_layer_norm__##suffix(int64, const float*, const float*, const float*, float, float*, float*, float*); \
-    void f32_layer_norm_grad__##suffix(int64, const float*, const float*, const float*, float, float, float*,     \
+    void f32_layer_norm__##suffix(int64, const float*, const float*, const float*, float, float*, double*, float*); \
+    void f32_layer_norm_grad__##suffix(int64, const float*, const float*, const float*, double, float, float*,     \
                                        float*, float*);
 GRAFT_DECLARE_VECTOR_KERNELS(scalar)
 GRAFT_DECLARE_VECTOR_KERNELS(avx2)
@@ -122,10 +124,10 @@ void cross_entropy_rows(int64 rows, int64 n, const float* x, const int64* target
 void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* max, const float* log_sum,
                              const int64* target, int64 ignore_index, float smoothing, const float* scale, float* dx);
 void layer_norm_rows(int64 rows, int64 n, const float* x, const float* w, const float* b, float eps, float* y,
-                     float* mean, float* rstd);
+                     double* mean, float* rstd);
 /// dx (may be null) per row; dw = Σ_rows dy·x̂ and db = Σ_rows dy (either may be null), summed over
 /// fixed blocks of rows then across blocks in double, so the result does not depend on the threads.
-void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, const float* w, const float* mean,
+void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, const float* w, const double* mean,
                           const float* rstd, float* dx, float* dw, float* db);
 
 }  // namespace graft::kernels

@@ -150,12 +150,12 @@ void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* m
 }
 
 void layer_norm_rows(int64 rows, int64 n, const float* x, const float* w, const float* b, float eps, float* y,
-                     float* mean, float* rstd) {
+                     double* mean, float* rstd) {
     const F32LayerNormKernel kernel = active().layer_norm;
     for_rows(rows, n, [&](int64 r) { kernel(n, x + r * n, w, b, eps, y + r * n, mean + r, rstd + r); });
 }
 
-void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, const float* w, const float* mean,
+void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, const float* w, const double* mean,
                           const float* rstd, float* dx, float* dw, float* db) {
     const F32LayerNormGradKernel kernel = active().layer_norm_grad;
     if (!dw && !db) {
