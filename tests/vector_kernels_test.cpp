@@ -499,3 +499,131 @@ TEST(VectorKernels, DriversGiveTheSameBitsOnOneAndTwoThreads) {
         EXPECT_NEAR(one.db[static_cast<std::size_t>(j)], db, 1e-4) << "column " << j;
     }
 }
+
+// ---- the ops on float32 (the vector kernels) against the same ops on float64 (the generic loops) ----
+
+namespace {
+
+namespace F = graft::nn::functional;
+
+/// Restores the active ISA (the tests below switch it) when the scope ends.
+struct IsaGuard {
+    ~IsaGuard() { kernels::set_active_isa(saved); }
+    Isa saved = kernels::active_isa();
+};
+
+/// x = offset + scale·N(0, 1) as a float32 leaf and the same values as a float64 leaf.
+std::pair<Tensor, Tensor> leaves(const Shape& shape, std::uint64_t seed, double scale = 3.0, double offset = 0.0) {
+    Generator g(seed);
+    const Tensor base = add(mul(randn(shape, DType::Float64, &g), scale), offset);
+    Tensor x32 = base.to(DType::Float32).requires_grad_();
+    Tensor x64 = x32.detach().to(DType::Float64).requires_grad_();
+    return {x32, x64};
+}
+
+/// Expects a float32 result within tol·max(1, |ref|) of its float64 twin, element by element.
+void expect_matches(const Tensor& got32, const Tensor& want64, double tol, const std::string& what) {
+    ASSERT_EQ(got32.shape(), want64.shape()) << what;
+    const std::vector<double> got = got32.to_vector<double>(), want = want64.to_vector<double>();
+    for (std::size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], tol * std::max(1.0, std::fabs(want[i]))) << what << " element " << i;
+}
+
+/// Runs f on both leaves, backpropagates a fixed random weighting of the output, and compares
+/// the outputs and the input gradients.
+template <class Op>
+void expect_op_matches(Op&& f, const Shape& shape, double tol, const std::string& what, double scale = 3.0,
+                       double offset = 0.0) {
+    auto [x32, x64] = leaves(shape, 17, scale, offset);
+    const Tensor y32 = f(x32), y64 = f(x64);
+    expect_matches(y32, y64, tol, what + " forward");
+    Generator g(18);
+    const Tensor w = randn(y64.shape(), DType::Float64, &g);
+    sum(mul(y32, w.to(DType::Float32))).backward();
+    sum(mul(y64, w)).backward();
+    expect_matches(x32.grad(), x64.grad(), tol, what + " backward");
+}
+
+}  // namespace
+
+TEST(VectorKernelsInOps, UnaryOpsOnFloat32MatchFloat64) {
+    const IsaGuard guard;
+    for (Isa isa : kernels::supported_isas()) {
+        kernels::set_active_isa(isa);
+        const std::string name = kernels::isa_name(isa);
+        expect_op_matches([](const Tensor& x) { return graft::exp(x); }, {7, 33}, 1e-6, name + " exp");
+        expect_op_matches([](const Tensor& x) { return graft::log(graft::abs(x)); }, {7, 33}, 1e-6, name + " log");
+        expect_op_matches([](const Tensor& x) { return graft::tanh(x); }, {7, 33}, 1e-6, name + " tanh");
+        expect_op_matches([](const Tensor& x) { return graft::sigmoid(x); }, {7, 33}, 1e-6, name + " sigmoid");
+        expect_op_matches([](const Tensor& x) { return graft::relu(x); }, {7, 33}, 1e-6, name + " relu");
+        expect_op_matches([](const Tensor& x) { return graft::gelu(x); }, {7, 33}, 1e-6, name + " gelu");
+        expect_op_matches([](const Tensor& x) { return graft::gelu(x, GeluApprox::Tanh); }, {7, 33}, 1e-6,
+                          name + " gelu tanh");
+        // A strided input takes the generic loop and still agrees.
+        expect_op_matches([](const Tensor& x) { return graft::gelu(x.t()); }, {7, 33}, 1e-6, name + " gelu strided");
+    }
+}
+
+TEST(VectorKernelsInOps, SoftmaxAndCrossEntropyOnFloat32MatchFloat64) {
+    const IsaGuard guard;
+    for (Isa isa : kernels::supported_isas()) {
+        kernels::set_active_isa(isa);
+        const std::string name = kernels::isa_name(isa);
+        expect_op_matches([](const Tensor& x) { return softmax(x, -1); }, {5, 3, 37}, 2e-6, name + " softmax");
+        expect_op_matches([](const Tensor& x) { return log_softmax(x, -1); }, {5, 3, 37}, 2e-6, name + " log_softmax");
+        expect_op_matches([](const Tensor& x) { return softmax(x, 1); }, {5, 3, 37}, 2e-6, name + " softmax dim 1");
+        const Tensor target = from_vector<std::int64_t>({3, -100, 0, 40, 17, 40}, {6});
+        for (double eps : {0.0, 0.2})
+            for (F::Reduction r : {F::Reduction::Mean, F::Reduction::Sum, F::Reduction::None}) {
+                const std::string what = name + " cross_entropy eps=" + std::to_string(eps) + " reduction=" +
+                                         std::to_string(static_cast<int>(r));
+                expect_op_matches(
+                    [&](const Tensor& x) {
+                        return F::cross_entropy(x, target, {.reduction = r, .ignore_index = -100, .label_smoothing = eps});
+                    },
+                    {6, 41}, 5e-6, what, 10.0);
+            }
+    }
+}
+
+TEST(VectorKernelsInOps, LayerNormOnFloat32MatchesFloat64) {
+    const IsaGuard guard;
+    for (Isa isa : kernels::supported_isas()) {
+        kernels::set_active_isa(isa);
+        const std::string name = kernels::isa_name(isa);
+        auto [w32, w64] = leaves({45}, 3, 1.0);
+        auto [b32, b64] = leaves({45}, 4, 1.0);
+        expect_op_matches(
+            [&](const Tensor& x) {
+                const bool f32 = x.dtype() == DType::Float32;
+                return F::layer_norm(x, {45}, f32 ? w32 : w64, f32 ? b32 : b64, 1e-5);
+            },
+            {70, 45}, 2e-5, name + " layer_norm (mean 1000)", 3.0, 1000.0);
+        expect_matches(w32.grad(), w64.grad(), 2e-5, name + " layer_norm dweight");
+        expect_matches(b32.grad(), b64.grad(), 2e-5, name + " layer_norm dbias");
+        expect_op_matches([](const Tensor& x) { return F::layer_norm(x, {45}, Tensor(), Tensor(), 1e-5); }, {3, 45}, 2e-5,
+                          name + " layer_norm plain");
+    }
+}
+
+TEST(VectorKernelsInOps, SumMeanMaxOnFloat32MatchFloat64) {
+    const IsaGuard guard;
+    for (Isa isa : kernels::supported_isas()) {
+        kernels::set_active_isa(isa);
+        const std::string name = kernels::isa_name(isa);
+        auto [x32, x64] = leaves({9, 130}, 5);
+        expect_matches(sum(x32), sum(x64), 1e-6, name + " sum");
+        expect_matches(sum(x32, {1}), sum(x64, {1}), 1e-6, name + " sum dim 1");
+        expect_matches(mean(x32, {0}), mean(x64, {0}), 1e-6, name + " mean dim 0");
+        expect_matches(graft::max(x32), graft::max(x64), 0, name + " max");
+        const auto [v32, i32] = graft::max(x32, 1, false);
+        const auto [v64, i64] = graft::max(x64, 1, false);
+        expect_matches(v32, v64, 0, name + " max dim 1 values");
+        EXPECT_EQ(i32.to_vector<std::int64_t>(), i64.to_vector<std::int64_t>()) << name << " max dim 1 indices";
+        Tensor with_nan = x32.detach().clone();
+        with_nan.data_ptr<float>()[140] = NAN;
+        const auto [vn, in] = graft::max(with_nan, 1, false);
+        EXPECT_TRUE(std::isnan(vn.to_vector<float>()[1])) << name;
+        EXPECT_EQ(in.to_vector<std::int64_t>()[1], 10) << name << ": the NaN's index";
+    }
+}

@@ -49,8 +49,8 @@ __m256 gelu_tanh_avx2(__m256 x) {
     return _mm256_div_ps(x, _mm256_add_ps(exp_avx2(u2), _mm256_set1_ps(1.f)));
 }
 
-/// erfc(z) for z ≥ 0 (NaN kept).
-__m256 erfc_avx2(__m256 z) {
+/// t·P(t) of erfc(z) = t·P(t)·exp(−z²), z ≥ 0: callers that have exp(−z²) already save one exp.
+__m256 erfc_scaled_avx2(__m256 z) {
     const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f),
                                    _mm256_fmadd_ps(z, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.f)));
     __m256 poly = _mm256_set1_ps(1.061405429f);
@@ -58,7 +58,12 @@ __m256 erfc_avx2(__m256 z) {
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
-    return _mm256_mul_ps(_mm256_mul_ps(poly, t), exp_avx2(_mm256_mul_ps(_mm256_mul_ps(z, z), _mm256_set1_ps(-1.f))));
+    return _mm256_mul_ps(poly, t);
+}
+
+/// erfc(z) for z ≥ 0 (NaN kept).
+__m256 erfc_avx2(__m256 z) {
+    return _mm256_mul_ps(erfc_scaled_avx2(z), exp_avx2(_mm256_mul_ps(_mm256_mul_ps(z, z), _mm256_set1_ps(-1.f))));
 }
 
 __m256 gelu_erf_avx2(__m256 x) {

@@ -59,15 +59,20 @@ __m512 gelu_tanh_avx512(__m512 x) {
     return _mm512_div_ps(x, _mm512_add_ps(exp_avx512(u2), _mm512_set1_ps(1.f)));
 }
 
-/// erfc(z) for z ≥ 0 (NaN kept).
-__m512 erfc_avx512(__m512 z) {
+/// t·P(t) of erfc(z) = t·P(t)·exp(−z²), z ≥ 0: callers that have exp(−z²) already save one exp.
+__m512 erfc_scaled_avx512(__m512 z) {
     const __m512 t = reciprocal_avx512(_mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.f)));
     __m512 poly = _mm512_set1_ps(1.061405429f);
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
-    return _mm512_mul_ps(_mm512_mul_ps(poly, t), exp_avx512(_mm512_mul_ps(_mm512_mul_ps(z, z), _mm512_set1_ps(-1.f))));
+    return _mm512_mul_ps(poly, t);
+}
+
+/// erfc(z) for z ≥ 0 (NaN kept).
+__m512 erfc_avx512(__m512 z) {
+    return _mm512_mul_ps(erfc_scaled_avx512(z), exp_avx512(_mm512_mul_ps(_mm512_mul_ps(z, z), _mm512_set1_ps(-1.f))));
 }
 
 __m512 gelu_erf_avx512(__m512 x) {

@@ -98,6 +98,8 @@ struct Simd8 {
 
     static V exp(V x) { return exp_avx2(x); }
     static V erfc(V z) { return erfc_avx2(z); }
+    /// erfc(z) / exp(−z²), z ≥ 0.
+    static V erfc_scaled(V z) { return erfc_scaled_avx2(z); }
     static V gelu_erf(V x) { return gelu_erf_avx2(x); }
     static V gelu_tanh(V x) { return gelu_tanh_avx2(x); }
 };

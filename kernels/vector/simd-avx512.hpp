@@ -96,6 +96,8 @@ struct Simd16 {
 
     static V exp(V x) { return exp_avx512(x); }
     static V erfc(V z) { return erfc_avx512(z); }
+    /// erfc(z) / exp(−z²), z ≥ 0.
+    static V erfc_scaled(V z) { return erfc_scaled_avx512(z); }
     static V gelu_erf(V x) { return gelu_erf_avx512(x); }
     static V gelu_tanh(V x) { return gelu_tanh_avx512(x); }
 };

@@ -172,16 +172,16 @@ void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, 
         for (int64 r = blk * kRowBlock, end = std::min(rows, r + kRowBlock); r < end; ++r)
             kernel(n, x + r * n, dy + r * n, w, mean[r], rstd[r], dx ? dx + r * n : nullptr, pw, pb);
     });
+    // Blocks in order, each a contiguous row of partial sums: the inner loop streams along j.
     for_chunks(n, [&](int64 begin, int64 len) {
-        for (int64 j = begin; j < begin + len; ++j) {
-            double sw = 0, sb = 0;
+        for (auto [part, out] : {std::pair{&part_w, dw}, std::pair{&part_b, db}}) {
+            if (!out) continue;
+            std::vector<double> acc(static_cast<std::size_t>(len), 0.0);
             for (int64 blk = 0; blk < blocks; ++blk) {
-                const std::size_t k = static_cast<std::size_t>(blk) * width + static_cast<std::size_t>(j);
-                if (dw) sw += static_cast<double>(part_w[k]);
-                if (db) sb += static_cast<double>(part_b[k]);
+                const float* row = part->data() + static_cast<std::size_t>(blk) * width + static_cast<std::size_t>(begin);
+                for (int64 j = 0; j < len; ++j) acc[static_cast<std::size_t>(j)] += static_cast<double>(row[j]);
             }
-            if (dw) dw[j] = static_cast<float>(sw);
-            if (db) db[j] = static_cast<float>(sb);
+            for (int64 j = 0; j < len; ++j) out[begin + j] = static_cast<float>(acc[static_cast<std::size_t>(j)]);
         }
     });
 }
