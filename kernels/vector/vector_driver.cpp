@@ -32,6 +32,7 @@ constexpr int64 kParallelMin = int64{1} << 16;
 constexpr int64 kChunkAlign = 64;
 // LayerNorm's dw/db: rows summed in float within a block, blocks summed in double.
 constexpr int64 kRowBlock = 32;
+constexpr int64 kMaxRowBlocks = 64;
 
 int threads_for(int64 work, int64 units) {
     if (work < kParallelMin || units < 2) return 1;
@@ -162,14 +163,17 @@ void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, 
         for_rows(rows, n, [&](int64 r) { kernel(n, x + r * n, dy + r * n, w, mean[r], rstd[r], dx + r * n, nullptr, nullptr); });
         return;
     }
-    const int64 blocks = (rows + kRowBlock - 1) / kRowBlock;
+    // At most kMaxRowBlocks blocks of at least kRowBlock rows: the partial sums stay small (no
+    // page faults, no strided reduction), and the split depends on the sizes only.
+    const int64 blocks = std::min(kMaxRowBlocks, (rows + kRowBlock - 1) / kRowBlock);
+    const int64 block_rows = blocks > 0 ? (rows + blocks - 1) / blocks : 0;
     const auto width = static_cast<std::size_t>(n);
     std::vector<float> part_w(dw ? static_cast<std::size_t>(blocks) * width : 0, 0.f);
     std::vector<float> part_b(db ? static_cast<std::size_t>(blocks) * width : 0, 0.f);
-    for_rows(blocks, kRowBlock * n, [&](int64 blk) {
+    for_rows(blocks, block_rows * n, [&](int64 blk) {
         float* pw = dw ? part_w.data() + static_cast<std::size_t>(blk) * width : nullptr;
         float* pb = db ? part_b.data() + static_cast<std::size_t>(blk) * width : nullptr;
-        for (int64 r = blk * kRowBlock, end = std::min(rows, r + kRowBlock); r < end; ++r)
+        for (int64 r = blk * block_rows, end = std::min(rows, r + block_rows); r < end; ++r)
             kernel(n, x + r * n, dy + r * n, w, mean[r], rstd[r], dx ? dx + r * n : nullptr, pw, pb);
     });
     // Blocks in order, each a contiguous row of partial sums: the inner loop streams along j.
