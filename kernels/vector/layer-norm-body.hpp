@@ -62,7 +62,11 @@ void layer_norm_grad_kernel(std::int64_t n, const float* x, const float* dy, con
         a = S::set1(S::hsum(sum_g) * inv_n);
         c = S::set1(S::hsum(sum_gx) * inv_n);
     }
+    // This second pass reads L1; prefetching the next row (x + n, dy + n: the drivers' rows are
+    // contiguous, and a prefetch past the end is harmless) keeps memory busy meanwhile.
     for_lanes<S>(n, [&](std::int64_t i, const auto& lanes) {
+        S::prefetch(x + n + i);
+        S::prefetch(dy + n + i);
         const V d = lanes.load(dy + i);
         const V xhat = S::mul(centre(lanes.load(x + i)), vrs);
         if (dx) {

@@ -32,6 +32,8 @@ struct Simd8 {
         const __m256i m = first(count);
         return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
     }
+    /// A hint (never faults, any address): bring p's cache line into L1.
+    static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
     static void store_tail(float* p, std::int64_t count, V v) { _mm256_maskstore_ps(p, first(count), v); }
 
     static V set1(float a) { return _mm256_set1_ps(a); }

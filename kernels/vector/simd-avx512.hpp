@@ -29,6 +29,8 @@ struct Simd16 {
     static V load_tail(const float* p, std::int64_t count, float fill) {
         return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), first(count), p);
     }
+    /// A hint (never faults, any address): bring p's cache line into L1.
+    static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
     static void store_tail(float* p, std::int64_t count, V v) { _mm512_mask_storeu_ps(p, first(count), v); }
 
     static V set1(float a) { return _mm512_set1_ps(a); }

@@ -67,6 +67,7 @@ using F32LayerNormKernel = void (*)(int64 n, const float* x, const float* w, con
 /// One row, x̂ = (x − mean)·rstd, g = dy·w (w null: 1):
 ///   dx = rstd·(g − mean(g) − x̂·mean(g·x̂))  (dx may be null),
 ///   dw_acc += dy·x̂ and db_acc += dy (either may be null).
+/// It prefetches the next row (x + n, dy + n) during its second pass, for drivers whose rows are contiguous.
 using F32LayerNormGradKernel = void (*)(int64 n, const float* x, const float* dy, const float* w, double mean,
                                         float rstd, float* dx, float* dw_acc, float* db_acc);
 
