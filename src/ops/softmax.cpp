@@ -1,4 +1,4 @@
-// softmax and log_softmax over any dim (max-subtracted, accumulated in double), each forward
+// softmax and log_softmax over any dim (max-subtracted; the generic loops accumulate in double), each forward
 // followed by its fused backward. float32 over the last dim (or any dim with nothing after it)
 // runs the vector row kernels (kernels/vector).
 #include <algorithm>
