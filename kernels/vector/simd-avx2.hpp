@@ -49,7 +49,6 @@ struct Simd8 {
     static V abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.f), a); }
     static V sign_bits(V a) { return _mm256_and_ps(a, _mm256_set1_ps(-0.f)); }
     static V xor_bits(V a, V b) { return _mm256_xor_ps(a, b); }
-    static V sqrt(V a) { return _mm256_sqrt_ps(a); }
 
     static M lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
     static M ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
@@ -99,7 +98,6 @@ struct Simd8 {
     }
 
     static V exp(V x) { return exp_avx2(x); }
-    static V erfc(V z) { return erfc_avx2(z); }
     /// erfc(z) / exp(−z²), z ≥ 0.
     static V erfc_scaled(V z) { return erfc_scaled_avx2(z); }
     static V gelu_erf(V x) { return gelu_erf_avx2(x); }

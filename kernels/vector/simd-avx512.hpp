@@ -46,7 +46,6 @@ struct Simd16 {
     static V abs(V a) { return _mm512_abs_ps(a); }
     static V sign_bits(V a) { return _mm512_and_ps(a, _mm512_set1_ps(-0.f)); }
     static V xor_bits(V a, V b) { return _mm512_xor_ps(a, b); }
-    static V sqrt(V a) { return _mm512_sqrt_ps(a); }
 
     static M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
     static M ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
@@ -97,7 +96,6 @@ struct Simd16 {
     }
 
     static V exp(V x) { return exp_avx512(x); }
-    static V erfc(V z) { return erfc_avx512(z); }
     /// erfc(z) / exp(−z²), z ≥ 0.
     static V erfc_scaled(V z) { return erfc_scaled_avx512(z); }
     static V gelu_erf(V x) { return gelu_erf_avx512(x); }
