@@ -441,7 +441,8 @@ TEST(VectorKernels, LayerNormMatchesFloat64) {
 // sizes), and the active variant is the one the drivers call.
 TEST(VectorKernels, DriversGiveTheSameBitsOnOneAndTwoThreads) {
     const int saved = get_num_threads();
-    const int64 rows = 300, n = 257, total = rows * n;
+    // 2048 × 1025 floats: past the size where even the cheapest kernels go parallel.
+    const int64 rows = 2048, n = 1025, total = rows * n;
     const std::vector<float> x = uniform(total, 8, -4, 4), dy = uniform(total, 9, -1, 1), w = uniform(n, 10, 0.5, 1.5);
     std::vector<std::int64_t> target(static_cast<std::size_t>(rows));
     for (int64 r = 0; r < rows; ++r) target[static_cast<std::size_t>(r)] = r % 7 == 0 ? -100 : (r * 37) % n;
