@@ -1,9 +1,9 @@
 // Internal, AVX2 files only: vectorised exp and the GEMM epilogue's activations.
 //
 // Internal linkage throughout (anonymous namespace) so no AVX2 code can be merged into a
-// baseline translation unit. Same formulas as f32-activation-avx512.hpp; exp clamps its input
-// to [−87, 88] and builds 2^n in the exponent bits (no vscalefps in AVX2), which only matters
-// where the activations have already saturated.
+// baseline translation unit. Same formulas and clamps as f32-activation-avx512.hpp; exp builds
+// 2^n (no vscalefps in AVX2) as the product of two powers of two, each in the normal range, so
+// that overflow gives inf and underflow a denormal rounded once, or 0.
 #pragma once
 
 #if !defined(__AVX2__) || !defined(__FMA__)
@@ -18,7 +18,8 @@ namespace graft::kernels {
 namespace {
 
 __m256 exp_avx2(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)), _mm256_set1_ps(88.f));
+    // max/min return their second operand when either is NaN: the order keeps a NaN input.
+    x = _mm256_min_ps(_mm256_set1_ps(89.f), _mm256_max_ps(_mm256_set1_ps(-104.f), x));
     const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -30,20 +31,26 @@ __m256 exp_avx2(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
-    const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(pow2n));
+    // n ∈ [−150, 129] = n1 + n2 with n1, n2 ∈ [−75, 65]: p·2^n1 is exact, ·2^n2 rounds once.
+    const __m256i ni = _mm256_cvtps_epi32(n);
+    const __m256i n1 = _mm256_srai_epi32(ni, 1);
+    const __m256i n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 pow2_n1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const __m256 pow2_n2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, pow2_n1), pow2_n2);
 }
 
 __m256 gelu_tanh_avx2(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-20.f), x);
     const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
     const __m256 u2 = _mm256_mul_ps(_mm256_fmadd_ps(x3, _mm256_set1_ps(0.044715f), x),
                                     _mm256_set1_ps(-1.59576912160573071f));  // −2·√(2/π)
     return _mm256_div_ps(x, _mm256_add_ps(exp_avx2(u2), _mm256_set1_ps(1.f)));
 }
 
-__m256 gelu_erf_avx2(__m256 x) {
-    const __m256 abs_x = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
-    const __m256 z = _mm256_mul_ps(abs_x, _mm256_set1_ps(0.70710678118654752f));
+/// t·P(t) of erfc(z) = t·P(t)·exp(−z²), z ≥ 0: callers that have exp(−z²) already save one exp.
+__m256 erfc_scaled_avx2(__m256 z) {
     const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f),
                                    _mm256_fmadd_ps(z, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.f)));
     __m256 poly = _mm256_set1_ps(1.061405429f);
@@ -51,14 +58,23 @@ __m256 gelu_erf_avx2(__m256 x) {
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
-    const __m256 erfc = _mm256_mul_ps(_mm256_mul_ps(poly, t),
-                                      exp_avx2(_mm256_mul_ps(_mm256_mul_ps(z, z), _mm256_set1_ps(-1.f))));
-    const __m256 h = _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.5f)), erfc);
+    return _mm256_mul_ps(poly, t);
+}
+
+/// erfc(z) for z ≥ 0 (NaN kept).
+__m256 erfc_avx2(__m256 z) {
+    return _mm256_mul_ps(erfc_scaled_avx2(z), exp_avx2(_mm256_mul_ps(_mm256_mul_ps(z, z), _mm256_set1_ps(-1.f))));
+}
+
+__m256 gelu_erf_avx2(__m256 x) {
+    const __m256 xc = _mm256_min_ps(_mm256_set1_ps(15.f), _mm256_max_ps(_mm256_set1_ps(-15.f), x));
+    const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), xc), _mm256_set1_ps(0.70710678118654752f));
+    const __m256 h = _mm256_mul_ps(_mm256_mul_ps(xc, _mm256_set1_ps(0.5f)), erfc_avx2(z));
     const __m256 positive = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
     return _mm256_blendv_ps(h, _mm256_sub_ps(x, h), positive);
 }
 
-__m256 activate_avx2(__m256 v, Activation act) {
+[[maybe_unused]] __m256 activate_avx2(__m256 v, Activation act) {
     switch (act) {
         case Activation::None: return v;
         case Activation::Relu: return _mm256_max_ps(_mm256_setzero_ps(), v);  // NaN stays NaN

@@ -2,11 +2,14 @@
 //
 // Everything here has internal linkage (anonymous namespace), so each *-avx512.cpp gets its own
 // copy and no AVX-512 code can be merged into a baseline translation unit by the linker.
-//   exp:       Cody–Waite reduction to r ∈ [−ln2/2, ln2/2], Cephes' degree-5 polynomial, vscalefps
-//              for 2^n (exact over/underflow to inf/0); ≤ 2 ulp.
-//   gelu_tanh: x·σ(2u) with u = √(2/π)(x + 0.044715x³), the identity 0.5(1 + tanh u) = σ(2u).
-//   gelu_erf:  0.5x(1 + erf(x/√2)) with erfc from Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7),
-//              written as x − h or h (h = 0.5·x·erfc(|x|/√2)) so negative x loses no digits.
+//   exp:       input clamped to [−104, 89] (NaN kept), Cody–Waite reduction to r ∈ [−ln2/2, ln2/2],
+//              Cephes' degree-5 polynomial, vscalefps for 2^n (over/underflow to inf/0, denormals
+//              rounded once); ≤ 2 ulp, ±inf → inf/0.
+//   erfc:      Abramowitz–Stegun 7.1.26 for z ≥ 0 (|error| ≤ 1.5e-7).
+//   gelu_tanh: x·σ(2u) with u = √(2/π)(x + 0.044715x³), the identity 0.5(1 + tanh u) = σ(2u);
+//              x below −20 (where the result is 0 in float) is clamped, so −inf gives −0.
+//   gelu_erf:  0.5x(1 + erf(x/√2)) written as x − h or h (h = 0.5·x·erfc(|x|/√2)) so negative x
+//              loses no digits; h is taken at x clamped to ±15, where it is 0 in float.
 #pragma once
 
 #if !defined(__AVX512F__)
@@ -25,6 +28,8 @@ namespace graft::kernels {
 namespace {
 
 __m512 exp_avx512(__m512 x) {
+    // max/min return their second operand when either is NaN: the order keeps a NaN input.
+    x = _mm512_min_ps(_mm512_set1_ps(89.f), _mm512_max_ps(_mm512_set1_ps(-104.f), x));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -46,30 +51,39 @@ __m512 reciprocal_avx512(__m512 d) {
 }
 
 __m512 gelu_tanh_avx512(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-20.f), x);
     const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
     const __m512 u2 = _mm512_mul_ps(_mm512_fmadd_ps(x3, _mm512_set1_ps(0.044715f), x),
                                     _mm512_set1_ps(-1.59576912160573071f));  // −2·√(2/π)
     // exp(−2u) overflows to inf for very negative x: x / inf = −0, the right limit.
-    const __m512 e = exp_avx512(_mm512_min_ps(u2, _mm512_set1_ps(88.f)));
-    return _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.f)));
+    return _mm512_div_ps(x, _mm512_add_ps(exp_avx512(u2), _mm512_set1_ps(1.f)));
 }
 
-__m512 gelu_erf_avx512(__m512 x) {
-    const __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
+/// t·P(t) of erfc(z) = t·P(t)·exp(−z²), z ≥ 0: callers that have exp(−z²) already save one exp.
+__m512 erfc_scaled_avx512(__m512 z) {
     const __m512 t = reciprocal_avx512(_mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.f)));
     __m512 poly = _mm512_set1_ps(1.061405429f);
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
-    const __m512 erfc = _mm512_mul_ps(_mm512_mul_ps(poly, t), exp_avx512(_mm512_mul_ps(_mm512_mul_ps(z, z),
-                                                                                      _mm512_set1_ps(-1.f))));
-    const __m512 h = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), erfc);
+    return _mm512_mul_ps(poly, t);
+}
+
+/// erfc(z) for z ≥ 0 (NaN kept).
+__m512 erfc_avx512(__m512 z) {
+    return _mm512_mul_ps(erfc_scaled_avx512(z), exp_avx512(_mm512_mul_ps(_mm512_mul_ps(z, z), _mm512_set1_ps(-1.f))));
+}
+
+__m512 gelu_erf_avx512(__m512 x) {
+    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(15.f), _mm512_max_ps(_mm512_set1_ps(-15.f), x));
+    const __m512 z = _mm512_mul_ps(_mm512_abs_ps(xc), _mm512_set1_ps(0.70710678118654752f));
+    const __m512 h = _mm512_mul_ps(_mm512_mul_ps(xc, _mm512_set1_ps(0.5f)), erfc_avx512(z));
     const __mmask16 positive = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
     return _mm512_mask_sub_ps(h, positive, x, h);
 }
 
-__m512 activate_avx512(__m512 v, Activation act) {
+[[maybe_unused]] __m512 activate_avx512(__m512 v, Activation act) {
     switch (act) {
         case Activation::None: return v;
         case Activation::Relu: return _mm512_max_ps(_mm512_setzero_ps(), v);  // NaN stays NaN

@@ -1,4 +1,6 @@
 // layer_norm over the trailing dims (statistics in double), forward followed by its fused backward.
+// float32 runs the vector row kernels (kernels/vector): statistics in float (the mean summed in
+// double), dx, dw and db from one fused backward pass per row.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -8,6 +10,7 @@
 #include "ops/elementwise.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/norm.hpp"
+#include "vector/vector.hpp"
 
 namespace graft::nn::functional {
 
@@ -111,6 +114,16 @@ struct LayerNormBackward final : Node {
         const Tensor xc = (need_dx || need_dw) ? x.unpack(name()) : Tensor();
         const Tensor wc = (need_dx && has_weight) ? weight.unpack(name()).contiguous() : Tensor();
         Tensor dx, dw, db;
+        if (gc.dtype() == DType::Float32 && (need_dx || need_dw)) {  // db alone: the column sums below
+            if (need_dx) dx = empty(input_shapes[0], gc.dtype());
+            if (need_dw) dw = empty(input_shapes[1], gc.dtype());
+            if (need_db) db = empty(input_shapes[2], gc.dtype());
+            kernels::layer_norm_grad_rows(rows, n, xc.data_ptr<float>(), gc.data_ptr<float>(),
+                                          has_weight && need_dx ? wc.data_ptr<float>() : nullptr, mean.data(),
+                                          rstd32.data(), need_dx ? dx.data_ptr<float>() : nullptr,
+                                          need_dw ? dw.data_ptr<float>() : nullptr, need_db ? db.data_ptr<float>() : nullptr);
+            return {dx, dw, db};
+        }
         detail::dispatch_floating(gc.dtype(), name(), [&]<class T>() {
             const T* gp = gc.data_ptr<T>();
             if (need_dx) {
@@ -133,11 +146,13 @@ struct LayerNormBackward final : Node {
         weight.release();
         mean = {};
         rstd = {};
+        rstd32 = {};
     }
     SavedTensor x;       // contiguous [rows, n] view of the input; for dx and dw
     SavedTensor weight;  // for dx, when the op has a weight
     bool has_weight = false;
     std::vector<double> mean, rstd;
+    std::vector<float> rstd32;  // instead of rstd for float32 inputs (the vector kernels)
     std::int64_t rows = 0, n = 0;
 };
 
@@ -169,18 +184,27 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     const Tensor xc = x.detach().contiguous();
     const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
     const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-    std::vector<double> mean(static_cast<std::size_t>(rows)), rstd(static_cast<std::size_t>(rows));
+    const bool f32 = x.dtype() == DType::Float32;
+    std::vector<double> mean(static_cast<std::size_t>(rows)), rstd(f32 ? 0 : static_cast<std::size_t>(rows));
+    std::vector<float> rstd32(f32 ? static_cast<std::size_t>(rows) : 0);
     Tensor out = empty(x.shape(), x.dtype());
-    detail::dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
-        layer_norm_forward_kernel<T>(xc.data_ptr<T>(), wc.defined() ? wc.data_ptr<T>() : nullptr,
-                                     bc.defined() ? bc.data_ptr<T>() : nullptr, out.data_ptr<T>(), mean.data(),
-                                     rstd.data(), rows, n, eps);
-    });
+    if (f32) {
+        kernels::layer_norm_rows(rows, n, xc.data_ptr<float>(), wc.defined() ? wc.data_ptr<float>() : nullptr,
+                                 bc.defined() ? bc.data_ptr<float>() : nullptr, static_cast<float>(eps),
+                                 out.data_ptr<float>(), mean.data(), rstd32.data());
+    } else {
+        detail::dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
+            layer_norm_forward_kernel<T>(xc.data_ptr<T>(), wc.defined() ? wc.data_ptr<T>() : nullptr,
+                                         bc.defined() ? bc.data_ptr<T>() : nullptr, out.data_ptr<T>(), mean.data(),
+                                         rstd.data(), rows, n, eps);
+        });
+    }
     if (auto node = autograd::make_node<LayerNormBackward>({&x, &weight, &bias}, out)) {
         if (node->needs_input_grad(0) || node->needs_input_grad(1)) {
             node->x = SavedTensor(xc);
             node->mean = std::move(mean);
             node->rstd = std::move(rstd);
+            node->rstd32 = std::move(rstd32);
         }
         node->has_weight = weight.defined();
         if (node->needs_input_grad(0) && weight.defined()) node->weight = SavedTensor(weight.detach());

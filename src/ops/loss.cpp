@@ -1,6 +1,10 @@
 // Losses: cross_entropy (one fused node: log-softmax, NLL and label smoothing together),
 // nll_loss (fused), binary_cross_entropy_with_logits (an elementwise node, then the
 // reduction) and mse_loss (composed of ops); each forward followed by its backward.
+// cross_entropy on float32 logits with the classes last ([C] or [N, C]) runs the fused vector
+// row kernels (kernels/vector): the forward keeps each row's max and log Σ exp, the backward
+// writes w·(softmax − ε/C − (1 − ε)·onehot) in one pass.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <sstream>
@@ -11,6 +15,7 @@
 #include "graft/autograd.hpp"
 #include "graft/nn/functional.hpp"
 #include "ops/elementwise.hpp"
+#include "vector/vector.hpp"
 
 namespace graft::nn::functional {
 
@@ -148,6 +153,17 @@ struct CrossEntropyBackward final : Node {
         const Tensor lse_t = lse.unpack(name());
         const Tensor tgt = target.unpack(name());
         Tensor dx = empty(x.shape(), x.dtype());
+        if (lse_t.dtype() == DType::Float32) {  // the vector kernels' forward: rows [max; log_sum]
+            const PositionGrad<float> w(g, reduction, layout.count);
+            const std::int64_t n = layout.positions();
+            std::vector<float> scale(static_cast<std::size_t>(n));
+            for (std::int64_t p = 0; p < n; ++p) scale[static_cast<std::size_t>(p)] = static_cast<float>(w(p));
+            const float* stats = lse_t.data_ptr<float>();
+            kernels::cross_entropy_grad_rows(n, layout.classes, x.data_ptr<float>(), stats, stats + n,
+                                             tgt.data_ptr<std::int64_t>(), ignore_index, static_cast<float>(eps),
+                                             scale.data(), dx.data_ptr<float>());
+            return {dx};
+        }
         detail::dispatch_floating(x.dtype(), name(), [&]<class T>() {
             const PositionGrad<T> w(g, reduction, layout.count);
             const T* xp = x.template data_ptr<T>();
@@ -182,7 +198,8 @@ struct CrossEntropyBackward final : Node {
     Reduction reduction;
     std::int64_t ignore_index;
     double eps;
-    SavedTensor logits, lse, target;
+    SavedTensor logits, target;
+    SavedTensor lse;  // float64 [positions] log Σ exp, or from the vector kernels float32 [2, rows]: max; log_sum
 };
 
 // ---- nll_loss -------------------------------------------------------------------------------
@@ -284,41 +301,52 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     const ClassLayout l = check_class_inputs(logits, target, options.ignore_index, op, "logits");
     const std::int64_t n = l.positions(), C = l.classes, inner = l.inner;
     std::vector<double> losses(static_cast<std::size_t>(n));
-    Tensor lse = empty({n}, DType::Float64);
-    detail::dispatch_floating(logits.dtype(), op, [&]<class T>() {
+    Tensor lse;
+    if (logits.dtype() == DType::Float32 && inner == 1) {
         const Tensor xc = logits.is_contiguous() ? logits : logits.detach().contiguous();
-        const T* xp = xc.template data_ptr<T>();
-        const std::int64_t* tp = l.target.data_ptr<std::int64_t>();
-        double* lp = lse.data_ptr<double>();
-        const std::int64_t ignore = options.ignore_index;
+        lse = empty({2, n}, DType::Float32);
+        std::vector<float> row_loss(static_cast<std::size_t>(n));
+        float* stats = lse.data_ptr<float>();
+        kernels::cross_entropy_rows(n, C, xc.data_ptr<float>(), l.target.data_ptr<std::int64_t>(), options.ignore_index,
+                                    static_cast<float>(eps), row_loss.data(), stats, stats + n);
+        std::copy(row_loss.begin(), row_loss.end(), losses.begin());
+    } else {
+        lse = empty({n}, DType::Float64);
+        detail::dispatch_floating(logits.dtype(), op, [&]<class T>() {
+            const Tensor xc = logits.is_contiguous() ? logits : logits.detach().contiguous();
+            const T* xp = xc.template data_ptr<T>();
+            const std::int64_t* tp = l.target.data_ptr<std::int64_t>();
+            double* lp = lse.data_ptr<double>();
+            const std::int64_t ignore = options.ignore_index;
 #pragma omp parallel for schedule(static) if (n > 1 && n * C >= kParallelGrain)
-        for (std::int64_t p = 0; p < n; ++p) {
-            const std::size_t pi = static_cast<std::size_t>(p);
-            if (tp[p] == ignore) {
-                losses[pi] = 0;
-                lp[p] = 0;
-                continue;
+            for (std::int64_t p = 0; p < n; ++p) {
+                const std::size_t pi = static_cast<std::size_t>(p);
+                if (tp[p] == ignore) {
+                    losses[pi] = 0;
+                    lp[p] = 0;
+                    continue;
+                }
+                const T* row = xp + (p / inner) * C * inner + p % inner;
+                double m = -INFINITY;
+                for (std::int64_t j = 0; j < C; ++j) {
+                    const double v = static_cast<double>(row[j * inner]);
+                    if (v > m) m = v;  // a NaN still propagates through the sum
+                }
+                double sumexp = 0, sumx = 0;
+                for (std::int64_t j = 0; j < C; ++j) {
+                    const double v = static_cast<double>(row[j * inner]);
+                    sumexp += static_cast<double>(std::exp(static_cast<T>(v - m)));
+                    sumx += v;
+                }
+                const double logz = m + std::log(sumexp);
+                lp[p] = logz;
+                const double nll = logz - static_cast<double>(row[tp[p] * inner]);
+                losses[pi] =
+                    eps == 0.0 ? nll
+                               : (1.0 - eps) * nll + eps / static_cast<double>(C) * (static_cast<double>(C) * logz - sumx);
             }
-            const T* row = xp + (p / inner) * C * inner + p % inner;
-            double m = -INFINITY;
-            for (std::int64_t j = 0; j < C; ++j) {
-                const double v = static_cast<double>(row[j * inner]);
-                if (v > m) m = v;  // a NaN still propagates through the sum
-            }
-            double sumexp = 0, sumx = 0;
-            for (std::int64_t j = 0; j < C; ++j) {
-                const double v = static_cast<double>(row[j * inner]);
-                sumexp += static_cast<double>(std::exp(static_cast<T>(v - m)));
-                sumx += v;
-            }
-            const double logz = m + std::log(sumexp);
-            lp[p] = logz;
-            const double nll = logz - static_cast<double>(row[tp[p] * inner]);
-            losses[pi] =
-                eps == 0.0 ? nll
-                           : (1.0 - eps) * nll + eps / static_cast<double>(C) * (static_cast<double>(C) * logz - sumx);
-        }
-    });
+        });
+    }
     Tensor out = reduce_positions(losses, options.reduction, l, logits.dtype(), op);
     if (auto node = autograd::make_node<CrossEntropyBackward>({&logits}, out, l, options.reduction,
                                                               options.ignore_index, eps)) {

@@ -1,9 +1,11 @@
 // Sum and mean over any set of dims (with keepdim), and sum_to; forward then backward.
+// float32 rows run the vector sum kernel (kernels/vector, double accumulation, threaded).
 #include "ops/reduce.hpp"
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "vector/vector.hpp"
 
 namespace graft {
 
@@ -79,7 +81,15 @@ Tensor sum_impl(const Tensor& x, const std::vector<std::int64_t>& dims, bool kee
         }
     };
     switch (x.dtype()) {
-        case DType::Float32: reduce_rows.template operator()<float, double, float>(); break;
+        case DType::Float32: {
+            std::vector<double> sums(static_cast<std::size_t>(p.outer));
+            kernels::sum_rows(p.outer, p.inner, p.rows.data_ptr<float>(), sums.data());
+            float* o = out.data_ptr<float>();
+            for (std::int64_t r = 0; r < p.outer; ++r)
+                o[r] = static_cast<float>(mean ? sums[static_cast<std::size_t>(r)] / static_cast<double>(p.inner)
+                                               : sums[static_cast<std::size_t>(r)]);
+            break;
+        }
         case DType::Float64: reduce_rows.template operator()<double, double, double>(); break;
         case DType::Int64: reduce_rows.template operator()<std::int64_t, std::int64_t, std::int64_t>(); break;
         case DType::Int32: reduce_rows.template operator()<std::int32_t, std::int64_t, std::int64_t>(); break;

@@ -1,15 +1,18 @@
 // Max and min (of the whole tensor, or along a dim with int64 indices), argmax/argmin, and
-// var/std over any set of dims; each forward followed by its backward.
+// var/std over any set of dims; each forward followed by its backward. float32 max finds each
+// row's value with the vector max kernel (kernels/vector), then the first index holding it.
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
+#include "vector/vector.hpp"
 
 namespace graft {
 
@@ -41,6 +44,20 @@ std::int64_t extreme_index(const T* row, std::int64_t n) {
 template <class T, class F>
 void for_each_extreme(const detail::ReducePlan& p, bool is_max, F&& fn) {
     const T* in = p.rows.template data_ptr<T>();
+    if constexpr (std::is_same_v<T, float>) {
+        if (is_max && p.inner > 0) {  // the same index as extreme_index: the first NaN, else the first max
+            std::vector<float> maxima(static_cast<std::size_t>(p.outer));
+            kernels::max_rows(p.outer, p.inner, in, maxima.data());
+            for (std::int64_t r = 0; r < p.outer; ++r) {
+                const float* row = in + r * p.inner;
+                const float m = maxima[static_cast<std::size_t>(r)];
+                std::int64_t i = 0;
+                while (i + 1 < p.inner && !(std::isnan(m) ? std::isnan(row[i]) : row[i] == m)) ++i;
+                fn(r, row, i);
+            }
+            return;
+        }
+    }
     for (std::int64_t r = 0; r < p.outer; ++r) {
         const T* row = in + r * p.inner;
         fn(r, row, is_max ? extreme_index<true>(row, p.inner) : extreme_index<false>(row, p.inner));

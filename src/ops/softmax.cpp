@@ -1,14 +1,17 @@
-// softmax and log_softmax over any dim (max-subtracted, accumulated in double), each forward
-// followed by its fused backward.
+// softmax and log_softmax over any dim (max-subtracted; the generic loops accumulate in double), each forward
+// followed by its fused backward. float32 over the last dim (or any dim with nothing after it)
+// runs the vector row kernels (kernels/vector).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "vector/vector.hpp"
 
 namespace graft {
 
@@ -116,6 +119,11 @@ struct SoftmaxBackward final : Node {
         const Tensor gc = g.contiguous();
         Tensor dx = empty(y.shape(), y.dtype());
         const DimLayout l = layout_around(y.shape(), dim);
+        if (y.dtype() == DType::Float32 && l.inner == 1) {
+            kernels::softmax_grad_rows(l.outer, l.size, y.data_ptr<float>(), gc.data_ptr<float>(), dx.data_ptr<float>(),
+                                       log);
+            return {dx};
+        }
         detail::dispatch_floating(y.dtype(), name(), [&]<class T>() {
             softmax_backward_kernel<T>(y.template data_ptr<T>(), gc.template data_ptr<T>(), dx.template data_ptr<T>(),
                                        l, log);
@@ -134,7 +142,14 @@ Tensor softmax_impl(const Tensor& x, std::int64_t dim, bool log) {
     Tensor out = detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
         const Tensor xc = x.is_contiguous() ? x : x.detach().contiguous();
         Tensor y = empty(x.shape(), x.dtype());
-        softmax_kernel<T>(xc.template data_ptr<T>(), y.template data_ptr<T>(), layout_around(x.shape(), d), log);
+        const DimLayout l = layout_around(x.shape(), d);
+        if constexpr (std::is_same_v<T, float>) {
+            if (l.inner == 1) {
+                kernels::softmax_rows(l.outer, l.size, xc.data_ptr<float>(), y.data_ptr<float>(), log);
+                return y;
+            }
+        }
+        softmax_kernel<T>(xc.template data_ptr<T>(), y.template data_ptr<T>(), l, log);
         return y;
     });
     if (auto node = autograd::make_node<SoftmaxBackward>({&x}, out, log, d)) node->output = SavedTensor(out);

@@ -1,23 +1,38 @@
 // Unary elementwise ops — neg, exp, log, sqrt, rsqrt, abs, pow, clamp, relu, leaky_relu,
-// sigmoid, tanh, gelu, silu — each forward followed by its backward.
+// sigmoid, tanh, gelu, silu — each forward followed by its backward. exp, log, tanh, sigmoid,
+// relu and gelu run the vector kernels (kernels/vector) on contiguous float32 tensors, forward
+// and fused backward (dx = dout·f' in one pass); other dtypes and strides take the generic loop.
 #include <cmath>
+#include <optional>
 
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "ops/elementwise.hpp"
+#include "vector/vector.hpp"
 
 namespace graft {
 
 namespace {
 
+/// Whether the vector kernels can run on t: float32 and contiguous.
+bool vector_kernel_applies(const Tensor& t) { return t.dtype() == DType::Float32 && t.is_contiguous(); }
+
 /// A unary node whose backward is dx = dout · f'(saved), with f' evaluated elementwise by
-/// `Derivative` on the saved input (or output, when the op saves its result).
+/// `Derivative` on the saved input (or output, when the op saves its result), or by the fused
+/// vector kernel of `kernel` when saved and dout are float32 of one shape.
 template <class Derivative>
 struct PointwiseBackward final : Node {
-    PointwiseBackward(const char* n, Derivative d) : op_name(n), derivative(std::move(d)) {}
+    PointwiseBackward(const char* n, Derivative d, std::optional<kernels::UnaryOp> k)
+        : op_name(n), derivative(std::move(d)), kernel(k) {}
     const char* name() const override { return op_name; }
     std::vector<Tensor> apply(const Tensor& g) override {
         const Tensor s = saved.unpack(name());
+        if (kernel && vector_kernel_applies(s) && g.dtype() == DType::Float32 && g.shape() == s.shape()) {
+            const Tensor gc = g.contiguous();
+            Tensor dx = empty(s.shape(), DType::Float32);
+            kernels::unary_grad(*kernel, s.numel(), s.data_ptr<float>(), gc.data_ptr<float>(), dx.data_ptr<float>());
+            return {dx};
+        }
         Tensor dfdx = detail::dispatch_floating(s.dtype(), name(), [&]<class T>() {
             return detail::unary_map<T, T>(s, [&](T v) { return static_cast<T>(derivative(v)); });
         });
@@ -26,18 +41,27 @@ struct PointwiseBackward final : Node {
     void release_saved() override { saved.release(); }
     const char* op_name;
     Derivative derivative;
+    std::optional<kernels::UnaryOp> kernel;
     SavedTensor saved;
 };
 
 /// Applies f elementwise (floating dtypes) and records dx = dout · derivative(saved), where
-/// saved is the input, or the output when save_output is true.
+/// saved is the input, or the output when save_output is true. With `kernel`, contiguous
+/// float32 runs that vector kernel instead (its gradient reads what save_output says).
 template <class F, class D>
-Tensor pointwise(const Tensor& x, const char* op, F&& f, D derivative, bool save_output = false) {
-    Tensor out = detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
-        return detail::unary_map<T, T>(x, [&](T v) { return static_cast<T>(f(v)); });
-    });
+Tensor pointwise(const Tensor& x, const char* op, F&& f, D derivative, bool save_output = false,
+                 std::optional<kernels::UnaryOp> kernel = std::nullopt) {
+    Tensor out;
+    if (kernel && vector_kernel_applies(x)) {
+        out = empty(x.shape(), DType::Float32);
+        kernels::unary(*kernel, x.numel(), x.data_ptr<float>(), out.data_ptr<float>());
+    } else {
+        out = detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
+            return detail::unary_map<T, T>(x, [&](T v) { return static_cast<T>(f(v)); });
+        });
+    }
     if (autograd::any_requires_grad({&x})) {
-        auto node = std::make_shared<PointwiseBackward<D>>(op, std::move(derivative));
+        auto node = std::make_shared<PointwiseBackward<D>>(op, std::move(derivative), kernel);
         node->saved = SavedTensor(save_output ? out : x);
         autograd::record(node, {&x}, out);
     }
@@ -66,12 +90,13 @@ Tensor neg(const Tensor& x) {
 
 // out = eˣ  ⇒  dx = dout · out
 Tensor exp(const Tensor& x) {
-    return pointwise(x, "exp", [](auto v) { return std::exp(v); }, [](auto y) { return y; }, true);
+    return pointwise(x, "exp", [](auto v) { return std::exp(v); }, [](auto y) { return y; }, true, kernels::UnaryOp::Exp);
 }
 
 // out = ln x  ⇒  dx = dout / x
 Tensor log(const Tensor& x) {
-    return pointwise(x, "log", [](auto v) { return std::log(v); }, [](auto v) { return 1 / v; });
+    return pointwise(x, "log", [](auto v) { return std::log(v); }, [](auto v) { return 1 / v; }, false,
+                     kernels::UnaryOp::Log);
 }
 
 // out = √x  ⇒  dx = dout / (2·out)
@@ -118,10 +143,10 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
         [l, h](auto v) { return static_cast<decltype(v)>(v >= l && v <= h); });
 }
 
-// out = max(x, 0)  ⇒  dx = dout · [out > 0]
+// out = max(x, 0) (NaN kept, as in torch)  ⇒  dx = dout · [out > 0]
 Tensor relu(const Tensor& x) {
-    return pointwise(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); },
-                     [](auto y) { return static_cast<decltype(y)>(y > 0); }, true);
+    return pointwise(x, "relu", [](auto v) { return v > 0 || v != v ? v : decltype(v)(0); },
+                     [](auto y) { return static_cast<decltype(y)>(y > 0); }, true, kernels::UnaryOp::Relu);
 }
 
 // out = x ≥ 0 ? x : s·x  ⇒  dx = dout · (x > 0 ? 1 : s)
@@ -141,12 +166,13 @@ Tensor sigmoid(const Tensor& x) {
             const T e = std::exp(v);
             return e / (T(1) + e);
         },
-        [](auto y) { return y * (1 - y); }, true);
+        [](auto y) { return y * (1 - y); }, true, kernels::UnaryOp::Sigmoid);
 }
 
 // out = tanh x  ⇒  dx = dout · (1 − out²)
 Tensor tanh(const Tensor& x) {
-    return pointwise(x, "tanh", [](auto v) { return std::tanh(v); }, [](auto y) { return 1 - y * y; }, true);
+    return pointwise(x, "tanh", [](auto v) { return std::tanh(v); }, [](auto y) { return 1 - y * y; }, true,
+                     kernels::UnaryOp::Tanh);
 }
 
 // erf form: out = x·Φ(x)  ⇒  dx = dout · (Φ(x) + x·φ(x))
@@ -167,7 +193,8 @@ Tensor gelu(const Tensor& x, GeluApprox approximate) {
                 const T t = std::tanh(u);
                 return T(0.5) * (T(1) + t) +
                        T(0.5) * v * (T(1) - t * t) * static_cast<T>(kSqrt2OverPi) * (T(1) + T(3 * 0.044715) * v * v);
-            });
+            },
+            false, kernels::UnaryOp::GeluTanh);
     }
     return pointwise(
         x, "gelu",
@@ -180,7 +207,8 @@ Tensor gelu(const Tensor& x, GeluApprox approximate) {
             const T cdf = T(0.5) * (T(1) + std::erf(v / static_cast<T>(kSqrt2)));
             const T pdf = static_cast<T>(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);
             return cdf + v * pdf;
-        });
+        },
+        false, kernels::UnaryOp::Gelu);
 }
 
 // out = x·σ(x)  ⇒  dx = dout · σ(x)(1 + x(1 − σ(x)))

@@ -1,0 +1,13 @@
+// float32 row sum (double accumulation) and max (NaN-propagating), AVX-512: reduce-body.hpp over the
+// lanes of simd-avx512.hpp.
+#include "vector/simd-avx512.hpp"
+#include "vector/reduce-body.hpp"
+#include "vector/vector.hpp"
+
+namespace graft::kernels {
+
+double f32_sum__avx512(int64 n, const float* x) { return sum_kernel<Simd>(n, x); }
+
+float f32_max__avx512(int64 n, const float* x) { return max_kernel<Simd>(n, x); }
+
+}  // namespace graft::kernels

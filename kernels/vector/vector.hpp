@@ -1,0 +1,134 @@
+// Internal: the float32 vector kernels behind the elementwise, reduction, softmax, loss and
+// normalisation ops, their ISA variants, and the drivers that thread them.
+//
+//   unary(UnaryOp::Gelu, n, x, y);                        // y = gelu(x), active ISA, threaded
+//   unary_grad(UnaryOp::Tanh, n, y, dy, dx);              // dx = dy·(1 − y²)
+//   softmax_rows(rows, n, x, y, /*log=*/false);           // per row of n contiguous values
+//
+// A variant is one ISA's set of row kernels (F32VectorVariant): a scalar reference written with
+// <cmath> (unary-scalar.cpp, reduce-scalar.cpp, softmax-scalar.cpp, layer-norm-scalar.cpp), and
+// AVX2+FMA / AVX-512 variants (f32-<family>-avx2.cpp / -avx512.cpp) that instantiate one generic
+// body (<family>-body.hpp) over a SIMD lane type (simd-avx2.hpp, simd-avx512.hpp). Each kernel
+// processes one contiguous array or row, allocates nothing and never throws; the drivers
+// (vector_driver.cpp) pick the active ISA's variant and split rows or long arrays across OpenMP
+// threads when the work is large enough.
+//
+// Special values follow the mathematical limits: exp(−inf) = 0, exp overflows to inf and
+// underflows to 0 or a denormal; log(0) = −inf, log(x < 0) = NaN; sigmoid(±inf) = 1/0;
+// tanh(±inf) = ±1; gelu(−inf) = −0, gelu(inf) = inf; relu and every other function keep NaN.
+// Accuracy against float64: exp ≤ 2 ulp; log, tanh, sigmoid, gelu ≤ 1e-6 absolute or relative.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/cpu_features.hpp"
+
+namespace graft::kernels {
+
+using int64 = std::int64_t;
+
+/// The elementwise functions with vectorised kernels.
+///   Exp, Log, Tanh, Sigmoid, Relu: as in <cmath> (Relu = max(x, 0), NaN kept).
+///   Gelu: x·Φ(x) (erf form); GeluTanh: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+enum class UnaryOp { Exp, Log, Tanh, Sigmoid, Relu, Gelu, GeluTanh };
+
+/// Whether op's gradient kernel reads the forward's output (true) or its input (false):
+/// exp, tanh, sigmoid and relu save y, log and both gelus save x.
+constexpr bool grad_reads_output(UnaryOp op) {
+    return op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid || op == UnaryOp::Relu;
+}
+
+/// y[i] = op(x[i]); y may equal x.
+using F32UnaryKernel = void (*)(UnaryOp op, int64 n, const float* x, float* y);
+/// dx[i] = dy[i]·op'(…) from s = y or x (grad_reads_output): exp dy·y, log dy/x, tanh dy·(1 − y²),
+/// sigmoid dy·y(1 − y), relu dy·[y > 0], gelu dy·(Φ(x) + x·φ(x)), gelu_tanh its derivative.
+using F32UnaryGradKernel = void (*)(UnaryOp op, int64 n, const float* s, const float* dy, float* dx);
+/// Σ x[i], accumulated in double; 0 for n = 0.
+using F32SumKernel = double (*)(int64 n, const float* x);
+/// max x[i]: NaN when any element is NaN, −inf for n = 0.
+using F32MaxKernel = float (*)(int64 n, const float* x);
+/// One row: y = softmax(x) or, with log, log_softmax(x) (max-subtracted); y may equal x.
+using F32SoftmaxKernel = void (*)(int64 n, const float* x, float* y, bool log);
+/// One row: softmax dx = y·(dy − Σ dy·y); log_softmax dx = dy − exp(y)·Σ dy.
+using F32SoftmaxGradKernel = void (*)(int64 n, const float* y, const float* dy, float* dx, bool log);
+/// One row of logits against class `target` ∈ [0, n), label smoothing `smoothing` ∈ [0, 1]:
+/// log Σ exp(x) = *max + *log_sum (kept apart: x − max is exact, max + log_sum would round at
+/// the logits' magnitude); returns (1 − ε)(lse − x[t]) + (ε/n)·Σ_c (lse − x[c]).
+using F32CrossEntropyKernel = float (*)(int64 n, const float* x, int64 target, float smoothing, float* max,
+                                        float* log_sum);
+/// One row: dx[c] = scale·(exp((x[c] − max) − log_sum) − ε/n − (1 − ε)·[c = target]).
+using F32CrossEntropyGradKernel = void (*)(int64 n, const float* x, float max, float log_sum, int64 target,
+                                           float smoothing, float scale, float* dx);
+/// One row: mean, rstd = 1/√(var + eps) (biased variance), y = (x − mean)·rstd·w + b; w, b may be null.
+/// The mean is kept in double and applied as float hi + lo parts, so x − mean keeps its digits
+/// when the mean is large against the spread (x ≈ 1e4 ± 1).
+using F32LayerNormKernel = void (*)(int64 n, const float* x, const float* w, const float* b, float eps, float* y,
+                                    double* mean, float* rstd);
+/// One row, x̂ = (x − mean)·rstd, g = dy·w (w null: 1):
+///   dx = rstd·(g − mean(g) − x̂·mean(g·x̂))  (dx may be null),
+///   dw_acc += dy·x̂ and db_acc += dy (either may be null).
+/// It prefetches the next row (x + n, dy + n) during its second pass, for drivers whose rows are contiguous.
+using F32LayerNormGradKernel = void (*)(int64 n, const float* x, const float* dy, const float* w, double mean,
+                                        float rstd, float* dx, float* dw_acc, float* db_acc);
+
+/// The float32 vector kernels of one ISA.
+struct F32VectorVariant {
+    const char* name;
+    Isa isa;
+    F32UnaryKernel unary;
+    F32UnaryGradKernel unary_grad;
+    F32SumKernel sum;
+    F32MaxKernel max;
+    F32SoftmaxKernel softmax;
+    F32SoftmaxGradKernel softmax_grad;
+    F32CrossEntropyKernel cross_entropy;
+    F32CrossEntropyGradKernel cross_entropy_grad;
+    F32LayerNormKernel layer_norm;
+    F32LayerNormGradKernel layer_norm_grad;
+};
+
+/// The variant compiled for `isa` (call its kernels only where the CPU runs that ISA).
+const F32VectorVariant& f32_vector_variant(Isa isa);
+
+// ---- the kernels of each variant (one family per file) --------------------------------------
+#define GRAFT_DECLARE_VECTOR_KERNELS(suffix)                                                                      \
+    void f32_unary__##suffix(UnaryOp, int64, const float*, float*);                                              \
+    void f32_unary_grad__##suffix(UnaryOp, int64, const float*, const float*, float*);                           \
+    double f32_sum__##suffix(int64, const float*);                                                               \
+    float f32_max__##suffix(int64, const float*);                                                                \
+    void f32_softmax__##suffix(int64, const float*, float*, bool);                                               \
+    void f32_softmax_grad__##suffix(int64, const float*, const float*, float*, bool);                            \
+    float f32_cross_entropy__##suffix(int64, const float*, int64, float, float*, float*);                        \
+    void f32_cross_entropy_grad__##suffix(int64, const float*, float, float, int64, float, float, float*);       \
+    void f32_layer_norm__##suffix(int64, const float*, const float*, const float*, float, float*, double*, float*); \
+    void f32_layer_norm_grad__##suffix(int64, const float*, const float*, const float*, double, float, float*,     \
+                                       float*, float*);
+GRAFT_DECLARE_VECTOR_KERNELS(scalar)
+GRAFT_DECLARE_VECTOR_KERNELS(avx2)
+GRAFT_DECLARE_VECTOR_KERNELS(avx512)
+#undef GRAFT_DECLARE_VECTOR_KERNELS
+
+// ---- drivers: the active ISA's variant, OpenMP over rows or chunks when the work is large ----
+void unary(UnaryOp op, int64 n, const float* x, float* y);
+void unary_grad(UnaryOp op, int64 n, const float* s, const float* dy, float* dx);
+/// out[r] = Σ of row r (rows × n contiguous), accumulated in double.
+void sum_rows(int64 rows, int64 n, const float* x, double* out);
+/// out[r] = max of row r (NaN if the row holds one; n ≥ 1).
+void max_rows(int64 rows, int64 n, const float* x, float* out);
+void softmax_rows(int64 rows, int64 n, const float* x, float* y, bool log);
+void softmax_grad_rows(int64 rows, int64 n, const float* y, const float* dy, float* dx, bool log);
+/// Per row r: loss[r], and max[r], log_sum[r] for the backward; rows whose target is
+/// ignore_index get 0 in all three.
+void cross_entropy_rows(int64 rows, int64 n, const float* x, const int64* target, int64 ignore_index,
+                        float smoothing, float* loss, float* max, float* log_sum);
+/// scale[r] multiplies row r's gradient; rows whose target is ignore_index get dx = 0.
+void cross_entropy_grad_rows(int64 rows, int64 n, const float* x, const float* max, const float* log_sum,
+                             const int64* target, int64 ignore_index, float smoothing, const float* scale, float* dx);
+void layer_norm_rows(int64 rows, int64 n, const float* x, const float* w, const float* b, float eps, float* y,
+                     double* mean, float* rstd);
+/// dx (may be null) per row; dw = Σ_rows dy·x̂ and db = Σ_rows dy (either may be null), summed over
+/// fixed blocks of rows then across blocks in double, so the result does not depend on the threads.
+void layer_norm_grad_rows(int64 rows, int64 n, const float* x, const float* dy, const float* w, const double* mean,
+                          const float* rstd, float* dx, float* dw, float* db);
+
+}  // namespace graft::kernels
