@@ -71,11 +71,11 @@ Qkv random_qkv(std::int64_t B, std::int64_t H, std::int64_t Tq, std::int64_t Tk,
 }
 
 /// Output and the three gradients of attention (fused or reference) for a fixed upstream gradient.
-struct Run {
+struct Grads {
     Tensor out, dq, dk, dv;
 };
 
-Run run_attention(const Qkv& in, const Tensor& dout, bool causal, bool fused) {
+Grads run_attention(const Qkv& in, const Tensor& dout, bool causal, bool fused) {
     Tensor q = in.q.clone().requires_grad_(), k = in.k.clone().requires_grad_(), v = in.v.clone().requires_grad_();
     Tensor out = fused ? F::scaled_dot_product_attention(q, k, v, {.causal = causal})
                        : F::scaled_dot_product_attention_reference(q, k, v, {.causal = causal});
@@ -182,7 +182,7 @@ TEST(Attention, ComputesOnlyNeededGradients) {
     const Qkv in = random_qkv(1, 2, 5, 7, 4, DType::Float64, 9);
     Generator g(10);
     const Tensor dout = randn({1, 2, 5, 4}, DType::Float64, &g);
-    const Run all = run_attention(in, dout, true, true);
+    const Grads all = run_attention(in, dout, true, true);
     for (int which = 0; which < 3; ++which) {
         Tensor q = in.q.clone(), k = in.k.clone(), v = in.v.clone();
         Tensor& needed = which == 0 ? q : which == 1 ? k : v;
@@ -216,8 +216,8 @@ TEST_F(AttentionFused, MatchesReferenceFloat32AtBlockEdges) {
                 const Qkv in = random_qkv(2, 2, Tq, Tk, D, DType::Float32, static_cast<std::uint64_t>(Tq + Tk + D));
                 Generator g(7);
                 const Tensor dout = randn({2, 2, Tq, D}, DType::Float32, &g);
-                const Run fused = run_attention(in, dout, causal, true);
-                const Run ref = run_attention(in, dout, causal, false);
+                const Grads fused = run_attention(in, dout, causal, true);
+                const Grads ref = run_attention(in, dout, causal, false);
                 EXPECT_LT(max_abs_diff(fused.out, ref.out), 2e-6 * std::max(1.0, max_abs(ref.out)));
                 EXPECT_LT(max_abs_diff(fused.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq)));
                 EXPECT_LT(max_abs_diff(fused.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk)));
@@ -231,9 +231,9 @@ TEST_F(AttentionFused, OneAndTwoThreadsAgree) {
     const Tensor dout = randn({2, 3, 130, 32}, DType::Float32, &g);
     for (bool causal : {false, true}) {
         set_num_threads(1);
-        const Run one = run_attention(in, dout, causal, true);
+        const Grads one = run_attention(in, dout, causal, true);
         set_num_threads(2);
-        const Run two = run_attention(in, dout, causal, true);
+        const Grads two = run_attention(in, dout, causal, true);
         EXPECT_LT(max_abs_diff(one.out, two.out), 1e-5);
         EXPECT_LT(max_abs_diff(one.dq, two.dq), 1e-5);
         EXPECT_LT(max_abs_diff(one.dk, two.dk), 1e-5);
@@ -245,10 +245,10 @@ TEST_F(AttentionFused, EveryIsaMatchesReference) {
     const Qkv in = random_qkv(1, 2, 70, 140, 24, DType::Float32, 12);
     Generator g(13);
     const Tensor dout = randn({1, 2, 70, 24}, DType::Float32, &g);
-    const Run ref = run_attention(in, dout, true, false);
+    const Grads ref = run_attention(in, dout, true, false);
     for (const std::string& isa : available_isas()) {
         set_isa(isa);
-        const Run fused = run_attention(in, dout, true, true);
+        const Grads fused = run_attention(in, dout, true, true);
         EXPECT_LT(max_abs_diff(fused.out, ref.out), 2e-6 * std::max(1.0, max_abs(ref.out))) << isa;
         EXPECT_LT(max_abs_diff(fused.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq))) << isa;
         EXPECT_LT(max_abs_diff(fused.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk))) << isa;
@@ -282,7 +282,9 @@ TEST(AttentionKernels, RowKernelsMatchScalar) {
                     const std::size_t at = static_cast<std::size_t>(r * lds + j);
                     EXPECT_NEAR(s[at], s_ref[at], 3e-7f * std::max(1.f, s_ref[at]))
                         << kernels::isa_name(isa) << " n " << n << " row " << r << " col " << j;
-                    if (s_ref[at] == 0.f) EXPECT_EQ(s[at], 0.f) << "masked entry must be exactly 0";
+                    if (s_ref[at] == 0.f) {
+                        EXPECT_EQ(s[at], 0.f) << "masked entry must be exactly 0";
+                    }
                 }
                 // The columns past n are not touched.
                 EXPECT_EQ(s[static_cast<std::size_t>(r * lds + n)], s_ref[static_cast<std::size_t>(r * lds + n)]);

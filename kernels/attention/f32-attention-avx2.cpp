@@ -1,5 +1,8 @@
 // The float32 attention row kernels for AVX2+FMA: online softmax and exp against the saved
 // log-sum-exp, 8 lanes at a time with a scalar tail, exp from f32-activation-avx2.hpp.
+// The shared header's activations are unused here.
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 #include <immintrin.h>
 
 #include <algorithm>

@@ -1,5 +1,10 @@
 // The float32 attention row kernels for AVX-512: online softmax and exp against the saved
 // log-sum-exp, 16 lanes at a time with a masked tail, exp from f32-activation-avx512.hpp.
+// The shared header's activations are unused here; GCC 12's _mm512_reduce_max_ps reads an
+// undefined vector it then ignores (the same false warning as GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
 #include <immintrin.h>
 
 #include <algorithm>
