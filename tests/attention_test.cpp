@@ -256,6 +256,23 @@ TEST_F(AttentionFused, EveryIsaMatchesReference) {
     }
 }
 
+TEST_F(AttentionFused, NanPropagatesOnEveryIsa) {
+    // One NaN in key 38 of 40 (causal, Tq = 4, so queries 2 and 3 see it): their output rows are
+    // NaN, as in PyTorch, while queries 0 and 1 stay finite. A masked −inf must not hide a NaN.
+    Qkv in = random_qkv(1, 1, 4, 40, 16, DType::Float32, 14);
+    in.k = in.k.clone();
+    {
+        NoGradGuard guard;
+        in.k.select(2, 38).select(2, 5).fill_(std::numeric_limits<double>::quiet_NaN());
+    }
+    for (const std::string& isa : available_isas()) {
+        set_isa(isa);
+        const std::vector<double> y = values(F::scaled_dot_product_attention(in.q, in.k, in.v, {.causal = true}));
+        for (std::size_t i = 0; i < y.size(); ++i)
+            EXPECT_EQ(std::isnan(y[i]), i / 16 >= 2) << isa << " element " << i;
+    }
+}
+
 TEST(AttentionKernels, RowKernelsMatchScalar) {
     // Every ISA's row kernels against the scalar ones at lane multiples ±1, with masked entries.
     constexpr float kNegInf = -std::numeric_limits<float>::infinity();
