@@ -207,10 +207,11 @@ TEST(Attention, NoGraphWithoutGrad) {
 TEST_F(AttentionFused, MatchesReferenceFloat32AtBlockEdges) {
     set_num_threads(2);
     const std::vector<std::pair<std::int64_t, std::int64_t>> sizes = {
-        {1, 1}, {1, 130}, {63, 63}, {64, 64}, {65, 65}, {63, 130}, {64, 130}, {130, 130}, {65, 129}};
+        {1, 1}, {1, 130}, {63, 63}, {64, 64}, {65, 65}, {63, 130}, {64, 130}, {130, 130}, {65, 129}, {130, 64}, {65, 1}};
     for (bool causal : {false, true})
         for (auto [Tq, Tk] : sizes)
             for (std::int64_t D : {16, 64}) {
+                if (causal && Tk < Tq) continue;  // rejected, see ErrorsNameTheShapes
                 SCOPED_TRACE("causal " + std::to_string(causal) + " Tq " + std::to_string(Tq) + " Tk " +
                              std::to_string(Tk) + " D " + std::to_string(D));
                 const Qkv in = random_qkv(2, 2, Tq, Tk, D, DType::Float32, static_cast<std::uint64_t>(Tq + Tk + D));
