@@ -16,10 +16,12 @@ namespace graft::kernels {
 
 namespace {
 
-/// exp(d) with d ≤ 0; −inf and anything below exp's range become exactly 0.
+/// exp(d) with d ≤ 0; −inf and anything below exp's range become exactly 0, NaN stays NaN
+/// (exp_avx2 clamps its argument, which would turn a NaN into a number).
 __m256 exp_nonpositive(__m256 d) {
     const __m256 live = _mm256_cmp_ps(d, _mm256_set1_ps(-87.f), _CMP_GE_OQ);
-    return _mm256_and_ps(live, exp_avx2(d));
+    const __m256 nan = _mm256_cmp_ps(d, d, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(_mm256_and_ps(live, exp_avx2(d)), d, nan);
 }
 
 float horizontal_sum(__m256 v) {

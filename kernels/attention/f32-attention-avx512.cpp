@@ -18,10 +18,11 @@ namespace graft::kernels {
 
 namespace {
 
-/// exp(d) with d ≤ 0; −inf and anything below exp's range become exactly 0.
+/// exp(d) with d ≤ 0; −inf and anything below exp's range become exactly 0, NaN stays NaN
+/// (max returns its second operand, d, when d is NaN; NLT_UQ is true for NaN).
 __m512 exp_nonpositive(__m512 d) {
-    const __mmask16 live = _mm512_cmp_ps_mask(d, _mm512_set1_ps(-88.f), _CMP_GE_OQ);
-    return _mm512_maskz_mov_ps(live, exp_avx512(_mm512_max_ps(d, _mm512_set1_ps(-88.f))));
+    const __mmask16 live = _mm512_cmp_ps_mask(d, _mm512_set1_ps(-88.f), _CMP_NLT_UQ);
+    return _mm512_maskz_mov_ps(live, exp_avx512(_mm512_max_ps(_mm512_set1_ps(-88.f), d)));
 }
 
 __mmask16 tail_mask(int64 count) { return static_cast<__mmask16>((1u << count) - 1u); }
