@@ -279,6 +279,34 @@ TEST(GPT2Golden, LossIgnoresMinus100AndNeedsTwoPositions) {
     EXPECT_THROW_MSG(models::causal_lm_loss(randn({1, 1, 5}), zeros({1, 1}, DType::Int64)), ShapeError, "T ≥ 2");
 }
 
+TEST(GPT2Golden, ReplacedConv1DChildTakesEffect) {
+    models::GPT2LMHead model = golden_model();
+    const Tensor ids = golden().tensors.at("input_ids");
+    NoGradGuard guard;
+    // an identical copy in place of c_attn: same logits; a zeroed one: different logits
+    auto copy = nn::clone(*std::static_pointer_cast<nn::Conv1D>(model.submodule("transformer.h.0.attn.c_attn")));
+    model.replace("transformer.h.0.attn.c_attn", std::move(*copy));
+    test::expect_close("logits", model.forward(ids), golden().tensors.at("logits"), kTol);
+    nn::Conv1D zeroed(16, 48);
+    zeroed.weight.zero_();
+    model.replace("transformer.h.0.attn.c_attn", std::move(zeroed));
+    EXPECT_FALSE(allclose(model.forward(ids), golden().tensors.at("logits"), 1e-3, 1e-3));
+}
+
+TEST(GPT2Golden, DropoutOnlyInTrainMode) {
+    models::GPT2LMHead model = golden_model();
+    const Tensor ids = golden().tensors.at("input_ids");
+    NoGradGuard guard;
+    model.train();
+    manual_seed(1);
+    const Tensor a = model.forward(ids);
+    EXPECT_FALSE(allclose(a, golden().tensors.at("logits"), 1e-3, 1e-3));
+    manual_seed(1);
+    EXPECT_TRUE(allclose(model.forward(ids), a, 0.0, 0.0));
+    model.eval();
+    test::expect_close("eval logits", model.forward(ids), golden().tensors.at("logits"), kTol);
+}
+
 // ---- generation -----------------------------------------------------------------------------------
 
 TEST(GPT2Generate, CachedForwardEqualsFullForward) {
