@@ -1,8 +1,11 @@
 // GPT-2: Conv1D, the config.json reader, Hugging Face's parameter names, the golden model written by
 // tests/golden/make_gpt2_golden.py (logits, loss and every gradient against PyTorch), loading HF's
 // file variants, and generation with and without the KV cache.
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -378,4 +381,47 @@ TEST(GPT2Generate, ErrorsNameTheProblem) {
                      "33 positions (30 cached + 3 new) exceed n_positions = 32");
     EXPECT_THROW_MSG(model.forward(zeros({2, 1}, DType::Int64), &cache), ShapeError, "batch");
     EXPECT_THROW_MSG(model.forward(zeros({5}, DType::Int64)), ShapeError, "[batch, positions]");
+}
+
+// ---- the reverse direction ------------------------------------------------------------------------
+
+/// Trains the golden model three AdamW steps and writes its state dict, the golden input ids and
+/// graft's eval-mode logits to $GRAFT_EXPORT_DIR (or a temporary folder) as gpt2_graft.safetensors:
+/// make_gpt2_golden.py --check-graft-export loads it into the PyTorch twin.
+TEST(GoldenExport, Gpt2WritesStateDictPyTorchLoads) {
+    std::optional<test::ScratchDir> scratch;
+    fs::path dir;
+    if (const char* env = std::getenv("GRAFT_EXPORT_DIR"); env != nullptr && *env != '\0') {
+        dir = env;
+        fs::create_directories(dir);
+    } else {
+        scratch.emplace("export");
+        dir = scratch->dir();
+    }
+    const StateDict& g = golden().tensors;
+    models::GPT2LMHead model = golden_model();
+    model.train();
+    optim::AdamW opt(model.trainable_parameters(), {.lr = 1e-2, .weight_decay = 0.01});
+    std::vector<float> losses;
+    for (int step = 0; step < 3; ++step) {
+        const Tensor loss = models::causal_lm_loss(model.forward(g.at("input_ids")), g.at("labels"));
+        losses.push_back(loss.item<float>());
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+    }
+    EXPECT_LT(losses.back(), losses.front());
+    model.eval();
+    Tensor logits;
+    {
+        NoGradGuard guard;
+        logits = model.forward(g.at("input_ids"));
+    }
+    StateDict out = model.state_dict();
+    out.insert("input_ids", g.at("input_ids"));
+    out.insert("logits", logits);
+    const fs::path path = dir / "gpt2_graft.safetensors";
+    io::save_safetensors(path, out, {{"model", "gpt2_tiny"}});
+    std::printf("  wrote %s\n", path.c_str());
+    EXPECT_EQ(io::load_safetensors(path).keys(), out.keys());
 }

@@ -18,7 +18,16 @@ ignores) and tests/golden/gpt2_tiny.safetensors holding:
     loss                           HF's shifted next-token cross-entropy of logits against labels
     grad.<name>                    the gradient of loss for every parameter (wte's includes the head's)
     greedy_ids                     [2, 7 + 5]: input_ids followed by 5 greedily generated tokens
+
+    /usr/bin/python3 tests/golden/make_gpt2_golden.py --check-graft-export FILE
+
+reads a file written by the C++ test GoldenExport.Gpt2WritesStateDictPyTorchLoads (graft's GPT2LMHead
+state_dict after three training steps, plus "input_ids" and graft's eval-mode "logits"), loads the
+state dict into the PyTorch twin (every key must load; the only key left missing is lm_head.weight,
+which is tied to transformer.wte.weight), runs it in eval mode and compares the logits. It prints
+the max differences and exits 1 when they are too large.
 """
+import argparse
 import json
 import math
 import os
@@ -30,7 +39,7 @@ from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_golden import write_safetensors  # noqa: E402
+from make_golden import read_safetensors, write_safetensors  # noqa: E402
 
 CONFIG = {
     "activation_function": "gelu_new",
@@ -186,7 +195,36 @@ def loss_of(logits, labels):
     return nn.functional.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1))
 
 
+def check_graft_export(path):
+    tensors, _ = read_safetensors(path)
+    ids = torch.from_numpy(tensors.pop("input_ids"))
+    expected = torch.from_numpy(tensors.pop("logits"))
+    model = GPT2LMHeadModel(CONFIG)
+    result = model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=False)
+    if result.missing_keys != ["lm_head.weight"] or result.unexpected_keys:
+        print(f"{path}: missing {result.missing_keys}, unexpected {result.unexpected_keys}")
+        return 1
+    if model.lm_head.weight.data_ptr() != model.transformer.wte.weight.data_ptr():
+        print(f"{path}: loading untied lm_head from transformer.wte")
+        return 1
+    model.eval()
+    with torch.no_grad():
+        got = model(ids)
+    diff = (got - expected).abs()
+    rel = (diff / expected.abs().clamp_min(1e-12)).max().item()
+    ok = torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+    print(f"{path}: {len(tensors)} state tensors loaded; logits {list(got.shape)} max abs diff "
+          f"{diff.max().item():.3g}, max rel diff {rel:.3g}: {'ok' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check-graft-export", metavar="FILE",
+                        help="load a graft-written GPT-2 into the PyTorch twin and compare the logits")
+    args = parser.parse_args()
+    if args.check_graft_export:
+        sys.exit(check_graft_export(args.check_graft_export))
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
     c = CONFIG
