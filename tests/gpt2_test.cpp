@@ -181,6 +181,19 @@ TEST(GPT2Golden, LoadsFilesWithoutTheTransformerPrefix) {
     test::expect_close("logits", model.forward(golden().tensors.at("input_ids")), golden().tensors.at("logits"), kTol);
 }
 
+TEST(GPT2Golden, UserRenamingComesBeforeTheHuggingFaceRules) {
+    StateDict wrapped;  // a GPT2Model inside a wrapper: no "transformer." once the prefix is stripped
+    for (const auto& [name, t] : hf_weights())
+        if (name.starts_with("transformer.")) wrapped.insert("base_model.model." + name.substr(12), t);
+    models::GPT2LMHead model(tiny_config());
+    const nn::LoadReport report = model.load_pretrained(wrapped, {.strip_prefix = "base_model.model."});
+    EXPECT_TRUE(report.ok()) << report.to_string();
+    EXPECT_EQ(report.loaded, hf_names_two_layers());
+    model.eval();
+    NoGradGuard guard;
+    test::expect_close("logits", model.forward(golden().tensors.at("input_ids")), golden().tensors.at("logits"), kTol);
+}
+
 TEST(GPT2Golden, StrictLoadingToleratesMaskBuffersButNotOtherStrayKeys) {
     models::GPT2LMHead model(tiny_config());
     // plain load_state_dict sees HF's buffers and lm_head.weight as unexpected; load_pretrained drops them

@@ -172,10 +172,11 @@ Tensor GPT2LMHead::forward(const Tensor& ids, KVCache* cache) {
 
 nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::LoadOptions& options) {
     const std::string head = "lm_head.weight", wte_key = "transformer.wte.weight";
+    const StateDict renamed = nn::renamed_state_dict(dict, options);
     bool has_prefix = false;
-    for (const auto& [name, t] : dict) has_prefix = has_prefix || name.starts_with("transformer.");
+    for (const auto& [name, t] : renamed) has_prefix = has_prefix || name.starts_with("transformer.");
     StateDict normalised;
-    for (const auto& [name, t] : dict) {
+    for (const auto& [name, t] : renamed) {
         if (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias")) continue;
         normalised.insert(has_prefix || name == head ? name : "transformer." + name, t);
     }
@@ -188,7 +189,11 @@ nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::Load
             normalised.erase(head);
         }
     }
-    return load_state_dict(normalised, options);
+    nn::LoadOptions already_renamed = options;
+    already_renamed.rename = {};
+    already_renamed.strip_prefix.clear();
+    already_renamed.add_prefix.clear();
+    return load_state_dict(normalised, already_renamed);
 }
 
 GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& config_json, const std::filesystem::path& weights) {

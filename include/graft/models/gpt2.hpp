@@ -153,13 +153,14 @@ public:
     Tensor forward(const Tensor& ids, KVCache* cache);
     std::string type_name() const override { return "GPT2LMHead"; }
 
-    /// Loads a Hugging Face GPT-2 state dict as the files hold it, then load_state_dict(…, options):
+    /// Loads a Hugging Face GPT-2 state dict as the files hold it: the keys are renamed as
+    /// options say (rename, strip_prefix, add_prefix), then reworked as follows, then loaded by
+    /// load_state_dict with options' strictness and mismatch policy:
     ///   - keys "…attn.bias" and "…attn.masked_bias" (HF's causal-mask buffers) are dropped;
     ///   - a dict without any "transformer." key (saved from GPT2Model, like the hub's "gpt2"
     ///     model.safetensors) gets "transformer." put before every key but "lm_head.weight";
     ///   - "lm_head.weight", when the dict also has transformer.wte.weight, must equal it (the
     ///     head is tied; ValueError otherwise, before anything is loaded) and is then dropped.
-    /// options.rename and the prefixes apply to the keys after these steps.
     nn::LoadReport load_pretrained(const StateDict& dict, const nn::LoadOptions& options = {});
     /// A model built from a config.json and loaded strictly from a safetensors file.
     static GPT2LMHead from_pretrained(const std::filesystem::path& config_json,
