@@ -29,6 +29,7 @@
 #include "graft/nn/functional.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/nn/linear.hpp"
+#include "graft/nn/lora.hpp"
 #include "graft/nn/module.hpp"
 #include "graft/nn/normalization.hpp"
 #include "graft/nn/pooling.hpp"
