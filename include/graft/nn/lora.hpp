@@ -37,7 +37,7 @@ struct LoraConfig {
     double dropout = 0.0;
     /// Globs over module paths ("*.attn.c_attn", "0", "blocks.*.fc1"); each must select at least
     /// one layer LoRA can wrap. Unused by LoraLinear itself.
-    std::vector<std::string> target_modules;
+    std::vector<std::string> target_modules = {};
 };
 
 /// What LoRA needs to know about a layer it wraps: y = x·Wᵀ + b with W [out, in] (nn::Linear), or
