@@ -167,6 +167,12 @@ TEST(LoraLinear, CloneIsDeepAndKeepsAdapters) {
     EXPECT_NE(copy->lora_A.storage(), lora.lora_A.storage());
     EXPECT_FALSE(copy->weight.requires_grad());
     EXPECT_TRUE(copy->lora_B.requires_grad());
+    // A fresh copy (MismatchPolicy::Reinit) starts over: new base values, zero B, base frozen.
+    auto fresh = std::static_pointer_cast<nn::LoraLinear>(lora.fresh_copy());
+    EXPECT_EQ(max_abs(fresh->lora_B), 0.0);
+    EXPECT_GT(max_abs_diff(fresh->weight, lora.weight), 0.0);
+    EXPECT_FALSE(fresh->weight.requires_grad());
+    EXPECT_EQ(fresh->rank(), 2);
 }
 
 // ---- apply_lora ---------------------------------------------------------------------------------
