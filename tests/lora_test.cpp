@@ -323,9 +323,9 @@ TEST(LoraMerge, MergedOutputEqualsUnmergedAndUnmergeRestores) {
 TEST(LoraMerge, TrainingWhileMergedAndDoubleMergeAreErrors) {
     auto model = mlp();
     nn::apply_lora(*model, kConfig);
-    EXPECT_THROW_MSG(nn::unmerge_lora(*model), ValueError, "0, 2 is not merged");
+    EXPECT_THROW_MSG(nn::unmerge_lora(*model), ValueError, "unmerge_lora: not merged: 0, 2; nothing changed");
     nn::merge_lora(*model);
-    EXPECT_THROW_MSG(nn::merge_lora(*model), ValueError, "is already merged");
+    EXPECT_THROW_MSG(nn::merge_lora(*model), ValueError, "merge_lora: already merged: 0, 2");
     EXPECT_THROW_MSG(model->forward(input()), Error, "forward in training mode on a merged layer");
     EXPECT_THROW_MSG(model->at<nn::LoraLinear>(0)->merge(), Error, "already merged");
     nn::Sequential plain{nn::Linear(3, 3)};

@@ -49,8 +49,8 @@ std::string describe_modules(const Module& model) {
 std::optional<LoraTarget> lora_target_of(const Module& layer) {
     if (const auto* linear = dynamic_cast<const Linear*>(&layer))
         return LoraTarget{linear->in_features, linear->out_features, /*transposed_weight=*/false};
-    // GPT-2's Conv1D (weight [in, out], y = x·W + b) goes here as
-    //   LoraTarget{conv->nx, conv->nf, /*transposed_weight=*/true}.
+    // GPT-2's Conv1D (weight [in, out], y = x·W + b) goes here, as
+    //   LoraTarget{<its in features>, <its out features>, /*transposed_weight=*/true}.
     return std::nullopt;
 }
 
@@ -214,7 +214,7 @@ std::vector<std::pair<std::string, std::shared_ptr<LoraLinear>>> layers_to_switc
     for (const auto& [path, layer] : layers)
         if (layer->merged() != want_merged) wrong += (wrong.empty() ? "" : ", ") + path;
     if (!wrong.empty())
-        throw ValueError(std::string(who) + ": " + wrong + (want_merged ? " is not merged" : " is already merged") +
+        throw ValueError(std::string(who) + (want_merged ? ": not merged: " : ": already merged: ") + wrong +
                          "; nothing changed");
     return layers;
 }
