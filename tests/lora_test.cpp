@@ -1,7 +1,9 @@
 // LoRA: LoraLinear's forward and gradients, apply_lora on a model by module-path globs, what is
 // frozen and what the optimizer sees, merge/unmerge, adapter files (PEFT names, round trip,
-// validation) and the errors a user can run into.
+// validation), the errors a user can run into, and a PyTorch golden run of LoRA training.
 #include <cmath>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -449,4 +451,59 @@ TEST(LoraAdapter, SaveChecksTheConfigAgainstTheModel) {
     EXPECT_THROW_MSG(nn::save_lora_adapter(dir.path("a.safetensors"), *model, other), ValueError,
                      "layer '0' has r=4, alpha=8.0, dropout=0.0 but the config says r=8");
     EXPECT_FALSE(std::filesystem::exists(dir.path("a.safetensors")));
+}
+
+// ---- against PyTorch ------------------------------------------------------------------------------
+
+namespace {
+/// Within 1e-5 absolute plus 1e-4 of the largest expected magnitude (float32, other summation order).
+void expect_near_pytorch(const std::string& what, const Tensor& got, const Tensor& expected) {
+    ASSERT_EQ(got.shape(), expected.shape()) << what;
+    EXPECT_LE(max_abs_diff(got, expected), 1e-5 + 1e-4 * max_abs(expected)) << what;
+}
+}  // namespace
+
+// tests/golden/make_lora_golden.py: PEFT's formula in plain torch on make_golden.py's mlp, the
+// adapters saved under PEFT's names. Loading the pretrained weights and then the adapter file
+// (which applies LoRA from its metadata) must reproduce PyTorch's output, loss, adapter gradients
+// and three AdamW steps, with the base weights untouched.
+TEST(LoraGolden, MatchesPyTorchForwardGradientsAndAdamWSteps) {
+    const std::filesystem::path dir(GRAFT_TEST_DATA_DIR);
+    const StateDict golden = io::load_safetensors(dir / "lora.safetensors");
+    nn::Sequential model{nn::Linear(6, 12), nn::ReLU(), nn::Linear(12, 4)};
+    model.load_state_dict(golden, {.rename = [](const std::string& key) -> std::optional<std::string> {
+                                       if (!key.starts_with("init.")) return std::nullopt;
+                                       return key.substr(5);
+                                   }});
+    const nn::LoraConfig config = nn::load_lora_adapter(dir / "lora_adapter.safetensors", model);
+    EXPECT_EQ(config.r, 2);
+    EXPECT_EQ(config.alpha, 4.0);
+    const std::vector<std::string> adapters{"0.lora_A", "0.lora_B", "2.lora_A", "2.lora_B"};
+    EXPECT_EQ(nn::lora_state_dict(model).keys(), adapters);
+
+    const Tensor x = golden.at("input"), y = golden.at("target");
+    const Tensor output = model.forward(x);
+    const Tensor loss = nn::functional::cross_entropy(output, y);
+    loss.backward();
+    expect_near_pytorch("output", output, golden.at("output"));
+    expect_near_pytorch("loss", loss, golden.at("loss"));
+    const StateDict params = model.state_dict();
+    for (const auto& name : adapters)
+        expect_near_pytorch("grad." + name, model.parameters_matching(name).front().grad(), golden.at("grad." + name));
+
+    nn::load_lora_adapter(dir / "lora_adapter.safetensors", model);  // back to the initial adapters
+    optim::AdamW opt(model.trainable_parameters(), {.lr = 1e-2, .weight_decay = 0.01});
+    std::vector<float> losses;
+    for (int step = 0; step < 3; ++step) {
+        opt.zero_grad();
+        const Tensor l = nn::functional::cross_entropy(model.forward(x), y);
+        losses.push_back(l.item<float>());
+        l.backward();
+        opt.step();
+    }
+    expect_near_pytorch("step_loss", from_vector(losses), golden.at("step_loss"));
+    for (const auto& name : adapters)
+        expect_near_pytorch("step3." + name, params.at(name), golden.at("step3." + name));
+    for (const char* name : {"0.weight", "0.bias", "2.weight", "2.bias"})
+        EXPECT_EQ(floats(params.at(name)), floats(golden.at(std::string("init.") + name))) << name;
 }
