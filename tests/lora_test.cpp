@@ -394,6 +394,9 @@ TEST(LoraAdapter, LoadsPeftNamedFileWithoutMetadata) {
     // Without metadata a model without LoRA cannot be set up from the file.
     auto plain = mlp();
     EXPECT_THROW_MSG(nn::load_lora_adapter(file, *plain), ValueError, "records no config");
+    io::save_safetensors(file, sd, {{"r", "2"}, {"target_modules", "[\"4\"]"}});  // no lora_alpha
+    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *plain), ValueError, "records no config (r, lora_alpha");
+    EXPECT_TRUE(nn::lora_layers(*plain).empty());
 }
 
 TEST(LoraAdapter, LoadErrorsNameTheProblemAndLoadNothing) {

@@ -52,11 +52,10 @@ std::optional<LoraConfig> config_from_metadata(const io::Metadata& meta, const s
     return c;
 }
 
-/// What the model will hold once the file is loaded: per layer path, the adapter shapes and alpha.
+/// The adapter shapes a layer has, or will have once apply_lora runs.
 struct ExpectedLayer {
     Shape a_shape;
     Shape b_shape;
-    double alpha;
 };
 
 }  // namespace
@@ -103,12 +102,13 @@ LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model) {
     const auto layers = lora_layers(model);
     const bool apply = layers.empty();
     if (apply) {
-        if (!file_config || file_config->target_modules.empty())
+        if (!file_config || file_config->target_modules.empty() || !contents.metadata.contains("lora_alpha"))
             throw ValueError("load_lora_adapter: the model has no LoRA layers and " + file +
-                             " records no config (r, target_modules) in its metadata; apply_lora to the model first");
+                             " records no config (r, lora_alpha, target_modules) in its metadata; apply_lora to the "
+                             "model first");
         for (const auto& lpath : lora_target_paths(model, *file_config)) {
             const LoraTarget t = *lora_target_of(*model.submodule(lpath));
-            expected[lpath] = {{file_config->r, t.in_features}, {t.out_features, file_config->r}, file_config->alpha};
+            expected[lpath] = {{file_config->r, t.in_features}, {t.out_features, file_config->r}};
         }
     } else {
         for (const auto& [lpath, layer] : layers) {
@@ -121,7 +121,7 @@ LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model) {
                 throw ValueError("load_lora_adapter: " + file + " has lora_alpha=" + pyfmt::py_float(file_config->alpha) +
                                  " but the model's LoRA layer '" + lpath + "' has alpha=" +
                                  pyfmt::py_float(layer->alpha()));
-            expected[lpath] = {layer->lora_A.shape(), layer->lora_B.shape(), layer->alpha()};
+            expected[lpath] = {layer->lora_A.shape(), layer->lora_B.shape()};
         }
     }
 
