@@ -129,11 +129,12 @@ StateDict lora_state_dict(const Module& model);
 /// LoRA layers or a layer's r/alpha differ from `config`; IOError when the file cannot be written.
 void save_lora_adapter(const std::filesystem::path& path, const Module& model, const LoraConfig& config);
 
-/// Loads an adapter file into `model` and returns the file's config. A model without LoRA layers
+/// Loads an adapter file into `model` and returns the file's config (for a file without one, the
+/// model's r, alpha and dropout with the wrapped paths as targets). A model without LoRA layers
 /// gets apply_lora with the config from the file's metadata first; a model that has them must have
 /// exactly the file's layers with the same shapes (and alpha, when the file records it), which is
 /// how an adapter file from PEFT (config in adapter_config.json, not in the file) is loaded. Every
-/// name and shape is checked before anything is copied: ValueError/ShapeError naming the tensor.
+/// name and shape is checked before anything is copied: a ValueError lists every problem.
 LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model);
 
 /// merge() on every LoraLinear of the model; returns how many. ValueError when there is none.
