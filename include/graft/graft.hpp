@@ -32,6 +32,7 @@
 #include "graft/nn/functional/attention.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/nn/linear.hpp"
+#include "graft/nn/lora.hpp"
 #include "graft/nn/module.hpp"
 #include "graft/nn/normalization.hpp"
 #include "graft/nn/pooling.hpp"
