@@ -164,18 +164,22 @@ TEST(Attention, GradcheckStridedInputs) {
             q, k, v);
 }
 
-TEST(Attention, GradcheckAcrossBlockEdges) {
-    // More queries than one query block and more keys than one key tile.
+TEST_F(AttentionFused, GradcheckAcrossBlockEdges) {
+    // More queries than one query block and more keys than one key tile, on one thread (one
+    // slice per task) and on two (one slice: the two-pass backward).
     const std::int64_t Tq = kernels::kAttnBlockQ + 2, Tk = kernels::kAttnBlockK + 2;
     Generator g(8);
     const Tensor q = randn({1, 1, Tq, 2}, DType::Float64, &g).requires_grad_();
     const Tensor k = randn({1, 1, Tk, 2}, DType::Float64, &g).requires_grad_();
     const Tensor v = randn({1, 1, Tk, 2}, DType::Float64, &g).requires_grad_();
-    EXPECT_GRADCHECK(
-        [](const std::vector<Tensor>& in) {
-            return F::scaled_dot_product_attention(in[0], in[1], in[2], {.causal = true});
-        },
-        q, k, v);
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        EXPECT_GRADCHECK(
+            [](const std::vector<Tensor>& in) {
+                return F::scaled_dot_product_attention(in[0], in[1], in[2], {.causal = true});
+            },
+            q, k, v);
+    }
 }
 
 TEST(Attention, ComputesOnlyNeededGradients) {
@@ -239,6 +243,31 @@ TEST_F(AttentionFused, OneAndTwoThreadsAgree) {
         EXPECT_LT(max_abs_diff(one.dq, two.dq), 1e-5);
         EXPECT_LT(max_abs_diff(one.dk, two.dk), 1e-5);
         EXPECT_LT(max_abs_diff(one.dv, two.dv), 1e-5);
+    }
+}
+
+TEST_F(AttentionFused, FewerSlicesThanThreadsAgree) {
+    // One B·H slice on two threads takes the two-pass backward (dK/dV by key tile, dQ by query
+    // block); it must give what the one-slice-per-task path gives on one thread, and each
+    // gradient alone (the other inputs frozen) must match too.
+    const Qkv in = random_qkv(1, 1, 150, 260, 24, DType::Float32, 15);
+    Generator g(16);
+    const Tensor dout = randn({1, 1, 150, 24}, DType::Float32, &g);
+    for (bool causal : {false, true}) {
+        set_num_threads(1);
+        const Grads one = run_attention(in, dout, causal, true);
+        set_num_threads(2);
+        const Grads two = run_attention(in, dout, causal, true);
+        EXPECT_LT(max_abs_diff(one.dq, two.dq), 1e-5);
+        EXPECT_LT(max_abs_diff(one.dk, two.dk), 1e-5);
+        EXPECT_LT(max_abs_diff(one.dv, two.dv), 1e-5);
+        const Grads ref = run_attention(in, dout, causal, false);
+        EXPECT_LT(max_abs_diff(two.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq)));
+        EXPECT_LT(max_abs_diff(two.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk)));
+        EXPECT_LT(max_abs_diff(two.dv, ref.dv), 1e-5 * std::max(1.0, max_abs(ref.dv)));
+        Tensor q = in.q.clone().requires_grad_(), k = in.k.clone(), v = in.v.clone();
+        F::scaled_dot_product_attention(q, k, v, {.causal = causal}).backward(dout);
+        EXPECT_LT(max_abs_diff(q.grad(), two.dq), 1e-6);
     }
 }
 

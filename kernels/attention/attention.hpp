@@ -8,9 +8,10 @@
 // The forward splits B·H·⌈Tq/kAttnBlockQ⌉ query blocks over the threads; per block it walks the
 // keys kAttnBlockK at a time: S = scale·Q·Kᵀ (GEMM into a per-thread tile), online softmax
 // (running max and sum, earlier output rescaled), O += P·V. It writes O and the per-row
-// log-sum-exp only. The backward runs one B·H slice per task: it recomputes P = exp(S − lse)
-// tile by tile and accumulates dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)),
-// dQ += scale·dS·K, dK += scale·dSᵀ·Q. Score tensors never exist beyond the thread tiles.
+// log-sum-exp only. The backward recomputes P = exp(S − lse) tile by tile and accumulates
+// dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ += scale·dS·K, dK += scale·dSᵀ·Q,
+// one B·H slice per task (or, with fewer slices than threads, dK/dV by key tile and then dQ by
+// query block). Score tensors never exist beyond the thread tiles.
 //
 //   attention_forward(problem, out, lse);                      // float: active ISA; double: scalar
 //   attention_backward(problem, out, lse, dout, dq, nullptr, dv);   // dk not needed

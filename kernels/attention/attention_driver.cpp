@@ -130,68 +130,95 @@ void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
     });
 }
 
+/// The backward's operands and outputs (all contiguous but q, k, v); an output is nullptr when
+/// not needed, and a step updates only the outputs it is asked for.
+template <class T>
+struct BackwardArgs {
+    const AttnProblem<T>& p;
+    RowKernels<T> kernels;
+    const T* lse;
+    const T* dout;
+    const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]
+    T *dq, *dk, *dv;
+};
+
+/// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
+//   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
+//   dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i.
+// s and dp are kAttnBlockQ × kAttnBlockK tiles.
+template <class T>
+void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool upd_q, bool upd_k, bool upd_v, T* s,
+                   T* dp) {
+    const AttnProblem<T>& p = a.p;
+    const int64 b = bh / p.H, h = bh % p.H;
+    const int64 m = std::min(kAttnBlockQ, p.Tq - i0), n = std::min(kAttnBlockK, visible_keys(p, i0, m) - j0);
+    const T* qi = at(p.q, b, h, i0);
+    const T* kj = at(p.k, b, h, j0);
+    const T* doi = a.dout + (bh * p.Tq + i0) * p.Dv;
+    tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
+    mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
+    a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
+    if (upd_v)
+        tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, p.Dv, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
+    if (!upd_q && !upd_k) return;
+    tile_gemm<T>(m, n, p.Dv, T(1), doi, p.Dv, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
+    const T* delta = a.delta + bh * p.Tq + i0;
+    for (int64 r = 0; r < m; ++r) {
+        T* dsr = dp + r * kAttnBlockK;
+        const T* pr = s + r * kAttnBlockK;
+        for (int64 j = 0; j < n; ++j) dsr[j] = pr[j] * (dsr[j] - delta[r]);
+    }
+    if (upd_q)
+        tile_gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, kj, p.k.st, p.k.sd, T(1), a.dq + (bh * p.Tq + i0) * p.D,
+                     p.D);
+    if (upd_k)
+        tile_gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, qi, p.q.st, p.q.sd, T(1), a.dk + (bh * p.Tk + j0) * p.D,
+                     p.D);
+}
+
 // Given dO: P = exp(S − lse), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K,
-// dK = scale·dSᵀ·Q; one B·H slice per task, so each slice's gradients have one writer.
+// dK = scale·dSᵀ·Q. With at least as many B·H slices as threads, one slice per task (each
+// slice's gradients have one writer). With fewer, two passes keep every thread busy: dK and dV
+// by (slice, key tile), then dQ by (slice, query block); that recomputes P and dP once more, and
+// each gradient element sees the same products in the same order, so the result is the same.
 template <class T>
 void backward_impl(const AttnProblem<T>& p, const T* out, const T* lse, const T* dout, T* dq, T* dk, T* dv) {
-    const RowKernels<T> kernels = row_kernels<T>();
-    const bool need_ds = dq != nullptr || dk != nullptr;
-    const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
-    for_tasks<T>(p.B * p.H, 2 * tile + static_cast<std::size_t>(p.Tq), [&](int64 bh, T* scratch) {
-        const int64 b = bh / p.H, h = bh % p.H;
-        T* s = scratch;
-        T* dp = scratch + tile;
-        T* delta = dp + tile;
-        const T* o_bh = out + bh * p.Tq * p.Dv;
-        const T* do_bh = dout + bh * p.Tq * p.Dv;
-        const T* lse_bh = lse + bh * p.Tq;
-        T* dq_bh = dq ? dq + bh * p.Tq * p.D : nullptr;
-        T* dk_bh = dk ? dk + bh * p.Tk * p.D : nullptr;
-        T* dv_bh = dv ? dv + bh * p.Tk * p.Dv : nullptr;
-        if (dq_bh) std::fill(dq_bh, dq_bh + p.Tq * p.D, T(0));
-        if (dk_bh) std::fill(dk_bh, dk_bh + p.Tk * p.D, T(0));
-        if (dv_bh) std::fill(dv_bh, dv_bh + p.Tk * p.Dv, T(0));
-        if (need_ds)
-            for (int64 i = 0; i < p.Tq; ++i) {
-                T acc = 0;
-                for (int64 d = 0; d < p.Dv; ++d) acc += do_bh[i * p.Dv + d] * o_bh[i * p.Dv + d];
-                delta[i] = acc;
-            }
-        for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ) {
-            const int64 m = std::min(kAttnBlockQ, p.Tq - i0);
-            const T* qi = at(p.q, b, h, i0);
-            const T* doi = do_bh + i0 * p.Dv;
-            const int64 keys = visible_keys(p, i0, m);
-            for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
-                const int64 n = std::min(kAttnBlockK, keys - j0);
-                const T* kj = at(p.k, b, h, j0);
-                const T* vj = at(p.v, b, h, j0);
-                // P = exp(scale·Q_i·K_jᵀ − lse_i)
-                tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
-                mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
-                kernels.exp_rows(m, n, s, kAttnBlockK, lse_bh + i0);
-                // dV_j += P_ijᵀ·dO_i
-                if (dv_bh)
-                    tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, p.Dv, 1, T(1), dv_bh + j0 * p.Dv, p.Dv);
-                if (!need_ds) continue;
-                // dP = dO_i·V_jᵀ, then dS = P∘(dP − delta_i), in place
-                tile_gemm<T>(m, n, p.Dv, T(1), doi, p.Dv, 1, vj, p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
-                for (int64 r = 0; r < m; ++r) {
-                    T* dsr = dp + r * kAttnBlockK;
-                    const T* pr = s + r * kAttnBlockK;
-                    const T dr = delta[i0 + r];
-                    for (int64 j = 0; j < n; ++j) dsr[j] = pr[j] * (dsr[j] - dr);
-                }
-                // dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i
-                if (dq_bh)
-                    tile_gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, kj, p.k.st, p.k.sd, T(1), dq_bh + i0 * p.D,
-                                 p.D);
-                if (dk_bh)
-                    tile_gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, qi, p.q.st, p.q.sd, T(1), dk_bh + j0 * p.D,
-                                 p.D);
-            }
+    const int64 slices = p.B * p.H;
+    if (dq) std::fill(dq, dq + slices * p.Tq * p.D, T(0));
+    if (dk) std::fill(dk, dk + slices * p.Tk * p.D, T(0));
+    if (dv) std::fill(dv, dv + slices * p.Tk * p.Dv, T(0));
+    std::vector<T> delta(static_cast<std::size_t>(slices * p.Tq), T(0));
+    if (dq || dk)
+        for (int64 i = 0; i < slices * p.Tq; ++i) {
+            T acc = 0;
+            for (int64 d = 0; d < p.Dv; ++d) acc += dout[i * p.Dv + d] * out[i * p.Dv + d];
+            delta[static_cast<std::size_t>(i)] = acc;
         }
-    });
+    const BackwardArgs<T> a{p, row_kernels<T>(), lse, dout, delta.data(), dq, dk, dv};
+    const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
+    const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
+    const auto keys_of_block = [&](int64 i0) { return visible_keys(p, i0, std::min(kAttnBlockQ, p.Tq - i0)); };
+    if (slices >= num_threads()) {
+        for_tasks<T>(slices, 2 * tile, [&](int64 bh, T* scratch) {
+            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
+                for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
+                    backward_step(a, bh, i0, j0, dq != nullptr, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+        });
+        return;
+    }
+    if (dk || dv)
+        for_tasks<T>(slices * ktiles, 2 * tile, [&](int64 task, T* scratch) {
+            const int64 bh = task / ktiles, j0 = (task % ktiles) * kAttnBlockK;
+            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
+                if (j0 < keys_of_block(i0))
+                    backward_step(a, bh, i0, j0, false, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+        });
+    if (dq)
+        for_tasks<T>(slices * qblocks, 2 * tile, [&](int64 task, T* scratch) {
+            const int64 bh = task / qblocks, i0 = (task % qblocks) * kAttnBlockQ;
+            for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
+                backward_step(a, bh, i0, j0, true, false, false, scratch, scratch + tile);
+        });
 }
 
 }  // namespace
