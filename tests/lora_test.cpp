@@ -510,3 +510,48 @@ TEST(LoraGolden, MatchesPyTorchForwardGradientsAndAdamWSteps) {
     for (const char* name : {"0.weight", "0.bias", "2.weight", "2.bias"})
         EXPECT_EQ(floats(params.at(name)), floats(golden.at(std::string("init.") + name))) << name;
 }
+
+TEST(LoraConv1D, WrapsGpt2AttentionAndMergesTheTransposedUpdate) {
+    manual_seed(21);
+    models::GPT2Config cfg;
+    cfg.vocab_size = 40;
+    cfg.n_positions = 16;
+    cfg.n_embd = 16;
+    cfg.n_layer = 2;
+    cfg.n_head = 2;
+    cfg.resid_pdrop = cfg.embd_pdrop = cfg.attn_pdrop = 0.0;
+    models::GPT2LMHead gpt(cfg);
+    const Tensor ids = randint(0, 40, {2, 8});
+    const Tensor base_logits = gpt.forward(ids).detach();
+    const StateDict base = nn::clone(gpt)->state_dict();
+
+    const nn::LoraConfig config{.r = 2, .alpha = 4, .target_modules = {"*.attn.c_attn", "*.mlp.c_fc"}};
+    EXPECT_EQ(nn::apply_lora(gpt, config).size(), 4u);
+    auto c_attn = std::dynamic_pointer_cast<nn::LoraLinear>(gpt.submodule("transformer.h.0.attn.c_attn"));
+    ASSERT_TRUE(c_attn);
+    EXPECT_EQ(c_attn->weight.shape(), (Shape{16, 48}));  // Conv1D layout kept: [in, out]
+    EXPECT_EQ(c_attn->lora_A.shape(), (Shape{2, 16}));   // PEFT's shapes: A [r, in], B [out, r]
+    EXPECT_EQ(c_attn->lora_B.shape(), (Shape{48, 2}));
+    EXPECT_EQ(max_abs_diff(gpt.forward(ids), base_logits), 0.0);  // B = 0: starts equal to the base
+
+    // Train the adapters: the logits move, the base weights stay bit-identical.
+    optim::AdamW opt(gpt.trainable_parameters(), {.lr = 1e-2});
+    for (int i = 0; i < 3; ++i) {
+        opt.zero_grad();
+        models::causal_lm_loss(gpt.forward(ids), ids).backward();
+        opt.step();
+    }
+    EXPECT_EQ(gpt.trainable_parameters().size(), 8u);
+    for (const auto& [name, t] : base)
+        EXPECT_EQ(max_abs_diff(gpt.state_dict().at(name), t), 0.0) << name;
+    gpt.eval();
+    const Tensor adapted = gpt.forward(ids).detach();
+    EXPECT_GT(max_abs_diff(adapted, base_logits), 1e-4);
+
+    // Merging folds (alpha/r)·(B·A)ᵀ into the [in, out] weight: same logits without the adapter pass.
+    EXPECT_EQ(nn::merge_lora(gpt), 4u);
+    EXPECT_GT(max_abs_diff(c_attn->weight, base.at("transformer.h.0.attn.c_attn.weight")), 1e-5);
+    EXPECT_LT(max_abs_diff(gpt.forward(ids), adapted), 1e-5);
+    EXPECT_EQ(nn::unmerge_lora(gpt), 4u);
+    EXPECT_LT(max_abs_diff(c_attn->weight, base.at("transformer.h.0.attn.c_attn.weight")), 1e-6);
+}

@@ -2,6 +2,8 @@
 // The adapter files are in lora_adapter.cpp.
 #include "graft/nn/lora.hpp"
 
+#include "graft/nn/conv1d.hpp"
+
 #include <cmath>
 #include <functional>
 
@@ -49,8 +51,8 @@ std::string describe_modules(const Module& model) {
 std::optional<LoraTarget> lora_target_of(const Module& layer) {
     if (const auto* linear = dynamic_cast<const Linear*>(&layer))
         return LoraTarget{linear->in_features, linear->out_features, /*transposed_weight=*/false};
-    // GPT-2's Conv1D (weight [in, out], y = x·W + b) goes here, as
-    //   LoraTarget{<its in features>, <its out features>, /*transposed_weight=*/true}.
+    if (const auto* conv = dynamic_cast<const Conv1D*>(&layer))  // GPT-2's: weight [in, out], y = x·W + b
+        return LoraTarget{conv->in_features, conv->out_features, /*transposed_weight=*/true};
     return std::nullopt;
 }
 
@@ -65,7 +67,7 @@ LoraLinear::LoraLinear(std::shared_ptr<Module> base, const LoraConfig& config)
     const std::optional<LoraTarget> target = lora_target_of(*base_);
     if (!target)
         throw ValueError("LoraLinear: cannot wrap a " + base_->type_name() +
-                         " (LoRA wraps Linear layers: weight [out, in], y = x·Wᵀ + b)");
+                         " (LoRA wraps Linear layers, weight [out, in], and GPT-2 Conv1D layers, weight [in, out])");
     target_ = *target;
     check_options(config, "LoraLinear");
     const Tensor* w = base_->find_tensor("weight");

@@ -49,8 +49,8 @@ struct LoraTarget {
     bool transposed_weight;
 };
 
-/// How LoRA sees `layer`, or nullopt when it cannot wrap it. nn::Linear today; a Conv1D with
-/// weight [in, out] plugs in here, as {in, out, transposed_weight = true}, and nothing else changes.
+/// How LoRA sees `layer`, or nullopt when it cannot wrap it: nn::Linear ({in, out, false}) and
+/// nn::Conv1D ({in, out, transposed_weight = true}); another layer type plugs in here.
 std::optional<LoraTarget> lora_target_of(const Module& layer);
 
 /// A linear layer with a trainable low-rank update. Parameters, in order: "weight" and "bias" (the
