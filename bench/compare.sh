@@ -29,8 +29,9 @@ echo "== graft" >&2
 
 peak=""
 if [[ -x "$build/bench/bench_gemm" ]]; then
+  # bench_gemm ends with a summary table; its peak_fma row holds the FMA peak in GFLOP/s.
   peak=$("$build/bench/bench_gemm" --benchmark_filter='peak_fma/threads:2' --benchmark_min_time=0.2 2>/dev/null |
-         awk '/peak_fma/ { for (i = 1; i <= NF; ++i) if ($i ~ /G\/s$|GFLOP/) { v = $i; sub(/G.*$/, "", v); print v; exit } }')
+         awk -F'|' '$2 ~ /peak_fma/ && $3 ~ /2/ { gsub(/ /, "", $4); print $4; exit }')
 fi
 
 have_torch=0
