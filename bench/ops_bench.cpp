@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 namespace {
 
@@ -80,6 +81,35 @@ void BM_MlpTrainStep(benchmark::State& state) {
     state.counters["FLOP/s"] = benchmark::Counter(forward + backward, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MlpTrainStep)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Causal self-attention on [1, 12, T, 64] (B·H = 12 heads): fused (range(1) = 1) or the unfused
+// reference (0), forward only (range(2) = 0) or forward + backward into q, k and v (1).
+// FLOPs counted as the two T×T×64 products forward (4·B·H·T²·D) and five more backward.
+void BM_Attention(benchmark::State& state) {
+    const std::int64_t T = state.range(0), BH = 12, D = 64;
+    const bool fused = state.range(1) != 0, backward = state.range(2) != 0;
+    manual_seed(1);
+    const Tensor q = randn({1, BH, T, D}).requires_grad_(backward);
+    const Tensor k = randn({1, BH, T, D}).requires_grad_(backward);
+    const Tensor v = randn({1, BH, T, D}).requires_grad_(backward);
+    const Tensor dout = randn({1, BH, T, D});
+    for (auto _ : state) {
+        Tensor y = fused ? F::scaled_dot_product_attention(q, k, v, {.causal = true})
+                         : F::scaled_dot_product_attention_reference(q, k, v, {.causal = true});
+        if (backward) y.backward(dout);
+        benchmark::DoNotOptimize(y.raw_data());
+        benchmark::ClobberMemory();
+    }
+    const double pair = 2.0 * static_cast<double>(BH * T * T * D);
+    state.counters["FLOP/s"] =
+        benchmark::Counter((backward ? 7.0 : 2.0) * pair, benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(std::string(fused ? "fused" : "reference") + (backward ? " fwd+bwd" : " fwd"));
+}
+BENCHMARK(BM_Attention)
+    ->ArgsProduct({{128, 256}, {1, 0}, {0, 1}})
+    ->ArgNames({"T", "fused", "bwd"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

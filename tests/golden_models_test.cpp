@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "golden_compare.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -70,27 +71,9 @@ nn::LoadOptions only(const std::string& prefix) {
             }};
 }
 
-/// Expects `got` to equal PyTorch's `expected` within atol + rtol·|expected| per element, and
-/// prints the largest absolute and relative differences.
+/// expect_close with the tolerances above.
 void expect_close(const std::string& what, const Tensor& got, const Tensor& expected) {
-    ASSERT_EQ(got.shape(), expected.shape()) << what;
-    const std::vector<double> a = got.to_vector<double>(), b = expected.to_vector<double>();
-    double max_abs = 0, max_rel = 0;
-    std::size_t worst = 0, failures = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const double d = std::abs(a[i] - b[i]);
-        if (d > max_abs) {
-            max_abs = d;
-            worst = i;
-        }
-        if (b[i] != 0) max_rel = std::max(max_rel, d / std::abs(b[i]));
-        if (!(d <= kAbsTol + kRelTol * std::abs(b[i]))) ++failures;
-    }
-    std::printf("    %-26s %6zu values  max abs diff %.3g  max rel diff %.3g\n", what.c_str(), a.size(), max_abs,
-                max_rel);
-    EXPECT_EQ(failures, 0u) << what << ": " << failures << " of " << a.size()
-                            << " values beyond tolerance; worst at " << worst << ": graft " << a[worst]
-                            << ", PyTorch " << b[worst];
+    test::expect_close(what, got, expected, {kAbsTol, kRelTol});
 }
 
 /// The golden entries under `prefix`, without it.

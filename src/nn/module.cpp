@@ -224,10 +224,7 @@ StateDict Module::state_dict() const {
     return sd;
 }
 
-namespace {
-
-/// The dict with options.rename, strip_prefix and add_prefix applied to its keys, in that order.
-StateDict renamed_keys(const StateDict& dict, const LoadOptions& options) {
+StateDict renamed_state_dict(const StateDict& dict, const LoadOptions& options) {
     if (!options.rename && options.strip_prefix.empty() && options.add_prefix.empty()) return dict;
     StateDict out;
     std::unordered_map<std::string, std::string> origin;  // new name → the dict's key
@@ -250,10 +247,8 @@ StateDict renamed_keys(const StateDict& dict, const LoadOptions& options) {
     return out;
 }
 
-}  // namespace
-
 LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions& options) {
-    const StateDict dict = renamed_keys(original, options);
+    const StateDict dict = renamed_state_dict(original, options);
     LoadReport report;
     std::vector<std::pair<Tensor, Tensor>> copies;  // (model tensor, value to copy into it)
     std::vector<std::pair<std::string, Tensor>> reinit;  // (name, model tensor) under Reinit

@@ -1,4 +1,4 @@
-// nn::LayerNorm: affine parameters, checked forward on functional::layer_norm.
+// nn::LayerNorm and nn::RMSNorm: affine parameters, checked forwards on functional::layer_norm / rms_norm.
 #include "graft/nn/normalization.hpp"
 
 #include <algorithm>
@@ -47,6 +47,38 @@ std::string LayerNorm::extra_repr() const {
                     ", elementwise_affine=" + pyfmt::py_bool(elementwise_affine);
     if (elementwise_affine && !has_bias) s += ", bias=False";
     return s;
+}
+
+RMSNorm::RMSNorm(Shape shape, std::optional<double> eps_, bool affine)
+    : normalized_shape(std::move(shape)), eps(eps_), elementwise_affine(affine) {
+    if (normalized_shape.empty())
+        throw ValueError("RMSNorm: normalized_shape must have at least one dimension, got ()");
+    if (std::any_of(normalized_shape.begin(), normalized_shape.end(), [](std::int64_t s) { return s < 0; }))
+        throw ValueError("RMSNorm: normalized_shape " + pyfmt::py_tuple(normalized_shape) + " has a negative size");
+    if (eps && !(*eps >= 0.0)) throw ValueError("RMSNorm: eps must be non-negative, got " + pyfmt::py_float(*eps));
+    reset();
+}
+
+RMSNorm::RMSNorm(std::int64_t size, std::optional<double> eps_) : RMSNorm(Shape{size}, eps_) {}
+
+void RMSNorm::reset() {
+    weight = Tensor();
+    if (!elementwise_affine) return;
+    weight = register_parameter("weight", empty(normalized_shape));
+    init::ones_(weight);
+}
+
+Tensor RMSNorm::forward(const Tensor& x) {
+    const std::size_t k = normalized_shape.size();
+    if (x.shape().size() < k || !std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k))
+        throw ShapeError("RMSNorm(" + extra_repr() + "): input shape " + shape_str(x.shape()) +
+                         " does not end with normalized_shape " + shape_str(normalized_shape));
+    return functional::rms_norm(x, normalized_shape, weight, eps);
+}
+
+std::string RMSNorm::extra_repr() const {
+    return pyfmt::py_tuple(normalized_shape) + ", eps=" + (eps ? pyfmt::py_float(*eps) : std::string("None")) +
+           ", elementwise_affine=" + pyfmt::py_bool(elementwise_affine);
 }
 
 }  // namespace graft::nn

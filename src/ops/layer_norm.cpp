@@ -1,8 +1,11 @@
-// layer_norm over the trailing dims (statistics in double), forward followed by its fused backward.
-// float32 runs the vector row kernels (kernels/vector): statistics in float (the mean summed in
-// double), dx, dw and db from one fused backward pass per row.
+// layer_norm and rms_norm over the trailing dims (statistics in double), forward followed by the
+// fused backward they share (rms_norm is layer_norm without centring and without bias).
+// float32 layer_norm runs the vector row kernels (kernels/vector): statistics in float (the mean
+// summed in double), dx, dw and db from one fused backward pass per row.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,16 +25,17 @@ constexpr std::int64_t kParallelGrain = 1 << 15;
 constexpr std::int64_t kColumnBlock = 32;
 
 /// x is [rows, n] contiguous; w and b are [n] or null; y is [rows, n].
-/// mean[r] = Σ x/n, rstd[r] = 1/√(Σ (x − mean)²/n + eps), y = (x − mean)·rstd·w + b.
+/// mean[r] = Σ x/n (0 when not centered), rstd[r] = 1/√(Σ (x − mean)²/n + eps), y = (x − mean)·rstd·w + b.
 template <class T>
 void layer_norm_forward_kernel(const T* x, const T* w, const T* b, T* y, double* mean, double* rstd,
-                               std::int64_t rows, std::int64_t n, double eps) {
+                               std::int64_t rows, std::int64_t n, double eps, bool centered) {
 #pragma omp parallel for schedule(static) if (rows > 1 && rows * n >= kParallelGrain)
     for (std::int64_t r = 0; r < rows; ++r) {
         const T* xr = x + r * n;
         T* yr = y + r * n;
         double s = 0.0;
-        for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(xr[j]);
+        if (centered)
+            for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(xr[j]);
         const double m = s / static_cast<double>(n);
         double ss = 0.0;
         for (std::int64_t j = 0; j < n; ++j) {
@@ -51,9 +55,10 @@ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, T* y, double*
 }
 
 /// dx = rstd·(g·w − mean(g·w) − x̂·mean(g·w·x̂)) per row, x̂ = (x − mean)·rstd; w may be null (= 1).
+/// Not centered (rms_norm, mean = 0): dx = rstd·(g·w − x̂·mean(g·w·x̂)).
 template <class T>
 void layer_norm_backward_input_kernel(const T* x, const T* g, const T* w, const double* mean, const double* rstd,
-                                      T* dx, std::int64_t rows, std::int64_t n) {
+                                      T* dx, std::int64_t rows, std::int64_t n, bool centered) {
     const double inv_n = 1.0 / static_cast<double>(n);
 #pragma omp parallel for schedule(static) if (rows > 1 && rows * n >= kParallelGrain)
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -67,7 +72,7 @@ void layer_norm_backward_input_kernel(const T* x, const T* g, const T* w, const 
             sum_gw += gw;
             sum_gwx += gw * (static_cast<double>(xr[j]) - m) * rs;
         }
-        const double a = sum_gw * inv_n, c = sum_gwx * inv_n;
+        const double a = centered ? sum_gw * inv_n : 0.0, c = sum_gwx * inv_n;
         for (std::int64_t j = 0; j < n; ++j) {
             const double gw = static_cast<double>(gr[j]) * (w ? static_cast<double>(w[j]) : 1.0);
             const double xh = (static_cast<double>(xr[j]) - m) * rs;
@@ -106,15 +111,17 @@ void layer_norm_backward_params_kernel(const T* x, const T* g, const double* mea
 
 // y = (x − mean)·rstd·w + b over rows of n elements
 //   ⇒  dx = rstd·(g·w − mean(g·w) − x̂·mean(g·w·x̂)),  dw = Σ_rows g·x̂,  db = Σ_rows g
+// rms_norm: mean = 0 and no bias, so the mean(g·w) term drops out of dx.
 struct LayerNormBackward final : Node {
-    const char* name() const override { return "LayerNormBackward"; }
+    explicit LayerNormBackward(bool c) : centered(c) {}
+    const char* name() const override { return centered ? "LayerNormBackward" : "RmsNormBackward"; }
     std::vector<Tensor> apply(const Tensor& g) override {
         const bool need_dx = needs_input_grad(0), need_dw = needs_input_grad(1), need_db = needs_input_grad(2);
         const Tensor gc = g.contiguous();
         const Tensor xc = (need_dx || need_dw) ? x.unpack(name()) : Tensor();
         const Tensor wc = (need_dx && has_weight) ? weight.unpack(name()).contiguous() : Tensor();
         Tensor dx, dw, db;
-        if (gc.dtype() == DType::Float32 && (need_dx || need_dw)) {  // db alone: the column sums below
+        if (gc.dtype() == DType::Float32 && centered && (need_dx || need_dw)) {  // db alone: the column sums below
             if (need_dx) dx = empty(input_shapes[0], gc.dtype());
             if (need_dw) dw = empty(input_shapes[1], gc.dtype());
             if (need_db) db = empty(input_shapes[2], gc.dtype());
@@ -129,7 +136,8 @@ struct LayerNormBackward final : Node {
             if (need_dx) {
                 dx = empty(input_shapes[0], gc.dtype());
                 layer_norm_backward_input_kernel<T>(xc.data_ptr<T>(), gp, has_weight ? wc.data_ptr<T>() : nullptr,
-                                                    mean.data(), rstd.data(), dx.data_ptr<T>(), rows, n);
+                                                    mean.data(), rstd.data(), dx.data_ptr<T>(), rows, n,
+                                                    centered);
             }
             if (need_dw || need_db) {
                 if (need_dw) dw = empty(input_shapes[1], gc.dtype());
@@ -151,40 +159,43 @@ struct LayerNormBackward final : Node {
     SavedTensor x;       // contiguous [rows, n] view of the input; for dx and dw
     SavedTensor weight;  // for dx, when the op has a weight
     bool has_weight = false;
+    bool centered;
     std::vector<double> mean, rstd;
-    std::vector<float> rstd32;  // instead of rstd for float32 inputs (the vector kernels)
+    std::vector<float> rstd32;  // instead of rstd for float32 layer_norm (the vector kernels)
     std::int64_t rows = 0, n = 0;
 };
 
-void check_layer_norm_args(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias) {
+void check_norm_args(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                     const char* op) {
+    const std::string name(op);
     const std::int64_t k = static_cast<std::int64_t>(normalized_shape.size());
-    if (k == 0) throw ShapeError("layer_norm: normalized_shape must have at least one dimension, got []");
+    if (k == 0) throw ShapeError(name + ": normalized_shape must have at least one dimension, got []");
     const bool suffix_matches =
         x.dim() >= k && std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k);
     if (!suffix_matches)
-        throw ShapeError("layer_norm: input of shape " + shape_str(x.shape()) +
-                         " does not end with normalized_shape " + shape_str(normalized_shape));
+        throw ShapeError(name + ": input of shape " + shape_str(x.shape()) + " does not end with normalized_shape " +
+                         shape_str(normalized_shape));
     for (const auto& [t, what] : {std::pair{&weight, "weight"}, std::pair{&bias, "bias"}}) {
         if (!t->defined()) continue;
         if (t->shape() != normalized_shape)
-            throw ShapeError(std::string("layer_norm: ") + what + " has shape " + shape_str(t->shape()) +
+            throw ShapeError(name + ": " + what + " has shape " + shape_str(t->shape()) +
                              ", expected normalized_shape " + shape_str(normalized_shape));
-        detail::check_same_dtype(x, *t, "layer_norm");
+        detail::check_same_dtype(x, *t, op);
     }
 }
 
-}  // namespace
-
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
-                  double eps) {
-    check_layer_norm_args(x, normalized_shape, weight, bias);
+/// layer_norm (centered) or rms_norm (not centered, no bias) over the trailing normalized_shape.
+Tensor norm_impl(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps,
+                 bool centered, const char* op) {
+    check_norm_args(x, normalized_shape, weight, bias, op);
     const std::int64_t n = shape_numel(normalized_shape);
     std::int64_t rows = 1;
     for (std::size_t d = 0; d + normalized_shape.size() < x.shape().size(); ++d) rows *= x.shape()[d];
     const Tensor xc = x.detach().contiguous();
     const Tensor wc = weight.defined() ? weight.detach().contiguous() : Tensor();
     const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-    const bool f32 = x.dtype() == DType::Float32;
+    // The vector kernels implement the centred form only; float32 rms_norm takes the generic loops.
+    const bool f32 = x.dtype() == DType::Float32 && centered;
     std::vector<double> mean(static_cast<std::size_t>(rows)), rstd(f32 ? 0 : static_cast<std::size_t>(rows));
     std::vector<float> rstd32(f32 ? static_cast<std::size_t>(rows) : 0);
     Tensor out = empty(x.shape(), x.dtype());
@@ -193,13 +204,13 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                                  bc.defined() ? bc.data_ptr<float>() : nullptr, static_cast<float>(eps),
                                  out.data_ptr<float>(), mean.data(), rstd32.data());
     } else {
-        detail::dispatch_floating(x.dtype(), "layer_norm", [&]<class T>() {
+        detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
             layer_norm_forward_kernel<T>(xc.data_ptr<T>(), wc.defined() ? wc.data_ptr<T>() : nullptr,
                                          bc.defined() ? bc.data_ptr<T>() : nullptr, out.data_ptr<T>(), mean.data(),
-                                         rstd.data(), rows, n, eps);
+                                         rstd.data(), rows, n, eps, centered);
         });
     }
-    if (auto node = autograd::make_node<LayerNormBackward>({&x, &weight, &bias}, out)) {
+    if (auto node = autograd::make_node<LayerNormBackward>({&x, &weight, &bias}, out, centered)) {
         if (node->needs_input_grad(0) || node->needs_input_grad(1)) {
             node->x = SavedTensor(xc);
             node->mean = std::move(mean);
@@ -212,6 +223,20 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
         node->n = n;
     }
     return out;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+    return norm_impl(x, normalized_shape, weight, bias, eps, true, "layer_norm");
+}
+
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, std::optional<double> eps) {
+    if (eps && !(*eps >= 0.0)) throw ValueError("rms_norm: eps must be non-negative, got " + std::to_string(*eps));
+    const double e = eps.value_or(x.dtype() == DType::Float64 ? std::numeric_limits<double>::epsilon()
+                                                              : static_cast<double>(std::numeric_limits<float>::epsilon()));
+    return norm_impl(x, normalized_shape, weight, Tensor(), e, false, "rms_norm");
 }
 
 }  // namespace graft::nn::functional

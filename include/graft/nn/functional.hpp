@@ -8,9 +8,11 @@
 
 #include <optional>
 
+#include "graft/nn/functional/attention.hpp"
 #include "graft/nn/functional/batch_norm.hpp"
 #include "graft/nn/functional/conv.hpp"
 #include "graft/nn/functional/norm.hpp"
+#include "graft/nn/functional/rotary.hpp"
 #include "graft/ops.hpp"
 
 namespace graft::nn::functional {

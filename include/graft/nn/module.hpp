@@ -85,6 +85,11 @@ struct LoadOptions {
     std::string add_prefix = {};
 };
 
+/// The dict with options.rename, strip_prefix and add_prefix applied to its keys, as
+/// load_state_dict applies them (a key renamed to nullopt is left out); ValueError when two keys
+/// get the same name. For loaders that rework a dict after the user's renaming.
+StateDict renamed_state_dict(const StateDict& dict, const LoadOptions& options);
+
 struct FreezeOptions {
     /// Keep BatchNorm layers whose parameters are all frozen in eval mode (running statistics
     /// untouched, even after train()). Off: they keep following train()/eval().

@@ -1,0 +1,139 @@
+// bench_workloads — the reference workloads of ../shared/PERFORMANCE.md, one line each:
+// `name  median_ms` (and GFLOP/s for the GEMMs), named as ../shared/anchors/torch_bench.py names
+// them, so the two print comparable tables (bench/compare.sh puts them side by side).
+//
+//   build/bench/bench_workloads                      # every workload, the default thread count
+//   build/bench/bench_workloads --threads 1 --filter mlp
+//   build/bench/bench_workloads --reps 3 --warmup 1  # quicker, noisier
+//
+// Like torch_bench.py: each workload runs `warmup` untimed steps, then `reps` timed ones, and
+// prints the median. A training step is zero_grad, forward, loss, backward and an AdamW step over
+// the trainable parameters. The last line is the process's peak resident memory.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "workloads.hpp"
+
+namespace {
+
+using namespace graft;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+    int threads = 0;  // 0: graft's default
+    int reps = 10;
+    int warmup = 3;
+    std::string filter;
+};
+
+double median_ms(const std::function<void()>& fn, const Options& o) {
+    for (int i = 0; i < o.warmup; ++i) fn();
+    std::vector<double> ts;
+    for (int i = 0; i < o.reps; ++i) {
+        const auto t0 = Clock::now();
+        fn();
+        ts.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    std::sort(ts.begin(), ts.end());
+    const std::size_t n = ts.size();
+    return n % 2 ? ts[n / 2] : 0.5 * (ts[n / 2 - 1] + ts[n / 2]);
+}
+
+/// A training step over the trainable parameters, as torch_bench.py's step_fn.
+std::function<void()> step_fn(nn::Module& model, const Tensor& x, const Tensor& y,
+                              std::function<Tensor(const Tensor&, const Tensor&)> loss_fn) {
+    auto opt = std::make_shared<optim::AdamW>(model.trainable_parameters(), optim::AdamWOptions{.lr = 1e-3});
+    return [&model, x, y, loss_fn, opt] {
+        opt->zero_grad();
+        Tensor loss = loss_fn(model.forward(x), y);
+        loss.backward();
+        opt->step();
+    };
+}
+
+Tensor ce(const Tensor& out, const Tensor& y) { return bench::F::cross_entropy(out, y); }
+
+void usage(const char* argv0) {
+    std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N]\n"
+                "Times the reference workloads of PERFORMANCE.md; one line each: name  median_ms.\n",
+                argv0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string k = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "bench_workloads: %s needs a value\n", k.c_str());
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (k == "--help" || k == "-h") {
+            usage(argv[0]);
+            return 0;
+        } else if (k == "--threads") o.threads = std::stoi(value());
+        else if (k == "--reps") o.reps = std::max(1, std::stoi(value()));
+        else if (k == "--warmup") o.warmup = std::max(0, std::stoi(value()));
+        else if (k == "--filter") o.filter = value();
+        else {
+            std::fprintf(stderr, "bench_workloads: unknown option %s (see --help)\n", k.c_str());
+            return 2;
+        }
+    }
+    if (o.threads > 0) set_num_threads(o.threads);
+    std::printf("graft threads=%d isa=%s\n", get_num_threads(), active_isa());
+    auto want = [&](const std::string& name) { return o.filter.empty() || name.find(o.filter) != std::string::npos; };
+    auto report = [](const std::string& name, double ms) { std::printf("%s  %.3f ms\n", name.c_str(), ms), std::fflush(stdout); };
+
+    manual_seed(0);
+    for (std::int64_t n : {256, 512, 1024, 2048}) {
+        const std::string name = "gemm_" + std::to_string(n);
+        if (!want(name)) continue;
+        const Tensor a = randn({n, n}), b = randn({n, n});
+        const double ms = median_ms([&] { (void)matmul(a, b); }, o);
+        std::printf("%s  %.3f ms  %.1f GFLOP/s\n", name.c_str(), ms, 2.0 * double(n * n * n) / (ms * 1e6));
+        std::fflush(stdout);
+    }
+
+    if (want("mlp")) {
+        nn::Sequential mlp = bench::make_mlp();
+        const Tensor x = randn({256, 784}), y = randint(0, 10, {256});
+        if (want("mlp_full_step")) report("mlp_full_step", median_ms(step_fn(mlp, x, y, ce), o));
+        mlp.freeze("0.*").freeze("2.*");
+        if (want("mlp_head_only_step")) report("mlp_head_only_step", median_ms(step_fn(mlp, x, y, ce), o));
+        if (want("mlp_inference")) {
+            NoGradGuard no_grad;
+            report("mlp_inference", median_ms([&] { (void)mlp.forward(x); }, o));
+        }
+    }
+    if (want("cnn_full_step")) {
+        bench::Cnn cnn;
+        const Tensor x = randn({64, 3, 32, 32}), y = randint(0, 10, {64});
+        report("cnn_full_step", median_ms(step_fn(cnn, x, y, ce), o));
+    }
+    if (want("gpt")) {
+        bench::Gpt gpt;
+        const Tensor idx = randint(0, 256, {16, 128}), tgt = randint(0, 256, {16, 128});
+        if (want("gpt_full_step")) report("gpt_full_step", median_ms(step_fn(gpt, idx, tgt, bench::lm_loss), o));
+        gpt.freeze();
+        gpt.unfreeze("blocks.3.*").unfreeze("lnf.*").unfreeze("head.*");
+        if (want("gpt_last_block_step"))
+            report("gpt_last_block_step", median_ms(step_fn(gpt, idx, tgt, bench::lm_loss), o));
+    }
+
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf("peak_rss  %.1f MB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);
+    return 0;
+}

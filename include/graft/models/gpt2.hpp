@@ -1,0 +1,197 @@
+// graft/models/gpt2.hpp — GPT-2, loading Hugging Face's GPT2LMHeadModel files as they are.
+//
+//   auto model = models::GPT2LMHead::from_pretrained("gpt2/config.json", "gpt2/model.safetensors");
+//   model.eval();
+//   auto logits = model.forward(ids);                          // ids int64 [B, T] → [B, T, vocab]
+//   auto loss = models::causal_lm_loss(logits, ids);           // next-token cross-entropy, as HF
+//   auto out = models::generate(model, prompt, {.max_new_tokens = 20, .temperature = 0.8, .top_k = 40, .seed = 1});
+//
+// Parameter names and layouts are Hugging Face's: transformer.wte, transformer.wpe,
+// transformer.h.N.{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj}, transformer.ln_f,
+// Conv1D weights [in, out]. The output projection is tied to transformer.wte.weight (there is no
+// lm_head.weight parameter). The format notes and the loading rules: docs/transformers.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graft/nn/container.hpp"
+#include "graft/nn/embedding.hpp"
+#include "graft/nn/module.hpp"
+#include "graft/nn/normalization.hpp"
+#include "graft/state_dict.hpp"
+
+namespace graft::models {
+
+/// The hyperparameters of a GPT-2 model, under the names of Hugging Face's config.json.
+/// The defaults are those of GPT2Config() in transformers (the 124M "gpt2").
+struct GPT2Config {
+    std::int64_t vocab_size = 50257;
+    std::int64_t n_positions = 1024;
+    std::int64_t n_embd = 768;
+    std::int64_t n_layer = 12;
+    std::int64_t n_head = 12;
+    /// Width of the MLP's hidden layer; 0 means 4·n_embd (config.json's "n_inner": null).
+    std::int64_t n_inner = 0;
+    double layer_norm_epsilon = 1e-5;
+    double resid_pdrop = 0.1;
+    double embd_pdrop = 0.1;
+    /// Read for completeness; the attention op has no dropout, so attention probabilities are
+    /// never dropped (see docs/transformers.md).
+    double attn_pdrop = 0.1;
+    /// Standard deviation of the normal initialisation of fresh weights.
+    double initializer_range = 0.02;
+    /// Whether attention scores are divided by √head_dim (HF's "scale_attn_weights").
+    bool scale_attn_weights = true;
+
+    /// Reads a Hugging Face config.json: n_layer, n_head, n_embd, n_positions, vocab_size and
+    /// layer_norm_epsilon are required (IOError naming the key and the file when one is missing or
+    /// not a number); the others keep their defaults when absent; unknown keys are ignored.
+    /// A configuration this model cannot run (activation_function other than "gelu_new",
+    /// scale_attn_by_inverse_layer_idx true, inconsistent sizes) is a ValueError.
+    static GPT2Config from_json_file(const std::filesystem::path& path);
+    /// The same from JSON text; errors name "<string>" as the source.
+    static GPT2Config from_json_string(const std::string& json);
+
+    /// ValueError naming the field unless every size is positive, n_head divides n_embd and the
+    /// dropout probabilities lie in [0, 1).
+    void validate() const;
+    std::int64_t head_dim() const { return n_embd / n_head; }
+    std::int64_t mlp_width() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
+};
+
+/// One layer's cached keys and values, [B, n_head, T_cached, head_dim] each (undefined when empty).
+struct LayerKV {
+    Tensor key;
+    Tensor value;
+};
+
+/// Keys and values of the positions processed so far, one entry per layer; forward appends the
+/// new positions' keys and values and offsets the new positions by length().
+struct KVCache {
+    std::vector<LayerKV> layers;
+    /// Number of cached positions (0 when empty).
+    std::int64_t length() const;
+    void clear() { layers.clear(); }
+};
+
+/// Causal self-attention: children "c_attn" (Conv1D n_embd → 3·n_embd: q, k, v) and "c_proj"
+/// (Conv1D n_embd → n_embd). Children are called by name, so replacing one (a LoRA wrapper) takes effect.
+class GPT2Attention : public nn::Cloneable<GPT2Attention> {
+public:
+    explicit GPT2Attention(const GPT2Config& config);
+    /// Builds c_attn ~ N(0, initializer_range²) and c_proj ~ N(0, initializer_range²/(2·n_layer)), zero biases.
+    void reset() override;
+    /// x [B, T, n_embd] → [B, T, n_embd], causal over T.
+    Tensor forward(const Tensor& x) override { return forward(x, nullptr); }
+    /// With `kv`, attends to its cached keys and values too and appends this step's to them.
+    Tensor forward(const Tensor& x, LayerKV* kv);
+    std::string type_name() const override { return "GPT2Attention"; }
+
+    GPT2Config config;
+};
+
+/// The feed-forward part: children "c_fc" (Conv1D n_embd → mlp_width), GELU (tanh
+/// approximation, HF's "gelu_new"), "c_proj" (Conv1D mlp_width → n_embd), dropout resid_pdrop.
+class GPT2MLP : public nn::Cloneable<GPT2MLP> {
+public:
+    explicit GPT2MLP(const GPT2Config& config);
+    void reset() override;
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "GPT2MLP"; }
+
+    GPT2Config config;
+};
+
+/// A pre-LayerNorm transformer block: x + attn(ln_1(x)), then h + mlp(ln_2(h)).
+class GPT2Block : public nn::Cloneable<GPT2Block> {
+public:
+    explicit GPT2Block(const GPT2Config& config);
+    void reset() override;
+    Tensor forward(const Tensor& x) override { return forward(x, nullptr); }
+    Tensor forward(const Tensor& x, LayerKV* kv);
+    std::string type_name() const override { return "GPT2Block"; }
+
+    GPT2Config config;
+    std::shared_ptr<nn::LayerNorm> ln_1, ln_2;
+    std::shared_ptr<GPT2Attention> attn;
+    std::shared_ptr<GPT2MLP> mlp;
+};
+
+/// HF's GPT2Model: token and position embeddings "wte" [vocab, n_embd] and "wpe"
+/// [n_positions, n_embd], blocks "h.0" … "h.{n_layer−1}", final LayerNorm "ln_f".
+class GPT2Model : public nn::Cloneable<GPT2Model> {
+public:
+    explicit GPT2Model(const GPT2Config& config);
+    void reset() override;
+    /// ids int64 [B, T] → hidden states [B, T, n_embd] after ln_f.
+    Tensor forward(const Tensor& ids) override { return forward(ids, nullptr); }
+    /// With a cache, the positions continue after its length() and each layer's keys and values
+    /// are appended to it. ValueError naming n_positions when cache length + T exceeds it;
+    /// ShapeError unless ids is [B, T] with T ≥ 1 and B equal to the cache's batch.
+    Tensor forward(const Tensor& ids, KVCache* cache);
+    std::string type_name() const override { return "GPT2Model"; }
+
+    GPT2Config config;
+    std::shared_ptr<nn::Embedding> wte, wpe;
+    std::shared_ptr<nn::ModuleList> h;
+    std::shared_ptr<nn::LayerNorm> ln_f;
+};
+
+/// HF's GPT2LMHeadModel: "transformer" (GPT2Model) and a bias-free output projection tied to
+/// transformer.wte.weight. state_dict() keys equal those of HF's saved model.safetensors.
+class GPT2LMHead : public nn::Cloneable<GPT2LMHead> {
+public:
+    explicit GPT2LMHead(const GPT2Config& config);
+    void reset() override;
+    /// ids int64 [B, T] → logits [B, T, vocab_size].
+    Tensor forward(const Tensor& ids) override { return forward(ids, nullptr); }
+    /// Logits of the new positions only, continuing the cached ones (see GPT2Model::forward).
+    Tensor forward(const Tensor& ids, KVCache* cache);
+    std::string type_name() const override { return "GPT2LMHead"; }
+
+    /// Loads a Hugging Face GPT-2 state dict as the files hold it: the keys are renamed as
+    /// options say (rename, strip_prefix, add_prefix), then reworked as follows, then loaded by
+    /// load_state_dict with options' strictness and mismatch policy:
+    ///   - keys "…attn.bias" and "…attn.masked_bias" (HF's causal-mask buffers) are dropped;
+    ///   - a dict without any "transformer." key (saved from GPT2Model, like the hub's "gpt2"
+    ///     model.safetensors) gets "transformer." put before every key but "lm_head.weight";
+    ///   - "lm_head.weight", when the dict also has transformer.wte.weight, must equal it (the
+    ///     head is tied; ValueError otherwise, before anything is loaded) and is then dropped.
+    nn::LoadReport load_pretrained(const StateDict& dict, const nn::LoadOptions& options = {});
+    /// A model built from a config.json and loaded strictly from a safetensors file.
+    static GPT2LMHead from_pretrained(const std::filesystem::path& config_json,
+                                      const std::filesystem::path& weights);
+
+    GPT2Config config;
+    std::shared_ptr<GPT2Model> transformer;
+};
+
+/// Hugging Face's language-modelling loss: cross-entropy of logits [B, T, V] at positions
+/// 0…T−2 against labels [B, T] (int64) at 1…T−1, averaged over labels ≠ −100.
+/// ShapeError unless logits is [B, T, V] and labels [B, T] with T ≥ 2.
+Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels);
+
+struct GenerateOptions {
+    std::int64_t max_new_tokens = 20;
+    /// Logits are divided by it before sampling; 0 picks the most likely token (greedy).
+    double temperature = 0.0;
+    /// Sample among the k most likely tokens (ties at the k-th value included); 0: all of them.
+    std::int64_t top_k = 0;
+    /// Seeds the sampling stream (graft's Generator); the same seed gives the same tokens.
+    std::uint64_t seed = 0;
+    /// Feed only the new token each step, with the earlier keys and values cached; false
+    /// recomputes the whole sequence every step (same tokens, slower; for tests).
+    bool use_cache = true;
+};
+
+/// prompt_ids int64 [B, T] (T ≥ 1) followed by max_new_tokens generated ids: [B, T + max_new_tokens].
+/// Runs without recording gradients; the model's train/eval mode is left as it is (call eval()
+/// first, or dropout makes the output random). ValueError naming n_positions when
+/// T + max_new_tokens exceeds it, and for a negative temperature, top_k or max_new_tokens.
+Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const GenerateOptions& options = {});
+
+}  // namespace graft::models

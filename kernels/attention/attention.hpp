@@ -1,0 +1,103 @@
+// Internal: fused scaled-dot-product attention (flash-attention style) on strided operands.
+//
+// Shapes: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv], each a base pointer plus four
+// strides in elements (any layout: transposed heads cost nothing, the tile GEMMs read strides).
+// O[i] = Σ_j softmax_j(scale·q_i·k_j) v_j, with causal masking bottom-right aligned: key j is
+// visible to query i iff j ≤ i + (Tk − Tq).
+//
+// The forward splits B·H·⌈Tq/kAttnBlockQ⌉ query blocks over the threads; per block it walks the
+// keys kAttnBlockK at a time: S = scale·Q·Kᵀ (GEMM into a per-thread tile), online softmax
+// (running max and sum, earlier output rescaled), O += P·V. It writes O and the per-row
+// log-sum-exp only. The backward recomputes P = exp(S − lse) tile by tile and accumulates
+// dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ += scale·dS·K, dK += scale·dSᵀ·Q,
+// one B·H slice per task (or, with fewer slices than threads, dK/dV by key tile and then dQ by
+// query block). Score tensors never exist beyond the thread tiles.
+//
+//   attention_forward(problem, out, lse);                      // float: active ISA; double: scalar
+//   attention_backward(problem, out, lse, dout, dq, nullptr, dv);   // dk not needed
+//
+// The per-tile row operations (online softmax, exp against the saved lse) are the dispatched
+// kernels: a templated scalar reference (attention-scalar.cpp) and float32 AVX2 / AVX-512
+// variants (f32-attention-avx2.cpp, f32-attention-avx512.cpp) that differ only by rounding.
+// Row kernels allocate nothing and never throw; the drivers allocate the thread tiles.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/cpu_features.hpp"
+
+namespace graft::kernels {
+
+using int64 = std::int64_t;
+
+/// Query rows per forward task and per backward step.
+constexpr int64 kAttnBlockQ = 64;
+/// Keys per score tile.
+constexpr int64 kAttnBlockK = 128;
+
+/// A strided [B, H, T, D] operand: element (b, h, t, d) at data[b·sb + h·sh + t·st + d·sd].
+template <class T>
+struct AttnOperand {
+    const T* data;
+    int64 sb, sh, st, sd;
+};
+
+/// One attention problem; the drivers' outputs are contiguous.
+template <class T>
+struct AttnProblem {
+    int64 B, H, Tq, Tk, D, Dv;  ///< Tk ≥ 1, and Tk ≥ Tq when causal
+    AttnOperand<T> q, k, v;
+    T scale;
+    bool causal;
+};
+
+// ---- row kernels on an m×n score tile s (row stride lds) ---------------------------------------
+
+/// Online-softmax step, in place, per row r (running max mx[r], running sum l[r]):
+///   new = max(mx[r], max_j s[r,j]);  rescale[r] = exp(mx[r] − new) (0 while mx[r] = −inf);
+///   s[r,j] ← exp(s[r,j] − new) (masked −inf entries become 0);  l[r] ← l[r]·rescale[r] + Σ_j s[r,j];
+///   mx[r] ← new. Every row must hold a finite score or a finite mx[r].
+template <class T>
+void attn_softmax_rows_scalar(int64 m, int64 n, T* s, int64 lds, T* mx, T* l, T* rescale);
+/// s[r,j] ← exp(s[r,j] − lse[r]); masked −inf entries become 0.
+template <class T>
+void attn_exp_rows_scalar(int64 m, int64 n, T* s, int64 lds, const T* lse);
+
+extern template void attn_softmax_rows_scalar<float>(int64, int64, float*, int64, float*, float*, float*);
+extern template void attn_softmax_rows_scalar<double>(int64, int64, double*, int64, double*, double*, double*);
+extern template void attn_exp_rows_scalar<float>(int64, int64, float*, int64, const float*);
+extern template void attn_exp_rows_scalar<double>(int64, int64, double*, int64, const double*);
+
+void f32_attn_softmax_rows__avx2(int64 m, int64 n, float* s, int64 lds, float* mx, float* l, float* rescale);
+void f32_attn_softmax_rows__avx512(int64 m, int64 n, float* s, int64 lds, float* mx, float* l, float* rescale);
+void f32_attn_exp_rows__avx2(int64 m, int64 n, float* s, int64 lds, const float* lse);
+void f32_attn_exp_rows__avx512(int64 m, int64 n, float* s, int64 lds, const float* lse);
+
+using F32AttnSoftmaxRows = void (*)(int64, int64, float*, int64, float*, float*, float*);
+using F32AttnExpRows = void (*)(int64, int64, float*, int64, const float*);
+
+/// The float32 row kernels of one ISA.
+struct F32AttentionVariant {
+    const char* name;
+    Isa isa;
+    F32AttnSoftmaxRows softmax_rows;
+    F32AttnExpRows exp_rows;
+};
+
+/// The variant compiled for `isa` (call it only where the CPU runs that ISA).
+const F32AttentionVariant& f32_attention_variant(Isa isa);
+
+// ---- drivers: float32 on the active ISA (tiles through sgemm), double on the scalar path -----
+
+/// out [B, H, Tq, Dv] and lse [B, H, Tq], both contiguous.
+void attention_forward(const AttnProblem<float>& p, float* out, float* lse);
+void attention_forward(const AttnProblem<double>& p, double* out, double* lse);
+
+/// out, lse from the forward and dout [B, H, Tq, Dv], all contiguous; writes the contiguous
+/// gradients dq [B, H, Tq, D], dk [B, H, Tk, D], dv [B, H, Tk, Dv], each skipped when nullptr.
+void attention_backward(const AttnProblem<float>& p, const float* out, const float* lse, const float* dout,
+                        float* dq, float* dk, float* dv);
+void attention_backward(const AttnProblem<double>& p, const double* out, const double* lse, const double* dout,
+                        double* dq, double* dk, double* dv);
+
+}  // namespace graft::kernels

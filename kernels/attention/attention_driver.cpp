@@ -1,0 +1,244 @@
+// The attention drivers: query-block tasks over OpenMP threads, score tiles through the GEMM
+// (sgemm for float32, gemm_scalar for double), the row kernels of the active ISA in between.
+// Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include <omp.h>
+
+#include "attention/attention.hpp"
+#include "gemm/gemm.hpp"
+
+namespace graft::kernels {
+
+namespace {
+
+const F32AttentionVariant kVariants[] = {
+    {"scalar", Isa::Scalar, attn_softmax_rows_scalar<float>, attn_exp_rows_scalar<float>},
+    {"avx2", Isa::Avx2, f32_attn_softmax_rows__avx2, f32_attn_exp_rows__avx2},
+    {"avx512", Isa::Avx512, f32_attn_softmax_rows__avx512, f32_attn_exp_rows__avx512},
+};
+
+/// The row kernels one driver call uses: the active ISA's for float, the scalar ones for double.
+template <class T>
+struct RowKernels {
+    void (*softmax_rows)(int64, int64, T*, int64, T*, T*, T*);
+    void (*exp_rows)(int64, int64, T*, int64, const T*);
+};
+
+template <class T>
+RowKernels<T> row_kernels() {
+    if constexpr (std::is_same_v<T, float>) {
+        const F32AttentionVariant& v = f32_attention_variant(active_isa());
+        return {v.softmax_rows, v.exp_rows};
+    } else {
+        return {attn_softmax_rows_scalar<T>, attn_exp_rows_scalar<T>};
+    }
+}
+
+/// C = alpha·A·B + beta·C on strided matrices, one thread (the drivers are already parallel).
+template <class T>
+void tile_gemm(int64 M, int64 N, int64 K, T alpha, const T* A, int64 rsA, int64 csA, const T* B, int64 rsB,
+               int64 csB, T beta, T* C, int64 rsC) {
+    if constexpr (std::is_same_v<T, float>)
+        sgemm(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, 1);
+    else
+        gemm_scalar<T>(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, 1);
+}
+
+/// Runs body(task, scratch) for task in [0, tasks), each thread with its own scratch slice of
+/// `scratch_size` elements; one thread runs without an OpenMP region. The scratch is allocated
+/// here, before any thread starts, so nothing throws inside the parallel region.
+template <class T, class F>
+void for_tasks(int64 tasks, std::size_t scratch_size, F&& body) {
+    const int threads = static_cast<int>(std::min<int64>(num_threads(), tasks));
+    std::vector<T> scratch(scratch_size * static_cast<std::size_t>(std::max(threads, 1)));
+    if (threads <= 1) {
+        for (int64 t = 0; t < tasks; ++t) body(t, scratch.data());
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        T* mine = scratch.data() + scratch_size * static_cast<std::size_t>(omp_get_thread_num());
+#pragma omp for schedule(dynamic)
+        for (int64 t = 0; t < tasks; ++t) body(t, mine);
+    }
+}
+
+/// Number of keys the query rows [i0, i0 + m) may see (all Tk unless causal).
+template <class T>
+int64 visible_keys(const AttnProblem<T>& p, int64 i0, int64 m) {
+    return p.causal ? std::min(p.Tk, i0 + m + (p.Tk - p.Tq)) : p.Tk;
+}
+
+/// Sets the scores of the m×n tile at keys [j0, j0 + n) that rows [i0, i0 + m) may not see to −inf.
+template <class T>
+void mask_tile(const AttnProblem<T>& p, int64 i0, int64 m, int64 j0, int64 n, T* s, int64 lds) {
+    if (!p.causal) return;
+    const int64 offset = p.Tk - p.Tq;
+    for (int64 r = 0; r < m; ++r) {
+        const int64 first_hidden = std::max<int64>(i0 + r + offset + 1 - j0, 0);
+        std::fill(s + r * lds + std::min(first_hidden, n), s + r * lds + n, -std::numeric_limits<T>::infinity());
+    }
+}
+
+template <class T>
+const T* at(const AttnOperand<T>& x, int64 b, int64 h, int64 t) {
+    return x.data + b * x.sb + h * x.sh + t * x.st;
+}
+
+// O[i] = Σ_j P[i,j]·V[j], P = softmax_j(scale·Q[i]·K[j]), one query block per task; lse[i] = log Σ_j exp(S[i,j]).
+template <class T>
+void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
+    const RowKernels<T> kernels = row_kernels<T>();
+    const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ;
+    const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
+    for_tasks<T>(p.B * p.H * qblocks, tile + 3 * kAttnBlockQ, [&](int64 task, T* scratch) {
+        const int64 bh = task / qblocks, b = bh / p.H, h = bh % p.H;
+        const int64 i0 = (task % qblocks) * kAttnBlockQ, m = std::min(kAttnBlockQ, p.Tq - i0);
+        T* s = scratch;
+        T* mx = scratch + tile;
+        T* l = mx + kAttnBlockQ;
+        T* rescale = l + kAttnBlockQ;
+        std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
+        std::fill(l, l + m, T(0));
+        T* o = out + (bh * p.Tq + i0) * p.Dv;
+        std::fill(o, o + m * p.Dv, T(0));
+        const T* qi = at(p.q, b, h, i0);
+        const int64 keys = visible_keys(p, i0, m);
+        for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
+            const int64 n = std::min(kAttnBlockK, keys - j0);
+            // S = scale·Q_i·K_jᵀ
+            tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, at(p.k, b, h, j0), p.k.sd, p.k.st, T(0), s,
+                         kAttnBlockK);
+            mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
+            kernels.softmax_rows(m, n, s, kAttnBlockK, mx, l, rescale);
+            for (int64 r = 0; r < m; ++r)
+                if (rescale[r] != T(1))
+                    for (int64 d = 0; d < p.Dv; ++d) o[r * p.Dv + d] *= rescale[r];
+            // O_i += P·V_j
+            tile_gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, p.Dv);
+        }
+        for (int64 r = 0; r < m; ++r) {
+            const T inv = T(1) / l[r];
+            for (int64 d = 0; d < p.Dv; ++d) o[r * p.Dv + d] *= inv;
+            lse[bh * p.Tq + i0 + r] = mx[r] + std::log(l[r]);
+        }
+    });
+}
+
+/// The backward's operands and outputs (all contiguous but q, k, v); an output is nullptr when
+/// not needed, and a step updates only the outputs it is asked for.
+template <class T>
+struct BackwardArgs {
+    const AttnProblem<T>& p;
+    RowKernels<T> kernels;
+    const T* lse;
+    const T* dout;
+    const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]
+    T *dq, *dk, *dv;
+};
+
+/// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
+//   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
+//   dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i.
+// s and dp are kAttnBlockQ × kAttnBlockK tiles.
+template <class T>
+void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool upd_q, bool upd_k, bool upd_v, T* s,
+                   T* dp) {
+    const AttnProblem<T>& p = a.p;
+    const int64 b = bh / p.H, h = bh % p.H;
+    const int64 m = std::min(kAttnBlockQ, p.Tq - i0), n = std::min(kAttnBlockK, visible_keys(p, i0, m) - j0);
+    const T* qi = at(p.q, b, h, i0);
+    const T* kj = at(p.k, b, h, j0);
+    const T* doi = a.dout + (bh * p.Tq + i0) * p.Dv;
+    tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
+    mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
+    a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
+    if (upd_v)
+        tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, p.Dv, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
+    if (!upd_q && !upd_k) return;
+    tile_gemm<T>(m, n, p.Dv, T(1), doi, p.Dv, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
+    const T* delta = a.delta + bh * p.Tq + i0;
+    for (int64 r = 0; r < m; ++r) {
+        T* dsr = dp + r * kAttnBlockK;
+        const T* pr = s + r * kAttnBlockK;
+        for (int64 j = 0; j < n; ++j) dsr[j] = pr[j] * (dsr[j] - delta[r]);
+    }
+    if (upd_q)
+        tile_gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, kj, p.k.st, p.k.sd, T(1), a.dq + (bh * p.Tq + i0) * p.D,
+                     p.D);
+    if (upd_k)
+        tile_gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, qi, p.q.st, p.q.sd, T(1), a.dk + (bh * p.Tk + j0) * p.D,
+                     p.D);
+}
+
+// Given dO: P = exp(S − lse), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K,
+// dK = scale·dSᵀ·Q. With at least as many B·H slices as threads, one slice per task (each
+// slice's gradients have one writer). With fewer, two passes keep every thread busy: dK and dV
+// by (slice, key tile), then dQ by (slice, query block); that recomputes P and dP once more, and
+// each gradient element sees the same products in the same order, so the result is the same.
+template <class T>
+void backward_impl(const AttnProblem<T>& p, const T* out, const T* lse, const T* dout, T* dq, T* dk, T* dv) {
+    const int64 slices = p.B * p.H;
+    if (dq) std::fill(dq, dq + slices * p.Tq * p.D, T(0));
+    if (dk) std::fill(dk, dk + slices * p.Tk * p.D, T(0));
+    if (dv) std::fill(dv, dv + slices * p.Tk * p.Dv, T(0));
+    std::vector<T> delta(static_cast<std::size_t>(slices * p.Tq), T(0));
+    if (dq || dk)
+        for (int64 i = 0; i < slices * p.Tq; ++i) {
+            T acc = 0;
+            for (int64 d = 0; d < p.Dv; ++d) acc += dout[i * p.Dv + d] * out[i * p.Dv + d];
+            delta[static_cast<std::size_t>(i)] = acc;
+        }
+    const BackwardArgs<T> a{p, row_kernels<T>(), lse, dout, delta.data(), dq, dk, dv};
+    const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
+    const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
+    const auto keys_of_block = [&](int64 i0) { return visible_keys(p, i0, std::min(kAttnBlockQ, p.Tq - i0)); };
+    if (slices >= num_threads()) {
+        for_tasks<T>(slices, 2 * tile, [&](int64 bh, T* scratch) {
+            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
+                for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
+                    backward_step(a, bh, i0, j0, dq != nullptr, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+        });
+        return;
+    }
+    if (dk || dv)
+        for_tasks<T>(slices * ktiles, 2 * tile, [&](int64 task, T* scratch) {
+            const int64 bh = task / ktiles, j0 = (task % ktiles) * kAttnBlockK;
+            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
+                if (j0 < keys_of_block(i0))
+                    backward_step(a, bh, i0, j0, false, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+        });
+    if (dq)
+        for_tasks<T>(slices * qblocks, 2 * tile, [&](int64 task, T* scratch) {
+            const int64 bh = task / qblocks, i0 = (task % qblocks) * kAttnBlockQ;
+            for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
+                backward_step(a, bh, i0, j0, true, false, false, scratch, scratch + tile);
+        });
+}
+
+}  // namespace
+
+const F32AttentionVariant& f32_attention_variant(Isa isa) {
+    for (const F32AttentionVariant& v : kVariants)
+        if (v.isa == isa) return v;
+    return kVariants[0];
+}
+
+void attention_forward(const AttnProblem<float>& p, float* out, float* lse) { forward_impl(p, out, lse); }
+void attention_forward(const AttnProblem<double>& p, double* out, double* lse) { forward_impl(p, out, lse); }
+
+void attention_backward(const AttnProblem<float>& p, const float* out, const float* lse, const float* dout,
+                        float* dq, float* dk, float* dv) {
+    backward_impl(p, out, lse, dout, dq, dk, dv);
+}
+void attention_backward(const AttnProblem<double>& p, const double* out, const double* lse, const double* dout,
+                        double* dq, double* dk, double* dv) {
+    backward_impl(p, out, lse, dout, dq, dk, dv);
+}
+
+}  // namespace graft::kernels

@@ -1,0 +1,219 @@
+// models::GPT2{Attention, MLP, Block, Model, LMHead}: Hugging Face's GPT-2 with its parameter
+// names and layouts, a KV cache for generation, and loading of HF's state dicts.
+#include "graft/models/gpt2.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "graft/autograd.hpp"
+#include "graft/io/safetensors.hpp"
+#include "graft/nn/conv1d.hpp"
+#include "graft/nn/functional.hpp"
+#include "graft/nn/functional/attention.hpp"
+#include "graft/nn/init.hpp"
+#include "graft/ops.hpp"
+
+namespace graft::models {
+
+namespace {
+
+/// The child registered as `name`, called by name so that a replaced child takes effect.
+Tensor call_child(const nn::Module& parent, const char* name, const Tensor& x) {
+    return parent.submodule(name)->forward(x);
+}
+
+/// [B, T, H·D] → [B, H, T, D] (a view).
+Tensor split_heads(const Tensor& x, std::int64_t heads) {
+    return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
+}
+
+/// [B, H, T, D] → [B, T, H·D].
+Tensor merge_heads(const Tensor& x) {
+    return x.transpose(1, 2).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
+}
+
+/// Appends `step` [B, H, T, D] to `cached` along T (the step itself when nothing is cached yet).
+Tensor appended(const Tensor& cached, const Tensor& step) {
+    return cached.defined() ? cat({cached, step}, 2) : step;
+}
+
+}  // namespace
+
+std::int64_t KVCache::length() const {
+    return layers.empty() || !layers.front().key.defined() ? 0 : layers.front().key.size(2);
+}
+
+// ---- attention --------------------------------------------------------------------------------
+
+GPT2Attention::GPT2Attention(const GPT2Config& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void GPT2Attention::reset() {
+    auto c_attn = register_module("c_attn", nn::Conv1D(config.n_embd, 3 * config.n_embd));
+    auto c_proj = register_module("c_proj", nn::Conv1D(config.n_embd, config.n_embd));
+    nn::init::normal_(c_attn->weight, 0.0, config.initializer_range);
+    nn::init::normal_(c_proj->weight, 0.0, config.initializer_range / std::sqrt(2.0 * config.n_layer));
+}
+
+// x [B, T, E] → c_attn → q, k, v [B, H, T, D]; with a cache k, v grow to [B, H, T_cached + T, D];
+// causal attention (bottom-right aligned: the new positions see every cached one) → [B, T, E] → c_proj
+Tensor GPT2Attention::forward(const Tensor& x, LayerKV* kv) {
+    const std::vector<Tensor> qkv = split(call_child(*this, "c_attn", x), config.n_embd, -1);
+    const Tensor q = split_heads(qkv[0], config.n_head);
+    Tensor k = split_heads(qkv[1], config.n_head), v = split_heads(qkv[2], config.n_head);
+    if (kv != nullptr) {
+        k = kv->key = appended(kv->key, k);
+        v = kv->value = appended(kv->value, v);
+    }
+    nn::functional::AttentionOptions options{.causal = true};
+    if (!config.scale_attn_weights) options.scale = 1.0;
+    const Tensor y = merge_heads(nn::functional::scaled_dot_product_attention(q, k, v, options));
+    return dropout(call_child(*this, "c_proj", y), config.resid_pdrop, is_training());
+}
+
+// ---- MLP ----------------------------------------------------------------------------------------
+
+GPT2MLP::GPT2MLP(const GPT2Config& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void GPT2MLP::reset() {
+    auto c_fc = register_module("c_fc", nn::Conv1D(config.n_embd, config.mlp_width()));
+    auto c_proj = register_module("c_proj", nn::Conv1D(config.mlp_width(), config.n_embd));
+    nn::init::normal_(c_fc->weight, 0.0, config.initializer_range);
+    nn::init::normal_(c_proj->weight, 0.0, config.initializer_range / std::sqrt(2.0 * config.n_layer));
+}
+
+// x [B, T, E] → c_fc [B, T, 4E] → gelu (tanh) → c_proj [B, T, E] → dropout
+Tensor GPT2MLP::forward(const Tensor& x) {
+    const Tensor hidden = gelu(call_child(*this, "c_fc", x), GeluApprox::Tanh);
+    return dropout(call_child(*this, "c_proj", hidden), config.resid_pdrop, is_training());
+}
+
+// ---- block --------------------------------------------------------------------------------------
+
+GPT2Block::GPT2Block(const GPT2Config& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void GPT2Block::reset() {
+    ln_1 = register_module("ln_1", nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
+    attn = register_module("attn", GPT2Attention(config));
+    ln_2 = register_module("ln_2", nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
+    mlp = register_module("mlp", GPT2MLP(config));
+}
+
+Tensor GPT2Block::forward(const Tensor& x, LayerKV* kv) {
+    const Tensor h = add(x, attn->forward(ln_1->forward(x), kv));
+    return add(h, mlp->forward(ln_2->forward(h)));
+}
+
+// ---- the transformer -----------------------------------------------------------------------------
+
+GPT2Model::GPT2Model(const GPT2Config& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void GPT2Model::reset() {
+    wte = register_module("wte", nn::Embedding(config.vocab_size, config.n_embd));
+    wpe = register_module("wpe", nn::Embedding(config.n_positions, config.n_embd));
+    nn::init::normal_(wte->weight, 0.0, config.initializer_range);
+    nn::init::normal_(wpe->weight, 0.0, config.initializer_range);
+    h = register_module("h", nn::ModuleList());
+    for (std::int64_t i = 0; i < config.n_layer; ++i) h->push_back(GPT2Block(config));
+    ln_f = register_module("ln_f", nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
+}
+
+// ids [B, T] → wte(ids) + wpe(past … past+T−1) → dropout → blocks → ln_f → [B, T, E]
+Tensor GPT2Model::forward(const Tensor& ids, KVCache* cache) {
+    if (ids.dim() != 2 || ids.size(1) == 0)
+        throw ShapeError("GPT2Model: input ids must be [batch, positions] with at least one position, got shape " +
+                         shape_str(ids.shape()));
+    const std::int64_t past = cache != nullptr ? cache->length() : 0, steps = ids.size(1);
+    if (past + steps > config.n_positions)
+        throw ValueError("GPT2Model: " + std::to_string(past + steps) + " positions (" + std::to_string(past) +
+                         " cached + " + std::to_string(steps) + " new) exceed n_positions = " +
+                         std::to_string(config.n_positions));
+    if (cache != nullptr) {
+        if (past > 0 && cache->layers.front().key.size(0) != ids.size(0))
+            throw ShapeError("GPT2Model: input batch of " + std::to_string(ids.size(0)) + " does not match the cache's " +
+                             std::to_string(cache->layers.front().key.size(0)));
+        cache->layers.resize(static_cast<std::size_t>(config.n_layer));
+    }
+    const Tensor positions = arange(past, past + steps, 1, DType::Int64);
+    Tensor x = add(wte->forward(ids), wpe->forward(positions));
+    x = dropout(x, config.embd_pdrop, is_training());
+    for (std::int64_t i = 0; i < config.n_layer; ++i) {
+        auto block = std::dynamic_pointer_cast<GPT2Block>((*h)[i]);
+        if (!block) throw ValueError("GPT2Model: h." + std::to_string(i) + " is not a GPT2Block");
+        x = block->forward(x, cache != nullptr ? &cache->layers[static_cast<std::size_t>(i)] : nullptr);
+    }
+    return ln_f->forward(x);
+}
+
+// ---- the language-model head -----------------------------------------------------------------------
+
+GPT2LMHead::GPT2LMHead(const GPT2Config& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void GPT2LMHead::reset() { transformer = register_module("transformer", GPT2Model(config)); }
+
+// hidden [B, T, E] · wteᵀ → logits [B, T, V] (the head shares wte's weight)
+Tensor GPT2LMHead::forward(const Tensor& ids, KVCache* cache) {
+    return linear(transformer->forward(ids, cache), transformer->wte->weight);
+}
+
+nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::LoadOptions& options) {
+    const std::string head = "lm_head.weight", wte_key = "transformer.wte.weight";
+    const StateDict renamed = nn::renamed_state_dict(dict, options);
+    bool has_prefix = false;
+    for (const auto& [name, t] : renamed) has_prefix = has_prefix || name.starts_with("transformer.");
+    StateDict normalised;
+    for (const auto& [name, t] : renamed) {
+        if (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias")) continue;
+        normalised.insert(has_prefix || name == head ? name : "transformer." + name, t);
+    }
+    if (const Tensor* lm = normalised.find(head)) {
+        if (const Tensor* wte_t = normalised.find(wte_key)) {
+            if (lm->shape() != wte_t->shape() || !allclose(lm->to(DType::Float32), wte_t->to(DType::Float32), 0.0, 0.0))
+                throw ValueError("GPT2LMHead: lm_head.weight " + shape_str(lm->shape()) +
+                                 " differs from transformer.wte.weight " + shape_str(wte_t->shape()) +
+                                 "; this model ties the two and cannot hold an untied head");
+            normalised.erase(head);
+        }
+    }
+    nn::LoadOptions already_renamed = options;
+    already_renamed.rename = {};
+    already_renamed.strip_prefix.clear();
+    already_renamed.add_prefix.clear();
+    return load_state_dict(normalised, already_renamed);
+}
+
+GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& config_json, const std::filesystem::path& weights) {
+    GPT2LMHead model(GPT2Config::from_json_file(config_json));
+    model.load_pretrained(io::load_safetensors(weights));
+    return model;
+}
+
+// ---- loss ------------------------------------------------------------------------------------------
+
+// logits [B, T, V], labels [B, T] → mean over (b, t < T−1, labels[b, t+1] ≠ −100) of −log softmax(logits[b, t])[labels[b, t+1]]
+Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels) {
+    if (logits.dim() != 3 || labels.dim() != 2 || logits.size(0) != labels.size(0) ||
+        logits.size(1) != labels.size(1) || logits.size(1) < 2)
+        throw ShapeError("causal_lm_loss: expected logits [B, T, V] and labels [B, T] with T ≥ 2, got logits " +
+                         shape_str(logits.shape()) + " and labels " + shape_str(labels.shape()));
+    const std::int64_t steps = logits.size(1) - 1;
+    const Tensor shifted_logits = logits.narrow(1, 0, steps).reshape({-1, logits.size(2)});
+    const Tensor shifted_labels = labels.narrow(1, 1, steps).reshape({-1});
+    return nn::functional::cross_entropy(shifted_logits, shifted_labels);
+}
+
+}  // namespace graft::models

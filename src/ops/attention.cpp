@@ -1,0 +1,136 @@
+// scaled_dot_product_attention: argument checks, the fused forward (kernels/attention) followed
+// by its backward node, and the unfused reference built from ordinary autograd ops.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "attention/attention.hpp"
+#include "core/dispatch.hpp"
+#include "graft/autograd.hpp"
+#include "graft/nn/functional/attention.hpp"
+#include "graft/ops.hpp"
+#include "ops/elementwise.hpp"
+
+namespace graft::nn::functional {
+
+namespace {
+
+/// The checked sizes of one call.
+struct AttnSizes {
+    std::int64_t B, H, Tq, Tk, D, Dv;
+};
+
+AttnSizes check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                               const char* op) {
+    const auto fail = [&](const std::string& what) {
+        throw ShapeError(std::string(op) + ": " + what + " (q " + shape_str(q.shape()) + ", k " +
+                         shape_str(k.shape()) + ", v " + shape_str(v.shape()) + ")");
+    };
+    if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4) fail("q, k and v must be 4-D [B, H, T, D]");
+    const AttnSizes s{q.size(0), q.size(1), q.size(2), k.size(2), q.size(3), v.size(3)};
+    if (k.size(0) != s.B || v.size(0) != s.B || k.size(1) != s.H || v.size(1) != s.H)
+        fail("batch and head dims must match");
+    if (k.size(3) != s.D) fail("q and k must have the same last dim");
+    if (v.size(2) != s.Tk) fail("k and v must have the same sequence length");
+    detail::check_same_dtype(q, k, op);
+    detail::check_same_dtype(q, v, op);
+    if (s.Tk == 0) throw ValueError(std::string(op) + ": no keys to attend (k " + shape_str(k.shape()) + ")");
+    if (s.D == 0) throw ValueError(std::string(op) + ": head dim D must be positive (q " + shape_str(q.shape()) + ")");
+    if (options.causal && s.Tk < s.Tq)
+        throw ValueError(std::string(op) + ": causal attention needs at least as many keys as queries, got Tq = " +
+                         std::to_string(s.Tq) + " and Tk = " + std::to_string(s.Tk));
+    return s;
+}
+
+double scale_of(const AttnSizes& s, const AttentionOptions& options) {
+    return options.scale.value_or(1.0 / std::sqrt(static_cast<double>(s.D)));
+}
+
+template <class T>
+kernels::AttnOperand<T> operand(const Tensor& t) {
+    return {t.data_ptr<T>(), t.stride(0), t.stride(1), t.stride(2), t.stride(3)};
+}
+
+template <class T>
+kernels::AttnProblem<T> problem(const AttnSizes& s, const Tensor& q, const Tensor& k, const Tensor& v, double scale,
+                                bool causal) {
+    return {s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, operand<T>(q), operand<T>(k), operand<T>(v), static_cast<T>(scale),
+            causal};
+}
+
+// O = softmax(scale·Q·Kᵀ)·V, lse = log Σ_j exp(scale·Q·Kᵀ)
+//   ⇒  dV = Pᵀ·dO,  dS = P∘(dO·Vᵀ − rowsum(dO∘O)),  dQ = scale·dS·K,  dK = scale·dSᵀ·Q
+struct AttentionBackward final : Node {
+    const char* name() const override { return "ScaledDotProductAttentionBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        const Tensor qs = q.unpack(name()), ks = k.unpack(name()), vs = v.unpack(name());
+        const Tensor o = out.unpack(name()), l = lse.unpack(name());
+        const Tensor gc = g.contiguous();
+        Tensor dq, dk, dv;
+        if (needs_input_grad(0)) dq = empty(input_shapes[0], gc.dtype());
+        if (needs_input_grad(1)) dk = empty(input_shapes[1], gc.dtype());
+        if (needs_input_grad(2)) dv = empty(input_shapes[2], gc.dtype());
+        detail::dispatch_floating(gc.dtype(), name(), [&]<class T>() {
+            const auto ptr = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
+            kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal), o.data_ptr<T>(),
+                                        l.data_ptr<T>(), gc.data_ptr<T>(), ptr(dq), ptr(dk), ptr(dv));
+        });
+        return {dq, dk, dv};
+    }
+    void release_saved() override {
+        q.release();
+        k.release();
+        v.release();
+        out.release();
+        lse.release();
+    }
+    SavedTensor q, k, v;  // the inputs as given (any strides)
+    SavedTensor out;      // contiguous [B, H, Tq, Dv]
+    SavedTensor lse;      // contiguous [B, H, Tq]
+    AttnSizes sizes{};
+    double scale = 1.0;
+    bool causal = false;
+};
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const AttentionOptions& options) {
+    constexpr const char* op = "scaled_dot_product_attention";
+    const AttnSizes s = check_attention_args(q, k, v, options, op);
+    const double scale = scale_of(s, options);
+    Tensor out = empty({s.B, s.H, s.Tq, s.Dv}, q.dtype());
+    Tensor lse = empty({s.B, s.H, s.Tq}, q.dtype());
+    detail::dispatch_floating(q.dtype(), op, [&]<class T>() {
+        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal), out.data_ptr<T>(),
+                                   lse.data_ptr<T>());
+    });
+    if (auto node = autograd::make_node<AttentionBackward>({&q, &k, &v}, out)) {
+        node->q = SavedTensor(q.detach());
+        node->k = SavedTensor(k.detach());
+        node->v = SavedTensor(v.detach());
+        node->out = SavedTensor(out.detach());
+        node->lse = SavedTensor(lse);
+        node->sizes = s;
+        node->scale = scale;
+        node->causal = options.causal;
+    }
+    return out;
+}
+
+Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
+                                              const AttentionOptions& options) {
+    const AttnSizes s = check_attention_args(q, k, v, options, "scaled_dot_product_attention_reference");
+    Tensor scores = mul(matmul(q, k.transpose(-2, -1)), scale_of(s, options));
+    if (options.causal) {
+        // hidden[i, j] = j − i > Tk − Tq
+        const Tensor rows = arange(static_cast<double>(s.Tq)).unsqueeze(1);
+        const Tensor cols = arange(static_cast<double>(s.Tk)).unsqueeze(0);
+        const Tensor hidden = gt(sub(cols, rows), static_cast<double>(s.Tk - s.Tq));
+        scores = masked_fill(scores, hidden, -std::numeric_limits<double>::infinity());
+    }
+    return matmul(softmax(scores, -1), v);
+}
+
+}  // namespace graft::nn::functional

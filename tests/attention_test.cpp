@@ -1,0 +1,376 @@
+// scaled_dot_product_attention: the fused op against plain loops and against the unfused
+// reference (forward and backward, block-edge sizes, thread counts, every ISA's row kernels),
+// gradchecks in float64 (causal and not, Tq ≠ Tk, strided inputs) and the error paths.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "attention/attention.hpp"
+#include "test_util.hpp"
+
+using namespace graft;
+namespace F = graft::nn::functional;
+
+namespace {
+
+std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+    const std::vector<double> x = values(a), y = values(b);
+    EXPECT_EQ(x.size(), y.size());
+    double err = 0;
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) err = std::max(err, std::abs(x[i] - y[i]));
+    return err;
+}
+
+double max_abs(const Tensor& a) {
+    double m = 0;
+    for (double v : values(a)) m = std::max(m, std::abs(v));
+    return m;
+}
+
+/// Attention by plain loops in double over contiguous copies: causal keeps j ≤ i + Tk − Tq.
+std::vector<double> loop_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double scale) {
+    const std::int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2), D = q.size(3), Dv = v.size(3);
+    const std::vector<double> qv = values(q), kv = values(k), vv = values(v);
+    std::vector<double> out(static_cast<std::size_t>(B * H * Tq * Dv));
+    for (std::int64_t bh = 0; bh < B * H; ++bh)
+        for (std::int64_t i = 0; i < Tq; ++i) {
+            std::vector<double> s(static_cast<std::size_t>(Tk), -INFINITY);
+            double mx = -INFINITY;
+            for (std::int64_t j = 0; j < Tk; ++j) {
+                if (causal && j > i + Tk - Tq) continue;
+                double dot = 0;
+                for (std::int64_t d = 0; d < D; ++d)
+                    dot += qv[static_cast<std::size_t>((bh * Tq + i) * D + d)] *
+                           kv[static_cast<std::size_t>((bh * Tk + j) * D + d)];
+                s[static_cast<std::size_t>(j)] = dot * scale;
+                mx = std::max(mx, dot * scale);
+            }
+            double z = 0;
+            for (double& x : s) z += (x = std::exp(x - mx));
+            for (std::int64_t d = 0; d < Dv; ++d) {
+                double acc = 0;
+                for (std::int64_t j = 0; j < Tk; ++j)
+                    acc += s[static_cast<std::size_t>(j)] * vv[static_cast<std::size_t>((bh * Tk + j) * Dv + d)];
+                out[static_cast<std::size_t>((bh * Tq + i) * Dv + d)] = acc / z;
+            }
+        }
+    return out;
+}
+
+struct Qkv {
+    Tensor q, k, v;
+};
+
+Qkv random_qkv(std::int64_t B, std::int64_t H, std::int64_t Tq, std::int64_t Tk, std::int64_t D, DType dt,
+               std::uint64_t seed) {
+    Generator g(seed);
+    return {randn({B, H, Tq, D}, dt, &g), randn({B, H, Tk, D}, dt, &g), randn({B, H, Tk, D}, dt, &g)};
+}
+
+/// Output and the three gradients of attention (fused or reference) for a fixed upstream gradient.
+struct Grads {
+    Tensor out, dq, dk, dv;
+};
+
+Grads run_attention(const Qkv& in, const Tensor& dout, bool causal, bool fused) {
+    Tensor q = in.q.clone().requires_grad_(), k = in.k.clone().requires_grad_(), v = in.v.clone().requires_grad_();
+    Tensor out = fused ? F::scaled_dot_product_attention(q, k, v, {.causal = causal})
+                       : F::scaled_dot_product_attention_reference(q, k, v, {.causal = causal});
+    out.backward(dout);
+    return {out.detach(), q.grad(), k.grad(), v.grad()};
+}
+
+/// Restores the thread count and ISA a test changes.
+class AttentionSettings : public ::testing::Test {
+protected:
+    void TearDown() override {
+        set_num_threads(saved_threads_);
+        set_isa(saved_isa_);
+    }
+    int saved_threads_ = get_num_threads();
+    std::string saved_isa_ = active_isa();
+};
+
+using AttentionFused = AttentionSettings;
+
+}  // namespace
+
+TEST(Attention, ForwardMatchesLoopsCausalBottomRight) {
+    for (bool causal : {false, true})
+        for (auto [Tq, Tk] : {std::pair{5, 5}, std::pair{3, 7}, std::pair{1, 6}, std::pair{7, 7}}) {
+            const Qkv in = random_qkv(2, 3, Tq, Tk, 5, DType::Float64, 11);
+            const double scale = 1.0 / std::sqrt(5.0);
+            const std::vector<double> want = loop_attention(in.q, in.k, in.v, causal, scale);
+            const std::vector<double> got = values(F::scaled_dot_product_attention(in.q, in.k, in.v, {.causal = causal}));
+            ASSERT_EQ(got.size(), want.size());
+            for (std::size_t i = 0; i < got.size(); ++i)
+                EXPECT_NEAR(got[i], want[i], 1e-12) << "causal " << causal << " Tq " << Tq << " Tk " << Tk << " at " << i;
+        }
+}
+
+TEST(Attention, ExplicitScaleAndValueDim) {
+    // v with its own last dim (Dv = 3 ≠ D = 4) and a scale other than 1/√D.
+    Generator g(3);
+    const Tensor q = randn({1, 2, 4, 4}, DType::Float64, &g), k = randn({1, 2, 6, 4}, DType::Float64, &g);
+    const Tensor v = randn({1, 2, 6, 3}, DType::Float64, &g);
+    const Tensor y = F::scaled_dot_product_attention(q, k, v, {.causal = true, .scale = 0.7});
+    EXPECT_EQ(y.shape(), (Shape{1, 2, 4, 3}));
+    const std::vector<double> want = loop_attention(q, k, v, true, 0.7), got = values(y);
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-12) << i;
+}
+
+TEST(Attention, KvCacheStepSeesEveryKey) {
+    // Tq = 1 with causal: the single query is the last position, so nothing is masked.
+    const Qkv in = random_qkv(2, 2, 1, 9, 8, DType::Float32, 5);
+    const Tensor causal = F::scaled_dot_product_attention(in.q, in.k, in.v, {.causal = true});
+    const Tensor full = F::scaled_dot_product_attention(in.q, in.k, in.v);
+    EXPECT_EQ(max_abs_diff(causal, full), 0.0);
+}
+
+TEST(Attention, GradcheckFloat64) {
+    for (bool causal : {false, true})
+        for (std::int64_t D : {1, 7, 16})
+            for (auto [Tq, Tk] : {std::pair{4, 4}, std::pair{2, 5}, std::pair{3, 6}}) {
+                Generator g(static_cast<std::uint64_t>(D * 100 + Tq * 10 + Tk));
+                const Tensor q = randn({2, 2, Tq, D}, DType::Float64, &g).requires_grad_();
+                const Tensor k = randn({2, 2, Tk, D}, DType::Float64, &g).requires_grad_();
+                const Tensor v = randn({2, 2, Tk, D}, DType::Float64, &g).requires_grad_();
+                SCOPED_TRACE("causal " + std::to_string(causal) + " D " + std::to_string(D) + " Tq " +
+                             std::to_string(Tq) + " Tk " + std::to_string(Tk));
+                EXPECT_GRADCHECK(
+                    [causal](const std::vector<Tensor>& in) {
+                        return F::scaled_dot_product_attention(in[0], in[1], in[2], {.causal = causal});
+                    },
+                    q, k, v);
+            }
+}
+
+TEST(Attention, GradcheckStridedInputs) {
+    // q, k and v laid out [B, T, H, D] and seen as [B, H, T, D] through a transpose, as a model
+    // that splits heads out of one projection produces them.
+    Generator g(21);
+    const Tensor q = randn({2, 5, 3, 4}, DType::Float64, &g).transpose(1, 2).detach().requires_grad_();
+    const Tensor k = randn({2, 6, 3, 4}, DType::Float64, &g).transpose(1, 2).detach().requires_grad_();
+    const Tensor v = randn({2, 6, 3, 4}, DType::Float64, &g).transpose(1, 2).detach().requires_grad_();
+    ASSERT_FALSE(q.is_contiguous());
+    for (bool causal : {false, true})
+        EXPECT_GRADCHECK(
+            [causal](const std::vector<Tensor>& in) {
+                return F::scaled_dot_product_attention(in[0], in[1], in[2], {.causal = causal, .scale = 0.3});
+            },
+            q, k, v);
+}
+
+TEST_F(AttentionFused, GradcheckAcrossBlockEdges) {
+    // More queries than one query block and more keys than one key tile, on one thread (one
+    // slice per task) and on two (one slice: the two-pass backward).
+    const std::int64_t Tq = kernels::kAttnBlockQ + 2, Tk = kernels::kAttnBlockK + 2;
+    Generator g(8);
+    const Tensor q = randn({1, 1, Tq, 2}, DType::Float64, &g).requires_grad_();
+    const Tensor k = randn({1, 1, Tk, 2}, DType::Float64, &g).requires_grad_();
+    const Tensor v = randn({1, 1, Tk, 2}, DType::Float64, &g).requires_grad_();
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        EXPECT_GRADCHECK(
+            [](const std::vector<Tensor>& in) {
+                return F::scaled_dot_product_attention(in[0], in[1], in[2], {.causal = true});
+            },
+            q, k, v);
+    }
+}
+
+TEST(Attention, ComputesOnlyNeededGradients) {
+    const Qkv in = random_qkv(1, 2, 5, 7, 4, DType::Float64, 9);
+    Generator g(10);
+    const Tensor dout = randn({1, 2, 5, 4}, DType::Float64, &g);
+    const Grads all = run_attention(in, dout, true, true);
+    for (int which = 0; which < 3; ++which) {
+        Tensor q = in.q.clone(), k = in.k.clone(), v = in.v.clone();
+        Tensor& needed = which == 0 ? q : which == 1 ? k : v;
+        needed.requires_grad_();
+        Tensor out = F::scaled_dot_product_attention(q, k, v, {.causal = true});
+        ASSERT_NE(out.grad_fn(), nullptr);
+        EXPECT_STREQ(out.grad_fn()->name(), "ScaledDotProductAttentionBackward");
+        out.backward(dout);
+        EXPECT_EQ(q.grad().defined(), which == 0);
+        EXPECT_EQ(k.grad().defined(), which == 1);
+        EXPECT_EQ(v.grad().defined(), which == 2);
+        const Tensor& want = which == 0 ? all.dq : which == 1 ? all.dk : all.dv;
+        EXPECT_LT(max_abs_diff(needed.grad(), want), 1e-14) << "input " << which;
+    }
+}
+
+TEST(Attention, NoGraphWithoutGrad) {
+    const Qkv in = random_qkv(1, 1, 3, 3, 4, DType::Float32, 2);
+    EXPECT_EQ(F::scaled_dot_product_attention(in.q, in.k, in.v).grad_fn(), nullptr);
+}
+
+TEST_F(AttentionFused, MatchesReferenceFloat32AtBlockEdges) {
+    set_num_threads(2);
+    const std::vector<std::pair<std::int64_t, std::int64_t>> sizes = {
+        {1, 1}, {1, 130}, {63, 63}, {64, 64}, {65, 65}, {63, 130}, {64, 130}, {130, 130}, {65, 129}, {130, 64}, {65, 1}};
+    for (bool causal : {false, true})
+        for (auto [Tq, Tk] : sizes)
+            for (std::int64_t D : {16, 64}) {
+                if (causal && Tk < Tq) continue;  // rejected, see ErrorsNameTheShapes
+                SCOPED_TRACE("causal " + std::to_string(causal) + " Tq " + std::to_string(Tq) + " Tk " +
+                             std::to_string(Tk) + " D " + std::to_string(D));
+                const Qkv in = random_qkv(2, 2, Tq, Tk, D, DType::Float32, static_cast<std::uint64_t>(Tq + Tk + D));
+                Generator g(7);
+                const Tensor dout = randn({2, 2, Tq, D}, DType::Float32, &g);
+                const Grads fused = run_attention(in, dout, causal, true);
+                const Grads ref = run_attention(in, dout, causal, false);
+                EXPECT_LT(max_abs_diff(fused.out, ref.out), 2e-6 * std::max(1.0, max_abs(ref.out)));
+                EXPECT_LT(max_abs_diff(fused.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq)));
+                EXPECT_LT(max_abs_diff(fused.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk)));
+                EXPECT_LT(max_abs_diff(fused.dv, ref.dv), 1e-5 * std::max(1.0, max_abs(ref.dv)));
+            }
+}
+
+TEST_F(AttentionFused, OneAndTwoThreadsAgree) {
+    const Qkv in = random_qkv(2, 3, 130, 130, 32, DType::Float32, 4);
+    Generator g(6);
+    const Tensor dout = randn({2, 3, 130, 32}, DType::Float32, &g);
+    for (bool causal : {false, true}) {
+        set_num_threads(1);
+        const Grads one = run_attention(in, dout, causal, true);
+        set_num_threads(2);
+        const Grads two = run_attention(in, dout, causal, true);
+        EXPECT_LT(max_abs_diff(one.out, two.out), 1e-5);
+        EXPECT_LT(max_abs_diff(one.dq, two.dq), 1e-5);
+        EXPECT_LT(max_abs_diff(one.dk, two.dk), 1e-5);
+        EXPECT_LT(max_abs_diff(one.dv, two.dv), 1e-5);
+    }
+}
+
+TEST_F(AttentionFused, FewerSlicesThanThreadsAgree) {
+    // One B·H slice on two threads takes the two-pass backward (dK/dV by key tile, dQ by query
+    // block); it must give what the one-slice-per-task path gives on one thread, and each
+    // gradient alone (the other inputs frozen) must match too.
+    const Qkv in = random_qkv(1, 1, 150, 260, 24, DType::Float32, 15);
+    Generator g(16);
+    const Tensor dout = randn({1, 1, 150, 24}, DType::Float32, &g);
+    for (bool causal : {false, true}) {
+        set_num_threads(1);
+        const Grads one = run_attention(in, dout, causal, true);
+        set_num_threads(2);
+        const Grads two = run_attention(in, dout, causal, true);
+        EXPECT_LT(max_abs_diff(one.dq, two.dq), 1e-5);
+        EXPECT_LT(max_abs_diff(one.dk, two.dk), 1e-5);
+        EXPECT_LT(max_abs_diff(one.dv, two.dv), 1e-5);
+        const Grads ref = run_attention(in, dout, causal, false);
+        EXPECT_LT(max_abs_diff(two.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq)));
+        EXPECT_LT(max_abs_diff(two.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk)));
+        EXPECT_LT(max_abs_diff(two.dv, ref.dv), 1e-5 * std::max(1.0, max_abs(ref.dv)));
+        Tensor q = in.q.clone().requires_grad_(), k = in.k.clone(), v = in.v.clone();
+        F::scaled_dot_product_attention(q, k, v, {.causal = causal}).backward(dout);
+        EXPECT_LT(max_abs_diff(q.grad(), two.dq), 1e-6);
+    }
+}
+
+TEST_F(AttentionFused, EveryIsaMatchesReference) {
+    const Qkv in = random_qkv(1, 2, 70, 140, 24, DType::Float32, 12);
+    Generator g(13);
+    const Tensor dout = randn({1, 2, 70, 24}, DType::Float32, &g);
+    const Grads ref = run_attention(in, dout, true, false);
+    for (const std::string& isa : available_isas()) {
+        set_isa(isa);
+        const Grads fused = run_attention(in, dout, true, true);
+        EXPECT_LT(max_abs_diff(fused.out, ref.out), 2e-6 * std::max(1.0, max_abs(ref.out))) << isa;
+        EXPECT_LT(max_abs_diff(fused.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq))) << isa;
+        EXPECT_LT(max_abs_diff(fused.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk))) << isa;
+        EXPECT_LT(max_abs_diff(fused.dv, ref.dv), 1e-5 * std::max(1.0, max_abs(ref.dv))) << isa;
+    }
+}
+
+TEST_F(AttentionFused, NanPropagatesOnEveryIsa) {
+    // One NaN in key 38 of 40 (causal, Tq = 4, so queries 2 and 3 see it): their output rows are
+    // NaN, as in PyTorch, while queries 0 and 1 stay finite. A masked −inf must not hide a NaN.
+    Qkv in = random_qkv(1, 1, 4, 40, 16, DType::Float32, 14);
+    in.k = in.k.clone();
+    {
+        NoGradGuard guard;
+        in.k.select(2, 38).select(2, 5).fill_(std::numeric_limits<double>::quiet_NaN());
+    }
+    for (const std::string& isa : available_isas()) {
+        set_isa(isa);
+        const std::vector<double> y = values(F::scaled_dot_product_attention(in.q, in.k, in.v, {.causal = true}));
+        for (std::size_t i = 0; i < y.size(); ++i)
+            EXPECT_EQ(std::isnan(y[i]), i / 16 >= 2) << isa << " element " << i;
+    }
+}
+
+TEST(AttentionKernels, RowKernelsMatchScalar) {
+    // Every ISA's row kernels against the scalar ones at lane multiples ±1, with masked entries.
+    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+    for (kernels::Isa isa : kernels::supported_isas()) {
+        const kernels::F32AttentionVariant& variant = kernels::f32_attention_variant(isa);
+        for (std::int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 33, 127, 128}) {
+            constexpr std::int64_t m = 3, lds = 130;
+            Generator g(static_cast<std::uint64_t>(n));
+            std::vector<float> s = randn({m, lds}, DType::Float32, &g).to_vector<float>();
+            for (std::int64_t r = 0; r < m; ++r)
+                for (std::int64_t j = n / 2 + r + 1; j < n; ++j) s[static_cast<std::size_t>(r * lds + j)] = kNegInf;
+            std::vector<float> s_ref = s;
+            std::vector<float> mx = {kNegInf, 0.5f, 4.f}, l = {0.f, 2.f, 1.5f}, rescale(3);
+            std::vector<float> mx_ref = mx, l_ref = l, rescale_ref(3);
+            variant.softmax_rows(m, n, s.data(), lds, mx.data(), l.data(), rescale.data());
+            kernels::attn_softmax_rows_scalar<float>(m, n, s_ref.data(), lds, mx_ref.data(), l_ref.data(),
+                                                     rescale_ref.data());
+            for (std::int64_t r = 0; r < m; ++r) {
+                EXPECT_EQ(mx[static_cast<std::size_t>(r)], mx_ref[static_cast<std::size_t>(r)]);
+                EXPECT_NEAR(l[static_cast<std::size_t>(r)], l_ref[static_cast<std::size_t>(r)],
+                            1e-6f * l_ref[static_cast<std::size_t>(r)]);
+                EXPECT_NEAR(rescale[static_cast<std::size_t>(r)], rescale_ref[static_cast<std::size_t>(r)], 1e-6f);
+                for (std::int64_t j = 0; j < n; ++j) {
+                    const std::size_t at = static_cast<std::size_t>(r * lds + j);
+                    EXPECT_NEAR(s[at], s_ref[at], 3e-7f * std::max(1.f, s_ref[at]))
+                        << kernels::isa_name(isa) << " n " << n << " row " << r << " col " << j;
+                    if (s_ref[at] == 0.f) {
+                        EXPECT_EQ(s[at], 0.f) << "masked entry must be exactly 0";
+                    }
+                }
+                // The columns past n are not touched.
+                EXPECT_EQ(s[static_cast<std::size_t>(r * lds + n)], s_ref[static_cast<std::size_t>(r * lds + n)]);
+            }
+            std::vector<float> e = s_ref, e_ref = s_ref;
+            const std::vector<float> lse = {0.3f, -1.f, 2.f};
+            for (std::int64_t r = 0; r < m; ++r)
+                for (std::int64_t j = 0; j < n; ++j)
+                    e[static_cast<std::size_t>(r * lds + j)] = e_ref[static_cast<std::size_t>(r * lds + j)] =
+                        s_ref[static_cast<std::size_t>(r * lds + j)] > 0.f ? std::log(s_ref[static_cast<std::size_t>(r * lds + j)]) : kNegInf;
+            variant.exp_rows(m, n, e.data(), lds, lse.data());
+            kernels::attn_exp_rows_scalar<float>(m, n, e_ref.data(), lds, lse.data());
+            for (std::int64_t r = 0; r < m; ++r)
+                for (std::int64_t j = 0; j < n; ++j) {
+                    const std::size_t at = static_cast<std::size_t>(r * lds + j);
+                    EXPECT_NEAR(e[at], e_ref[at], 3e-7f * std::max(1.f, e_ref[at]))
+                        << kernels::isa_name(isa) << " exp n " << n;
+                }
+        }
+    }
+}
+
+TEST(Attention, ErrorsNameTheShapes) {
+    const Tensor q = randn({1, 2, 3, 4}), k = randn({1, 2, 5, 4}), v = randn({1, 2, 5, 4});
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(randn({2, 3, 4}), k, v), ShapeError, "4-D");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(q, randn({1, 3, 5, 4}), v), ShapeError, "[1, 3, 5, 4]");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(q, randn({2, 2, 5, 4}), randn({2, 2, 5, 4})), ShapeError,
+                     "batch and head");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(q, randn({1, 2, 5, 3}), v), ShapeError, "same last dim");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(q, k, randn({1, 2, 6, 4})), ShapeError,
+                     "same sequence length");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(q, k, v.to(DType::Float64)), DTypeError,
+                     "scaled_dot_product_attention");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(q.to(DType::Int64), k.to(DType::Int64), v.to(DType::Int64)),
+                     DTypeError, "floating");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(randn({1, 2, 6, 4}), k, v, {.causal = true}), ValueError,
+                     "Tq = 6 and Tk = 5");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention_reference(randn({1, 2, 6, 4}), k, v, {.causal = true}),
+                     ValueError, "Tq = 6 and Tk = 5");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(q, randn({1, 2, 0, 4}), randn({1, 2, 0, 4})), ValueError,
+                     "no keys");
+}
