@@ -10,7 +10,7 @@
 //    output never changes.
 // 3. Train the same network from scratch on the same images for the same number of steps.
 // 4. Compare validation accuracy on all the other 5–9 images, over several seeds, and write the
-//    learning curves as CSV and as an SVG chart (OUT/curves.csv, OUT/curves.svg).
+//    learning curves as CSV and as SVG charts (OUT/curves.csv; OUT/curves.svg accuracy, OUT/loss.svg).
 //
 // The data (examples/data/digits.csv.gz) is the UCI "Optical Recognition of Handwritten Digits"
 // test set as shipped by scikit-learn, CC BY 4.0 (see examples/data/README.md). Exits non-zero if
@@ -55,7 +55,7 @@ void usage(const char* argv0) {
         "class, and compares with training from scratch.\n\n"
         "  --data FILE            digits CSV (.csv or .csv.gz; 64 pixels 0..16 and a label per row)\n"
         "                         [default: %s]\n"
-        "  --out DIR              where the pretrained weights, curves.csv and curves.svg go\n"
+        "  --out DIR              where the pretrained weights, curves.csv, curves.svg and loss.svg go\n"
         "                         [default: finetune_digits_out]\n"
         "  --shots N              labelled images per class for the new task [10]\n"
         "  --seeds N              repetitions with different examples and initialisations [5]\n"
@@ -156,7 +156,7 @@ train::TrainerOptions quiet(std::int64_t epochs) {
 }
 
 struct RunResult {
-    std::vector<double> val_accuracy;  // per epoch
+    std::vector<double> val_accuracy, val_loss, train_loss;  // per epoch
     double seconds = 0;
 };
 
@@ -169,7 +169,11 @@ RunResult run_trainer(nn::Module& model, std::shared_ptr<const data::Dataset> tr
     trainer.add_metric(std::make_shared<train::Accuracy>());
     const auto r = trainer.fit(train_loader, &val_loader);
     RunResult out;
-    for (const auto& logs : r.history) out.val_accuracy.push_back(logs.at("val_accuracy"));
+    for (const auto& logs : r.history) {
+        out.val_accuracy.push_back(logs.at("val_accuracy"));
+        out.val_loss.push_back(logs.at("val_loss"));
+        out.train_loss.push_back(logs.at("train_loss"));
+    }
     out.seconds = r.seconds;
     return out;
 }
@@ -231,9 +235,14 @@ int run(const Args& a) {
     std::printf("%6s | %11s %11s | %11s %11s | %9s %9s\n", "seed", "fine-tuned", "scratch", "fine-tuned", "scratch",
                 "ft s", "scratch s");
     std::vector<double> ft_final, sc_final, ft_early, sc_early, ft_time, sc_time;
-    std::vector<std::vector<double>> ft_curves, sc_curves;
+    std::vector<std::vector<double>> ft_curves, sc_curves, ft_loss, sc_loss;
     std::ofstream curves(a.out / "curves.csv");
-    curves << "method,seed,epoch,val_accuracy\n";
+    curves << "method,seed,epoch,train_loss,val_loss,val_accuracy\n";
+    auto write_rows = [&](const char* method, std::int64_t seed, const RunResult& r) {
+        for (std::size_t e = 0; e < r.val_accuracy.size(); ++e)
+            curves << method << "," << seed << "," << e + 1 << "," << r.train_loss[e] << "," << r.val_loss[e] << ","
+                   << r.val_accuracy[e] << "\n";
+    };
     for (std::int64_t s = 0; s < a.seeds; ++s) {
         Generator g(static_cast<std::uint64_t>(100 + s));
         std::vector<std::int64_t> tr, val;
@@ -274,8 +283,10 @@ int run(const Args& a) {
         sc_time.push_back(sr.seconds);
         ft_curves.push_back(fr.val_accuracy);
         sc_curves.push_back(sr.val_accuracy);
-        for (std::size_t e = 0; e < fr.val_accuracy.size(); ++e) curves << "finetune," << s << "," << e + 1 << "," << fr.val_accuracy[e] << "\n";
-        for (std::size_t e = 0; e < sr.val_accuracy.size(); ++e) curves << "scratch," << s << "," << e + 1 << "," << sr.val_accuracy[e] << "\n";
+        ft_loss.push_back(fr.val_loss);
+        sc_loss.push_back(sr.val_loss);
+        write_rows("finetune", s, fr);
+        write_rows("scratch", s, sr);
     }
     curves.close();
     std::printf("%6s | %5.3f±%.3f %5.3f±%.3f | %5.3f±%.3f %5.3f±%.3f | %9.2f %9.2f\n", "mean", mean(ft_early),
@@ -333,7 +344,15 @@ int run(const Args& a) {
                               "epoch", "validation accuracy",
                               {{"fine-tuned", "#1f77b4", mean_curve(ft_curves)}, {"from scratch", "#d62728", mean_curve(sc_curves)}},
                               0.0, 1.0);
-    std::printf("\n[3/3] curves: %s, %s\n", (a.out / "curves.csv").c_str(), (a.out / "curves.svg").c_str());
+    double loss_max = 0;
+    for (const auto& run : sc_loss) loss_max = std::max(loss_max, *std::max_element(run.begin(), run.end()));
+    examples::write_svg_chart(a.out / "loss.svg",
+                              "Digits 5-9, " + std::to_string(a.shots) + " images/class (mean of " + std::to_string(a.seeds) + " seeds)",
+                              "epoch", "validation loss",
+                              {{"fine-tuned", "#1f77b4", mean_curve(ft_loss)}, {"from scratch", "#d62728", mean_curve(sc_loss)}},
+                              0.0, std::ceil(loss_max * 2) / 2);
+    std::printf("\n[3/3] curves: %s, %s, %s\n", (a.out / "curves.csv").c_str(), (a.out / "curves.svg").c_str(),
+                (a.out / "loss.svg").c_str());
 
     const double gain_early = mean(ft_early) - mean(sc_early), gain_final = mean(ft_final) - mean(sc_final);
     std::printf("fine-tuned vs scratch: %.1f%% vs %.1f%% after %lld epoch(s) (%+.1f points), %.1f%% vs %.1f%% after %lld "
