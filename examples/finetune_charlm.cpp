@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
+
 namespace {
 
 using namespace graft;
@@ -58,34 +60,24 @@ void usage(const char* argv0) {
 
 Args parse(int argc, char** argv) {
     Args a;
-    for (int i = 1; i < argc; ++i) {
-        const std::string k = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw ValueError("option " + k + " needs a value");
-            return argv[++i];
-        };
-        auto positive = [&] {
-            const std::string v = value();
-            const long long n = std::stoll(v);
-            if (n < 1) throw ValueError("option " + k + " must be at least 1, got " + v);
-            return static_cast<std::int64_t>(n);
-        };
-        if (k == "--help" || k == "-h") {
+    examples::Cli cli(argc, argv);
+    while (cli.next()) {
+        if (cli.is_help()) {
             usage(argv[0]);
             std::exit(0);
-        } else if (k == "--pretrain-text") a.pretrain_text = value();
-        else if (k == "--finetune-text") a.finetune_text = value();
-        else if (k == "--out") a.out = value();
-        else if (k == "--pretrain-steps") a.pretrain_steps = positive();
-        else if (k == "--finetune-steps") a.finetune_steps = positive();
-        else if (k == "--block") a.block = positive();
-        else if (k == "--batch") a.batch = positive();
-        else if (k == "--n-layer") a.n_layer = positive();
-        else if (k == "--n-embd") a.n_embd = positive();
-        else if (k == "--n-head") a.n_head = positive();
-        else if (k == "--lora-r") a.lora_r = positive();
-        else if (k == "--seed") a.seed = static_cast<std::uint64_t>(std::stoull(value()));
-        else throw ValueError("unknown option " + k + " (see --help)");
+        } else if (cli.is("--pretrain-text")) a.pretrain_text = cli.value();
+        else if (cli.is("--finetune-text")) a.finetune_text = cli.value();
+        else if (cli.is("--out")) a.out = cli.value();
+        else if (cli.is("--pretrain-steps")) a.pretrain_steps = cli.positive();
+        else if (cli.is("--finetune-steps")) a.finetune_steps = cli.positive();
+        else if (cli.is("--block")) a.block = cli.positive();
+        else if (cli.is("--batch")) a.batch = cli.positive();
+        else if (cli.is("--n-layer")) a.n_layer = cli.positive();
+        else if (cli.is("--n-embd")) a.n_embd = cli.positive();
+        else if (cli.is("--n-head")) a.n_head = cli.positive();
+        else if (cli.is("--lora-r")) a.lora_r = cli.positive();
+        else if (cli.is("--seed")) a.seed = static_cast<std::uint64_t>(cli.non_negative());
+        else cli.unknown();
     }
     return a;
 }
@@ -222,10 +214,5 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(parse(argc, argv));
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "finetune_charlm: %s\n", e.what());
-        return 2;
-    }
+    return examples::guarded_main("finetune_charlm", [&] { return run(parse(argc, argv)); });
 }

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "svg_chart.hpp"
 
 namespace {
@@ -70,30 +71,21 @@ void usage(const char* argv0) {
 
 Args parse(int argc, char** argv) {
     Args a;
-    for (int i = 1; i < argc; ++i) {
-        const std::string k = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw ValueError("option " + k + " needs a value");
-            return argv[++i];
-        };
-        auto positive = [&](const std::string& v) {
-            const long long n = std::stoll(v);
-            if (n < 1) throw ValueError("option " + k + " must be at least 1, got " + v);
-            return static_cast<std::int64_t>(n);
-        };
-        if (k == "--help" || k == "-h") {
+    examples::Cli cli(argc, argv);
+    while (cli.next()) {
+        if (cli.is_help()) {
             usage(argv[0]);
             std::exit(0);
-        } else if (k == "--data") a.data = value();
-        else if (k == "--out") a.out = value();
-        else if (k == "--shots") a.shots = positive(value());
-        else if (k == "--seeds") a.seeds = positive(value());
-        else if (k == "--pretrain-epochs") a.pretrain_epochs = positive(value());
-        else if (k == "--epochs") a.epochs = positive(value());
-        else if (k == "--early") a.early = positive(value());
-        else if (k == "--lr") a.lr = std::stod(value());
-        else if (k == "--no-cache-compare") a.compare_cache = false;
-        else throw ValueError("unknown option " + k + " (see --help)");
+        } else if (cli.is("--data")) a.data = cli.value();
+        else if (cli.is("--out")) a.out = cli.value();
+        else if (cli.is("--shots")) a.shots = cli.positive();
+        else if (cli.is("--seeds")) a.seeds = cli.positive();
+        else if (cli.is("--pretrain-epochs")) a.pretrain_epochs = cli.positive();
+        else if (cli.is("--epochs")) a.epochs = cli.positive();
+        else if (cli.is("--early")) a.early = cli.positive();
+        else if (cli.is("--lr")) a.lr = cli.number();
+        else if (cli.is("--no-cache-compare")) a.compare_cache = false;
+        else cli.unknown();
     }
     return a;
 }
@@ -370,10 +362,5 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(parse(argc, argv));
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "finetune_digits: %s\n", e.what());
-        return 2;
-    }
+    return examples::guarded_main("finetune_digits", [&] { return run(parse(argc, argv)); });
 }

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
+
 namespace {
 
 using namespace graft;
@@ -83,23 +85,19 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    Args a;
-    std::vector<std::string> positional;
-    try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string k = argv[i];
-            auto value = [&] {
-                if (i + 1 >= argc) throw ValueError("option " + k + " needs a value");
-                return std::string(argv[++i]);
-            };
-            if (k == "--help" || k == "-h") {
+    return examples::guarded_main("finetune_from_pytorch", [&] {
+        Args a;
+        std::vector<std::string> positional;
+        examples::Cli cli(argc, argv);
+        while (cli.next()) {
+            if (cli.is_help()) {
                 usage(argv[0]);
                 return 0;
-            } else if (k == "--data") a.data = value();
-            else if (k == "--shots") a.shots = std::stoll(value());
-            else if (k == "--epochs") a.epochs = std::stoll(value());
-            else if (!k.empty() && k[0] == '-') throw ValueError("unknown option " + k);
-            else positional.push_back(k);
+            } else if (cli.is("--data")) a.data = cli.value();
+            else if (cli.is("--shots")) a.shots = cli.positive();
+            else if (cli.is("--epochs")) a.epochs = cli.positive();
+            else if (cli.is_option()) cli.unknown();
+            else positional.push_back(cli.key());
         }
         if (positional.size() != 2) {
             usage(argv[0]);
@@ -108,8 +106,5 @@ int main(int argc, char** argv) {
         a.in = positional[0];
         a.out = positional[1];
         return run(a);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "finetune_from_pytorch: %s\n", e.what());
-        return 2;
-    }
+    });
 }
