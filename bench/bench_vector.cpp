@@ -9,7 +9,8 @@
 // the active ISA's variant through its driver on one thread (set_num_threads(1)), so the figures
 // are one core's. The counter GB (shown as a rate, GB/s) is the bytes a single pass must move — every array read once
 // and every array written once — per second: 8 B/element for y = f(x), 12 for dx = f(s, dy),
-// 4 for a reduction. Baselines: copy_memcpy (glibc memcpy, which streams large copies with
+// 4 for a reduction. The binary cases: binary_add is y = a + b (12 B/elem), binary_add_row_bias
+// y[r, j] = x[r, j] + bias[j] on rows of 1024 (8: the bias stays in L1), binary_mul_scalar y = x·s (8). Baselines: copy_memcpy (glibc memcpy, which streams large copies with
 // non-temporal stores) and copy_loop (a plain vectorised loop with ordinary stores, as the
 // kernels do); compare as ratios from one run, the machine is shared. Rates are per CPU second
 // (one thread, so this is the kernel's own time, not other processes' on a loaded machine).
@@ -27,6 +28,7 @@
 namespace {
 
 using graft::kernels::int64;
+using graft::kernels::BinaryOp;
 using graft::kernels::UnaryOp;
 namespace k = graft::kernels;
 
@@ -104,6 +106,12 @@ void register_all() {
                           a.out.data());
         });
     }
+    add("binary_add", 12, [](Arrays& a, int64 n) { k::binary(BinaryOp::Add, n, a.x.data(), a.dy.data(), a.out.data()); });
+    add("binary_add_row_bias", 8, [](Arrays& a, int64 n) {
+        k::binary_rows(BinaryOp::Add, n / kRow, kRow, a.x.data(), kRow, a.w.data(), 0, a.out.data());
+    });
+    add("binary_mul_scalar", 8,
+        [](Arrays& a, int64 n) { k::binary_scalar(BinaryOp::Mul, n, a.x.data(), 1.5f, false, a.out.data()); });
     add("sum", 4, [](Arrays& a, int64 n) {
         double s = 0;
         k::sum_rows(1, n, a.x.data(), &s);

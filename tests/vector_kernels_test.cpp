@@ -16,19 +16,16 @@
 #include "graft/runtime.hpp"
 #include "test_util.hpp"
 #include "vector/vector.hpp"
+#include "vector_test_util.hpp"
 
 using namespace graft;
 using kernels::int64;
 using kernels::Isa;
 using kernels::UnaryOp;
+using namespace graft::test;
 
 namespace {
 
-constexpr float kInf = std::numeric_limits<float>::infinity();
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr float kDenormMin = std::numeric_limits<float>::denorm_min();
-constexpr float SENTINEL = 777.25f;
-constexpr int64 PAD = 16;  // elements past n that must stay untouched
 const std::vector<int64> SIZES = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100, 1000};
 const UnaryOp UNARY_OPS[] = {UnaryOp::Exp, UnaryOp::Log,  UnaryOp::Tanh,    UnaryOp::Sigmoid,
                              UnaryOp::Relu, UnaryOp::Gelu, UnaryOp::GeluTanh};
@@ -44,43 +41,6 @@ const char* op_name(UnaryOp op) {
         case UnaryOp::GeluTanh: return "gelu_tanh";
     }
     return "?";
-}
-
-const kernels::F32VectorVariant& variant(Isa isa) { return kernels::f32_vector_variant(isa); }
-
-std::vector<Isa> vector_isas() {
-    std::vector<Isa> out;
-    for (Isa isa : kernels::supported_isas())
-        if (isa != Isa::Scalar) out.push_back(isa);
-    return out;
-}
-
-/// A buffer whose data() is 4 bytes past a 64-byte boundary (never vector-aligned), holding n
-/// values then PAD sentinels.
-struct Unaligned {
-    explicit Unaligned(int64 n) : n(n), storage(static_cast<std::size_t>(n + PAD + 16), SENTINEL) {
-        const auto addr = reinterpret_cast<std::uintptr_t>(storage.data());
-        offset = ((64 - addr % 64) % 64) / sizeof(float) + 1;
-    }
-    Unaligned(const std::vector<float>& values) : Unaligned(static_cast<int64>(values.size())) {
-        std::copy(values.begin(), values.end(), data());
-    }
-    float* data() { return storage.data() + offset; }
-    float& operator[](int64 i) { return data()[i]; }
-    void expect_guard(const std::string& what) {
-        for (int64 i = n; i < n + PAD; ++i) ASSERT_EQ(data()[i], SENTINEL) << what << ": wrote past n at " << i;
-    }
-    int64 n;
-    std::vector<float> storage;
-    std::size_t offset = 0;
-};
-
-/// n values uniform in [lo, hi).
-std::vector<float> uniform(int64 n, std::uint64_t seed, double lo, double hi) {
-    Generator g(seed);
-    std::vector<float> v(static_cast<std::size_t>(n));
-    for (float& x : v) x = static_cast<float>(lo + (hi - lo) * g.uniform());
-    return v;
 }
 
 /// The float64 value of each function at float x (the references the kernels are measured against).

@@ -4,9 +4,10 @@
 //   unary(UnaryOp::Gelu, n, x, y);                        // y = gelu(x), active ISA, threaded
 //   unary_grad(UnaryOp::Tanh, n, y, dy, dx);              // dx = dy·(1 − y²)
 //   softmax_rows(rows, n, x, y, /*log=*/false);           // per row of n contiguous values
+//   binary_rows(BinaryOp::Add, rows, n, a, n, bias, 0, y); // y[r, j] = a[r, j] + bias[j]
 //
 // A variant is one ISA's set of row kernels (F32VectorVariant): a scalar reference written with
-// <cmath> (unary-scalar.cpp, reduce-scalar.cpp, softmax-scalar.cpp, layer-norm-scalar.cpp), and
+// <cmath> (unary-scalar.cpp, binary-scalar.cpp, reduce-scalar.cpp, softmax-scalar.cpp, layer-norm-scalar.cpp), and
 // AVX2+FMA / AVX-512 variants (f32-<family>-avx2.cpp / -avx512.cpp) that instantiate one generic
 // body (<family>-body.hpp) over a SIMD lane type (simd-avx2.hpp, simd-avx512.hpp). Each kernel
 // processes one contiguous array or row, allocates nothing and never throws; the drivers
@@ -32,6 +33,11 @@ using int64 = std::int64_t;
 ///   Gelu: x·Φ(x) (erf form); GeluTanh: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
 enum class UnaryOp { Exp, Log, Tanh, Sigmoid, Relu, Gelu, GeluTanh };
 
+/// The arithmetic binary ops with vectorised kernels: one IEEE single operation per element
+/// (true division, no reciprocal), so every variant is bit-identical to `a op b` in C++ and
+/// NaN, ±inf, −0 and denormals behave as in scalar code.
+enum class BinaryOp { Add, Sub, Mul, Div };
+
 /// Whether op's gradient kernel reads the forward's output (true) or its input (false):
 /// exp, tanh, sigmoid and relu save y, log and both gelus save x.
 constexpr bool grad_reads_output(UnaryOp op) {
@@ -43,6 +49,10 @@ using F32UnaryKernel = void (*)(UnaryOp op, int64 n, const float* x, float* y);
 /// dx[i] = dy[i]·op'(…) from s = y or x (grad_reads_output): exp dy·y, log dy/x, tanh dy·(1 − y²),
 /// sigmoid dy·y(1 − y), relu dy·[y > 0], gelu dy·(Φ(x) + x·φ(x)), gelu_tanh its derivative.
 using F32UnaryGradKernel = void (*)(UnaryOp op, int64 n, const float* s, const float* dy, float* dx);
+/// y[i] = a[i] op b[i]; y may equal a or b.
+using F32BinaryKernel = void (*)(BinaryOp op, int64 n, const float* a, const float* b, float* y);
+/// y[i] = a[i] op s, or s op a[i] with scalar_first; y may equal a.
+using F32BinaryScalarKernel = void (*)(BinaryOp op, int64 n, const float* a, float s, bool scalar_first, float* y);
 /// Σ x[i], accumulated in double; 0 for n = 0.
 using F32SumKernel = double (*)(int64 n, const float* x);
 /// max x[i]: NaN when any element is NaN, −inf for n = 0.
@@ -85,6 +95,8 @@ struct F32VectorVariant {
     F32CrossEntropyGradKernel cross_entropy_grad;
     F32LayerNormKernel layer_norm;
     F32LayerNormGradKernel layer_norm_grad;
+    F32BinaryKernel binary;
+    F32BinaryScalarKernel binary_scalar;
 };
 
 /// The variant compiled for `isa` (call its kernels only where the CPU runs that ISA).
@@ -102,7 +114,9 @@ const F32VectorVariant& f32_vector_variant(Isa isa);
     void f32_cross_entropy_grad__##suffix(int64, const float*, float, float, int64, float, float, float*);       \
     void f32_layer_norm__##suffix(int64, const float*, const float*, const float*, float, float*, double*, float*); \
     void f32_layer_norm_grad__##suffix(int64, const float*, const float*, const float*, double, float, float*,     \
-                                       float*, float*);
+                                       float*, float*);                                                          \
+    void f32_binary__##suffix(BinaryOp, int64, const float*, const float*, float*);                              \
+    void f32_binary_scalar__##suffix(BinaryOp, int64, const float*, float, bool, float*);
 GRAFT_DECLARE_VECTOR_KERNELS(scalar)
 GRAFT_DECLARE_VECTOR_KERNELS(avx2)
 GRAFT_DECLARE_VECTOR_KERNELS(avx512)
@@ -111,6 +125,14 @@ GRAFT_DECLARE_VECTOR_KERNELS(avx512)
 // ---- drivers: the active ISA's variant, OpenMP over rows or chunks when the work is large ----
 void unary(UnaryOp op, int64 n, const float* x, float* y);
 void unary_grad(UnaryOp op, int64 n, const float* s, const float* dy, float* dx);
+/// y[i] = a[i] op b[i] over n contiguous elements.
+void binary(BinaryOp op, int64 n, const float* a, const float* b, float* y);
+/// y[i] = a[i] op s, or s op a[i] with scalar_first.
+void binary_scalar(BinaryOp op, int64 n, const float* a, float s, bool scalar_first, float* y);
+/// y[r, j] = a[r·a_row_stride + j] op b[r·b_row_stride + j] for rows × n (y contiguous): a row
+/// stride of 0 broadcasts that operand's one row (a bias) over all rows.
+void binary_rows(BinaryOp op, int64 rows, int64 n, const float* a, int64 a_row_stride, const float* b,
+                 int64 b_row_stride, float* y);
 /// out[r] = Σ of row r (rows × n contiguous), accumulated in double.
 void sum_rows(int64 rows, int64 n, const float* x, double* out);
 /// out[r] = max of row r (NaN if the row holds one; n ≥ 1).

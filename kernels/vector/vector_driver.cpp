@@ -15,7 +15,8 @@ namespace {
     F32VectorVariant {                                                                                          \
         #suffix, isa, f32_unary__##suffix, f32_unary_grad__##suffix, f32_sum__##suffix, f32_max__##suffix,      \
             f32_softmax__##suffix, f32_softmax_grad__##suffix, f32_cross_entropy__##suffix,                     \
-            f32_cross_entropy_grad__##suffix, f32_layer_norm__##suffix, f32_layer_norm_grad__##suffix           \
+            f32_cross_entropy_grad__##suffix, f32_layer_norm__##suffix, f32_layer_norm_grad__##suffix,          \
+            f32_binary__##suffix, f32_binary_scalar__##suffix                                                   \
     }
 const F32VectorVariant kVariants[] = {
     GRAFT_VECTOR_VARIANT(scalar, Isa::Scalar),
@@ -97,6 +98,23 @@ void unary(UnaryOp op, int64 n, const float* x, float* y) {
 void unary_grad(UnaryOp op, int64 n, const float* s, const float* dy, float* dx) {
     const F32UnaryGradKernel kernel = active().unary_grad;
     for_chunks(n, unary_grad_cost(op), [&](int64 b, int64 len) { kernel(op, len, s + b, dy + b, dx + b); });
+}
+
+void binary(BinaryOp op, int64 n, const float* a, const float* b, float* y) {
+    const F32BinaryKernel kernel = active().binary;
+    for_chunks(n, Cost::Stream, [&](int64 begin, int64 len) { kernel(op, len, a + begin, b + begin, y + begin); });
+}
+
+void binary_scalar(BinaryOp op, int64 n, const float* a, float s, bool scalar_first, float* y) {
+    const F32BinaryScalarKernel kernel = active().binary_scalar;
+    for_chunks(n, Cost::Stream, [&](int64 begin, int64 len) { kernel(op, len, a + begin, s, scalar_first, y + begin); });
+}
+
+void binary_rows(BinaryOp op, int64 rows, int64 n, const float* a, int64 a_row_stride, const float* b,
+                 int64 b_row_stride, float* y) {
+    const F32BinaryKernel kernel = active().binary;
+    for_rows(rows, n, Cost::Stream,
+             [&](int64 r) { kernel(op, n, a + r * a_row_stride, b + r * b_row_stride, y + r * n); });
 }
 
 void sum_rows(int64 rows, int64 n, const float* x, double* out) {

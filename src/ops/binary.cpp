@@ -1,10 +1,17 @@
 // Binary elementwise ops with broadcasting — add, sub, mul, div, maximum, minimum — each
 // forward followed by its backward; then comparisons, logical ops, where and masked_fill.
+// float32 add/sub/mul/div take kernels/vector's binary kernels when both operands are contiguous
+// and the layout is one of three: same shape, one operand a single element, or one operand
+// equal to the other's trailing dims (a row-vector bias); every other case, and add/sub with
+// alpha ≠ 1 (computed in double), keeps the generic broadcast loop.
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "ops/elementwise.hpp"
+#include "vector/vector.hpp"
 
 namespace graft {
 
@@ -25,6 +32,55 @@ Tensor arith(const Tensor& a, const Tensor& b, const char* op, F&& f) {
     return detail::dispatch_numeric(a.dtype(), op, [&]<class T>() {
         return detail::binary_map<T, T>(a, b, op, [&](T x, T y) { return static_cast<T>(f(x, y)); });
     });
+}
+
+/// Whether `small`, without its leading 1s, equals the trailing dims of `big`.
+bool is_trailing_block(const Shape& small, const Shape& big) {
+    const auto first = std::find_if(small.begin(), small.end(), [](std::int64_t d) { return d != 1; });
+    const auto dims = small.end() - first;
+    return dims <= static_cast<std::ptrdiff_t>(big.size()) && std::equal(first, small.end(), big.end() - dims);
+}
+
+/// a op b through the float32 binary kernels, when the layout is a fast path (see the top).
+std::optional<Tensor> f32_fast_path(const Tensor& a, const Tensor& b, kernels::BinaryOp op, const char* name) {
+    if (a.dtype() != DType::Float32 || b.dtype() != DType::Float32 || !a.is_contiguous() || !b.is_contiguous())
+        return std::nullopt;
+    const Shape shape = detail::broadcast_shapes(a.shape(), b.shape(), name);
+    const std::int64_t total = shape_numel(shape), na = a.numel(), nb = b.numel();
+    if (total == 0) return std::nullopt;
+    const float* pa = a.data_ptr<float>();
+    const float* pb = b.data_ptr<float>();
+    if (na == total && nb == total) {
+        Tensor out = empty(shape, DType::Float32);
+        kernels::binary(op, total, pa, pb, out.data_ptr<float>());
+        return out;
+    }
+    if (nb == 1 || na == 1) {  // the other one has every element
+        Tensor out = empty(shape, DType::Float32);
+        const bool scalar_first = nb != 1;
+        kernels::binary_scalar(op, total, scalar_first ? pb : pa, scalar_first ? *pa : *pb, scalar_first,
+                               out.data_ptr<float>());
+        return out;
+    }
+    if (na == total && is_trailing_block(b.shape(), a.shape())) {
+        Tensor out = empty(shape, DType::Float32);
+        kernels::binary_rows(op, total / nb, nb, pa, nb, pb, 0, out.data_ptr<float>());
+        return out;
+    }
+    if (nb == total && is_trailing_block(a.shape(), b.shape())) {
+        Tensor out = empty(shape, DType::Float32);
+        kernels::binary_rows(op, total / na, na, pa, 0, pb, na, out.data_ptr<float>());
+        return out;
+    }
+    return std::nullopt;
+}
+
+/// The fast path when it applies, else the generic arith loop.
+template <class F>
+Tensor arith_f32_fast(const Tensor& a, const Tensor& b, kernels::BinaryOp op, const char* name, F&& f) {
+    detail::check_same_dtype(a, b, name);
+    if (std::optional<Tensor> out = f32_fast_path(a, b, op, name)) return std::move(*out);
+    return arith(a, b, name, std::forward<F>(f));
 }
 
 // ---- add / sub ------------------------------------------------------------------
@@ -120,21 +176,21 @@ Tensor minmax(const Tensor& a, const Tensor& b, bool is_max) {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
-    Tensor out = alpha == 1.0 ? arith(a, b, "add", [](auto x, auto y) { return x + y; })
+    Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Add, "add", [](auto x, auto y) { return x + y; })
                               : arith(a, b, "add", [alpha](auto x, auto y) { return x + alpha * y; });
     autograd::make_node<AddBackward>({&a, &b}, out, alpha);
     return out;
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
-    Tensor out = alpha == 1.0 ? arith(a, b, "sub", [](auto x, auto y) { return x - y; })
+    Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Sub, "sub", [](auto x, auto y) { return x - y; })
                               : arith(a, b, "sub", [alpha](auto x, auto y) { return x - alpha * y; });
     autograd::make_node<AddBackward>({&a, &b}, out, -alpha);
     return out;
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-    Tensor out = arith(a, b, "mul", [](auto x, auto y) { return x * y; });
+    Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Mul, "mul", [](auto x, auto y) { return x * y; });
     if (auto node = autograd::make_node<MulBackward>({&a, &b}, out)) {
         if (node->needs_input_grad(0)) node->b = SavedTensor(b);
         if (node->needs_input_grad(1)) node->a = SavedTensor(a);
@@ -143,7 +199,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-    Tensor out = arith(a, b, "div", [](auto x, auto y) {
+    Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Div, "div", [](auto x, auto y) {
         if constexpr (std::is_integral_v<decltype(y)>) {
             if (y == 0) throw ValueError("div: integer division by zero");
         }

@@ -1,0 +1,16 @@
+// float32 binary arithmetic kernels (add, sub, mul, div; two arrays or an array and a scalar),
+// AVX2: binary-body.hpp instantiated over the lanes of simd-avx2.hpp.
+#include "vector/simd-avx2.hpp"
+#include "vector/binary-body.hpp"
+
+namespace graft::kernels {
+
+void f32_binary__avx2(BinaryOp op, int64 n, const float* a, const float* b, float* y) {
+    binary_kernel<Simd>(op, n, a, b, y);
+}
+
+void f32_binary_scalar__avx2(BinaryOp op, int64 n, const float* a, float s, bool scalar_first, float* y) {
+    binary_scalar_kernel<Simd>(op, n, a, s, scalar_first, y);
+}
+
+}  // namespace graft::kernels
