@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <utility>
 
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
