@@ -10,8 +10,8 @@
 //   adam_update(n, p, g, m, v, /*vmax=*/nullptr, c);  // active ISA, threaded over n
 //
 // Variants: a templated scalar reference (float and double) in *-scalar.cpp, and float32
-// AVX2+FMA and AVX-512 variants in f32-<op>-avx2.cpp / f32-<op>-avx512.cpp, each compiled with
-// its own flags and called only once cpu_features says the CPU runs that ISA. The variants
+// AVX2+FMA and AVX-512 variants (one body, optim-body.hpp, instantiated in f32-optim-avx2.cpp and
+// f32-optim-avx512.cpp), each compiled with its own flags and called only once cpu_features says the CPU runs that ISA. The variants
 // differ from the scalar one only by rounding (they use FMA). A kernel allocates nothing and
 // never throws; buffers must not overlap one another.
 #pragma once

@@ -40,6 +40,7 @@ struct Simd16 {
     static V div(V a, V b) { return _mm512_div_ps(a, b); }
     static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }   ///< a·b + c
     static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); } ///< c − a·b
+    static V sqrt(V a) { return _mm512_sqrt_ps(a); }
     /// max/min return b when either is NaN.
     static V max(V a, V b) { return _mm512_max_ps(a, b); }
     static V min(V a, V b) { return _mm512_min_ps(a, b); }
