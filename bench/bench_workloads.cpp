@@ -5,6 +5,14 @@
 //   build/bench/bench_workloads                      # every workload, the default thread count
 //   build/bench/bench_workloads --threads 1 --filter mlp
 //   build/bench/bench_workloads --reps 3 --warmup 1  # quicker, noisier
+//   build/bench/bench_workloads --filter gpt --profile 5   # + where each step's time goes
+//
+// --profile N runs N more steps of each training workload under graft::profiler and prints the
+// ops by self time per step, then one `split` line: the step's time in GEMMs (linear, matmul,
+// conv2d and their backward nodes), attention, norms, loss, the optimizer (step and zero_grad),
+// the other ops (elementwise, copies, views, gradient accumulation), and `outside` — the wall
+// time of the step not spent inside any graft op (the bench's own code, allocator, dispatch
+// between ops).
 //
 // Like torch_bench.py: each workload runs `warmup` untimed steps, then `reps` timed ones, and
 // prints the median. A training step is zero_grad, forward, loss, backward and an AdamW step over
@@ -16,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +40,7 @@ struct Options {
     int reps = 10;
     int warmup = 3;
     std::string filter;
+    int profile = 0;  // steps to profile per training workload (0: none)
 };
 
 double median_ms(const std::function<void()>& fn, const Options& o) {
@@ -58,10 +68,47 @@ std::function<void()> step_fn(nn::Module& model, const Tensor& x, const Tensor& 
     };
 }
 
+/// The part of a step an op's time belongs to, for the `split` line.
+std::string category(const std::string& op) {
+    auto any = [&](std::initializer_list<const char*> names) {
+        for (const char* n : names)
+            if (op.rfind(n, 0) == 0) return true;
+        return false;
+    };
+    if (any({"linear", "matmul", "conv2d", "LinearBackward", "MatmulBackward", "Conv2dBackward"})) return "gemm";
+    if (any({"scaled_dot_product_attention", "ScaledDotProductAttentionBackward"})) return "attention";
+    if (any({"layer_norm", "rms_norm", "batch_norm", "LayerNormBackward", "RmsNormBackward", "BatchNormBackward"}))
+        return "norms";
+    if (any({"cross_entropy", "CrossEntropyBackward", "nll_loss", "NllLossBackward", "log_softmax",
+             "LogSoftmaxBackward"}))
+        return "loss";
+    if (op.find(".step") != std::string::npos || op == "zero_grad") return "optimizer";
+    return "other";
+}
+
+/// Runs `steps` steps of fn under the profiler and prints the per-op table and the split.
+void profile_steps(const std::string& name, const std::function<void()>& fn, int steps) {
+    fn();  // warm: buffers and optimizer state exist before recording
+    profiler::Profile prof;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < steps; ++i) fn();
+    const double wall = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / steps;
+    std::printf("-- profile %s: %d steps, %.3f ms per step (wall)\n%s", name.c_str(), steps, wall,
+                prof.table(20, steps).c_str());
+    std::map<std::string, double> split;
+    for (const auto& s : prof.stats()) split[category(s.name)] += s.self_ms / steps;
+    const double inside = prof.self_total_ms() / steps;
+    std::printf("split %s:", name.c_str());
+    for (const char* c : {"gemm", "attention", "norms", "loss", "optimizer", "other"})
+        std::printf("  %s %.2f ms (%.0f%%)", c, split[c], 100.0 * split[c] / wall);
+    std::printf("  outside %.2f ms (%.0f%%)\n", wall - inside, 100.0 * (wall - inside) / wall);
+    std::fflush(stdout);
+}
+
 Tensor ce(const Tensor& out, const Tensor& y) { return bench::F::cross_entropy(out, y); }
 
 void usage(const char* argv0) {
-    std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N]\n"
+    std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS]\n"
                 "Times the reference workloads of PERFORMANCE.md; one line each: name  median_ms.\n",
                 argv0);
 }
@@ -86,6 +133,7 @@ int main(int argc, char** argv) {
         else if (k == "--reps") o.reps = std::max(1, std::stoi(value()));
         else if (k == "--warmup") o.warmup = std::max(0, std::stoi(value()));
         else if (k == "--filter") o.filter = value();
+        else if (k == "--profile") o.profile = std::max(0, std::stoi(value()));
         else {
             std::fprintf(stderr, "bench_workloads: unknown option %s (see --help)\n", k.c_str());
             return 2;
@@ -94,7 +142,15 @@ int main(int argc, char** argv) {
     if (o.threads > 0) set_num_threads(o.threads);
     std::printf("graft threads=%d isa=%s\n", get_num_threads(), active_isa());
     auto want = [&](const std::string& name) { return o.filter.empty() || name.find(o.filter) != std::string::npos; };
+    auto want_any = [&](std::initializer_list<const char*> names) {
+        return std::any_of(names.begin(), names.end(), [&](const char* n) { return want(n); });
+    };
     auto report = [](const std::string& name, double ms) { std::printf("%s  %.3f ms\n", name.c_str(), ms), std::fflush(stdout); };
+    // Times a training workload, then profiles it when asked.
+    auto run_step = [&](const std::string& name, const std::function<void()>& fn) {
+        report(name, median_ms(fn, o));
+        if (o.profile > 0) profile_steps(name, fn, o.profile);
+    };
 
     manual_seed(0);
     for (std::int64_t n : {256, 512, 1024, 2048}) {
@@ -106,12 +162,12 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
 
-    if (want("mlp")) {
+    if (want_any({"mlp_full_step", "mlp_head_only_step", "mlp_inference"})) {
         nn::Sequential mlp = bench::make_mlp();
         const Tensor x = randn({256, 784}), y = randint(0, 10, {256});
-        if (want("mlp_full_step")) report("mlp_full_step", median_ms(step_fn(mlp, x, y, ce), o));
+        if (want("mlp_full_step")) run_step("mlp_full_step", step_fn(mlp, x, y, ce));
         mlp.freeze("0.*").freeze("2.*");
-        if (want("mlp_head_only_step")) report("mlp_head_only_step", median_ms(step_fn(mlp, x, y, ce), o));
+        if (want("mlp_head_only_step")) run_step("mlp_head_only_step", step_fn(mlp, x, y, ce));
         if (want("mlp_inference")) {
             NoGradGuard no_grad;
             report("mlp_inference", median_ms([&] { (void)mlp.forward(x); }, o));
@@ -120,16 +176,16 @@ int main(int argc, char** argv) {
     if (want("cnn_full_step")) {
         bench::Cnn cnn;
         const Tensor x = randn({64, 3, 32, 32}), y = randint(0, 10, {64});
-        report("cnn_full_step", median_ms(step_fn(cnn, x, y, ce), o));
+        run_step("cnn_full_step", step_fn(cnn, x, y, ce));
     }
-    if (want("gpt")) {
+    if (want_any({"gpt_full_step", "gpt_last_block_step"})) {
         bench::Gpt gpt;
         const Tensor idx = randint(0, 256, {16, 128}), tgt = randint(0, 256, {16, 128});
-        if (want("gpt_full_step")) report("gpt_full_step", median_ms(step_fn(gpt, idx, tgt, bench::lm_loss), o));
+        if (want("gpt_full_step")) run_step("gpt_full_step", step_fn(gpt, idx, tgt, bench::lm_loss));
         gpt.freeze();
         gpt.unfreeze("blocks.3.*").unfreeze("lnf.*").unfreeze("head.*");
         if (want("gpt_last_block_step"))
-            report("gpt_last_block_step", median_ms(step_fn(gpt, idx, tgt, bench::lm_loss), o));
+            run_step("gpt_last_block_step", step_fn(gpt, idx, tgt, bench::lm_loss));
     }
 
     rusage ru{};

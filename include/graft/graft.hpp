@@ -37,6 +37,7 @@
 #include "graft/nn/normalization.hpp"
 #include "graft/nn/pooling.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "graft/optim/adam.hpp"
 #include "graft/optim/clip_grad.hpp"
 #include "graft/optim/lr_scheduler.hpp"

@@ -7,6 +7,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 
 namespace graft {
 
@@ -205,7 +206,10 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
                 Tensor prev = t.grad();
                 t.set_grad(prev.defined() ? add(prev, grad) : grad.clone());
             }
-            input_grads = node->apply(grad);
+            {
+                const profiler::Scope scope(node->name());
+                input_grads = node->apply(grad);
+            }
             if (!retain_graph && dynamic_cast<AccumulateGrad*>(node) == nullptr) {
                 node->release_saved();
                 node->released = true;
@@ -221,6 +225,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
                                         shape_str(g.shape()) + " for input " + std::to_string(i) + " of shape " +
                                         shape_str(node->input_shapes[i]));
                 Tensor converted = g.dtype() == node->input_dtypes[i] ? g : g.to(node->input_dtypes[i]);
+                const profiler::Scope scope("autograd.accumulate");
                 buffer[next] = accumulate(buffer[next], converted);
             }
             // A node whose inputs all delivered runs (or, having received nothing, just passes

@@ -6,6 +6,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 
 namespace graft {
 
@@ -153,6 +154,7 @@ bool recording(const Tensor& a, const Tensor* b = nullptr) {
 }  // namespace
 
 Tensor Tensor::clone() const {
+    GRAFT_PROFILE_SCOPE("clone");
     Tensor out = empty(shape(), dtype());
     detail::copy_elements(out, *this);
     autograd::make_node<CloneBackward>({this}, out);
@@ -162,6 +164,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
 Tensor Tensor::to(DType target) const {
+    GRAFT_PROFILE_SCOPE("to");
     if (target == dtype()) return *this;
     Tensor out = empty(shape(), target);
     detail::copy_elements(out, *this);
@@ -205,6 +208,7 @@ Tensor& Tensor::fill_(double value) {
 Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::copy_(const Tensor& src) {
+    GRAFT_PROFILE_SCOPE("copy_");
     check_inplace(*this, "copy_");
     const bool records = GradMode::is_enabled() && src.requires_grad() && is_floating(dtype());
     if (records && impl().autograd && impl().autograd->is_view)

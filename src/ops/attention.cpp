@@ -10,6 +10,7 @@
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/attention.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 
 namespace graft::nn::functional {
@@ -97,6 +98,7 @@ struct AttentionBackward final : Node {
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionOptions& options) {
+    GRAFT_PROFILE_SCOPE("scaled_dot_product_attention");
     constexpr const char* op = "scaled_dot_product_attention";
     const AttnSizes s = check_attention_args(q, k, v, options, op);
     const double scale = scale_of(s, options);
@@ -121,6 +123,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 
 Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
                                               const AttentionOptions& options) {
+    GRAFT_PROFILE_SCOPE("scaled_dot_product_attention_reference");
     const AttnSizes s = check_attention_args(q, k, v, options, "scaled_dot_product_attention_reference");
     Tensor scores = mul(matmul(q, k.transpose(-2, -1)), scale_of(s, options));
     if (options.causal) {

@@ -8,6 +8,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/batch_norm.hpp"
+#include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
 
@@ -158,6 +159,7 @@ void check_channel_tensor(const char* what, const Tensor& t, const Tensor& x) {
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+    GRAFT_PROFILE_SCOPE("batch_norm");
     if (input.dim() < 2)
         throw ShapeError("batch_norm: expected an input [N, C] or [N, C, *], got " + shape_str(input.shape()));
     if (!is_floating(input.dtype()))

@@ -11,6 +11,7 @@
 
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "vector/vector.hpp"
 
@@ -161,6 +162,7 @@ struct MinMaxBackward final : Node {
 };
 
 Tensor minmax(const Tensor& a, const Tensor& b, bool is_max) {
+    GRAFT_PROFILE_SCOPE((is_max ? "maximum" : "minimum"));
     const char* op = is_max ? "maximum" : "minimum";
     Tensor out = arith(a, b, op, [&](auto x, auto y) {
         if (x != x) return x;  // NaN propagates
@@ -177,6 +179,7 @@ Tensor minmax(const Tensor& a, const Tensor& b, bool is_max) {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+    GRAFT_PROFILE_SCOPE("add");
     Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Add, "add", [](auto x, auto y) { return x + y; })
                               : arith(a, b, "add", [alpha](auto x, auto y) { return x + alpha * y; });
     autograd::make_node<AddBackward>({&a, &b}, out, alpha);
@@ -184,6 +187,7 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+    GRAFT_PROFILE_SCOPE("sub");
     Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Sub, "sub", [](auto x, auto y) { return x - y; })
                               : arith(a, b, "sub", [alpha](auto x, auto y) { return x - alpha * y; });
     autograd::make_node<AddBackward>({&a, &b}, out, -alpha);
@@ -191,6 +195,7 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+    GRAFT_PROFILE_SCOPE("mul");
     Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Mul, "mul", [](auto x, auto y) { return x * y; });
     if (auto node = autograd::make_node<MulBackward>({&a, &b}, out)) {
         if (node->needs_input_grad(0)) node->b = SavedTensor(b);
@@ -200,6 +205,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+    GRAFT_PROFILE_SCOPE("div");
     Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Div, "div", [](auto x, auto y) {
         if constexpr (std::is_integral_v<decltype(y)>) {
             if (y == 0) throw ValueError("div: integer division by zero");
@@ -242,6 +248,7 @@ Tensor operator-(const Tensor& a) { return neg(a); }
 namespace {
 template <class F>
 Tensor compare(const Tensor& a, const Tensor& b, const char* op, F&& f) {
+    GRAFT_PROFILE_SCOPE(op);
     detail::check_same_dtype(a, b, op);
     if (a.dtype() == DType::Bool)
         return detail::binary_map<bool, bool>(a, b, op, [&](bool x, bool y) { return f(x, y); });
@@ -313,6 +320,7 @@ struct WhereBackward final : Node {
 }  // namespace
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+    GRAFT_PROFILE_SCOPE("where");
     cond.check_dtype(DType::Bool, "where (condition)");
     detail::check_same_dtype(a, b, "where");
     const Shape shape = detail::broadcast_shapes(detail::broadcast_shapes(cond.shape(), a.shape(), "where"),
@@ -338,6 +346,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 Tensor masked_fill(const Tensor& a, const Tensor& mask, double value) {
+    GRAFT_PROFILE_SCOPE("masked_fill");
     mask.check_dtype(DType::Bool, "masked_fill (mask)");
     if (detail::broadcast_shapes(a.shape(), mask.shape(), "masked_fill") != a.shape())
         throw ShapeError("masked_fill: mask of shape " + shape_str(mask.shape()) + " does not broadcast to input " +

@@ -15,6 +15,7 @@
 #include "gemm/gemm.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/conv.hpp"
+#include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
 
@@ -311,6 +312,7 @@ ConvGeometry conv2d_geometry(const Tensor& x, const Tensor& w, const Tensor& b, 
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
               Size2 dilation, std::int64_t groups) {
+    GRAFT_PROFILE_SCOPE("conv2d");
     if (input.dim() == 3) {
         Tensor y = conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups);
         return y.squeeze(0);

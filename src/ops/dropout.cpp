@@ -4,6 +4,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "graft/random.hpp"
 
 namespace graft {
@@ -37,6 +38,7 @@ struct DropoutBackward final : Node {
 }  // namespace
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+    GRAFT_PROFILE_SCOPE("dropout");
     if (!(p >= 0.0 && p <= 1.0)) {
         std::ostringstream msg;
         msg << "dropout: probability p must be in [0, 1], got " << p << " (input shape " << shape_str(x.shape())

@@ -6,6 +6,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 
 namespace graft {
 
@@ -108,6 +109,7 @@ void gather_rows(const Tensor& out, const Tensor& src, const std::vector<std::in
 }  // namespace
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+    GRAFT_PROFILE_SCOPE("index_select");
     if (x.dim() == 0) throw IndexError("index_select: cannot index a 0-d tensor");
     dim = wrap_dim(dim, x.dim(), "index_select");
     if (index.dim() != 1)
@@ -131,6 +133,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx) {
+    GRAFT_PROFILE_SCOPE("embedding");
     if (weight.dim() != 2)
         throw ShapeError("embedding: weight must be 2-D [num_embeddings, embedding_dim], got shape " +
                          shape_str(weight.shape()));

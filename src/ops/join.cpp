@@ -5,6 +5,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 
 namespace graft {
 
@@ -43,6 +44,7 @@ void check_joinable(const std::vector<Tensor>& tensors, const char* op) {
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+    GRAFT_PROFILE_SCOPE("cat");
     check_joinable(tensors, "cat");
     const Tensor& first = tensors[0];
     const std::int64_t nd = first.dim();

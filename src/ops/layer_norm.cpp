@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/norm.hpp"
@@ -187,6 +188,7 @@ void check_norm_args(const Tensor& x, const Shape& normalized_shape, const Tenso
 /// layer_norm (centered) or rms_norm (not centered, no bias) over the trailing normalized_shape.
 Tensor norm_impl(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps,
                  bool centered, const char* op) {
+    GRAFT_PROFILE_SCOPE(op);
     check_norm_args(x, normalized_shape, weight, bias, op);
     const std::int64_t n = shape_numel(normalized_shape);
     std::int64_t rows = 1;

@@ -14,6 +14,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional.hpp"
+#include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "vector/vector.hpp"
 
@@ -294,6 +295,7 @@ struct BceWithLogitsBackward final : Node {
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+    GRAFT_PROFILE_SCOPE("cross_entropy");
     const char* op = "cross_entropy";
     const double eps = options.label_smoothing;
     if (!(eps >= 0.0 && eps <= 1.0))
@@ -358,6 +360,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, std::int64_t ignore_index) {
+    GRAFT_PROFILE_SCOPE("nll_loss");
     const char* op = "nll_loss";
     const ClassLayout l = check_class_inputs(log_probs, target, ignore_index, op, "log_probs");
     std::vector<double> losses(static_cast<std::size_t>(l.positions()));
@@ -379,6 +382,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+    GRAFT_PROFILE_SCOPE("mse_loss");
     const char* op = "mse_loss";
     if (!is_floating(input.dtype()))
         throw DTypeError(std::string(op) + ": input must be float32 or float64, got " + dtype_name(input.dtype()) +
@@ -391,6 +395,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction,
                                         const Tensor& pos_weight) {
+    GRAFT_PROFILE_SCOPE("binary_cross_entropy_with_logits");
     const std::string op = "binary_cross_entropy_with_logits";
     if (!is_floating(logits.dtype()))
         throw DTypeError(op + ": logits must be float32 or float64, got " + dtype_name(logits.dtype()) + " " +

@@ -14,6 +14,7 @@
 #include "gemm/gemm.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 
 namespace graft {
@@ -207,6 +208,7 @@ struct MatmulBackward final : Node {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+    GRAFT_PROFILE_SCOPE("matmul");
     detail::check_same_dtype(a, b, "matmul");
     Shape out_shape = matmul_batch_shape(a, b);
     if (a.dim() > 1) out_shape.push_back(a.size(-2));
@@ -265,6 +267,7 @@ void check_linear_args(const Tensor& x, const Tensor& w, const Tensor& b) {
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+    GRAFT_PROFILE_SCOPE("linear");
     check_linear_args(x, w, b);
     Shape out_shape = x.shape();
     out_shape.back() = w.size(0);

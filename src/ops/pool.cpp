@@ -13,6 +13,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/conv.hpp"
+#include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 
 namespace graft::nn::functional {
@@ -308,6 +309,7 @@ Tensor unbatched(const Tensor& x, F&& op) {
 
 /// avg_pool_forward on `plan`, recording a backward named `node_name`.
 Tensor run_avg_pool(const char* op, const char* node_name, const Tensor& input, PoolPlan plan, bool include_pad) {
+    GRAFT_PROFILE_SCOPE(op);
     Tensor out = detail::dispatch_floating(input.dtype(), op, [&]<class T>() {
         const Tensor xc = input.detach().contiguous();
         Tensor y = empty({plan.N, plan.C, plan.OH(), plan.OW()}, input.dtype());
@@ -322,6 +324,7 @@ Tensor run_avg_pool(const char* op, const char* node_name, const Tensor& input, 
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 kernel_size, std::optional<Size2> stride,
                                                   Size2 padding, Size2 dilation, bool ceil_mode) {
+    GRAFT_PROFILE_SCOPE("max_pool2d");
     if (input.dim() == 3) {
         auto [y, idx] = max_pool2d_with_indices(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode);
         return {y.squeeze(0), idx.squeeze(0)};

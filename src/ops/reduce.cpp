@@ -1,5 +1,6 @@
 // Sum and mean over any set of dims (with keepdim), and sum_to; forward then backward.
 // float32 rows run the vector sum kernel (kernels/vector, double accumulation, threaded).
+#include "graft/profiler.hpp"
 #include "ops/reduce.hpp"
 
 #include "core/dispatch.hpp"
@@ -63,6 +64,7 @@ struct SumBackward final : Node {
 };
 
 Tensor sum_impl(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim, bool mean) {
+    GRAFT_PROFILE_SCOPE(mean ? "mean" : "sum");
     const char* op = mean ? "mean" : "sum";
     if (mean && !is_floating(x.dtype()))
         throw DTypeError(std::string("mean: expected a floating-point tensor, got ") + dtype_name(x.dtype()));

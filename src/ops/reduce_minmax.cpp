@@ -10,6 +10,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
 #include "vector/vector.hpp"
@@ -108,6 +109,7 @@ struct ExtremeAllBackward final : Node {
 };
 
 Tensor extreme_all(const Tensor& x, bool is_max) {
+    GRAFT_PROFILE_SCOPE((is_max ? "max" : "min"));
     const char* op = is_max ? "max" : "min";
     Tensor out = detail::dispatch_numeric(x.dtype(), op, [&]<class T>() {
         check_nonempty(x, op);
@@ -163,6 +165,7 @@ struct ExtremeDimBackward final : Node {
 };
 
 std::pair<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {
+    GRAFT_PROFILE_SCOPE((is_max ? "max" : "min"));
     const char* op = is_max ? "max" : "min";
     const std::int64_t d = checked_dim(x, dim, op);
     Tensor values, indices;
@@ -184,6 +187,7 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& x, std::int64_t dim, bool ke
 
 // ---- argmax / argmin (no gradient) ------------------------------------------------------
 Tensor arg_extreme(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim, bool is_max) {
+    GRAFT_PROFILE_SCOPE((is_max ? "argmax" : "argmin"));
     const char* op = is_max ? "argmax" : "argmin";
     std::vector<std::int64_t> dims;
     if (dim)
@@ -229,6 +233,7 @@ struct VarBackward final : Node {
 
 Tensor var_impl(const Tensor& x, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim,
                 bool take_sqrt) {
+    GRAFT_PROFILE_SCOPE("var");
     const char* op = take_sqrt ? "std" : "var";
     if (!is_floating(x.dtype()))
         throw DTypeError(std::string(op) + ": expected a floating-point tensor (float32 or float64), got " +

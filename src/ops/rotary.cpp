@@ -7,6 +7,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/rotary.hpp"
+#include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 
 namespace graft::nn::functional {
@@ -54,6 +55,7 @@ void rotary_kernel(const T* x, T* y, std::int64_t rows, std::int64_t steps, std:
 }
 
 Tensor rotate(const Tensor& x, std::int64_t offset, double base, bool inverse, const char* op) {
+    GRAFT_PROFILE_SCOPE(op);
     const std::int64_t dim = x.size(-1), steps = x.size(-2);
     const std::int64_t rows = steps * dim == 0 ? 0 : x.numel() / (steps * dim);
     Tensor y = empty(x.shape(), x.dtype());

@@ -11,6 +11,7 @@
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "vector/vector.hpp"
 
 namespace graft {
@@ -137,6 +138,7 @@ struct SoftmaxBackward final : Node {
 };
 
 Tensor softmax_impl(const Tensor& x, std::int64_t dim, bool log) {
+    GRAFT_PROFILE_SCOPE((log ? "log_softmax" : "softmax"));
     const char* op = log ? "log_softmax" : "softmax";
     const std::int64_t d = wrap_dim(dim, x.dim(), op);
     Tensor out = detail::dispatch_floating(x.dtype(), op, [&]<class T>() {

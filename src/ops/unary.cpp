@@ -2,11 +2,14 @@
 // sigmoid, tanh, gelu, silu — each forward followed by its backward. exp, log, tanh, sigmoid,
 // relu and gelu run the vector kernels (kernels/vector) on contiguous float32 tensors, forward
 // and fused backward (dx = dout·f' in one pass); other dtypes and strides take the generic loop.
+#include <cctype>
 #include <cmath>
 #include <optional>
+#include <string>
 
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "vector/vector.hpp"
 
@@ -17,14 +20,29 @@ namespace {
 /// Whether the vector kernels can run on t: float32 and contiguous.
 bool vector_kernel_applies(const Tensor& t) { return t.dtype() == DType::Float32 && t.is_contiguous(); }
 
+/// The node name of op's backward, as PyTorch spells them: "leaky_relu" → "LeakyReluBackward".
+std::string backward_name(const char* op) {
+    std::string name;
+    bool upper = true;
+    for (const char* c = op; *c != '\0'; ++c) {
+        if (*c == '_') {
+            upper = true;
+            continue;
+        }
+        name += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(*c))) : *c;
+        upper = false;
+    }
+    return name + "Backward";
+}
+
 /// A unary node whose backward is dx = dout · f'(saved), with f' evaluated elementwise by
 /// `Derivative` on the saved input (or output, when the op saves its result), or by the fused
 /// vector kernel of `kernel` when saved and dout are float32 of one shape.
 template <class Derivative>
 struct PointwiseBackward final : Node {
-    PointwiseBackward(const char* n, Derivative d, std::optional<kernels::UnaryOp> k)
-        : op_name(n), derivative(std::move(d)), kernel(k) {}
-    const char* name() const override { return op_name; }
+    PointwiseBackward(const char* op, Derivative d, std::optional<kernels::UnaryOp> k)
+        : node_name(backward_name(op)), derivative(std::move(d)), kernel(k) {}
+    const char* name() const override { return node_name.c_str(); }
     std::vector<Tensor> apply(const Tensor& g) override {
         const Tensor s = saved.unpack(name());
         if (kernel && vector_kernel_applies(s) && g.dtype() == DType::Float32 && g.shape() == s.shape()) {
@@ -39,7 +57,7 @@ struct PointwiseBackward final : Node {
         return {mul(g, dfdx)};
     }
     void release_saved() override { saved.release(); }
-    const char* op_name;
+    std::string node_name;
     Derivative derivative;
     std::optional<kernels::UnaryOp> kernel;
     SavedTensor saved;
@@ -51,6 +69,7 @@ struct PointwiseBackward final : Node {
 template <class F, class D>
 Tensor pointwise(const Tensor& x, const char* op, F&& f, D derivative, bool save_output = false,
                  std::optional<kernels::UnaryOp> kernel = std::nullopt) {
+    GRAFT_PROFILE_SCOPE(op);
     Tensor out;
     if (kernel && vector_kernel_applies(x)) {
         out = empty(x.shape(), DType::Float32);

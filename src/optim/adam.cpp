@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "graft/autograd.hpp"
+#include "graft/profiler.hpp"
 #include "optim/optim.hpp"
 #include "optim/param_update.hpp"
 
@@ -93,6 +94,7 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
 Adam::Adam(std::vector<Group> groups) : OptimizerWith("Adam", std::move(groups)) {}
 
 void Adam::step() {
+    GRAFT_PROFILE_SCOPE("Adam.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
         update_param(state_at(i), p, grad, config(options_[g], false), name(), i);
     });
@@ -108,6 +110,7 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
 AdamW::AdamW(std::vector<Group> groups) : OptimizerWith("AdamW", std::move(groups)) {}
 
 void AdamW::step() {
+    GRAFT_PROFILE_SCOPE("AdamW.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
         update_param(state_at(i), p, grad, config(options_[g], true), name(), i);
     });

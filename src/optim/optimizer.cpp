@@ -7,6 +7,7 @@
 #include <map>
 
 #include "graft/autograd.hpp"
+#include "graft/profiler.hpp"
 #include "optim/state_util.hpp"
 
 namespace graft::optim {
@@ -24,6 +25,7 @@ Tensor* ParamState::find(const std::string& name) {
 }
 
 void Optimizer::zero_grad() {
+    GRAFT_PROFILE_SCOPE("zero_grad");
     for (Tensor& p : params_) p.set_grad(Tensor());
 }
 

@@ -2,6 +2,7 @@
 #include "graft/optim/rmsprop.hpp"
 
 #include "graft/autograd.hpp"
+#include "graft/profiler.hpp"
 #include "optim/optim.hpp"
 #include "optim/param_update.hpp"
 
@@ -47,6 +48,7 @@ void run_rmsprop(const detail::ParamUpdate& u, const Tensor& sq, const Tensor& a
 }  // namespace
 
 void RMSprop::step() {
+    GRAFT_PROFILE_SCOPE("RMSprop.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
         const RMSpropOptions& o = options_[g];
         detail::ParamUpdate u(p, grad, name(), i);

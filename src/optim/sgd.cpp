@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "graft/autograd.hpp"
+#include "graft/profiler.hpp"
 #include "optim/optim.hpp"
 #include "optim/param_update.hpp"
 
@@ -43,6 +44,7 @@ void run_sgd(const detail::ParamUpdate& u, const Tensor& buf, const SGDOptions& 
 }  // namespace
 
 void SGD::step() {
+    GRAFT_PROFILE_SCOPE("SGD.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
         const SGDOptions& o = options_[g];
         detail::ParamUpdate u(p, grad, name(), i);
