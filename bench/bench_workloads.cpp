@@ -90,10 +90,14 @@ std::string category(const std::string& op) {
 void profile_steps(const std::string& name, const std::function<void()>& fn, int steps) {
     fn();  // warm: buffers and optimizer state exist before recording
     profiler::Profile prof;
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
     const auto t0 = Clock::now();
     for (int i = 0; i < steps; ++i) fn();
     const double wall = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / steps;
-    std::printf("-- profile %s: %d steps, %.3f ms per step (wall)\n%s", name.c_str(), steps, wall,
+    getrusage(RUSAGE_SELF, &after);
+    std::printf("-- profile %s: %d steps, %.3f ms per step (wall), %.0f page faults per step\n%s", name.c_str(),
+                steps, wall, static_cast<double>(after.ru_minflt - before.ru_minflt) / steps,
                 prof.table(20, steps).c_str());
     std::map<std::string, double> split;
     for (const auto& s : prof.stats()) split[category(s.name)] += s.self_ms / steps;

@@ -43,6 +43,46 @@ TEST(Autograd, GradsOfTwoLeavesDoNotAlias) {
     EXPECT_EQ(b.grad().item(), 1.0);
 }
 
+TEST(Autograd, Float32GradsOfTwoLeavesDoNotAliasWhenTheEngineReusesBuffers) {
+    // The float32 gradient is a full contiguous tensor here, so the engine may hand it to a
+    // leaf's .grad without a copy; both leaves must still get independent gradients.
+    manual_seed(1);
+    Tensor a = randn({1000}).requires_grad_();
+    Tensor b = randn({1000}).requires_grad_();
+    const Tensor w = randn({1000});
+    sum(mul(add(a, b), w)).backward();
+    EXPECT_TRUE(allclose(a.grad(), w));
+    EXPECT_FALSE(a.grad().shares_storage(b.grad()));
+    a.grad().fill_(10);
+    EXPECT_TRUE(allclose(b.grad(), w));
+}
+
+TEST(Autograd, Float32AccumulationNeverWritesIntoTheCallersGradientOrSavedTensors) {
+    // x feeds three branches, so its gradients are summed in the engine's buffer; the root's
+    // gradient comes from the caller and must come back unchanged, as must a saved input.
+    manual_seed(2);
+    Tensor x = randn({257}).requires_grad_();
+    Tensor w = randn({257});
+    Tensor y = add(add(mul(x, w), mul(x, 3.0)), x.reshape({257}));
+    const Tensor g = randn({257});
+    const std::vector<float> g_before = g.to_vector<float>(), w_before = w.to_vector<float>();
+    y.backward(g);
+    EXPECT_EQ(g.to_vector<float>(), g_before);
+    EXPECT_EQ(w.to_vector<float>(), w_before);
+    const std::vector<float> gx = x.grad().to_vector<float>();
+    for (std::size_t i = 0; i < gx.size(); ++i)
+        EXPECT_NEAR(gx[i], g_before[i] * (w_before[i] + 3.0f + 1.0f), 1e-5f) << i;
+    EXPECT_FALSE(x.grad().shares_storage(g));
+}
+
+TEST(Autograd, LeafGradOfAViewOfTheRootIsACopy) {
+    Tensor x = randn({4, 3}).requires_grad_();
+    const Tensor g = ones({12});
+    x.reshape({12}).backward(g);
+    x.grad().fill_(5);
+    EXPECT_EQ(g.to_vector<float>(), std::vector<float>(12, 1.0f));
+}
+
 TEST(Autograd, NoGradGuardRecordsNothing) {
     Tensor x = leaf64({3});
     Tensor y;

@@ -95,6 +95,45 @@ TEST(Tensor, FromVectorAndFromBlob) {
     EXPECT_EQ(buf, (std::vector<double>{1, 2, 9, 9}));
 }
 
+TEST(Tensor, InPlaceFloat32OpsWriteIntoTheirOwnMemory) {
+    manual_seed(3);
+    const Tensor a0 = randn({7, 33}), b = randn({7, 33}), row = randn({33}), s = from_vector<float>({2.5f});
+    Tensor a = a0.clone();
+    const float* p = a.data_ptr<float>();
+    const std::uint64_t v0 = a.storage()->version();
+    a.add_(b);
+    EXPECT_TRUE(allclose(a, add(a0, b), 0, 0));
+    a.sub_(row);
+    EXPECT_TRUE(allclose(a, sub(add(a0, b), row), 0, 0));
+    a.mul_(s);
+    a.div_(s);
+    EXPECT_TRUE(allclose(a, div(mul(sub(add(a0, b), row), s), s), 0, 0));
+    EXPECT_EQ(a.data_ptr<float>(), p);
+    EXPECT_EQ(a.storage()->version(), v0 + 4);
+    Tensor c = a0.clone();
+    c.add_(c);  // the operand is self: still exact
+    EXPECT_TRUE(allclose(c, mul(a0, 2.0), 0, 0));
+}
+
+TEST(Tensor, InPlaceFloat32OpsOnViewsAndOverlapsTakeTheGeneralPath) {
+    manual_seed(4);
+    const Tensor base = randn({6, 6});
+    Tensor t = base.clone();
+    Tensor tt = t.t();  // not contiguous
+    tt.add_(ones({6, 6}));
+    EXPECT_TRUE(allclose(t, add(base, 1.0), 0, 0));
+    // Partial overlap: x[1:] += x[:-1] must read the old values, as the out-of-place result does.
+    Tensor x = from_vector<float>({1, 2, 3, 4, 5});
+    const Tensor expected = add(x.slice(0, 1, 5), x.slice(0, 0, 4));
+    Tensor tail = x.slice(0, 1, 5);
+    tail.add_(x.slice(0, 0, 4));
+    EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{1, 3, 5, 7, 9}));
+    EXPECT_TRUE(allclose(tail, expected, 0, 0));
+    // Broadcasting self is not in place: a [1, 4] target cannot take a [3, 4] operand.
+    Tensor small = zeros({1, 4});
+    EXPECT_THROW(small.add_(ones({3, 4})), ShapeError);
+}
+
 TEST(Tensor, ReadOnlyBlobRefusesInPlaceWrites) {
     std::vector<float> buf{1, 2};
     Tensor b = from_blob(buf.data(), {2}, DType::Float32, {}, /*writable=*/false);

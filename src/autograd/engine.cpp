@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/dispatch.hpp"
@@ -14,6 +15,14 @@ namespace graft {
 namespace {
 thread_local bool grad_mode_enabled = true;
 
+/// Whether t is the only handle on its memory: nothing else (another Tensor, a view, a saved
+/// tensor, a mapped file) can see a write into it. t must be contiguous and span its storage.
+bool sole_owner(const Tensor& t) {
+    return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1 && t.storage()->writable() &&
+           t.is_contiguous() && t.offset() == 0 &&
+           t.storage()->nbytes() == static_cast<std::size_t>(t.numel()) * t.element_size();
+}
+
 /// Adds a backward's gradient into a leaf's .grad.
 class AccumulateGrad final : public Node {
 public:
@@ -23,8 +32,9 @@ public:
         AutogradMeta& meta = leaf_->meta();
         if (!meta.grad) {
             // Own, contiguous storage: backward results may alias each other (AddBackward passes
-            // one tensor to both inputs), and the .grad is later accumulated in place.
-            meta.grad = grad.clone().impl_ptr();
+            // one tensor to both inputs), and the .grad is later accumulated in place. A gradient
+            // nothing else refers to is taken as it is.
+            meta.grad = sole_owner(grad) ? grad.impl_ptr() : grad.clone().impl_ptr();
         } else {
             Tensor(meta.grad).add_(grad);
         }
@@ -48,7 +58,15 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
     return acc;
 }
 
-Tensor accumulate(const Tensor& a, const Tensor& b) { return a.defined() ? add(a, b) : b; }
+/// a + b, written into a when the engine's buffer is a's only owner (no new tensor, one pass).
+Tensor accumulate(Tensor a, const Tensor& b) {
+    if (!a.defined()) return b;
+    if (sole_owner(a) && a.dtype() == b.dtype() && a.shape() == b.shape()) {
+        a.add_(b);
+        return a;
+    }
+    return add(a, b);
+}
 }  // namespace
 
 bool GradMode::is_enabled() { return grad_mode_enabled; }
@@ -156,7 +174,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
                                  " does not match output dtype " + dtype_name(root.dtype()));
         }
         std::shared_ptr<Node> node = gradient_edge(root);
-        buffer[node.get()] = accumulate(buffer[node.get()], g);
+        buffer[node.get()] = accumulate(std::move(buffer[node.get()]), g);
         root_nodes.push_back(node);
     }
 
@@ -226,7 +244,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
                                         shape_str(node->input_shapes[i]));
                 Tensor converted = g.dtype() == node->input_dtypes[i] ? g : g.to(node->input_dtypes[i]);
                 const profiler::Scope scope("autograd.accumulate");
-                buffer[next] = accumulate(buffer[next], converted);
+                buffer[next] = accumulate(std::move(buffer[next]), converted);
             }
             // A node whose inputs all delivered runs (or, having received nothing, just passes
             // the "nothing" on so that its successors' counts still reach zero).
