@@ -27,6 +27,7 @@ struct PoolCase {
 const std::vector<PoolCase>& pool_cases() {
     static const std::vector<PoolCase> all = {
         {"2x2", {2, 3, 6, 8}, 2, std::nullopt, 0, 1, false},
+        {"2x2 odd sizes", {2, 3, 7, 9}, 2, std::nullopt, 0, 1, false},
         {"3x3 stride 2 pad 1", {2, 2, 7, 9}, 3, Size2(2), 1, 1, false},
         {"ceil mode", {1, 3, 7, 5}, 2, std::nullopt, 0, 1, true},
         {"ceil mode pad", {1, 2, 6, 7}, 3, Size2(2), 1, 1, true},
@@ -106,6 +107,52 @@ TEST(MaxPool2d, HandComputedValuesAndIndices) {
     // A NaN in the window propagates.
     Tensor n = from_vector<double>({1, NAN, 3, 2}, {1, 1, 2, 2});
     EXPECT_TRUE(std::isnan(F::max_pool2d(n, 2).item()));
+}
+
+TEST(MaxPool2d, TwoByTwoWindowsFollowTheFirstMaximumOrLastNanRule) {
+    // The 2×2 stride-2 pool has loops of its own; they must keep the generic rule on ties, −inf
+    // and NaNs, and the backward must route each gradient to exactly that index.
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    const std::vector<float> vals = {3, nan, -inf, 7, 7, 1, nan, nan, inf, -inf, 0, -0.0f};
+    for (DType dt : {DType::Float32, DType::Float64}) {
+        Generator gen(5);
+        const Tensor pick = randint(0, static_cast<std::int64_t>(vals.size()), {2, 3, 9, 11}, DType::Int64, &gen);
+        std::vector<double> xs;
+        for (std::int64_t k : pick.to_vector<std::int64_t>()) xs.push_back(vals[static_cast<std::size_t>(k)]);
+        const Tensor x = from_vector<double>(xs, {2, 3, 9, 11}).to(dt).requires_grad_();
+        auto [y, idx] = F::max_pool2d_with_indices(x, 2);
+        ASSERT_EQ(y.shape(), (Shape{2, 3, 4, 5}));
+        const std::vector<double> yv = y.to_vector<double>();
+        const std::vector<std::int64_t> iv = idx.to_vector<std::int64_t>();
+        for (std::int64_t p = 0; p < 6; ++p)
+            for (std::int64_t oh = 0; oh < 4; ++oh)
+                for (std::int64_t ow = 0; ow < 5; ++ow) {
+                    double best = -INFINITY;
+                    std::int64_t at = (2 * oh) * 11 + 2 * ow;
+                    for (std::int64_t i = 0; i < 2; ++i)
+                        for (std::int64_t j = 0; j < 2; ++j) {
+                            const std::int64_t pos = (2 * oh + i) * 11 + 2 * ow + j;
+                            const double v = xs[static_cast<std::size_t>(p * 99 + pos)];
+                            if (v > best || std::isnan(v)) best = v, at = pos;
+                        }
+                    const std::size_t k = static_cast<std::size_t>((p * 4 + oh) * 5 + ow);
+                    EXPECT_EQ(iv[k], at) << "plane " << p << " window " << oh << "," << ow;
+                    if (std::isnan(best))
+                        EXPECT_TRUE(std::isnan(yv[k])) << k;
+                    else
+                        EXPECT_EQ(yv[k], best) << k;
+                }
+        // Each output's gradient lands on its index, nowhere else (the odd last row and column
+        // get none).
+        Generator g2(6);
+        const Tensor w = randn({2, 3, 4, 5}, dt, &g2);
+        sum(mul(y, w)).backward();
+        const std::vector<double> gx = x.grad().to_vector<double>(), wv = w.to_vector<double>();
+        std::vector<double> want(gx.size(), 0.0);
+        for (std::size_t k = 0; k < iv.size(); ++k)
+            want[(k / 20) * 99 + static_cast<std::size_t>(iv[k])] += wv[k];
+        EXPECT_EQ(gx, want);
+    }
 }
 
 TEST(MaxPool2d, ForwardMatchesDirectLoops) {
