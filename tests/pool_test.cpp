@@ -110,8 +110,8 @@ TEST(MaxPool2d, HandComputedValuesAndIndices) {
 }
 
 TEST(MaxPool2d, TwoByTwoWindowsFollowTheFirstMaximumOrLastNanRule) {
-    // The 2×2 stride-2 pool has loops of its own; they must keep the generic rule on ties, −inf
-    // and NaNs, and the backward must route each gradient to exactly that index.
+    // Ties, −inf and NaNs in 2×2 windows over odd sizes: the index is the first maximum in
+    // row-major window order or the last NaN, and the backward routes each gradient there.
     const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
     const std::vector<float> vals = {3, nan, -inf, 7, 7, 1, nan, nan, inf, -inf, 0, -0.0f};
     for (DType dt : {DType::Float32, DType::Float64}) {

@@ -212,74 +212,6 @@ void max_pool_forward(const PoolPlan& plan, const T* x, T* y, int64* idx) {
     });
 }
 
-/// Whether the windows tile the input in 2×2 blocks: kernel 2, stride 2, no padding or dilation,
-/// every window whole (a trailing odd row or column is in no window). The common downsampling
-/// pool; it has the fast loops below.
-bool is_2x2_tiling(const PoolGeometry& g) {
-    return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 &&
-           2 * g.OH <= g.H && 2 * g.OW <= g.W;
-}
-
-/// max_pool_forward for a 2×2 tiling: the same results (first maximum in row-major window order,
-/// or the last NaN), with the four taps read directly and selects in place of the generic scans.
-template <class T>
-void max_pool_2x2_forward(const PoolGeometry& g, const T* x, T* y, int64* idx) {
-    for_each_plane(g.planes(), g.planes() * g.OH * g.OW * 4, [&](int64 p) {
-        const int64 W = g.W, OW = g.OW, OH = g.OH;
-        const T* plane = x + p * g.H * W;
-        T* yp = y + p * OH * OW;
-        int64* ip = idx + p * OH * OW;
-        for (int64 oh = 0; oh < OH; ++oh) {
-            const int64 row = 2 * oh * W;
-            const T* r0 = plane + row;
-            const T* r1 = r0 + W;
-            for (int64 ow = 0; ow < OW; ++ow) {
-                const int64 c = 2 * ow;
-                T best = r0[c];
-                int64 at = row + c;
-                auto take = [&](T v, int64 pos) {
-                    const bool better = v > best || v != v;  // a NaN replaces anything, the last one wins
-                    best = better ? v : best;
-                    at = better ? pos : at;
-                };
-                take(r0[c + 1], row + c + 1);
-                take(r1[c], row + W + c);
-                take(r1[c + 1], row + W + c + 1);
-                yp[oh * OW + ow] = best;
-                ip[oh * OW + ow] = at;
-            }
-        }
-    });
-}
-
-/// The backward of a 2×2 tiling: every input element is in at most one window, so dx is written
-/// once — dout where the window's index points, 0 elsewhere — with no zero fill and no scatter.
-template <class T>
-void max_pool_2x2_backward(const PoolGeometry& g, const T* dy, const int64* idx, T* dx) {
-    for_each_plane(g.planes(), g.planes() * g.H * g.W, [&](int64 p) {
-        const int64 W = g.W, OW = g.OW, OH = g.OH;
-        T* plane = dx + p * g.H * W;
-        const T* dp = dy + p * OH * OW;
-        const int64* ip = idx + p * OH * OW;
-        for (int64 oh = 0; oh < OH; ++oh) {
-            const int64 row = 2 * oh * W;
-            T* r0 = plane + row;
-            T* r1 = r0 + W;
-            for (int64 ow = 0; ow < OW; ++ow) {
-                const int64 c = 2 * ow, at = ip[oh * OW + ow];
-                const T d = dp[oh * OW + ow];
-                r0[c] = at == row + c ? d : T(0);
-                r0[c + 1] = at == row + c + 1 ? d : T(0);
-                r1[c] = at == row + W + c ? d : T(0);
-                r1[c + 1] = at == row + W + c + 1 ? d : T(0);
-            }
-            std::fill(r0 + 2 * OW, r0 + W, T(0));  // an odd last column
-            std::fill(r1 + 2 * OW, r1 + W, T(0));
-        }
-        std::fill(plane + 2 * OH * W, plane + g.H * W, T(0));  // an odd last row
-    });
-}
-
 // out = x[idx]  ⇒  dx[idx] += dout
 struct MaxPool2dBackward final : Node {
     explicit MaxPool2dBackward(const PoolGeometry& geometry) : g(geometry) {}
@@ -287,13 +219,6 @@ struct MaxPool2dBackward final : Node {
     std::vector<Tensor> apply(const Tensor& grad) override {
         const Tensor dy = grad.contiguous();
         const Tensor idx = indices.unpack(name()).contiguous();
-        if (is_2x2_tiling(g)) {
-            Tensor dx = empty({g.N, g.C, g.H, g.W}, dy.dtype());
-            detail::dispatch_floating(dy.dtype(), name(), [&]<class T>() {
-                max_pool_2x2_backward<T>(g, dy.data_ptr<T>(), idx.data_ptr<int64>(), dx.data_ptr<T>());
-            });
-            return {dx};
-        }
         Tensor dx = zeros({g.N, g.C, g.H, g.W}, dy.dtype());
         detail::dispatch_floating(dy.dtype(), name(), [&]<class T>() {
             const T* d = dy.data_ptr<T>();
@@ -411,10 +336,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 ker
     Tensor out = detail::dispatch_floating(input.dtype(), "max_pool2d", [&]<class T>() {
         const Tensor xc = input.detach().contiguous();
         Tensor y = empty({g.N, g.C, g.OH, g.OW}, input.dtype());
-        if (is_2x2_tiling(g))
-            max_pool_2x2_forward<T>(g, xc.data_ptr<T>(), y.data_ptr<T>(), indices.data_ptr<int64>());
-        else
-            max_pool_forward<T>(window_plan(g), xc.data_ptr<T>(), y.data_ptr<T>(), indices.data_ptr<int64>());
+        max_pool_forward<T>(window_plan(g), xc.data_ptr<T>(), y.data_ptr<T>(), indices.data_ptr<int64>());
         return y;
     });
     if (auto node = autograd::make_node<MaxPool2dBackward>({&input}, out, g)) node->indices = SavedTensor(indices);
