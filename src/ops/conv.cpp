@@ -18,6 +18,7 @@
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
+#include "vector/vector.hpp"
 
 namespace graft::nn::functional {
 
@@ -209,10 +210,21 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
         }
 }
 
-// db[o] = Σ_{n, p} dy[n, o, p]
+// db[o] = Σ_{n, p} dy[n, o, p]; float32 sums each (n, o) row with the vector sum kernel
+// (double accumulation, threaded), then the rows of each channel in image order.
 template <class T>
 void conv2d_bias_backward(const ConvGeometry& g, const T* dy, T* db) {
     const int64 P = g.P();
+    if constexpr (std::is_same_v<T, float>) {
+        std::vector<double> rows(static_cast<std::size_t>(g.N * g.O));
+        kernels::sum_rows(g.N * g.O, P, dy, rows.data());
+        for (int64 o = 0; o < g.O; ++o) {
+            double acc = 0;
+            for (int64 n = 0; n < g.N; ++n) acc += rows[static_cast<std::size_t>(n * g.O + o)];
+            db[o] = static_cast<float>(acc);
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (g.N * g.O * P >= (1 << 16))
     for (int64 o = 0; o < g.O; ++o) {
         double acc = 0;
