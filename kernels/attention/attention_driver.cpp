@@ -130,6 +130,26 @@ void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
     });
 }
 
+/// out[i] = Σ_d a[i, d]·b[i, d] over rows × n contiguous: eight interleaved partial sums (which
+/// the compiler keeps in vector registers, where one running sum would wait on every add), rows
+/// spread over the threads. Each row's order is fixed, so any thread count gives the same sums.
+template <class T>
+void row_dots(int64 rows, int64 n, const T* a, const T* b, T* out) {
+    constexpr int64 kLanes = 8;
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (rows * n >= (int64{1} << 16))
+    for (int64 i = 0; i < rows; ++i) {
+        const T* x = a + i * n;
+        const T* y = b + i * n;
+        T acc[kLanes] = {};
+        int64 d = 0;
+        for (; d + kLanes <= n; d += kLanes)
+            for (int64 k = 0; k < kLanes; ++k) acc[k] += x[d + k] * y[d + k];
+        T sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; d < n; ++d) sum += x[d] * y[d];
+        out[i] = sum;
+    }
+}
+
 /// The backward's operands and outputs (all contiguous but q, k, v); an output is nullptr when
 /// not needed, and a step updates only the outputs it is asked for.
 template <class T>
@@ -188,12 +208,7 @@ void backward_impl(const AttnProblem<T>& p, const T* out, const T* lse, const T*
     if (dk) std::fill(dk, dk + slices * p.Tk * p.D, T(0));
     if (dv) std::fill(dv, dv + slices * p.Tk * p.Dv, T(0));
     std::vector<T> delta(static_cast<std::size_t>(slices * p.Tq), T(0));
-    if (dq || dk)
-        for (int64 i = 0; i < slices * p.Tq; ++i) {
-            T acc = 0;
-            for (int64 d = 0; d < p.Dv; ++d) acc += dout[i * p.Dv + d] * out[i * p.Dv + d];
-            delta[static_cast<std::size_t>(i)] = acc;
-        }
+    if (dq || dk) row_dots(slices * p.Tq, p.Dv, dout, out, delta.data());
     const BackwardArgs<T> a{p, row_kernels<T>(), lse, dout, delta.data(), dq, dk, dv};
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
