@@ -606,6 +606,32 @@ TEST(ClipGrad, InfinityAndOneNorms) {
     EXPECT_DOUBLE_EQ(b.grad().to_vector<double>()[0], 4.0 * coef);
 }
 
+TEST(ClipGrad, LargeGradientsMatchAFloat64SumOnAnyThreadCount) {
+    // Several blocks of the threaded sum and a ragged tail: the norms equal a plain float64 loop
+    // (to rounding) and are bit for bit the same on 1 and 2 threads.
+    manual_seed(9);
+    Tensor a = zeros({100003}).requires_grad_(), b = zeros({70, 301}).requires_grad_();
+    a.set_grad(randn({100003}));
+    b.set_grad(randn({70, 301}));
+    const int threads = get_num_threads();
+    for (double p : {1.0, 2.0, 3.0}) {
+        double want = 0;
+        for (const Tensor& g : {a.grad(), b.grad()}) {
+            double s = 0;
+            for (float v : g.to_vector<float>()) s += std::pow(std::fabs(static_cast<double>(v)), p);
+            want += s;  // the per-tensor norms combine as Σ nᵖ
+        }
+        want = std::pow(want, 1.0 / p);
+        set_num_threads(1);
+        const double one = clip_grad_norm({a, b}, 1e30, p);
+        set_num_threads(2);
+        const double two = clip_grad_norm({a, b}, 1e30, p);
+        set_num_threads(threads);
+        EXPECT_NEAR(one, want, 1e-11 * want) << "p = " << p;
+        EXPECT_EQ(one, two) << "p = " << p;
+    }
+}
+
 TEST(ClipGrad, NoGradientsAndNonFinite) {
     Tensor a = ramp({2}, 1.f);
     EXPECT_EQ(clip_grad_norm({a}, 1.0), 0.0);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "core/lane_sum.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/batch_norm.hpp"
 #include "graft/profiler.hpp"
@@ -27,20 +28,6 @@ struct BnLayout {
     int64 numel() const { return N * C * S; }
 };
 
-/// Σ term(i) for i in [0, n), in independent lanes the compiler can keep in vector registers.
-template <class T, class F>
-double lane_sum(int64 n, F&& term) {
-    constexpr int64 kLanes = 16;
-    T acc[kLanes] = {};
-    int64 i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (int64 j = 0; j < kLanes; ++j) acc[j] += term(i + j);
-    double s = 0;
-    for (int64 j = 0; j < kLanes; ++j) s += static_cast<double>(acc[j]);
-    for (; i < n; ++i) s += static_cast<double>(term(i));
-    return s;
-}
-
 /// Runs fn(c) for every channel, in parallel when the tensor is large enough.
 template <class F>
 void for_each_channel(const BnLayout& l, F&& fn) {
@@ -55,14 +42,14 @@ void batch_stats(const BnLayout& l, const T* x, std::vector<double>& mean, std::
         double s = 0;
         for (int64 n = 0; n < l.N; ++n) {
             const T* row = x + (n * l.C + c) * l.S;
-            s += lane_sum<T>(l.S, [&](int64 i) { return row[i]; });
+            s += detail::lane_sum<T>(l.S, [&](int64 i) { return row[i]; });
         }
         const double m = s / static_cast<double>(l.M());
         const T mt = static_cast<T>(m);
         double q = 0;
         for (int64 n = 0; n < l.N; ++n) {
             const T* row = x + (n * l.C + c) * l.S;
-            q += lane_sum<T>(l.S, [&](int64 i) { return (row[i] - mt) * (row[i] - mt); });
+            q += detail::lane_sum<T>(l.S, [&](int64 i) { return (row[i] - mt) * (row[i] - mt); });
         }
         mean[c] = m;
         var[c] = q / static_cast<double>(l.M());
@@ -109,10 +96,10 @@ struct BatchNormBackward final : Node {
                 double sdy = 0, sdyx = 0;
                 for (int64 n = 0; n < l.N; ++n) {
                     const T* drow = d + (n * l.C + c) * l.S;
-                    sdy += lane_sum<T>(l.S, [&](int64 i) { return drow[i]; });
+                    sdy += detail::lane_sum<T>(l.S, [&](int64 i) { return drow[i]; });
                     if (need_x) {
                         const T* xrow = xp + (n * l.C + c) * l.S;
-                        sdyx += lane_sum<T>(l.S, [&](int64 i) { return drow[i] * (xrow[i] - mu); });
+                        sdyx += detail::lane_sum<T>(l.S, [&](int64 i) { return drow[i] * (xrow[i] - mu); });
                     }
                 }
                 sum_dy[c] = sdy;

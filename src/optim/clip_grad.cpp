@@ -1,10 +1,14 @@
 // Gradient clipping by global norm and by value, torch.nn.utils.clip_grad_norm_/clip_grad_value_.
 #include "graft/optim/clip_grad.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "core/lane_sum.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
+#include "graft/runtime.hpp"
 #include "optim/state_util.hpp"
 
 namespace graft {
@@ -34,20 +38,30 @@ double max_abs(const T* x, std::int64_t n) {
     return m;
 }
 
+/// Σ f(x[i]) in double: fixed blocks, each in lane_sum's partial sums, spread over the threads
+/// and added in block order, so the result does not depend on the thread count.
+template <class T, class F>
+double block_sum(const T* x, std::int64_t n, F f) {
+    constexpr std::int64_t kBlock = std::int64_t{1} << 14;
+    const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+    std::vector<double> partial(static_cast<std::size_t>(blocks));
+#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (blocks > 1)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+        const T* xb = x + b * kBlock;
+        partial[static_cast<std::size_t>(b)] = graft::detail::lane_sum<double>(
+            std::min(kBlock, n - b * kBlock), [&](std::int64_t i) { return f(static_cast<double>(xb[i])); });
+    }
+    double total = 0;
+    for (double v : partial) total += v;
+    return total;
+}
+
 /// (Σ |x|^p)^(1/p), in double.
 template <class T>
 double p_norm(const T* x, std::int64_t n, double p) {
-    double sum = 0;
-    if (p == 2.0) {
-        for (std::int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-        return std::sqrt(sum);
-    }
-    if (p == 1.0) {
-        for (std::int64_t i = 0; i < n; ++i) sum += std::fabs(static_cast<double>(x[i]));
-        return sum;
-    }
-    for (std::int64_t i = 0; i < n; ++i) sum += std::pow(std::fabs(static_cast<double>(x[i])), p);
-    return std::pow(sum, 1.0 / p);
+    if (p == 2.0) return std::sqrt(block_sum(x, n, [](double v) { return v * v; }));
+    if (p == 1.0) return block_sum(x, n, [](double v) { return std::fabs(v); });
+    return std::pow(block_sum(x, n, [p](double v) { return std::pow(std::fabs(v), p); }), 1.0 / p);
 }
 
 double tensor_norm(const Tensor& grad, double p) {
