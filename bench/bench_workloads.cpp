@@ -8,7 +8,8 @@
 //   build/bench/bench_workloads --filter gpt --profile 5   # + where each step's time goes
 //
 // --profile N runs N more steps of each training workload under graft::profiler and prints the
-// ops by self time per step, then one `split` line: the step's time in GEMMs (linear, matmul,
+// step's wall and CPU time (on a shared machine the CPU time of a one-thread run is the steadier
+// figure), the ops by self time per step, then one `split` line: the step's time in GEMMs (linear, matmul,
 // conv2d and their backward nodes), attention, norms, loss, the optimizer (step and zero_grad),
 // the other ops (elementwise, copies, views, gradient accumulation), and `outside` — the wall
 // time of the step not spent inside any graft op (the bench's own code, allocator, dispatch
@@ -96,9 +97,14 @@ void profile_steps(const std::string& name, const std::function<void()>& fn, int
     for (int i = 0; i < steps; ++i) fn();
     const double wall = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / steps;
     getrusage(RUSAGE_SELF, &after);
-    std::printf("-- profile %s: %d steps, %.3f ms per step (wall), %.0f page faults per step\n%s", name.c_str(),
-                steps, wall, static_cast<double>(after.ru_minflt - before.ru_minflt) / steps,
-                prof.table(20, steps).c_str());
+    auto cpu_ms = [](const rusage& r) {
+        return 1e3 * static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+               1e-3 * static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
+    };
+    std::printf("-- profile %s: %d steps, %.3f ms per step (wall), %.3f ms CPU time (all threads), %.0f page "
+                "faults per step\n%s",
+                name.c_str(), steps, wall, (cpu_ms(after) - cpu_ms(before)) / steps,
+                static_cast<double>(after.ru_minflt - before.ru_minflt) / steps, prof.table(20, steps).c_str());
     std::map<std::string, double> split;
     for (const auto& s : prof.stats()) split[category(s.name)] += s.self_ms / steps;
     const double inside = prof.self_total_ms() / steps;
