@@ -73,20 +73,23 @@ void im2col(const ConvGeometry& g, const T* x, T* col) {
                 T* row = col + ((c * g.kh + i) * g.kw + j) * g.P();
                 const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
                 const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
+                // Plain loops, not std::fill/std::copy: the rows are short (OW of 8 to 32 floats
+                // in a small CNN), so a library call per row would cost more than the copy.
+                const int64 OW = g.OW, sw = g.sw;
                 for (int64 oh = 0; oh < g.OH; ++oh) {
-                    T* out = row + oh * g.OW;
+                    T* out = row + oh * OW;
                     const int64 ih = oh * g.sh + row_off;
                     if (ih < 0 || ih >= g.H) {
-                        std::fill(out, out + g.OW, T(0));
+                        for (int64 ow = 0; ow < OW; ++ow) out[ow] = T(0);
                         continue;
                     }
                     const T* src = x + (c * g.H + ih) * g.W + col_off;
-                    std::fill(out, out + lo, T(0));
-                    if (g.sw == 1)
-                        std::copy(src + lo, src + hi, out + lo);
+                    for (int64 ow = 0; ow < lo; ++ow) out[ow] = T(0);
+                    if (sw == 1)
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow];
                     else
-                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * g.sw];
-                    std::fill(out + hi, out + g.OW, T(0));
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * sw];
+                    for (int64 ow = hi; ow < OW; ++ow) out[ow] = T(0);
                 }
             }
 }
