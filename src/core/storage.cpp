@@ -1,17 +1,21 @@
-// Aligned allocation and external-buffer wrapping for Storage.
+// Aligned allocation (through the buffer cache, core/buffer_cache.hpp) and external-buffer
+// wrapping for Storage.
 #include "graft/storage.hpp"
 
-#include <cstdlib>
-#include <new>
+#include "core/buffer_cache.hpp"
 
 namespace graft {
 
 std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
-    // Round up so aligned_alloc's size requirement holds; never ask for zero bytes.
-    const std::size_t padded = ((nbytes + kAlignment - 1) / kAlignment) * kAlignment;
-    void* p = std::aligned_alloc(kAlignment, padded == 0 ? kAlignment : padded);
-    if (p == nullptr) throw std::bad_alloc();
-    return std::shared_ptr<Storage>(new Storage(p, nbytes, [](void* q) { std::free(q); }, true));
+    std::size_t block = nbytes;  // raised to what the buffer cache hands out
+    void* p = detail::buffer_acquire(block);
+    try {
+        return std::shared_ptr<Storage>(new Storage(p, nbytes, [block](void* q) { detail::buffer_release(q, block); },
+                                                    true));
+    } catch (...) {
+        detail::buffer_release(p, block);
+        throw;
+    }
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, std::size_t nbytes, std::function<void(void*)> deleter,

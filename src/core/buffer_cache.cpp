@@ -1,0 +1,168 @@
+// The buffer cache (graft/memory.hpp): free lists per size class behind one mutex.
+#include "core/buffer_cache.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graft/error.hpp"
+#include "graft/memory.hpp"
+#include "graft/storage.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define GRAFT_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define GRAFT_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define GRAFT_POISON(p, n) ((void)(p), (void)(n))
+#define GRAFT_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace graft {
+
+namespace {
+
+/// Buffers below this go straight to malloc/free (glibc serves them from its heap, without
+/// mapping pages).
+constexpr std::size_t kMinCached = std::size_t{128} << 10;
+constexpr std::size_t kDefaultLimit = std::size_t{1024} << 20;
+
+/// n rounded up to a multiple of an eighth of its leading power of two (at least a page): at
+/// most 12.5 % larger, and the few sizes a training loop uses map to few classes.
+std::size_t size_class(std::size_t n) {
+    int msb = 0;
+    for (std::size_t v = n; v > 1; v >>= 1) ++msb;
+    const std::size_t step = std::size_t{1} << (msb > 15 ? msb - 3 : 12);
+    return (n + step - 1) / step * step;
+}
+
+std::size_t limit_from_env() {
+    const char* env = std::getenv("GRAFT_MEMORY_CACHE_MB");
+    if (env == nullptr || *env == '\0') return kDefaultLimit;
+    char* end = nullptr;
+    const unsigned long long mb = std::strtoull(env, &end, 10);
+    if (*end != '\0' || env[0] == '-' || mb > (std::size_t{1} << 40))
+        throw ValueError("GRAFT_MEMORY_CACHE_MB: expected a non-negative integer (MiB), got '" + std::string(env) +
+                         "'");
+    return static_cast<std::size_t>(mb) << 20;
+}
+
+struct Cache {
+    std::mutex mutex;
+    std::unordered_map<std::size_t, std::vector<void*>> free_blocks;  // by size class
+    std::size_t cached = 0;
+    std::size_t limit = 0;
+    bool limit_set = false;
+    std::uint64_t hits = 0, misses = 0;
+
+    /// Reads GRAFT_MEMORY_CACHE_MB once (under the mutex).
+    void ensure_limit() {
+        if (limit_set) return;
+        limit = limit_from_env();
+        limit_set = true;
+    }
+    /// Frees cached blocks, largest classes first, until at most `keep` bytes stay (under the mutex).
+    void trim(std::size_t keep) {
+        std::vector<std::size_t> classes;
+        for (const auto& [cls, blocks] : free_blocks)
+            if (!blocks.empty()) classes.push_back(cls);
+        std::sort(classes.rbegin(), classes.rend());
+        for (std::size_t cls : classes) {
+            auto& blocks = free_blocks[cls];
+            while (cached > keep && !blocks.empty()) {
+                GRAFT_UNPOISON(blocks.back(), cls);
+                std::free(blocks.back());
+                blocks.pop_back();
+                cached -= cls;
+            }
+        }
+    }
+};
+
+/// Never destroyed: tensors in static storage may be freed after main returns.
+Cache& cache() {
+    static Cache* c = new Cache;
+    return *c;
+}
+
+void* system_alloc(std::size_t nbytes) {
+    void* p = std::aligned_alloc(Storage::kAlignment, nbytes);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+}
+
+}  // namespace
+
+namespace detail {
+
+void* buffer_acquire(std::size_t& nbytes) {
+    nbytes = (nbytes + Storage::kAlignment - 1) / Storage::kAlignment * Storage::kAlignment;
+    if (nbytes == 0) nbytes = Storage::kAlignment;
+    if (nbytes < kMinCached) return system_alloc(nbytes);
+    nbytes = size_class(nbytes);
+    Cache& c = cache();
+    {
+        std::lock_guard<std::mutex> lock(c.mutex);
+        c.ensure_limit();
+        auto it = c.free_blocks.find(nbytes);
+        if (it != c.free_blocks.end() && !it->second.empty()) {
+            void* p = it->second.back();
+            it->second.pop_back();
+            c.cached -= nbytes;
+            ++c.hits;
+            GRAFT_UNPOISON(p, nbytes);
+            return p;
+        }
+        ++c.misses;
+    }
+    return system_alloc(nbytes);
+}
+
+void buffer_release(void* p, std::size_t nbytes) noexcept {
+    if (p == nullptr) return;
+    if (nbytes >= kMinCached) {
+        Cache& c = cache();
+        std::lock_guard<std::mutex> lock(c.mutex);
+        if (c.limit_set && c.cached + nbytes <= c.limit) {
+            try {
+                c.free_blocks[nbytes].push_back(p);
+            } catch (...) {  // no memory for the list entry: free the block instead
+                std::free(p);
+                return;
+            }
+            c.cached += nbytes;
+            GRAFT_POISON(p, nbytes);
+            return;
+        }
+    }
+    std::free(p);
+}
+
+}  // namespace detail
+
+MemoryCacheStats memory_cache_stats() {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.ensure_limit();
+    return {c.cached, c.limit, c.hits, c.misses};
+}
+
+void set_memory_cache_limit(std::size_t bytes) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.limit = bytes;
+    c.limit_set = true;
+    c.trim(bytes);
+}
+
+void release_cached_memory() {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.trim(0);
+}
+
+}  // namespace graft
