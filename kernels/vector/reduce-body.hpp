@@ -1,10 +1,13 @@
-// Internal: the float32 row reductions written once over a lane type S (simd-avx2.hpp /
-// simd-avx512.hpp), instantiated by f32-reduce-avx2.cpp / -avx512.cpp and used by the softmax
-// and LayerNorm bodies. sum widens to double lanes (two accumulators, two vectors a step);
-// max keeps two running maxima and a NaN flag, since vector max drops a NaN operand.
+// Internal: the float32 row and column reductions written once over a lane type S
+// (simd-avx2.hpp / simd-avx512.hpp), instantiated by f32-reduce-avx2.cpp / -avx512.cpp; the row
+// ones are also used by the softmax and LayerNorm bodies. sum widens to double lanes (two
+// accumulators, two vectors a step); max keeps two running maxima and a NaN flag, since vector
+// max drops a NaN operand. The column kernels run SIMD across a row's columns, each lane its own
+// column's double accumulator, loaded from and stored back to memory once per four rows.
 #pragma once
 
 #include <limits>
+#include <type_traits>
 
 #include "vector/lanes.hpp"
 
@@ -42,6 +45,37 @@ float max_kernel(std::int64_t n, const float* x) {
     });
     if (S::any(nan)) return std::numeric_limits<float>::quiet_NaN();
     return S::hmax(S::max(a, b));
+}
+
+/// acc[j] += Σ_r (x[r·stride + j] folded in by add(a, value, j, lanes)) for j < n: four rows a
+/// step, one double operation per element and row, each column's rows in order — the order of the
+/// scalar reference, so the sums are bit for bit the same on every variant.
+template <class S, class Add>
+void columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x, double* acc, Add&& add) {
+    auto step = [&]<int K>(std::integral_constant<int, K>, const float* p) {
+        for_lanes<S>(n, [&](std::int64_t j, const auto& lanes) {
+            typename S::Acc a = lanes.load(acc + j);
+            for (int k = 0; k < K; ++k) add(a, lanes.load(p + k * stride + j), j, lanes);
+            lanes.store(acc + j, a);
+        });
+    };
+    std::int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) step(std::integral_constant<int, 4>{}, x + r * stride);
+    for (; r < rows; ++r) step(std::integral_constant<int, 1>{}, x + r * stride);
+}
+
+template <class S>
+void sum_columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x, double* acc) {
+    columns_kernel<S>(rows, n, stride, x, acc,
+                      [](typename S::Acc& a, typename S::V v, std::int64_t, const auto&) { S::acc_add(a, v); });
+}
+
+template <class S>
+void squared_deviation_columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x,
+                                      const double* mean, double* acc) {
+    columns_kernel<S>(rows, n, stride, x, acc, [&](typename S::Acc& a, typename S::V v, std::int64_t j, const auto& lanes) {
+        S::acc_add_squared_difference(a, v, lanes.load(mean + j));
+    });
 }
 
 /// Σ f(i, lanes) over n elements in float lanes; f returns a vector whose lanes past the end are 0.
