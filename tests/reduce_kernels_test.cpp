@@ -1,7 +1,7 @@
 // The float32 column reductions (kernels/vector: sum and squared deviations down the columns of
 // a strided block, in double): every ISA variant this CPU runs against the scalar reference —
 // sums bit for bit, squared deviations within 1e-14 — at row counts and widths around the vector
-// widths and the four-row step, from unaligned pointers with a row stride wider than the block and
+// widths and the eight-row step, from unaligned pointers with a row stride wider than the block and
 // a guard after the end; the drivers against float64 and on one and two threads; then the ops
 // (sum, mean, var, std over dims that are not last) against the permuted-copy path and float64,
 // forward and backward.
@@ -24,8 +24,9 @@ using namespace graft::test;
 
 namespace {
 
-const std::vector<int64> WIDTHS = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100};
-const std::vector<int64> ROW_COUNTS = {0, 1, 2, 3, 4, 5, 7, 8, 9, 13};
+// The kernels step eight rows at a time from 512 columns on, one row at a time below.
+const std::vector<int64> WIDTHS = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 511, 512, 529};
+const std::vector<int64> ROW_COUNTS = {0, 1, 2, 3, 7, 8, 9, 13, 16, 17};
 constexpr double kAccSentinel = 12345.5;
 
 /// n doubles at 8 bytes past a 64-byte boundary, starting at `start` + j/8, then PAD sentinels.

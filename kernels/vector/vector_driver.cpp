@@ -47,9 +47,10 @@ constexpr int64 kChunkAlign = 64;
 // LayerNorm's dw/db: rows summed in float within a block, blocks summed in double.
 constexpr int64 kRowBlock = 32;
 constexpr int64 kMaxRowBlocks = 64;
-// Column reductions: at most this many columns a block, so that the block's double sums stay in
-// L1 while every row's segment of the block streams through.
-constexpr int64 kColumnBlock = 2048;
+// Column reductions: at most this many columns a block, so that the block's double sums (64 KiB)
+// stay in L2 while the rows stream through; rows of up to this width are read whole, in order
+// (2048-column blocks: 18.9 GB/s on [4096, 4096] over dim 0, whole rows: 21.6).
+constexpr int64 kColumnBlock = 8192;
 
 int threads_for(int64 work, int64 units, Cost cost) {
     if (work < parallel_min(cost) || units < 2) return 1;
