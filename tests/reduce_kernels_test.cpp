@@ -34,12 +34,14 @@ struct Accumulators {
     Accumulators(int64 n, double start) : n(n), storage(static_cast<std::size_t>(n + PAD + 8), kAccSentinel) {
         const auto addr = reinterpret_cast<std::uintptr_t>(storage.data());
         offset = ((64 - addr % 64) % 64) / sizeof(double) + 1;
-        for (int64 j = 0; j < n; ++j) data()[j] = start + static_cast<double>(j) / 8;
+        for (int64 j = 0; j < n; ++j)
+            data()[j] = start + static_cast<double>(j) / 8;
     }
     double* data() { return storage.data() + offset; }
     std::vector<double> values() { return {data(), data() + n}; }
     void expect_guard(const std::string& what) {
-        for (int64 j = n; j < n + PAD; ++j) ASSERT_EQ(data()[j], kAccSentinel) << what << ": wrote past n at " << j;
+        for (int64 j = n; j < n + PAD; ++j)
+            ASSERT_EQ(data()[j], kAccSentinel) << what << ": wrote past n at " << j;
     }
     int64 n;
     std::vector<double> storage;
@@ -59,19 +61,22 @@ struct Restore {
 }  // namespace
 
 TEST(ColumnKernels, VariantsMatchScalar) {
-    if (vector_isas().empty()) GTEST_SKIP() << "this CPU runs only the scalar variant";
+    if (vector_isas().empty())
+        GTEST_SKIP() << "this CPU runs only the scalar variant";
     for (Isa isa : vector_isas())
         for (int64 rows : ROW_COUNTS)
             for (int64 n : WIDTHS) {
-                const std::string what = std::string(kernels::isa_name(isa)) + " rows=" + std::to_string(rows) +
-                                         " n=" + std::to_string(n);
+                const std::string what =
+                    std::string(kernels::isa_name(isa)) + " rows=" + std::to_string(rows) + " n=" + std::to_string(n);
                 const int64 stride = n + 3;
                 std::vector<float> xv = uniform(rows * stride, 5 + rows * 131 + n, -50, 50);
-                for (std::size_t i = 0; i < xv.size(); i += 3) xv[i] += 1e4f;  // large and small terms mixed
+                for (std::size_t i = 0; i < xv.size(); i += 3)
+                    xv[i] += 1e4f;  // large and small terms mixed
                 Unaligned x(xv);
                 const std::vector<double> meanv = [&] {
                     std::vector<double> m(static_cast<std::size_t>(n));
-                    for (int64 j = 0; j < n; ++j) m[static_cast<std::size_t>(j)] = 3000.0 + 0.37 * static_cast<double>(j);
+                    for (int64 j = 0; j < n; ++j)
+                        m[static_cast<std::size_t>(j)] = 3000.0 + 0.37 * static_cast<double>(j);
                     return m;
                 }();
                 Accumulators want(n, -2.5), got(n, -2.5), want_sq(n, 1.0), got_sq(n, 1.0);
@@ -81,7 +86,8 @@ TEST(ColumnKernels, VariantsMatchScalar) {
                 variant(Isa::Scalar).squared_deviation_columns(rows, n, stride, x.data(), meanv.data(), want_sq.data());
                 variant(isa).squared_deviation_columns(rows, n, stride, x.data(), meanv.data(), got_sq.data());
                 for (int64 j = 0; j < n; ++j)
-                    EXPECT_NEAR(got_sq.data()[j], want_sq.data()[j], 1e-14 * want_sq.data()[j]) << what << " column " << j;
+                    EXPECT_NEAR(got_sq.data()[j], want_sq.data()[j], 1e-14 * want_sq.data()[j])
+                        << what << " column " << j;
                 got.expect_guard(what);
                 got_sq.expect_guard(what + " squared");
             }
@@ -97,7 +103,8 @@ TEST(ColumnKernels, SpecialValuesPropagatePerColumn) {
         xv[1 * n + 18] = 3.4e38f;
         xv[4 * n + 18] = 3.4e38f;  // 6.8e38 overflows float, not the double sum
         Accumulators acc(n, 0.0);
-        for (int64 j = 0; j < n; ++j) acc.data()[j] = 0;
+        for (int64 j = 0; j < n; ++j)
+            acc.data()[j] = 0;
         variant(isa).sum_columns(rows, n, n, xv.data(), acc.data());
         for (int64 j = 0; j < n; ++j) {
             if (j == 3)
@@ -127,8 +134,11 @@ TEST(ColumnKernels, DriversMatchFloat64AndGiveTheSameBitsOnOneAndTwoThreads) {
         std::vector<double> want(results, 0.0), want_sq(results, 0.0), mean(results);
         for (int64 o = 0; o < c.outer; ++o)
             for (int64 r = 0; r < c.rows; ++r)
-                for (int64 j = 0; j < c.n; ++j) want[static_cast<std::size_t>(o * c.n + j)] += x[static_cast<std::size_t>((o * c.rows + r) * c.n + j)];
-        for (std::size_t k = 0; k < results; ++k) mean[k] = want[k] / std::max<double>(1, static_cast<double>(c.rows));
+                for (int64 j = 0; j < c.n; ++j)
+                    want[static_cast<std::size_t>(o * c.n + j)] +=
+                        x[static_cast<std::size_t>((o * c.rows + r) * c.n + j)];
+        for (std::size_t k = 0; k < results; ++k)
+            mean[k] = want[k] / std::max<double>(1, static_cast<double>(c.rows));
         for (int64 o = 0; o < c.outer; ++o)
             for (int64 r = 0; r < c.rows; ++r)
                 for (int64 j = 0; j < c.n; ++j) {
@@ -167,7 +177,8 @@ Tensor via_permuted_copy(const Tensor& x, const std::vector<std::int64_t>& dims,
                          const std::function<Tensor(const Tensor&, const std::vector<std::int64_t>&)>& f) {
     std::vector<std::int64_t> perm, last;
     for (std::int64_t d = 0; d < x.dim(); ++d)
-        if (std::find(dims.begin(), dims.end(), d) == dims.end()) perm.push_back(d);
+        if (std::find(dims.begin(), dims.end(), d) == dims.end())
+            perm.push_back(d);
     for (std::int64_t d = 0; d < x.dim(); ++d)
         if (std::find(dims.begin(), dims.end(), d) != dims.end()) {
             perm.push_back(d);
@@ -195,14 +206,24 @@ struct DimCase {
 /// Columns ([N, D] over 0, a middle block), rows then columns (NCHW over 0, 2, 3), size-1 dims
 /// in between, and the layouts that keep the copy (two separate blocks, reduced dims last).
 const std::vector<DimCase> DIM_CASES = {
-    {{37, 45}, {0}},           {{4, 33, 17}, {1}},        {{3, 5, 7, 11}, {1, 2}},  {{6, 5, 4, 9}, {0, 2, 3}},
-    {{5, 6, 1, 7}, {0, 2, 3}}, {{2, 1, 9, 3}, {0, 2}},    {{3, 4, 5, 6}, {0, 2}},   {{7, 9, 2}, {0, 1}},
-    {{8, 31}, {1}},            {{1, 40}, {0}},            {{40, 1}, {0}},           {{2, 3, 4, 5, 6}, {1, 3}},
+    {{37, 45}, {0}},
+    {{4, 33, 17}, {1}},
+    {{3, 5, 7, 11}, {1, 2}},
+    {{6, 5, 4, 9}, {0, 2, 3}},
+    {{5, 6, 1, 7}, {0, 2, 3}},
+    {{2, 1, 9, 3}, {0, 2}},
+    {{3, 4, 5, 6}, {0, 2}},
+    {{7, 9, 2}, {0, 1}},
+    {{8, 31}, {1}},
+    {{1, 40}, {0}},
+    {{40, 1}, {0}},
+    {{2, 3, 4, 5, 6}, {1, 3}},
 };
 
 std::string case_name(const DimCase& c) {
     std::string s = shape_str(c.shape) + " over {";
-    for (std::int64_t d : c.dims) s += std::to_string(d) + ",";
+    for (std::int64_t d : c.dims)
+        s += std::to_string(d) + ",";
     return s + "}";
 }
 
@@ -224,13 +245,16 @@ TEST(ColumnReductionsInOps, SumMeanVarStdMatchThePermutedCopyAndFloat64) {
                 const auto m = [&](const Tensor& t, const Dims& d) { return mean(t, d, keepdim); };
                 const auto v = [&](const Tensor& t, const Dims& d) { return var(t, d, 1, keepdim); };
                 const auto sd = [&](const Tensor& t, const Dims& d) { return graft::std(t, d, 0, keepdim); };
-                for (auto [name, f, tol] : {std::tuple{"sum", std::function(s), 1e-6}, std::tuple{"mean", std::function(m), 1e-6},
-                                            std::tuple{"var", std::function(v), 2e-6}, std::tuple{"std", std::function(sd), 2e-6}}) {
+                for (auto [name, f, tol] :
+                     {std::tuple{"sum", std::function(s), 1e-6}, std::tuple{"mean", std::function(m), 1e-6},
+                      std::tuple{"var", std::function(v), 2e-6}, std::tuple{"std", std::function(sd), 2e-6}}) {
                     const Tensor got = f(x32, c.dims);
                     EXPECT_EQ(got.dtype(), DType::Float32) << at;
                     expect_close(got, f(x32_as64, c.dims), tol, at + " " + name + " vs float64");
-                    if (keepdim) continue;  // the permuted copy's shape has the kept dims first
-                    expect_close(got, via_permuted_copy(x32, c.dims, f), tol, at + " " + name + " vs the permuted copy");
+                    if (keepdim)
+                        continue;  // the permuted copy's shape has the kept dims first
+                    expect_close(got, via_permuted_copy(x32, c.dims, f), tol,
+                                 at + " " + name + " vs the permuted copy");
                 }
             }
         }
@@ -250,10 +274,14 @@ TEST(ColumnReductionsInOps, GradientsMatchFloat64) {
                 Tensor x64 = x32.detach().to(DType::Float64).requires_grad_();
                 auto f = [&](const Tensor& t) {
                     switch (which) {
-                        case 0: return sum(t, c.dims);
-                        case 1: return mean(t, c.dims, true);
-                        case 2: return var(t, c.dims);
-                        default: return graft::std(t, c.dims);
+                        case 0:
+                            return sum(t, c.dims);
+                        case 1:
+                            return mean(t, c.dims, true);
+                        case 2:
+                            return var(t, c.dims);
+                        default:
+                            return graft::std(t, c.dims);
                     }
                 };
                 const Tensor y32 = f(x32), y64 = f(x64);
@@ -269,9 +297,10 @@ TEST(ColumnReductionsInOps, GradientsMatchFloat64) {
     for (const DimCase& c : {DIM_CASES[0], DIM_CASES[3]}) {
         Generator g(24);
         const Tensor x = randn(c.shape, DType::Float64, &g).requires_grad_();
-        for (auto f : {+[](const Tensor& t, const std::vector<std::int64_t>& d) { return mean(t, d); },
-                       +[](const Tensor& t, const std::vector<std::int64_t>& d) { return graft::std(t, d); }}) {
-            const auto r = graft::testing::gradcheck([&](const std::vector<Tensor>& in) { return f(in[0], c.dims); }, {x});
+        for (auto f : {+[](const Tensor&t, const std::vector<std::int64_t>&d) { return mean(t, d); },
+                       +[](const Tensor&t, const std::vector<std::int64_t>&d) { return graft::std(t, d); }}) {
+            const auto r =
+                graft::testing::gradcheck([&](const std::vector<Tensor>& in) { return f(in[0], c.dims); }, {x});
             EXPECT_TRUE(r.ok) << case_name(c) << ": " << r.message;
         }
     }
@@ -291,5 +320,6 @@ TEST(ColumnReductionsInOps, SameBitsOnOneAndTwoThreads) {
         o.push_back(sum(b, {0, 2, 3}).to_vector<float>());
         o.push_back(graft::std(b, {2}).to_vector<float>());
     }
-    for (std::size_t k = 0; k < outs[0].size(); ++k) EXPECT_EQ(outs[0][k], outs[1][k]) << "result " << k;
+    for (std::size_t k = 0; k < outs[0].size(); ++k)
+        EXPECT_EQ(outs[0][k], outs[1][k]) << "result " << k;
 }

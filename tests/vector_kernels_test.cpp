@@ -404,8 +404,11 @@ TEST(VectorKernels, CrossEntropySpecialRowsMatchScalar) {
                                         got.data() + 2 * count);
             for (int64 r = 0; r < count; ++r) {
                 const Row& row = rows[static_cast<std::size_t>(r)];
-                const std::string what = std::string(kernels::isa_name(isa)) + " eps=" + std::to_string(eps) + " " + row.what;
-                const auto at = [&](const std::vector<float>& v, int64 k) { return v[static_cast<std::size_t>(k * count + r)]; };
+                const std::string what =
+                    std::string(kernels::isa_name(isa)) + " eps=" + std::to_string(eps) + " " + row.what;
+                const auto at = [&](const std::vector<float>& v, int64 k) {
+                    return v[static_cast<std::size_t>(k * count + r)];
+                };
                 if (row.nan) {
                     EXPECT_TRUE(std::isnan(at(got, 0))) << what << ": loss";
                     EXPECT_TRUE(std::isnan(at(got, 2))) << what << ": log_sum";

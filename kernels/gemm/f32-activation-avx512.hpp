@@ -50,7 +50,8 @@ __m512 exp_avx512(__m512 x) {
 /// exponentials, which holds exp(0) = 1: relative error 1.1e-7 + |n|·2e-9 on a term near 2^n
 /// (n = round(x/ln 2) ∈ [−126, 0]), so below the sum's last digit. Cheaper than exp_avx512: no
 /// overflow clamp (and −inf gives 1.2e-38, not 0), one-step reduction x − n·ln 2, a degree-5
-/// minimax polynomial in place of Cephes' degree 7, and 2^n built from the rounding's own bits.
+/// minimax polynomial in place of Cephes' 1 + r + r²·P(r) (degree 7), and 2^n built from the
+/// rounding's own bits.
 [[maybe_unused]] __m512 exp_nonpositive_avx512(__m512 x) {
     x = _mm512_max_ps(_mm512_set1_ps(-87.3f), x);
     // 1.5·2^23 + 127 rounds x/ln 2 to the integer n and holds n + 127 in t's low mantissa bits.

@@ -51,8 +51,8 @@ float max_kernel(std::int64_t n, const float* x) {
 /// operation per element and row, each column's rows in order — the order of the scalar
 /// reference, so the sums are bit for bit the same on every variant and any step. Eight rows a
 /// step where each row's segment is a stream of its own (n ≥ 512: 2 KiB and more): one core then
-/// keeps eight DRAM streams in flight (one row a step: 8 GB/s on [4096, 4096] over dim 0, eight:
-/// 21). Shorter segments share pages, where reading them interleaved defeats the prefetchers:
+/// keeps eight DRAM streams in flight (one row a step: 8–11 GB/s on [8192, 4096] over dim 0,
+/// eight: 22). Shorter segments share pages, where reading them interleaved defeats the prefetchers:
 /// one row after another there (15 GB/s on [512, 256, 256] over dim 1, eight rows a step: 9.5).
 template <class S, class Add>
 void columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x, double* acc, Add&& add) {
@@ -78,9 +78,10 @@ void sum_columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, 
 template <class S>
 void squared_deviation_columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x,
                                       const double* mean, double* acc) {
-    columns_kernel<S>(rows, n, stride, x, acc, [&](typename S::Acc& a, typename S::V v, std::int64_t j, const auto& lanes) {
-        S::acc_add_squared_difference(a, v, lanes.load(mean + j));
-    });
+    columns_kernel<S>(rows, n, stride, x, acc,
+                      [&](typename S::Acc& a, typename S::V v, std::int64_t j, const auto& lanes) {
+                          S::acc_add_squared_difference(a, v, lanes.load(mean + j));
+                      });
 }
 
 /// Σ f(i, lanes) over n elements in float lanes; f returns a vector whose lanes past the end are 0.

@@ -97,7 +97,8 @@ struct Simd16 {
     }
     static Acc acc_load_tail(const double* p, std::int64_t count) {
         const M m = first(count);
-        return {_mm512_maskz_loadu_pd(static_cast<__mmask8>(m), p), _mm512_maskz_loadu_pd(static_cast<__mmask8>(m >> 8), p + 8)};
+        return {_mm512_maskz_loadu_pd(static_cast<__mmask8>(m), p),
+                _mm512_maskz_loadu_pd(static_cast<__mmask8>(m >> 8), p + 8)};
     }
     static void acc_store_tail(double* p, std::int64_t count, const Acc& a) {
         const M m = first(count);

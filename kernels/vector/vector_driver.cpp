@@ -95,7 +95,8 @@ template <class F>
 void for_column_blocks(int64 outer, int64 rows, int64 n, F&& run) {
     const int threads = threads_for(outer * rows * n, outer * ((n + kChunkAlign - 1) / kChunkAlign), Cost::Stream);
     int64 width = std::min(kColumnBlock, n);
-    if (outer < threads) width = std::min(width, ((n + threads - 1) / threads + kChunkAlign - 1) / kChunkAlign * kChunkAlign);
+    if (outer < threads)
+        width = std::min(width, ((n + threads - 1) / threads + kChunkAlign - 1) / kChunkAlign * kChunkAlign);
     const int64 per_slice = width > 0 ? (n + width - 1) / width : 0;
     auto block = [&](int64 unit) {
         const int64 o = unit / per_slice, begin = unit % per_slice * width;
