@@ -2,6 +2,7 @@
 // is seen as [N, C, S] (S = Π*); statistics are per channel over M = N·S elements.
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "graft/nn/functional/batch_norm.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
+#include "vector/vector.hpp"
 
 namespace graft::nn::functional {
 
@@ -48,8 +50,27 @@ void for_each_channel(const BnLayout& l, F&& fn) {
 }
 
 /// Per channel: the batch mean and the biased variance (two passes: mean, then squared deviations).
+/// float32 sees x as [N, C·S] and takes both passes down its columns with the vector kernels (in
+/// double, threaded over the columns), then adds each channel's S column results.
 template <class T>
 void batch_stats(const BnLayout& l, const T* x, std::vector<double>& mean, std::vector<double>& var) {
+    if constexpr (std::is_same_v<T, float>) {
+        const int64 width = l.C * l.S;
+        std::vector<double> acc(static_cast<std::size_t>(width)), column_mean(acc.size());
+        auto per_channel = [&](std::vector<double>& out) {
+            for (int64 c = 0; c < l.C; ++c) {
+                double s = 0;
+                for (int64 i = 0; i < l.S; ++i) s += acc[static_cast<std::size_t>(c * l.S + i)];
+                out[static_cast<std::size_t>(c)] = s / static_cast<double>(l.M());
+            }
+        };
+        kernels::sum_columns(1, l.N, width, x, acc.data());
+        per_channel(mean);
+        for (int64 k = 0; k < width; ++k) column_mean[static_cast<std::size_t>(k)] = mean[static_cast<std::size_t>(k / l.S)];
+        kernels::squared_deviation_columns(1, l.N, width, x, column_mean.data(), acc.data());
+        per_channel(var);
+        return;
+    }
     for_each_channel(l, [&](int64 c) {
         double s = 0;
         for (int64 n = 0; n < l.N; ++n) {
