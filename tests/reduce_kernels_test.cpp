@@ -319,6 +319,7 @@ TEST(ColumnReductionsInOps, SameBitsOnOneAndTwoThreads) {
         o.push_back(var(a, {0}).to_vector<float>());
         o.push_back(sum(b, {0, 2, 3}).to_vector<float>());
         o.push_back(graft::std(b, {2}).to_vector<float>());
+        o.push_back(var(b, {0, 2, 3}).to_vector<float>());
     }
     for (std::size_t k = 0; k < outs[0].size(); ++k)
         EXPECT_EQ(outs[0][k], outs[1][k]) << "result " << k;

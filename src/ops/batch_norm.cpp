@@ -11,7 +11,7 @@
 #include "graft/nn/functional/batch_norm.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
-#include "vector/vector.hpp"
+#include "ops/reduce.hpp"
 
 namespace graft::nn::functional {
 
@@ -50,27 +50,16 @@ void for_each_channel(const BnLayout& l, F&& fn) {
 }
 
 /// Per channel: the batch mean and the biased variance (two passes: mean, then squared deviations).
-/// float32 sees x as [N, C·S] and takes both passes down its columns with the vector kernels (in
-/// double, threaded over the columns), then adds each channel's S column results.
+/// float32 reads x in place as [N, C, S] through the vector column kernels (double, threaded).
 template <class T>
-void batch_stats(const BnLayout& l, const T* x, std::vector<double>& mean, std::vector<double>& var) {
+void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean, std::vector<double>& var) {
     if constexpr (std::is_same_v<T, float>) {
-        const int64 width = l.C * l.S;
-        std::vector<double> acc(static_cast<std::size_t>(width)), column_mean(acc.size());
-        auto per_channel = [&](std::vector<double>& out) {
-            for (int64 c = 0; c < l.C; ++c) {
-                double s = 0;
-                for (int64 i = 0; i < l.S; ++i) s += acc[static_cast<std::size_t>(c * l.S + i)];
-                out[static_cast<std::size_t>(c)] = s / static_cast<double>(l.M());
-            }
-        };
-        kernels::sum_columns(1, l.N, width, x, acc.data());
-        per_channel(mean);
-        for (int64 k = 0; k < width; ++k) column_mean[static_cast<std::size_t>(k)] = mean[static_cast<std::size_t>(k / l.S)];
-        kernels::squared_deviation_columns(1, l.N, width, x, column_mean.data(), acc.data());
-        per_channel(var);
+        const detail::InPlaceLayout layout{detail::InPlaceLayout::Kind::RowsThenColumns, 1, l.N, l.C, l.S};
+        detail::float32_mean_and_m2(xt, layout, mean, var);
+        for (double& v : var) v /= static_cast<double>(l.M());
         return;
     }
+    const T* x = xt.data_ptr<T>();
     for_each_channel(l, [&](int64 c) {
         double s = 0;
         for (int64 n = 0; n < l.N; ++n) {
@@ -208,7 +197,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     Tensor out = empty(input.shape(), input.dtype());
     detail::dispatch_floating(input.dtype(), "batch_norm", [&]<class T>() {
         if (training) {
-            batch_stats<T>(l, xc.data_ptr<T>(), mean, var);
+            batch_stats<T>(l, xc, mean, var);
         } else {
             mean = running_mean.to_vector<double>();
             var = running_var.to_vector<double>();

@@ -104,6 +104,26 @@ std::vector<double> float32_sums(const Tensor& x, ReducePlan& p) {
     return sums;
 }
 
+void float32_mean_and_m2(const Tensor& x, const InPlaceLayout& l, std::vector<double>& mean, std::vector<double>& m2) {
+    const std::int64_t width = l.inner * l.row_length, results = l.outer * l.inner;
+    const auto columns = static_cast<std::size_t>(l.outer * width);
+    std::vector<double> acc(columns), column_mean(columns);
+    auto add_up = [&](std::vector<double>& out, double divisor) {
+        out.assign(static_cast<std::size_t>(results), 0.0);
+        for (std::int64_t r = 0; r < results; ++r) {
+            double s = 0;
+            for (std::int64_t i = 0; i < l.row_length; ++i) s += acc[static_cast<std::size_t>(r * l.row_length + i)];
+            out[static_cast<std::size_t>(r)] = s / divisor;
+        }
+    };
+    const float* in = x.data_ptr<float>();
+    kernels::sum_columns(l.outer, l.rows, width, in, acc.data());
+    add_up(mean, static_cast<double>(l.rows * l.row_length));
+    for (std::size_t k = 0; k < columns; ++k) column_mean[k] = mean[k / static_cast<std::size_t>(l.row_length)];
+    kernels::squared_deviation_columns(l.outer, l.rows, width, in, column_mean.data(), acc.data());
+    add_up(m2, 1.0);
+}
+
 }  // namespace detail
 
 namespace {

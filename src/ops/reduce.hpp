@@ -41,6 +41,11 @@ struct InPlaceLayout {
 /// (plan_reduction's rows need no copy then) or form other patterns.
 std::optional<InPlaceLayout> in_place_layout(const Tensor& x, const std::vector<bool>& reduced);
 
+/// float32 x read in place through layout l: per result (o, k) the mean over its elements and
+/// m2 = Σ (x − mean)², in double: the column kernels down x as [outer, rows, inner·row_length], then
+/// each result's row_length columns added in order.
+void float32_mean_and_m2(const Tensor& x, const InPlaceLayout& l, std::vector<double>& mean, std::vector<double>& m2);
+
 /// float32: the p.outer sums of the reduction in double, read in place when in_place_layout allows
 /// (column sums; or row sums, then column sums of those), else from p.rows (materialised here).
 std::vector<double> float32_sums(const Tensor& x, ReducePlan& p);

@@ -1,8 +1,8 @@
 // Max and min (of the whole tensor, or along a dim with int64 indices), argmax/argmin, and
 // var/std over any set of dims; each forward followed by its backward. float32 max finds each
 // row's value with the vector max kernel (kernels/vector), then the first index holding it;
-// float32 var/std over one block of dims of a contiguous input ([N, D] over 0) run the vector
-// column kernels on it in place.
+// float32 var/std on a contiguous input whose reduced dims are one block ([N, D] over 0) or a
+// block then the last dims (NCHW over 0, 2, 3) run the vector column kernels on it in place.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -263,14 +263,11 @@ Tensor var_impl(const Tensor& x, const std::vector<std::int64_t>& dims, std::int
     Tensor out = empty(p.out_shape, x.dtype());
     const std::optional<detail::InPlaceLayout> l =
         x.dtype() == DType::Float32 ? detail::in_place_layout(x, p.reduced) : std::nullopt;
-    if (l && l->kind == detail::InPlaceLayout::Kind::Columns) {  // [K0, R, K] in place: both passes by columns
-        const auto results = static_cast<std::size_t>(p.outer);
-        std::vector<double> mean(results), m2(results);
-        kernels::sum_columns(l->outer, l->rows, l->inner, x.data_ptr<float>(), mean.data());
-        for (double& m : mean) m /= static_cast<double>(l->rows);
-        kernels::squared_deviation_columns(l->outer, l->rows, l->inner, x.data_ptr<float>(), mean.data(), m2.data());
+    if (l) {  // both passes down the columns of x in place
+        std::vector<double> mean, m2;
+        detail::float32_mean_and_m2(x, *l, mean, m2);
         float* o = out.data_ptr<float>();
-        for (std::size_t r = 0; r < results; ++r) {
+        for (std::size_t r = 0; r < m2.size(); ++r) {
             const double v = m2[r] / denom;
             o[r] = static_cast<float>(take_sqrt ? std::sqrt(v) : v);
         }
