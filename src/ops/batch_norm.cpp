@@ -50,14 +50,19 @@ void for_each_channel(const BnLayout& l, F&& fn) {
 }
 
 /// Per channel: the batch mean and the biased variance (two passes: mean, then squared deviations).
-/// float32 reads x in place as [N, C, S] through the vector column kernels (double, threaded).
+/// float32 [N, C] (S = 1) goes down the columns with the vector kernels (double, threaded), where
+/// the loops below would stride by C: 3× faster on [256, 1024]. With S > 1 the loops read rows of
+/// S and win: the column kernels' per-column sums (16 B per column of N values) cost more than
+/// they save when N is small (25× slower on [2, 64, 56, 56]), for 25 % gained at [64, 32, 32, 32].
 template <class T>
 void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean, std::vector<double>& var) {
     if constexpr (std::is_same_v<T, float>) {
-        const detail::InPlaceLayout layout{detail::InPlaceLayout::Kind::RowsThenColumns, 1, l.N, l.C, l.S};
-        detail::float32_mean_and_m2(xt, layout, mean, var);
-        for (double& v : var) v /= static_cast<double>(l.M());
-        return;
+        if (l.S == 1) {
+            const detail::InPlaceLayout layout{detail::InPlaceLayout::Kind::Columns, 1, l.N, l.C, 1};
+            detail::float32_mean_and_m2(xt, layout, mean, var);
+            for (double& v : var) v /= static_cast<double>(l.M());
+            return;
+        }
     }
     const T* x = xt.data_ptr<T>();
     for_each_channel(l, [&](int64 c) {
