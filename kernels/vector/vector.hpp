@@ -73,7 +73,8 @@ using F32SoftmaxGradKernel = void (*)(int64 n, const float* y, const float* dy, 
 /// One row of logits against class `target` ∈ [0, n), label smoothing `smoothing` ∈ [0, 1]:
 /// log Σ exp(x) = *max + *log_sum (kept apart: x − max is exact, max + log_sum would round at
 /// the logits' magnitude); returns (1 − ε)(lse − x[t]) + (ε/n)·Σ_c (lse − x[c]). A NaN or +inf
-/// logit makes the loss and *log_sum NaN (*max may then be the largest other logit).
+/// logit makes the loss and *log_sum NaN (with a NaN, the vector variants' *max is the largest
+/// other logit, the scalar reference's NaN).
 using F32CrossEntropyKernel = float (*)(int64 n, const float* x, int64 target, float smoothing, float* max,
                                         float* log_sum);
 /// One row: dx[c] = scale·(exp((x[c] − max) − log_sum) − ε/n − (1 − ε)·[c = target]).
