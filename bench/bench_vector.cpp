@@ -9,13 +9,17 @@
 // the active ISA's variant through its driver on one thread (set_num_threads(1)), so the figures
 // are one core's. The counter GB (shown as a rate, GB/s) is the bytes a single pass must move — every array read once
 // and every array written once — per second: 8 B/element for y = f(x), 12 for dx = f(s, dy),
-// 4 for a reduction. The binary cases: binary_add is y = a + b (12 B/elem), binary_add_row_bias
+// 4 for a reduction. The column reductions read x as [outer, rows, inner] and sum each column
+// (in double) down its rows, x read in place: sum_columns_4096 is [n/4096, 4096] over dim 0,
+// sum_columns_256 [n/65536, 256, 256] over the middle dim, var_columns the squared deviations of
+// [n/4096, 4096] over dim 0 (var's second pass); 4 B/elem. The binary cases: binary_add is y = a + b (12 B/elem), binary_add_row_bias
 // y[r, j] = x[r, j] + bias[j] on rows of 1024 (8: the bias stays in L1), binary_mul_scalar y = x·s (8). Baselines: copy_memcpy (glibc memcpy, which streams large copies with
 // non-temporal stores) and copy_loop (a plain vectorised loop with ordinary stores, as the
 // kernels do); compare as ratios from one run, the machine is shared. Rates are per CPU second
 // (one thread, so this is the kernel's own time, not other processes' on a loaded machine).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -42,7 +46,7 @@ struct Arrays {
     explicit Arrays(int64 n)
         : x(static_cast<std::size_t>(n)), s(x.size()), dy(x.size()), out(x.size()), target(static_cast<std::size_t>(n / kRow)),
           stats(static_cast<std::size_t>(3 * (n / kRow))), mean(static_cast<std::size_t>(n / kRow)), w(kRow, 1.1f),
-          dw(kRow), db(kRow) {
+          dw(kRow), db(kRow), columns(static_cast<std::size_t>(std::max<int64>(4096, n / 256))), column_mean(columns.size(), 0.1) {
         for (std::size_t i = 0; i < x.size(); ++i) {
             x[i] = static_cast<float>(static_cast<int64>(i * 2654435761u % 8192) - 4096) / 1024.f;
             s[i] = 0.5f + 0.25f * x[i] / 4.f;  // in (0, 1): a valid sigmoid/tanh output and log input
@@ -56,6 +60,7 @@ struct Arrays {
     std::vector<float> stats;
     std::vector<double> mean;
     std::vector<float> w, dw, db;
+    std::vector<double> columns, column_mean;
 };
 
 Arrays& arrays(int64 n) {
@@ -120,6 +125,12 @@ void register_all() {
     add("sum_rows", 4, [](Arrays& a, int64 n) {
         std::vector<double>& out = a.mean;
         k::sum_rows(n / kRow, kRow, a.x.data(), out.data());
+    });
+    add("sum_columns_4096", 4, [](Arrays& a, int64 n) { k::sum_columns(1, n / 4096, 4096, a.x.data(), a.columns.data()); });
+    add("sum_columns_256", 4,
+        [](Arrays& a, int64 n) { k::sum_columns(n / (256 * 256), 256, 256, a.x.data(), a.columns.data()); });
+    add("var_columns", 4, [](Arrays& a, int64 n) {
+        k::squared_deviation_columns(1, n / 4096, 4096, a.x.data(), a.column_mean.data(), a.columns.data());
     });
     add("max_rows", 4, [](Arrays& a, int64 n) { k::max_rows(n / kRow, kRow, a.x.data(), a.stats.data()); });
     add("softmax", 8, [](Arrays& a, int64 n) { k::softmax_rows(n / kRow, kRow, a.x.data(), a.out.data(), false); });

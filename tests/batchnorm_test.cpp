@@ -1,9 +1,12 @@
 // batch_norm and nn::BatchNorm1d/2d: normalisation against per-channel loops, running statistics
 // after several steps against torch's update formula computed here, the cumulative average,
-// eval with the running statistics, gradchecks in train and eval mode, freezing, and errors.
+// eval with the running statistics, gradchecks in train and eval mode, float32 statistics on every
+// ISA and thread count, freezing, and errors.
 #include <cmath>
 #include <vector>
 
+#include "cpu/cpu_features.hpp"
+#include "graft/runtime.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -79,6 +82,44 @@ TEST(BatchNorm, TrainingForwardMatchesLoops) {
                           tol);
         }
     }
+}
+
+// float32 statistics ([N, C]: the vector column kernels, [N, C, *]: the loops) match the float64
+// loops on every ISA on inputs with a large mean, and the output and running statistics of [N, C]
+// are the same bits on one and two threads (2.4 M elements: parallel).
+TEST(BatchNorm, Float32StatisticsOnEveryIsaAndThreadCount) {
+    const kernels::Isa saved_isa = kernels::active_isa();
+    const int saved_threads = get_num_threads();
+    for (kernels::Isa isa : kernels::supported_isas()) {
+        kernels::set_active_isa(isa);
+        for (const Shape& shape : {Shape{37, 19}, Shape{300, 1029}, Shape{9, 5, 6, 7}, Shape{3, 2, 600}}) {
+            Generator g(8);
+            const Tensor x = add(mul(randn(shape, DType::Float64, &g), 2.0), 1000.0).to(DType::Float32);
+            Tensor rm = zeros({shape[1]}, DType::Float32), rv = ones({shape[1]}, DType::Float32);
+            const Tensor y = F::batch_norm(x, rm, rv, Tensor(), Tensor(), true, 1.0, 1e-5);
+            const Stats s = channel_stats(x);
+            const std::vector<double> ones_c(static_cast<std::size_t>(shape[1]), 1.0), zeros_c(ones_c.size(), 0.0);
+            // y = x·scale + shift in float: at x ≈ 1000 the shift's rounding (3e-5) is y's error.
+            expect_values(y, ref_normalize(x, s.mean, s.var, ones_c, zeros_c, 1e-5), 1e-4);
+            expect_values(rm, s.mean, 1e-7);
+            std::vector<double> unbiased = s.var;
+            for (double& v : unbiased) v *= static_cast<double>(s.count) / static_cast<double>(s.count - 1);
+            expect_values(rv, unbiased, 1e-6);
+        }
+    }
+    kernels::set_active_isa(saved_isa);
+    Generator g(9);
+    const Tensor x = randn({2400, 1000}, DType::Float32, &g);
+    std::vector<float> outs[2], running[2];
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        Tensor rm = zeros({1000}, DType::Float32), rv = ones({1000}, DType::Float32);
+        outs[threads - 1] = F::batch_norm(x, rm, rv, Tensor(), Tensor(), true, 0.1, 1e-5).to_vector<float>();
+        running[threads - 1] = cat({rm, rv}, 0).to_vector<float>();
+    }
+    set_num_threads(saved_threads);
+    EXPECT_EQ(outs[0], outs[1]);
+    EXPECT_EQ(running[0], running[1]);
 }
 
 TEST(BatchNorm, RunningStatsFollowTorchsFormula) {

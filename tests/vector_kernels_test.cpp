@@ -26,6 +26,12 @@ using namespace graft::test;
 
 namespace {
 
+/// Restores the active ISA when the scope ends (the driver and op tests switch it).
+struct IsaGuard {
+    ~IsaGuard() { kernels::set_active_isa(saved); }
+    Isa saved = kernels::active_isa();
+};
+
 const std::vector<int64> SIZES = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100, 1000};
 const UnaryOp UNARY_OPS[] = {UnaryOp::Exp, UnaryOp::Log,  UnaryOp::Tanh,    UnaryOp::Sigmoid,
                              UnaryOp::Relu, UnaryOp::Gelu, UnaryOp::GeluTanh};
@@ -355,6 +361,74 @@ TEST(VectorKernels, CrossEntropyMatchesFloat64) {
             }
 }
 
+// The cross-entropy forward on rows with special values, every variant against the scalar
+// reference through the driver: −inf logits (masked classes) add nothing, a NaN or +inf anywhere
+// makes the loss and log_sum NaN, huge finite logits stay finite, and ignored rows are 0.
+TEST(VectorKernels, CrossEntropySpecialRowsMatchScalar) {
+    const IsaGuard guard;
+    const int64 n = 37;
+    struct Row {
+        const char* what;
+        std::vector<std::pair<int64, float>> set;
+        bool nan;
+    };
+    const std::vector<Row> rows = {
+        {"plain", {}, false},
+        {"-inf entries", {{0, -kInf}, {5, -kInf}, {36, -kInf}}, false},
+        {"all but the target -inf", {}, false},
+        {"NaN in the tail", {{35, kNaN}}, true},
+        {"NaN first", {{0, kNaN}}, true},
+        {"+inf", {{20, kInf}}, true},
+        {"huge", {{3, 3e38f}, {4, -3e38f}, {9, 1e30f}}, false},
+        {"ignored", {}, false},
+    };
+    const int64 count = static_cast<int64>(rows.size());
+    std::vector<float> x = uniform(count * n, 77, -30, 30);
+    std::vector<std::int64_t> target(static_cast<std::size_t>(count));
+    for (int64 r = 0; r < count; ++r) {
+        target[static_cast<std::size_t>(r)] = (r * 11) % n;
+        for (auto [at, v] : rows[static_cast<std::size_t>(r)].set) x[static_cast<std::size_t>(r * n + at)] = v;
+    }
+    for (int64 j = 0; j < n; ++j)
+        if (j != target[2]) x[static_cast<std::size_t>(2 * n + j)] = -kInf;
+    target[static_cast<std::size_t>(count - 1)] = -100;
+    for (float eps : {0.f, 0.1f}) {
+        std::vector<float> want(static_cast<std::size_t>(3 * count));
+        kernels::set_active_isa(Isa::Scalar);
+        kernels::cross_entropy_rows(count, n, x.data(), target.data(), -100, eps, want.data(), want.data() + count,
+                                    want.data() + 2 * count);
+        for (Isa isa : kernels::supported_isas()) {
+            kernels::set_active_isa(isa);
+            std::vector<float> got(static_cast<std::size_t>(3 * count), -1.f);
+            kernels::cross_entropy_rows(count, n, x.data(), target.data(), -100, eps, got.data(), got.data() + count,
+                                        got.data() + 2 * count);
+            for (int64 r = 0; r < count; ++r) {
+                const Row& row = rows[static_cast<std::size_t>(r)];
+                const std::string what =
+                    std::string(kernels::isa_name(isa)) + " eps=" + std::to_string(eps) + " " + row.what;
+                const auto at = [&](const std::vector<float>& v, int64 k) {
+                    return v[static_cast<std::size_t>(k * count + r)];
+                };
+                if (row.nan) {
+                    EXPECT_TRUE(std::isnan(at(got, 0))) << what << ": loss";
+                    EXPECT_TRUE(std::isnan(at(got, 2))) << what << ": log_sum";
+                    continue;
+                }
+                // the smoothing term Σ (x − max) is −inf with a −inf logit, as in the scalar reference
+                for (int64 k : {0, 2}) {
+                    const float g = at(got, k), w = at(want, k);
+                    if (std::isinf(w))
+                        EXPECT_EQ(g, w) << what << " output " << k;
+                    else
+                        EXPECT_NEAR(g, w, 2e-6 * std::max(1.f, std::fabs(w))) << what << " output " << k;
+                }
+                EXPECT_EQ(at(got, 1), at(want, 1)) << what << ": max";
+            }
+            EXPECT_EQ(got[static_cast<std::size_t>(count - 1)], 0.f) << "ignored row";
+        }
+    }
+}
+
 // LayerNorm forward (y, mean, rstd) and backward (dx, and dw/db accumulated onto what is there)
 // against float64, with and without weight and bias.
 TEST(VectorKernels, LayerNormMatchesFloat64) {
@@ -466,12 +540,6 @@ TEST(VectorKernels, DriversGiveTheSameBitsOnOneAndTwoThreads) {
 namespace {
 
 namespace F = graft::nn::functional;
-
-/// Restores the active ISA (the tests below switch it) when the scope ends.
-struct IsaGuard {
-    ~IsaGuard() { kernels::set_active_isa(saved); }
-    Isa saved = kernels::active_isa();
-};
 
 /// x = offset + scale·N(0, 1) as a float32 leaf and the same values as a float64 leaf.
 std::pair<Tensor, Tensor> leaves(const Shape& shape, std::uint64_t seed, double scale = 3.0, double offset = 0.0) {

@@ -41,6 +41,22 @@ __m256 exp_avx2(__m256 x) {
     return _mm256_mul_ps(_mm256_mul_ps(p, pow2_n1), pow2_n2);
 }
 
+/// exp(max(x, −87.3)) for x ≤ 0 (NaN kept), for the terms of a max-subtracted sum: the same
+/// formulas as exp_nonpositive_avx512.
+[[maybe_unused]] __m256 exp_nonpositive_avx2(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
+    const __m256 magic = _mm256_set1_ps(12583039.f);  // 1.5·2^23 + 127
+    const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+    const __m256 n = _mm256_sub_ps(t, magic);
+    const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693147180559945f), x);
+    __m256 p = _mm256_set1_ps(8.3125248658e-3f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1890113150e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6667114465e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9999231792e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)));
+}
+
 __m256 gelu_tanh_avx2(__m256 x) {
     x = _mm256_max_ps(_mm256_set1_ps(-20.f), x);
     const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);

@@ -17,8 +17,10 @@
 #endif
 
 // GCC 12's _mm512_undefined_ps() (behind max, min, roundscale, scalef, rcp14) trips a false
-// -Wmaybe-uninitialized once inlined (GCC bug 105593, fixed in GCC 13).
+// -Wmaybe-uninitialized once inlined (GCC bug 105593, fixed in GCC 13), or -Wuninitialized
+// where a loop's max(load, running max) is inlined twice (softmax-body.hpp's max_ignoring_nan).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <immintrin.h>
 
@@ -42,6 +44,27 @@ __m512 exp_avx512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
     return _mm512_scalef_ps(p, n);
+}
+
+/// exp(max(x, −87.3)) for x ≤ 0 (NaN kept), for the terms of a max-subtracted sum of
+/// exponentials, which holds exp(0) = 1: relative error 1.1e-7 + |n|·2e-9 on a term near 2^n
+/// (n = round(x/ln 2) ∈ [−126, 0]), so below the sum's last digit. Cheaper than exp_avx512: no
+/// overflow clamp (and −inf gives 1.2e-38, not 0), one-step reduction x − n·ln 2, a degree-5
+/// minimax polynomial in place of Cephes' 1 + r + r²·P(r) (degree 7), and 2^n built from the
+/// rounding's own bits.
+[[maybe_unused]] __m512 exp_nonpositive_avx512(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), x);
+    // 1.5·2^23 + 127 rounds x/ln 2 to the integer n and holds n + 127 in t's low mantissa bits.
+    const __m512 magic = _mm512_set1_ps(12583039.f);
+    const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
+    const __m512 n = _mm512_sub_ps(t, magic);
+    const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693147180559945f), x);
+    __m512 p = _mm512_set1_ps(8.3125248658e-3f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1890113150e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6667114465e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999231792e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23)));
 }
 
 /// 1/d to ~23 bits: rcp14 and one Newton step.

@@ -1,5 +1,5 @@
-// float32 row sum (double accumulation) and max (NaN-propagating), AVX-512: reduce-body.hpp over the
-// lanes of simd-avx512.hpp.
+// float32 row sum (double accumulation) and max (NaN-propagating), column sums and squared
+// deviations (double accumulation), AVX-512: reduce-body.hpp over the lanes of simd-avx512.hpp.
 #include "vector/simd-avx512.hpp"
 #include "vector/reduce-body.hpp"
 #include "vector/vector.hpp"
@@ -9,5 +9,14 @@ namespace graft::kernels {
 double f32_sum__avx512(int64 n, const float* x) { return sum_kernel<Simd>(n, x); }
 
 float f32_max__avx512(int64 n, const float* x) { return max_kernel<Simd>(n, x); }
+
+void f32_sum_columns__avx512(int64 rows, int64 n, int64 stride, const float* x, double* acc) {
+    sum_columns_kernel<Simd>(rows, n, stride, x, acc);
+}
+
+void f32_squared_deviation_columns__avx512(int64 rows, int64 n, int64 stride, const float* x, const double* mean,
+                                           double* acc) {
+    squared_deviation_columns_kernel<Simd>(rows, n, stride, x, mean, acc);
+}
 
 }  // namespace graft::kernels

@@ -13,6 +13,9 @@ template <class S>
 struct FullLanes {
     typename S::V load(const float* p, float /*fill*/ = 0.f) const { return S::load(p); }
     void store(float* p, typename S::V v) const { S::store(p, v); }
+    /// The double lanes (S::Acc) at p, for the kernels that accumulate per element in double.
+    typename S::Acc load(const double* p) const { return S::acc_load(p); }
+    void store(double* p, const typename S::Acc& a) const { S::acc_store(p, a); }
 };
 
 template <class S>
@@ -20,6 +23,8 @@ struct TailLanes {
     /// Lanes past the end read as `fill` and are never written.
     typename S::V load(const float* p, float fill = 0.f) const { return S::load_tail(p, count, fill); }
     void store(float* p, typename S::V v) const { S::store_tail(p, count, v); }
+    typename S::Acc load(const double* p) const { return S::acc_load_tail(p, count); }
+    void store(double* p, const typename S::Acc& a) const { S::acc_store_tail(p, count, a); }
     std::int64_t count;
 };
 

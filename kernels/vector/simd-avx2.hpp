@@ -85,6 +85,29 @@ struct Simd8 {
         __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
         return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
     }
+    /// Eight doubles from p; the _tail forms touch the first `count` (0..7) only (reading 0 in the others).
+    static Acc acc_load(const double* p) { return {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; }
+    static void acc_store(double* p, const Acc& a) {
+        _mm256_storeu_pd(p, a.lo);
+        _mm256_storeu_pd(p + 4, a.hi);
+    }
+    static __m256i first_pd(std::int64_t count, std::int64_t from) {
+        return _mm256_cmpgt_epi64(_mm256_set1_epi64x(count - from), _mm256_setr_epi64x(0, 1, 2, 3));
+    }
+    static Acc acc_load_tail(const double* p, std::int64_t count) {
+        return {_mm256_maskload_pd(p, first_pd(count, 0)), _mm256_maskload_pd(p + 4, first_pd(count, 4))};
+    }
+    static void acc_store_tail(double* p, std::int64_t count, const Acc& a) {
+        _mm256_maskstore_pd(p, first_pd(count, 0), a.lo);
+        _mm256_maskstore_pd(p + 4, first_pd(count, 4), a.hi);
+    }
+    /// acc += (v − m)², the difference and its square in double (one rounding in the FMA).
+    static void acc_add_squared_difference(Acc& acc, V v, const Acc& m) {
+        const __m256d lo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m.lo);
+        const __m256d hi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m.hi);
+        acc.lo = _mm256_fmadd_pd(lo, lo, acc.lo);
+        acc.hi = _mm256_fmadd_pd(hi, hi, acc.hi);
+    }
 
     /// x = m·2^e with m ∈ [1, 2), for finite x > 0: denormals are scaled by 2^23 first.
     static void split_exponent(V x, V& m, V& e) {
@@ -99,6 +122,8 @@ struct Simd8 {
     }
 
     static V exp(V x) { return exp_avx2(x); }
+    /// exp(max(x, −87.3)) for x ≤ 0: the terms of a max-subtracted sum (see exp_nonpositive_avx2).
+    static V exp_nonpositive(V x) { return exp_nonpositive_avx2(x); }
     /// erfc(z) / exp(−z²), z ≥ 0.
     static V erfc_scaled(V z) { return erfc_scaled_avx2(z); }
     static V gelu_erf(V x) { return gelu_erf_avx2(x); }

@@ -89,6 +89,29 @@ struct Simd16 {
         for (double v : t) s += v;
         return s;
     }
+    /// Sixteen doubles from p; the _tail forms touch the first `count` (0..15) only (reading 0 in the others).
+    static Acc acc_load(const double* p) { return {_mm512_loadu_pd(p), _mm512_loadu_pd(p + 8)}; }
+    static void acc_store(double* p, const Acc& a) {
+        _mm512_storeu_pd(p, a.lo);
+        _mm512_storeu_pd(p + 8, a.hi);
+    }
+    static Acc acc_load_tail(const double* p, std::int64_t count) {
+        const M m = first(count);
+        return {_mm512_maskz_loadu_pd(static_cast<__mmask8>(m), p),
+                _mm512_maskz_loadu_pd(static_cast<__mmask8>(m >> 8), p + 8)};
+    }
+    static void acc_store_tail(double* p, std::int64_t count, const Acc& a) {
+        const M m = first(count);
+        _mm512_mask_storeu_pd(p, static_cast<__mmask8>(m), a.lo);
+        _mm512_mask_storeu_pd(p + 8, static_cast<__mmask8>(m >> 8), a.hi);
+    }
+    /// acc += (v − m)², the difference and its square in double (one rounding in the FMA).
+    static void acc_add_squared_difference(Acc& acc, V v, const Acc& m) {
+        const __m512d lo = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), m.lo);
+        const __m512d hi = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)), m.hi);
+        acc.lo = _mm512_fmadd_pd(lo, lo, acc.lo);
+        acc.hi = _mm512_fmadd_pd(hi, hi, acc.hi);
+    }
 
     /// x = m·2^e with m ∈ [1, 2), for finite x > 0 (denormals included).
     static void split_exponent(V x, V& m, V& e) {
@@ -97,6 +120,8 @@ struct Simd16 {
     }
 
     static V exp(V x) { return exp_avx512(x); }
+    /// exp(max(x, −87.3)) for x ≤ 0: the terms of a max-subtracted sum (see exp_nonpositive_avx512).
+    static V exp_nonpositive(V x) { return exp_nonpositive_avx512(x); }
     /// erfc(z) / exp(−z²), z ≥ 0.
     static V erfc_scaled(V z) { return erfc_scaled_avx512(z); }
     static V gelu_erf(V x) { return gelu_erf_avx512(x); }

@@ -50,17 +50,42 @@ void softmax_grad_kernel(std::int64_t n, const float* y, const float* dy, float*
     });
 }
 
+/// The largest non-NaN x[i] (−inf if none), two running maxima: a NaN is dropped here (it costs
+/// max_kernel's check) and reaches the caller's sum of exponentials instead.
+template <class S>
+float max_ignoring_nan(std::int64_t n, const float* x) {
+    using V = typename S::V;
+    V a = S::set1(kNegInf), b = a;
+    std::int64_t i = 0;
+    for (; i + 2 * S::W <= n; i += 2 * S::W) {  // max(u, a) returns a when u is NaN
+        a = S::max(S::load(x + i), a);
+        b = S::max(S::load(x + i + S::W), b);
+    }
+    for_lanes<S>(n - i, [&](std::int64_t j, const auto& lanes) { a = S::max(lanes.load(x + i + j, kNegInf), a); });
+    return S::hmax(S::max(a, b));
+}
+
+// A max pass, then one pass of exp(x − max) (the sum's terms, exp_nonpositive), and of x − max
+// with label smoothing. A NaN anywhere makes the sum, log_sum and the loss NaN (the max may stay
+// finite); an inf makes x − max NaN.
 template <class S>
 float cross_entropy_kernel(std::int64_t n, const float* x, std::int64_t target, float smoothing, float* max,
                            float* log_sum) {
     using V = typename S::V;
-    const float m = max_kernel<S>(n, x);
+    const float m = max_ignoring_nan<S>(n, x);
     const V vm = S::set1(m);
     V sum_exp = S::set1(0.f), sum_shifted = S::set1(0.f);
-    for_lanes<S>(n, [&](std::int64_t i, const auto& lanes) {
-        sum_exp = S::add(sum_exp, S::exp(S::sub(lanes.load(x + i, kNegInf), vm)));
-        if (smoothing != 0.f) sum_shifted = S::add(sum_shifted, S::sub(lanes.load(x + i, m), vm));  // 0 past the end
-    });
+    // Lanes past the end read −inf: exp_nonpositive(−inf) is 1.2e-38, below the sum's last digit.
+    if (smoothing == 0.f) {
+        for_lanes<S>(n, [&](std::int64_t i, const auto& lanes) {
+            sum_exp = S::add(sum_exp, S::exp_nonpositive(S::sub(lanes.load(x + i, kNegInf), vm)));
+        });
+    } else {
+        for_lanes<S>(n, [&](std::int64_t i, const auto& lanes) {
+            sum_exp = S::add(sum_exp, S::exp_nonpositive(S::sub(lanes.load(x + i, kNegInf), vm)));
+            sum_shifted = S::add(sum_shifted, S::sub(lanes.load(x + i, m), vm));  // 0 past the end
+        });
+    }
     const float ls = std::log(S::hsum(sum_exp));
     *max = m;
     *log_sum = ls;

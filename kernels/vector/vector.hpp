@@ -5,12 +5,15 @@
 //   unary_grad(UnaryOp::Tanh, n, y, dy, dx);              // dx = dy·(1 − y²)
 //   softmax_rows(rows, n, x, y, /*log=*/false);           // per row of n contiguous values
 //   binary_rows(BinaryOp::Add, rows, n, a, n, bias, 0, y); // y[r, j] = a[r, j] + bias[j]
+//   sum_columns(outer, rows, n, x, out);                  // out[o, j] = Σ_r x[o, r, j], in double
 //
 // A variant is one ISA's set of row kernels (F32VectorVariant): a scalar reference written with
 // <cmath> (unary-scalar.cpp, binary-scalar.cpp, reduce-scalar.cpp, softmax-scalar.cpp, layer-norm-scalar.cpp), and
 // AVX2+FMA / AVX-512 variants (f32-<family>-avx2.cpp / -avx512.cpp) that instantiate one generic
 // body (<family>-body.hpp) over a SIMD lane type (simd-avx2.hpp, simd-avx512.hpp). Each kernel
-// processes one contiguous array or row, allocates nothing and never throws; the drivers
+// processes one contiguous array or row (the column kernels: a block of columns across rows at a
+// fixed stride, so a reduction over a dim that is not last reads x in place, with no transposed
+// copy), allocates nothing and never throws; the drivers
 // (vector_driver.cpp) pick the active ISA's variant and split rows or long arrays across OpenMP
 // threads when the work is large enough.
 //
@@ -57,13 +60,21 @@ using F32BinaryScalarKernel = void (*)(BinaryOp op, int64 n, const float* a, flo
 using F32SumKernel = double (*)(int64 n, const float* x);
 /// max x[i]: NaN when any element is NaN, −inf for n = 0.
 using F32MaxKernel = float (*)(int64 n, const float* x);
+/// acc[j] += Σ_r x[r·stride + j] for j < n over `rows` rows: one double addition per element in
+/// row order, so every variant gives the scalar reference's bits.
+using F32SumColumnsKernel = void (*)(int64 rows, int64 n, int64 stride, const float* x, double* acc);
+/// acc[j] += Σ_r (x[r·stride + j] − mean[j])², the difference and its square in double.
+using F32SquaredDeviationColumnsKernel = void (*)(int64 rows, int64 n, int64 stride, const float* x,
+                                                  const double* mean, double* acc);
 /// One row: y = softmax(x) or, with log, log_softmax(x) (max-subtracted); y may equal x.
 using F32SoftmaxKernel = void (*)(int64 n, const float* x, float* y, bool log);
 /// One row: softmax dx = y·(dy − Σ dy·y); log_softmax dx = dy − exp(y)·Σ dy.
 using F32SoftmaxGradKernel = void (*)(int64 n, const float* y, const float* dy, float* dx, bool log);
 /// One row of logits against class `target` ∈ [0, n), label smoothing `smoothing` ∈ [0, 1]:
 /// log Σ exp(x) = *max + *log_sum (kept apart: x − max is exact, max + log_sum would round at
-/// the logits' magnitude); returns (1 − ε)(lse − x[t]) + (ε/n)·Σ_c (lse − x[c]).
+/// the logits' magnitude); returns (1 − ε)(lse − x[t]) + (ε/n)·Σ_c (lse − x[c]). A NaN or +inf
+/// logit makes the loss and *log_sum NaN (with a NaN, the vector variants' *max is the largest
+/// other logit, the scalar reference's NaN).
 using F32CrossEntropyKernel = float (*)(int64 n, const float* x, int64 target, float smoothing, float* max,
                                         float* log_sum);
 /// One row: dx[c] = scale·(exp((x[c] − max) − log_sum) − ε/n − (1 − ε)·[c = target]).
@@ -89,6 +100,8 @@ struct F32VectorVariant {
     F32UnaryGradKernel unary_grad;
     F32SumKernel sum;
     F32MaxKernel max;
+    F32SumColumnsKernel sum_columns;
+    F32SquaredDeviationColumnsKernel squared_deviation_columns;
     F32SoftmaxKernel softmax;
     F32SoftmaxGradKernel softmax_grad;
     F32CrossEntropyKernel cross_entropy;
@@ -108,6 +121,8 @@ const F32VectorVariant& f32_vector_variant(Isa isa);
     void f32_unary_grad__##suffix(UnaryOp, int64, const float*, const float*, float*);                           \
     double f32_sum__##suffix(int64, const float*);                                                               \
     float f32_max__##suffix(int64, const float*);                                                                \
+    void f32_sum_columns__##suffix(int64, int64, int64, const float*, double*);                                  \
+    void f32_squared_deviation_columns__##suffix(int64, int64, int64, const float*, const double*, double*);     \
     void f32_softmax__##suffix(int64, const float*, float*, bool);                                               \
     void f32_softmax_grad__##suffix(int64, const float*, const float*, float*, bool);                            \
     float f32_cross_entropy__##suffix(int64, const float*, int64, float, float*, float*);                        \
@@ -137,6 +152,12 @@ void binary_rows(BinaryOp op, int64 rows, int64 n, const float* a, int64 a_row_s
 void sum_rows(int64 rows, int64 n, const float* x, double* out);
 /// out[r] = max of row r (NaN if the row holds one; n ≥ 1).
 void max_rows(int64 rows, int64 n, const float* x, float* out);
+/// x contiguous [outer, rows, n]: out[o·n + j] = Σ_r x[(o·rows + r)·n + j], in double, each
+/// column's rows added in order (the same bits on any number of threads: the threads split the
+/// columns, never a sum).
+void sum_columns(int64 outer, int64 rows, int64 n, const float* x, double* out);
+/// x contiguous [outer, rows, n]: out[o·n + j] = Σ_r (x[(o·rows + r)·n + j] − mean[o·n + j])², in double.
+void squared_deviation_columns(int64 outer, int64 rows, int64 n, const float* x, const double* mean, double* out);
 void softmax_rows(int64 rows, int64 n, const float* x, float* y, bool log);
 void softmax_grad_rows(int64 rows, int64 n, const float* y, const float* dy, float* dx, bool log);
 /// Per row r: loss[r], and max[r], log_sum[r] for the backward; rows whose target is

@@ -14,7 +14,8 @@ namespace {
 #define GRAFT_VECTOR_VARIANT(suffix, isa)                                                                       \
     F32VectorVariant {                                                                                          \
         #suffix, isa, f32_unary__##suffix, f32_unary_grad__##suffix, f32_sum__##suffix, f32_max__##suffix,      \
-            f32_softmax__##suffix, f32_softmax_grad__##suffix, f32_cross_entropy__##suffix,                     \
+            f32_sum_columns__##suffix, f32_squared_deviation_columns__##suffix, f32_softmax__##suffix,          \
+            f32_softmax_grad__##suffix, f32_cross_entropy__##suffix,                                            \
             f32_cross_entropy_grad__##suffix, f32_layer_norm__##suffix, f32_layer_norm_grad__##suffix,          \
             f32_binary__##suffix, f32_binary_scalar__##suffix                                                   \
     }
@@ -46,6 +47,10 @@ constexpr int64 kChunkAlign = 64;
 // LayerNorm's dw/db: rows summed in float within a block, blocks summed in double.
 constexpr int64 kRowBlock = 32;
 constexpr int64 kMaxRowBlocks = 64;
+// Column reductions: at most this many columns a block, so that the block's double sums (64 KiB)
+// stay in L2 while the rows stream through; rows of up to this width are read whole, in order
+// (2048-column blocks: 18.9 GB/s on [4096, 4096] over dim 0, whole rows: 21.6).
+constexpr int64 kColumnBlock = 8192;
 
 int threads_for(int64 work, int64 units, Cost cost) {
     if (work < parallel_min(cost) || units < 2) return 1;
@@ -80,6 +85,29 @@ void for_rows(int64 rows, int64 n, Cost cost, F&& run) {
     }
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64 r = 0; r < rows; ++r) run(r);
+}
+
+/// run(o, begin, len) for every block of columns [begin, begin + len) of every slice o of
+/// outer × rows × n: blocks of at most kColumnBlock columns, narrower (multiples of 64) where
+/// there are fewer slices than threads. A column's sum never spans two blocks, so the split
+/// changes no result.
+template <class F>
+void for_column_blocks(int64 outer, int64 rows, int64 n, F&& run) {
+    const int threads = threads_for(outer * rows * n, outer * ((n + kChunkAlign - 1) / kChunkAlign), Cost::Stream);
+    int64 width = std::min(kColumnBlock, n);
+    if (outer < threads)
+        width = std::min(width, ((n + threads - 1) / threads + kChunkAlign - 1) / kChunkAlign * kChunkAlign);
+    const int64 per_slice = width > 0 ? (n + width - 1) / width : 0;
+    auto block = [&](int64 unit) {
+        const int64 o = unit / per_slice, begin = unit % per_slice * width;
+        run(o, begin, std::min(width, n - begin));
+    };
+    if (threads <= 1) {
+        for (int64 unit = 0; unit < outer * per_slice; ++unit) block(unit);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64 unit = 0; unit < outer * per_slice; ++unit) block(unit);
 }
 
 }  // namespace
@@ -143,6 +171,24 @@ void sum_rows(int64 rows, int64 n, const float* x, double* out) {
 void max_rows(int64 rows, int64 n, const float* x, float* out) {
     const F32MaxKernel kernel = active().max;
     for_rows(rows, n, Cost::Stream, [&](int64 r) { out[r] = kernel(n, x + r * n); });
+}
+
+void sum_columns(int64 outer, int64 rows, int64 n, const float* x, double* out) {
+    const F32SumColumnsKernel kernel = active().sum_columns;
+    for_column_blocks(outer, rows, n, [&](int64 o, int64 begin, int64 len) {
+        double* acc = out + o * n + begin;
+        std::fill(acc, acc + len, 0.0);
+        kernel(rows, len, n, x + o * rows * n + begin, acc);
+    });
+}
+
+void squared_deviation_columns(int64 outer, int64 rows, int64 n, const float* x, const double* mean, double* out) {
+    const F32SquaredDeviationColumnsKernel kernel = active().squared_deviation_columns;
+    for_column_blocks(outer, rows, n, [&](int64 o, int64 begin, int64 len) {
+        double* acc = out + o * n + begin;
+        std::fill(acc, acc + len, 0.0);
+        kernel(rows, len, n, x + o * rows * n + begin, mean + o * n + begin, acc);
+    });
 }
 
 void softmax_rows(int64 rows, int64 n, const float* x, float* y, bool log) {

@@ -2,6 +2,7 @@
 // is seen as [N, C, S] (S = Π*); statistics are per channel over M = N·S elements.
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/reduce.hpp"
 
 namespace graft::nn::functional {
 
@@ -36,8 +38,21 @@ void for_each_channel(const BnLayout& l, F&& fn) {
 }
 
 /// Per channel: the batch mean and the biased variance (two passes: mean, then squared deviations).
+/// float32 [N, C] (S = 1) goes down the columns with the vector kernels (double, threaded), where
+/// the loops below would stride by C: 3× faster on [256, 1024]. With S > 1 the loops read rows of
+/// S and win: the column kernels' per-column sums (16 B per column of N values) cost more than
+/// they save when N is small (25× slower on [2, 64, 56, 56]), for 25 % gained at [64, 32, 32, 32].
 template <class T>
-void batch_stats(const BnLayout& l, const T* x, std::vector<double>& mean, std::vector<double>& var) {
+void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean, std::vector<double>& var) {
+    if constexpr (std::is_same_v<T, float>) {
+        if (l.S == 1) {
+            const detail::InPlaceLayout layout{detail::InPlaceLayout::Kind::Columns, 1, l.N, l.C, 1};
+            detail::float32_mean_and_m2(xt, layout, mean, var);
+            for (double& v : var) v /= static_cast<double>(l.M());
+            return;
+        }
+    }
+    const T* x = xt.data_ptr<T>();
     for_each_channel(l, [&](int64 c) {
         double s = 0;
         for (int64 n = 0; n < l.N; ++n) {
@@ -176,7 +191,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     Tensor out = empty(input.shape(), input.dtype());
     detail::dispatch_floating(input.dtype(), "batch_norm", [&]<class T>() {
         if (training) {
-            batch_stats<T>(l, xc.data_ptr<T>(), mean, var);
+            batch_stats<T>(l, xc, mean, var);
         } else {
             mean = running_mean.to_vector<double>();
             var = running_var.to_vector<double>();

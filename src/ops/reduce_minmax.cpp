@@ -1,8 +1,11 @@
 // Max and min (of the whole tensor, or along a dim with int64 indices), argmax/argmin, and
 // var/std over any set of dims; each forward followed by its backward. float32 max finds each
-// row's value with the vector max kernel (kernels/vector), then the first index holding it.
+// row's value with the vector max kernel (kernels/vector), then the first index holding it;
+// float32 var/std on a contiguous input whose reduced dims are one block ([N, D] over 0) or a
+// block then the last dims (NCHW over 0, 2, 3) run the vector column kernels on it in place.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -231,18 +234,9 @@ struct VarBackward final : Node {
     SavedTensor input, result;
 };
 
-Tensor var_impl(const Tensor& x, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim,
-                bool take_sqrt) {
-    GRAFT_PROFILE_SCOPE("var");
-    const char* op = take_sqrt ? "std" : "var";
-    if (!is_floating(x.dtype()))
-        throw DTypeError(std::string(op) + ": expected a floating-point tensor (float32 or float64), got " +
-                         dtype_name(x.dtype()));
-    const detail::ReducePlan p = detail::plan_reduction(x, dims, keepdim, op);
-    // PyTorch divides by max(0, N − correction): 0/0 gives NaN, a positive sum over 0 gives inf.
-    const double denom = static_cast<double>(std::max<std::int64_t>(0, p.inner - correction));
-    Tensor out = empty(p.out_shape, x.dtype());
-    detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
+/// out[r] = Σ(row r − its mean)² / denom (its square root with take_sqrt), two passes in double.
+void var_rows(const detail::ReducePlan& p, double denom, bool take_sqrt, Tensor& out) {
+    detail::dispatch_floating(out.dtype(), take_sqrt ? "std" : "var", [&]<class T>() {
         const T* in = p.rows.template data_ptr<T>();
         T* o = out.template data_ptr<T>();
         for (std::int64_t r = 0; r < p.outer; ++r) {
@@ -259,6 +253,33 @@ Tensor var_impl(const Tensor& x, const std::vector<std::int64_t>& dims, std::int
             o[r] = static_cast<T>(take_sqrt ? std::sqrt(v) : v);
         }
     });
+}
+
+Tensor var_impl(const Tensor& x, const std::vector<std::int64_t>& dims, std::int64_t correction, bool keepdim,
+                bool take_sqrt) {
+    GRAFT_PROFILE_SCOPE(take_sqrt ? "std" : "var");
+    const char* op = take_sqrt ? "std" : "var";
+    if (!is_floating(x.dtype()))
+        throw DTypeError(std::string(op) + ": expected a floating-point tensor (float32 or float64), got " +
+                         dtype_name(x.dtype()));
+    detail::ReducePlan p = detail::plan_reduction_shapes(x, dims, keepdim, op);
+    // PyTorch divides by max(0, N − correction): 0/0 gives NaN, a positive sum over 0 gives inf.
+    const double denom = static_cast<double>(std::max<std::int64_t>(0, p.inner - correction));
+    Tensor out = empty(p.out_shape, x.dtype());
+    const std::optional<detail::InPlaceLayout> l =
+        x.dtype() == DType::Float32 ? detail::in_place_layout(x, p.reduced) : std::nullopt;
+    if (l) {  // both passes down the columns of x in place
+        std::vector<double> mean, m2;
+        detail::float32_mean_and_m2(x, *l, mean, m2);
+        float* o = out.data_ptr<float>();
+        for (std::size_t r = 0; r < m2.size(); ++r) {
+            const double v = m2[r] / denom;
+            o[r] = static_cast<float>(take_sqrt ? std::sqrt(v) : v);
+        }
+    } else {
+        detail::materialise_rows(p, x);
+        var_rows(p, denom, take_sqrt, out);
+    }
     std::vector<std::int64_t> reduced_dims;
     for (std::size_t d = 0; d < p.reduced.size(); ++d)
         if (p.reduced[d]) reduced_dims.push_back(static_cast<std::int64_t>(d));
