@@ -77,6 +77,17 @@ TEST_F(MemoryCache, TheLimitBoundsWhatIsKept) {
     EXPECT_LE(memory_cache_stats().cached_bytes, std::size_t{1} << 20);
 }
 
+TEST_F(MemoryCache, BuffersNobodyAsksForAgainAreFreedAtTheNextMiss) {
+    set_memory_cache_limit(std::size_t{256} << 20);
+    release_cached_memory();
+    { Tensor a = empty({1 << 18}), b = empty({3 << 18}), c = empty({5 << 18}); }  // 1, 3, 5 MiB
+    EXPECT_EQ(memory_cache_stats().cached_bytes, std::size_t{9} << 20);
+    for (int i = 0; i < 4200; ++i) Tensor d = empty({1 << 16});  // 256 KiB, reused 4200 times
+    EXPECT_EQ(memory_cache_stats().cached_bytes, (std::size_t{9} << 20) + (std::size_t{256} << 10));
+    Tensor e = empty({7 << 18});  // a new size: the miss frees the three stale buffers
+    EXPECT_EQ(memory_cache_stats().cached_bytes, std::size_t{256} << 10);
+}
+
 TEST_F(MemoryCache, SmallBuffersAreNotCached) {
     set_memory_cache_limit(std::size_t{64} << 20);
     release_cached_memory();

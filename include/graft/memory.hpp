@@ -10,8 +10,10 @@
 // 128 KiB and more that tensors let go of are kept, by size class (sizes rounded up to within
 // 12.5 %), and handed to the next allocation of that class. Smaller buffers go straight to
 // malloc/free. The cache holds at most the limit (default 1024 MiB; a buffer that would exceed
-// it is freed); it is process-wide and thread-safe. Under AddressSanitizer a cached buffer is
-// poisoned, so a use after free is still reported.
+// it is freed), and a cached buffer that no allocation asked for during the last 4096 cacheable
+// allocations is freed at the next miss, so sizes that never come back (a growing sequence, a
+// one-off batch shape) do not pile up. It is process-wide and thread-safe. Under
+// AddressSanitizer a cached buffer is poisoned, so a use after free is still reported.
 #pragma once
 
 #include <cstddef>

@@ -2,7 +2,10 @@
 #include "core/buffer_cache.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <iterator>
+#include <list>
 #include <mutex>
 #include <new>
 #include <string>
@@ -51,12 +54,26 @@ std::size_t limit_from_env() {
     return static_cast<std::size_t>(mb) << 20;
 }
 
+/// A cached buffer and the count of cacheable allocations when it was given back.
+struct Block {
+    void* ptr;
+    std::size_t bytes;
+    std::uint64_t released_at;
+};
+
+/// Cached buffers not asked for during this many cacheable allocations are freed at the next
+/// miss: a training loop reuses its buffers every step (a few hundred allocations), while sizes
+/// that never come back (a growing sequence, a one-off batch) do not pile up to the limit.
+constexpr std::uint64_t kMaxAge = 4096;
+
 struct Cache {
     std::mutex mutex;
-    std::unordered_map<std::size_t, std::vector<void*>> free_blocks;  // by size class
+    std::list<Block> lru;  // oldest release first
+    std::unordered_map<std::size_t, std::vector<std::list<Block>::iterator>> by_class;
     std::size_t cached = 0;
     std::size_t limit = 0;
     bool limit_set = false;
+    std::uint64_t allocations = 0;  // cacheable ones, hits and misses
     std::uint64_t hits = 0, misses = 0;
 
     /// Reads GRAFT_MEMORY_CACHE_MB once (under the mutex).
@@ -65,21 +82,34 @@ struct Cache {
         limit = limit_from_env();
         limit_set = true;
     }
-    /// Frees cached blocks, largest classes first, until at most `keep` bytes stay (under the mutex).
+    /// A cached buffer of this class, most recently given back first; nullptr if none.
+    void* take(std::size_t cls) {
+        auto it = by_class.find(cls);
+        if (it == by_class.end() || it->second.empty()) return nullptr;
+        const auto block = it->second.back();
+        it->second.pop_back();
+        void* p = block->ptr;
+        lru.erase(block);
+        cached -= cls;
+        return p;
+    }
+    /// Frees the oldest cached buffer.
+    void evict_oldest() {
+        const Block b = lru.front();
+        auto& same = by_class[b.bytes];
+        same.erase(std::find(same.begin(), same.end(), lru.begin()));
+        lru.pop_front();
+        cached -= b.bytes;
+        GRAFT_UNPOISON(b.ptr, b.bytes);
+        std::free(b.ptr);
+    }
+    /// Frees the oldest buffers until at most `keep` bytes stay.
     void trim(std::size_t keep) {
-        std::vector<std::size_t> classes;
-        for (const auto& [cls, blocks] : free_blocks)
-            if (!blocks.empty()) classes.push_back(cls);
-        std::sort(classes.rbegin(), classes.rend());
-        for (std::size_t cls : classes) {
-            auto& blocks = free_blocks[cls];
-            while (cached > keep && !blocks.empty()) {
-                GRAFT_UNPOISON(blocks.back(), cls);
-                std::free(blocks.back());
-                blocks.pop_back();
-                cached -= cls;
-            }
-        }
+        while (cached > keep && !lru.empty()) evict_oldest();
+    }
+    /// Frees the buffers nobody asked for during the last kMaxAge allocations.
+    void drop_stale() {
+        while (!lru.empty() && allocations - lru.front().released_at > kMaxAge) evict_oldest();
     }
 };
 
@@ -108,16 +138,14 @@ void* buffer_acquire(std::size_t& nbytes) {
     {
         std::lock_guard<std::mutex> lock(c.mutex);
         c.ensure_limit();
-        auto it = c.free_blocks.find(nbytes);
-        if (it != c.free_blocks.end() && !it->second.empty()) {
-            void* p = it->second.back();
-            it->second.pop_back();
-            c.cached -= nbytes;
+        ++c.allocations;
+        if (void* p = c.take(nbytes)) {
             ++c.hits;
             GRAFT_UNPOISON(p, nbytes);
             return p;
         }
         ++c.misses;
+        c.drop_stale();
     }
     return system_alloc(nbytes);
 }
@@ -129,8 +157,15 @@ void buffer_release(void* p, std::size_t nbytes) noexcept {
         std::lock_guard<std::mutex> lock(c.mutex);
         if (c.limit_set && c.cached + nbytes <= c.limit) {
             try {
-                c.free_blocks[nbytes].push_back(p);
-            } catch (...) {  // no memory for the list entry: free the block instead
+                auto& same = c.by_class[nbytes];
+                c.lru.push_back({p, nbytes, c.allocations});
+                try {
+                    same.push_back(std::prev(c.lru.end()));
+                } catch (...) {
+                    c.lru.pop_back();
+                    throw;
+                }
+            } catch (...) {  // no memory for the bookkeeping: free the block instead
                 std::free(p);
                 return;
             }
