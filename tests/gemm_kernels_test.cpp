@@ -3,9 +3,9 @@
 // ±1, across the cache-block edges (KC ± 1, MC ± 1, NC + 1), all four transpose combinations with
 // padded and column-major C, alpha/beta (beta = 0 over NaN, alpha = 0 over NaN), the bias and
 // activation epilogues (also on a tile of one full vector and a masked tail), batched problems with
-// shared operands, 1 vs 2 threads (bit-identical by
-// construction: the K blocking and each element's order of accumulation do not depend on the
-// thread count), and the ISA / thread-count settings' errors.
+// shared operands, 1 vs 2 threads (bit-identical by construction: the K blocking and each
+// element's order of accumulation do not depend on the thread count), and the ISA / thread-count
+// settings' errors.
 #include <Eigen/Dense>
 
 #include <cmath>
