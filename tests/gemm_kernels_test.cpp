@@ -2,9 +2,10 @@
 // against a float64 Eigen oracle: 1×1×1 and empty dims, sizes at the micro-tile, its multiples and
 // ±1, across the cache-block edges (KC ± 1, MC ± 1, NC + 1), all four transpose combinations with
 // padded and column-major C, alpha/beta (beta = 0 over NaN, alpha = 0 over NaN), the bias and
-// activation epilogues, batched problems with shared operands, 1 vs 2 threads (bit-identical by
-// construction: the K blocking and each element's order of accumulation do not depend on the
-// thread count), and the ISA / thread-count settings' errors.
+// activation epilogues (also on a tile of one full vector and a masked tail), batched problems with
+// shared operands, 1 vs 2 threads (bit-identical by construction: the K blocking and each
+// element's order of accumulation do not depend on the thread count), and the ISA / thread-count
+// settings' errors.
 #include <Eigen/Dense>
 
 #include <cmath>
@@ -217,6 +218,19 @@ TEST_P(SgemmOnIsa, BiasAndActivationEpilogues) {
             Case c{2 * variant().mr + 1, variant().nr + 5, K, false, true, false, 1.f, 0.5f, true, act};
             c.check();
             c.a_scale = 6.f;  // pre-activations far into both tails
+            c.beta = 0.f;
+            c.check();
+        }
+}
+
+TEST_P(SgemmOnIsa, EpilogueOnAFullVectorAndAMaskedTailInOneTile) {
+    // The last tile's columns span one full vector and a 3-lane tail: the epilogue stores the
+    // first with plain vector stores and the second masked, for row- and column-major C.
+    const int64 nr = variant().nr, N = nr + nr / 2 + 3;
+    for (bool col_major_c : {false, true})
+        for (Activation act : {Activation::Relu, Activation::GeluErf}) {
+            Case c{variant().mr + 2, N, 21, false, false, col_major_c, 0.5f, 0.25f, true, act};
+            c.check();
             c.beta = 0.f;
             c.check();
         }

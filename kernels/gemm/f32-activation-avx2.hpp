@@ -12,8 +12,6 @@
 
 #include <immintrin.h>
 
-#include "gemm/gemm.hpp"
-
 namespace graft::kernels {
 namespace {
 
@@ -88,16 +86,6 @@ __m256 gelu_erf_avx2(__m256 x) {
     const __m256 h = _mm256_mul_ps(_mm256_mul_ps(xc, _mm256_set1_ps(0.5f)), erfc_avx2(z));
     const __m256 positive = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
     return _mm256_blendv_ps(h, _mm256_sub_ps(x, h), positive);
-}
-
-[[maybe_unused]] __m256 activate_avx2(__m256 v, Activation act) {
-    switch (act) {
-        case Activation::None: return v;
-        case Activation::Relu: return _mm256_max_ps(_mm256_setzero_ps(), v);  // NaN stays NaN
-        case Activation::GeluTanh: return gelu_tanh_avx2(v);
-        case Activation::GeluErf: return gelu_erf_avx2(v);
-    }
-    return v;
 }
 
 }  // namespace

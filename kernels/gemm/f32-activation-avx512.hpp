@@ -17,14 +17,13 @@
 #endif
 
 // GCC 12's _mm512_undefined_ps() (behind max, min, roundscale, scalef, rcp14) trips a false
-// -Wmaybe-uninitialized once inlined (GCC bug 105593, fixed in GCC 13), or -Wuninitialized
-// where a loop's max(load, running max) is inlined twice (softmax-body.hpp's max_ignoring_nan).
+// -Wmaybe-uninitialized or -Wuninitialized once inlined (GCC bug 105593, fixed in GCC 13): in
+// the GEMM epilogue's activation and where a loop's max(load, running max) is inlined twice
+// (softmax-body.hpp's max_ignoring_nan).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <immintrin.h>
-
-#include "gemm/gemm.hpp"
 
 namespace graft::kernels {
 namespace {
@@ -104,16 +103,6 @@ __m512 gelu_erf_avx512(__m512 x) {
     const __m512 h = _mm512_mul_ps(_mm512_mul_ps(xc, _mm512_set1_ps(0.5f)), erfc_avx512(z));
     const __mmask16 positive = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
     return _mm512_mask_sub_ps(h, positive, x, h);
-}
-
-[[maybe_unused]] __m512 activate_avx512(__m512 v, Activation act) {
-    switch (act) {
-        case Activation::None: return v;
-        case Activation::Relu: return _mm512_max_ps(_mm512_setzero_ps(), v);  // NaN stays NaN
-        case Activation::GeluTanh: return gelu_tanh_avx512(v);
-        case Activation::GeluErf: return gelu_erf_avx512(v);
-    }
-    return v;
 }
 
 }  // namespace

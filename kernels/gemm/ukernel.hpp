@@ -12,7 +12,9 @@
 //
 // One variant per file, named for dtype, op, tile and ISA (f32-gemm-12x32-avx512.cpp holds
 // f32_gemm_12x32__avx512); each file is compiled with its ISA's flags and must only be called
-// once cpu_features says the CPU runs that ISA. This header declares; it defines nothing inline.
+// once cpu_features says the CPU runs that ISA. The SIMD variants are one body, ukernel-body.hpp,
+// instantiated per file over that ISA's lane type (kernels/vector/simd-*.hpp) and tile shape.
+// This header declares; it defines nothing inline.
 #pragma once
 
 #include "cpu/cpu_features.hpp"
