@@ -124,7 +124,15 @@ void pack_panel(const float* src, int64 rs_r, int64 rs_p, int R, int64 kc, float
     if (R < width)
         for (int64 p = 0; p < kc; ++p) std::memset(dst + p * width + R, 0, sizeof(float) * (width - R));
     if (rs_r == 1) {
-        for (int64 p = 0; p < kc; ++p) std::memcpy(dst + p * width, src + p * rs_p, sizeof(float) * R);
+        // Rows of R ≤ 32 floats: inline 4-float copies, not a memcpy call per row.
+        const int R4 = R / 4 * 4;
+        for (int64 p = 0; p < kc; ++p) {
+            const float* s = src + p * rs_p;
+            float* d = dst + p * width;
+            int r = 0;
+            for (; r < R4; r += 4) _mm_storeu_ps(d + r, _mm_loadu_ps(s + r));
+            for (; r < R; ++r) d[r] = s[r];
+        }
         return;
     }
     int r = 0;
