@@ -155,7 +155,7 @@ bool recording(const Tensor& a, const Tensor* b = nullptr) {
 /// self op= other straight into self's memory through the float32 vector kernels, when nothing
 /// is recorded, the layout is one of their fast paths and other does not partly overlap self.
 /// Returns false, having done nothing, otherwise (the caller takes the general path).
-bool inplace_f32(Tensor& self, const Tensor& other, detail::F32Binary op, const char* name) {
+bool inplace_f32(Tensor& self, const Tensor& other, kernels::BinaryOp op, const char* name) {
     if (recording(self, &other) || self.dtype() != DType::Float32 || other.dtype() != DType::Float32 ||
         !self.is_contiguous() || self.numel() == 0)
         return false;
@@ -190,7 +190,7 @@ Tensor Tensor::to(DType target) const {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-    if (alpha == 1.0 && inplace_f32(*this, other, detail::F32Binary::Add, "add_")) return *this;
+    if (alpha == 1.0 && inplace_f32(*this, other, kernels::BinaryOp::Add, "add_")) return *this;
     return apply_inplace(*this, "add_", recording(*this, &other),
                          [&](const Tensor& s) { return add(s, other, alpha); });
 }
@@ -198,19 +198,19 @@ Tensor& Tensor::add_(double value) {
     return apply_inplace(*this, "add_", recording(*this), [&](const Tensor& s) { return add(s, value); });
 }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
-    if (alpha == 1.0 && inplace_f32(*this, other, detail::F32Binary::Sub, "sub_")) return *this;
+    if (alpha == 1.0 && inplace_f32(*this, other, kernels::BinaryOp::Sub, "sub_")) return *this;
     return apply_inplace(*this, "sub_", recording(*this, &other),
                          [&](const Tensor& s) { return sub(s, other, alpha); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
-    if (inplace_f32(*this, other, detail::F32Binary::Mul, "mul_")) return *this;
+    if (inplace_f32(*this, other, kernels::BinaryOp::Mul, "mul_")) return *this;
     return apply_inplace(*this, "mul_", recording(*this, &other), [&](const Tensor& s) { return mul(s, other); });
 }
 Tensor& Tensor::mul_(double value) {
     return apply_inplace(*this, "mul_", recording(*this), [&](const Tensor& s) { return mul(s, value); });
 }
 Tensor& Tensor::div_(const Tensor& other) {
-    if (inplace_f32(*this, other, detail::F32Binary::Div, "div_")) return *this;
+    if (inplace_f32(*this, other, kernels::BinaryOp::Div, "div_")) return *this;
     return apply_inplace(*this, "div_", recording(*this, &other), [&](const Tensor& s) { return div(s, other); });
 }
 

@@ -43,18 +43,8 @@ bool is_trailing_block(const Shape& small, const Shape& big) {
     return dims <= static_cast<std::ptrdiff_t>(big.size()) && std::equal(first, small.end(), big.end() - dims);
 }
 
-kernels::BinaryOp kernel_op(detail::F32Binary op) {
-    switch (op) {
-        case detail::F32Binary::Add: return kernels::BinaryOp::Add;
-        case detail::F32Binary::Sub: return kernels::BinaryOp::Sub;
-        case detail::F32Binary::Mul: return kernels::BinaryOp::Mul;
-        case detail::F32Binary::Div: break;
-    }
-    return kernels::BinaryOp::Div;
-}
-
 /// a op b through the float32 binary kernels, when the layout is a fast path (see the top).
-std::optional<Tensor> f32_fast_path(const Tensor& a, const Tensor& b, detail::F32Binary op, const char* name) {
+std::optional<Tensor> f32_fast_path(const Tensor& a, const Tensor& b, kernels::BinaryOp op, const char* name) {
     if (a.dtype() != DType::Float32 || b.dtype() != DType::Float32 || !a.is_contiguous() || !b.is_contiguous())
         return std::nullopt;
     const Shape shape = detail::broadcast_shapes(a.shape(), b.shape(), name);
@@ -66,7 +56,7 @@ std::optional<Tensor> f32_fast_path(const Tensor& a, const Tensor& b, detail::F3
 
 /// The fast path when it applies, else the generic arith loop.
 template <class F>
-Tensor arith_f32_fast(const Tensor& a, const Tensor& b, detail::F32Binary op, const char* name, F&& f) {
+Tensor arith_f32_fast(const Tensor& a, const Tensor& b, kernels::BinaryOp op, const char* name, F&& f) {
     detail::check_same_dtype(a, b, name);
     if (std::optional<Tensor> out = f32_fast_path(a, b, op, name)) return std::move(*out);
     return arith(a, b, name, std::forward<F>(f));
@@ -167,7 +157,7 @@ Tensor minmax(const Tensor& a, const Tensor& b, bool is_max) {
 
 namespace detail {
 
-bool binary_f32_into(const Tensor& a, const Tensor& b, F32Binary op, const Tensor& out) {
+bool binary_f32_into(const Tensor& a, const Tensor& b, kernels::BinaryOp op, const Tensor& out) {
     if (a.dtype() != DType::Float32 || b.dtype() != DType::Float32 || out.dtype() != DType::Float32 ||
         !a.is_contiguous() || !b.is_contiguous() || !out.is_contiguous())
         return false;
@@ -176,22 +166,21 @@ bool binary_f32_into(const Tensor& a, const Tensor& b, F32Binary op, const Tenso
     const float* pa = a.data_ptr<float>();
     const float* pb = b.data_ptr<float>();
     float* po = out.data_ptr<float>();
-    const kernels::BinaryOp k = kernel_op(op);
     if (na == total && nb == total) {
-        kernels::binary(k, total, pa, pb, po);
+        kernels::binary(op, total, pa, pb, po);
         return true;
     }
     if (nb == 1 || na == 1) {
         const bool scalar_first = nb != 1;  // the other one has every element
-        kernels::binary_scalar(k, total, scalar_first ? pb : pa, scalar_first ? *pa : *pb, scalar_first, po);
+        kernels::binary_scalar(op, total, scalar_first ? pb : pa, scalar_first ? *pa : *pb, scalar_first, po);
         return true;
     }
     if (na == total && is_trailing_block(b.shape(), a.shape())) {
-        kernels::binary_rows(k, total / nb, nb, pa, nb, pb, 0, po);
+        kernels::binary_rows(op, total / nb, nb, pa, nb, pb, 0, po);
         return true;
     }
     if (nb == total && is_trailing_block(a.shape(), b.shape())) {
-        kernels::binary_rows(k, total / na, na, pa, 0, pb, na, po);
+        kernels::binary_rows(op, total / na, na, pa, 0, pb, na, po);
         return true;
     }
     return false;
@@ -201,7 +190,7 @@ bool binary_f32_into(const Tensor& a, const Tensor& b, F32Binary op, const Tenso
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
     GRAFT_PROFILE_SCOPE("add");
-    Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, detail::F32Binary::Add, "add", [](auto x, auto y) { return x + y; })
+    Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Add, "add", [](auto x, auto y) { return x + y; })
                               : arith(a, b, "add", [alpha](auto x, auto y) { return x + alpha * y; });
     autograd::make_node<AddBackward>({&a, &b}, out, alpha);
     return out;
@@ -209,7 +198,7 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
     GRAFT_PROFILE_SCOPE("sub");
-    Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, detail::F32Binary::Sub, "sub", [](auto x, auto y) { return x - y; })
+    Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Sub, "sub", [](auto x, auto y) { return x - y; })
                               : arith(a, b, "sub", [alpha](auto x, auto y) { return x - alpha * y; });
     autograd::make_node<AddBackward>({&a, &b}, out, -alpha);
     return out;
@@ -217,7 +206,7 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
     GRAFT_PROFILE_SCOPE("mul");
-    Tensor out = arith_f32_fast(a, b, detail::F32Binary::Mul, "mul", [](auto x, auto y) { return x * y; });
+    Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Mul, "mul", [](auto x, auto y) { return x * y; });
     if (auto node = autograd::make_node<MulBackward>({&a, &b}, out)) {
         if (node->needs_input_grad(0)) node->b = SavedTensor(b);
         if (node->needs_input_grad(1)) node->a = SavedTensor(a);
@@ -227,7 +216,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, const Tensor& b) {
     GRAFT_PROFILE_SCOPE("div");
-    Tensor out = arith_f32_fast(a, b, detail::F32Binary::Div, "div", [](auto x, auto y) {
+    Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Div, "div", [](auto x, auto y) {
         if constexpr (std::is_integral_v<decltype(y)>) {
             if (y == 0) throw ValueError("div: integer division by zero");
         }

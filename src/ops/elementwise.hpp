@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/dispatch.hpp"
+#include "vector/vector.hpp"
 
 namespace graft::detail {
 
@@ -58,14 +59,11 @@ Tensor binary_map(const Tensor& a, const Tensor& b, const char* op, F&& f) {
 /// Throws DTypeError unless a and b have the same dtype.
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);
 
-/// The float32 binary ops with a vector kernel (binary.cpp's fast paths).
-enum class F32Binary { Add, Sub, Mul, Div };
-
 /// out = a op b through the float32 binary kernels when the layout is one of their fast paths
 /// (float32, contiguous, the same shape, a one-element operand, or a trailing-dims block like a
 /// row bias); out must be contiguous float32 of a and b's broadcast shape. Returns false,
 /// writing nothing, when the layout is not a fast path. out may be a itself (an in-place
 /// update), never a partial overlap.
-bool binary_f32_into(const Tensor& a, const Tensor& b, F32Binary op, const Tensor& out);
+bool binary_f32_into(const Tensor& a, const Tensor& b, kernels::BinaryOp op, const Tensor& out);
 
 }  // namespace graft::detail
