@@ -2,7 +2,9 @@
 // the scalar reference) and split long tensors into chunks across OpenMP threads.
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
+#include <utility>
 
+#include "cpu/chunks.hpp"
 #include "optim/optim.hpp"
 
 namespace graft::kernels {
@@ -17,19 +19,7 @@ constexpr int64 kChunkAlign = 64;
 /// Calls run(begin, count) over [0, n), split into one chunk per thread when n is large.
 template <class F>
 void for_chunks(int64 n, F&& run) {
-    const int threads = n >= kParallelMin ? num_threads() : 1;
-    if (threads <= 1) {
-        run(int64{0}, n);
-        return;
-    }
-    int64 chunk = (n + threads - 1) / threads;
-    chunk = (chunk + kChunkAlign - 1) / kChunkAlign * kChunkAlign;
-    const int64 chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64 c = 0; c < chunks; ++c) {
-        const int64 begin = c * chunk;
-        run(begin, std::min(chunk, n - begin));
-    }
+    run_in_chunks(n >= kParallelMin ? num_threads() : 1, n, kChunkAlign, std::forward<F>(run));
 }
 
 template <class T>

@@ -3,8 +3,10 @@
 // it is large enough to pay for a parallel region (one thread: no region at all).
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
+#include <utility>
 #include <vector>
 
+#include "cpu/chunks.hpp"
 #include "vector/vector.hpp"
 
 namespace graft::kernels {
@@ -60,19 +62,7 @@ int threads_for(int64 work, int64 units, Cost cost) {
 /// run(begin, count) over [0, n) in one chunk per thread.
 template <class F>
 void for_chunks(int64 n, Cost cost, F&& run) {
-    const int threads = threads_for(n, n / kChunkAlign, cost);
-    if (threads <= 1) {
-        run(int64{0}, n);
-        return;
-    }
-    int64 chunk = (n + threads - 1) / threads;
-    chunk = (chunk + kChunkAlign - 1) / kChunkAlign * kChunkAlign;
-    const int64 chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64 c = 0; c < chunks; ++c) {
-        const int64 begin = c * chunk;
-        run(begin, std::min(chunk, n - begin));
-    }
+    run_in_chunks(threads_for(n, n / kChunkAlign, cost), n, kChunkAlign, std::forward<F>(run));
 }
 
 /// run(r) for every row r of `rows` rows of n elements.
