@@ -167,14 +167,7 @@ TEST(GoldenModels, EmbeddingLayerNormMatchesPyTorch) { check_against_pytorch("em
 /// <model>_graft.safetensors: make_golden.py --check-graft-export loads it into PyTorch.
 TEST(GoldenExport, WritesStateDictsPyTorchLoads) {
     std::optional<test::ScratchDir> scratch;
-    fs::path dir;
-    if (const char* env = std::getenv("GRAFT_EXPORT_DIR"); env != nullptr && *env != '\0') {
-        dir = env;
-        fs::create_directories(dir);
-    } else {
-        scratch.emplace("export");
-        dir = scratch->dir();
-    }
+    const fs::path dir = test::export_dir(scratch);
     for (const std::string name : {"mlp", "cnn", "embed"}) {
         const io::SafetensorsFile g = read_golden(name);
         auto model = twin_at_init(name, g.tensors);

@@ -344,14 +344,7 @@ TEST(GPT2Generate, ErrorsNameTheProblem) {
 /// make_gpt2_golden.py --check-graft-export loads it into the PyTorch twin.
 TEST(GoldenExport, Gpt2WritesStateDictPyTorchLoads) {
     std::optional<test::ScratchDir> scratch;
-    fs::path dir;
-    if (const char* env = std::getenv("GRAFT_EXPORT_DIR"); env != nullptr && *env != '\0') {
-        dir = env;
-        fs::create_directories(dir);
-    } else {
-        scratch.emplace("export");
-        dir = scratch->dir();
-    }
+    const fs::path dir = test::export_dir(scratch);
     const StateDict& g = golden().tensors;
     models::GPT2LMHead model = golden_model();
     model.train();

@@ -5,7 +5,9 @@
 
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -47,6 +49,17 @@ public:
 private:
     std::filesystem::path dir_;
 };
+
+/// Where the golden-export tests write for the PyTorch-side check: $GRAFT_EXPORT_DIR (created if
+/// missing), else a new scratch directory that `scratch` keeps alive.
+inline std::filesystem::path export_dir(std::optional<ScratchDir>& scratch) {
+    if (const char* env = std::getenv("GRAFT_EXPORT_DIR"); env != nullptr && *env != '\0') {
+        std::filesystem::create_directories(env);
+        return env;
+    }
+    scratch.emplace("export");
+    return scratch->dir();
+}
 
 /// Expects gradcheck to pass, printing its message otherwise.
 #define EXPECT_GRADCHECK(fn, ...)                                            \
