@@ -127,6 +127,29 @@ MODELS = {
 }
 
 
+def adamw_steps(model, params, x, y):
+    """STEPS AdamW steps (LR, WEIGHT_DECAY) on the cross-entropy of model(x) against y; the losses."""
+    opt = torch.optim.AdamW(params, lr=LR, weight_decay=WEIGHT_DECAY)
+    losses = []
+    for _ in range(STEPS):
+        loss = nn.functional.cross_entropy(model(x), y)
+        losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return np.array(losses, dtype=np.float32)
+
+
+def report_match(path, what, got, expected):
+    """Prints how far graft's output is from PyTorch's; 0 when allclose(rtol 1e-4, atol 1e-5), else 1."""
+    diff = (got - expected).abs()
+    rel = (diff / expected.abs().clamp_min(1e-12)).max().item()
+    ok = torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+    print(f"{path}: {what} {list(got.shape)} max abs diff {diff.max().item():.3g}, max rel diff {rel:.3g}: "
+          f"{'ok' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
 def numpy_state(model):
     return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
@@ -157,15 +180,7 @@ def golden(name):
     for k, p in model.named_parameters():
         if k.startswith(frozen):
             p.requires_grad_(False)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR, weight_decay=WEIGHT_DECAY)
-    losses = []
-    for _ in range(STEPS):
-        loss = nn.functional.cross_entropy(model(x), y)
-        losses.append(loss.item())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    out["step_loss"] = np.array(losses, dtype=np.float32)
+    out["step_loss"] = adamw_steps(model, [p for p in model.parameters() if p.requires_grad], x, y)
     for k, v in numpy_state(model).items():
         out[f"step3.{k}"] = v
     path = os.path.join(HERE, f"{name}.safetensors")
@@ -186,12 +201,7 @@ def check_graft_export(path):
     model.eval()
     with torch.no_grad():
         got = model(x)
-    diff = (got - expected).abs()
-    rel = (diff / expected.abs().clamp_min(1e-12)).max().item()
-    ok = torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
-    print(f"{path}: model {name}, {len(tensors)} state tensors loaded strictly; output {list(got.shape)} "
-          f"max abs diff {diff.max().item():.3g}, max rel diff {rel:.3g}: {'ok' if ok else 'MISMATCH'}")
-    return 0 if ok else 1
+    return report_match(path, f"model {name}, {len(tensors)} state tensors loaded strictly; output", got, expected)
 
 
 def main():

@@ -39,7 +39,7 @@ from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_golden import read_safetensors, write_safetensors  # noqa: E402
+from make_golden import read_safetensors, report_match, write_safetensors  # noqa: E402
 
 CONFIG = {
     "activation_function": "gelu_new",
@@ -210,12 +210,7 @@ def check_graft_export(path):
     model.eval()
     with torch.no_grad():
         got = model(ids)
-    diff = (got - expected).abs()
-    rel = (diff / expected.abs().clamp_min(1e-12)).max().item()
-    ok = torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
-    print(f"{path}: {len(tensors)} state tensors loaded; logits {list(got.shape)} max abs diff "
-          f"{diff.max().item():.3g}, max rel diff {rel:.3g}: {'ok' if ok else 'MISMATCH'}")
-    return 0 if ok else 1
+    return report_match(path, f"{len(tensors)} state tensors loaded; logits", got, expected)
 
 
 def main():

@@ -25,14 +25,13 @@ import math
 import os
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
-from make_golden import LR, STEPS, WEIGHT_DECAY, make_mlp, mlp_batch, write_safetensors  # noqa: E402
+from make_golden import LR, STEPS, WEIGHT_DECAY, adamw_steps, make_mlp, mlp_batch, write_safetensors  # noqa: E402
 
 R = 2
 ALPHA = 4.0
@@ -88,15 +87,7 @@ def main():
         for k, p in adapters(model).items():
             p.copy_(initial[k])
             p.grad = None
-    opt = torch.optim.AdamW(list(adapters(model).values()), lr=LR, weight_decay=WEIGHT_DECAY)
-    losses = []
-    for _ in range(STEPS):
-        loss = nn.functional.cross_entropy(model(x), y)
-        losses.append(loss.item())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    out["step_loss"] = np.array(losses, dtype=np.float32)
+    out["step_loss"] = adamw_steps(model, list(adapters(model).values()), x, y)
     for k, p in adapters(model).items():
         out[f"step3.{k}"] = p.detach().numpy().copy()
 
