@@ -15,10 +15,10 @@
 #include "gemm/gemm.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/conv.hpp"
+#include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
-#include "vector/vector.hpp"
 
 namespace graft::nn::functional {
 
@@ -213,34 +213,6 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
         }
 }
 
-// db[o] = Σ_{n, p} dy[n, o, p]; float32 sums each (n, o) row with the vector sum kernel
-// (double accumulation, threaded), then the rows of each channel in image order.
-template <class T>
-void conv2d_bias_backward(const ConvGeometry& g, const T* dy, T* db) {
-    const int64 P = g.P();
-    if constexpr (std::is_same_v<T, float>) {
-        std::vector<double> rows(static_cast<std::size_t>(g.N * g.O));
-        kernels::sum_rows(g.N * g.O, P, dy, rows.data());
-        for (int64 o = 0; o < g.O; ++o) {
-            double acc = 0;
-            for (int64 n = 0; n < g.N; ++n) acc += rows[static_cast<std::size_t>(n * g.O + o)];
-            db[o] = static_cast<float>(acc);
-        }
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (g.N * g.O * P >= (1 << 16))
-    for (int64 o = 0; o < g.O; ++o) {
-        double acc = 0;
-        for (int64 n = 0; n < g.N; ++n) {
-            const T* row = dy + (n * g.O + o) * P;
-            T s = 0;
-            for (int64 p = 0; p < P; ++p) s += row[p];
-            acc += static_cast<double>(s);
-        }
-        db[o] = static_cast<T>(acc);
-    }
-}
-
 struct Conv2dBackward final : Node {
     explicit Conv2dBackward(const ConvGeometry& geometry) : g(geometry) {}
     const char* name() const override { return "Conv2dBackward"; }
@@ -264,11 +236,9 @@ struct Conv2dBackward final : Node {
             if (dx != nullptr || dw != nullptr)
                 conv2d_backward<T>(g, xc.defined() ? xc.data_ptr<T>() : nullptr,
                                    wc.defined() ? wc.data_ptr<T>() : nullptr, dy.data_ptr<T>(), dx, dw);
-            if (needs_input_grad(2)) {
-                grads[2] = empty({g.O}, dy.dtype());
-                conv2d_bias_backward<T>(g, dy.data_ptr<T>(), grads[2].data_ptr<T>());
-            }
         });
+        // db[o] = Σ_{n, p} dy[n, o, p]: the reduction reads dy in place (row sums, then over n).
+        if (needs_input_grad(2)) grads[2] = sum(dy.view({g.N, g.O, g.P()}), {0, 2});
         return grads;
     }
     void release_saved() override {
