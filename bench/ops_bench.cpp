@@ -111,6 +111,36 @@ BENCHMARK(BM_Attention)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// A 3×3, padding-1 conv2d of the CNN workload on a batch of 64: range(0) = in channels, range(1) =
+// out channels, range(2) = image side; range(3) = 0 forward only, 1 forward + backward (dW and db,
+// and dX unless the input is the 3-channel image, as in the training step). FLOPs: 2·N·O·P·C·9
+// per GEMM pass (one forward, one or two backward).
+void BM_Conv2d(benchmark::State& state) {
+    const std::int64_t C = state.range(0), O = state.range(1), S = state.range(2), N = 64;
+    const bool backward = state.range(3) != 0, dx = backward && C > 3;
+    manual_seed(1);
+    const Tensor x = randn({N, C, S, S}).requires_grad_(dx);
+    const Tensor w = (randn({O, C, 3, 3}) * 0.1).requires_grad_(backward);
+    const Tensor b = zeros({O}).requires_grad_(backward);
+    const Tensor dy = randn({N, O, S, S});
+    for (auto _ : state) {
+        Tensor y = F::conv2d(x, w, b, 1, 1);
+        if (backward) y.backward(dy);
+        benchmark::DoNotOptimize(y.raw_data());
+        benchmark::ClobberMemory();
+    }
+    const double pass = 2.0 * static_cast<double>(N * O * S * S * C * 9);
+    state.counters["FLOP/s"] = benchmark::Counter((1.0 + (backward ? 1.0 : 0.0) + (dx ? 1.0 : 0.0)) * pass,
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Conv2d)
+    ->ArgsProduct({{3}, {32}, {32}, {0, 1}})
+    ->ArgsProduct({{32}, {64}, {16}, {0, 1}})
+    ->ArgsProduct({{64}, {128}, {8}, {0, 1}})
+    ->ArgNames({"C", "O", "S", "bwd"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();
