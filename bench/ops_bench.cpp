@@ -141,6 +141,26 @@ BENCHMARK(BM_Conv2d)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// 2×2 max-pool of the CNN workload's first block: [64, 32, 32, 32] → [64, 32, 16, 16]; range(0) = 0
+// forward only, 1 forward + backward. Bytes: the input read, the output and its int64 indices
+// written (and, backward, the gradient read and dx written).
+void BM_MaxPool2d(benchmark::State& state) {
+    const bool backward = state.range(0) != 0;
+    manual_seed(1);
+    const Tensor x = randn({64, 32, 32, 32}).requires_grad_(backward);
+    const Tensor dy = randn({64, 32, 16, 16});
+    for (auto _ : state) {
+        Tensor y = F::max_pool2d(x, 2);
+        if (backward) y.backward(dy);
+        benchmark::DoNotOptimize(y.raw_data());
+        benchmark::ClobberMemory();
+    }
+    const std::int64_t in = x.numel(), out = dy.numel();
+    const std::int64_t bytes = 4 * in + 12 * out + (backward ? 4 * out + 8 * out + 4 * in : 0);
+    state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_MaxPool2d)->Arg(0)->Arg(1)->ArgName("bwd")->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -28,6 +28,7 @@ const std::vector<PoolCase>& pool_cases() {
     static const std::vector<PoolCase> all = {
         {"2x2", {2, 3, 6, 8}, 2, std::nullopt, 0, 1, false},
         {"2x2 odd sizes", {2, 3, 7, 9}, 2, std::nullopt, 0, 1, false},
+        {"2x2 wide rows", {1, 2, 5, 37}, 2, std::nullopt, 0, 1, false},  // 4-window blocks and a tail
         {"3x3 stride 2 pad 1", {2, 2, 7, 9}, 3, Size2(2), 1, 1, false},
         {"ceil mode", {1, 3, 7, 5}, 2, std::nullopt, 0, 1, true},
         {"ceil mode pad", {1, 2, 6, 7}, 3, Size2(2), 1, 1, true},
