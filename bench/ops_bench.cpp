@@ -161,6 +161,26 @@ void BM_MaxPool2d(benchmark::State& state) {
 }
 BENCHMARK(BM_MaxPool2d)->Arg(0)->Arg(1)->ArgName("bwd")->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// Training-mode batch_norm on the CNN workload's first activation, [64, 32, 32, 32]; range(0) = 0
+// forward only, 1 forward + backward (dx, dweight, dbias). Bytes: x read and y written forward;
+// dy and x read and dx written backward.
+void BM_BatchNorm2d(benchmark::State& state) {
+    const bool backward = state.range(0) != 0;
+    manual_seed(1);
+    const Tensor x = randn({64, 32, 32, 32}).requires_grad_(backward);
+    const Tensor w = ones({32}).requires_grad_(backward), b = zeros({32}).requires_grad_(backward);
+    const Tensor rm = zeros({32}), rv = ones({32});
+    const Tensor dy = randn({64, 32, 32, 32});
+    for (auto _ : state) {
+        Tensor y = F::batch_norm(x, rm, rv, w, b, /*training=*/true);
+        if (backward) y.backward(dy);
+        benchmark::DoNotOptimize(y.raw_data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(state.iterations() * x.numel() * 4 * (backward ? 5 : 2));
+}
+BENCHMARK(BM_BatchNorm2d)->Arg(0)->Arg(1)->ArgName("bwd")->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();
