@@ -92,7 +92,7 @@ const T* at(const AttnOperand<T>& x, int64 b, int64 h, int64 t) {
 
 // O[i] = Σ_j P[i,j]·V[j], P = softmax_j(scale·Q[i]·K[j]), one query block per task; lse[i] = log Σ_j exp(S[i,j]).
 template <class T>
-void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
+void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
     const RowKernels<T> kernels = row_kernels<T>();
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ;
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
@@ -105,8 +105,9 @@ void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
         T* rescale = l + kAttnBlockQ;
         std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
         std::fill(l, l + m, T(0));
-        T* o = out + (bh * p.Tq + i0) * p.Dv;
-        std::fill(o, o + m * p.Dv, T(0));
+        T* o = out.data + b * out.sb + h * out.sh + i0 * out.st;
+        const int64 ldo = out.st;
+        for (int64 r = 0; r < m; ++r) std::fill(o + r * ldo, o + r * ldo + p.Dv, T(0));
         const T* qi = at(p.q, b, h, i0);
         const int64 keys = visible_keys(p, i0, m);
         for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
@@ -118,28 +119,31 @@ void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
             kernels.softmax_rows(m, n, s, kAttnBlockK, mx, l, rescale);
             for (int64 r = 0; r < m; ++r)
                 if (rescale[r] != T(1))
-                    for (int64 d = 0; d < p.Dv; ++d) o[r * p.Dv + d] *= rescale[r];
+                    for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
             // O_i += P·V_j
-            tile_gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, p.Dv);
+            tile_gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, ldo);
         }
         for (int64 r = 0; r < m; ++r) {
             const T inv = T(1) / l[r];
-            for (int64 d = 0; d < p.Dv; ++d) o[r * p.Dv + d] *= inv;
+            for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= inv;
             lse[bh * p.Tq + i0 + r] = mx[r] + std::log(l[r]);
         }
     });
 }
 
-/// out[i] = Σ_d a[i, d]·b[i, d] over rows × n contiguous: eight interleaved partial sums (which
-/// the compiler keeps in vector registers, where one running sum would wait on every add), rows
-/// spread over the threads. Each row's order is fixed, so any thread count gives the same sums.
+/// out[bh·Tq + t] = Σ_d a(b, h, t, d)·c(b, h, t, d) over every row of two [B, H, Tq, n] operands
+/// (unit stride along d): eight interleaved partial sums (which the compiler keeps in vector
+/// registers, where one running sum would wait on every add), rows spread over the threads. Each
+/// row's order is fixed, so any thread count gives the same sums.
 template <class T>
-void row_dots(int64 rows, int64 n, const T* a, const T* b, T* out) {
+void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const AttnOperand<T>& c, T* out) {
     constexpr int64 kLanes = 8;
+    const int64 rows = p.B * p.H * p.Tq;
 #pragma omp parallel for schedule(static) num_threads(num_threads()) if (rows * n >= (int64{1} << 16))
     for (int64 i = 0; i < rows; ++i) {
-        const T* x = a + i * n;
-        const T* y = b + i * n;
+        const int64 bh = i / p.Tq, b = bh / p.H, h = bh % p.H, t = i % p.Tq;
+        const T* x = at(a, b, h, t);
+        const T* y = at(c, b, h, t);
         T acc[kLanes] = {};
         int64 d = 0;
         for (; d + kLanes <= n; d += kLanes)
@@ -157,7 +161,7 @@ struct BackwardArgs {
     const AttnProblem<T>& p;
     RowKernels<T> kernels;
     const T* lse;
-    const T* dout;
+    AttnOperand<T> dout;
     const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]
     T *dq, *dk, *dv;
 };
@@ -174,14 +178,15 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool 
     const int64 m = std::min(kAttnBlockQ, p.Tq - i0), n = std::min(kAttnBlockK, visible_keys(p, i0, m) - j0);
     const T* qi = at(p.q, b, h, i0);
     const T* kj = at(p.k, b, h, j0);
-    const T* doi = a.dout + (bh * p.Tq + i0) * p.Dv;
+    const T* doi = at(a.dout, b, h, i0);
+    const int64 lddo = a.dout.st;
     tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
     if (upd_v)
-        tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, p.Dv, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
+        tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
     if (!upd_q && !upd_k) return;
-    tile_gemm<T>(m, n, p.Dv, T(1), doi, p.Dv, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
+    tile_gemm<T>(m, n, p.Dv, T(1), doi, lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
     const T* delta = a.delta + bh * p.Tq + i0;
     for (int64 r = 0; r < m; ++r) {
         T* dsr = dp + r * kAttnBlockK;
@@ -202,13 +207,14 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool 
 // by (slice, key tile), then dQ by (slice, query block); that recomputes P and dP once more, and
 // each gradient element sees the same products in the same order, so the result is the same.
 template <class T>
-void backward_impl(const AttnProblem<T>& p, const T* out, const T* lse, const T* dout, T* dq, T* dk, T* dv) {
+void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout, T* dq,
+                   T* dk, T* dv) {
     const int64 slices = p.B * p.H;
     if (dq) std::fill(dq, dq + slices * p.Tq * p.D, T(0));
     if (dk) std::fill(dk, dk + slices * p.Tk * p.D, T(0));
     if (dv) std::fill(dv, dv + slices * p.Tk * p.Dv, T(0));
     std::vector<T> delta(static_cast<std::size_t>(slices * p.Tq), T(0));
-    if (dq || dk) row_dots(slices * p.Tq, p.Dv, dout, out, delta.data());
+    if (dq || dk) row_dots(p, p.Dv, dout, out, delta.data());
     const BackwardArgs<T> a{p, row_kernels<T>(), lse, dout, delta.data(), dq, dk, dv};
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
@@ -244,15 +250,19 @@ const F32AttentionVariant& f32_attention_variant(Isa isa) {
     return kVariants[0];
 }
 
-void attention_forward(const AttnProblem<float>& p, float* out, float* lse) { forward_impl(p, out, lse); }
-void attention_forward(const AttnProblem<double>& p, double* out, double* lse) { forward_impl(p, out, lse); }
+void attention_forward(const AttnProblem<float>& p, const AttnResult<float>& out, float* lse) {
+    forward_impl(p, out, lse);
+}
+void attention_forward(const AttnProblem<double>& p, const AttnResult<double>& out, double* lse) {
+    forward_impl(p, out, lse);
+}
 
-void attention_backward(const AttnProblem<float>& p, const float* out, const float* lse, const float* dout,
-                        float* dq, float* dk, float* dv) {
+void attention_backward(const AttnProblem<float>& p, const AttnOperand<float>& out, const float* lse,
+                        const AttnOperand<float>& dout, float* dq, float* dk, float* dv) {
     backward_impl(p, out, lse, dout, dq, dk, dv);
 }
-void attention_backward(const AttnProblem<double>& p, const double* out, const double* lse, const double* dout,
-                        double* dq, double* dk, double* dv) {
+void attention_backward(const AttnProblem<double>& p, const AttnOperand<double>& out, const double* lse,
+                        const AttnOperand<double>& dout, double* dq, double* dk, double* dv) {
     backward_impl(p, out, lse, dout, dq, dk, dv);
 }
 
