@@ -131,19 +131,14 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
     });
 }
 
-/// out[bh·Tq + t] = Σ_d a(b, h, t, d)·c(b, h, t, d) over every row of two [B, H, Tq, n] operands
-/// (unit stride along d): eight interleaved partial sums (which the compiler keeps in vector
-/// registers, where one running sum would wait on every add), rows spread over the threads. Each
-/// row's order is fixed, so any thread count gives the same sums.
+/// out[i] = Σ_d x[i·ldx + d]·y[i·ldy + d] for i < rows: eight interleaved partial sums (which the
+/// compiler keeps in vector registers, where one running sum would wait on every add).
 template <class T>
-void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const AttnOperand<T>& c, T* out) {
+void row_dots_slice(int64 rows, int64 n, const T* xs, int64 ldx, const T* ys, int64 ldy, T* out) {
     constexpr int64 kLanes = 8;
-    const int64 rows = p.B * p.H * p.Tq;
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (rows * n >= (int64{1} << 16))
     for (int64 i = 0; i < rows; ++i) {
-        const int64 bh = i / p.Tq, b = bh / p.H, h = bh % p.H, t = i % p.Tq;
-        const T* x = at(a, b, h, t);
-        const T* y = at(c, b, h, t);
+        const T* x = xs + i * ldx;
+        const T* y = ys + i * ldy;
         T acc[kLanes] = {};
         int64 d = 0;
         for (; d + kLanes <= n; d += kLanes)
@@ -154,7 +149,19 @@ void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const A
     }
 }
 
-/// The backward's operands and outputs (all contiguous but q, k, v); an output is nullptr when
+/// out[bh·Tq + t] = Σ_d a(b, h, t, d)·c(b, h, t, d) over every row of two [B, H, Tq, n] operands
+/// (unit stride along d), slices spread over the threads. Each row's order is fixed, so any
+/// thread count gives the same sums.
+template <class T>
+void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const AttnOperand<T>& c, T* out) {
+    const int64 slices = p.B * p.H;
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (slices * p.Tq * n >= (int64{1} << 16))
+    for (int64 bh = 0; bh < slices; ++bh)
+        row_dots_slice(p.Tq, n, at(a, bh / p.H, bh % p.H, 0), a.st, at(c, bh / p.H, bh % p.H, 0), c.st,
+                       out + bh * p.Tq);
+}
+
+/// The backward's operands and outputs (q, k, v, dout strided, the rest contiguous); an output is nullptr when
 /// not needed, and a step updates only the outputs it is asked for.
 template <class T>
 struct BackwardArgs {
@@ -169,17 +176,24 @@ struct BackwardArgs {
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
 //   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
 //   dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i.
-// s and dp are kAttnBlockQ × kAttnBlockK tiles.
+// s and dp are kAttnBlockQ × kAttnBlockK tiles, dbuf kAttnBlockQ × Dv: where dO's rows are not
+// packed (the gradient of the merged-heads view, rows H·Dv apart), the block's rows are copied
+// there first, since the GEMMs read dO in place and rows far apart conflict in L1.
 template <class T>
 void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool upd_q, bool upd_k, bool upd_v, T* s,
-                   T* dp) {
+                   T* dp, T* dbuf) {
     const AttnProblem<T>& p = a.p;
     const int64 b = bh / p.H, h = bh % p.H;
     const int64 m = std::min(kAttnBlockQ, p.Tq - i0), n = std::min(kAttnBlockK, visible_keys(p, i0, m) - j0);
     const T* qi = at(p.q, b, h, i0);
     const T* kj = at(p.k, b, h, j0);
     const T* doi = at(a.dout, b, h, i0);
-    const int64 lddo = a.dout.st;
+    int64 lddo = a.dout.st;
+    if (lddo != p.Dv && (upd_v || upd_q || upd_k)) {
+        for (int64 r = 0; r < m; ++r) std::copy(doi + r * lddo, doi + r * lddo + p.Dv, dbuf + r * p.Dv);
+        doi = dbuf;
+        lddo = p.Dv;
+    }
     tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
@@ -217,28 +231,29 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
     if (dq || dk) row_dots(p, p.Dv, dout, out, delta.data());
     const BackwardArgs<T> a{p, row_kernels<T>(), lse, dout, delta.data(), dq, dk, dv};
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
+    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * p.Dv);
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
     const auto keys_of_block = [&](int64 i0) { return visible_keys(p, i0, std::min(kAttnBlockQ, p.Tq - i0)); };
     if (slices >= num_threads()) {
-        for_tasks<T>(slices, 2 * tile, [&](int64 bh, T* scratch) {
+        for_tasks<T>(slices, scratch_size, [&](int64 bh, T* scratch) {
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
                 for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
-                    backward_step(a, bh, i0, j0, dq != nullptr, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+                    backward_step(a, bh, i0, j0, dq != nullptr, dk != nullptr, dv != nullptr, scratch, scratch + tile, scratch + 2 * tile);
         });
         return;
     }
     if (dk || dv)
-        for_tasks<T>(slices * ktiles, 2 * tile, [&](int64 task, T* scratch) {
+        for_tasks<T>(slices * ktiles, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / ktiles, j0 = (task % ktiles) * kAttnBlockK;
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
                 if (j0 < keys_of_block(i0))
-                    backward_step(a, bh, i0, j0, false, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+                    backward_step(a, bh, i0, j0, false, dk != nullptr, dv != nullptr, scratch, scratch + tile, scratch + 2 * tile);
         });
     if (dq)
-        for_tasks<T>(slices * qblocks, 2 * tile, [&](int64 task, T* scratch) {
+        for_tasks<T>(slices * qblocks, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / qblocks, i0 = (task % qblocks) * kAttnBlockQ;
             for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
-                backward_step(a, bh, i0, j0, true, false, false, scratch, scratch + tile);
+                backward_step(a, bh, i0, j0, true, false, false, scratch, scratch + tile, scratch + 2 * tile);
         });
 }
 
