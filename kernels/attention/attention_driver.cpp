@@ -161,39 +161,58 @@ void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const A
                        out + bh * p.Tq);
 }
 
-/// The backward's operands and outputs (q, k, v, dout strided, the rest contiguous); an output is nullptr when
-/// not needed, and a step updates only the outputs it is asked for.
+/// The backward's operands and outputs (q, k, v, out, dout strided, the rest contiguous); an
+/// output is nullptr when not needed, and a step updates only the outputs it is asked for.
 template <class T>
 struct BackwardArgs {
     const AttnProblem<T>& p;
     RowKernels<T> kernels;
     const T* lse;
-    AttnOperand<T> dout;
-    const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]
+    AttnOperand<T> out, dout;
+    const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]; nullptr: computed per query block
     T *dq, *dk, *dv;
 };
+
+/// What the steps of one query block share: its dO rows (row stride lddo) and delta = rowsum(dO∘O).
+template <class T>
+struct BlockRows {
+    const T* dout;
+    int64 lddo;
+    const T* delta;
+};
+
+/// The rows of query block i0 of slice bh. Where dO's rows are not packed (the gradient of the
+/// merged-heads view, rows H·Dv apart) they are copied into dbuf (kAttnBlockQ × Dv), since the
+/// GEMMs read dO in place and rows far apart conflict in L1; without a precomputed delta, the
+/// block's is computed into dl (kAttnBlockQ) while those rows are in cache.
+template <class T>
+BlockRows<T> block_rows(const BackwardArgs<T>& a, int64 bh, int64 i0, T* dbuf, T* dl) {
+    const AttnProblem<T>& p = a.p;
+    const int64 b = bh / p.H, h = bh % p.H, m = std::min(kAttnBlockQ, p.Tq - i0);
+    BlockRows<T> rows{at(a.dout, b, h, i0), a.dout.st, a.delta ? a.delta + bh * p.Tq + i0 : dl};
+    if (rows.lddo != p.Dv) {
+        for (int64 r = 0; r < m; ++r) std::copy(rows.dout + r * rows.lddo, rows.dout + r * rows.lddo + p.Dv, dbuf + r * p.Dv);
+        rows.dout = dbuf;
+        rows.lddo = p.Dv;
+    }
+    if (!a.delta && (a.dq || a.dk)) row_dots_slice(m, p.Dv, rows.dout, rows.lddo, at(a.out, b, h, i0), a.out.st, dl);
+    return rows;
+}
 
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
 //   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
 //   dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i.
-// s and dp are kAttnBlockQ × kAttnBlockK tiles, dbuf kAttnBlockQ × Dv: where dO's rows are not
-// packed (the gradient of the merged-heads view, rows H·Dv apart), the block's rows are copied
-// there first, since the GEMMs read dO in place and rows far apart conflict in L1.
+// s and dp are kAttnBlockQ × kAttnBlockK tiles; rows from block_rows(…, i0, …).
 template <class T>
-void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool upd_q, bool upd_k, bool upd_v, T* s,
-                   T* dp, T* dbuf) {
+void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const BlockRows<T>& rows, bool upd_q,
+                   bool upd_k, bool upd_v, T* s, T* dp) {
     const AttnProblem<T>& p = a.p;
     const int64 b = bh / p.H, h = bh % p.H;
     const int64 m = std::min(kAttnBlockQ, p.Tq - i0), n = std::min(kAttnBlockK, visible_keys(p, i0, m) - j0);
     const T* qi = at(p.q, b, h, i0);
     const T* kj = at(p.k, b, h, j0);
-    const T* doi = at(a.dout, b, h, i0);
-    int64 lddo = a.dout.st;
-    if (lddo != p.Dv && (upd_v || upd_q || upd_k)) {
-        for (int64 r = 0; r < m; ++r) std::copy(doi + r * lddo, doi + r * lddo + p.Dv, dbuf + r * p.Dv);
-        doi = dbuf;
-        lddo = p.Dv;
-    }
+    const T* doi = rows.dout;
+    const int64 lddo = rows.lddo;
     tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
@@ -201,7 +220,7 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool 
         tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
     if (!upd_q && !upd_k) return;
     tile_gemm<T>(m, n, p.Dv, T(1), doi, lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
-    const T* delta = a.delta + bh * p.Tq + i0;
+    const T* delta = rows.delta;
     for (int64 r = 0; r < m; ++r) {
         T* dsr = dp + r * kAttnBlockK;
         const T* pr = s + r * kAttnBlockK;
@@ -217,9 +236,10 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool 
 
 // Given dO: P = exp(S − lse), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K,
 // dK = scale·dSᵀ·Q. With at least as many B·H slices as threads, one slice per task (each
-// slice's gradients have one writer). With fewer, two passes keep every thread busy: dK and dV
-// by (slice, key tile), then dQ by (slice, query block); that recomputes P and dP once more, and
-// each gradient element sees the same products in the same order, so the result is the same.
+// slice's gradients have one writer), rowsum(dO∘O) computed per query block. With fewer, two
+// passes keep every thread busy: dK and dV by (slice, key tile), then dQ by (slice, query block);
+// that recomputes P and dP once more, and each gradient element sees the same products in the
+// same order, so the result is the same (rowsum(dO∘O) is computed first, by the same loop).
 template <class T>
 void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout, T* dq,
                    T* dk, T* dv) {
@@ -227,18 +247,28 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
     if (dq) std::fill(dq, dq + slices * p.Tq * p.D, T(0));
     if (dk) std::fill(dk, dk + slices * p.Tk * p.D, T(0));
     if (dv) std::fill(dv, dv + slices * p.Tk * p.Dv, T(0));
-    std::vector<T> delta(static_cast<std::size_t>(slices * p.Tq), T(0));
-    if (dq || dk) row_dots(p, p.Dv, dout, out, delta.data());
-    const BackwardArgs<T> a{p, row_kernels<T>(), lse, dout, delta.data(), dq, dk, dv};
+    const bool per_slice = slices >= num_threads();
+    std::vector<T> delta;
+    if (!per_slice && (dq || dk)) {
+        delta.assign(static_cast<std::size_t>(slices * p.Tq), T(0));
+        row_dots(p, p.Dv, dout, out, delta.data());
+    }
+    const BackwardArgs<T> a{p, row_kernels<T>(), lse, out, dout, per_slice ? nullptr : delta.data(), dq, dk, dv};
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
-    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * p.Dv);
+    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * (p.Dv + 1));
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
     const auto keys_of_block = [&](int64 i0) { return visible_keys(p, i0, std::min(kAttnBlockQ, p.Tq - i0)); };
-    if (slices >= num_threads()) {
+    // Per task scratch: the score tile s, the dP tile, dO's block rows and their delta.
+    const auto dbuf = [&](T* scratch) { return scratch + 2 * tile; };
+    const auto dl = [&](T* scratch) { return scratch + 2 * tile + kAttnBlockQ * p.Dv; };
+    if (per_slice) {
         for_tasks<T>(slices, scratch_size, [&](int64 bh, T* scratch) {
-            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
+            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ) {
+                const BlockRows<T> rows = block_rows(a, bh, i0, dbuf(scratch), dl(scratch));
                 for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
-                    backward_step(a, bh, i0, j0, dq != nullptr, dk != nullptr, dv != nullptr, scratch, scratch + tile, scratch + 2 * tile);
+                    backward_step(a, bh, i0, j0, rows, dq != nullptr, dk != nullptr, dv != nullptr, scratch,
+                                  scratch + tile);
+            }
         });
         return;
     }
@@ -247,13 +277,15 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
             const int64 bh = task / ktiles, j0 = (task % ktiles) * kAttnBlockK;
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
                 if (j0 < keys_of_block(i0))
-                    backward_step(a, bh, i0, j0, false, dk != nullptr, dv != nullptr, scratch, scratch + tile, scratch + 2 * tile);
+                    backward_step(a, bh, i0, j0, block_rows(a, bh, i0, dbuf(scratch), dl(scratch)), false,
+                                  dk != nullptr, dv != nullptr, scratch, scratch + tile);
         });
     if (dq)
         for_tasks<T>(slices * qblocks, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / qblocks, i0 = (task % qblocks) * kAttnBlockQ;
+            const BlockRows<T> rows = block_rows(a, bh, i0, dbuf(scratch), dl(scratch));
             for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
-                backward_step(a, bh, i0, j0, true, false, false, scratch, scratch + tile, scratch + 2 * tile);
+                backward_step(a, bh, i0, j0, rows, true, false, false, scratch, scratch + tile);
         });
 }
 
