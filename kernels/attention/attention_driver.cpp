@@ -244,10 +244,15 @@ template <class T>
 void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout, T* dq,
                    T* dk, T* dv) {
     const int64 slices = p.B * p.H;
-    if (dq) std::fill(dq, dq + slices * p.Tq * p.D, T(0));
-    if (dk) std::fill(dk, dk + slices * p.Tk * p.D, T(0));
-    if (dv) std::fill(dv, dv + slices * p.Tk * p.Dv, T(0));
     const bool per_slice = slices >= num_threads();
+    // Zeroes slices [first, first + count) of the gradients asked for; per-slice tasks zero their
+    // own slice just before accumulating into it (while it is in cache).
+    const auto zero_slices = [&](int64 first, int64 count) {
+        if (dq) std::fill(dq + first * p.Tq * p.D, dq + (first + count) * p.Tq * p.D, T(0));
+        if (dk) std::fill(dk + first * p.Tk * p.D, dk + (first + count) * p.Tk * p.D, T(0));
+        if (dv) std::fill(dv + first * p.Tk * p.Dv, dv + (first + count) * p.Tk * p.Dv, T(0));
+    };
+    if (!per_slice) zero_slices(0, slices);
     std::vector<T> delta;
     if (!per_slice && (dq || dk)) {
         delta.assign(static_cast<std::size_t>(slices * p.Tq), T(0));
@@ -263,6 +268,7 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
     const auto dl = [&](T* scratch) { return scratch + 2 * tile + kAttnBlockQ * p.Dv; };
     if (per_slice) {
         for_tasks<T>(slices, scratch_size, [&](int64 bh, T* scratch) {
+            zero_slices(bh, 1);
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ) {
                 const BlockRows<T> rows = block_rows(a, bh, i0, dbuf(scratch), dl(scratch));
                 for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
