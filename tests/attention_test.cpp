@@ -164,6 +164,38 @@ TEST(Attention, GradcheckStridedInputs) {
             q, k, v);
 }
 
+TEST_F(AttentionFused, OutputMergesHeadsAsAView) {
+    // The output is [B, Tq, H, Dv] memory seen as [B, H, Tq, Dv]: merging the heads back is a
+    // view of it, and the backward reads that view's gradient (rows H·Dv apart) in place. A
+    // gradcheck through the merged view, and float32 on every ISA against the reference.
+    Generator g(23);
+    const Tensor q = randn({2, 3, 5, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor k = randn({2, 3, 6, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor v = randn({2, 3, 6, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor y = F::scaled_dot_product_attention(q, k, v, {.causal = true});
+    EXPECT_EQ(y.shape(), (Shape{2, 3, 5, 4}));
+    EXPECT_TRUE(y.transpose(1, 2).is_contiguous());
+    EXPECT_EQ(y.transpose(1, 2).reshape({2, 5, 12}).data_ptr<double>(), y.data_ptr<double>());
+    const auto merged = [](const std::vector<Tensor>& in) {
+        return F::scaled_dot_product_attention(in[0], in[1], in[2], {.causal = true}).transpose(1, 2).reshape({2, 5, 12});
+    };
+    EXPECT_GRADCHECK(merged, q, k, v);
+    const Qkv in = random_qkv(2, 3, 70, 70, 16, DType::Float32, 24);
+    const Tensor dmerged = randn({2, 70, 48}, DType::Float32, &g);
+    const Tensor dout = dmerged.view({2, 70, 3, 16}).transpose(1, 2);  // the merged view's gradient, strided
+    const Grads ref = run_attention(in, dout.contiguous(), true, false);
+    for (const std::string& isa : available_isas()) {
+        set_isa(isa);
+        Tensor q1 = in.q.clone().requires_grad_(), k1 = in.k.clone().requires_grad_(), v1 = in.v.clone().requires_grad_();
+        const Tensor out = F::scaled_dot_product_attention(q1, k1, v1, {.causal = true});
+        out.transpose(1, 2).reshape({2, 70, 48}).backward(dmerged);
+        EXPECT_LT(max_abs_diff(out, ref.out), 2e-6 * std::max(1.0, max_abs(ref.out))) << isa;
+        EXPECT_LT(max_abs_diff(q1.grad(), ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq))) << isa;
+        EXPECT_LT(max_abs_diff(k1.grad(), ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk))) << isa;
+        EXPECT_LT(max_abs_diff(v1.grad(), ref.dv), 1e-5 * std::max(1.0, max_abs(ref.dv))) << isa;
+    }
+}
+
 TEST_F(AttentionFused, GradcheckAcrossBlockEdges) {
     // More queries than one query block and more keys than one key tile, on one thread (one
     // slice per task) and on two (one slice: the two-pass backward).

@@ -107,3 +107,34 @@ TEST(Elementwise, ComparisonsGiveBoolWithoutGrad) {
 }
 
 }  // namespace
+
+TEST(Elementwise, InPlaceOnStridedViewFloat32) {
+    // add_, sub_, mul_, div_ into a slice of a larger float32 tensor (rows through the vector
+    // kernel) and into a transposed view (element by element), against the out-of-place op.
+    Generator gen(41);
+    const Tensor base = randn({6, 10}, DType::Float32, &gen);
+    const Tensor other = add(randn({6, 4}, DType::Float32, &gen), 3.0);
+    const Tensor other_t = add(randn({4, 6}, DType::Float32, &gen), 3.0).t();  // strided operand
+    for (int op = 0; op < 4; ++op)
+        for (bool transposed_self : {false, true})
+            for (const Tensor& o : {other, other_t}) {
+                Tensor big = transposed_self ? base.t().contiguous() : base.clone();
+                Tensor part = transposed_self ? big.t().narrow(1, 3, 4) : big.narrow(1, 3, 4);
+                ASSERT_FALSE(part.is_contiguous());
+                const Tensor before = part.clone();
+                const Tensor want = op == 0 ? add(before, o) : op == 1 ? sub(before, o) : op == 2 ? mul(before, o)
+                                                                                              : div(before, o);
+                if (op == 0) part.add_(o);
+                if (op == 1) part.sub_(o);
+                if (op == 2) part.mul_(o);
+                if (op == 3) part.div_(o);
+                EXPECT_EQ(part.to_vector<float>(), want.to_vector<float>()) << op << transposed_self;
+                // Outside the view nothing changed.
+                const Tensor rest = transposed_self ? big.t().narrow(1, 0, 3) : big.narrow(1, 0, 3);
+                EXPECT_EQ(rest.to_vector<float>(), base.narrow(1, 0, 3).to_vector<float>());
+            }
+    // A view updated from an overlapping view of the same tensor takes the general path.
+    Tensor t = arange(12, DType::Float32).reshape({3, 4});
+    t.narrow(1, 1, 2).add_(t.narrow(1, 0, 2));
+    EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{0, 1, 3, 3, 4, 9, 11, 7, 8, 17, 19, 11}));
+}

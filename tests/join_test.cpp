@@ -216,4 +216,60 @@ TEST(Split, GradcheckPiecesRecombined) {
     EXPECT_GRADCHECK(chunks, leaf64_transposed({3, 9}, 9));
 }
 
+TEST(Split, PartGradientsAddIntoOneBufferFloat32) {
+    // The qkv pattern: a [3, 5, 12] float32 input split in three along each dim, with every
+    // subset of the parts used (a part left out gets zeros), one part used twice, and an input
+    // whose gradient buffer already holds a contribution from elsewhere. Each part's gradient
+    // lands in its slice of one buffer; the result must be the zero-filled-and-copied one.
+    Generator gen(31);
+    const Tensor base = randn({3, 5, 12}, DType::Float32, &gen);
+    for (std::int64_t dim : {0, 1, 2})
+        for (int used = 1; used < 8; ++used)
+            for (bool twice : {false, true}) {
+                SCOPED_TRACE("dim " + std::to_string(dim) + " used " + std::to_string(used) + " twice " +
+                             std::to_string(twice));
+                Tensor x = base.clone().requires_grad_();
+                Tensor h = mul(x, 1.0);  // a non-leaf: its gradient gathers in the engine's buffer
+                std::vector<Tensor> p = chunk(h, 3, dim);
+                Tensor loss = twice ? mul(h, 0.5).sum() : Tensor();
+                std::vector<Tensor> weights;
+                for (std::size_t i = 0; i < p.size(); ++i) {
+                    weights.push_back(randn(p[i].shape(), DType::Float32, &gen));
+                    if (!(used & (1 << i))) continue;
+                    Tensor term = mul(p[i], weights[i]).sum();
+                    if (twice && i == 0) term = add(term, mul(p[i], weights[i]).sum());
+                    loss = loss.defined() ? add(loss, term) : term;
+                }
+                loss.backward();
+                std::vector<Tensor> want;
+                for (std::size_t i = 0; i < p.size(); ++i) {
+                    Tensor w = (used & (1 << i)) ? (twice && i == 0 ? mul(weights[i], 2.0) : weights[i])
+                                                 : zeros(p[i].shape(), DType::Float32);
+                    want.push_back(twice ? add(w, 0.5) : w);
+                }
+                EXPECT_EQ(values(x.grad()), values(cat(want, dim)));
+            }
+}
+
+TEST(Split, StridedSliceAndSelectGradientsFloat32) {
+    // Slices with a step (zero-filled everywhere first) and selects, mixed with a plain narrow.
+    Generator gen(32);
+    Tensor x = randn({4, 9}, DType::Float32, &gen).requires_grad_();
+    Tensor h = mul(x, 1.0);
+    Tensor a = h.slice(1, 1, 9, 3), b = h.select(0, 2), c = h.narrow(1, 0, 2);
+    const Tensor wa = randn(a.shape(), DType::Float32, &gen), wb = randn(b.shape(), DType::Float32, &gen);
+    const Tensor wc = randn(c.shape(), DType::Float32, &gen);
+    add(add(mul(a, wa).sum(), mul(b, wb).sum()), mul(c, wc).sum()).backward();
+    std::vector<double> want(36, 0.0);
+    const std::vector<double> va = values(wa), vb = values(wb), vc = values(wc);
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 3; ++j) want[i * 9 + 1 + 3 * j] += va[i * 3 + j];
+    for (int j = 0; j < 9; ++j) want[2 * 9 + j] += vb[j];
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 2; ++j) want[i * 9 + j] += vc[i * 2 + j];
+    const std::vector<double> got = values(x.grad());
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_FLOAT_EQ(got[i], want[i]) << i;
+}
+
 }  // namespace

@@ -83,6 +83,16 @@ public:
     /// needs_input_grad(i) is false. Runs with grad mode off.
     virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
 
+    /// Optional fast path for one-input nodes whose input gradient is grad_output written into
+    /// part of an otherwise zero tensor (slice, narrow, select, and so split and chunk): adds
+    /// that gradient in place into `buffer`, the gradient gathered so far for the input, and
+    /// returns true. `buffer` is undefined when nothing was gathered yet (the node then creates
+    /// it, zero outside its part); otherwise it is contiguous, of the input's shape and dtype,
+    /// and seen by nothing but the engine. So the parts of a split add their gradients into one
+    /// tensor, with no full-size zero tensor per part. grad_output has the input's dtype. The
+    /// default returns false, and the engine calls apply() instead. Runs with grad mode off.
+    virtual bool apply_into(const Tensor& /*grad_output*/, Tensor& /*buffer*/) { return false; }
+
     /// Drops saved tensors once the graph has been used (retain_graph=false).
     virtual void release_saved() {}
 

@@ -92,7 +92,7 @@ const T* at(const AttnOperand<T>& x, int64 b, int64 h, int64 t) {
 
 // O[i] = Σ_j P[i,j]·V[j], P = softmax_j(scale·Q[i]·K[j]), one query block per task; lse[i] = log Σ_j exp(S[i,j]).
 template <class T>
-void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
+void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
     const RowKernels<T> kernels = row_kernels<T>();
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ;
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
@@ -105,8 +105,9 @@ void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
         T* rescale = l + kAttnBlockQ;
         std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
         std::fill(l, l + m, T(0));
-        T* o = out + (bh * p.Tq + i0) * p.Dv;
-        std::fill(o, o + m * p.Dv, T(0));
+        T* o = out.data + b * out.sb + h * out.sh + i0 * out.st;
+        const int64 ldo = out.st;
+        for (int64 r = 0; r < m; ++r) std::fill(o + r * ldo, o + r * ldo + p.Dv, T(0));
         const T* qi = at(p.q, b, h, i0);
         const int64 keys = visible_keys(p, i0, m);
         for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
@@ -118,28 +119,26 @@ void forward_impl(const AttnProblem<T>& p, T* out, T* lse) {
             kernels.softmax_rows(m, n, s, kAttnBlockK, mx, l, rescale);
             for (int64 r = 0; r < m; ++r)
                 if (rescale[r] != T(1))
-                    for (int64 d = 0; d < p.Dv; ++d) o[r * p.Dv + d] *= rescale[r];
+                    for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
             // O_i += P·V_j
-            tile_gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, p.Dv);
+            tile_gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, ldo);
         }
         for (int64 r = 0; r < m; ++r) {
             const T inv = T(1) / l[r];
-            for (int64 d = 0; d < p.Dv; ++d) o[r * p.Dv + d] *= inv;
+            for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= inv;
             lse[bh * p.Tq + i0 + r] = mx[r] + std::log(l[r]);
         }
     });
 }
 
-/// out[i] = Σ_d a[i, d]·b[i, d] over rows × n contiguous: eight interleaved partial sums (which
-/// the compiler keeps in vector registers, where one running sum would wait on every add), rows
-/// spread over the threads. Each row's order is fixed, so any thread count gives the same sums.
+/// out[i] = Σ_d x[i·ldx + d]·y[i·ldy + d] for i < rows: eight interleaved partial sums (which the
+/// compiler keeps in vector registers, where one running sum would wait on every add).
 template <class T>
-void row_dots(int64 rows, int64 n, const T* a, const T* b, T* out) {
+void row_dots_slice(int64 rows, int64 n, const T* xs, int64 ldx, const T* ys, int64 ldy, T* out) {
     constexpr int64 kLanes = 8;
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (rows * n >= (int64{1} << 16))
     for (int64 i = 0; i < rows; ++i) {
-        const T* x = a + i * n;
-        const T* y = b + i * n;
+        const T* x = xs + i * ldx;
+        const T* y = ys + i * ldy;
         T acc[kLanes] = {};
         int64 d = 0;
         for (; d + kLanes <= n; d += kLanes)
@@ -150,39 +149,78 @@ void row_dots(int64 rows, int64 n, const T* a, const T* b, T* out) {
     }
 }
 
-/// The backward's operands and outputs (all contiguous but q, k, v); an output is nullptr when
-/// not needed, and a step updates only the outputs it is asked for.
+/// out[bh·Tq + t] = Σ_d a(b, h, t, d)·c(b, h, t, d) over every row of two [B, H, Tq, n] operands
+/// (unit stride along d), slices spread over the threads. Each row's order is fixed, so any
+/// thread count gives the same sums.
+template <class T>
+void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const AttnOperand<T>& c, T* out) {
+    const int64 slices = p.B * p.H;
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (slices * p.Tq * n >= (int64{1} << 16))
+    for (int64 bh = 0; bh < slices; ++bh)
+        row_dots_slice(p.Tq, n, at(a, bh / p.H, bh % p.H, 0), a.st, at(c, bh / p.H, bh % p.H, 0), c.st,
+                       out + bh * p.Tq);
+}
+
+/// The backward's operands and outputs (q, k, v, out, dout strided, the rest contiguous); an
+/// output is nullptr when not needed, and a step updates only the outputs it is asked for.
 template <class T>
 struct BackwardArgs {
     const AttnProblem<T>& p;
     RowKernels<T> kernels;
     const T* lse;
-    const T* dout;
-    const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]
+    AttnOperand<T> out, dout;
+    const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]; nullptr: computed per query block
     T *dq, *dk, *dv;
 };
+
+/// What the steps of one query block share: its dO rows (row stride lddo) and delta = rowsum(dO∘O).
+template <class T>
+struct BlockRows {
+    const T* dout;
+    int64 lddo;
+    const T* delta;
+};
+
+/// The rows of query block i0 of slice bh. Where dO's rows are not packed (the gradient of the
+/// merged-heads view, rows H·Dv apart) they are copied into dbuf (kAttnBlockQ × Dv), since the
+/// GEMMs read dO in place and rows far apart conflict in L1; without a precomputed delta, the
+/// block's is computed into dl (kAttnBlockQ) while those rows are in cache.
+template <class T>
+BlockRows<T> block_rows(const BackwardArgs<T>& a, int64 bh, int64 i0, T* dbuf, T* dl) {
+    const AttnProblem<T>& p = a.p;
+    const int64 b = bh / p.H, h = bh % p.H, m = std::min(kAttnBlockQ, p.Tq - i0);
+    BlockRows<T> rows{at(a.dout, b, h, i0), a.dout.st, a.delta ? a.delta + bh * p.Tq + i0 : dl};
+    if (rows.lddo != p.Dv) {
+        for (int64 r = 0; r < m; ++r) std::copy(rows.dout + r * rows.lddo, rows.dout + r * rows.lddo + p.Dv, dbuf + r * p.Dv);
+        rows.dout = dbuf;
+        rows.lddo = p.Dv;
+    }
+    if (!a.delta && (a.dq || a.dk)) row_dots_slice(m, p.Dv, rows.dout, rows.lddo, at(a.out, b, h, i0), a.out.st, dl);
+    return rows;
+}
 
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
 //   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
 //   dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i.
-// s and dp are kAttnBlockQ × kAttnBlockK tiles.
+// s and dp are kAttnBlockQ × kAttnBlockK tiles; rows from block_rows(…, i0, …).
 template <class T>
-void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool upd_q, bool upd_k, bool upd_v, T* s,
-                   T* dp) {
+void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const BlockRows<T>& rows, bool upd_q,
+                   bool upd_k, bool upd_v, T* s, T* dp) {
     const AttnProblem<T>& p = a.p;
     const int64 b = bh / p.H, h = bh % p.H;
     const int64 m = std::min(kAttnBlockQ, p.Tq - i0), n = std::min(kAttnBlockK, visible_keys(p, i0, m) - j0);
     const T* qi = at(p.q, b, h, i0);
     const T* kj = at(p.k, b, h, j0);
-    const T* doi = a.dout + (bh * p.Tq + i0) * p.Dv;
+    const T* doi = rows.dout;
+    const int64 lddo = rows.lddo;
     tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
     if (upd_v)
-        tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, p.Dv, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
+        tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
     if (!upd_q && !upd_k) return;
-    tile_gemm<T>(m, n, p.Dv, T(1), doi, p.Dv, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
-    const T* delta = a.delta + bh * p.Tq + i0;
+    tile_gemm<T>(m, n, p.Dv, T(1), doi, lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
+    const T* delta = rows.delta;
     for (int64 r = 0; r < m; ++r) {
         T* dsr = dp + r * kAttnBlockK;
         const T* pr = s + r * kAttnBlockK;
@@ -198,41 +236,62 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, bool 
 
 // Given dO: P = exp(S − lse), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K,
 // dK = scale·dSᵀ·Q. With at least as many B·H slices as threads, one slice per task (each
-// slice's gradients have one writer). With fewer, two passes keep every thread busy: dK and dV
-// by (slice, key tile), then dQ by (slice, query block); that recomputes P and dP once more, and
-// each gradient element sees the same products in the same order, so the result is the same.
+// slice's gradients have one writer), rowsum(dO∘O) computed per query block. With fewer, two
+// passes keep every thread busy: dK and dV by (slice, key tile), then dQ by (slice, query block);
+// that recomputes P and dP once more, and each gradient element sees the same products in the
+// same order, so the result is the same (rowsum(dO∘O) is computed first, by the same loop).
 template <class T>
-void backward_impl(const AttnProblem<T>& p, const T* out, const T* lse, const T* dout, T* dq, T* dk, T* dv) {
+void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout, T* dq,
+                   T* dk, T* dv) {
     const int64 slices = p.B * p.H;
-    if (dq) std::fill(dq, dq + slices * p.Tq * p.D, T(0));
-    if (dk) std::fill(dk, dk + slices * p.Tk * p.D, T(0));
-    if (dv) std::fill(dv, dv + slices * p.Tk * p.Dv, T(0));
-    std::vector<T> delta(static_cast<std::size_t>(slices * p.Tq), T(0));
-    if (dq || dk) row_dots(slices * p.Tq, p.Dv, dout, out, delta.data());
-    const BackwardArgs<T> a{p, row_kernels<T>(), lse, dout, delta.data(), dq, dk, dv};
+    const bool per_slice = slices >= num_threads();
+    // Zeroes slices [first, first + count) of the gradients asked for; per-slice tasks zero their
+    // own slice just before accumulating into it (while it is in cache).
+    const auto zero_slices = [&](int64 first, int64 count) {
+        if (dq) std::fill(dq + first * p.Tq * p.D, dq + (first + count) * p.Tq * p.D, T(0));
+        if (dk) std::fill(dk + first * p.Tk * p.D, dk + (first + count) * p.Tk * p.D, T(0));
+        if (dv) std::fill(dv + first * p.Tk * p.Dv, dv + (first + count) * p.Tk * p.Dv, T(0));
+    };
+    if (!per_slice) zero_slices(0, slices);
+    std::vector<T> delta;
+    if (!per_slice && (dq || dk)) {
+        delta.assign(static_cast<std::size_t>(slices * p.Tq), T(0));
+        row_dots(p, p.Dv, dout, out, delta.data());
+    }
+    const BackwardArgs<T> a{p, row_kernels<T>(), lse, out, dout, per_slice ? nullptr : delta.data(), dq, dk, dv};
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
+    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * (p.Dv + 1));
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
     const auto keys_of_block = [&](int64 i0) { return visible_keys(p, i0, std::min(kAttnBlockQ, p.Tq - i0)); };
-    if (slices >= num_threads()) {
-        for_tasks<T>(slices, 2 * tile, [&](int64 bh, T* scratch) {
-            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
+    // Per task scratch: the score tile s, the dP tile, dO's block rows and their delta.
+    const auto dbuf = [&](T* scratch) { return scratch + 2 * tile; };
+    const auto dl = [&](T* scratch) { return scratch + 2 * tile + kAttnBlockQ * p.Dv; };
+    if (per_slice) {
+        for_tasks<T>(slices, scratch_size, [&](int64 bh, T* scratch) {
+            zero_slices(bh, 1);
+            for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ) {
+                const BlockRows<T> rows = block_rows(a, bh, i0, dbuf(scratch), dl(scratch));
                 for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
-                    backward_step(a, bh, i0, j0, dq != nullptr, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+                    backward_step(a, bh, i0, j0, rows, dq != nullptr, dk != nullptr, dv != nullptr, scratch,
+                                  scratch + tile);
+            }
         });
         return;
     }
     if (dk || dv)
-        for_tasks<T>(slices * ktiles, 2 * tile, [&](int64 task, T* scratch) {
+        for_tasks<T>(slices * ktiles, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / ktiles, j0 = (task % ktiles) * kAttnBlockK;
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
                 if (j0 < keys_of_block(i0))
-                    backward_step(a, bh, i0, j0, false, dk != nullptr, dv != nullptr, scratch, scratch + tile);
+                    backward_step(a, bh, i0, j0, block_rows(a, bh, i0, dbuf(scratch), dl(scratch)), false,
+                                  dk != nullptr, dv != nullptr, scratch, scratch + tile);
         });
     if (dq)
-        for_tasks<T>(slices * qblocks, 2 * tile, [&](int64 task, T* scratch) {
+        for_tasks<T>(slices * qblocks, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / qblocks, i0 = (task % qblocks) * kAttnBlockQ;
+            const BlockRows<T> rows = block_rows(a, bh, i0, dbuf(scratch), dl(scratch));
             for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
-                backward_step(a, bh, i0, j0, true, false, false, scratch, scratch + tile);
+                backward_step(a, bh, i0, j0, rows, true, false, false, scratch, scratch + tile);
         });
 }
 
@@ -244,15 +303,19 @@ const F32AttentionVariant& f32_attention_variant(Isa isa) {
     return kVariants[0];
 }
 
-void attention_forward(const AttnProblem<float>& p, float* out, float* lse) { forward_impl(p, out, lse); }
-void attention_forward(const AttnProblem<double>& p, double* out, double* lse) { forward_impl(p, out, lse); }
+void attention_forward(const AttnProblem<float>& p, const AttnResult<float>& out, float* lse) {
+    forward_impl(p, out, lse);
+}
+void attention_forward(const AttnProblem<double>& p, const AttnResult<double>& out, double* lse) {
+    forward_impl(p, out, lse);
+}
 
-void attention_backward(const AttnProblem<float>& p, const float* out, const float* lse, const float* dout,
-                        float* dq, float* dk, float* dv) {
+void attention_backward(const AttnProblem<float>& p, const AttnOperand<float>& out, const float* lse,
+                        const AttnOperand<float>& dout, float* dq, float* dk, float* dv) {
     backward_impl(p, out, lse, dout, dq, dk, dv);
 }
-void attention_backward(const AttnProblem<double>& p, const double* out, const double* lse, const double* dout,
-                        double* dq, double* dk, double* dv) {
+void attention_backward(const AttnProblem<double>& p, const AttnOperand<double>& out, const double* lse,
+                        const AttnOperand<double>& dout, double* dq, double* dk, double* dv) {
     backward_impl(p, out, lse, dout, dq, dk, dv);
 }
 

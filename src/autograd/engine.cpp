@@ -67,6 +67,22 @@ Tensor accumulate(Tensor a, const Tensor& b) {
     }
     return add(a, b);
 }
+
+/// Node::apply_into for a one-input node: its input gradient added straight into the engine's
+/// buffer for the next node, when that buffer is empty or the engine's alone. False: not done
+/// (the node has no such path, or the buffer cannot be written), call apply().
+bool deliver_in_place(Node& node, const Tensor& grad, std::unordered_map<Node*, Tensor>& buffer) {
+    if (node.next.size() != 1 || !node.next[0] || grad.dtype() != node.input_dtypes[0]) return false;
+    Tensor& target = buffer[node.next[0].get()];
+    if (target.defined() &&
+        !(sole_owner(target) && target.dtype() == grad.dtype() && target.shape() == node.input_shapes[0]))
+        return false;
+    if (!node.apply_into(grad, target)) return false;
+    if (target.shape() != node.input_shapes[0])
+        throw AutogradError(std::string(node.name()) + ": backward produced a gradient of shape " +
+                            shape_str(target.shape()) + " for input 0 of shape " + shape_str(node.input_shapes[0]));
+    return true;
+}
 }  // namespace
 
 bool GradMode::is_enabled() { return grad_mode_enabled; }
@@ -226,7 +242,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
             }
             {
                 const profiler::Scope scope(node->name());
-                input_grads = node->apply(grad);
+                if (!deliver_in_place(*node, grad, buffer)) input_grads = node->apply(grad);
             }
             if (!retain_graph && dynamic_cast<AccumulateGrad*>(node) == nullptr) {
                 node->release_saved();

@@ -1,6 +1,7 @@
 // Element copies and conversions (copy_elements, clone, contiguous, to) and the in-place
 // ops with their guards: no in-place write to a leaf that requires grad, to a tensor saved
 // for a backward (while recording), or to read-only storage.
+#include <algorithm>
 #include <cstring>
 
 #include "core/dispatch.hpp"
@@ -55,6 +56,10 @@ void copy_elements(const Tensor& dst, const Tensor& src) {
                 if constexpr (std::is_same_v<D, S>) {
                     if (inner[0] == 1 && inner[1] == 1) {
                         std::memcpy(dp, sp, static_cast<std::size_t>(n) * sizeof(D));
+                        return;
+                    }
+                    if (inner[0] == 1 && inner[1] == 0) {  // fill_, a broadcast value
+                        std::fill_n(dp, n, *sp);
                         return;
                     }
                 }
@@ -152,13 +157,48 @@ bool recording(const Tensor& a, const Tensor* b = nullptr) {
     return autograd::any_requires_grad({&a, b});
 }
 
+/// self op= other row by row, for a strided self (a slice of a larger tensor) and an other of
+/// self's shape that shares no memory with it: the float32 binary kernel on each row both
+/// operands hold contiguously (one element at a time otherwise).
+void inplace_f32_rows(Tensor& self, const Tensor& other, kernels::BinaryOp op) {
+    float* d = detail::storage_ptr<float>(self);
+    const float* s = detail::storage_ptr<float>(other);
+    detail::for_each_row<2>(self.shape(), {self.strides(), other.strides()}, {self.offset(), other.offset()},
+                            [&](auto off, std::int64_t n, auto inner) {
+                                float* dp = d + off[0];
+                                const float* sp = s + off[1];
+                                if (inner[0] == 1 && inner[1] == 1) {
+                                    kernels::binary(op, n, dp, sp, dp);
+                                    return;
+                                }
+                                for (std::int64_t i = 0; i < n; ++i) {
+                                    float& x = dp[i * inner[0]];
+                                    const float y = sp[i * inner[1]];
+                                    switch (op) {
+                                        case kernels::BinaryOp::Add: x = x + y; break;
+                                        case kernels::BinaryOp::Sub: x = x - y; break;
+                                        case kernels::BinaryOp::Mul: x = x * y; break;
+                                        case kernels::BinaryOp::Div: x = x / y; break;
+                                    }
+                                }
+                            });
+}
+
 /// self op= other straight into self's memory through the float32 vector kernels, when nothing
-/// is recorded, the layout is one of their fast paths and other does not partly overlap self.
-/// Returns false, having done nothing, otherwise (the caller takes the general path).
+/// is recorded, the layout is one of their fast paths (or self is strided and other of its
+/// shape, in no shared memory) and other does not partly overlap self. Returns false, having
+/// done nothing, otherwise (the caller takes the general path).
 bool inplace_f32(Tensor& self, const Tensor& other, kernels::BinaryOp op, const char* name) {
     if (recording(self, &other) || self.dtype() != DType::Float32 || other.dtype() != DType::Float32 ||
-        !self.is_contiguous() || self.numel() == 0)
+        self.numel() == 0)
         return false;
+    if (!self.is_contiguous()) {
+        if (self.shares_storage(other) || other.shape() != self.shape()) return false;
+        check_inplace(self, name);
+        inplace_f32_rows(self, other, op);
+        self.storage()->bump_version();
+        return true;
+    }
     if (self.shares_storage(other) && !(other.data_ptr<float>() == self.data_ptr<float>() && other.shape() == self.shape()))
         return false;
     if (detail::broadcast_shapes(self.shape(), other.shape(), name) != self.shape()) return false;

@@ -54,10 +54,28 @@ struct SliceBackward final : Node {
     const char* name() const override { return select ? "SelectBackward" : "SliceBackward"; }
     std::vector<Tensor> apply(const Tensor& g) override {
         Tensor dx = zeros(input_shapes[0], g.dtype());
-        Tensor target = select ? dx.select(dim, start) : dx.slice(dim, start, end, step);
-        target.copy_(g);
+        part_of(dx).copy_(g);
         return {dx};
     }
+    // The parts of a split each add into the one gradient of their input: the first creates it,
+    // zero outside its own part (step 1) or everywhere (a strided slice), and copies its part in.
+    bool apply_into(const Tensor& g, Tensor& dx) override {
+        if (dx.defined()) {
+            part_of(dx).add_(g);
+            return true;
+        }
+        dx = empty(input_shapes[0], g.dtype());
+        if (step == 1) {
+            const std::int64_t len = input_shapes[0][static_cast<std::size_t>(dim)];
+            if (start > 0) dx.slice(dim, 0, start).fill_(0);
+            if (end < len) dx.slice(dim, end, len).fill_(0);
+        } else {
+            dx.fill_(0);
+        }
+        part_of(dx).copy_(g);
+        return true;
+    }
+    Tensor part_of(const Tensor& dx) const { return select ? dx.select(dim, start) : dx.slice(dim, start, end, step); }
     std::int64_t dim, start, end, step;
     bool select;
 };

@@ -67,15 +67,17 @@ struct AttentionBackward final : Node {
     std::vector<Tensor> apply(const Tensor& g) override {
         const Tensor qs = q.unpack(name()), ks = k.unpack(name()), vs = v.unpack(name());
         const Tensor o = out.unpack(name()), l = lse.unpack(name());
-        const Tensor gc = g.contiguous();
+        // The kernel reads dO at any strides with unit stride along Dv: the gradient of the
+        // merged-heads view (a transposed [B, Tq, H, Dv] tensor) is used in place.
+        const Tensor gc = g.stride(3) == 1 ? g : g.contiguous();
         Tensor dq, dk, dv;
         if (needs_input_grad(0)) dq = empty(input_shapes[0], gc.dtype());
         if (needs_input_grad(1)) dk = empty(input_shapes[1], gc.dtype());
         if (needs_input_grad(2)) dv = empty(input_shapes[2], gc.dtype());
         detail::dispatch_floating(gc.dtype(), name(), [&]<class T>() {
             const auto ptr = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
-            kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal), o.data_ptr<T>(),
-                                        l.data_ptr<T>(), gc.data_ptr<T>(), ptr(dq), ptr(dk), ptr(dv));
+            kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal), operand<T>(o),
+                                        l.data_ptr<T>(), operand<T>(gc), ptr(dq), ptr(dk), ptr(dv));
         });
         return {dq, dk, dv};
     }
@@ -87,7 +89,7 @@ struct AttentionBackward final : Node {
         lse.release();
     }
     SavedTensor q, k, v;  // the inputs as given (any strides)
-    SavedTensor out;      // contiguous [B, H, Tq, Dv]
+    SavedTensor out;      // [B, H, Tq, Dv], a transposed view of [B, Tq, H, Dv] memory
     SavedTensor lse;      // contiguous [B, H, Tq]
     AttnSizes sizes{};
     double scale = 1.0;
@@ -102,11 +104,13 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     constexpr const char* op = "scaled_dot_product_attention";
     const AttnSizes s = check_attention_args(q, k, v, options, op);
     const double scale = scale_of(s, options);
-    Tensor out = empty({s.B, s.H, s.Tq, s.Dv}, q.dtype());
+    // [B, Tq, H, Dv] in memory, returned as its [B, H, Tq, Dv] transpose: merging the heads back,
+    // out.transpose(1, 2).reshape({B, Tq, H·Dv}), is then a view, not a copy.
+    Tensor out = empty({s.B, s.Tq, s.H, s.Dv}, q.dtype()).transpose(1, 2);
     Tensor lse = empty({s.B, s.H, s.Tq}, q.dtype());
     detail::dispatch_floating(q.dtype(), op, [&]<class T>() {
-        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal), out.data_ptr<T>(),
-                                   lse.data_ptr<T>());
+        const kernels::AttnResult<T> result{out.data_ptr<T>(), out.stride(0), out.stride(1), out.stride(2)};
+        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal), result, lse.data_ptr<T>());
     });
     if (auto node = autograd::make_node<AttentionBackward>({&q, &k, &v}, out)) {
         node->q = SavedTensor(q.detach());

@@ -20,7 +20,10 @@ struct AttentionOptions {
 };
 
 /// softmax(scale·q·kᵀ [+ causal mask])·v. q [B, H, Tq, D], k and v [B, H, Tk, D] (any strides;
-/// v may have its own last dim Dv) → contiguous [B, H, Tq, D] (Dv). Float32 or float64, all three
+/// v may have its own last dim Dv) → [B, H, Tq, D] (Dv), laid out [B, Tq, H, D] in memory (as
+/// PyTorch's flash kernels do): the result is out.transpose(1, 2) of a contiguous tensor, so
+/// merging the heads, y.transpose(1, 2).reshape({B, Tq, H·D}), is a view (y.view of the
+/// [B, H, Tq, D] shape needs contiguous() first). Float32 or float64, all three
 /// the same dtype. Fused (flash-attention style): the B·H·Tq·Tk scores are never stored; the
 /// forward saves the output and one log-sum-exp per query row, and the backward recomputes the
 /// probabilities tile by tile, computing only the gradients of inputs that need one.
