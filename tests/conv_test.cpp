@@ -2,8 +2,8 @@
 // shapes (stride, padding, dilation, groups, depthwise, 1×1, non-square), gradchecks of every
 // option, the thread-split weight gradient, freezing, the layer's init and repr, and errors; the
 // shifted-plane im2col/col2im of stride-1 "same"-width convolutions at their edges (taps wholly in
-// the padding, gaps of 0, 1 and 2 columns, OH ≠ H) and the weights packed once per call (several
-// K blocks, groups, one image).
+// the padding, gaps of 0, 1 and 2 columns, OH ≠ H), the weights packed once per call (several
+// K blocks, groups, one image) and the weight gradient's two orientations.
 #include <cmath>
 #include <vector>
 
@@ -148,6 +148,7 @@ TEST(Conv2d, ShiftedPlanesAndPackedWeightsMatchDirectLoops) {
     // two K blocks of packed weights.
     const std::vector<ConvCase> shifted = {
         {"cnn-like", {3, 5, 8, 8}, {6, 5, 3, 3}, true, 1, 1, 1, 1},
+        {"3 channels in, dW as col · dyᵀ", {3, 3, 9, 7}, {32, 3, 3, 3}, true, 1, 1, 1, 1},
         {"one column", {2, 3, 5, 1}, {4, 3, 3, 3}, true, 1, 1, 1, 1},
         {"5x5 pad 2", {1, 2, 4, 3}, {3, 2, 5, 5}, false, 1, 2, 1, 1},
         {"taps wholly in the padding", {2, 2, 5, 2}, {2, 2, 3, 3}, true, 1, 3, 3, 1},

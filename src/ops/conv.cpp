@@ -133,24 +133,34 @@ struct ShiftedRow {
     }
 };
 
+/// The ShiftedRow of every tap (i, j), in col's row order.
+std::vector<ShiftedRow> shifted_rows(const ConvGeometry& g) {
+    std::vector<ShiftedRow> taps;
+    taps.reserve(static_cast<std::size_t>(g.kh * g.kw));
+    for (int64 i = 0; i < g.kh; ++i)
+        for (int64 j = 0; j < g.kw; ++j) taps.emplace_back(g, i, j);
+    return taps;
+}
+
 /// col [C·kh·kw, OH·OW] from one image x [C, H, W]: row (c, i, j) holds x[c, oh·sh − ph + i·dh,
 /// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding.
 template <class T>
 void im2col(const ConvGeometry& g, const T* x, T* col) {
     if (g.shifted_planes()) {
         const int64 P = g.P();
-        for (int64 i = 0; i < g.kh; ++i)
-            for (int64 j = 0; j < g.kw; ++j) {
-                const ShiftedRow s(g, i, j);
-                for (int64 c = 0; c < g.C; ++c) {
-                    T* out = col + ((c * g.kh + i) * g.kw + j) * P;
-                    const T* plane = x + c * g.H * g.W;
-                    std::fill(out, out + s.first, T(0));
-                    std::copy(plane + (s.first + s.shift), plane + (s.last + s.shift), out + s.first);
-                    std::fill(out + s.last, out + P, T(0));
-                    s.zero_gaps(g, out);
-                }
+        const std::vector<ShiftedRow> taps = shifted_rows(g);
+        // Channel by channel: its plane stays in L1 while its kh·kw rows are written.
+        for (int64 c = 0; c < g.C; ++c) {
+            const T* plane = x + c * g.H * g.W;
+            T* out = col + c * g.kh * g.kw * P;
+            for (const ShiftedRow& s : taps) {
+                std::fill(out, out + s.first, T(0));
+                std::copy(plane + (s.first + s.shift), plane + (s.last + s.shift), out + s.first);
+                std::fill(out + s.last, out + P, T(0));
+                s.zero_gaps(g, out);
+                out += P;
             }
+        }
         return;
     }
     for (int64 c = 0; c < g.C; ++c)
@@ -185,18 +195,18 @@ void im2col(const ConvGeometry& g, const T* x, T* col) {
 template <class T>
 void col2im(const ConvGeometry& g, T* dcol, T* dx) {
     const int64 HW = g.H * g.W, P = g.P();
+    const std::vector<ShiftedRow> taps = g.shifted_planes() ? shifted_rows(g) : std::vector<ShiftedRow>();
     for (int64 c = 0; c < g.C; ++c) {
         // One plane at a time, zeroed just before its sums: it stays in L1 for them.
         T* plane = dx + c * HW;
         std::fill(plane, plane + HW, T(0));
-        if (g.shifted_planes()) {
-            for (int64 i = 0; i < g.kh; ++i)
-                for (int64 j = 0; j < g.kw; ++j) {
-                    const ShiftedRow s(g, i, j);
-                    T* row = dcol + ((c * g.kh + i) * g.kw + j) * P;
-                    s.zero_gaps(g, row);
-                    for (int64 k = s.first; k < s.last; ++k) plane[k + s.shift] += row[k];
-                }
+        if (!taps.empty()) {
+            T* row = dcol + c * g.kh * g.kw * P;
+            for (const ShiftedRow& s : taps) {
+                s.zero_gaps(g, row);
+                for (int64 k = s.first; k < s.last; ++k) plane[k + s.shift] += row[k];
+                row += P;
+            }
             continue;
         }
         for (int64 i = 0; i < g.kh; ++i)
