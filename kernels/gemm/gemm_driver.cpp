@@ -27,7 +27,11 @@
 // read them (block pc at pc·⌈M⌉_MR, panel ir at ir·kc within it; kc is balanced from K alone, so
 // the layout does not depend on N or the thread count), and sgemm_packed runs the same loops
 // reading those panels instead of packing A: the same tiles in the same order, so the same bits
-// as sgemm. Row chunks are then cut in multiples of MR, so that each starts on a panel.
+// as sgemm. Row chunks are then cut in multiples of MR, so that each starts on a panel. A
+// row-major B of whole panels is then read in place whenever C is one row chunk (one thread,
+// M ≤ mc), at any size: each B panel is read once, and skipping its copy paid (a convolution's
+// [64, 288]·[288, 256] per image: 100 → 110 GFLOP/s; with M > mc, where every row chunk reads B
+// again, it did not: [288, 64]·[64, 256] 100 → 90).
 #include <omp.h>
 #include <emmintrin.h>
 
@@ -123,7 +127,9 @@ Plan make_plan(const Problem& g, const F32GemmVariant& v, int threads) {
     p.col_chunks = threads > 1 && row_chunks < 2 * int64{threads} ? ceil_div(2 * int64{threads}, row_chunks) : 1;
     const bool light = product && g.K <= v.kc && g.M <= v.mc && g.N <= v.nc && g.M * g.N * g.K <= LIGHT_MAX_MNK;
     p.direct_a = light && g.rsA == 1 && !g.packed_a;
-    p.direct_b = light && g.csB == 1 && g.N % v.nr == 0;
+    // With A pre-packed, B is read in place whenever each of its panels is read once (one row chunk).
+    const bool read_b_once = g.packed_a && product && row_chunks == 1;
+    p.direct_b = (light || read_b_once) && g.csB == 1 && g.N % v.nr == 0;
     p.a_floats = p.direct_a || g.packed_a ? 0 : round_up(round_up(p.chunk, v.mr) * p.kc, 16);
     p.b_floats = p.direct_b ? 0 : round_up(p.nc * p.kc, 16);
     return p;
