@@ -1,6 +1,9 @@
 // conv2d and nn::Conv2d: forward and both weight and input gradients against direct loops on odd
 // shapes (stride, padding, dilation, groups, depthwise, 1×1, non-square), gradchecks of every
-// option, the thread-split weight gradient, freezing, the layer's init and repr, and errors.
+// option, the thread-split weight gradient, freezing, the layer's init and repr, and errors; the
+// shifted-plane im2col/col2im of stride-1 "same"-width convolutions at their edges (taps wholly in
+// the padding, gaps of 0, 1 and 2 columns, OH ≠ H), the weights packed once per call (several
+// K blocks, groups, one image) and the weight gradient's two orientations.
 #include <cmath>
 #include <vector>
 
@@ -138,6 +141,44 @@ TEST(Conv2d, BackwardMatchesDirectLoops) {
             }
         }
     }
+}
+
+TEST(Conv2d, ShiftedPlanesAndPackedWeightsMatchDirectLoops) {
+    // Stride 1 with OW = W: the shifted-plane im2col/col2im. The last case is not (OW ≠ W) but has
+    // two K blocks of packed weights.
+    const std::vector<ConvCase> shifted = {
+        {"cnn-like", {3, 5, 8, 8}, {6, 5, 3, 3}, true, 1, 1, 1, 1},
+        {"3 channels in, dW as col · dyᵀ", {3, 3, 9, 7}, {32, 3, 3, 3}, true, 1, 1, 1, 1},
+        {"one column", {2, 3, 5, 1}, {4, 3, 3, 3}, true, 1, 1, 1, 1},
+        {"5x5 pad 2", {1, 2, 4, 3}, {3, 2, 5, 5}, false, 1, 2, 1, 1},
+        {"taps wholly in the padding", {2, 2, 5, 2}, {2, 2, 3, 3}, true, 1, 3, 3, 1},
+        {"1x3", {2, 3, 4, 6}, {4, 3, 1, 3}, true, 1, Size2{0, 1}, 1, 1},
+        {"OH < H", {2, 3, 6, 5}, {4, 3, 3, 3}, true, 1, Size2{0, 1}, 1, 1},
+        {"groups 2, one image", {1, 4, 5, 6}, {6, 2, 3, 3}, true, 1, 1, 1, 2},
+        {"two K blocks", {3, 64, 5, 4}, {20, 64, 3, 3}, true, 1, 1, 1, 1},
+        {"two K blocks, valid", {3, 64, 5, 4}, {13, 64, 3, 3}, false, 1, 0, 1, 1},
+    };
+    const int saved_threads = get_num_threads();
+    for (int threads : {1, 2})
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            set_num_threads(threads);
+            const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
+            for (const ConvCase& c : shifted) {
+                Generator g(9);
+                Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
+                Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
+                Tensor y = run_case(c, x, w, b);
+                Tensor dy = randn(y.shape(), dt, &g);
+                y.backward(dy);
+                const std::vector<double> dyv = dy.to_vector<double>();
+                const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
+                ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
+                expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
+                expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
+                expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
+            }
+        }
+    set_num_threads(saved_threads);
 }
 
 TEST(Conv2d, GradcheckEveryOption) {

@@ -3,7 +3,7 @@
 // ±1, across the cache-block edges (KC ± 1, MC ± 1, NC + 1), all four transpose combinations with
 // padded and column-major C, alpha/beta (beta = 0 over NaN, alpha = 0 over NaN), the bias and
 // activation epilogues (also on a tile of one full vector and a masked tail), batched problems with
-// shared operands, 1 vs 2 threads (bit-identical by construction: the K blocking and each
+// shared operands, a pre-packed A (SgemmPackedA, bit for bit against sgemm), 1 vs 2 threads (bit-identical by construction: the K blocking and each
 // element's order of accumulation do not depend on the thread count), and the ISA / thread-count
 // settings' errors.
 #include <Eigen/Dense>
@@ -272,6 +272,55 @@ TEST_P(SgemmOnIsa, BatchedMatchesOneCallPerProblem) {
         check_batched(3, 300, 280, 260, false, threads); // large: every thread on each problem
         check_batched(1, 10, 12, 14, false, threads);
     }
+}
+
+/// sgemm_packed against sgemm on the matrix A was packed from (already checked against the
+/// oracle): the same bits, on 1 and 2 threads, A row- or column-major, C padded.
+void check_packed(int64 M, int64 N, int64 K, bool trans_a, float alpha, float beta, bool with_bias) {
+    Strided A(M, K, trans_a, 11), B(K, N, false, 12);
+    std::vector<float> bias(static_cast<std::size_t>(N));
+    for (int64 j = 0; j < N; ++j) bias[static_cast<std::size_t>(j)] = 0.5f - 0.125f * static_cast<float>(j % 5);
+    const GemmEpilogue epilogue{with_bias ? bias.data() : nullptr, Activation::Relu};
+    const kernels::SgemmPackedA packed(M, K, A.data.data(), A.rs, A.cs);
+    EXPECT_EQ(packed.rows(), M);
+    EXPECT_EQ(packed.depth(), K);
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        Strided want(M, N, false, 13), got(M, N, false, 13);
+        kernels::sgemm(M, N, K, alpha, A.data.data(), A.rs, A.cs, B.data.data(), B.rs, B.cs, beta, want.data.data(),
+                       want.rs, want.cs, epilogue);
+        kernels::sgemm_packed(packed, N, alpha, B.data.data(), B.rs, B.cs, beta, got.data.data(), got.rs, got.cs,
+                              epilogue);
+        EXPECT_TRUE(got.data == want.data) << "M=" << M << " N=" << N << " K=" << K << (trans_a ? " Aᵀ" : "")
+                                           << " alpha=" << alpha << " beta=" << beta << " threads=" << threads;
+    }
+}
+
+TEST_P(SgemmOnIsa, PackedAMatchesSgemmBitForBit) {
+    const int64 mr = variant().mr, nr = variant().nr, kc = variant().kc, mc = variant().mc;
+    for (bool trans_a : {false, true}) {
+        check_packed(1, 1, 1, trans_a, 1.f, 0.f, false);
+        check_packed(mr - 1, nr + 3, 27, trans_a, 1.f, 0.f, true);        // one partial panel, light path
+        check_packed(2 * mr + 8, 2 * nr, 288, trans_a, 1.f, 1.f, true);   // B read in place
+        check_packed(128, 64, 2 * kc + 1, trans_a, 1.f, 0.f, false);      // three K blocks
+        check_packed(mc + 5, 3 * nr - 1, kc - 1, trans_a, 0.5f, 1.f, true);  // two row chunks, ragged
+        check_packed(64, 1030, kc + 1, trans_a, 1.f, 0.f, false);        // many panels, two K blocks
+        check_packed(7, 9, 0, trans_a, 1.f, 1.f, true);                   // K = 0: C = beta·C + bias
+        check_packed(7, 9, 5, trans_a, 0.f, 1.f, false);                  // alpha = 0
+    }
+}
+
+TEST_P(SgemmOnIsa, PackedAKeepsTheIsaItWasPackedFor) {
+    const int64 M = 29, N = 70, K = 45;
+    Strided A(M, K, false, 21), B(K, N, false, 22);
+    set_num_threads(1);
+    const kernels::SgemmPackedA packed(M, K, A.data.data(), A.rs, A.cs);
+    Strided want(M, N, false, 23), got(M, N, false, 23);
+    kernels::sgemm(M, N, K, 1.f, A.data.data(), A.rs, A.cs, B.data.data(), B.rs, B.cs, 0.f, want.data.data(), want.rs,
+                   want.cs);
+    set_isa("scalar");  // the multiply still runs the kernel the panels were packed for
+    kernels::sgemm_packed(packed, N, 1.f, B.data.data(), B.rs, B.cs, 0.f, got.data.data(), got.rs, got.cs);
+    EXPECT_TRUE(got.data == want.data);
 }
 
 TEST_P(SgemmOnIsa, LargeProblemMatchesEigen) {

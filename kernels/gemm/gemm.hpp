@@ -24,8 +24,11 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace graft::kernels {
+
+struct F32GemmVariant;
 
 using int64 = std::int64_t;
 
@@ -51,6 +54,29 @@ struct GemmEpilogue {
 /// float32 C = act(alpha·A·B + beta·C + bias) on the active ISA, threaded; strides as gemm_scalar.
 void sgemm(int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA, const float* B, int64 rsB,
            int64 csB, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue = {});
+
+/// A [M, K] (any strides) packed once for the active ISA's micro-kernel, to multiply many B
+/// matrices without packing it again: a convolution's weights against every image's columns.
+/// Immutable once built, so threads may share it; it owns its panels (std::bad_alloc if they
+/// cannot be had). It keeps the ISA that was active when it was packed.
+class SgemmPackedA {
+public:
+    SgemmPackedA(int64 M, int64 K, const float* A, int64 rsA, int64 csA);
+    int64 rows() const { return M_; }
+    int64 depth() const { return K_; }
+
+private:
+    friend void sgemm_packed(const SgemmPackedA&, int64, float, const float*, int64, int64, float, float*, int64,
+                             int64, const GemmEpilogue&);
+    const F32GemmVariant* variant_;
+    int64 M_, K_;
+    std::vector<float> panels_;
+};
+
+/// sgemm with a packed A: C [A.rows(), N] = act(alpha·A·B + beta·C + bias), B [A.depth(), N].
+/// The same bits as sgemm on the matrix A was packed from, under that ISA and thread count.
+void sgemm_packed(const SgemmPackedA& A, int64 N, float alpha, const float* B, int64 rsB, int64 csB, float beta,
+                  float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue = {});
 
 /// `batch` independent sgemm problems; problem b's operands start at A + b·bsA, B + b·bsB and
 /// C + b·bsC (bsA or bsB may be 0 to share an operand; the C matrices must not overlap). Small

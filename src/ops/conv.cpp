@@ -1,10 +1,17 @@
 // conv2d on the GEMM through im2col, forward followed by its backward. Each image is one GEMM
 // per group, out[g] [Og, OH·OW] = W[g] [Og, Cg·kh·kw] · col[g] [Cg·kh·kw, OH·OW]; images are
 // spread over the OpenMP threads, each with its own column buffer (reused from image to image)
-// and, in the backward, its own partial weight gradient, summed once at the end.
+// and, in the backward, its own partial weight gradient, summed once at the end. In float32 the
+// weights, the A operand of the forward (W) and of the input gradient (Wᵀ), are packed for the
+// micro-kernel once per call and shared by every image's GEMM (kernels::SgemmPackedA).
+// With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
+// input plane shifted by a constant offset: im2col copies it in one run and zeroes the columns
+// that fall in the padding, col2im adds it back in one run.
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -26,7 +33,7 @@ namespace {
 
 using int64 = std::int64_t;
 
-/// C = alpha·A·B + beta·C on strided matrices (the contract of kernels/gemm/gemm.hpp).
+/// C = A·B + beta·C on strided matrices (the contract of kernels/gemm/gemm.hpp).
 template <class T>
 void gemm(int64 M, int64 N, int64 K, const T* A, int64 rsA, int64 csA, const T* B, int64 rsB, int64 csB, T beta,
           T* C, int64 rsC, int64 csC) {
@@ -52,6 +59,38 @@ struct ConvGeometry {
     int64 weight_size() const { return O * Kg(); }
     /// A 1×1 kernel, stride 1, no padding: the image itself is the column matrix.
     bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+    /// Stride 1 and as many output columns as input columns: each col row is a shifted plane.
+    bool shifted_planes() const { return sh == 1 && sw == 1 && OW == W; }
+};
+
+/// op(W[g]) for every group g, the A operand that every image's GEMM shares: W[g] [Og, Kg] for
+/// the forward, W[g]ᵀ [Kg, Og] for the input gradient. float32 packs each group once
+/// (kernels::SgemmPackedA); double reads W in place through gemm_scalar.
+template <class T>
+class GroupWeights {
+public:
+    GroupWeights(const ConvGeometry& g, const T* w, bool transpose)
+        : w_(w), M_(transpose ? g.Kg() : g.Og()), K_(transpose ? g.Og() : g.Kg()), rs_(transpose ? 1 : g.Kg()),
+          cs_(transpose ? g.Kg() : 1), group_stride_(g.Og() * g.Kg()) {
+        if constexpr (std::is_same_v<T, float>) {
+            packed_.reserve(static_cast<std::size_t>(g.groups));
+            for (int64 grp = 0; grp < g.groups; ++grp) packed_.emplace_back(M_, K_, w + grp * group_stride_, rs_, cs_);
+        }
+    }
+
+    /// C [rows, N] = op(W[grp]) · B [depth, N] + beta·C, B and C row-major with row strides ldb, ldc.
+    void multiply(int64 grp, int64 N, const T* B, int64 ldb, T beta, T* C, int64 ldc) const {
+        if constexpr (std::is_same_v<T, float>)
+            kernels::sgemm_packed(packed_[static_cast<std::size_t>(grp)], N, 1.f, B, ldb, 1, beta, C, ldc, 1);
+        else
+            gemm<T>(M_, N, K_, w_ + grp * group_stride_, rs_, cs_, B, ldb, 1, beta, C, ldc, 1);
+    }
+
+private:
+    struct None {};
+    const T* w_;
+    int64 M_, K_, rs_, cs_, group_stride_;
+    std::vector<std::conditional_t<std::is_same_v<T, float>, kernels::SgemmPackedA, None>> packed_;
 };
 
 /// The output columns [lo, hi) whose input column ow·stride + offset lies inside [0, W).
@@ -63,10 +102,67 @@ std::pair<int64, int64> valid_range(int64 offset, int64 stride, int64 W, int64 O
     return {lo, hi};
 }
 
+/// Where row (i, j) of a shifted-planes col (ConvGeometry::shifted_planes) reads its plane:
+/// col[(oh, ow)] = plane[oh·W + ow + shift] for oh in [oh_lo, oh_hi), ow in [lo, hi), the rest
+/// padding. The flat run [first, last) of col covers every valid entry and reads inside the plane;
+/// its padding entries are the gaps between consecutive valid rows, OW − hi + lo entries from
+/// (oh, hi) on (one entry for a 3×3 kernel's side columns, none for its middle one), which read
+/// the neighbouring row's pixels.
+struct ShiftedRow {
+    int64 shift, oh_lo, oh_hi, lo, hi, first, last;
+    ShiftedRow(const ConvGeometry& g, int64 i, int64 j) {
+        const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
+        shift = row_off * g.W + col_off;
+        std::tie(oh_lo, oh_hi) = valid_range(row_off, 1, g.H, g.OH);
+        std::tie(lo, hi) = valid_range(col_off, 1, g.W, g.OW);
+        const bool empty = oh_lo >= oh_hi || lo >= hi;
+        first = empty ? 0 : oh_lo * g.OW + lo;
+        last = empty ? 0 : (oh_hi - 1) * g.OW + hi;
+    }
+    /// out[k] = 0 for the padding entries inside [first, last): the gaps between valid rows.
+    template <class T>
+    void zero_gaps(const ConvGeometry& g, T* out) const {
+        const int64 gap = g.OW - hi + lo;
+        if (first == last || gap == 0) return;
+        T* r = out + oh_lo * g.OW + hi;
+        if (gap == 1) {  // single stores: a loop here would become a memset call per row
+            for (int64 oh = oh_lo; oh + 1 < oh_hi; ++oh) r[(oh - oh_lo) * g.OW] = T(0);
+            return;
+        }
+        for (int64 oh = oh_lo; oh + 1 < oh_hi; ++oh, r += g.OW) std::fill(r, r + gap, T(0));
+    }
+};
+
+/// The ShiftedRow of every tap (i, j), in col's row order.
+std::vector<ShiftedRow> shifted_rows(const ConvGeometry& g) {
+    std::vector<ShiftedRow> taps;
+    taps.reserve(static_cast<std::size_t>(g.kh * g.kw));
+    for (int64 i = 0; i < g.kh; ++i)
+        for (int64 j = 0; j < g.kw; ++j) taps.emplace_back(g, i, j);
+    return taps;
+}
+
 /// col [C·kh·kw, OH·OW] from one image x [C, H, W]: row (c, i, j) holds x[c, oh·sh − ph + i·dh,
 /// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding.
 template <class T>
 void im2col(const ConvGeometry& g, const T* x, T* col) {
+    if (g.shifted_planes()) {
+        const int64 P = g.P();
+        const std::vector<ShiftedRow> taps = shifted_rows(g);
+        // Channel by channel: its plane stays in L1 while its kh·kw rows are written.
+        for (int64 c = 0; c < g.C; ++c) {
+            const T* plane = x + c * g.H * g.W;
+            T* out = col + c * g.kh * g.kw * P;
+            for (const ShiftedRow& s : taps) {
+                std::fill(out, out + s.first, T(0));
+                std::copy(plane + (s.first + s.shift), plane + (s.last + s.shift), out + s.first);
+                std::fill(out + s.last, out + P, T(0));
+                s.zero_gaps(g, out);
+                out += P;
+            }
+        }
+        return;
+    }
     for (int64 c = 0; c < g.C; ++c)
         for (int64 i = 0; i < g.kh; ++i)
             for (int64 j = 0; j < g.kw; ++j) {
@@ -94,10 +190,25 @@ void im2col(const ConvGeometry& g, const T* x, T* col) {
             }
 }
 
-/// The adjoint of im2col: dx [C, H, W] += every entry of dcol at the input pixel it was read from.
+/// The adjoint of im2col: dx [C, H, W] = the sum of every entry of dcol at the input pixel it was
+/// read from (0 where none was). dcol is scratch: its padding entries may be overwritten.
 template <class T>
-void col2im(const ConvGeometry& g, const T* dcol, T* dx) {
-    for (int64 c = 0; c < g.C; ++c)
+void col2im(const ConvGeometry& g, T* dcol, T* dx) {
+    const int64 HW = g.H * g.W, P = g.P();
+    const std::vector<ShiftedRow> taps = g.shifted_planes() ? shifted_rows(g) : std::vector<ShiftedRow>();
+    for (int64 c = 0; c < g.C; ++c) {
+        // One plane at a time, zeroed just before its sums: it stays in L1 for them.
+        T* plane = dx + c * HW;
+        std::fill(plane, plane + HW, T(0));
+        if (!taps.empty()) {
+            T* row = dcol + c * g.kh * g.kw * P;
+            for (const ShiftedRow& s : taps) {
+                s.zero_gaps(g, row);
+                for (int64 k = s.first; k < s.last; ++k) plane[k + s.shift] += row[k];
+                row += P;
+            }
+            continue;
+        }
         for (int64 i = 0; i < g.kh; ++i)
             for (int64 j = 0; j < g.kw; ++j) {
                 const T* row = dcol + ((c * g.kh + i) * g.kw + j) * g.P();
@@ -111,6 +222,7 @@ void col2im(const ConvGeometry& g, const T* dcol, T* dx) {
                     for (int64 ow = lo; ow < hi; ++ow) dst[ow * g.sw] += in[ow];
                 }
             }
+    }
 }
 
 /// Multiply-adds below which a call stays on one thread (a parallel region costs more than it saves).
@@ -150,7 +262,8 @@ template <class T>
 void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
     const int threads = image_threads(g);
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
-    const int64 Og = g.Og(), Kg = g.Kg(), P = g.P();
+    const int64 P = g.P();
+    const GroupWeights<T> weights(g, w, /*transpose=*/false);
     for_each_image(g.N, threads, [&](int t, int64 n) {
         const T* xn = x + n * g.image_size();
         const T* col = xn;
@@ -160,23 +273,32 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
             col = buf;
         }
         T* yn = y + n * g.O * P;
-        if (b != nullptr)
-            for (int64 o = 0; o < g.O; ++o) std::fill(yn + o * P, yn + (o + 1) * P, b[o]);
         for (int64 grp = 0; grp < g.groups; ++grp)
-            gemm<T>(Og, P, Kg, w + grp * Og * Kg, Kg, 1, col + grp * Kg * P, P, 1, b != nullptr ? T(1) : T(0),
-                    yn + grp * Og * P, P, 1);
+            weights.multiply(grp, P, col + grp * g.Kg() * P, P, T(0), yn + grp * g.Og() * P, P);
+        // The bias after the product (beta = 0), in one pass while y[n] is in cache: filling y with
+        // it and accumulating (beta = 1) made the GEMM read C, which costs the most when K is
+        // small (the first conv of a CNN, K = 27). The same bits: each element is (Σ) + b either way.
+        if (b != nullptr)
+            for (int64 o = 0; o < g.O; ++o) {
+                T* row = yn + o * P;
+                const T bo = b[o];
+                for (int64 p = 0; p < P; ++p) row[p] += bo;
+            }
     });
 }
 
 // y[n, g] = W[g] · col[n, g] + b
 //   ⇒ dcol[n, g] = W[g]ᵀ · dy[n, g], dx[n] = col2im(dcol[n])   (only with dx)
-//     dW[g] = Σₙ dy[n, g] · col[n, g]ᵀ                          (only with dw; per-thread partial sums)
+//     dW[g] = Σₙ dy[n, g] · col[n, g]ᵀ                          (only with dw; per-thread partial sums;
+//                                                              as dW[g]ᵀ = Σₙ col · dyᵀ when Kg < Og)
 // x is needed for dw only, w for dx only; dx and dw may be null.
 template <class T>
 void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
     const int threads = image_threads(g);
     const int64 Og = g.Og(), Kg = g.Kg(), P = g.P(), wsize = g.weight_size();
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
+    std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
+    if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
     // Thread 0 accumulates straight into dw (zeroed by the caller); the others into their own.
     std::vector<T> partial(dw != nullptr ? static_cast<std::size_t>((threads - 1) * wsize) : 0, T(0));
     for_each_image(g.N, threads, [&](int t, int64 n) {
@@ -190,20 +312,24 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
                 col = buf;
             }
             T* dwt = t == 0 ? dw : partial.data() + (t - 1) * wsize;
-            for (int64 grp = 0; grp < g.groups; ++grp)
-                gemm<T>(Og, Kg, P, dyn + grp * Og * P, P, 1, col + grp * Kg * P, 1, P, T(1), dwt + grp * Og * Kg, Kg,
-                        1);
+            for (int64 grp = 0; grp < g.groups; ++grp) {
+                const T* dyg = dyn + grp * Og * P;
+                const T* colg = col + grp * Kg * P;
+                T* dwg = dwt + grp * Og * Kg;
+                // The GEMM runs faster with the smaller side as its rows (the first conv of a CNN,
+                // 3 channels in: Kg = 27 < Og), so that side decides the orientation.
+                if (Og <= Kg)
+                    gemm<T>(Og, Kg, P, dyg, P, 1, colg, 1, P, T(1), dwg, Kg, 1);
+                else
+                    gemm<T>(Kg, Og, P, colg, P, 1, dyg, 1, P, T(1), dwg, 1, Kg);  // dW[g]ᵀ = col · dyᵀ
+            }
         }
         if (dx != nullptr) {
             T* dxn = dx + n * g.image_size();
             T* dcol = g.direct() ? dxn : buf;
             for (int64 grp = 0; grp < g.groups; ++grp)
-                gemm<T>(Kg, P, Og, w + grp * Og * Kg, 1, Kg, dyn + grp * Og * P, P, 1, T(0), dcol + grp * Kg * P, P,
-                        1);
-            if (!g.direct()) {
-                std::fill(dxn, dxn + g.image_size(), T(0));
-                col2im(g, dcol, dxn);
-            }
+                weights_t->multiply(grp, P, dyn + grp * Og * P, P, T(0), dcol + grp * Kg * P, P);
+            if (!g.direct()) col2im(g, dcol, dxn);
         }
     });
     if (dw != nullptr && threads > 1)
