@@ -277,7 +277,8 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
             weights.multiply(grp, P, col + grp * g.Kg() * P, P, T(0), yn + grp * g.Og() * P, P);
         // The bias after the product (beta = 0), in one pass while y[n] is in cache: filling y with
         // it and accumulating (beta = 1) made the GEMM read C, which costs the most when K is
-        // small (the first conv of a CNN, K = 27). The same bits: each element is (Σ) + b either way.
+        // small (the first conv of a CNN, K = 27). Each element is still (Σ) + b (with one K block,
+        // the same bits; with several, b is no longer added to the first block's partial sum).
         if (b != nullptr)
             for (int64 o = 0; o < g.O; ++o) {
                 T* row = yn + o * P;
