@@ -232,6 +232,10 @@ bool replaces(T v, T best) {
     return v > best || v != v;
 }
 
+/// Rows at least this wide take the scalar loops: the SSE2 loops hold offsets of up to W + 1 in
+/// int32 lanes.
+constexpr int64 kMaxSimdRowWidth = int64{1} << 30;
+
 /// replaces() on four lanes: an all-ones lane where v replaces best.
 inline __m128 replaces4(__m128 v, __m128 best) { return _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_cmpunord_ps(v, v)); }
 inline __m128 select4(__m128 take, __m128 v, __m128 otherwise) {
@@ -251,6 +255,7 @@ int64 max_pool_2x2_row_simd(int64 OW, const T* r0, const T* r1, int64 W, int64 b
     if constexpr (!std::is_same_v<T, float>) {
         return 0;
     } else {
+        if (W >= kMaxSimdRowWidth) return 0;  // the window offsets are int32 lanes
         const __m128i one = _mm_set1_epi32(1), second_row = _mm_set1_epi32(static_cast<int>(W));
         const __m128i lane = _mm_setr_epi32(0, 2, 4, 6), zero = _mm_setzero_si128();
         int64 ow = 0;
@@ -310,6 +315,7 @@ int64 max_pool_2x2_backward_row_simd(int64 OW, const T* d, const int64* at, int6
     if constexpr (!std::is_same_v<T, float>) {
         return 0;
     } else {
+        if (W >= kMaxSimdRowWidth) return 0;  // the window offsets are int32 lanes
         const __m128i one = _mm_set1_epi32(1), second_row = _mm_set1_epi32(static_cast<int>(W));
         const __m128i second_row_right = _mm_set1_epi32(static_cast<int>(W + 1)), zero = _mm_setzero_si128();
         int64 ow = 0;
