@@ -33,6 +33,8 @@ namespace {
 /// Tiles a chunk of images aims for: fewer make the GEMMs' N too small, more spill V and M out
 /// of the L2/L3 between the transforms and the GEMMs.
 constexpr int64 kChunkTiles = 256;
+/// Floats between consecutive planes of V and M (see run_width).
+constexpr int64 kPlanePad = 32;
 }  // namespace
 
 bool winograd_eligible(int64 C, int64 O, int64 kh, int64 kw, int64 sh, int64 sw, int64 ph, int64 pw, int64 dh,
@@ -76,51 +78,59 @@ int64 Winograd3x3::chunk_images(int64 N, int threads) const {
 
 int64 Winograd3x3::scratch_size(int64 images) const {
     const int64 T = images * th_ * tw_;
-    return 16 * (C_ + O_) * T + 16 * (2 * tw_ + 2);
+    return 16 * ((C_ + O_) * T + 2 * kPlanePad) + 16 * (2 * tw_ + 2);  // V, M and the row buffers
 }
 
-void Winograd3x3::run(int64 images, const float* x, const float* b, float* y, float* scratch) const {
-    const int64 C = C_, O = O_, H = H_, W = W_, th = th_, tw = tw_;
-    const int64 per_image = th * tw, T = images * per_image, Wp = 2 * tw + 2;
-    const int64 CT = C * T, OT = O * T;
-    float* V = scratch;          // [16][C][T]
-    float* M = V + 16 * CT;      // [16][O][T]
-    float* rows = M + 16 * OT;   // 16·Wp floats of row buffers
+namespace {
 
-    // V = Bᵀ d B, one tile row of one channel at a time: the 4 input rows (zero-padded) go
-    // through Bᵀ across their whole width, then B along each tile's 4 columns.
+/// Winograd3x3::run for images of width kW, or of any width W with kW = 0: a width known at
+/// compile time makes the transforms' row loops (4 to 16 iterations in a small CNN) straight
+/// vector code, without the loop overhead and epilogues that otherwise cost as much as the adds.
+template <int kW>
+void run_width(const std::vector<kernels::SgemmPackedA>& u, int64 C, int64 O, int64 H, int64 W_any, int64 images,
+               const float* x, const float* b, float* y, float* scratch) {
+    const int64 W = kW > 0 ? kW : W_any, th = (H + 1) / 2, tw = (W + 1) / 2;
+    const int64 per_image = th * tw, T = images * per_image, Wp = 2 * tw + 2;
+    // The 16 planes of V and of M lie kPlanePad floats further apart than their size: at a
+    // multiple of 4 KiB, the transforms' 4 to 16 streams would fall in the same L1 sets.
+    const int64 CT = C * T + kPlanePad, OT = O * T + kPlanePad;
+    float* V = scratch;         // [16][C][T]
+    float* M = V + 16 * CT;     // [16][O][T]
+    float* rows = M + 16 * OT;  // row buffers, 16·Wp floats
+    float* zeros = rows;        // W zeros: the rows above and below the image
+    float* t = rows + Wp;       // 4 rows of Wp: Bᵀ d, column 0 and columns past W the padding
+    std::fill(rows, rows + 5 * Wp, 0.f);
+
+    // V = Bᵀ d B, one tile row of one channel at a time: Bᵀ down the 4 input rows across the
+    // whole width (rows outside the image read as zeros), then B along each tile's 4 columns.
     for (int64 n = 0; n < images; ++n)
         for (int64 c = 0; c < C; ++c) {
             const float* plane = x + (n * C + c) * H * W;
             for (int64 ty = 0; ty < th; ++ty) {
-                float* d = rows;  // 4 rows of Wp: column 0 and columns past W + 1 are padding
+                const float* d[4];
                 for (int i = 0; i < 4; ++i) {
-                    float* di = d + i * Wp;
                     const int64 r = 2 * ty - 1 + i;
-                    if (r < 0 || r >= H) {
-                        std::fill(di, di + Wp, 0.f);
-                        continue;
-                    }
-                    di[0] = 0.f;
-                    std::memcpy(di + 1, plane + r * W, static_cast<std::size_t>(W) * sizeof(float));
-                    std::fill(di + 1 + W, di + Wp, 0.f);
+                    d[i] = r < 0 || r >= H ? zeros : plane + r * W;
                 }
-                float* t = rows + 4 * Wp;
-                const float *d0 = d, *d1 = d + Wp, *d2 = d + 2 * Wp, *d3 = d + 3 * Wp;
-                float *t0 = t, *t1 = t + Wp, *t2 = t + 2 * Wp, *t3 = t + 3 * Wp;
-                for (int64 k = 0; k < Wp; ++k) {
-                    t0[k] = d0[k] - d2[k];
-                    t1[k] = d1[k] + d2[k];
-                    t2[k] = d2[k] - d1[k];
-                    t3[k] = d1[k] - d3[k];
+                {
+                    const float *__restrict d0 = d[0], *__restrict d1 = d[1], *__restrict d2 = d[2],
+                                *__restrict d3 = d[3];
+                    float *__restrict t0 = t + 1, *__restrict t1 = t + Wp + 1, *__restrict t2 = t + 2 * Wp + 1,
+                                      *__restrict t3 = t + 3 * Wp + 1;
+                    for (int64 k = 0; k < W; ++k) {
+                        t0[k] = d0[k] - d2[k];
+                        t1[k] = d1[k] + d2[k];
+                        t2[k] = d2[k] - d1[k];
+                        t3[k] = d1[k] - d3[k];
+                    }
                 }
                 const int64 col = c * T + n * per_image + ty * tw;
                 for (int k = 0; k < 4; ++k) {
-                    const float* tk = t + k * Wp;
-                    float* v0 = V + (k * 4 + 0) * CT + col;
-                    float* v1 = V + (k * 4 + 1) * CT + col;
-                    float* v2 = V + (k * 4 + 2) * CT + col;
-                    float* v3 = V + (k * 4 + 3) * CT + col;
+                    const float* __restrict tk = t + k * Wp;
+                    float* __restrict v0 = V + (k * 4 + 0) * CT + col;
+                    float* __restrict v1 = V + (k * 4 + 1) * CT + col;
+                    float* __restrict v2 = V + (k * 4 + 2) * CT + col;
+                    float* __restrict v3 = V + (k * 4 + 3) * CT + col;
                     for (int64 q = 0; q < tw; ++q) {
                         const float a = tk[2 * q], p = tk[2 * q + 1], s = tk[2 * q + 2], e = tk[2 * q + 3];
                         v0[q] = a - s;
@@ -133,43 +143,57 @@ void Winograd3x3::run(int64 images, const float* x, const float* b, float* y, fl
         }
 
     for (int64 xi = 0; xi < 16; ++xi)
-        kernels::sgemm_packed(u_[static_cast<std::size_t>(xi)], T, 1.f, V + xi * CT, T, 1, 0.f, M + xi * OT, T, 1);
+        kernels::sgemm_packed(u[static_cast<std::size_t>(xi)], T, 1.f, V + xi * CT, T, 1, 0.f, M + xi * OT, T, 1);
 
     // Y = Aᵀ M A (+ bias), one tile row of one output channel at a time: Aᵀ down the 4 rows of
-    // M for each of its 4 columns, then A along them into two output rows.
+    // M for each of its 4 columns, then A along them, straight into the two output rows (a row
+    // past the image's bottom goes to a scratch row; an odd width's last column is left out).
+    float* r = rows + Wp;        // r[s·4 + l][q]: row s (0, 1) of Aᵀ M, column l, tile q
+    float* spill = r + 8 * tw;   // the output row below an odd-height image: 2·tw floats
+    const int64 full = W / 2;    // tiles with both output columns inside the image
     for (int64 n = 0; n < images; ++n)
         for (int64 o = 0; o < O; ++o) {
             float* plane = y + (n * O + o) * H * W;
             const float bias = b != nullptr ? b[o] : 0.f;
             for (int64 ty = 0; ty < th; ++ty) {
                 const int64 col = o * T + n * per_image + ty * tw;
-                float* r = rows;  // r[s·4 + l][q]: row s (0, 1) of Aᵀ M, column l, tile q
                 for (int l = 0; l < 4; ++l) {
-                    const float* m0 = M + (0 * 4 + l) * OT + col;
-                    const float* m1 = M + (1 * 4 + l) * OT + col;
-                    const float* m2 = M + (2 * 4 + l) * OT + col;
-                    const float* m3 = M + (3 * 4 + l) * OT + col;
-                    float* r0 = r + l * tw;
-                    float* r1 = r + (4 + l) * tw;
+                    const float* __restrict m0 = M + (0 * 4 + l) * OT + col;
+                    const float* __restrict m1 = M + (1 * 4 + l) * OT + col;
+                    const float* __restrict m2 = M + (2 * 4 + l) * OT + col;
+                    const float* __restrict m3 = M + (3 * 4 + l) * OT + col;
+                    float* __restrict r0 = r + l * tw;
+                    float* __restrict r1 = r + (4 + l) * tw;
                     for (int64 q = 0; q < tw; ++q) {
                         r0[q] = m0[q] + m1[q] + m2[q];
                         r1[q] = m1[q] - m2[q] - m3[q];
                     }
                 }
-                float* out = rows + 8 * tw;  // two output rows of 2·tw
                 for (int s = 0; s < 2; ++s) {
-                    const float *s0 = r + (s * 4 + 0) * tw, *s1 = r + (s * 4 + 1) * tw;
-                    const float *s2 = r + (s * 4 + 2) * tw, *s3 = r + (s * 4 + 3) * tw;
-                    float* os = out + s * 2 * tw;
-                    for (int64 q = 0; q < tw; ++q) {
+                    const float *__restrict s0 = r + (s * 4 + 0) * tw, *__restrict s1 = r + (s * 4 + 1) * tw;
+                    const float *__restrict s2 = r + (s * 4 + 2) * tw, *__restrict s3 = r + (s * 4 + 3) * tw;
+                    const int64 oh = 2 * ty + s;
+                    float* __restrict os = oh < H ? plane + oh * W : spill;
+                    for (int64 q = 0; q < full; ++q) {
                         os[2 * q] = (s0[q] + s1[q] + s2[q]) + bias;
                         os[2 * q + 1] = (s1[q] - s2[q] - s3[q]) + bias;
                     }
-                    const int64 oh = 2 * ty + s;
-                    if (oh < H) std::memcpy(plane + oh * W, os, static_cast<std::size_t>(W) * sizeof(float));
+                    if (full < tw) os[2 * full] = (s0[full] + s1[full] + s2[full]) + bias;
                 }
             }
         }
+}
+
+}  // namespace
+
+void Winograd3x3::run(int64 images, const float* x, const float* b, float* y, float* scratch) const {
+    switch (W_) {
+        case 4: return run_width<4>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+        case 8: return run_width<8>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+        case 16: return run_width<16>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+        case 32: return run_width<32>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+        default: return run_width<0>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+    }
 }
 
 }  // namespace graft::nn::functional
