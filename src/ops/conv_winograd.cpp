@@ -32,7 +32,7 @@ using int64 = std::int64_t;
 namespace {
 /// Tiles a chunk of images aims for: fewer make the GEMMs' N too small, more spill V and M out
 /// of the L2/L3 between the transforms and the GEMMs.
-constexpr int64 kChunkTiles = 256;
+constexpr int64 kChunkTiles = 128;
 /// Floats between consecutive planes of V and M (see run_width).
 constexpr int64 kPlanePad = 32;
 }  // namespace
