@@ -270,6 +270,7 @@ bool use_winograd(const ConvGeometry& g) {
 /// it is), or with `flip` its input gradient (x = dy, C' = O, O' = C, w transposed and turned).
 /// Chunks of images are spread over the threads as for_each_image spreads images.
 void winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool flip, const float* b, float* y) {
+    if (g.N == 0) return;
     const int64 Cin = flip ? g.O : g.C, Cout = flip ? g.C : g.O;
     const Winograd3x3 wino(Cin, Cout, g.H, g.W, w, flip);
     int threads = image_threads(g);

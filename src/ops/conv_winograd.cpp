@@ -23,7 +23,6 @@
 #include "ops/conv_winograd.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace graft::nn::functional {
 
