@@ -7,9 +7,10 @@
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
 // input plane shifted by a constant offset: im2col copies it in one run and zeroes the columns
 // that fall in the padding, col2im adds it back in one run.
-// float32 3×3 convolutions with stride 1, padding 1 and at least 16 channels in and out take the
-// Winograd F(2×2, 3×3) path (conv_winograd.cpp) for the forward and the input gradient, chunks
-// of images spread over the threads; their weight gradient stays on im2col.
+// float32 3×3 convolutions with stride 1, padding 1, at least 16 channels in and out and
+// enough tiles (winograd_eligible) take the Winograd F(2×2, 3×3) path (conv_winograd.cpp) for
+// the forward and the input gradient, chunks of images spread over the threads; their weight
+// gradient stays on im2col.
 #include <algorithm>
 #include <exception>
 #include <optional>
@@ -263,7 +264,7 @@ void for_each_image(int64 N, int threads, F&& body) {
 
 /// Whether the float32 forward and input gradient of g take the Winograd path.
 bool use_winograd(const ConvGeometry& g) {
-    return winograd_eligible(g.C, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups);
+    return winograd_eligible(g.N, g.C, g.O, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups);
 }
 
 /// y [N, O', H, W] = the Winograd 3×3 conv of x [N, C', H, W]: g's forward (C' = C, O' = O, w as
@@ -277,11 +278,9 @@ void winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool f
     const int64 per_chunk = wino.chunk_images(g.N, threads);
     const int64 chunks = (g.N + per_chunk - 1) / per_chunk;
     threads = static_cast<int>(std::min<int64>(threads, chunks));
-    const int64 scratch = wino.scratch_size(per_chunk);
-    std::vector<float> buffers(static_cast<std::size_t>(threads * scratch));
-    for_each_image(chunks, threads, [&](int t, int64 k) {
+    for_each_image(chunks, threads, [&](int, int64 k) {
         const int64 n0 = k * per_chunk, images = std::min(per_chunk, g.N - n0);
-        wino.run(images, x + n0 * Cin * g.H * g.W, b, y + n0 * Cout * g.H * g.W, buffers.data() + t * scratch);
+        wino.run(images, x + n0 * Cin * g.H * g.W, b, y + n0 * Cout * g.H * g.W);
     });
 }
 

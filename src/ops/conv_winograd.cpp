@@ -23,6 +23,7 @@
 #include "ops/conv_winograd.hpp"
 
 #include <algorithm>
+#include <memory>
 
 namespace graft::nn::functional {
 
@@ -32,19 +33,22 @@ namespace {
 /// Tiles a chunk of images aims for: fewer make the GEMMs' N too small, more spill V and M out
 /// of the L2/L3 between the transforms and the GEMMs.
 constexpr int64 kChunkTiles = 128;
-/// Floats between consecutive planes of V and M (see run_width).
+/// Floats added between consecutive planes of U, V and M (see run_width).
 constexpr int64 kPlanePad = 32;
 }  // namespace
 
-bool winograd_eligible(int64 C, int64 O, int64 kh, int64 kw, int64 sh, int64 sw, int64 ph, int64 pw, int64 dh,
-                       int64 dw, int64 groups) {
+bool winograd_eligible(int64 N, int64 C, int64 O, int64 H, int64 W, int64 kh, int64 kw, int64 sh, int64 sw,
+                       int64 ph, int64 pw, int64 dh, int64 dw, int64 groups) {
     return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph == 1 && pw == 1 && dh == 1 && dw == 1 && groups == 1 &&
-           C >= 16 && O >= 16;
+           C >= 16 && O >= 16 && N * ((H + 1) / 2) * ((W + 1) / 2) * 128 >= C * O;
 }
 
 Winograd3x3::Winograd3x3(int64 C, int64 O, int64 H, int64 W, const float* w, bool flip)
     : C_(C), O_(O), H_(H), W_(W), th_((H + 1) / 2), tw_((W + 1) / 2) {
-    std::vector<float> u(static_cast<std::size_t>(16 * O * C));
+    // U [16][O][C], its planes kPlanePad floats apart (O·C floats apart, the 16 streams written
+    // below would share L1 sets whenever O·C is a multiple of 1024).
+    const int64 plane = O * C + kPlanePad;
+    std::vector<float> u(static_cast<std::size_t>(16 * plane));
     for (int64 o = 0; o < O; ++o)
         for (int64 c = 0; c < C; ++c) {
             float g[3][3];
@@ -61,11 +65,11 @@ Winograd3x3::Winograd3x3(int64 C, int64 O, int64 H, int64 W, const float* w, boo
             for (int k = 0; k < 4; ++k) {  // (G g) Gᵀ
                 const float r[4] = {t[k][0], 0.5f * (t[k][0] + t[k][1] + t[k][2]), 0.5f * (t[k][0] - t[k][1] + t[k][2]),
                                     t[k][2]};
-                for (int l = 0; l < 4; ++l) u[static_cast<std::size_t>(((k * 4 + l) * O + o) * C + c)] = r[l];
+                for (int l = 0; l < 4; ++l) u[static_cast<std::size_t>((k * 4 + l) * plane + o * C + c)] = r[l];
             }
         }
     u_.reserve(16);
-    for (int64 xi = 0; xi < 16; ++xi) u_.emplace_back(O, C, u.data() + xi * O * C, C, 1);
+    for (int64 xi = 0; xi < 16; ++xi) u_.emplace_back(O, C, u.data() + xi * plane, C, 1);
 }
 
 int64 Winograd3x3::chunk_images(int64 N, int threads) const {
@@ -75,12 +79,21 @@ int64 Winograd3x3::chunk_images(int64 N, int threads) const {
     return nb;
 }
 
-int64 Winograd3x3::scratch_size(int64 images) const {
-    const int64 T = images * th_ * tw_;
-    return 16 * ((C_ + O_) * T + 2 * kPlanePad) + 16 * (2 * tw_ + 2);  // V, M and the row buffers
-}
-
 namespace {
+
+/// `floats` floats of the calling thread's scratch: grow-only and kept between calls, so that a
+/// training step neither zeroes nor maps its megabytes again for every convolution.
+float* thread_scratch(int64 floats) {
+    thread_local std::unique_ptr<float[]> buffer;
+    thread_local int64 size = 0;
+    if (size < floats) {
+        buffer.reset();
+        size = 0;
+        buffer.reset(new float[static_cast<std::size_t>(floats)]);
+        size = floats;
+    }
+    return buffer.get();
+}
 
 /// Winograd3x3::run for images of width kW, or of any width W with kW = 0: a width known at
 /// compile time makes the transforms' row loops (4 to 16 iterations in a small CNN) straight
@@ -185,7 +198,10 @@ void run_width(const std::vector<kernels::SgemmPackedA>& u, int64 C, int64 O, in
 
 }  // namespace
 
-void Winograd3x3::run(int64 images, const float* x, const float* b, float* y, float* scratch) const {
+void Winograd3x3::run(int64 images, const float* x, const float* b, float* y) const {
+    const int64 T = images * th_ * tw_;
+    // V, M and the row buffers
+    float* scratch = thread_scratch(16 * ((C_ + O_) * T + 2 * kPlanePad) + 16 * (2 * tw_ + 2));
     switch (W_) {
         case 4: return run_width<4>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
         case 8: return run_width<8>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
