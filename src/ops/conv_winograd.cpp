@@ -204,8 +204,11 @@ void Winograd3x3::run(int64 images, const float* x, const float* b, float* y) co
     float* scratch = thread_scratch(16 * ((C_ + O_) * T + 2 * kPlanePad) + 16 * (2 * tw_ + 2));
     switch (W_) {
         case 4: return run_width<4>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+        case 7: return run_width<7>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
         case 8: return run_width<8>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+        case 14: return run_width<14>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
         case 16: return run_width<16>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
+        case 28: return run_width<28>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
         case 32: return run_width<32>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
         default: return run_width<0>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
     }
