@@ -15,8 +15,8 @@
 //
 // 16 multiply-adds per (o, c, tile) instead of 36 for the 4 outputs: the GEMM work falls by
 // 2.25×, for the cost of the transforms (adds only, memory bound). A call processes a chunk of
-// whole images at a time, enough tiles (about 256) for the GEMMs to run near peak while V and M
-// stay in L2/L3; the tiles of an odd-sized image's last row or column are partial (zeros read
+// whole images at a time, enough tiles (about 128) for the GEMMs to run near peak while V and M
+// stay in L2, in the calling thread's grow-only scratch; the tiles of an odd-sized image's last row or column are partial (zeros read
 // past the edge, only the valid outputs written). The transforms are exact but for rounding; the
 // error is a few ulp times small constants (G's halves are exact), as the tests check against a
 // double reference.
