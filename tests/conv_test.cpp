@@ -3,10 +3,17 @@
 // option, the thread-split weight gradient, freezing, the layer's init and repr, and errors; the
 // shifted-plane im2col/col2im of stride-1 "same"-width convolutions at their edges (taps wholly in
 // the padding, gaps of 0, 1 and 2 columns, OH ≠ H), the weights packed once per call (several
-// K blocks, groups, one image) and the weight gradient's two orientations.
+// K blocks, groups, one image) and the weight gradient's two orientations; the Winograd
+// F(2×2, 3×3) path of float32 3×3 stride-1 padding-1 convs (forward and input gradient) against
+// direct loops in double on every ISA and thread count, at partial tiles, 1–3 rows or columns and
+// a batch that is not a whole number of chunks, against the im2col path, and its determinism.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <vector>
 
+#include "ops/conv_winograd.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -336,4 +343,112 @@ TEST(Conv2d, ErrorsNameTheOpAndShapes) {
     EXPECT_THROW_MSG(conv.forward(randn({3, 8})), ShapeError, "expected a 3-D [C, H, W] or 4-D [N, C, H, W] input");
     EXPECT_THROW_MSG(nn::Conv2d(3, 16, 3, {.groups = 2}), ValueError, "divisible by groups 2");
     EXPECT_THROW_MSG(nn::Conv2d(3, 16, 0), ValueError, "kernel_size must be positive");
+}
+
+namespace {
+
+/// max |got − want| / max |want|: the error relative to the values' scale (a sum's rounding
+/// error scales with its terms, not with the sum, so an element near 0 is not held to its own size).
+double scaled_error(const std::vector<double>& got, const std::vector<double>& want) {
+    double err = 0, scale = 0;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+        err = std::max(err, std::abs(got[k] - want[k]));
+        scale = std::max(scale, std::abs(want[k]));
+    }
+    return err / std::max(scale, 1e-30);
+}
+
+/// 3×3, stride 1, padding 1 with ≥ 16 channels in and out: the shapes of the Winograd path.
+const std::vector<ConvCase>& winograd_cases() {
+    static const std::vector<ConvCase> all = {
+        {"odd H and W, partial tiles", {3, 16, 7, 5}, {17, 16, 3, 3}, true, 1, 1, 1, 1},
+        {"H = 1", {2, 17, 1, 6}, {16, 17, 3, 3}, false, 1, 1, 1, 1},
+        {"H = 2, W = 3", {5, 16, 2, 3}, {19, 16, 3, 3}, true, 1, 1, 1, 1},
+        {"W = 1, H = 3", {2, 20, 3, 1}, {16, 20, 3, 3}, false, 1, 1, 1, 1},
+        {"batch not a whole number of chunks", {13, 16, 9, 9}, {24, 16, 3, 3}, true, 1, 1, 1, 1},
+        {"O < C, several K blocks", {4, 70, 8, 10}, {33, 70, 3, 3}, true, 1, 1, 1, 1},
+        {"CNN-like 16x16", {3, 32, 16, 16}, {48, 32, 3, 3}, false, 1, 1, 1, 1},
+    };
+    return all;
+}
+
+}  // namespace
+
+TEST(Conv2dWinograd, ForwardAndInputGradientMatchDirectLoops) {
+    const int saved_threads = get_num_threads();
+    const std::string saved_isa = active_isa();
+    double worst_y = 0, worst_dx = 0;
+    for (const ConvCase& c : winograd_cases()) {
+        ASSERT_TRUE(F::winograd_eligible(c.x[0], c.x[1], c.w[0], c.x[2], c.x[3], 3, 3, 1, 1, 1, 1, 1, 1, 1)) << c.name;
+        Generator g(17);
+        Tensor x = randn(c.x, DType::Float32, &g), w = randn(c.w, DType::Float32, &g);
+        Tensor b = c.bias ? randn({c.w[0]}, DType::Float32, &g) : Tensor();
+        Tensor dy = randn({c.x[0], c.w[0], c.x[2], c.x[3]}, DType::Float32, &g);
+        const std::vector<double> dyv = dy.to_vector<double>();
+        const RefConv ref = ref_conv2d(x, w, b, c, &dyv);
+        for (const std::string& isa : available_isas())
+            for (int threads : {1, 2}) {
+                set_isa(isa);
+                set_num_threads(threads);
+                Tensor xg = x.detach().clone().requires_grad_(), wg = w.detach().clone().requires_grad_();
+                Tensor y = run_case(c, xg, wg, b);
+                ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
+                y.backward(dy);
+                const double ey = scaled_error(y.to_vector<double>(), ref.y);
+                const double edx = scaled_error(xg.grad().to_vector<double>(), ref.dx);
+                worst_y = std::max(worst_y, ey);
+                worst_dx = std::max(worst_dx, edx);
+                EXPECT_LT(ey, 1e-5) << "forward " << c.name << " " << isa << " threads " << threads;
+                EXPECT_LT(edx, 1e-5) << "dx " << c.name << " " << isa << " threads " << threads;
+                EXPECT_LT(scaled_error(wg.grad().to_vector<double>(), ref.dw), 1e-5) << "dw " << c.name;
+            }
+    }
+    set_isa(saved_isa);
+    set_num_threads(saved_threads);
+    RecordProperty("max_scaled_error_forward", std::to_string(worst_y));
+    RecordProperty("max_scaled_error_dx", std::to_string(worst_dx));
+    std::printf("Winograd max scaled error: forward %.3g, dx %.3g\n", worst_y, worst_dx);
+}
+
+TEST(Conv2dWinograd, InputGradientMatchesIm2colPath) {
+    // The same values through the double path (im2col, not Winograd): the float32 Winograd dx and
+    // y agree with it to float32 rounding; only dx is asked for (w needs no gradient).
+    const ConvCase c{"dx only", {6, 24, 11, 6}, {20, 24, 3, 3}, true, 1, 1, 1, 1};
+    Generator g(23);
+    Tensor x = randn(c.x, DType::Float32, &g).requires_grad_(), w = randn(c.w, DType::Float32, &g);
+    Tensor b = randn({c.w[0]}, DType::Float32, &g);
+    Tensor dy = randn({6, 20, 11, 6}, DType::Float32, &g);
+    Tensor y = run_case(c, x, w, b);
+    y.backward(dy);
+    Tensor x64 = x.detach().to(DType::Float64).requires_grad_();
+    Tensor y64 = run_case(c, x64, w.to(DType::Float64), b.to(DType::Float64));
+    y64.backward(dy.to(DType::Float64));
+    EXPECT_LT(scaled_error(y.to_vector<double>(), y64.to_vector<double>()), 1e-5);
+    EXPECT_LT(scaled_error(x.grad().to_vector<double>(), x64.grad().to_vector<double>()), 1e-5);
+    EXPECT_FALSE(w.grad().defined());
+}
+
+TEST(Conv2dWinograd, DeterministicForAThreadCount) {
+    const ConvCase c{"deterministic", {9, 16, 10, 7}, {32, 16, 3, 3}, true, 1, 1, 1, 1};
+    Generator g(29);
+    Tensor x0 = randn(c.x, DType::Float32, &g), w = randn(c.w, DType::Float32, &g);
+    Tensor b = randn({c.w[0]}, DType::Float32, &g), dy = randn({9, 32, 10, 7}, DType::Float32, &g);
+    const int saved_threads = get_num_threads();
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        std::vector<float> first_y, first_dx;
+        for (int rep = 0; rep < 2; ++rep) {
+            Tensor x = x0.detach().clone().requires_grad_();
+            Tensor y = run_case(c, x, w, b);
+            y.backward(dy);
+            if (rep == 0) {
+                first_y = y.to_vector<float>();
+                first_dx = x.grad().to_vector<float>();
+            } else {
+                EXPECT_EQ(y.to_vector<float>(), first_y) << threads;
+                EXPECT_EQ(x.grad().to_vector<float>(), first_dx) << threads;
+            }
+        }
+    }
+    set_num_threads(saved_threads);
 }

@@ -7,6 +7,10 @@
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
 // input plane shifted by a constant offset: im2col copies it in one run and zeroes the columns
 // that fall in the padding, col2im adds it back in one run.
+// float32 3×3 convolutions with stride 1, padding 1, at least 16 channels in and out and
+// enough tiles (winograd_eligible) take the Winograd F(2×2, 3×3) path (conv_winograd.cpp) for
+// the forward and the input gradient, chunks of images spread over the threads; their weight
+// gradient stays on im2col.
 #include <algorithm>
 #include <exception>
 #include <optional>
@@ -25,6 +29,7 @@
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
+#include "ops/conv_winograd.hpp"
 #include "ops/elementwise.hpp"
 
 namespace graft::nn::functional {
@@ -257,9 +262,33 @@ void for_each_image(int64 N, int threads, F&& body) {
     if (error) std::rethrow_exception(error);
 }
 
+/// Whether the float32 forward and input gradient of g take the Winograd path.
+bool use_winograd(const ConvGeometry& g) {
+    return winograd_eligible(g.N, g.C, g.O, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups);
+}
+
+/// y [N, O', H, W] = the Winograd 3×3 conv of x [N, C', H, W]: g's forward (C' = C, O' = O, w as
+/// it is), or with `flip` its input gradient (x = dy, C' = O, O' = C, w transposed and turned).
+/// Chunks of images are spread over the threads as for_each_image spreads images.
+void winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool flip, const float* b, float* y) {
+    if (g.N == 0) return;
+    const int64 Cin = flip ? g.O : g.C, Cout = flip ? g.C : g.O;
+    const Winograd3x3 wino(Cin, Cout, g.H, g.W, w, flip);
+    int threads = image_threads(g);
+    const int64 per_chunk = wino.chunk_images(g.N, threads);
+    const int64 chunks = (g.N + per_chunk - 1) / per_chunk;
+    threads = static_cast<int>(std::min<int64>(threads, chunks));
+    for_each_image(chunks, threads, [&](int, int64 k) {
+        const int64 n0 = k * per_chunk, images = std::min(per_chunk, g.N - n0);
+        wino.run(images, x + n0 * Cin * g.H * g.W, b, y + n0 * Cout * g.H * g.W);
+    });
+}
+
 // y[n, g] = W[g] · im2col(x[n])[g] + b   (x, w, y contiguous; b may be null)
 template <class T>
 void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+    if constexpr (std::is_same_v<T, float>)
+        if (use_winograd(g)) return winograd_conv(g, x, w, /*flip=*/false, b, y);
     const int threads = image_threads(g);
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     const int64 P = g.P();
@@ -295,6 +324,12 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
 // x is needed for dw only, w for dx only; dx and dw may be null.
 template <class T>
 void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
+    if constexpr (std::is_same_v<T, float>)
+        if (dx != nullptr && use_winograd(g)) {  // dx = conv(dy, W flipped and transposed), padding 1
+            winograd_conv(g, dy, w, /*flip=*/true, nullptr, dx);
+            dx = nullptr;
+            if (dw == nullptr) return;
+        }
     const int threads = image_threads(g);
     const int64 Og = g.Og(), Kg = g.Kg(), P = g.P(), wsize = g.weight_size();
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
