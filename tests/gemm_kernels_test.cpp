@@ -17,6 +17,7 @@
 #include "gemm/gemm.hpp"
 #include "gemm/ukernel.hpp"
 #include "graft/runtime.hpp"
+#include "ops/frozen_weight_pack.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -321,6 +322,73 @@ TEST_P(SgemmOnIsa, PackedAKeepsTheIsaItWasPackedFor) {
     set_isa("scalar");  // the multiply still runs the kernel the panels were packed for
     kernels::sgemm_packed(packed, N, 1.f, B.data.data(), B.rs, B.cs, 0.f, got.data.data(), got.rs, got.cs);
     EXPECT_TRUE(got.data == want.data);
+}
+
+/// sgemm_packed with a packed B against sgemm on the matrix B was packed from: the same bits, on
+/// 1 and 2 threads, B row- or column-major (a Linear weight is B = Wᵀ, column-major).
+void check_packed_b(int64 M, int64 N, int64 K, bool trans_b, float alpha, float beta, bool with_bias) {
+    Strided A(M, K, false, 31), B(K, N, trans_b, 32);
+    std::vector<float> bias(static_cast<std::size_t>(N));
+    for (int64 j = 0; j < N; ++j) bias[static_cast<std::size_t>(j)] = 0.25f - 0.125f * static_cast<float>(j % 3);
+    const GemmEpilogue epilogue{with_bias ? bias.data() : nullptr, Activation::Relu};
+    const kernels::SgemmPackedB packed(K, N, B.data.data(), B.rs, B.cs);
+    EXPECT_EQ(packed.depth(), K);
+    EXPECT_EQ(packed.cols(), N);
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        Strided want(M, N, false, 33), got(M, N, false, 33);
+        kernels::sgemm(M, N, K, alpha, A.data.data(), A.rs, A.cs, B.data.data(), B.rs, B.cs, beta, want.data.data(),
+                       want.rs, want.cs, epilogue);
+        kernels::sgemm_packed(M, alpha, A.data.data(), A.rs, A.cs, packed, beta, got.data.data(), got.rs, got.cs,
+                              epilogue);
+        EXPECT_TRUE(got.data == want.data) << "M=" << M << " N=" << N << " K=" << K << (trans_b ? " Bᵀ" : "")
+                                           << " alpha=" << alpha << " beta=" << beta << " threads=" << threads;
+    }
+}
+
+TEST_P(SgemmOnIsa, PackedBMatchesSgemmBitForBit) {
+    const int64 mr = variant().mr, nr = variant().nr, kc = variant().kc, mc = variant().mc, nc = variant().nc;
+    for (bool trans_b : {false, true}) {
+        check_packed_b(1, 1, 1, trans_b, 1.f, 0.f, false);
+        check_packed_b(mr - 1, nr + 3, 27, trans_b, 1.f, 0.f, true);         // one partial panel, light path
+        check_packed_b(256, 1024, 784, trans_b, 1.f, 0.f, true);             // a frozen MLP layer
+        check_packed_b(128, 64, 2 * kc + 1, trans_b, 1.f, 1.f, false);       // three K blocks
+        check_packed_b(mc + 5, 3 * nr - 1, kc - 1, trans_b, 0.5f, 1.f, true);  // two row chunks, ragged
+        check_packed_b(40, nc + 2 * nr + 5, 70, trans_b, 1.f, 0.f, true);    // two column blocks, the last ragged
+        check_packed_b(7, 9, 0, trans_b, 1.f, 1.f, true);                    // K = 0: C = beta·C + bias
+        check_packed_b(7, 9, 5, trans_b, 0.f, 1.f, false);                   // alpha = 0
+    }
+}
+
+// linear() with a frozen float32 weight multiplies its cached packed panels
+// (ops/frozen_weight_pack.hpp): the same bits as a trainable copy of the weight, which is packed
+// per call, and a new pack after an in-place write, for a new weight and for a strided view.
+TEST_P(SgemmOnIsa, FrozenLinearWeightIsRepackedWhenItChanges) {
+    detail::clear_frozen_weight_packs();
+    Generator g(41);
+    const Tensor x = randn({3, 40, 300}, DType::Float32, &g), b = randn({260}, DType::Float32, &g);
+    Tensor w = randn({260, 300}, DType::Float32, &g);  // 78 000 weights: enough to be cached
+    const auto same_as_trainable = [&](const Tensor& weight, const char* what) {
+        const Tensor want = linear(x, weight.clone().requires_grad_(), b).detach();
+        for (int call = 0; call < 2; ++call)  // the first call packs, the second finds the pack
+            EXPECT_EQ(linear(x, weight, b).to_vector<float>(), want.to_vector<float>()) << what << ", call " << call;
+    };
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        same_as_trainable(w, "frozen");
+    }
+    {
+        NoGradGuard no_grad;
+        w.mul_(2.0);  // bumps the storage version
+    }
+    same_as_trainable(w, "after an in-place write");
+    w = randn({260, 300}, DType::Float32, &g);  // the old storage is freed; its pack must not be found
+    same_as_trainable(w, "a new weight");
+    const Tensor wide = randn({300, 260}, DType::Float32, &g);
+    same_as_trainable(wide.t(), "a transposed view");
+    const Tensor tall = randn({300, 300}, DType::Float32, &g);
+    same_as_trainable(tall.narrow(0, 20, 260), "rows of a larger matrix");
+    detail::clear_frozen_weight_packs();
 }
 
 TEST_P(SgemmOnIsa, LargeProblemMatchesEigen) {

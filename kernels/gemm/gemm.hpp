@@ -78,6 +78,31 @@ private:
 void sgemm_packed(const SgemmPackedA& A, int64 N, float alpha, const float* B, int64 rsB, int64 csB, float beta,
                   float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue = {});
 
+/// B [K, N] (any strides) packed once for the active ISA's micro-kernel, to be multiplied by
+/// many A matrices without packing it again: a frozen layer's weights (Linear's Wᵀ) against every
+/// batch. The panels follow sgemm's blocking, which depends on K and N only: block (jc, pc) at
+/// jc·K + pc·⌈nc⌉_NR, its NR-column panels kc·NR floats apart. Immutable once built (threads may
+/// share it); owns its panels (std::bad_alloc if they cannot be had); keeps the ISA that was active
+/// when it was packed.
+class SgemmPackedB {
+public:
+    SgemmPackedB(int64 K, int64 N, const float* B, int64 rsB, int64 csB);
+    int64 depth() const { return K_; }
+    int64 cols() const { return N_; }
+
+private:
+    friend void sgemm_packed(int64, float, const float*, int64, int64, const SgemmPackedB&, float, float*, int64,
+                             int64, const GemmEpilogue&);
+    const F32GemmVariant* variant_;
+    int64 K_, N_;
+    std::vector<float> panels_;
+};
+
+/// sgemm with a packed B: C [M, B.cols()] = act(alpha·A·B + beta·C + bias), A [M, B.depth()].
+/// The same bits as sgemm on the matrix B was packed from, under that ISA and thread count.
+void sgemm_packed(int64 M, float alpha, const float* A, int64 rsA, int64 csA, const SgemmPackedB& B, float beta,
+                  float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue = {});
+
 /// `batch` independent sgemm problems; problem b's operands start at A + b·bsA, B + b·bsB and
 /// C + b·bsC (bsA or bsB may be 0 to share an operand; the C matrices must not overlap). Small
 /// problems run one per thread, large ones one after another with every thread on each.

@@ -91,6 +91,7 @@ struct Problem {
     int64 rsC, csC;
     GemmEpilogue epilogue;
     const float* packed_a = nullptr;  // A already packed (SgemmPackedA); then A, rsA, csA are unused
+    const float* packed_b = nullptr;  // B already packed (SgemmPackedB); then B, rsB, csB are unused
 };
 
 /// The depth of the K blocks: ⌈K/kc⌉ blocks of near-equal depth.
@@ -129,9 +130,9 @@ Plan make_plan(const Problem& g, const F32GemmVariant& v, int threads) {
     p.direct_a = light && g.rsA == 1 && !g.packed_a;
     // With A pre-packed, B is read in place whenever each of its panels is read once (one row chunk).
     const bool read_b_once = g.packed_a && product && row_chunks == 1;
-    p.direct_b = (light || read_b_once) && g.csB == 1 && g.N % v.nr == 0;
+    p.direct_b = !g.packed_b && (light || read_b_once) && g.csB == 1 && g.N % v.nr == 0;
     p.a_floats = p.direct_a || g.packed_a ? 0 : round_up(round_up(p.chunk, v.mr) * p.kc, 16);
-    p.b_floats = p.direct_b ? 0 : round_up(p.nc * p.kc, 16);
+    p.b_floats = p.direct_b || g.packed_b ? 0 : round_up(p.nc * p.kc, 16);
     return p;
 }
 
@@ -251,7 +252,8 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
         const int64 col_chunks = std::min(plan.col_chunks, panels), tasks = tasks_per_block(g, v, plan, nc);
         for (int64 pc = 0; pc < K; pc += std::max<int64>(plan.kc, 1), ++block) {
             const int64 kc = product ? std::min(plan.kc, g.K - pc) : 0;
-            float* bp = b_pack[block & 1];
+            // A pre-packed B: block (jc, pc) where SgemmPackedB put it, nothing to pack or wait for.
+            const float* bp = g.packed_b ? g.packed_b + jc * g.K + pc * round_up(nc, v.nr) : b_pack[block & 1];
             BlockProgress* shared = progress ? progress + block : nullptr;
             // The B buffer this block packs into was last read by block − 2: wait until it is done.
             if (shared && block >= 2)
@@ -259,12 +261,12 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
                          progress[block - 2].sleepers);
             tasks_two_blocks_ago = tasks_last_block;
             tasks_last_block = tasks;
-            if (product && !plan.direct_b) {
+            if (product && !plan.direct_b && !g.packed_b) {
                 for (int64 jb = shared ? shared->pack_next.fetch_add(1) : 0; jb < panels;
                      jb = shared ? shared->pack_next.fetch_add(1) : jb + 1) {
                     const int cols = static_cast<int>(std::min<int64>(v.nr, nc - jb * v.nr));
                     pack_panel(g.B + pc * g.rsB + (jc + jb * v.nr) * g.csB, g.csB, g.rsB, cols, kc,
-                               bp + jb * v.nr * kc, v.nr);
+                               b_pack[block & 1] + jb * v.nr * kc, v.nr);
                     if (shared) advance(shared->packed, shared->sleepers);
                 }
                 if (shared) wait_for(shared->packed, static_cast<int>(panels), shared->sleepers);
@@ -461,6 +463,34 @@ void sgemm_packed(const SgemmPackedA& A, int64 N, float alpha, const float* B, i
     Problem g{A.M_, N, A.K_, alpha, nullptr, 0, 0, B, rsB, csB, beta, C, rsC, csC, epilogue};
     g.packed_a = A.panels_.data();
     run(g, *A.variant_, threads_for(A.M_, N, A.K_));
+}
+
+SgemmPackedB::SgemmPackedB(int64 K, int64 N, const float* B, int64 rsB, int64 csB)
+    : variant_(&f32_gemm_variant(active_isa())), K_(std::max<int64>(K, 0)), N_(std::max<int64>(N, 0)) {
+    const F32GemmVariant& v = *variant_;
+    // The plan's blocking for any M: nc from N, kc from K (make_plan).
+    const Problem shape{1, N_, K_, 1.f, nullptr, 0, 0, nullptr, 0, 0, 0.f, nullptr, 0, 0, {}};
+    const Plan plan = make_plan(shape, v, 1);
+    panels_.resize(static_cast<std::size_t>(round_up(N_, v.nr) * K_));
+    if (N_ == 0 || K_ == 0) return;
+    for (int64 jc = 0; jc < N_; jc += plan.nc) {
+        const int64 nc = std::min(plan.nc, N_ - jc);
+        for (int64 pc = 0; pc < K_; pc += plan.kc) {
+            const int64 kc = std::min(plan.kc, K_ - pc);
+            float* block = panels_.data() + jc * K_ + pc * round_up(nc, v.nr);
+            for (int64 jb = 0; jb * v.nr < nc; ++jb)
+                pack_panel(B + pc * rsB + (jc + jb * v.nr) * csB, csB, rsB,
+                           static_cast<int>(std::min<int64>(v.nr, nc - jb * v.nr)), kc, block + jb * v.nr * kc, v.nr);
+        }
+    }
+}
+
+void sgemm_packed(int64 M, float alpha, const float* A, int64 rsA, int64 csA, const SgemmPackedB& B, float beta,
+                  float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    if (M <= 0 || B.N_ <= 0) return;
+    Problem g{M, B.N_, B.K_, alpha, A, rsA, csA, nullptr, 0, 0, beta, C, rsC, csC, epilogue};
+    g.packed_b = B.panels_.data();
+    run(g, *B.variant_, threads_for(M, B.N_, B.K_));
 }
 
 void sgemm_batched(int64 batch, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA,

@@ -16,6 +16,7 @@
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/frozen_weight_pack.hpp"
 
 namespace graft {
 
@@ -276,8 +277,17 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
         if constexpr (std::is_same_v<T, float>) {
             // the bias joins in the GEMM's epilogue, while each tile of out is in registers
             const Tensor bias = b.defined() ? b.detach().contiguous() : Tensor();
-            batched_gemm<T>(as_row_matrix(x), mT(w.detach()), T(0), as_row_matrix(out),
-                            b.defined() ? detail::storage_ptr<T>(bias) + bias.offset() : nullptr);
+            const float* bias_ptr = b.defined() ? detail::storage_ptr<T>(bias) + bias.offset() : nullptr;
+            const Tensor xm = as_row_matrix(x);
+            const std::optional<std::int64_t> rs_x = folded_row_stride(xm);
+            // A frozen weight keeps its packed panels from call to call (frozen_weight_pack.hpp).
+            if (const auto packed = rs_x ? detail::frozen_weight_pack(w) : nullptr) {
+                kernels::sgemm_packed(folded_rows(out), 1.f, detail::storage_ptr<T>(xm) + xm.offset(), *rs_x,
+                                      xm.stride(-1), *packed, 0.f, out.data_ptr<T>(), w.size(0), 1,
+                                      {bias_ptr, kernels::Activation::None});
+                return;
+            }
+            batched_gemm<T>(xm, mT(w.detach()), T(0), as_row_matrix(out), bias_ptr);
         } else {
             if (b.defined()) detail::copy_elements(out, b);  // the GEMM adds x·wᵀ onto the bias rows
             batched_gemm<T>(as_row_matrix(x), mT(w.detach()), b.defined() ? T(1) : T(0), as_row_matrix(out));
