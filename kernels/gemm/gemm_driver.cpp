@@ -31,7 +31,9 @@
 // row-major B of whole panels is then read in place whenever C is one row chunk (one thread,
 // M ≤ mc), at any size: each B panel is read once, and skipping its copy paid (a convolution's
 // [64, 288]·[288, 256] per image: 100 → 110 GFLOP/s; with M > mc, where every row chunk reads B
-// again, it did not: [288, 64]·[64, 256] 100 → 90).
+// again, it did not: [288, 64]·[64, 256] 100 → 90). SgemmPackedB likewise packs a whole B once,
+// block (jc, pc) at jc·K + pc·⌈nc⌉_NR (nc and kc depend on N and K alone), and sgemm_packed with
+// it skips the B packing and its waits: a frozen layer's weights (ops/frozen_weight_pack.hpp).
 #include <omp.h>
 #include <emmintrin.h>
 
