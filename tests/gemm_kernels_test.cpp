@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -275,39 +276,59 @@ TEST_P(SgemmOnIsa, BatchedMatchesOneCallPerProblem) {
     }
 }
 
-/// sgemm_packed against sgemm on the matrix A was packed from (already checked against the
-/// oracle): the same bits, on 1 and 2 threads, A row- or column-major, C padded.
-void check_packed(int64 M, int64 N, int64 K, bool trans_a, float alpha, float beta, bool with_bias) {
-    Strided A(M, K, trans_a, 11), B(K, N, false, 12);
+/// The operand sgemm_packed takes packed.
+enum class PackedOperand { A, B };
+
+/// sgemm_packed against sgemm on the matrix the operand was packed from (already checked against
+/// the oracle): the same bits, on 1 and 2 threads, the packed operand row- or column-major
+/// (`trans`), C padded.
+void check_packed(PackedOperand which, int64 M, int64 N, int64 K, bool trans, float alpha, float beta,
+                  bool with_bias) {
+    const bool packs_a = which == PackedOperand::A;
+    Strided A(M, K, packs_a && trans, 11), B(K, N, !packs_a && trans, 12);
     std::vector<float> bias(static_cast<std::size_t>(N));
     for (int64 j = 0; j < N; ++j) bias[static_cast<std::size_t>(j)] = 0.5f - 0.125f * static_cast<float>(j % 5);
     const GemmEpilogue epilogue{with_bias ? bias.data() : nullptr, Activation::Relu};
-    const kernels::SgemmPackedA packed(M, K, A.data.data(), A.rs, A.cs);
-    EXPECT_EQ(packed.rows(), M);
-    EXPECT_EQ(packed.depth(), K);
+    std::optional<kernels::SgemmPackedA> packed_a;
+    std::optional<kernels::SgemmPackedB> packed_b;
+    if (packs_a) {
+        packed_a.emplace(M, K, A.data.data(), A.rs, A.cs);
+        EXPECT_EQ(packed_a->rows(), M);
+        EXPECT_EQ(packed_a->depth(), K);
+    } else {
+        packed_b.emplace(K, N, B.data.data(), B.rs, B.cs);
+        EXPECT_EQ(packed_b->depth(), K);
+        EXPECT_EQ(packed_b->cols(), N);
+    }
     for (int threads : {1, 2}) {
         set_num_threads(threads);
         Strided want(M, N, false, 13), got(M, N, false, 13);
         kernels::sgemm(M, N, K, alpha, A.data.data(), A.rs, A.cs, B.data.data(), B.rs, B.cs, beta, want.data.data(),
                        want.rs, want.cs, epilogue);
-        kernels::sgemm_packed(packed, N, alpha, B.data.data(), B.rs, B.cs, beta, got.data.data(), got.rs, got.cs,
-                              epilogue);
-        EXPECT_TRUE(got.data == want.data) << "M=" << M << " N=" << N << " K=" << K << (trans_a ? " Aᵀ" : "")
-                                           << " alpha=" << alpha << " beta=" << beta << " threads=" << threads;
+        if (packs_a)
+            kernels::sgemm_packed(*packed_a, N, alpha, B.data.data(), B.rs, B.cs, beta, got.data.data(), got.rs,
+                                  got.cs, epilogue);
+        else
+            kernels::sgemm_packed(M, alpha, A.data.data(), A.rs, A.cs, *packed_b, beta, got.data.data(), got.rs,
+                                  got.cs, epilogue);
+        EXPECT_TRUE(got.data == want.data) << "M=" << M << " N=" << N << " K=" << K << (packs_a ? " A" : " B")
+                                           << (trans ? " transposed" : "") << " alpha=" << alpha
+                                           << " beta=" << beta << " threads=" << threads;
     }
 }
 
 TEST_P(SgemmOnIsa, PackedAMatchesSgemmBitForBit) {
     const int64 mr = variant().mr, nr = variant().nr, kc = variant().kc, mc = variant().mc;
+    const auto check_a = [](auto... args) { check_packed(PackedOperand::A, args...); };
     for (bool trans_a : {false, true}) {
-        check_packed(1, 1, 1, trans_a, 1.f, 0.f, false);
-        check_packed(mr - 1, nr + 3, 27, trans_a, 1.f, 0.f, true);        // one partial panel, light path
-        check_packed(2 * mr + 8, 2 * nr, 288, trans_a, 1.f, 1.f, true);   // B read in place
-        check_packed(128, 64, 2 * kc + 1, trans_a, 1.f, 0.f, false);      // three K blocks
-        check_packed(mc + 5, 3 * nr - 1, kc - 1, trans_a, 0.5f, 1.f, true);  // two row chunks, ragged
-        check_packed(64, 1030, kc + 1, trans_a, 1.f, 0.f, false);        // many panels, two K blocks
-        check_packed(7, 9, 0, trans_a, 1.f, 1.f, true);                   // K = 0: C = beta·C + bias
-        check_packed(7, 9, 5, trans_a, 0.f, 1.f, false);                  // alpha = 0
+        check_a(1, 1, 1, trans_a, 1.f, 0.f, false);
+        check_a(mr - 1, nr + 3, 27, trans_a, 1.f, 0.f, true);        // one partial panel, light path
+        check_a(2 * mr + 8, 2 * nr, 288, trans_a, 1.f, 1.f, true);   // B read in place
+        check_a(128, 64, 2 * kc + 1, trans_a, 1.f, 0.f, false);      // three K blocks
+        check_a(mc + 5, 3 * nr - 1, kc - 1, trans_a, 0.5f, 1.f, true);  // two row chunks, ragged
+        check_a(64, 1030, kc + 1, trans_a, 1.f, 0.f, false);        // many panels, two K blocks
+        check_a(7, 9, 0, trans_a, 1.f, 1.f, true);                   // K = 0: C = beta·C + bias
+        check_a(7, 9, 5, trans_a, 0.f, 1.f, false);                  // alpha = 0
     }
 }
 
@@ -324,39 +345,18 @@ TEST_P(SgemmOnIsa, PackedAKeepsTheIsaItWasPackedFor) {
     EXPECT_TRUE(got.data == want.data);
 }
 
-/// sgemm_packed with a packed B against sgemm on the matrix B was packed from: the same bits, on
-/// 1 and 2 threads, B row- or column-major (a Linear weight is B = Wᵀ, column-major).
-void check_packed_b(int64 M, int64 N, int64 K, bool trans_b, float alpha, float beta, bool with_bias) {
-    Strided A(M, K, false, 31), B(K, N, trans_b, 32);
-    std::vector<float> bias(static_cast<std::size_t>(N));
-    for (int64 j = 0; j < N; ++j) bias[static_cast<std::size_t>(j)] = 0.25f - 0.125f * static_cast<float>(j % 3);
-    const GemmEpilogue epilogue{with_bias ? bias.data() : nullptr, Activation::Relu};
-    const kernels::SgemmPackedB packed(K, N, B.data.data(), B.rs, B.cs);
-    EXPECT_EQ(packed.depth(), K);
-    EXPECT_EQ(packed.cols(), N);
-    for (int threads : {1, 2}) {
-        set_num_threads(threads);
-        Strided want(M, N, false, 33), got(M, N, false, 33);
-        kernels::sgemm(M, N, K, alpha, A.data.data(), A.rs, A.cs, B.data.data(), B.rs, B.cs, beta, want.data.data(),
-                       want.rs, want.cs, epilogue);
-        kernels::sgemm_packed(M, alpha, A.data.data(), A.rs, A.cs, packed, beta, got.data.data(), got.rs, got.cs,
-                              epilogue);
-        EXPECT_TRUE(got.data == want.data) << "M=" << M << " N=" << N << " K=" << K << (trans_b ? " Bᵀ" : "")
-                                           << " alpha=" << alpha << " beta=" << beta << " threads=" << threads;
-    }
-}
-
 TEST_P(SgemmOnIsa, PackedBMatchesSgemmBitForBit) {
     const int64 mr = variant().mr, nr = variant().nr, kc = variant().kc, mc = variant().mc, nc = variant().nc;
+    const auto check_b = [](auto... args) { check_packed(PackedOperand::B, args...); };
     for (bool trans_b : {false, true}) {
-        check_packed_b(1, 1, 1, trans_b, 1.f, 0.f, false);
-        check_packed_b(mr - 1, nr + 3, 27, trans_b, 1.f, 0.f, true);         // one partial panel, light path
-        check_packed_b(256, 1024, 784, trans_b, 1.f, 0.f, true);             // a frozen MLP layer
-        check_packed_b(128, 64, 2 * kc + 1, trans_b, 1.f, 1.f, false);       // three K blocks
-        check_packed_b(mc + 5, 3 * nr - 1, kc - 1, trans_b, 0.5f, 1.f, true);  // two row chunks, ragged
-        check_packed_b(40, nc + 2 * nr + 5, 70, trans_b, 1.f, 0.f, true);    // two column blocks, the last ragged
-        check_packed_b(7, 9, 0, trans_b, 1.f, 1.f, true);                    // K = 0: C = beta·C + bias
-        check_packed_b(7, 9, 5, trans_b, 0.f, 1.f, false);                   // alpha = 0
+        check_b(1, 1, 1, trans_b, 1.f, 0.f, false);
+        check_b(mr - 1, nr + 3, 27, trans_b, 1.f, 0.f, true);         // one partial panel, light path
+        check_b(256, 1024, 784, trans_b, 1.f, 0.f, true);             // a frozen MLP layer
+        check_b(128, 64, 2 * kc + 1, trans_b, 1.f, 1.f, false);       // three K blocks
+        check_b(mc + 5, 3 * nr - 1, kc - 1, trans_b, 0.5f, 1.f, true);  // two row chunks, ragged
+        check_b(40, nc + 2 * nr + 5, 70, trans_b, 1.f, 0.f, true);    // two column blocks, the last ragged
+        check_b(7, 9, 0, trans_b, 1.f, 1.f, true);                    // K = 0: C = beta·C + bias
+        check_b(7, 9, 5, trans_b, 0.f, 1.f, false);                   // alpha = 0
     }
 }
 
