@@ -138,9 +138,11 @@ struct ShiftedRow {
     }
 };
 
-/// The ShiftedRow of every tap (i, j), in col's row order.
+/// The ShiftedRow of every tap (i, j), in col's row order, for a shifted-planes geometry; none
+/// otherwise (im2col and col2im then take their general loops). Computed once per call.
 std::vector<ShiftedRow> shifted_rows(const ConvGeometry& g) {
     std::vector<ShiftedRow> taps;
+    if (!g.shifted_planes()) return taps;
     taps.reserve(static_cast<std::size_t>(g.kh * g.kw));
     for (int64 i = 0; i < g.kh; ++i)
         for (int64 j = 0; j < g.kw; ++j) taps.emplace_back(g, i, j);
@@ -148,12 +150,11 @@ std::vector<ShiftedRow> shifted_rows(const ConvGeometry& g) {
 }
 
 /// col [C·kh·kw, OH·OW] from one image x [C, H, W]: row (c, i, j) holds x[c, oh·sh − ph + i·dh,
-/// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding.
+/// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding. taps: shifted_rows(g).
 template <class T>
-void im2col(const ConvGeometry& g, const T* x, T* col) {
-    if (g.shifted_planes()) {
+void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T* x, T* col) {
+    if (!taps.empty()) {
         const int64 P = g.P();
-        const std::vector<ShiftedRow> taps = shifted_rows(g);
         // Channel by channel: its plane stays in L1 while its kh·kw rows are written.
         for (int64 c = 0; c < g.C; ++c) {
             const T* plane = x + c * g.H * g.W;
@@ -196,11 +197,11 @@ void im2col(const ConvGeometry& g, const T* x, T* col) {
 }
 
 /// The adjoint of im2col: dx [C, H, W] = the sum of every entry of dcol at the input pixel it was
-/// read from (0 where none was). dcol is scratch: its padding entries may be overwritten.
+/// read from (0 where none was). dcol is scratch: its padding entries may be overwritten. taps:
+/// shifted_rows(g).
 template <class T>
-void col2im(const ConvGeometry& g, T* dcol, T* dx) {
+void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol, T* dx) {
     const int64 HW = g.H * g.W, P = g.P();
-    const std::vector<ShiftedRow> taps = g.shifted_planes() ? shifted_rows(g) : std::vector<ShiftedRow>();
     for (int64 c = 0; c < g.C; ++c) {
         // One plane at a time, zeroed just before its sums: it stays in L1 for them.
         T* plane = dx + c * HW;
@@ -293,12 +294,13 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     const int64 P = g.P();
     const GroupWeights<T> weights(g, w, /*transpose=*/false);
+    const std::vector<ShiftedRow> taps = shifted_rows(g);
     for_each_image(g.N, threads, [&](int t, int64 n) {
         const T* xn = x + n * g.image_size();
         const T* col = xn;
         if (!g.direct()) {
             T* buf = cols.data() + t * g.col_size();
-            im2col(g, xn, buf);
+            im2col(g, taps, xn, buf);
             col = buf;
         }
         T* yn = y + n * g.O * P;
@@ -335,6 +337,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
     if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
+    const std::vector<ShiftedRow> taps = shifted_rows(g);
     // Thread 0 accumulates straight into dw (zeroed by the caller); the others into their own.
     std::vector<T> partial(dw != nullptr ? static_cast<std::size_t>((threads - 1) * wsize) : 0, T(0));
     for_each_image(g.N, threads, [&](int t, int64 n) {
@@ -344,7 +347,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
             const T* xn = x + n * g.image_size();
             const T* col = xn;
             if (!g.direct()) {
-                im2col(g, xn, buf);
+                im2col(g, taps, xn, buf);
                 col = buf;
             }
             T* dwt = t == 0 ? dw : partial.data() + (t - 1) * wsize;
@@ -365,7 +368,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
             T* dcol = g.direct() ? dxn : buf;
             for (int64 grp = 0; grp < g.groups; ++grp)
                 weights_t->multiply(grp, P, dyn + grp * Og * P, P, T(0), dcol + grp * Kg * P, P);
-            if (!g.direct()) col2im(g, dcol, dxn);
+            if (!g.direct()) col2im(g, taps, dcol, dxn);
         }
     });
     if (dw != nullptr && threads > 1)
