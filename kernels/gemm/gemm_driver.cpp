@@ -41,10 +41,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdlib>
 #include <cstring>
 #include <climits>
-#include <new>
 #include <thread>
 #include <vector>
 
@@ -54,6 +52,7 @@
 #include <unistd.h>
 #endif
 
+#include "cpu/workspace.hpp"
 #include "gemm/ukernel.hpp"
 
 namespace graft::kernels {
@@ -360,31 +359,7 @@ private:
 
 WorkerStarvation g_starvation;
 
-/// Grow-only, 64-byte-aligned scratch owned by one calling thread.
-class Workspace {
-public:
-    Workspace() = default;
-    Workspace(const Workspace&) = delete;
-    Workspace& operator=(const Workspace&) = delete;
-    ~Workspace() { std::free(data_); }
-
-    /// At least `floats` floats (contents unspecified); std::bad_alloc if they cannot be had.
-    float* reserve(int64 floats) {
-        const std::size_t bytes = static_cast<std::size_t>(round_up(std::max<int64>(floats, 16), 16)) * sizeof(float);
-        if (bytes > capacity_) {
-            std::free(data_);
-            data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-            capacity_ = data_ ? bytes : 0;
-            if (!data_) throw std::bad_alloc();
-        }
-        return data_;
-    }
-
-private:
-    float* data_ = nullptr;
-    std::size_t capacity_ = 0;
-};
-
+/// The packing buffers of the calling thread (the driver's own: see cpu/workspace.hpp).
 thread_local Workspace tl_workspace;
 
 /// One problem with `threads` threads (1: no parallel region). Buffers come from the caller's workspace.

@@ -22,8 +22,9 @@
 // double reference.
 #include "ops/conv_winograd.hpp"
 
+#include "cpu/workspace.hpp"
+
 #include <algorithm>
-#include <memory>
 
 namespace graft::nn::functional {
 
@@ -81,19 +82,10 @@ int64 Winograd3x3::chunk_images(int64 N, int threads) const {
 
 namespace {
 
-/// `floats` floats of the calling thread's scratch: grow-only and kept between calls, so that a
-/// training step neither zeroes nor maps its megabytes again for every convolution.
-float* thread_scratch(int64 floats) {
-    thread_local std::unique_ptr<float[]> buffer;
-    thread_local int64 size = 0;
-    if (size < floats) {
-        buffer.reset();
-        size = 0;
-        buffer.reset(new float[static_cast<std::size_t>(floats)]);
-        size = floats;
-    }
-    return buffer.get();
-}
+/// The calling thread's Winograd scratch (V, M, row buffers): kept between calls, so that a
+/// training step neither zeroes nor maps its megabytes again for every convolution. Its own
+/// Workspace, not the GEMM's: the GEMMs run while V and M are in use.
+thread_local kernels::Workspace tl_scratch;
 
 /// Winograd3x3::run for images of width kW, or of any width W with kW = 0: a width known at
 /// compile time makes the transforms' row loops (4 to 16 iterations in a small CNN) straight
@@ -201,7 +193,7 @@ void run_width(const std::vector<kernels::SgemmPackedA>& u, int64 C, int64 O, in
 void Winograd3x3::run(int64 images, const float* x, const float* b, float* y) const {
     const int64 T = images * th_ * tw_;
     // V, M and the row buffers
-    float* scratch = thread_scratch(16 * ((C_ + O_) * T + 2 * kPlanePad) + 16 * (2 * tw_ + 2));
+    float* scratch = tl_scratch.reserve(16 * ((C_ + O_) * T + 2 * kPlanePad) + 16 * (2 * tw_ + 2));
     switch (W_) {
         case 4: return run_width<4>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
         case 7: return run_width<7>(u_, C_, O_, H_, W_, images, x, b, y, scratch);
