@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/cpu_features.hpp"
+#include "cpu/parallel.hpp"
 #include "optim/optim.hpp"
 #include "test_util.hpp"
 

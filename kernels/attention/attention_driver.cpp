@@ -1,15 +1,15 @@
-// The attention drivers: query-block tasks over OpenMP threads, score tiles through the GEMM
+// The attention drivers: query-block tasks over threads (cpu/parallel.hpp), score tiles through the GEMM
 // (sgemm for float32, gemm_scalar for double), the row kernels of the active ISA in between.
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <type_traits>
 #include <vector>
 
-#include <omp.h>
-
 #include "attention/attention.hpp"
+#include "cpu/parallel.hpp"
 #include "gemm/gemm.hpp"
 
 namespace graft::kernels {
@@ -39,33 +39,21 @@ RowKernels<T> row_kernels() {
     }
 }
 
-/// C = alpha·A·B + beta·C on strided matrices, one thread (the drivers are already parallel).
-template <class T>
-void tile_gemm(int64 M, int64 N, int64 K, T alpha, const T* A, int64 rsA, int64 csA, const T* B, int64 rsB,
-               int64 csB, T beta, T* C, int64 rsC) {
-    if constexpr (std::is_same_v<T, float>)
-        sgemm(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, 1);
-    else
-        gemm_scalar<T>(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, 1);
-}
-
 /// Runs body(task, scratch) for task in [0, tasks), each thread with its own scratch slice of
-/// `scratch_size` elements; one thread runs without an OpenMP region. The scratch is allocated
-/// here, before any thread starts, so nothing throws inside the parallel region.
+/// `scratch_size` elements, claiming tasks one at a time (their costs differ under a causal
+/// mask). The scratch is allocated here, before any thread starts, so nothing throws inside the
+/// parallel region.
 template <class T, class F>
 void for_tasks(int64 tasks, std::size_t scratch_size, F&& body) {
     const int threads = static_cast<int>(std::min<int64>(num_threads(), tasks));
     std::vector<T> scratch(scratch_size * static_cast<std::size_t>(std::max(threads, 1)));
-    if (threads <= 1) {
-        for (int64 t = 0; t < tasks; ++t) body(t, scratch.data());
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        T* mine = scratch.data() + scratch_size * static_cast<std::size_t>(omp_get_thread_num());
-#pragma omp for schedule(dynamic)
-        for (int64 t = 0; t < tasks; ++t) body(t, mine);
-    }
+    std::atomic<int64> next{0};
+    parallel_region(threads, [&](int tid, int) {
+        T* mine = scratch.data() + scratch_size * static_cast<std::size_t>(tid);
+        for (int64 t = next.fetch_add(1, std::memory_order_relaxed); t < tasks;
+             t = next.fetch_add(1, std::memory_order_relaxed))
+            body(t, mine);
+    });
 }
 
 /// Number of keys the query rows [i0, i0 + m) may see (all Tk unless causal).
@@ -113,15 +101,14 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
         for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
             const int64 n = std::min(kAttnBlockK, keys - j0);
             // S = scale·Q_i·K_jᵀ
-            tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, at(p.k, b, h, j0), p.k.sd, p.k.st, T(0), s,
-                         kAttnBlockK);
+            gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, at(p.k, b, h, j0), p.k.sd, p.k.st, T(0), s, kAttnBlockK, 1);
             mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
             kernels.softmax_rows(m, n, s, kAttnBlockK, mx, l, rescale);
             for (int64 r = 0; r < m; ++r)
                 if (rescale[r] != T(1))
                     for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
             // O_i += P·V_j
-            tile_gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, ldo);
+            gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, ldo, 1);
         }
         for (int64 r = 0; r < m; ++r) {
             const T inv = T(1) / l[r];
@@ -150,15 +137,16 @@ void row_dots_slice(int64 rows, int64 n, const T* xs, int64 ldx, const T* ys, in
 }
 
 /// out[bh·Tq + t] = Σ_d a(b, h, t, d)·c(b, h, t, d) over every row of two [B, H, Tq, n] operands
-/// (unit stride along d), slices spread over the threads. Each row's order is fixed, so any
-/// thread count gives the same sums.
+/// (unit stride along d), slices spread over the threads (work: Tq·n products per slice). Each
+/// row's order is fixed, so any thread count gives the same sums.
 template <class T>
 void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const AttnOperand<T>& c, T* out) {
     const int64 slices = p.B * p.H;
-#pragma omp parallel for schedule(static) num_threads(num_threads()) if (slices * p.Tq * n >= (int64{1} << 16))
-    for (int64 bh = 0; bh < slices; ++bh)
-        row_dots_slice(p.Tq, n, at(a, bh / p.H, bh % p.H, 0), a.st, at(c, bh / p.H, bh % p.H, 0), c.st,
-                       out + bh * p.Tq);
+    parallel_for(0, slices, slices * p.Tq * n, [&](int64 lo, int64 hi) {
+        for (int64 bh = lo; bh < hi; ++bh)
+            row_dots_slice(p.Tq, n, at(a, bh / p.H, bh % p.H, 0), a.st, at(c, bh / p.H, bh % p.H, 0), c.st,
+                           out + bh * p.Tq);
+    });
 }
 
 /// The backward's operands and outputs (q, k, v, out, dout strided, the rest contiguous); an
@@ -213,13 +201,13 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const
     const T* kj = at(p.k, b, h, j0);
     const T* doi = rows.dout;
     const int64 lddo = rows.lddo;
-    tile_gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK);
+    gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK, 1);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
     if (upd_v)
-        tile_gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv);
+        gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv, 1);
     if (!upd_q && !upd_k) return;
-    tile_gemm<T>(m, n, p.Dv, T(1), doi, lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK);
+    gemm<T>(m, n, p.Dv, T(1), doi, lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK, 1);
     const T* delta = rows.delta;
     for (int64 r = 0; r < m; ++r) {
         T* dsr = dp + r * kAttnBlockK;
@@ -227,11 +215,11 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const
         for (int64 j = 0; j < n; ++j) dsr[j] = pr[j] * (dsr[j] - delta[r]);
     }
     if (upd_q)
-        tile_gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, kj, p.k.st, p.k.sd, T(1), a.dq + (bh * p.Tq + i0) * p.D,
-                     p.D);
+        gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, kj, p.k.st, p.k.sd, T(1), a.dq + (bh * p.Tq + i0) * p.D, p.D,
+                1);
     if (upd_k)
-        tile_gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, qi, p.q.st, p.q.sd, T(1), a.dk + (bh * p.Tk + j0) * p.D,
-                     p.D);
+        gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, qi, p.q.st, p.q.sd, T(1), a.dk + (bh * p.Tk + j0) * p.D, p.D,
+                1);
 }
 
 // Given dO: P = exp(S − lse), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K,

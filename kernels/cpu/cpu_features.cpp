@@ -1,11 +1,8 @@
-// cpuid/XGETBV feature detection, the process-wide ISA choice and thread count.
+// cpuid/XGETBV feature detection and the process-wide ISA choice.
 // Compiled for baseline x86-64: it must run on any CPU, before any wider code is chosen.
 #include "cpu/cpu_features.hpp"
 
-#include <omp.h>
-
 #include <atomic>
-#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -54,8 +51,6 @@ Isa best_isa(const CpuFeatures& f) { return f.avx512 ? Isa::Avx512 : f.avx2_fma 
 
 // -1 while unresolved; otherwise the Isa value. Resolution is idempotent, so a race only repeats it.
 std::atomic<int> g_isa{-1};
-// 0 while unresolved; otherwise the thread count.
-std::atomic<int> g_threads{0};
 
 }  // namespace
 
@@ -120,26 +115,6 @@ std::vector<Isa> supported_isas() {
     for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
         if (isa_supported(isa, cpu_features())) out.push_back(isa);
     return out;
-}
-
-int num_threads() {
-    int n = g_threads.load(std::memory_order_relaxed);
-    if (n > 0) return n;
-    if (const char* env = std::getenv("GRAFT_NUM_THREADS"); env != nullptr && *env != '\0') {
-        const std::string_view s(env);
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-        if (ec != std::errc() || end != s.data() + s.size() || n < 1)
-            throw ValueError("GRAFT_NUM_THREADS: expected a positive integer, got '" + std::string(s) + "'");
-    } else {
-        n = omp_get_max_threads();
-    }
-    g_threads.store(n, std::memory_order_relaxed);
-    return n;
-}
-
-void set_num_threads(int n) {
-    if (n < 1) throw ValueError("set_num_threads: expected n >= 1, got " + std::to_string(n));
-    g_threads.store(n, std::memory_order_relaxed);
 }
 
 }  // namespace graft::kernels

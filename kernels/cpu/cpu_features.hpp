@@ -1,4 +1,4 @@
-// Internal: what the CPU can run, which instruction set the kernels use, and how many threads.
+// Internal: what the CPU can run and which instruction set the kernels use.
 //
 // Every kernel family has a scalar variant and may have AVX2+FMA and AVX-512 variants, each
 // compiled in its own file with its own flags (*-avx2.cpp, *-avx512.cpp). Which one runs is
@@ -8,8 +8,8 @@
 //   const Isa isa = active_isa();          // the best supported, or GRAFT_ISA=scalar|avx2|avx512
 //   set_active_isa(Isa::Avx2);             // tests and benches force a variant
 //
-// The choice and the thread count are process-wide. Errors (an unknown GRAFT_ISA, an ISA the CPU
-// lacks, a bad GRAFT_NUM_THREADS) are graft::Error / ValueError raised at first use.
+// The choice is process-wide (the thread count is in parallel.hpp). Errors (an unknown GRAFT_ISA,
+// an ISA the CPU lacks) are graft::Error / ValueError raised at first use.
 #pragma once
 
 #include <string_view>
@@ -51,11 +51,5 @@ void set_active_isa(Isa isa);
 
 /// The ISAs this CPU supports, narrowest first.
 std::vector<Isa> supported_isas();
-
-/// The thread count drivers use: set_num_threads, else GRAFT_NUM_THREADS, else omp_get_max_threads().
-int num_threads();
-
-/// Sets the thread count drivers use (n ≥ 1; ValueError otherwise).
-void set_num_threads(int n);
 
 }  // namespace graft::kernels

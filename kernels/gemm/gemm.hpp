@@ -7,11 +7,18 @@
 //   // C[M,N] = A·Bᵀ with A [M,K] and B [N,K], both row-major:
 //   gemm_scalar<float>(M, N, K, 1.f, A, K, 1, B, 1, K, 0.f, C, N, 1);
 //
-// sgemm is the float32 entry the ops call: a BLIS-style blocked driver (gemm_driver.cpp) over
-// the micro-kernel of the active ISA (f32-gemm-*.cpp, chosen once by kernels/cpu), threaded
-// with OpenMP over num_threads(). It optionally fuses an epilogue into the store of C:
+// gemm<T> is the one entry the ops and drivers call, for float and double alike: float runs
+// sgemm, a BLIS-style blocked driver (gemm_driver.cpp) over the micro-kernel of the active ISA
+// (f32-gemm-*.cpp, chosen once by kernels/cpu), threaded through cpu/parallel.hpp over
+// num_threads(); double runs the reference gemm_scalar on the calling thread. Both add an
+// optional bias row, float in sgemm's epilogue, while each tile of C is in registers:
 //
-//   // Y[B,out] = relu(X[B,in]·Wᵀ + bias), W [out,in] row-major:
+//   // Y[B,out] = X[B,in]·Wᵀ + bias, W [out,in] row-major:
+//   gemm<T>(B, out, in, T(1), X, in, 1, W, 1, in, T(0), Y, out, 1, bias);
+//
+// sgemm itself (the float path with a full epilogue, bias then activation) serves callers that
+// fuse an activation:
+//
 //   sgemm(B, out, in, 1.f, X, in, 1, W, 1, in, 0.f, Y, out, 1, {bias, Activation::Relu});
 //
 // Every variant (scalar gemm_scalar, sgemm on each ISA) honours the same contract:
@@ -24,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace graft::kernels {
@@ -54,6 +62,23 @@ struct GemmEpilogue {
 /// float32 C = act(alpha·A·B + beta·C + bias) on the active ISA, threaded; strides as gemm_scalar.
 void sgemm(int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA, const float* B, int64 rsB,
            int64 csB, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue = {});
+
+/// C = alpha·A·B + beta·C (+ bias[j] on column j when bias is not null) for T = float (sgemm: the
+/// active ISA, threaded, the bias in the epilogue) or double (gemm_scalar on the calling thread,
+/// then the bias); strides and contract as gemm_scalar.
+template <class T>
+void gemm(int64 M, int64 N, int64 K, T alpha, const T* A, int64 rsA, int64 csA, const T* B, int64 rsB, int64 csB,
+          T beta, T* C, int64 rsC, int64 csC, const T* bias = nullptr) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "gemm: T is float or double");
+    if constexpr (std::is_same_v<T, float>) {
+        sgemm(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, {bias, Activation::None});
+    } else {
+        gemm_scalar<T>(M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
+        if (bias != nullptr)
+            for (int64 i = 0; i < M; ++i)
+                for (int64 j = 0; j < N; ++j) C[i * rsC + j * csC] += bias[j];
+    }
+}
 
 /// A [M, K] (any strides) packed once for the active ISA's micro-kernel, to multiply many B
 /// matrices without packing it again: a convolution's weights against every image's columns.

@@ -18,10 +18,11 @@
 // block — so there are no barriers: a thread waits only for panels being packed and, before
 // reusing one of the two B buffers, for the tasks of the block before last. When the OS
 // deschedules a thread (a shared machine), the others take over its unclaimed work, and while
-// OpenMP's workers are starved of CPU time calls run on one thread (WorkerStarvation). One thread
-// never opens a parallel region. Small problems (one block in every dimension) take the light
-// path: an operand whose layout already is a panel's (A column-major, B row-major) is read in
-// place, not packed. Packing buffers are grow-only, 64-byte aligned, owned by the calling thread.
+// OpenMP's workers are starved of CPU time calls run on one thread (WorkerStarvation; both in
+// gemm_tasks.hpp). One thread never opens a parallel region. Small problems (one block in every
+// dimension) take the light path: an operand whose layout already is a panel's (A column-major,
+// B row-major) is read in place, not packed. Packing buffers are grow-only, 64-byte aligned,
+// owned by the calling thread.
 //
 // SgemmPackedA packs a whole A once, every K block's MR-row panels in the order the loops above
 // read them (block pc at pc·⌈M⌉_MR, panel ir at ir·kc within it; kc is balanced from K alone, so
@@ -34,25 +35,17 @@
 // again, it did not: [288, 64]·[64, 256] 100 → 90). SgemmPackedB likewise packs a whole B once,
 // block (jc, pc) at jc·K + pc·⌈nc⌉_NR (nc and kc depend on N and K alone), and sgemm_packed with
 // it skips the B packing and its waits: a frozen layer's weights (ops/frozen_weight_pack.hpp).
-#include <omp.h>
 #include <emmintrin.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstring>
-#include <climits>
-#include <thread>
 #include <vector>
 
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
+#include "cpu/parallel.hpp"
 #include "cpu/workspace.hpp"
+#include "gemm/gemm_tasks.hpp"
 #include "gemm/ukernel.hpp"
 
 namespace graft::kernels {
@@ -184,51 +177,6 @@ void pack_panel(const float* src, int64 rs_r, int64 rs_p, int R, int64 kc, float
 /// Where share `index` of `parts` near-equal shares of `total` begins.
 int64 share_begin(int64 total, int64 parts, int64 index) { return total * index / parts; }
 
-/// Progress through one B block (jc, pc) when several threads work on it. Threads claim B panels
-/// to pack and then tasks to run with fetch_add, so nobody waits at a barrier for a thread the
-/// OS has descheduled: whoever runs takes the next piece of work.
-struct alignas(64) BlockProgress {
-    std::atomic<int> pack_next{0}, packed{0}, task_next{0}, tasks_done{0};
-    std::atomic<int> sleepers{0};                // threads asleep in wait_for on this block's counters
-    std::atomic<int>* task_finished = nullptr;   // one flag per task: the next K block's same task waits on it
-};
-
-#if defined(__linux__)
-void futex_wait(std::atomic<int>& word, int value) {
-    syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAIT_PRIVATE, value, nullptr, nullptr, 0);
-}
-void futex_wake_all(std::atomic<int>& word) {
-    syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
-}
-#else
-void futex_wait(std::atomic<int>&, int) { std::this_thread::yield(); }
-void futex_wake_all(std::atomic<int>&) {}
-#endif
-
-/// counter += 1 (release), waking the threads asleep on it.
-void advance(std::atomic<int>& counter, std::atomic<int>& sleepers) {
-    counter.fetch_add(1, std::memory_order_seq_cst);
-    if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(counter);
-}
-
-/// Returns once counter ≥ target (acquire: what preceded the increments is visible). It spins
-/// for some 50 µs — a running peer finishes packing a panel within that — then sleeps in the
-/// kernel: a descheduled peer needs the CPU time a spinning waiter would take (on a shared
-/// machine the scheduler splits CPU time between users' process groups, and neither
-/// sched_yield nor nice gives it back).
-void wait_for(std::atomic<int>& counter, int target, std::atomic<int>& sleepers) {
-    constexpr int SPINS = 2000;
-    for (int spin = 0; spin < SPINS; ++spin) {
-        if (counter.load(std::memory_order_acquire) >= target) return;
-        _mm_pause();
-    }
-    sleepers.fetch_add(1, std::memory_order_seq_cst);
-    for (int seen = counter.load(std::memory_order_seq_cst); seen < target;
-         seen = counter.load(std::memory_order_seq_cst))
-        futex_wait(counter, seen);
-    sleepers.fetch_sub(1, std::memory_order_relaxed);
-}
-
 /// Tasks per B block of nc columns: row chunks × column chunks.
 int64 tasks_per_block(const Problem& g, const F32GemmVariant& v, const Plan& plan, int64 nc) {
     return ceil_div(g.M, plan.chunk) * std::min(plan.col_chunks, ceil_div(nc, v.nr));
@@ -312,51 +260,7 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
     }
 }
 
-/// Falls back to one thread while OpenMP's workers get too little CPU time. On a machine shared
-/// with other users' work a worker may be woken only after the calling thread has run most tasks,
-/// and then descheduled for milliseconds before it reaches the parallel region's closing barrier,
-/// which the caller must wait at (and the next region's start waits for it too): two threads
-/// then run slower than one. A call in which the caller waited at the region's start and end
-/// more than twice as long as it worked (and over 1 ms) reports it;
-/// the following calls run on one thread for a backoff that starts at 10 ms and doubles with each
-/// such call up to 1 s, and halves with each parallel call that goes well. On an idle machine
-/// the wait is at most the tail of one task, far below that threshold.
-class WorkerStarvation {
-public:
-    static int64 now_ns() {
-        return std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-            .count();
-    }
-
-    bool solo_now() const { return now_ns() < solo_until_ns_.load(std::memory_order_relaxed); }
-
-    /// A parallel call: called at `start`, the caller entered the region at `entered` (OpenMP first
-    /// waits for the previous region's workers), worked until `worked`, was released at `joined`.
-    void report(int64 start, int64 entered, int64 worked, int64 joined) {
-        constexpr int64 MIN_WAIT_NS = 1'000'000;
-        const int64 waited = (entered - start) + (joined - worked);
-        report(waited > std::max(MIN_WAIT_NS, 2 * (worked - entered)));
-    }
-
-private:
-    static constexpr int64 FIRST_BACKOFF_NS = 10'000'000, MAX_BACKOFF_NS = 1'000'000'000;
-
-    void report(bool starved) {
-        if (!starved) {
-            backoff_ns_.store(std::max(FIRST_BACKOFF_NS, backoff_ns_.load(std::memory_order_relaxed) / 2),
-                              std::memory_order_relaxed);
-            return;
-        }
-        const int64 backoff = backoff_ns_.load(std::memory_order_relaxed);
-        solo_until_ns_.store(now_ns() + backoff, std::memory_order_relaxed);
-        backoff_ns_.store(std::min(2 * backoff, MAX_BACKOFF_NS), std::memory_order_relaxed);
-    }
-
-    std::atomic<int64> solo_until_ns_{0};
-    std::atomic<int64> backoff_ns_{FIRST_BACKOFF_NS};
-};
-
+/// The process-wide starvation state of the GEMM calls (gemm/gemm_tasks.hpp).
 WorkerStarvation g_starvation;
 
 /// The packing buffers of the calling thread (the driver's own: see cpu/workspace.hpp).
@@ -386,20 +290,18 @@ void run(const Problem& g, const F32GemmVariant& v, int threads) {
     }
     const int64 start = WorkerStarvation::now_ns();
     int64 entered = start, worked = start;
-#pragma omp parallel num_threads(threads)
-    {
-        const int tid = omp_get_thread_num();
+    parallel_region(threads, [&](int tid, int) {
         if (tid == 0) entered = WorkerStarvation::now_ns();
         run_blocks(g, v, plan, progress.data(), b_pack, a_base + tid * plan.a_floats);
         if (tid == 0) worked = WorkerStarvation::now_ns();
-    }
+    });
     g_starvation.report(start, entered, worked, WorkerStarvation::now_ns());
 }
 
 /// The thread count for one problem of M·N·K: 1 inside another parallel region or when small.
-int threads_for(int64 M, int64 N, int64 K) {
+int gemm_threads(int64 M, int64 N, int64 K) {
     const int threads = num_threads();
-    if (threads == 1 || omp_in_parallel() || M * N * std::max<int64>(K, 1) < PARALLEL_MIN_MNK) return 1;
+    if (threads == 1 || in_parallel() || M * N * std::max<int64>(K, 1) < PARALLEL_MIN_MNK) return 1;
     return g_starvation.solo_now() ? 1 : threads;
 }
 
@@ -416,7 +318,7 @@ void sgemm(int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, in
     const F32GemmVariant& v = f32_gemm_variant(active_isa());
     if (M <= 0 || N <= 0) return;
     const Problem g{M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, epilogue};
-    run(g, v, threads_for(M, N, K));
+    run(g, v, gemm_threads(M, N, K));
 }
 
 SgemmPackedA::SgemmPackedA(int64 M, int64 K, const float* A, int64 rsA, int64 csA)
@@ -439,7 +341,7 @@ void sgemm_packed(const SgemmPackedA& A, int64 N, float alpha, const float* B, i
     if (A.M_ <= 0 || N <= 0) return;
     Problem g{A.M_, N, A.K_, alpha, nullptr, 0, 0, B, rsB, csB, beta, C, rsC, csC, epilogue};
     g.packed_a = A.panels_.data();
-    run(g, *A.variant_, threads_for(A.M_, N, A.K_));
+    run(g, *A.variant_, gemm_threads(A.M_, N, A.K_));
 }
 
 SgemmPackedB::SgemmPackedB(int64 K, int64 N, const float* B, int64 rsB, int64 csB)
@@ -467,7 +369,7 @@ void sgemm_packed(int64 M, float alpha, const float* A, int64 rsA, int64 csA, co
     if (M <= 0 || B.N_ <= 0) return;
     Problem g{M, B.N_, B.K_, alpha, A, rsA, csA, nullptr, 0, 0, beta, C, rsC, csC, epilogue};
     g.packed_b = B.panels_.data();
-    run(g, *B.variant_, threads_for(M, B.N_, B.K_));
+    run(g, *B.variant_, gemm_threads(M, B.N_, B.K_));
 }
 
 void sgemm_batched(int64 batch, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA,
@@ -481,8 +383,8 @@ void sgemm_batched(int64 batch, int64 M, int64 N, int64 K, float alpha, const fl
     };
     const int threads = num_threads();
     const int64 mnk = M * N * std::max<int64>(K, 1);
-    if (batch == 1 || threads == 1 || omp_in_parallel() || mnk >= BATCH_PER_THREAD_MAX_MNK) {
-        const int per_problem = threads_for(M, N, K);
+    if (batch == 1 || threads == 1 || in_parallel() || mnk >= BATCH_PER_THREAD_MAX_MNK) {
+        const int per_problem = gemm_threads(M, N, K);
         for (int64 b = 0; b < batch; ++b) run(problem(b), v, per_problem);
         return;
     }
@@ -490,13 +392,15 @@ void sgemm_batched(int64 batch, int64 M, int64 N, int64 K, float alpha, const fl
     const Plan plan = make_plan(problem(0), v, 1);
     const int64 slot = plan.b_floats + plan.a_floats;
     float* ws = tl_workspace.reserve(threads * slot);
-    // Dynamic: a thread the OS deschedules leaves its remaining problems to the others.
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
-    for (int64 b = 0; b < batch; ++b) {
-        float* mine = ws + omp_get_thread_num() * slot;
+    // Claimed one at a time: a thread the OS deschedules leaves its remaining problems to the others.
+    std::atomic<int64> next{0};
+    parallel_region(static_cast<int>(std::min<int64>(threads, batch)), [&](int tid, int) {
+        float* mine = ws + tid * slot;
         float* const b_pack[2] = {mine, mine};
-        run_blocks(problem(b), v, plan, nullptr, b_pack, mine + plan.b_floats);
-    }
+        for (int64 b = next.fetch_add(1, std::memory_order_relaxed); b < batch;
+             b = next.fetch_add(1, std::memory_order_relaxed))
+            run_blocks(problem(b), v, plan, nullptr, b_pack, mine + plan.b_floats);
+    });
 }
 
 }  // namespace graft::kernels

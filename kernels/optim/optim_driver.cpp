@@ -1,10 +1,9 @@
 // The optimizer update drivers: pick the float32 variant of the active ISA (double always runs
-// the scalar reference) and split long tensors into chunks across OpenMP threads.
+// the scalar reference) and split long tensors into chunks across threads (cpu/parallel.hpp).
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
-#include <utility>
 
-#include "cpu/chunks.hpp"
+#include "cpu/parallel.hpp"
 #include "optim/optim.hpp"
 
 namespace graft::kernels {
@@ -19,7 +18,8 @@ constexpr int64 kChunkAlign = 64;
 /// Calls run(begin, count) over [0, n), split into one chunk per thread when n is large.
 template <class F>
 void for_chunks(int64 n, F&& run) {
-    run_in_chunks(n >= kParallelMin ? num_threads() : 1, n, kChunkAlign, std::forward<F>(run));
+    parallel_chunks(n >= kParallelMin ? num_threads() : 1, 0, n, kChunkAlign,
+                    [&](int64 lo, int64 hi) { run(lo, hi - lo); });
 }
 
 template <class T>

@@ -1,12 +1,11 @@
 // The float32 vector-kernel drivers: pick the active ISA's variant and split the work across
-// OpenMP threads — long arrays into cache-line-aligned chunks, row kernels by rows — only when
+// threads (cpu/parallel.hpp) — long arrays into cache-line-aligned chunks, row kernels by rows — only when
 // it is large enough to pay for a parallel region (one thread: no region at all).
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
-#include <utility>
 #include <vector>
 
-#include "cpu/chunks.hpp"
+#include "cpu/parallel.hpp"
 #include "vector/vector.hpp"
 
 namespace graft::kernels {
@@ -57,7 +56,7 @@ constexpr int64 kMaxRowBlocks = 64;
 // (2048-column blocks: 18.9 GB/s on [4096, 4096] over dim 0, whole rows: 21.6).
 constexpr int64 kColumnBlock = 8192;
 
-int threads_for(int64 work, int64 units, Cost cost) {
+int vector_threads(int64 work, int64 units, Cost cost) {
     if (work < parallel_min(cost) || units < 2) return 1;
     return static_cast<int>(std::min<int64>(num_threads(), units));
 }
@@ -65,19 +64,16 @@ int threads_for(int64 work, int64 units, Cost cost) {
 /// run(begin, count) over [0, n) in one chunk per thread.
 template <class F>
 void for_chunks(int64 n, Cost cost, F&& run) {
-    run_in_chunks(threads_for(n, n / kChunkAlign, cost), n, kChunkAlign, std::forward<F>(run));
+    parallel_chunks(vector_threads(n, n / kChunkAlign, cost), 0, n, kChunkAlign,
+                    [&](int64 lo, int64 hi) { run(lo, hi - lo); });
 }
 
 /// run(r) for every row r of `rows` rows of n elements.
 template <class F>
 void for_rows(int64 rows, int64 n, Cost cost, F&& run) {
-    const int threads = threads_for(rows * n, rows, cost);
-    if (threads <= 1) {
-        for (int64 r = 0; r < rows; ++r) run(r);
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64 r = 0; r < rows; ++r) run(r);
+    parallel_chunks(vector_threads(rows * n, rows, cost), 0, rows, 1, [&](int64 lo, int64 hi) {
+        for (int64 r = lo; r < hi; ++r) run(r);
+    });
 }
 
 /// run(o, begin, len) for every block of columns [begin, begin + len) of every slice o of
@@ -86,21 +82,17 @@ void for_rows(int64 rows, int64 n, Cost cost, F&& run) {
 /// changes no result.
 template <class F>
 void for_column_blocks(int64 outer, int64 rows, int64 n, F&& run) {
-    const int threads = threads_for(outer * rows * n, outer * ((n + kChunkAlign - 1) / kChunkAlign), Cost::Stream);
+    const int threads = vector_threads(outer * rows * n, outer * ((n + kChunkAlign - 1) / kChunkAlign), Cost::Stream);
     int64 width = std::min(kColumnBlock, n);
     if (outer < threads)
         width = std::min(width, ((n + threads - 1) / threads + kChunkAlign - 1) / kChunkAlign * kChunkAlign);
     const int64 per_slice = width > 0 ? (n + width - 1) / width : 0;
-    auto block = [&](int64 unit) {
-        const int64 o = unit / per_slice, begin = unit % per_slice * width;
-        run(o, begin, std::min(width, n - begin));
-    };
-    if (threads <= 1) {
-        for (int64 unit = 0; unit < outer * per_slice; ++unit) block(unit);
-        return;
-    }
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64 unit = 0; unit < outer * per_slice; ++unit) block(unit);
+    parallel_chunks(threads, 0, outer * per_slice, 1, [&](int64 lo, int64 hi) {
+        for (int64 unit = lo; unit < hi; ++unit) {
+            const int64 o = unit / per_slice, begin = unit % per_slice * width;
+            run(o, begin, std::min(width, n - begin));
+        }
+    });
 }
 
 }  // namespace
@@ -141,18 +133,16 @@ void binary_rows(BinaryOp op, int64 rows, int64 n, const float* a, int64 a_row_s
 void sum_rows(int64 rows, int64 n, const float* x, double* out) {
     const F32SumKernel kernel = active().sum;
     if (rows == 1) {  // one long row: per-chunk partial sums, added in chunk order
-        const int threads = threads_for(n, n / kChunkAlign, Cost::Stream);
+        const int threads = vector_threads(n, n / kChunkAlign, Cost::Stream);
         if (threads <= 1) {
             out[0] = kernel(n, x);
             return;
         }
         std::vector<double> partial(static_cast<std::size_t>(threads), 0.0);
-        const int64 chunk = (n + threads - 1) / threads;
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int t = 0; t < threads; ++t) {
-            const int64 begin = std::min(n, t * chunk);
-            partial[static_cast<std::size_t>(t)] = kernel(std::min(chunk, n - begin), x + begin);
-        }
+        parallel_region(threads, [&](int tid, int team) {
+            const int64 chunk = (n + team - 1) / team, begin = std::min(n, tid * chunk);
+            partial[static_cast<std::size_t>(tid)] = kernel(std::min(chunk, n - begin), x + begin);
+        });
         double s = 0;
         for (double p : partial) s += p;
         out[0] = s;

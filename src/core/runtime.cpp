@@ -2,6 +2,7 @@
 #include "graft/runtime.hpp"
 
 #include "cpu/cpu_features.hpp"
+#include "cpu/parallel.hpp"
 
 namespace graft {
 

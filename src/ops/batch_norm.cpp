@@ -8,10 +8,10 @@
 
 #include "core/dispatch.hpp"
 #include "core/lane_sum.hpp"
+#include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/batch_norm.hpp"
 #include "graft/profiler.hpp"
-#include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
 
@@ -20,9 +20,6 @@ namespace graft::nn::functional {
 namespace {
 
 using int64 = std::int64_t;
-
-/// Elements below which the loops stay single-threaded.
-constexpr int64 kParallelGrain = 1 << 15;
 
 struct BnLayout {
     int64 N, C, S;
@@ -33,8 +30,9 @@ struct BnLayout {
 /// Runs fn(c) for every channel, in parallel when the tensor is large enough.
 template <class F>
 void for_each_channel(const BnLayout& l, F&& fn) {
-#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (l.C > 1 && l.numel() >= kParallelGrain)
-    for (int64 c = 0; c < l.C; ++c) fn(c);
+    kernels::parallel_for(0, l.C, l.numel(), [&](int64 lo, int64 hi) {
+        for (int64 c = lo; c < hi; ++c) fn(c);
+    });
 }
 
 /// Per channel: the batch mean and the biased variance (two passes: mean, then squared deviations).
@@ -75,14 +73,15 @@ void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean,
 template <class T>
 void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& scale, const std::vector<double>& shift) {
     const int64 rows = l.N * l.C;
-#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (rows > 1 && l.numel() >= kParallelGrain)
-    for (int64 r = 0; r < rows; ++r) {
-        const int64 c = r % l.C;
-        const T a = static_cast<T>(scale[c]), b = static_cast<T>(shift[c]);
-        const T* in = x + r * l.S;
-        T* out = y + r * l.S;
-        for (int64 i = 0; i < l.S; ++i) out[i] = in[i] * a + b;
-    }
+    kernels::parallel_for(0, rows, l.numel(), [&](int64 lo, int64 hi) {
+        for (int64 r = lo; r < hi; ++r) {
+            const int64 c = r % l.C;
+            const T a = static_cast<T>(scale[c]), b = static_cast<T>(shift[c]);
+            const T* in = x + r * l.S;
+            T* out = y + r * l.S;
+            for (int64 i = 0; i < l.S; ++i) out[i] = in[i] * a + b;
+        }
+    });
 }
 
 // training: y = x̂·w + b, x̂ = (x − μ)·σ⁻¹ with μ, σ² the batch's (biased) statistics

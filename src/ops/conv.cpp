@@ -1,6 +1,6 @@
 // conv2d on the GEMM through im2col, forward followed by its backward. Each image is one GEMM
 // per group, out[g] [Og, OH·OW] = W[g] [Og, Cg·kh·kw] · col[g] [Cg·kh·kw, OH·OW]; images are
-// spread over the OpenMP threads, each with its own column buffer (reused from image to image)
+// spread over the threads, each with its own column buffer (reused from image to image)
 // and, in the backward, its own partial weight gradient, summed once at the end. In float32 the
 // weights, the A operand of the forward (W) and of the input gradient (Wᵀ), are packed for the
 // micro-kernel once per call and shared by every image's GEMM (kernels::SgemmPackedA).
@@ -12,7 +12,6 @@
 // the forward and the input gradient, chunks of images spread over the threads; their weight
 // gradient stays on im2col.
 #include <algorithm>
-#include <exception>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -20,9 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include <omp.h>
-
 #include "core/dispatch.hpp"
+#include "cpu/parallel.hpp"
 #include "gemm/gemm.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/conv.hpp"
@@ -37,16 +35,6 @@ namespace graft::nn::functional {
 namespace {
 
 using int64 = std::int64_t;
-
-/// C = A·B + beta·C on strided matrices (the contract of kernels/gemm/gemm.hpp).
-template <class T>
-void gemm(int64 M, int64 N, int64 K, const T* A, int64 rsA, int64 csA, const T* B, int64 rsB, int64 csB, T beta,
-          T* C, int64 rsC, int64 csC) {
-    if constexpr (std::is_same_v<T, float>)
-        kernels::sgemm(M, N, K, 1.f, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-    else
-        kernels::gemm_scalar<T>(M, N, K, T(1), A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-}
 
 /// Everything about one conv2d call's shapes.
 struct ConvGeometry {
@@ -88,7 +76,7 @@ public:
         if constexpr (std::is_same_v<T, float>)
             kernels::sgemm_packed(packed_[static_cast<std::size_t>(grp)], N, 1.f, B, ldb, 1, beta, C, ldc, 1);
         else
-            gemm<T>(M_, N, K_, w_ + grp * group_stride_, rs_, cs_, B, ldb, 1, beta, C, ldc, 1);
+            kernels::gemm<T>(M_, N, K_, T(1), w_ + grp * group_stride_, rs_, cs_, B, ldb, 1, beta, C, ldc, 1);
     }
 
 private:
@@ -240,27 +228,16 @@ int image_threads(const ConvGeometry& g) {
     return static_cast<int>(std::max<int64>(1, std::min<int64>(get_num_threads(), g.N)));
 }
 
-/// body(thread, n) for every image n, spread over `threads` OpenMP threads. The static schedule
-/// gives each thread the same images on every call, so the per-thread weight-gradient sums, and
+/// body(thread, n) for every image n, spread statically over `threads` threads (thread < threads):
+/// each thread gets the same images on every call, so the per-thread weight-gradient sums, and
 /// the result, are reproducible. The first exception a body throws is rethrown here once every
 /// thread has finished.
 template <class F>
 void for_each_image(int64 N, int threads, F&& body) {
-    std::exception_ptr error;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-        const int t = omp_get_thread_num();
-#pragma omp for schedule(static)
-        for (int64 n = 0; n < N; ++n) {
-            try {
-                body(t, n);
-            } catch (...) {
-#pragma omp critical(graft_conv2d_error)
-                if (!error) error = std::current_exception();
-            }
-        }
-    }
-    if (error) std::rethrow_exception(error);
+    kernels::parallel_region(threads, [&](int t, int team) {
+        const int64 first = N * t / team, last = N * (t + 1) / team;
+        for (int64 n = first; n < last; ++n) body(t, n);
+    });
 }
 
 /// Whether the float32 forward and input gradient of g take the Winograd path.
@@ -358,9 +335,9 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
                 // The GEMM runs faster with the smaller side as its rows (the first conv of a CNN,
                 // 3 channels in: Kg = 27 < Og), so that side decides the orientation.
                 if (Og <= Kg)
-                    gemm<T>(Og, Kg, P, dyg, P, 1, colg, 1, P, T(1), dwg, Kg, 1);
+                    kernels::gemm<T>(Og, Kg, P, T(1), dyg, P, 1, colg, 1, P, T(1), dwg, Kg, 1);
                 else
-                    gemm<T>(Kg, Og, P, colg, P, 1, dyg, 1, P, T(1), dwg, 1, Kg);  // dW[g]ᵀ = col · dyᵀ
+                    kernels::gemm<T>(Kg, Og, P, T(1), colg, P, 1, dyg, 1, P, T(1), dwg, 1, Kg);  // dW[g]ᵀ = col · dyᵀ
             }
         }
         if (dx != nullptr) {

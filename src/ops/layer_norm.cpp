@@ -10,18 +10,17 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
-#include "graft/profiler.hpp"
-#include "ops/elementwise.hpp"
+#include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/norm.hpp"
+#include "graft/profiler.hpp"
+#include "ops/elementwise.hpp"
 #include "vector/vector.hpp"
 
 namespace graft::nn::functional {
 
 namespace {
 
-/// Work (elements) below which the loops stay single-threaded.
-constexpr std::int64_t kParallelGrain = 1 << 15;
 /// Columns per task in the dweight/dbias reduction.
 constexpr std::int64_t kColumnBlock = 32;
 
@@ -30,29 +29,30 @@ constexpr std::int64_t kColumnBlock = 32;
 template <class T>
 void layer_norm_forward_kernel(const T* x, const T* w, const T* b, T* y, double* mean, double* rstd,
                                std::int64_t rows, std::int64_t n, double eps, bool centered) {
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * n >= kParallelGrain)
-    for (std::int64_t r = 0; r < rows; ++r) {
-        const T* xr = x + r * n;
-        T* yr = y + r * n;
-        double s = 0.0;
-        if (centered)
-            for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(xr[j]);
-        const double m = s / static_cast<double>(n);
-        double ss = 0.0;
-        for (std::int64_t j = 0; j < n; ++j) {
-            const double d = static_cast<double>(xr[j]) - m;
-            ss += d * d;
+    kernels::parallel_for(0, rows, rows * n, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t r = lo; r < hi; ++r) {
+            const T* xr = x + r * n;
+            T* yr = y + r * n;
+            double s = 0.0;
+            if (centered)
+                for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(xr[j]);
+            const double m = s / static_cast<double>(n);
+            double ss = 0.0;
+            for (std::int64_t j = 0; j < n; ++j) {
+                const double d = static_cast<double>(xr[j]) - m;
+                ss += d * d;
+            }
+            const double rs = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
+            mean[r] = m;
+            rstd[r] = rs;
+            for (std::int64_t j = 0; j < n; ++j) {
+                double h = (static_cast<double>(xr[j]) - m) * rs;
+                if (w) h *= static_cast<double>(w[j]);
+                if (b) h += static_cast<double>(b[j]);
+                yr[j] = static_cast<T>(h);
+            }
         }
-        const double rs = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
-        mean[r] = m;
-        rstd[r] = rs;
-        for (std::int64_t j = 0; j < n; ++j) {
-            double h = (static_cast<double>(xr[j]) - m) * rs;
-            if (w) h *= static_cast<double>(w[j]);
-            if (b) h += static_cast<double>(b[j]);
-            yr[j] = static_cast<T>(h);
-        }
-    }
+    });
 }
 
 /// dx = rstd·(g·w − mean(g·w) − x̂·mean(g·w·x̂)) per row, x̂ = (x − mean)·rstd; w may be null (= 1).
@@ -61,25 +61,26 @@ template <class T>
 void layer_norm_backward_input_kernel(const T* x, const T* g, const T* w, const double* mean, const double* rstd,
                                       T* dx, std::int64_t rows, std::int64_t n, bool centered) {
     const double inv_n = 1.0 / static_cast<double>(n);
-#pragma omp parallel for schedule(static) if (rows > 1 && rows * n >= kParallelGrain)
-    for (std::int64_t r = 0; r < rows; ++r) {
-        const T* xr = x + r * n;
-        const T* gr = g + r * n;
-        T* dr = dx + r * n;
-        const double m = mean[r], rs = rstd[r];
-        double sum_gw = 0.0, sum_gwx = 0.0;
-        for (std::int64_t j = 0; j < n; ++j) {
-            const double gw = static_cast<double>(gr[j]) * (w ? static_cast<double>(w[j]) : 1.0);
-            sum_gw += gw;
-            sum_gwx += gw * (static_cast<double>(xr[j]) - m) * rs;
+    kernels::parallel_for(0, rows, rows * n, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t r = lo; r < hi; ++r) {
+            const T* xr = x + r * n;
+            const T* gr = g + r * n;
+            T* dr = dx + r * n;
+            const double m = mean[r], rs = rstd[r];
+            double sum_gw = 0.0, sum_gwx = 0.0;
+            for (std::int64_t j = 0; j < n; ++j) {
+                const double gw = static_cast<double>(gr[j]) * (w ? static_cast<double>(w[j]) : 1.0);
+                sum_gw += gw;
+                sum_gwx += gw * (static_cast<double>(xr[j]) - m) * rs;
+            }
+            const double a = centered ? sum_gw * inv_n : 0.0, c = sum_gwx * inv_n;
+            for (std::int64_t j = 0; j < n; ++j) {
+                const double gw = static_cast<double>(gr[j]) * (w ? static_cast<double>(w[j]) : 1.0);
+                const double xh = (static_cast<double>(xr[j]) - m) * rs;
+                dr[j] = static_cast<T>(rs * (gw - a - xh * c));
+            }
         }
-        const double a = centered ? sum_gw * inv_n : 0.0, c = sum_gwx * inv_n;
-        for (std::int64_t j = 0; j < n; ++j) {
-            const double gw = static_cast<double>(gr[j]) * (w ? static_cast<double>(w[j]) : 1.0);
-            const double xh = (static_cast<double>(xr[j]) - m) * rs;
-            dr[j] = static_cast<T>(rs * (gw - a - xh * c));
-        }
-    }
+    });
 }
 
 /// dw = Σ_rows g·x̂ and db = Σ_rows g; either output may be null (x, mean and rstd are only read
@@ -88,26 +89,27 @@ template <class T>
 void layer_norm_backward_params_kernel(const T* x, const T* g, const double* mean, const double* rstd, T* dw, T* db,
                                        std::int64_t rows, std::int64_t n) {
     const std::int64_t blocks = (n + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static) if (blocks > 1 && rows * n >= kParallelGrain)
-    for (std::int64_t blk = 0; blk < blocks; ++blk) {
-        const std::int64_t c0 = blk * kColumnBlock, width = std::min(kColumnBlock, n - c0);
-        double acc_w[kColumnBlock] = {}, acc_b[kColumnBlock] = {};
-        for (std::int64_t r = 0; r < rows; ++r) {
-            const T* gr = g + r * n + c0;
-            if (dw) {
-                const T* xr = x + r * n + c0;
-                const double m = mean[r], rs = rstd[r];
-                for (std::int64_t j = 0; j < width; ++j)
-                    acc_w[j] += static_cast<double>(gr[j]) * (static_cast<double>(xr[j]) - m) * rs;
+    kernels::parallel_for(0, blocks, rows * n, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t blk = lo; blk < hi; ++blk) {
+            const std::int64_t c0 = blk * kColumnBlock, width = std::min(kColumnBlock, n - c0);
+            double acc_w[kColumnBlock] = {}, acc_b[kColumnBlock] = {};
+            for (std::int64_t r = 0; r < rows; ++r) {
+                const T* gr = g + r * n + c0;
+                if (dw) {
+                    const T* xr = x + r * n + c0;
+                    const double m = mean[r], rs = rstd[r];
+                    for (std::int64_t j = 0; j < width; ++j)
+                        acc_w[j] += static_cast<double>(gr[j]) * (static_cast<double>(xr[j]) - m) * rs;
+                }
+                if (db)
+                    for (std::int64_t j = 0; j < width; ++j) acc_b[j] += static_cast<double>(gr[j]);
             }
-            if (db)
-                for (std::int64_t j = 0; j < width; ++j) acc_b[j] += static_cast<double>(gr[j]);
+            for (std::int64_t j = 0; j < width; ++j) {
+                if (dw) dw[c0 + j] = static_cast<T>(acc_w[j]);
+                if (db) db[c0 + j] = static_cast<T>(acc_b[j]);
+            }
         }
-        for (std::int64_t j = 0; j < width; ++j) {
-            if (dw) dw[c0 + j] = static_cast<T>(acc_w[j]);
-            if (db) db[c0 + j] = static_cast<T>(acc_b[j]);
-        }
-    }
+    });
 }
 
 // y = (x − mean)·rstd·w + b over rows of n elements

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional.hpp"
 #include "graft/profiler.hpp"
@@ -21,9 +22,6 @@
 namespace graft::nn::functional {
 
 namespace {
-
-/// Work (elements) below which the loops stay single-threaded.
-constexpr std::int64_t kParallelGrain = 1 << 15;
 
 /// A double as the shortest usual text ("1.5", not "1.500000").
 std::string num_str(double v) {
@@ -173,20 +171,21 @@ struct CrossEntropyBackward final : Node {
             T* dp = dx.template data_ptr<T>();
             const std::int64_t C = layout.classes, inner = layout.inner, n = layout.positions();
             const double off = eps / static_cast<double>(C);
-#pragma omp parallel for schedule(static) if (n > 1 && n * C >= kParallelGrain)
-            for (std::int64_t p = 0; p < n; ++p) {
-                const std::int64_t base = (p / inner) * C * inner + p % inner;
-                if (tp[p] == ignore_index) {
-                    for (std::int64_t j = 0; j < C; ++j) dp[base + j * inner] = T(0);
-                    continue;
+            kernels::parallel_for(0, n, n * C, [&](std::int64_t lo, std::int64_t hi) {
+                for (std::int64_t p = lo; p < hi; ++p) {
+                    const std::int64_t base = (p / inner) * C * inner + p % inner;
+                    if (tp[p] == ignore_index) {
+                        for (std::int64_t j = 0; j < C; ++j) dp[base + j * inner] = T(0);
+                        continue;
+                    }
+                    const double wp = w(p);
+                    for (std::int64_t j = 0; j < C; ++j) {
+                        const T prob = std::exp(static_cast<T>(static_cast<double>(xp[base + j * inner]) - lp[p]));
+                        const double hot = j == tp[p] ? 1.0 - eps : 0.0;
+                        dp[base + j * inner] = static_cast<T>(wp * (static_cast<double>(prob) - off - hot));
+                    }
                 }
-                const double wp = w(p);
-                for (std::int64_t j = 0; j < C; ++j) {
-                    const T prob = std::exp(static_cast<T>(static_cast<double>(xp[base + j * inner]) - lp[p]));
-                    const double hot = j == tp[p] ? 1.0 - eps : 0.0;
-                    dp[base + j * inner] = static_cast<T>(wp * (static_cast<double>(prob) - off - hot));
-                }
-            }
+            });
         });
         return {dx};
     }
@@ -320,33 +319,34 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
             const std::int64_t* tp = l.target.data_ptr<std::int64_t>();
             double* lp = lse.data_ptr<double>();
             const std::int64_t ignore = options.ignore_index;
-#pragma omp parallel for schedule(static) if (n > 1 && n * C >= kParallelGrain)
-            for (std::int64_t p = 0; p < n; ++p) {
-                const std::size_t pi = static_cast<std::size_t>(p);
-                if (tp[p] == ignore) {
-                    losses[pi] = 0;
-                    lp[p] = 0;
-                    continue;
+            kernels::parallel_for(0, n, n * C, [&](std::int64_t lo, std::int64_t hi) {
+                for (std::int64_t p = lo; p < hi; ++p) {
+                    const std::size_t pi = static_cast<std::size_t>(p);
+                    if (tp[p] == ignore) {
+                        losses[pi] = 0;
+                        lp[p] = 0;
+                        continue;
+                    }
+                    const T* row = xp + (p / inner) * C * inner + p % inner;
+                    double m = -INFINITY;
+                    for (std::int64_t j = 0; j < C; ++j) {
+                        const double v = static_cast<double>(row[j * inner]);
+                        if (v > m) m = v;  // a NaN still propagates through the sum
+                    }
+                    double sumexp = 0, sumx = 0;
+                    for (std::int64_t j = 0; j < C; ++j) {
+                        const double v = static_cast<double>(row[j * inner]);
+                        sumexp += static_cast<double>(std::exp(static_cast<T>(v - m)));
+                        sumx += v;
+                    }
+                    const double logz = m + std::log(sumexp);
+                    lp[p] = logz;
+                    const double nll = logz - static_cast<double>(row[tp[p] * inner]);
+                    losses[pi] = eps == 0.0 ? nll
+                                            : (1.0 - eps) * nll +
+                                                  eps / static_cast<double>(C) * (static_cast<double>(C) * logz - sumx);
                 }
-                const T* row = xp + (p / inner) * C * inner + p % inner;
-                double m = -INFINITY;
-                for (std::int64_t j = 0; j < C; ++j) {
-                    const double v = static_cast<double>(row[j * inner]);
-                    if (v > m) m = v;  // a NaN still propagates through the sum
-                }
-                double sumexp = 0, sumx = 0;
-                for (std::int64_t j = 0; j < C; ++j) {
-                    const double v = static_cast<double>(row[j * inner]);
-                    sumexp += static_cast<double>(std::exp(static_cast<T>(v - m)));
-                    sumx += v;
-                }
-                const double logz = m + std::log(sumexp);
-                lp[p] = logz;
-                const double nll = logz - static_cast<double>(row[tp[p] * inner]);
-                losses[pi] =
-                    eps == 0.0 ? nll
-                               : (1.0 - eps) * nll + eps / static_cast<double>(C) * (static_cast<double>(C) * logz - sumx);
-            }
+            });
         });
     }
     Tensor out = reduce_positions(losses, options.reduction, l, logits.dtype(), op);

@@ -1,9 +1,9 @@
 // Matrix products — matmul (PyTorch's 1-D, 2-D and batched rules) and linear — each forward
-// followed by its backward. Every product is a call of the strided GEMM kernel (float32: the
-// dispatched, threaded sgemm; float64: the reference gemm_scalar): transposed operands are
-// swapped strides and broadcast batch dims are stride 0, so nothing is copied except an operand
-// whose leading dims cannot be folded into one row stride where a single GEMM over them is
-// wanted (folded_tmm). linear's float32 bias is added in the GEMM's epilogue.
+// followed by its backward. Every product is a call of the strided GEMM entry kernels::gemm<T>
+// (float32: the dispatched, threaded sgemm; float64: the reference gemm_scalar): transposed
+// operands are swapped strides and broadcast batch dims are stride 0, so nothing is copied
+// except an operand whose leading dims cannot be folded into one row stride where a single GEMM
+// over them is wanted (folded_tmm). linear's bias is added by the GEMM (float32: in its epilogue).
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -21,19 +21,6 @@
 namespace graft {
 
 namespace {
-
-// ---- strided GEMM drivers ---------------------------------------------------------------
-
-/// C = A·B + beta·C (+ bias[j] on column j, float32 only) on strided matrices.
-template <class T>
-void gemm(std::int64_t M, std::int64_t N, std::int64_t K, const T* A, std::int64_t rsA, std::int64_t csA, const T* B,
-          std::int64_t rsB, std::int64_t csB, T beta, T* C, std::int64_t rsC, std::int64_t csC,
-          const T* bias = nullptr) {
-    if constexpr (std::is_same_v<T, float>)
-        kernels::sgemm(M, N, K, 1.f, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, {bias, kernels::Activation::None});
-    else
-        kernels::gemm_scalar<T>(M, N, K, T(1), A, rsA, csA, B, rsB, csB, beta, C, rsC, csC);
-}
 
 /// t without its graph; a 1-D t as the row [1, n] (views: nothing is copied or recorded).
 Tensor as_row_matrix(const Tensor& t) { return t.dim() == 1 ? t.detach().unsqueeze(0) : t.detach(); }
@@ -79,7 +66,7 @@ std::optional<std::int64_t> folded_row_stride(const Tensor& x) {
     return row_stride.value_or(0);  // at most one row: its stride is never used
 }
 
-/// out[i] = x[i]·y[i] + beta·out[i] (+ bias on every row, float32 only) for every index i of
+/// out[i] = x[i]·y[i] + beta·out[i] (+ bias on every row) for every index i of
 /// out's batch dims, with x [..., M, K] and y [..., K, N] broadcast over them; any strides.
 /// When y is one matrix and x's batch and row dims fold into a single stride, that is one GEMM
 /// over batch·M rows; otherwise each innermost run of batch indices is one batched GEMM.
@@ -92,8 +79,8 @@ void batched_gemm(const Tensor& x, const Tensor& y, T beta, const Tensor& out, c
     if (y.dim() == 2) {
         const std::optional<std::int64_t> rs_x = folded_row_stride(x), rs_out = folded_row_stride(out);
         if (rs_x && rs_out) {
-            gemm<T>(folded_rows(out), N, K, px + x.offset(), *rs_x, x.stride(-1), py + y.offset(), y.stride(0),
-                    y.stride(1), beta, po + out.offset(), *rs_out, out.stride(-1), bias);
+            kernels::gemm<T>(folded_rows(out), N, K, T(1), px + x.offset(), *rs_x, x.stride(-1), py + y.offset(),
+                             y.stride(0), y.stride(1), beta, po + out.offset(), *rs_out, out.stride(-1), bias);
             return;
         }
     }
@@ -107,9 +94,9 @@ void batched_gemm(const Tensor& x, const Tensor& y, T beta, const Tensor& out, c
                                        out.stride(-1), inner[2], {bias, kernels::Activation::None});
             } else {
                 for (std::int64_t i = 0; i < n; ++i)
-                    gemm<T>(M, N, K, px + off[0] + i * inner[0], x.stride(-2), x.stride(-1), py + off[1] + i * inner[1],
-                            y.stride(-2), y.stride(-1), beta, po + off[2] + i * inner[2], out.stride(-2),
-                            out.stride(-1), bias);
+                    kernels::gemm<T>(M, N, K, T(1), px + off[0] + i * inner[0], x.stride(-2), x.stride(-1),
+                                     py + off[1] + i * inner[1], y.stride(-2), y.stride(-1), beta,
+                                     po + off[2] + i * inner[2], out.stride(-2), out.stride(-1), bias);
             }
         });
 }
@@ -142,8 +129,8 @@ Tensor folded_tmm(Tensor x, Tensor y) {
     }
     const std::int64_t P = x.size(-1), Q = y.size(-1);
     Tensor out = empty({P, Q}, x.dtype());
-    gemm<T>(P, Q, folded_rows(x), detail::storage_ptr<T>(x) + x.offset(), x.stride(-1), *rs_x,
-            detail::storage_ptr<T>(y) + y.offset(), *rs_y, y.stride(-1), T(0), out.data_ptr<T>(), Q, 1);
+    kernels::gemm<T>(P, Q, folded_rows(x), T(1), detail::storage_ptr<T>(x) + x.offset(), x.stride(-1), *rs_x,
+                     detail::storage_ptr<T>(y) + y.offset(), *rs_y, y.stride(-1), T(0), out.data_ptr<T>(), Q, 1);
     return out;
 }
 
@@ -274,11 +261,11 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     out_shape.back() = w.size(0);
     Tensor out = empty(out_shape, x.dtype());
     detail::dispatch_floating(x.dtype(), "linear", [&]<class T>() {
+        // the bias joins in the GEMM (float32: in its epilogue, while each tile of out is in registers)
+        const Tensor bias = b.defined() ? b.detach().contiguous() : Tensor();
+        const T* bias_ptr = b.defined() ? detail::storage_ptr<T>(bias) + bias.offset() : nullptr;
+        const Tensor xm = as_row_matrix(x);
         if constexpr (std::is_same_v<T, float>) {
-            // the bias joins in the GEMM's epilogue, while each tile of out is in registers
-            const Tensor bias = b.defined() ? b.detach().contiguous() : Tensor();
-            const float* bias_ptr = b.defined() ? detail::storage_ptr<T>(bias) + bias.offset() : nullptr;
-            const Tensor xm = as_row_matrix(x);
             const std::optional<std::int64_t> rs_x = folded_row_stride(xm);
             // A frozen weight keeps its packed panels from call to call (frozen_weight_pack.hpp).
             if (const auto packed = rs_x ? detail::frozen_weight_pack(w) : nullptr) {
@@ -287,11 +274,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                                       {bias_ptr, kernels::Activation::None});
                 return;
             }
-            batched_gemm<T>(xm, mT(w.detach()), T(0), as_row_matrix(out), bias_ptr);
-        } else {
-            if (b.defined()) detail::copy_elements(out, b);  // the GEMM adds x·wᵀ onto the bias rows
-            batched_gemm<T>(as_row_matrix(x), mT(w.detach()), b.defined() ? T(1) : T(0), as_row_matrix(out));
         }
+        batched_gemm<T>(xm, mT(w.detach()), T(0), as_row_matrix(out), bias_ptr);
     });
     if (auto node = autograd::make_node<LinearBackward>({&x, &w, &b}, out)) {
         if (node->needs_input_grad(0)) node->w = SavedTensor(w);

@@ -1,6 +1,6 @@
 // 2-D pooling — max_pool2d, avg_pool2d, adaptive_avg_pool2d — each forward followed by its
 // backward. Every op works plane by plane (one (n, c) of a contiguous [N, C, H, W] input), the
-// planes spread over the OpenMP threads. Each output's window is the product of a row span and a
+// planes spread over the threads. Each output's window is the product of a row span and a
 // column span (its input taps that lie inside the input), tabulated once per call. The common
 // 2×2 max-pool at stride 2 (no padding or dilation) has its own loops, forward and backward,
 // with four windows at a time on SSE2 for float32.
@@ -16,19 +16,16 @@
 #include <emmintrin.h>
 
 #include "core/dispatch.hpp"
+#include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/conv.hpp"
 #include "graft/profiler.hpp"
-#include "graft/runtime.hpp"
 
 namespace graft::nn::functional {
 
 namespace {
 
 using int64 = std::int64_t;
-
-/// Work (window elements visited) below which the loops stay single-threaded.
-constexpr int64 kParallelGrain = 1 << 15;
 
 /// The shapes of one pooling call on a [planes, H, W] view of the input.
 struct PoolGeometry {
@@ -80,8 +77,9 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, Size2 kernel, Size2 
 /// Runs fn(plane) for every plane, in parallel when the work is large enough.
 template <class F>
 void for_each_plane(int64 planes, int64 work, F&& fn) {
-#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (planes > 1 && work >= kParallelGrain)
-    for (int64 p = 0; p < planes; ++p) fn(p);
+    kernels::parallel_for(0, planes, work, [&](int64 lo, int64 hi) {
+        for (int64 p = lo; p < hi; ++p) fn(p);
+    });
 }
 
 /// The taps of one output's window along one axis that lie inside the input: first, first + step,

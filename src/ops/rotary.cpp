@@ -5,17 +5,14 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/rotary.hpp"
 #include "graft/profiler.hpp"
-#include "graft/runtime.hpp"
 
 namespace graft::nn::functional {
 
 namespace {
-
-/// Work (elements) below which the loop stays single-threaded.
-constexpr std::int64_t kParallelGrain = 1 << 15;
 
 /// cos and sin of p·θ_i for t < T, i < D/2 (row-major [T, D/2]), in T.
 template <class T>
@@ -40,18 +37,19 @@ void rotary_kernel(const T* x, T* y, std::int64_t rows, std::int64_t steps, std:
                    const T* sin_table, bool inverse) {
     const std::int64_t half = dim / 2, lines = rows * steps;
     const T sign = inverse ? T(-1) : T(1);
-#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (lines > 1 && lines * dim >= kParallelGrain)
-    for (std::int64_t line = 0; line < lines; ++line) {
-        const T* c = cos_table + (line % steps) * half;
-        const T* s = sin_table + (line % steps) * half;
-        const T* xl = x + line * dim;
-        T* yl = y + line * dim;
-        for (std::int64_t i = 0; i < half; ++i) {
-            const T a = xl[i], b = xl[i + half], sn = sign * s[i];
-            yl[i] = a * c[i] - b * sn;
-            yl[i + half] = b * c[i] + a * sn;
+    kernels::parallel_for(0, lines, lines * dim, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t line = lo; line < hi; ++line) {
+            const T* c = cos_table + (line % steps) * half;
+            const T* s = sin_table + (line % steps) * half;
+            const T* xl = x + line * dim;
+            T* yl = y + line * dim;
+            for (std::int64_t i = 0; i < half; ++i) {
+                const T a = xl[i], b = xl[i + half], sn = sign * s[i];
+                yl[i] = a * c[i] - b * sn;
+                yl[i + half] = b * c[i] + a * sn;
+            }
         }
-    }
+    });
 }
 
 Tensor rotate(const Tensor& x, std::int64_t offset, double base, bool inverse, const char* op) {

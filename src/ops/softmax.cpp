@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
@@ -37,20 +38,15 @@ DimLayout layout_around(const Shape& shape, std::int64_t dim) {
     return l;
 }
 
-/// Work (elements) below which the loops stay single-threaded.
-constexpr std::int64_t kParallelGrain = 1 << 15;
-
 /// y = softmax(x) or log_softmax(x) along the middle axis of layout l; x and y contiguous.
 /// Each slab [size, inner] is processed with per-column running max and sum, so every pass
 /// walks memory contiguously whatever the dim.
 template <class T>
 void softmax_kernel(const T* x, T* y, DimLayout l, bool log) {
     const std::int64_t slab = l.size * l.inner;
-#pragma omp parallel if (l.outer > 1 && l.outer * slab >= kParallelGrain)
-    {
+    kernels::parallel_for(0, l.outer, l.outer * slab, [&](std::int64_t lo, std::int64_t hi) {
         std::vector<double> mx(static_cast<std::size_t>(l.inner)), sm(static_cast<std::size_t>(l.inner));
-#pragma omp for schedule(static)
-        for (std::int64_t a = 0; a < l.outer; ++a) {
+        for (std::int64_t a = lo; a < hi; ++a) {
             const T* xs = x + a * slab;
             T* ys = y + a * slab;
             std::fill(mx.begin(), mx.end(), -std::numeric_limits<double>::infinity());
@@ -78,7 +74,7 @@ void softmax_kernel(const T* x, T* y, DimLayout l, bool log) {
                         ys[j * l.inner + c] = static_cast<T>(static_cast<double>(ys[j * l.inner + c]) * sm[c]);
             }
         }
-    }
+    });
 }
 
 /// softmax:      dx = y·(dy − Σ dy·y)
@@ -86,11 +82,9 @@ void softmax_kernel(const T* x, T* y, DimLayout l, bool log) {
 template <class T>
 void softmax_backward_kernel(const T* y, const T* dy, T* dx, DimLayout l, bool log) {
     const std::int64_t slab = l.size * l.inner;
-#pragma omp parallel if (l.outer > 1 && l.outer * slab >= kParallelGrain)
-    {
+    kernels::parallel_for(0, l.outer, l.outer * slab, [&](std::int64_t lo, std::int64_t hi) {
         std::vector<double> s(static_cast<std::size_t>(l.inner));
-#pragma omp for schedule(static)
-        for (std::int64_t a = 0; a < l.outer; ++a) {
+        for (std::int64_t a = lo; a < hi; ++a) {
             const T* ys = y + a * slab;
             const T* gs = dy + a * slab;
             T* ds = dx + a * slab;
@@ -107,7 +101,7 @@ void softmax_backward_kernel(const T* y, const T* dy, T* dx, DimLayout l, bool l
                     ds[k] = static_cast<T>(log ? gv - std::exp(yv) * s[c] : yv * (gv - s[c]));
                 }
         }
-    }
+    });
 }
 
 // y = softmax(x, dim)      ⇒  dx = y·(dy − Σ_dim dy·y)

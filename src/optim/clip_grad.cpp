@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "core/lane_sum.hpp"
+#include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
-#include "graft/runtime.hpp"
 #include "optim/state_util.hpp"
 
 namespace graft {
@@ -45,12 +45,13 @@ double block_sum(const T* x, std::int64_t n, F f) {
     constexpr std::int64_t kBlock = std::int64_t{1} << 14;
     const std::int64_t blocks = (n + kBlock - 1) / kBlock;
     std::vector<double> partial(static_cast<std::size_t>(blocks));
-#pragma omp parallel for schedule(static) num_threads(get_num_threads()) if (blocks > 1)
-    for (std::int64_t b = 0; b < blocks; ++b) {
-        const T* xb = x + b * kBlock;
-        partial[static_cast<std::size_t>(b)] = graft::detail::lane_sum<double>(
-            std::min(kBlock, n - b * kBlock), [&](std::int64_t i) { return f(static_cast<double>(xb[i])); });
-    }
+    kernels::parallel_for(0, blocks, n, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t b = lo; b < hi; ++b) {
+            const T* xb = x + b * kBlock;
+            partial[static_cast<std::size_t>(b)] = graft::detail::lane_sum<double>(
+                std::min(kBlock, n - b * kBlock), [&](std::int64_t i) { return f(static_cast<double>(xb[i])); });
+        }
+    });
     double total = 0;
     for (double v : partial) total += v;
     return total;
