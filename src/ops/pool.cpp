@@ -1,25 +1,23 @@
 // 2-D pooling — max_pool2d, avg_pool2d, adaptive_avg_pool2d — each forward followed by its
 // backward. Every op works plane by plane (one (n, c) of a contiguous [N, C, H, W] input), the
-// planes spread over the threads. Each output's window is the product of a row span and a
-// column span (its input taps that lie inside the input), tabulated once per call. The common
-// 2×2 max-pool at stride 2 (no padding or dilation) has its own loops, forward and backward,
-// with four windows at a time on SSE2 for float32.
+// planes spread over the threads (cpu/parallel.hpp). Each output's window is the product of a row
+// span and a column span (its input taps that lie inside the input), tabulated once per call. The
+// common 2×2 max-pool at stride 2 (no padding or dilation) runs the dispatched kernels of
+// kernels/pool, forward and backward.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <emmintrin.h>
 
 #include "core/dispatch.hpp"
 #include "cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/nn/functional/conv.hpp"
 #include "graft/profiler.hpp"
+#include "pool/pool.hpp"
 
 namespace graft::nn::functional {
 
@@ -222,152 +220,6 @@ bool is_max_pool_2x2(const PoolGeometry& g) {
            2 * g.OH <= g.H && 2 * g.OW <= g.W;
 }
 
-/// PyTorch's rule for scanning a window: v replaces the running maximum when it is greater or NaN
-/// (so the first maximum wins, and the last NaN). The rule is associative, so a 2×2 window can be
-/// reduced as its two row pairs and then those two results.
-template <class T>
-bool replaces(T v, T best) {
-    return v > best || v != v;
-}
-
-/// Rows at least this wide take the scalar loops: the SSE2 loops hold offsets of up to W + 1 in
-/// int32 lanes.
-constexpr int64 kMaxSimdRowWidth = int64{1} << 30;
-
-/// replaces() on four lanes: an all-ones lane where v replaces best.
-inline __m128 replaces4(__m128 v, __m128 best) { return _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_cmpunord_ps(v, v)); }
-inline __m128 select4(__m128 take, __m128 v, __m128 otherwise) {
-    return _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, otherwise));
-}
-inline __m128i select4(__m128 take, __m128i v, __m128i otherwise) {
-    const __m128i t = _mm_castps_si128(take);
-    return _mm_or_si128(_mm_and_si128(t, v), _mm_andnot_si128(t, otherwise));
-}
-
-/// One output row of 2×2 windows over input rows r0 and r1 (r1 = r0 + W): y[ow] and idx[ow] =
-/// base + the window's position in the plane (base = r0's offset in the plane). Returns the
-/// first ow it did not do: float32 runs four windows at a time on SSE2 (every x86-64 CPU has
-/// it); the rest is left to the scalar loop.
-template <class T>
-int64 max_pool_2x2_row_simd(int64 OW, const T* r0, const T* r1, int64 W, int64 base, T* y, int64* idx) {
-    if constexpr (!std::is_same_v<T, float>) {
-        return 0;
-    } else {
-        if (W >= kMaxSimdRowWidth) return 0;  // the window offsets are int32 lanes
-        const __m128i one = _mm_set1_epi32(1), second_row = _mm_set1_epi32(static_cast<int>(W));
-        const __m128i lane = _mm_setr_epi32(0, 2, 4, 6), zero = _mm_setzero_si128();
-        int64 ow = 0;
-        for (; ow + 4 <= OW; ow += 4) {
-            const __m128 p0 = _mm_loadu_ps(r0 + 2 * ow), p1 = _mm_loadu_ps(r0 + 2 * ow + 4);
-            const __m128 q0 = _mm_loadu_ps(r1 + 2 * ow), q1 = _mm_loadu_ps(r1 + 2 * ow + 4);
-            const __m128 a = _mm_shuffle_ps(p0, p1, _MM_SHUFFLE(2, 0, 2, 0));
-            const __m128 b = _mm_shuffle_ps(p0, p1, _MM_SHUFFLE(3, 1, 3, 1));
-            const __m128 c = _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0));
-            const __m128 d = _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1));
-            const __m128 take_b = replaces4(b, a), take_d = replaces4(d, c);
-            const __m128 top = select4(take_b, b, a), bottom = select4(take_d, d, c);
-            const __m128 take_bottom = replaces4(bottom, top);
-            _mm_storeu_ps(y + ow, select4(take_bottom, bottom, top));
-            // The winner's offset in its window: [take_b] on top, W + [take_d] at the bottom.
-            const __m128i top_at = _mm_and_si128(_mm_castps_si128(take_b), one);
-            const __m128i bottom_at = _mm_add_epi32(second_row, _mm_and_si128(_mm_castps_si128(take_d), one));
-            const __m128i at = _mm_add_epi32(select4(take_bottom, bottom_at, top_at), lane);
-            const __m128i start = _mm_set1_epi64x(base + 2 * ow);
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + ow), _mm_add_epi64(start, _mm_unpacklo_epi32(at, zero)));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + ow + 2),
-                             _mm_add_epi64(start, _mm_unpackhi_epi32(at, zero)));
-        }
-        return ow;
-    }
-}
-
-// max_pool_forward for is_max_pool_2x2: each window as its top pair, its bottom pair, then the two.
-template <class T>
-void max_pool_2x2_forward(const PoolGeometry& g, const T* x, T* y, int64* idx) {
-    for_each_plane(g.planes(), g.planes() * g.OH * g.OW * 4, [&](int64 p) {
-        const int64 W = g.W, OW = g.OW, OH = g.OH;
-        const T* plane = x + p * g.H * W;
-        for (int64 oh = 0; oh < OH; ++oh) {
-            const int64 base = 2 * oh * W;
-            const T* r0 = plane + base;
-            const T* r1 = r0 + W;
-            T* yr = y + (p * OH + oh) * OW;
-            int64* ir = idx + (p * OH + oh) * OW;
-            for (int64 ow = max_pool_2x2_row_simd(OW, r0, r1, W, base, yr, ir); ow < OW; ++ow) {
-                const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-                const bool take_b = replaces(b, a), take_d = replaces(d, c);
-                const T top = take_b ? b : a, bottom = take_d ? d : c;
-                const bool take_bottom = replaces(bottom, top);
-                yr[ow] = take_bottom ? bottom : top;
-                ir[ow] = base + 2 * ow + (take_bottom ? W + take_d : int64{take_b});
-            }
-        }
-    });
-}
-
-/// One row of max_pool_2x2_backward on SSE2 for float32, four windows at a time: writes input
-/// rows r0 and r1 (r1 = r0 + W, base = r0's offset in the plane) from d and the saved positions
-/// `at`; returns the first ow it did not do.
-template <class T>
-int64 max_pool_2x2_backward_row_simd(int64 OW, const T* d, const int64* at, int64 W, int64 base, T* r0, T* r1) {
-    if constexpr (!std::is_same_v<T, float>) {
-        return 0;
-    } else {
-        if (W >= kMaxSimdRowWidth) return 0;  // the window offsets are int32 lanes
-        const __m128i one = _mm_set1_epi32(1), second_row = _mm_set1_epi32(static_cast<int>(W));
-        const __m128i second_row_right = _mm_set1_epi32(static_cast<int>(W + 1)), zero = _mm_setzero_si128();
-        int64 ow = 0;
-        for (; ow + 4 <= OW; ow += 4) {
-            // The winners' offsets in their windows, as int32 (they are 0, 1, W or W + 1).
-            const int64 start = base + 2 * ow;
-            const __m128i lo = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at + ow)),
-                                             _mm_set_epi64x(start + 2, start));
-            const __m128i hi = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at + ow + 2)),
-                                             _mm_set_epi64x(start + 6, start + 4));
-            const __m128i off = _mm_castps_si128(
-                _mm_shuffle_ps(_mm_castsi128_ps(lo), _mm_castsi128_ps(hi), _MM_SHUFFLE(2, 0, 2, 0)));
-            const __m128 v = _mm_loadu_ps(d + ow);
-            const __m128 a = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(off, zero)), v);
-            const __m128 b = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(off, one)), v);
-            const __m128 c = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(off, second_row)), v);
-            const __m128 e = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(off, second_row_right)), v);
-            _mm_storeu_ps(r0 + 2 * ow, _mm_unpacklo_ps(a, b));
-            _mm_storeu_ps(r0 + 2 * ow + 4, _mm_unpackhi_ps(a, b));
-            _mm_storeu_ps(r1 + 2 * ow, _mm_unpacklo_ps(c, e));
-            _mm_storeu_ps(r1 + 2 * ow + 4, _mm_unpackhi_ps(c, e));
-        }
-        return ow;
-    }
-}
-
-// MaxPool2dBackward for is_max_pool_2x2: the windows do not overlap, so every element of dx is
-// written once — dout at its window's saved maximum, 0 elsewhere (and in the last row or column
-// an odd size leaves out) — with no zero fill first.
-template <class T>
-void max_pool_2x2_backward(const PoolGeometry& g, const T* dy, const int64* idx, T* dx) {
-    for_each_plane(g.planes(), g.planes() * g.H * g.W, [&](int64 p) {
-        const int64 W = g.W, OW = g.OW, OH = g.OH;
-        T* plane = dx + p * g.H * W;
-        for (int64 oh = 0; oh < OH; ++oh) {
-            const int64 base = 2 * oh * W;
-            T* r0 = plane + base;
-            T* r1 = r0 + W;
-            const T* d = dy + (p * OH + oh) * OW;
-            const int64* at = idx + (p * OH + oh) * OW;
-            for (int64 ow = max_pool_2x2_backward_row_simd(OW, d, at, W, base, r0, r1); ow < OW; ++ow) {
-                const int64 off = at[ow] - (base + 2 * ow);
-                const T v = d[ow];
-                r0[2 * ow] = off == 0 ? v : T(0);
-                r0[2 * ow + 1] = off == 1 ? v : T(0);
-                r1[2 * ow] = off == W ? v : T(0);
-                r1[2 * ow + 1] = off == W + 1 ? v : T(0);
-            }
-            for (int64 w = 2 * OW; w < W; ++w) r0[w] = r1[w] = T(0);
-        }
-        std::fill(plane + 2 * OH * W, plane + g.H * W, T(0));
-    });
-}
-
 // out = x[idx]  ⇒  dx[idx] += dout
 struct MaxPool2dBackward final : Node {
     explicit MaxPool2dBackward(const PoolGeometry& geometry) : g(geometry) {}
@@ -378,7 +230,8 @@ struct MaxPool2dBackward final : Node {
         if (is_max_pool_2x2(g)) {
             Tensor dx = empty({g.N, g.C, g.H, g.W}, dy.dtype());
             detail::dispatch_floating(dy.dtype(), name(), [&]<class T>() {
-                max_pool_2x2_backward<T>(g, dy.data_ptr<T>(), idx.data_ptr<int64>(), dx.data_ptr<T>());
+                kernels::max_pool_2x2_backward<T>(g.planes(), g.H, g.W, g.OH, g.OW, dy.data_ptr<T>(),
+                                                  idx.data_ptr<int64>(), dx.data_ptr<T>());
             });
             return {dx};
         }
@@ -500,7 +353,8 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 ker
         const Tensor xc = input.detach().contiguous();
         Tensor y = empty({g.N, g.C, g.OH, g.OW}, input.dtype());
         if (is_max_pool_2x2(g))
-            max_pool_2x2_forward<T>(g, xc.data_ptr<T>(), y.data_ptr<T>(), indices.data_ptr<int64>());
+            kernels::max_pool_2x2<T>(g.planes(), g.H, g.W, g.OH, g.OW, xc.data_ptr<T>(), y.data_ptr<T>(),
+                                     indices.data_ptr<int64>());
         else
             max_pool_forward<T>(window_plan(g), xc.data_ptr<T>(), y.data_ptr<T>(), indices.data_ptr<int64>());
         return y;

@@ -1,0 +1,38 @@
+// The reference 2×2 stride-2 max-pool row kernels: one window at a time, its top pair, its
+// bottom pair, then the two (contract in pool.hpp).
+#include "pool/pool.hpp"
+
+namespace graft::kernels {
+
+template <class T>
+void max_pool_2x2_row_scalar(int64 OW, const T* r0, int64 W, int64 base, T* y, int64* idx) {
+    const T* r1 = r0 + W;
+    for (int64 ow = 0; ow < OW; ++ow) {
+        const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+        const bool take_b = max_pool_replaces(b, a), take_d = max_pool_replaces(d, c);
+        const T top = take_b ? b : a, bottom = take_d ? d : c;
+        const bool take_bottom = max_pool_replaces(bottom, top);
+        y[ow] = take_bottom ? bottom : top;
+        idx[ow] = base + 2 * ow + (take_bottom ? W + take_d : int64{take_b});
+    }
+}
+
+template <class T>
+void max_pool_2x2_grad_row_scalar(int64 OW, const T* dy, const int64* idx, int64 W, int64 base, T* r0) {
+    T* r1 = r0 + W;
+    for (int64 ow = 0; ow < OW; ++ow) {
+        const int64 off = idx[ow] - (base + 2 * ow);
+        const T v = dy[ow];
+        r0[2 * ow] = off == 0 ? v : T(0);
+        r0[2 * ow + 1] = off == 1 ? v : T(0);
+        r1[2 * ow] = off == W ? v : T(0);
+        r1[2 * ow + 1] = off == W + 1 ? v : T(0);
+    }
+}
+
+template void max_pool_2x2_row_scalar<float>(int64, const float*, int64, int64, float*, int64*);
+template void max_pool_2x2_row_scalar<double>(int64, const double*, int64, int64, double*, int64*);
+template void max_pool_2x2_grad_row_scalar<float>(int64, const float*, const int64*, int64, int64, float*);
+template void max_pool_2x2_grad_row_scalar<double>(int64, const double*, const int64*, int64, int64, double*);
+
+}  // namespace graft::kernels
