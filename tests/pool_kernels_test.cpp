@@ -76,8 +76,8 @@ TEST(PoolKernels, MaxPool2x2RowMatchesTheReference) {
 
 TEST(PoolKernels, MaxPool2x2ReferenceFollowsPyTorchsScanRule) {
     // Windows (top pair | bottom pair): first maximum wins; the last NaN wins.
-    const std::vector<float> rows = {1, 1, kNaN, 2, 0, 5, 3, 3,   // r0
-                                     1, 0, 1, kNaN, 5, 5, 3, 4};  // r1
+    const std::vector<float> rows = {1, 1, kNaN, 2,    0, 5, 3, 3,   // r0
+                                     1, 0, 1,    kNaN, 5, 5, 3, 4};  // r1
     std::vector<float> y(4);
     std::vector<int64> idx(4);
     kernels::max_pool_2x2_row_scalar<float>(4, rows.data(), 8, 100, y.data(), idx.data());
@@ -139,7 +139,8 @@ TEST(PoolKernels, MaxPool2x2RowsOf2To31ColumnsTakeTheReference) {
         v->forward_row(OW, r0, W, 0, y.data(), idx.data());
         for (int64 ow = 0; ow < OW; ++ow) {
             EXPECT_TRUE(same_bits(y[static_cast<std::size_t>(ow)], y_ref[static_cast<std::size_t>(ow)])) << v->name;
-            EXPECT_EQ(idx[static_cast<std::size_t>(ow)], i_ref[static_cast<std::size_t>(ow)]) << v->name << " ow " << ow;
+            EXPECT_EQ(idx[static_cast<std::size_t>(ow)], i_ref[static_cast<std::size_t>(ow)])
+                << v->name << " ow " << ow;
         }
         v->backward_row(OW, dy.data(), i_ref.data(), W, 0, r0);
         for (int64 ow = 0; ow < OW; ++ow) {
@@ -167,8 +168,8 @@ TEST(PoolKernels, MaxPool2x2DriversAgreeAcrossIsasAndThreadCounts) {
         for (int threads : {1, 2}) {
             kernels::set_active_isa(isa);
             set_num_threads(threads);
-            std::vector<float> y(static_cast<std::size_t>(planes * OH * OW)), dx(static_cast<std::size_t>(planes * H * W),
-                                                                                  SENTINEL);
+            std::vector<float> y(static_cast<std::size_t>(planes * OH * OW)),
+                dx(static_cast<std::size_t>(planes * H * W), SENTINEL);
             std::vector<int64> idx(y.size());
             kernels::max_pool_2x2<float>(planes, H, W, OH, OW, x.data_ptr<float>(), y.data(), idx.data());
             kernels::max_pool_2x2_backward<float>(planes, H, W, OH, OW, dy.data_ptr<float>(), idx.data(), dx.data());

@@ -43,7 +43,8 @@ void f32_max_pool_2x2_row__avx2(int64 OW, const float* r0, int64 W, int64 base, 
             const __m128i bottom_at = _mm_add_epi32(second_row, _mm_and_si128(_mm_castps_si128(take_d), one));
             const __m128i at = _mm_add_epi32(select4(take_bottom, bottom_at, top_at), lane);
             const __m256i start = _mm256_set1_epi64x(base + 2 * ow);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + ow), _mm256_add_epi64(start, _mm256_cvtepu32_epi64(at)));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + ow),
+                                _mm256_add_epi64(start, _mm256_cvtepu32_epi64(at)));
         }
     }
     if (ow < OW) max_pool_2x2_row_scalar<float>(OW - ow, r0 + 2 * ow, W, base + 2 * ow, y + ow, idx + ow);

@@ -79,7 +79,6 @@ void max_pool_2x2(int64 planes, int64 H, int64 W, int64 OH, int64 OW, const T* x
 /// dx [planes, H, W] from dy [planes, OH, OW] and the forward's idx: every element written once,
 /// dy at each window's maximum and 0 elsewhere (the rows and columns past 2·OH, 2·OW included).
 template <class T>
-void max_pool_2x2_backward(int64 planes, int64 H, int64 W, int64 OH, int64 OW, const T* dy, const int64* idx,
-                           T* dx);
+void max_pool_2x2_backward(int64 planes, int64 H, int64 W, int64 OH, int64 OW, const T* dy, const int64* idx, T* dx);
 
 }  // namespace graft::kernels

@@ -56,8 +56,7 @@ void max_pool_2x2(int64 planes, int64 H, int64 W, int64 OH, int64 OW, const T* x
 }
 
 template <class T>
-void max_pool_2x2_backward(int64 planes, int64 H, int64 W, int64 OH, int64 OW, const T* dy, const int64* idx,
-                           T* dx) {
+void max_pool_2x2_backward(int64 planes, int64 H, int64 W, int64 OH, int64 OW, const T* dy, const int64* idx, T* dx) {
     const MaxPool2x2GradRowKernel<T> row = row_kernels<T>().backward;
     parallel_for(0, planes, planes * H * W, [&](int64 lo, int64 hi) {
         for (int64 p = lo; p < hi; ++p) {
@@ -77,7 +76,6 @@ void max_pool_2x2_backward(int64 planes, int64 H, int64 W, int64 OH, int64 OW, c
 template void max_pool_2x2<float>(int64, int64, int64, int64, int64, const float*, float*, int64*);
 template void max_pool_2x2<double>(int64, int64, int64, int64, int64, const double*, double*, int64*);
 template void max_pool_2x2_backward<float>(int64, int64, int64, int64, int64, const float*, const int64*, float*);
-template void max_pool_2x2_backward<double>(int64, int64, int64, int64, int64, const double*, const int64*,
-                                            double*);
+template void max_pool_2x2_backward<double>(int64, int64, int64, int64, int64, const double*, const int64*, double*);
 
 }  // namespace graft::kernels

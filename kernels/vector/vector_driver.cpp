@@ -1,6 +1,6 @@
 // The float32 vector-kernel drivers: pick the active ISA's variant and split the work across
-// threads (cpu/parallel.hpp) — long arrays into cache-line-aligned chunks, row kernels by rows — only when
-// it is large enough to pay for a parallel region (one thread: no region at all).
+// threads (cpu/parallel.hpp) — long arrays into cache-line-aligned chunks, row kernels by rows —
+// only when it is large enough to pay for a parallel region (one thread: no region at all).
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
 #include <vector>
