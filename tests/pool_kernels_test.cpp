@@ -1,7 +1,7 @@
 // The 2×2 stride-2 max-pool kernels (kernels/pool): every float32 variant this CPU runs against
 // the scalar reference, values and indices bit for bit, at row lengths around the four-window
 // tile (multiples and ±1), with ties, NaNs and infinities, odd row widths and a guard after each
-// output that must stay untouched; the rows of 2^31 columns that the SIMD loops leave to the
+// output that must stay untouched; the rows of 2^32 columns that the SIMD loops leave to the
 // reference; then the drivers, whose results must not depend on the ISA or the thread count.
 #include <sys/mman.h>
 
@@ -119,13 +119,14 @@ TEST(PoolKernels, MaxPool2x2GradRowMatchesTheReference) {
             }
 }
 
-TEST(PoolKernels, MaxPool2x2RowsOf2To31ColumnsTakeTheReference) {
-    // Window offsets up to W + 1 do not fit the SIMD loops' int32 lanes: such rows must still give
-    // the reference's indices. Only the two rows' pages of the reservation are touched.
-    const int64 W = (int64{1} << 31) + 2, OW = 9;
+TEST(PoolKernels, MaxPool2x2RowsOf2To32ColumnsTakeTheReference) {
+    // Window offsets up to W + 1 do not fit the SIMD loops' 32-bit lanes (W = 2^32 would wrap to
+    // the top row's offset 0): such rows must still give the reference's indices and gradients.
+    // Only the two rows' pages of the reservation are touched.
+    const int64 W = int64{1} << 32, OW = 9;
     const std::size_t bytes = static_cast<std::size_t>(W + 2 * OW) * sizeof(float);
     void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (map == MAP_FAILED) GTEST_SKIP() << "cannot reserve 8 GiB of address space";
+    if (map == MAP_FAILED) GTEST_SKIP() << "cannot reserve 16 GiB of address space";
     auto* r0 = static_cast<float*>(map);
     const std::vector<float> values = row_pair(2 * OW, 5);
     for (int64 j = 0; j < 2 * OW; ++j) {
@@ -143,10 +144,9 @@ TEST(PoolKernels, MaxPool2x2RowsOf2To31ColumnsTakeTheReference) {
                 << v->name << " ow " << ow;
         }
         v->backward_row(OW, dy.data(), i_ref.data(), W, 0, r0);
-        for (int64 ow = 0; ow < OW; ++ow) {
-            const int64 at = i_ref[static_cast<std::size_t>(ow)];
-            EXPECT_EQ(r0[at], 1.5f) << v->name << " ow " << ow;
-        }
+        for (int64 ow = 0; ow < OW; ++ow)  // 1.5 at the window's maximum, 0 at its other three
+            for (int64 at : {2 * ow, 2 * ow + 1, W + 2 * ow, W + 2 * ow + 1})
+                EXPECT_EQ(r0[at], at == i_ref[static_cast<std::size_t>(ow)] ? 1.5f : 0.f) << v->name << " at " << at;
         for (int64 j = 0; j < 2 * OW; ++j) {  // restore the inputs the backward overwrote
             r0[j] = values[static_cast<std::size_t>(j)];
             r0[W + j] = values[static_cast<std::size_t>(2 * OW + j)];
