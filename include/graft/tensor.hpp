@@ -11,11 +11,14 @@
 // expand, flatten) share storage with their source; clone() and contiguous() copy.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "graft/detail/tensor_impl.hpp"
@@ -76,10 +79,19 @@ public:
     }
     /// Untyped pointer to the first element (storage + offset).
     void* raw_data() const;
-    /// The value of a one-element tensor, converted to T.
+    /// The value of a one-element tensor, converted to T. ValueError when T is an integer type
+    /// and a floating value is NaN, infinite or outside T's range.
     template <class T = double>
     T item() const {
-        return static_cast<T>(item_double());
+        const double v = item_double();
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+            const double t = std::trunc(v);
+            if ((is_floating(dtype()) || is_storage_only(dtype())) &&
+                !(t >= static_cast<double>(std::numeric_limits<T>::min()) &&
+                  t < static_cast<double>(std::numeric_limits<T>::max()) + 1.0))
+                throw_item_not_integer(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+        }
+        return static_cast<T>(v);
     }
     double item_double() const;
     /// All elements in row-major order, converted to T.
@@ -165,6 +177,9 @@ public:
     const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
 private:
+    /// ValueError for item<an integer type>() of a floating value outside [lo, hi] or not finite.
+    [[noreturn]] void throw_item_not_integer(double value, long double lo, long double hi) const;
+
     std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -185,7 +200,7 @@ Tensor arange(double end, DType dtype = DType::Int64);
 Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Int64);
 /// `steps` values evenly spaced from start to end inclusive.
 Tensor linspace(double start, double end, std::int64_t steps, DType dtype = DType::Float32);
-/// Standard normal samples (the global generator unless `gen` is given).
+/// Standard normal samples (the default generator unless `gen` is given).
 Tensor randn(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);
 /// Uniform samples in [0, 1).
 Tensor rand(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);

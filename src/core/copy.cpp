@@ -2,7 +2,10 @@
 // ops with their guards: no in-place write to a leaf that requires grad, to a tensor saved
 // for a backward (while recording), or to read-only storage.
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
@@ -40,16 +43,45 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape) {
     return st;
 }
 
-void copy_elements(const Tensor& dst, const Tensor& src) {
-    if (broadcast_shapes(src.shape(), dst.shape(), "copy_") != dst.shape())
-        throw ShapeError("copy_: source of shape " + shape_str(src.shape()) + " cannot be broadcast to destination " +
-                         shape_str(dst.shape()));
+void throw_integer_conversion(const char* op, double value, DType from, DType to) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", value);
+    std::string why = "not finite";
+    if (std::isnan(value)) {
+        why = "not a number";
+    } else if (std::isfinite(value)) {
+        const bool wide = to == DType::Int64;
+        why = "outside [" +
+              std::to_string(wide ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int32_t>::min()) +
+              ", " +
+              std::to_string(wide ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int32_t>::max()) +
+              "]";
+    }
+    throw ValueError(std::string(op) + ": " + dtype_name(from) + " value " + text + " cannot be converted to " +
+                     dtype_name(to) + " (" + why + ")");
+}
+
+void copy_elements(const Tensor& dst, const Tensor& src, const char* op) {
+    if (broadcast_shapes(src.shape(), dst.shape(), op) != dst.shape())
+        throw ShapeError(std::string(op) + ": source of shape " + shape_str(src.shape()) +
+                         " cannot be broadcast to destination " + shape_str(dst.shape()));
     const std::array<Shape, 2> strides{dst.strides(), broadcast_strides(src, dst.shape())};
     const std::array<std::int64_t, 2> base{dst.offset(), src.offset()};
     dispatch_all(dst.dtype(), [&]<class D>() {
         D* d = storage_ptr<D>(dst);
         dispatch_all(src.dtype(), [&]<class S>() {
             const S* s = storage_ptr<S>(src);
+            if constexpr (std::is_integral_v<D> && !std::is_same_v<D, bool> && !std::is_integral_v<S>) {
+                // Floating to integer: every value is checked before any is written, so that a
+                // failed copy_ leaves its destination as it was.
+                for_each_row<2>(dst.shape(), strides, base, [&](auto off, std::int64_t n, auto inner) {
+                    const S* sp = s + off[1];
+                    for (std::int64_t i = 0; i < n; ++i) {
+                        const double v = convert<double>(sp[i * inner[1]]);
+                        if (!fits_integer<D>(v)) throw_integer_conversion(op, v, src.dtype(), dst.dtype());
+                    }
+                });
+            }
             for_each_row<2>(dst.shape(), strides, base, [&](auto off, std::int64_t n, auto inner) {
                 D* dp = d + off[0];
                 const S* sp = s + off[1];
@@ -134,7 +166,7 @@ Tensor& apply_inplace(Tensor& self, const char* op, bool records, F&& compute) {
         if (result.shape() != self.shape())
             throw ShapeError(std::string(op) + ": result shape " + shape_str(result.shape()) +
                              " differs from the in-place target's shape " + shape_str(self.shape()));
-        detail::copy_elements(self, result);
+        detail::copy_elements(self, result, op);
         self.storage()->bump_version();
         return self;
     }
@@ -145,7 +177,7 @@ Tensor& apply_inplace(Tensor& self, const char* op, bool records, F&& compute) {
     if (result.shape() != self.shape())
         throw ShapeError(std::string(op) + ": result shape " + shape_str(result.shape()) +
                          " differs from the in-place target's shape " + shape_str(self.shape()));
-    detail::copy_elements(self, result);
+    detail::copy_elements(self, result, op);
     self.storage()->bump_version();
     AutogradMeta& meta = self.impl().meta();
     meta.requires_grad = result.requires_grad();
@@ -213,7 +245,7 @@ bool inplace_f32(Tensor& self, const Tensor& other, kernels::BinaryOp op, const 
 Tensor Tensor::clone() const {
     GRAFT_PROFILE_SCOPE("clone");
     Tensor out = empty(shape(), dtype());
-    detail::copy_elements(out, *this);
+    detail::copy_elements(out, *this, "clone");
     autograd::make_node<CloneBackward>({this}, out);
     return out;
 }
@@ -224,7 +256,7 @@ Tensor Tensor::to(DType target) const {
     GRAFT_PROFILE_SCOPE("to");
     if (target == dtype()) return *this;
     Tensor out = empty(shape(), target);
-    detail::copy_elements(out, *this);
+    detail::copy_elements(out, *this, "to");
     if (is_floating(target) && is_floating(dtype())) autograd::make_node<ToBackward>({this}, out);
     return out;
 }
@@ -256,7 +288,9 @@ Tensor& Tensor::div_(const Tensor& other) {
 
 Tensor& Tensor::fill_(double value) {
     check_inplace(*this, "fill_");
-    detail::copy_elements(*this, scalar_tensor(value, dtype()));
+    // A value an integer tensor cannot hold is refused here, under this op's name.
+    detail::dispatch_all(dtype(), [&]<class T>() { (void)detail::convert_checked<T>(value, DType::Float64, "fill_"); });
+    detail::copy_elements(*this, scalar_tensor(value, dtype()), "fill_");
     storage()->bump_version();
     // The old value no longer matters: cut the history of a non-leaf.
     if (impl().autograd && impl().autograd->grad_fn) {
@@ -275,7 +309,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     if (records && impl().autograd && impl().autograd->is_view)
         throw AutogradError("copy_: copying a tensor that requires grad into a view of a tensor with history is "
                             "not supported; clone() the view first");
-    detail::copy_elements(*this, src);
+    detail::copy_elements(*this, src, "copy_");
     storage()->bump_version();
     if (records) {
         Tensor self = *this;

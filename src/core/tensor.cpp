@@ -1,6 +1,7 @@
 // Tensor metadata, element access, printing and the autograd accessors.
 #include "graft/tensor.hpp"
 
+#include <cstdio>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -93,12 +94,19 @@ double Tensor::item_double() const {
     });
 }
 
+void Tensor::throw_item_not_integer(double value, long double lo, long double hi) const {
+    char text[192];
+    std::snprintf(text, sizeof text, "item: %s value %.9g cannot be converted to an integer in [%.0Lf, %.0Lf]",
+                  dtype_name(dtype()), value, lo, hi);
+    throw ValueError(text);
+}
+
 template <class T>
 std::vector<T> Tensor::to_vector() const {
     std::vector<T> out(static_cast<std::size_t>(numel()));
     if (out.empty()) return out;
     Tensor dst = from_blob(out.data(), shape(), dtype_of<T>::value);
-    detail::copy_elements(dst, *this);
+    detail::copy_elements(dst, *this, "to_vector");
     return out;
 }
 template std::vector<float> Tensor::to_vector<float>() const;
@@ -109,7 +117,7 @@ template std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
 template <>
 std::vector<bool> Tensor::to_vector<bool>() const {
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(numel()));
-    if (!bytes.empty()) detail::copy_elements(from_blob(bytes.data(), shape(), DType::Bool), *this);
+    if (!bytes.empty()) detail::copy_elements(from_blob(bytes.data(), shape(), DType::Bool), *this, "to_vector");
     return std::vector<bool>(bytes.begin(), bytes.end());
 }
 

@@ -74,7 +74,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     Tensor out = empty(out_shape, first.dtype());
     std::int64_t offset = 0;
     for (std::size_t i = 0; i < tensors.size(); ++i) {
-        detail::copy_elements(out.narrow(dim, offset, sizes[i]), tensors[i]);
+        detail::copy_elements(out.narrow(dim, offset, sizes[i]), tensors[i], "cat");
         offset += sizes[i];
     }
     std::vector<const Tensor*> inputs;

@@ -289,7 +289,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
             }
             batched_gemm<T>(xm, mT(w.detach()), T(0), as_row_matrix(out), bias_ptr);
         } else {
-            if (b.defined()) detail::copy_elements(out, b);  // the GEMM adds x·wᵀ onto the bias rows
+            if (b.defined()) detail::copy_elements(out, b, "linear");  // the GEMM adds x·wᵀ onto the bias rows
             batched_gemm<T>(as_row_matrix(x), mT(w.detach()), b.defined() ? T(1) : T(0), as_row_matrix(out));
         }
     });
