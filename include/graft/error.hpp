@@ -60,4 +60,11 @@ public:
     using Error::Error;
 };
 
+/// An allocation that cannot be satisfied: a byte count that overflows, more than the machine's
+/// memory and swap, or a request the system allocator refuses. Raised instead of std::bad_alloc.
+class MemoryError : public Error {
+public:
+    using Error::Error;
+};
+
 }  // namespace graft

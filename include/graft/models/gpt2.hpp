@@ -56,8 +56,9 @@ struct GPT2Config {
     /// The same from JSON text; errors name "<string>" as the source.
     static GPT2Config from_json_string(const std::string& json);
 
-    /// ValueError naming the field unless every size is positive, n_head divides n_embd and the
-    /// dropout probabilities lie in [0, 1).
+    /// ValueError naming the field unless every size is positive, n_head divides n_embd, the
+    /// dropout probabilities lie in [0, 1) and the weights' float32 byte counts (each and in
+    /// total) fit in 64 bits.
     void validate() const;
     std::int64_t head_dim() const { return n_embd / n_head; }
     std::int64_t mlp_width() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
