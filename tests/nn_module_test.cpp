@@ -2,6 +2,8 @@
 // custom modules, state_dict round trips and load reports, replace, deep clone, train/eval,
 // freezing by glob and its effect on backward, summary, repr and error context.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -149,6 +151,50 @@ TEST(ModuleStateDict, LoadReportListsEveryProblem) {
     EXPECT_EQ(r.loaded, (std::vector<std::string>{"0.bias", "2.weight"}));
     EXPECT_EQ(values(model.at<nn::Linear>(0)->weight), before0);
     EXPECT_EQ(values(model.at<nn::Linear>(2)->weight), values(donor.at<nn::Linear>(2)->weight));
+}
+
+TEST(ModuleStateDict, LoadingTheModelsOwnTensorsSwappedSwapsThem) {
+    manual_seed(3);
+    nn::Sequential model{nn::Linear(3, 3), nn::Linear(3, 3)};
+    const auto before = by_name(model);
+    std::map<std::string, std::vector<double>> old;
+    for (const auto& [name, t] : before) old[name] = values(t);
+    // The dict holds the model's own tensors (they share its storage), the two layers' swapped.
+    const StateDict own = model.state_dict();
+    StateDict swapped;
+    for (const char* p : {"weight", "bias"}) {
+        swapped.insert(std::string("0.") + p, own.at(std::string("1.") + p));
+        swapped.insert(std::string("1.") + p, own.at(std::string("0.") + p));
+    }
+    EXPECT_TRUE(model.load_state_dict(swapped).ok());
+    const auto after = by_name(model);
+    for (const char* p : {"weight", "bias"}) {
+        EXPECT_EQ(values(after.at(std::string("0.") + p)), old.at(std::string("1.") + p)) << p;
+        EXPECT_EQ(values(after.at(std::string("1.") + p)), old.at(std::string("0.") + p)) << p;
+    }
+    // A dict of the model's own tensors in place loads them unchanged.
+    EXPECT_TRUE(model.load_state_dict(model.state_dict()).ok());
+    EXPECT_EQ(values(by_name(model).at("0.weight")), old.at("1.weight"));
+}
+
+TEST(ModuleStateDict, AValueTheBufferCannotHoldNamesItsKeyAndLoadsNothing) {
+    nn::Sequential model{nn::Linear(2, 2), nn::BatchNorm1d(2)};
+    const std::vector<double> weight = values(model.state_dict().at("0.weight"));
+    for (const double bad : {std::nan(""), 1e300, -std::numeric_limits<double>::infinity()}) {
+        StateDict sd;
+        for (const auto& [name, t] : model.state_dict()) sd.insert(name, t.clone());
+        sd.set("0.weight", full({2, 2}, 5.0));
+        sd.set("1.num_batches_tracked", scalar_tensor(bad, DType::Float64));  // into an int64 buffer
+        EXPECT_THROW_MSG(model.load_state_dict(sd), ValueError,
+                         "load_state_dict: '1.num_batches_tracked': to: float64 value ");
+        EXPECT_EQ(values(model.state_dict().at("0.weight")), weight) << bad;
+        EXPECT_EQ(model.state_dict().at("1.num_batches_tracked").item<std::int64_t>(), 0);
+    }
+    // A float holding an integer loads, converted.
+    StateDict sd;
+    sd.insert("1.num_batches_tracked", scalar_tensor(12.0));
+    model.load_state_dict(sd, {.strict = false});
+    EXPECT_EQ(model.state_dict().at("1.num_batches_tracked").item<std::int64_t>(), 12);
 }
 
 TEST(ModuleReplace, NewHeadChangesTheOutputShape) {

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "graft/autograd.hpp"
 
@@ -247,10 +248,48 @@ StateDict renamed_state_dict(const StateDict& dict, const LoadOptions& options) 
     return out;
 }
 
+namespace {
+
+/// One tensor load_state_dict writes: the model's tensor and the value it gets.
+struct PendingCopy {
+    std::string name;
+    Tensor dst;
+    Tensor value;
+};
+
+bool same_view(const Tensor& a, const Tensor& b) {
+    return a.shares_storage(b) && a.offset() == b.offset() && a.shape() == b.shape() && a.strides() == b.strides() &&
+           a.dtype() == b.dtype();
+}
+
+/// Makes every value ready to be copied before anything is written, so that a failure names its
+/// key and leaves the model untouched: a value of another dtype is converted (ValueError for one
+/// its destination cannot hold, a NaN into an int64 buffer say), and a value sharing storage with
+/// a tensor that another copy overwrites (two layers' weights swapped) is snapshotted first.
+/// Copies of a tensor onto itself (a model's own state_dict) are dropped.
+void stage_copies(std::vector<PendingCopy>& copies) {
+    std::erase_if(copies, [](const PendingCopy& c) { return same_view(c.dst, c.value); });
+    std::unordered_set<const Storage*> written;
+    for (const auto& c : copies) written.insert(c.dst.storage().get());
+    for (auto& c : copies) {
+        try {
+            if (c.value.dtype() != c.dst.dtype())
+                c.value = c.value.to(c.dst.dtype());
+            else if (written.contains(c.value.storage().get()))
+                c.value = c.value.clone();
+        } catch (Error& e) {
+            e.add_context("load_state_dict: '" + c.name + "'");
+            throw;
+        }
+    }
+}
+
+}  // namespace
+
 LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions& options) {
     const StateDict dict = renamed_state_dict(original, options);
     LoadReport report;
-    std::vector<std::pair<Tensor, Tensor>> copies;  // (model tensor, value to copy into it)
+    std::vector<PendingCopy> copies;
     std::vector<std::pair<std::string, Tensor>> reinit;  // (name, model tensor) under Reinit
     StateDict mine = state_dict();
     for (const auto& [name, target] : mine) {
@@ -261,7 +300,7 @@ LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions&
             report.mismatched.push_back({name, target.shape(), src->shape()});
             if (options.mismatch == MismatchPolicy::Reinit) reinit.emplace_back(name, target);
         } else {
-            copies.emplace_back(target, *src);
+            copies.push_back({name, target, *src});
             report.loaded.push_back(name);
         }
     }
@@ -293,10 +332,11 @@ LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions&
         if (value == nullptr || !value->defined() || value->shape() != target.shape())
             throw ValueError("load_state_dict: cannot re-initialise '" + name + "': a fresh " + owner->type_name() +
                              " has no tensor of shape " + shape_str(target.shape()) + " under that name");
-        copies.emplace_back(target, *value);
+        copies.push_back({name, target, *value});
     }
     NoGradGuard guard;
-    for (auto& [dst, src] : copies) Tensor(dst).copy_(src);
+    stage_copies(copies);
+    for (auto& c : copies) Tensor(c.dst).copy_(c.value);
     return report;
 }
 

@@ -64,7 +64,7 @@ enum class MismatchPolicy {
     Skip,
     /// Like Skip, but the model's tensor gets a fresh value: the one the owning layer's reset()
     /// gives it (Linear/Conv2d kaiming-uniform weight and uniform bias, BatchNorm ones/zeros and
-    /// reset running statistics, …), drawn from the global generator. The owning layer must be an
+    /// reset running statistics, …), drawn from the default generator. The owning layer must be an
     /// nn::Cloneable (every built-in layer is); otherwise load_state_dict throws before loading.
     Reinit,
 };
@@ -169,7 +169,11 @@ public:
     /// Parameters and persistent buffers under PyTorch's dotted names, sharing storage with the model.
     StateDict state_dict() const;
     /// Copies matching tensors into the model (converting dtype, never changing shapes); the dict's
-    /// keys are renamed first and shape mismatches handled as `options` says.
+    /// keys are renamed first and shape mismatches handled as `options` says. Every value is
+    /// converted before the first write: one its destination cannot hold (a NaN or out-of-range
+    /// float into an integer buffer such as num_batches_tracked) is a ValueError naming the key,
+    /// and the model is left as it was. The dict may hold the model's own tensors: each value is
+    /// read before any is overwritten (a dict that swaps two layers' weights swaps them).
     LoadReport load_state_dict(const StateDict& dict, const LoadOptions& options = {});
 
     // ---- structure ----------------------------------------------------------------------------
@@ -188,7 +192,7 @@ public:
     /// Supported by every built-in module and by user modules derived from nn::Cloneable.
     virtual std::shared_ptr<Module> clone() const;
     /// A new module with this one's configuration and freshly initialised parameters and buffers,
-    /// as its constructor builds them (drawing from the global generator). Supported by the same
+    /// as its constructor builds them (drawing from the default generator). Supported by the same
     /// modules as clone(); used by load_state_dict's MismatchPolicy::Reinit.
     virtual std::shared_ptr<Module> fresh_copy() const;
 
