@@ -148,7 +148,7 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
 
 // ---- regularisation ----------------------------------------------------------------------------
 /// Zeroes each element with probability p and scales the rest by 1/(1−p) when training;
-/// identity otherwise. Uses `gen` or the global generator.
+/// identity otherwise. Uses `gen` or the default generator.
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);
 
 }  // namespace graft
