@@ -90,31 +90,32 @@ std::size_t mapped_bytes() {
     return static_cast<std::size_t>(pages) * 4096;
 }
 
+/// The death test's child: caps the address space at what is mapped plus 256 MiB, asks for a
+/// 1 GiB tensor and exits 0 if that is a MemoryError with the expected message.
+[[noreturn]] void allocate_past_the_address_space_limit() {
+    const rlimit cap{mapped_bytes() + (std::size_t{256} << 20), RLIM_INFINITY};
+    if (::setrlimit(RLIMIT_AS, &cap) != 0) std::_Exit(4);
+    try {
+        const Tensor t = empty({std::int64_t{1} << 28});
+        std::_Exit(1);
+    } catch (const MemoryError& e) {
+        const std::string msg = e.what();
+        const bool named = msg.find("empty: shape [268435456] float32: cannot allocate 1.0 GiB (1073741824 bytes)") !=
+                           std::string::npos;
+        std::_Exit(named ? 0 : 2);
+    } catch (...) {
+        std::_Exit(3);
+    }
+}
+
 TEST(Allocation, ARequestTheSystemRefusesIsAMemoryError) {
 #ifdef GRAFT_TEST_ASAN
     GTEST_SKIP() << "AddressSanitizer's allocator aborts, rather than returning null, at an address-space limit";
 #else
-    // In a child process whose address space is capped at what it has mapped plus 256 MiB, a
-    // 1 GiB tensor (below memory and swap, so not refused up front) gets null from the allocator.
+    // A 1 GiB tensor is below memory and swap, so it is not refused up front; with the address
+    // space capped, the allocator returns null.
     GTEST_FLAG_SET(death_test_style, "threadsafe");
-    EXPECT_EXIT(
-        {
-            const rlimit cap{mapped_bytes() + (std::size_t{256} << 20), RLIM_INFINITY};
-            if (::setrlimit(RLIMIT_AS, &cap) != 0) std::_Exit(4);
-            try {
-                const Tensor t = empty({std::int64_t{1} << 28});
-                std::_Exit(1);
-            } catch (const MemoryError& e) {
-                const std::string msg = e.what();
-                std::_Exit(msg.find("empty: shape [268435456] float32: cannot allocate 1.0 GiB (1073741824 bytes)") !=
-                                   std::string::npos
-                               ? 0
-                               : 2);
-            } catch (...) {
-                std::_Exit(3);
-            }
-        },
-        ::testing::ExitedWithCode(0), "");
+    EXPECT_EXIT(allocate_past_the_address_space_limit(), ::testing::ExitedWithCode(0), "");
 #endif
 }
 

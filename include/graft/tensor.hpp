@@ -186,6 +186,9 @@ private:
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // ---- factories ---------------------------------------------------------------------
+// A shape whose element or byte count overflows is a ShapeError; bytes beyond the machine's
+// memory and swap, or refused by the system, a MemoryError. Both name the factory, the shape and
+// the dtype. A fill value an integer dtype cannot hold (NaN, ±inf, out of range) is a ValueError.
 Tensor empty(const Shape& shape, DType dtype = DType::Float32);
 Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
 Tensor ones(const Shape& shape, DType dtype = DType::Float32);

@@ -46,15 +46,17 @@ Tensor empty_for(const char* op, const Shape& shape, DType dtype) {
     return Tensor(std::move(impl));
 }
 
+/// A tensor filled with `value`, converted to dtype (checked, for an integer dtype, before
+/// anything is allocated).
 Tensor full_for(const char* op, const Shape& shape, double value, DType dtype) {
-    Tensor t = empty_for(op, shape, dtype);
-    detail::dispatch_all(t.dtype(), [&]<class T>() {
-        T* p = static_cast<T*>(t.raw_data());
+    return detail::dispatch_all(dtype, [&]<class T>() {
         const T v = detail::convert_checked<T>(value, DType::Float64, op);
+        Tensor t = empty_for(op, shape, dtype);
+        T* p = static_cast<T*>(t.raw_data());
         const std::int64_t n = t.numel();
         for (std::int64_t i = 0; i < n; ++i) p[i] = v;
+        return t;
     });
-    return t;
 }
 
 }  // namespace
