@@ -2,8 +2,8 @@
 // ops with their guards: no in-place write to a leaf that requires grad, to a tensor saved
 // for a backward (while recording), or to read-only storage.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -44,8 +44,8 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape) {
 }
 
 void throw_integer_conversion(const char* op, double value, DType from, DType to) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.9g", value);
+    char text[64];  // the shortest form that reads back as the value: "nan", "-inf", "3e+09", "2147483648"
+    *std::to_chars(text, text + sizeof text - 1, value).ptr = '\0';
     std::string why = "not finite";
     if (std::isnan(value)) {
         why = "not a number";

@@ -1,6 +1,7 @@
 // Tensor metadata, element access, printing and the autograd accessors.
 #include "graft/tensor.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <iomanip>
 #include <ostream>
@@ -95,10 +96,11 @@ double Tensor::item_double() const {
 }
 
 void Tensor::throw_item_not_integer(double value, long double lo, long double hi) const {
-    char text[192];
-    std::snprintf(text, sizeof text, "item: %s value %.9g cannot be converted to an integer in [%.0Lf, %.0Lf]",
-                  dtype_name(dtype()), value, lo, hi);
-    throw ValueError(text);
+    char number[64], range[96];  // the value in the shortest form that reads back as it
+    *std::to_chars(number, number + sizeof number - 1, value).ptr = '\0';
+    std::snprintf(range, sizeof range, "[%.0Lf, %.0Lf]", lo, hi);
+    throw ValueError(std::string("item: ") + dtype_name(dtype()) + " value " + number +
+                     " cannot be converted to an integer in " + range);
 }
 
 template <class T>
