@@ -232,26 +232,28 @@ Tensor Tensor::to(DType target) const {
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
     if (alpha == 1.0 && inplace_f32(*this, other, kernels::BinaryOp::Add, "add_")) return *this;
     return apply_inplace(*this, "add_", recording(*this, &other),
-                         [&](const Tensor& s) { return add(s, other, alpha); });
+                         [&](const Tensor& s) { return graft::add(s, other, alpha); });
 }
 Tensor& Tensor::add_(double value) {
-    return apply_inplace(*this, "add_", recording(*this), [&](const Tensor& s) { return add(s, value); });
+    return apply_inplace(*this, "add_", recording(*this), [&](const Tensor& s) { return graft::add(s, value); });
 }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
     if (alpha == 1.0 && inplace_f32(*this, other, kernels::BinaryOp::Sub, "sub_")) return *this;
     return apply_inplace(*this, "sub_", recording(*this, &other),
-                         [&](const Tensor& s) { return sub(s, other, alpha); });
+                         [&](const Tensor& s) { return graft::sub(s, other, alpha); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
     if (inplace_f32(*this, other, kernels::BinaryOp::Mul, "mul_")) return *this;
-    return apply_inplace(*this, "mul_", recording(*this, &other), [&](const Tensor& s) { return mul(s, other); });
+    return apply_inplace(*this, "mul_", recording(*this, &other),
+                         [&](const Tensor& s) { return graft::mul(s, other); });
 }
 Tensor& Tensor::mul_(double value) {
-    return apply_inplace(*this, "mul_", recording(*this), [&](const Tensor& s) { return mul(s, value); });
+    return apply_inplace(*this, "mul_", recording(*this), [&](const Tensor& s) { return graft::mul(s, value); });
 }
 Tensor& Tensor::div_(const Tensor& other) {
     if (inplace_f32(*this, other, kernels::BinaryOp::Div, "div_")) return *this;
-    return apply_inplace(*this, "div_", recording(*this, &other), [&](const Tensor& s) { return div(s, other); });
+    return apply_inplace(*this, "div_", recording(*this, &other),
+                         [&](const Tensor& s) { return graft::div(s, other); });
 }
 
 Tensor& Tensor::fill_(double value) {

@@ -7,7 +7,6 @@
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
-#include "graft/ops.hpp"
 
 namespace graft {
 
@@ -157,13 +156,6 @@ void Tensor::retain_grad() {
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
     run_backward({*this}, {gradient}, retain_graph);
-}
-
-Tensor Tensor::sum() const { return graft::sum(*this); }
-Tensor Tensor::mean() const { return graft::mean(*this); }
-Tensor Tensor::sum(const std::vector<std::int64_t>& dims, bool keepdim) const { return graft::sum(*this, dims, keepdim); }
-Tensor Tensor::mean(const std::vector<std::int64_t>& dims, bool keepdim) const {
-    return graft::mean(*this, dims, keepdim);
 }
 
 // ---- printing --------------------------------------------------------------------
