@@ -93,7 +93,7 @@ build=$(cd "$build" && pwd)
 
 # Commands the docs show that this script leaves to others (a regex over the command line).
 NOT_HERE='^(sudo )?(bash )?scripts/(install_deps|run_demo|run_tests)\.sh|^([A-Z_]+=[^ ]* )*(cmake|ctest)( |$)'
-NOT_HERE_WHY='builds, installs or runs the test suite: scripts/run_tests.sh and the consumer tests do that'
+NOT_HERE_WHY='build, install or test run: left to scripts/run_tests.sh'
 
 # Short arguments: a command matching QUICK_MATCH[i] runs with the sed expression QUICK_SED[i]
 # applied to it (trailing comments are removed first). Google Benchmark programs run each case
@@ -151,6 +151,17 @@ have_torch=0
 failures=0
 fail() { echo "FAILED: $*"; failures=$((failures + 1)); }
 
+# Relative links must reach a file or folder inside the clone (a user's clone has nothing beside it).
+for file in "${doc_files[@]}"; do
+  for target in $(awk '/^```/ { code = !code; next } !code' "$file" | grep -oE '\]\([^)#[:space:]]+' |
+                  sed 's/^](//' | grep -vE '^[a-z]+:'); do
+    resolved=$(realpath -m "$(dirname "$file")/$target")
+    if [[ $resolved != "$root"/* || ! -e $resolved ]]; then
+      fail "$file links to $target, which is not a path inside the repository"
+    fi
+  done
+done
+
 # Programs named anywhere in the docs.
 for program in $(grep -ohE 'build/(bench|examples|tests)/[A-Za-z0-9_]+' "${doc_files[@]}" | sort -u); do
   dir=${program%/*}
@@ -188,6 +199,14 @@ while IFS=$'\t' read -r n kind file line marker; do
     [[ -z $cmd ]] && continue
     if [[ $cmd =~ $NOT_HERE ]]; then
       echo "   not run here ($NOT_HERE_WHY): $cmd"
+      continue
+    fi
+    if [[ $cmd == *bench/compare.sh* && ! -x $build/bench/bench_workloads ]]; then
+      echo "   not run here (this build has no bench/bench_workloads, which compare.sh would build): $cmd"
+      continue
+    fi
+    if [[ $cmd =~ build/(bench|examples)/ && ! -d $build/${BASH_REMATCH[1]} ]]; then
+      echo "   not run here (this build has no ${BASH_REMATCH[1]}/): $cmd"
       continue
     fi
     if [[ $cmd == *build/bench/bench_gemm* && ! -x $build/bench/bench_gemm ]]; then
