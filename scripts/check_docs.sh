@@ -13,8 +13,9 @@
 # the scratch folder. Commands that build, install or run the test suite are left to
 # scripts/run_tests.sh and the consumer tests (NOT_HERE below); benchmarks and examples get short
 # arguments (QUICK below). Any `build/<dir>/<program>` the docs name must exist in BUILD_DIR when
-# BUILD_DIR has that <dir>. Exits non-zero when a command fails, a block has no marker or a named
-# program is missing.
+# BUILD_DIR has that <dir>, and every relative link must reach a path inside the repository.
+# Exits non-zero when a command fails, a block has no marker, a named program is missing or a link
+# leads outside.
 #
 # --snippets: ```cpp blocks after `<!-- check: compile -->`. A block that defines main() is kept as
 # it is; the other blocks of a file become, in order, the body of one function. #include lines are
