@@ -1,6 +1,6 @@
-// The reference training workloads of ../shared/PERFORMANCE.md, built with graft's public API:
-// the same model shapes, batch, loss and AdamW as ../shared/anchors/torch_bench.py, so the two can
-// be timed side by side (bench_workloads.cpp, compare.sh).
+// The reference training workloads (docs/performance.md, "The reference workloads"), built with
+// graft's public API: model shapes, batch, loss and AdamW fixed here, so that a PyTorch twin of the
+// same workloads can be timed side by side (bench_workloads.cpp, compare.sh).
 #pragma once
 
 #include <graft/graft.hpp>
@@ -44,7 +44,7 @@ struct Cnn : nn::Cloneable<Cnn> {
     std::shared_ptr<nn::Linear> fc;
 };
 
-/// A pre-LN transformer block: causal multi-head attention and a GELU MLP (4×), as torch_bench.py's.
+/// A pre-LN transformer block: causal multi-head attention and a GELU MLP (4×), as the PyTorch twin's.
 struct Block : nn::Cloneable<Block> {
     Block(std::int64_t d, std::int64_t heads) : d(d), heads(heads) { reset(); }
     void reset() override {

@@ -1,4 +1,4 @@
-// graft/graft.hpp — everything a program needs, in one include.
+// graft/graft.hpp — every public header of graft, in one include (detail/ excepted).
 //
 //   #include <graft/graft.hpp>
 //   using namespace graft;
@@ -50,6 +50,7 @@
 #include "graft/runtime.hpp"
 #include "graft/storage.hpp"
 #include "graft/tensor.hpp"
+#include "graft/testing/gradcheck.hpp"
 #include "graft/train/callback.hpp"
 #include "graft/train/feature_cache.hpp"
 #include "graft/train/metrics.hpp"
