@@ -594,26 +594,28 @@ TEST_F(Safetensors, FailedSaveLeavesThePreviousFileAndNoTemporary) {
 class FakeWriter {
 public:
     FakeWriter(const fs::path& path, bool dies) {
-        int ready[2], release[2];
-        if (::pipe(ready) != 0 || ::pipe(release) != 0) throw std::runtime_error("pipe failed");
+        int ready_pipe[2], release_pipe[2];
+        if (::pipe(ready_pipe) != 0 || ::pipe(release_pipe) != 0) throw std::runtime_error("pipe failed");
         const std::string name = path.string();
         pid_ = ::fork();
         if (pid_ < 0) throw std::runtime_error("fork failed");
         if (pid_ == 0) {  // the child: async-signal-safe calls only
+            ::close(ready_pipe[0]);
+            ::close(release_pipe[1]);  // so that the parent's close is seen as end of file
             const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);
             if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
             char c = 'x';
-            if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+            if (::write(ready_pipe[1], &c, 1) != 1) ::_exit(1);
             if (dies) ::kill(::getpid(), SIGKILL);
-            if (::read(release[0], &c, 1) < 0) ::_exit(1);
+            if (::read(release_pipe[0], &c, 1) < 0) ::_exit(1);
             ::_exit(0);
         }
-        ::close(ready[1]);
-        ::close(release[0]);
-        release_ = release[1];
+        ::close(ready_pipe[1]);
+        ::close(release_pipe[0]);
+        release_ = release_pipe[1];
         char c = 0;
-        const bool locked = ::read(ready[0], &c, 1) == 1;
-        ::close(ready[0]);
+        const bool locked = ::read(ready_pipe[0], &c, 1) == 1;
+        ::close(ready_pipe[0]);
         if (!locked) throw std::runtime_error("the fake writer could not create and lock " + name);
         if (dies) release();
     }

@@ -131,7 +131,12 @@ std::filesystem::path folder_of(const std::filesystem::path& target) {
     return target.parent_path().empty() ? "." : target.parent_path();
 }
 
-std::string temp_prefix(const std::filesystem::path& target) { return "." + target.filename().string() + ".tmp-"; }
+std::string temp_prefix(const std::filesystem::path& target) {
+    // Appended in place: "." + name trips a false -Wrestrict warning of GCC 12.
+    std::string prefix = target.filename().string();
+    prefix.insert(0, 1, '.');
+    return prefix += ".tmp-";
+}
 
 /// Whether `name` is one of the target's temporary file names (`prefix` from temp_prefix): the
 /// prefix, then an optional "<decimal pid>-", then exactly 16 hex digits.
