@@ -441,6 +441,14 @@ TEST(LoraAdapter, LoadErrorsNameTheProblemAndLoadNothing) {
     odd.insert("0.weight", zeros({16, 12}));
     io::save_safetensors(stray, odd);
     EXPECT_THROW_MSG(io::load_lora_adapter(stray, *other_r), ValueError, "unexpected tensor '0.weight'");
+    // A model without the file's targets (nothing for target "2" to select): the error names the file.
+    manual_seed(5);
+    nn::Sequential small{nn::Linear(12, 16)};
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, small), ValueError,
+                     "load_lora_adapter: '" + file.string() + "' (the config in its metadata): apply_lora: target "
+                     "pattern '2' selects no layer");
+    EXPECT_TRUE(nn::lora_layers(small).empty());
+    EXPECT_THROW_MSG(io::load_lora_adapter(dir.dir(), small), IOError, "'" + dir.dir().string() + "' is a directory");
 }
 
 TEST(LoraAdapter, SaveChecksTheConfigAgainstTheModel) {

@@ -197,8 +197,21 @@ nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::Load
 }
 
 GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& config_json, const std::filesystem::path& weights) {
-    GPT2LMHead model(GPT2Config::from_json_file(config_json));
-    model.load_pretrained(io::load_safetensors(weights));
+    // Each step's error names the file it comes from (a weights file that does not fit the
+    // config otherwise reads as a bare list of keys).
+    auto from = [](const std::filesystem::path& file, const char* what, auto&& step) {
+        try {
+            return step();
+        } catch (Error& e) {
+            std::string where = "GPT2LMHead::from_pretrained: " + std::string(what) + " '";
+            where += file.string();
+            where += '\'';
+            e.add_context(where);
+            throw;
+        }
+    };
+    GPT2LMHead model = from(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
+    from(weights, "weights", [&] { return model.load_pretrained(io::load_safetensors(weights)); });
     return model;
 }
 

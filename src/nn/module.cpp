@@ -255,14 +255,23 @@ LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions&
     StateDict mine = state_dict();
     for (const auto& [name, target] : mine) {
         const Tensor* src = dict.find(name);
+        if (src != nullptr && !src->defined())
+            throw ValueError("load_state_dict: the dict's '" + name + "' is an undefined tensor; nothing loaded");
+        if (!target.defined())
+            throw ValueError("load_state_dict: the model's '" + name + "' is an undefined tensor; nothing loaded");
         if (src == nullptr) {
             report.missing.push_back(name);
-        } else if (src->shape() != target.shape()) {
-            report.mismatched.push_back({name, target.shape(), src->shape()});
-            if (options.mismatch == MismatchPolicy::Reinit) reinit.emplace_back(name, target);
-        } else {
+        } else if (src->shape() == target.shape()) {
             copies.emplace_back(target, *src);
             report.loaded.push_back(name);
+        } else if (src->numel() == 1 && target.numel() == 1 && src->dim() + target.dim() == 1) {
+            // A one-element tensor for a 0-d one or the reverse, as PyTorch accepts: exporters
+            // (numpy among them) often write 0-d buffers such as num_batches_tracked as [1].
+            copies.emplace_back(target, src->detach().reshape(target.shape()));
+            report.loaded.push_back(name);
+        } else {
+            report.mismatched.push_back({name, target.shape(), src->shape()});
+            if (options.mismatch == MismatchPolicy::Reinit) reinit.emplace_back(name, target);
         }
     }
     for (const auto& [name, t] : dict)

@@ -162,7 +162,8 @@ public:
     ///   - "lm_head.weight", when the dict also has transformer.wte.weight, must equal it (the
     ///     head is tied; ValueError otherwise, before anything is loaded) and is then dropped.
     nn::LoadReport load_pretrained(const StateDict& dict, const nn::LoadOptions& options = {});
-    /// A model built from a config.json and loaded strictly from a safetensors file.
+    /// A model built from a config.json and loaded strictly from a safetensors file; an error
+    /// names the file it comes from ("GPT2LMHead::from_pretrained: weights '<path>': …").
     static GPT2LMHead from_pretrained(const std::filesystem::path& config_json,
                                       const std::filesystem::path& weights);
 

@@ -169,7 +169,9 @@ public:
     /// Parameters and persistent buffers under PyTorch's dotted names, sharing storage with the model.
     StateDict state_dict() const;
     /// Copies matching tensors into the model (converting dtype, never changing shapes); the dict's
-    /// keys are renamed first and shape mismatches handled as `options` says.
+    /// keys are renamed first and shape mismatches handled as `options` says. A one-element
+    /// tensor loads into a 0-d one and a 0-d one into a [1] one, as in PyTorch. ValueError naming
+    /// the key for an undefined tensor in the dict (or in the model).
     LoadReport load_state_dict(const StateDict& dict, const LoadOptions& options = {});
 
     // ---- structure ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ struct AdamWOptions {
     bool maximize = false;
 };
 
-/// ValueError for lr < 0, eps < 0, a beta outside [0, 1), weight_decay < 0.
+/// ValueError for lr, eps or weight_decay negative, NaN or infinite, or a beta outside [0, 1).
 void validate(const AdamOptions& options, const char* optimizer_name);
 void validate(const AdamWOptions& options, const char* optimizer_name);
 /// lr, betas.0, betas.1, eps, weight_decay, amsgrad, maximize.

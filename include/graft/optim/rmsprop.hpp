@@ -26,7 +26,7 @@ struct RMSpropOptions {
     bool maximize = false;
 };
 
-/// ValueError for lr, eps, momentum, weight_decay or alpha < 0.
+/// ValueError for lr, eps, momentum, weight_decay or alpha negative, NaN or infinite.
 void validate(const RMSpropOptions& options, const char* optimizer_name);
 /// lr, alpha, eps, weight_decay, momentum, centered, maximize.
 std::vector<OptionRef> option_refs(RMSpropOptions& options);

@@ -23,7 +23,8 @@ struct SGDOptions {
     bool maximize = false;
 };
 
-/// ValueError for lr < 0, momentum < 0, weight_decay < 0, or Nesterov without momentum or with dampening.
+/// ValueError for lr, momentum or weight_decay negative, NaN or infinite, dampening not finite, or
+/// Nesterov without momentum or with dampening.
 void validate(const SGDOptions& options, const char* optimizer_name);
 /// lr, momentum, dampening, weight_decay, nesterov, maximize.
 std::vector<OptionRef> option_refs(SGDOptions& options);
