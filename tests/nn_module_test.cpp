@@ -260,6 +260,29 @@ TEST(ModuleFreeze, GlobsAndTrainableParameters) {
     EXPECT_THROW(model.parameters_matching("*.running_mean"), ValueError);
 }
 
+TEST(ModuleFreeze, FreezeExceptKeepsOnlyTheGlobsTrainable) {
+    Tower tower;
+    tower.freeze("head.*");  // the listed parts become trainable again
+    tower.freeze_except({"blocks.1.*", "head.fc2.*"});
+    std::vector<std::string> trainable;
+    for (const auto& [n, t] : tower.named_parameters())
+        if (t.requires_grad()) trainable.push_back(n);
+    EXPECT_EQ(trainable, (std::vector<std::string>{"blocks.1.weight", "blocks.1.bias", "head.fc2.weight",
+                                                   "head.fc2.bias"}));
+    // A pattern that matches nothing is an error naming it, and changes nothing.
+    EXPECT_THROW_MSG(tower.freeze_except({"embed.*", "layer4.*"}), ValueError, "pattern 'layer4.*' matches no parameter");
+    EXPECT_EQ(tower.trainable_parameters().size(), 4u);
+    // BatchNorm: pinned in eval when frozen with batchnorm_eval, released when kept trainable.
+    nn::Sequential cnn{nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::Conv2d(2, 2, 3), nn::BatchNorm2d(2)};
+    cnn.freeze_except({"3.*"}, {.batchnorm_eval = true});
+    cnn.train();
+    EXPECT_FALSE(cnn[1]->is_training());
+    EXPECT_TRUE(cnn[3]->is_training());
+    EXPECT_EQ(cnn.trainable_parameters().size(), 2u);
+    cnn.freeze_except({});
+    EXPECT_TRUE(cnn.trainable_parameters().empty());
+}
+
 TEST(ModuleFreeze, FrozenParametersGetNoGradient) {
     nn::Sequential model = mlp();
     model.freeze("0.*");

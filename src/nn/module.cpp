@@ -501,12 +501,26 @@ Module& Module::freeze(const std::string& pattern, const FreezeOptions& options)
 
 Module& Module::unfreeze(const std::string& pattern) {
     for (auto& t : parameters_matching(pattern)) t.requires_grad_(true);
+    release_pins();
+    return *this;
+}
+
+void Module::release_pins() {
     for (auto& [n, m] : named_modules())
         if (m->has_running_stats() && m->is_eval_pinned()) {
             bool any_trainable = false;
             for (auto& p : m->parameters()) any_trainable |= p.requires_grad();
             if (any_trainable) m->set_eval_pinned(false);
         }
+}
+
+Module& Module::freeze_except(const std::vector<std::string>& patterns, const FreezeOptions& options) {
+    std::vector<std::vector<Tensor>> keep;
+    for (const auto& p : patterns) keep.push_back(parameters_matching(p));  // throws before any change
+    freeze(options);
+    for (const auto& tensors : keep)
+        for (Tensor t : tensors) t.requires_grad_(true);
+    release_pins();
     return *this;
 }
 

@@ -15,7 +15,7 @@
 //   Net net(784, 10);
 //   net.named_parameters();   // "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"
 //   net.fc2 = nn::Linear(64, 5);        // a new head: parameters(), state_dict() and forward all see it
-//   net.freeze("fc1.*");                // glob over parameter names
+//   net.freeze_except({"fc2.*"});       // glob over parameter names
 //   auto report = net.load_state_dict(sd, {.strict = false});
 //   // a pretrained 10-class dict into a 5-class twin: the head is freshly initialised
 //   net.load_state_dict(sd, {.mismatch = nn::MismatchPolicy::Reinit, .strip_prefix = "module."});
@@ -255,6 +255,11 @@ public:
     /// ValueError listing the parameter names when nothing matches.
     Module& freeze(const std::string& pattern, const FreezeOptions& options = {});
     Module& unfreeze(const std::string& pattern);
+    /// Freezes every parameter except those matching one of the globs, which become trainable
+    /// (`freeze_except({"layer4.*", "fc.*"})`); BatchNorm pins as freeze() and unfreeze() set them.
+    /// ValueError, with nothing changed, when a pattern matches no parameter. An empty list
+    /// freezes everything.
+    Module& freeze_except(const std::vector<std::string>& patterns, const FreezeOptions& options = {});
     /// Parameters with requires_grad, in named_parameters() order.
     std::vector<Tensor> trainable_parameters() const;
     /// Parameters whose dotted names match a glob; ValueError when nothing matches.
@@ -303,6 +308,8 @@ private:
                           std::shared_ptr<Module> module);
     void check_new_name(const std::string& name, const char* what) const;
     void apply_pins(const FreezeOptions& options);
+    /// Un-pins every pinned BatchNorm that has a trainable parameter.
+    void release_pins();
 
     struct Slot {
         std::string name;
