@@ -203,6 +203,27 @@ TEST(ChildHolder, CloneAfterReplaceCopiesTheCurrentTree) {
     EXPECT_EQ(floats(adapted->forward(x)), floats(net.forward(x)));
 }
 
+TEST(ChildHolder, CloneKeepsAnAssignedChildsConfigurationThatNoTensorShows) {
+    // A child whose configuration is in neither its tensors nor its repr.
+    struct Scale : nn::Cloneable<Scale> {
+        explicit Scale(double factor) : factor(factor) { reset(); }
+        void reset() override {}
+        Tensor forward(const Tensor& x) override { return mul(x, factor); }
+        double factor;
+    };
+    struct Scaled : nn::Cloneable<Scaled> {
+        Scaled() { reset(); }
+        void reset() override { register_module("scale", &Scaled::scale, Scale(1.0)); }
+        Tensor forward(const Tensor& x) override { return scale(x); }
+        nn::Child<Scale> scale;
+    };
+    Scaled m;
+    m.scale = Scale(3.0);
+    auto twin = nn::clone(m);
+    EXPECT_EQ(twin->scale->factor, 3.0);
+    EXPECT_EQ(floats(twin->forward(ones({2}))), (std::vector<float>{3.0f, 3.0f}));
+}
+
 TEST(ChildHolder, CloneAfterReplaceIsLoudForAPlainSharedPtrMember) {
     SharedPtrNet net;
     net.replace("fc", nn::Linear(4, 2));
