@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 #include "test_util.hpp"
 
 using namespace graft;

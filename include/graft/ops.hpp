@@ -7,7 +7,7 @@
 // Binary elementwise ops broadcast with NumPy rules. Both operands must share a dtype
 // (a C++ scalar takes the tensor's dtype). Every op that receives an input requiring grad
 // records a node whose backward computes only the gradients that are needed.
-// Losses (cross_entropy, mse_loss, …) live in graft/nn/functional.hpp.
+// Losses (cross_entropy, mse_loss, …) live in graft/functional.hpp.
 #pragma once
 
 #include <cstdint>

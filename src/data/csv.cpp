@@ -12,7 +12,7 @@
 #include <string_view>
 #include <variant>
 
-#include "data/read_text.hpp"
+#include "io/read_text.hpp"
 
 namespace graft::data {
 
@@ -70,7 +70,7 @@ std::variant<double, std::string> parse_number(std::string_view cell) {
 ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimiter, const char* who) {
     if (delimiter == '\n' || delimiter == '\r' || delimiter == '"')
         throw ValueError(std::string(who) + ": the delimiter cannot be a newline or a double quote");
-    const std::string text = detail::read_text_file(path, who);
+    const std::string text = io::detail::read_text_file(path, who);
     std::string_view rest(text);
     if (rest.starts_with("\xEF\xBB\xBF")) rest.remove_prefix(3);  // UTF-8 byte order mark
 

@@ -8,8 +8,8 @@
 #include "graft/autograd.hpp"
 #include "graft/io/safetensors.hpp"
 #include "graft/nn/conv1d.hpp"
-#include "graft/nn/functional.hpp"
-#include "graft/nn/functional/attention.hpp"
+#include "graft/functional.hpp"
+#include "graft/functional/attention.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
 

@@ -237,4 +237,13 @@ std::size_t unmerge_lora(Module& model) {
     return layers.size();
 }
 
+StateDict lora_state_dict(const Module& model) {
+    StateDict out;
+    for (const auto& [path, layer] : lora_layers(model)) {
+        out.insert(path + ".lora_A", layer->lora_A.detach());
+        out.insert(path + ".lora_B", layer->lora_B.detach());
+    }
+    return out;
+}
+
 }  // namespace graft::nn

@@ -3,7 +3,7 @@
 
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
-#include "optim/optim.hpp"
+#include "kernels/optim/optim.hpp"
 #include "optim/param_update.hpp"
 
 namespace graft::optim {

@@ -9,7 +9,7 @@
 #include "graft/autograd.hpp"
 #include "graft/error.hpp"
 #include "graft/io/checkpoint.hpp"
-#include "graft/nn/functional.hpp"
+#include "graft/functional.hpp"
 #include "graft/optim/clip_grad.hpp"
 #include "graft/random.hpp"
 #include "train/epoch_log.hpp"

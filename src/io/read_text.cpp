@@ -1,5 +1,5 @@
-// Whole-file reads for the data loaders, with gzip decompression through zlib.
-#include "data/read_text.hpp"
+// Whole-file reads for the data loaders and model configs, with gzip decompression through zlib.
+#include "io/read_text.hpp"
 
 #include <zlib.h>
 
@@ -10,7 +10,7 @@
 
 #include "graft/error.hpp"
 
-namespace graft::data::detail {
+namespace graft::io::detail {
 
 namespace {
 
@@ -69,4 +69,4 @@ std::string read_text_file(const std::filesystem::path& path, const char* who) {
     return bytes;
 }
 
-}  // namespace graft::data::detail
+}  // namespace graft::io::detail

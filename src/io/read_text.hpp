@@ -1,4 +1,4 @@
-// Reading a whole text file for the data loaders, transparently gunzipping it when it starts with
+// Reading a whole text file for the data loaders and model configs, transparently gunzipping it when it starts with
 // the gzip magic bytes (so "table.csv.gz" works wherever "table.csv" does).
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-namespace graft::data::detail {
+namespace graft::io::detail {
 
 /// Decompressed text larger than this is refused (a guard against gzip bombs).
 inline constexpr std::size_t max_text_bytes = std::size_t{1} << 31;
@@ -16,4 +16,4 @@ inline constexpr std::size_t max_text_bytes = std::size_t{1} << 31;
 /// exceed max_text_bytes.
 std::string read_text_file(const std::filesystem::path& path, const char* who);
 
-}  // namespace graft::data::detail
+}  // namespace graft::io::detail

@@ -7,10 +7,17 @@
 
 #include "graft/autograd.hpp"
 #include "graft/io/safetensors.hpp"
+#include "graft/io/lora_adapter.hpp"
 #include "graft/nn/lora.hpp"
 #include "nn/repr.hpp"
 
-namespace graft::nn {
+namespace graft::io {
+
+using nn::LoraConfig;
+using nn::LoraLinear;
+using nn::LoraTarget;
+using nn::Module;
+namespace pyfmt = nn::pyfmt;
 
 namespace {
 
@@ -59,15 +66,6 @@ struct ExpectedLayer {
 };
 
 }  // namespace
-
-StateDict lora_state_dict(const Module& model) {
-    StateDict out;
-    for (const auto& [path, layer] : lora_layers(model)) {
-        out.insert(path + ".lora_A", layer->lora_A.detach());
-        out.insert(path + ".lora_B", layer->lora_B.detach());
-    }
-    return out;
-}
 
 void save_lora_adapter(const std::filesystem::path& path, const Module& model, const LoraConfig& config) {
     const auto layers = lora_layers(model);
@@ -173,4 +171,4 @@ LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model) {
     return c;
 }
 
-}  // namespace graft::nn
+}  // namespace graft::io
