@@ -244,7 +244,8 @@ TEST(LoraApply, Errors) {
 }
 
 namespace {
-/// A custom module calling its child through a typed member pointer, as nn::Module's docs show.
+/// A custom module calling its child through a plain std::shared_ptr member (nn::Child is the
+/// member type that apply_lora can wrap in place: nn_child_test.cpp).
 struct Net : nn::Cloneable<Net> {
     Net() { reset(); }
     void reset() override { fc = register_module("fc", nn::Linear(4, 4)); }
@@ -256,7 +257,7 @@ struct Net : nn::Cloneable<Net> {
 TEST(LoraApply, RefusesLayersHeldOutsideTheModel) {
     Net net;
     EXPECT_THROW_MSG(nn::apply_lora(net, {.target_modules = {"fc"}}), ValueError,
-                     "fc is also held outside the model's child list");
+                     "fc is also held outside the model's child slots");
     EXPECT_EQ(net.submodule("fc")->type_name(), "Linear");
     EXPECT_TRUE(net.fc->weight.requires_grad());
 }

@@ -604,6 +604,45 @@ TEST(OptimStep, Float64ParametersUseTheScalarPath) {
     EXPECT_DOUBLE_EQ(got[2], 0.5 - 0.1 * (-1.0 + 0.1 * 0.5));
 }
 
+// ---- options ------------------------------------------------------------------------------------------------------
+
+namespace {
+std::vector<std::string> option_names(std::vector<optim::OptionRef> refs) {
+    std::vector<std::string> out;
+    for (const auto& r : refs) out.push_back(r.name);
+    return out;
+}
+}  // namespace
+
+// Designated initializers must follow declaration order: every keyword of the torch.optim
+// constructor, written in PyTorch's order, compiles and lands in its field.
+TEST(OptimOptions, DesignatedInitializersTakePyTorchsKeywordOrder) {
+    optim::SGDOptions sgd{.lr = 0.1, .momentum = 0.9, .dampening = 0.0, .weight_decay = 1e-4, .nesterov = true,
+                          .maximize = false};
+    EXPECT_EQ(option_names(optim::option_refs(sgd)),
+              (std::vector<std::string>{"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"}));
+    EXPECT_EQ(sgd.weight_decay, 1e-4);
+    EXPECT_TRUE(sgd.nesterov);
+    optim::AdamOptions adam{.lr = 3e-4, .betas = {0.8, 0.95}, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true,
+                            .maximize = false};
+    optim::AdamWOptions adamw{.lr = 3e-4, .betas = {0.8, 0.95}, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true,
+                              .maximize = false};
+    const std::vector<std::string> adam_order{"lr", "betas.0", "betas.1", "eps", "weight_decay", "amsgrad", "maximize"};
+    EXPECT_EQ(option_names(optim::option_refs(adam)), adam_order);
+    EXPECT_EQ(option_names(optim::option_refs(adamw)), adam_order);
+    EXPECT_EQ(adamw.betas[1], 0.95);
+    EXPECT_EQ(adam.eps, 1e-6);
+    optim::RMSpropOptions rms{.lr = 1e-2, .alpha = 0.9, .eps = 1e-7, .weight_decay = 0.0, .momentum = 0.5,
+                              .centered = true, .maximize = false};
+    EXPECT_EQ(option_names(optim::option_refs(rms)),
+              (std::vector<std::string>{"lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"}));
+    EXPECT_EQ(rms.momentum, 0.5);
+    // The call of the design doc and optimizers.md, keyword for keyword.
+    Tensor w = ramp({2}, 1.f);
+    optim::SGD opt({w}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4, .nesterov = true});
+    EXPECT_TRUE(opt.options(0).nesterov);
+}
+
 // ---- errors ---------------------------------------------------------------------------------------------------------
 
 TEST(OptimErrors, BadParametersAndOptions) {

@@ -115,8 +115,10 @@ std::vector<std::string> lora_target_paths(const Module& model, const LoraConfig
 /// the lora_A/lora_B tensors (unfreeze a new head afterwards to train it too: PEFT's
 /// modules_to_save). Returns the wrapped paths in module order. ValueError, with the model
 /// untouched, when a pattern selects no wrappable layer (listing the module paths and types), when
-/// a selected layer is already a LoraLinear, or when it is also held outside the model (a parent's
-/// typed member pointer: its forward would keep calling the unwrapped layer).
+/// a selected layer is already a LoraLinear, or when it is also held outside the model's child
+/// slots (a parent's plain std::shared_ptr member: its forward would keep calling the unwrapped
+/// layer). A child held by an nn::Child member is wrapped in that member, so `fc(x)` in the
+/// parent's forward runs the adapter.
 std::vector<std::string> apply_lora(Module& model, const LoraConfig& config);
 
 /// The adapter tensors only, under the model's names ("<path>.lora_A", "<path>.lora_B"), sharing storage.
