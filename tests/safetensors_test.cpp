@@ -505,7 +505,7 @@ TEST_F(Safetensors, RejectsPathsThatAreNotFiles) {
 
 TEST_F(Safetensors, FuzzSeedCorpusLoadsOrFailsCleanly) {
     // The committed seeds of fuzz/fuzz_safetensors: valid_* must load, invalid_* must be refused.
-    const fs::path corpus = fs::path(__FILE__).parent_path().parent_path() / "fuzz" / "corpus" / "safetensors";
+    const fs::path corpus = fs::path(GRAFT_SOURCE_DIR) / "fuzz" / "corpus" / "safetensors";
     ASSERT_TRUE(fs::is_directory(corpus)) << corpus;
     int valid = 0, invalid = 0;
     for (const auto& e : fs::directory_iterator(corpus)) {
