@@ -254,6 +254,26 @@ TEST(GPT2Golden, FromPretrainedAndStateDictRoundTrip) {
     test::expect_close("logits", twin.forward(golden().tensors.at("input_ids")), golden().tensors.at("logits"), kTol);
 }
 
+TEST(GPT2Golden, FromPretrainedErrorsNameTheFile) {
+    test::ScratchDir dir("gpt2");
+    const auto config = kGoldenDir / "gpt2_tiny_config.json";
+    StateDict partial = hf_weights();
+    partial.erase("transformer.h.0.mlp.c_fc.bias");
+    io::save_safetensors(dir.path("partial.safetensors"), partial);
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(config, dir.path("partial.safetensors")), ValueError,
+                     "GPT2LMHead::from_pretrained: weights '" + dir.path("partial.safetensors").string() + "': ");
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(config, dir.path("partial.safetensors")), ValueError,
+                     "transformer.h.0.mlp.c_fc.bias");
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(config, dir.dir()), IOError,
+                     "'" + dir.dir().string() + "' is a directory");
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(dir.dir(), dir.path("partial.safetensors")), IOError,
+                     "GPT2Config: '" + dir.dir().string() + "' is a directory");
+    std::ofstream(dir.path("config.json"))
+        << R"({"vocab_size": 50, "n_positions": 8, "n_embd": 15, "n_layer": 1, "n_head": 2, "layer_norm_epsilon": 1e-5})";
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(dir.path("config.json"), dir.path("partial.safetensors")),
+                     ValueError, "'" + dir.path("config.json").string() + "'");
+}
+
 TEST(GPT2Golden, LossIgnoresMinus100AndNeedsTwoPositions) {
     const Tensor logits = randn({1, 3, 5});
     const Tensor all = models::causal_lm_loss(logits, from_vector<std::int64_t>({0, 1, 2}, {1, 3}));

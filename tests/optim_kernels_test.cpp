@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
-#include "optim/optim.hpp"
+#include "kernels/cpu/cpu_features.hpp"
+#include "kernels/optim/optim.hpp"
 #include "test_util.hpp"
 
 using namespace graft;

@@ -9,6 +9,8 @@
 // A Tensor is a cheap, shared handle (like torch::Tensor): copying it shares the data.
 // Views (view/reshape, transpose, permute, t, narrow/slice, select, unsqueeze, squeeze,
 // expand, flatten) share storage with their source; clone() and contiguous() copy.
+// The common ops of graft/ops.hpp also have PyTorch's method forms:
+// x.relu(), x.matmul(w), x.softmax(-1), x.max(1), x.repeat({2, 1}), …
 #pragma once
 
 #include <cmath>
@@ -17,8 +19,10 @@
 #include <iosfwd>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "graft/detail/tensor_impl.hpp"
@@ -29,6 +33,8 @@ namespace graft {
 
 class Node;
 class Generator;
+/// GELU's form; defined with gelu() in graft/ops.hpp.
+enum class GeluApprox;
 
 /// Maps a C++ element type to its DType (float→Float32, double→Float64, …).
 template <class T>
@@ -121,6 +127,10 @@ public:
     /// Broadcasts size-1 dimensions (stride 0) to `shape`; -1 keeps a size.
     Tensor expand(const Shape& shape) const;
     Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+    /// view / reshape / expand to other's shape.
+    Tensor view_as(const Tensor& other) const { return view(other.shape()); }
+    Tensor reshape_as(const Tensor& other) const { return reshape(other.shape()); }
+    Tensor expand_as(const Tensor& other) const { return expand(other.shape()); }
 
     // ---- copies ----------------------------------------------------------------------
     /// This tensor if already contiguous, else a contiguous copy (differentiable).
@@ -131,6 +141,8 @@ public:
     Tensor detach() const;
     /// Converted copy (this tensor itself if the dtype already matches). Differentiable between float types.
     Tensor to(DType dtype) const;
+    /// to(other.dtype()).
+    Tensor type_as(const Tensor& other) const { return to(other.dtype()); }
 
     // ---- autograd ------------------------------------------------------------------
     bool requires_grad() const { return impl().autograd && impl().autograd->requires_grad; }
@@ -161,11 +173,75 @@ public:
     /// Copies src (broadcast to this shape, converted to this dtype) into this tensor.
     Tensor& copy_(const Tensor& src);
 
-    // ---- method forms of common ops --------------------------------------------------
+    // ---- method forms of ops ----------------------------------------------------------
+    // x.op(args) is op(x, args) from graft/ops.hpp (same semantics, errors and gradients);
+    // defined in src/ops/tensor_methods.cpp, so this header stays below the ops layer.
+    // unary math
+    Tensor neg() const;
+    Tensor exp() const;
+    Tensor log() const;
+    Tensor sqrt() const;
+    Tensor rsqrt() const;
+    Tensor abs() const;
+    Tensor pow(double exponent) const;
+    Tensor clamp(std::optional<double> min, std::optional<double> max) const;
+    Tensor relu() const;
+    Tensor sigmoid() const;
+    Tensor tanh() const;
+    Tensor gelu() const;
+    Tensor gelu(GeluApprox approximate) const;
+    Tensor silu() const;
+    Tensor softmax(std::int64_t dim) const;
+    Tensor log_softmax(std::int64_t dim) const;
+    // binary (broadcasting)
+    Tensor add(const Tensor& other, double alpha = 1.0) const;
+    Tensor add(double other) const;
+    Tensor sub(const Tensor& other, double alpha = 1.0) const;
+    Tensor sub(double other) const;
+    Tensor mul(const Tensor& other) const;
+    Tensor mul(double other) const;
+    Tensor div(const Tensor& other) const;
+    Tensor div(double other) const;
+    Tensor maximum(const Tensor& other) const;
+    Tensor minimum(const Tensor& other) const;
+    Tensor matmul(const Tensor& other) const;
+    // comparisons and selection
+    Tensor eq(const Tensor& other) const;
+    Tensor ne(const Tensor& other) const;
+    Tensor lt(const Tensor& other) const;
+    Tensor le(const Tensor& other) const;
+    Tensor gt(const Tensor& other) const;
+    Tensor ge(const Tensor& other) const;
+    Tensor eq(double other) const;
+    Tensor ne(double other) const;
+    Tensor lt(double other) const;
+    Tensor le(double other) const;
+    Tensor gt(double other) const;
+    Tensor ge(double other) const;
+    Tensor logical_and(const Tensor& other) const;
+    Tensor logical_or(const Tensor& other) const;
+    Tensor logical_not() const;
+    Tensor masked_fill(const Tensor& mask, double value) const;
+    /// condition ? *this : other (torch.Tensor.where).
+    Tensor where(const Tensor& condition, const Tensor& other) const;
+    Tensor index_select(std::int64_t dim, const Tensor& index) const;
+    // reductions
     Tensor sum() const;
     Tensor mean() const;
     Tensor sum(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
     Tensor mean(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+    Tensor var(const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1, bool keepdim = false) const;
+    Tensor std(const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1, bool keepdim = false) const;
+    Tensor max() const;
+    Tensor min() const;
+    /// Values and int64 indices along dim.
+    std::pair<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+    std::pair<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
+    Tensor argmax(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+    Tensor argmin(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+    // tiling
+    /// Tiles the data repeats[i] times along dim i (torch.Tensor.repeat); see graft::repeat.
+    Tensor repeat(const std::vector<std::int64_t>& repeats) const;
 
     /// "Tensor(shape=[2, 3], dtype=float32, requires_grad=false)\n[[...]]" with leading values.
     std::string to_string(std::int64_t max_values = 8) const;

@@ -9,8 +9,8 @@
 
 #include <omp.h>
 
-#include "attention/attention.hpp"
-#include "gemm/gemm.hpp"
+#include "kernels/attention/attention.hpp"
+#include "kernels/gemm/gemm.hpp"
 
 namespace graft::kernels {
 

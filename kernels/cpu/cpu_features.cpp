@@ -1,6 +1,6 @@
 // cpuid/XGETBV feature detection, the process-wide ISA choice and thread count.
 // Compiled for baseline x86-64: it must run on any CPU, before any wider code is chosen.
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 
 #include <omp.h>
 
@@ -8,9 +8,8 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
-
-#include "graft/error.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -50,14 +49,14 @@ CpuFeatures detect() {
 CpuFeatures detect() { return {}; }
 #endif
 
-Isa best_isa(const CpuFeatures& f) { return f.avx512 ? Isa::Avx512 : f.avx2_fma ? Isa::Avx2 : Isa::Scalar; }
-
 // -1 while unresolved; otherwise the Isa value. Resolution is idempotent, so a race only repeats it.
 std::atomic<int> g_isa{-1};
 // 0 while unresolved; otherwise the thread count.
 std::atomic<int> g_threads{0};
 
 }  // namespace
+
+Isa best_isa(const CpuFeatures& f) { return f.avx512 ? Isa::Avx512 : f.avx2_fma ? Isa::Avx2 : Isa::Scalar; }
 
 const CpuFeatures& cpu_features() {
     static const CpuFeatures features = detect();
@@ -82,37 +81,34 @@ const char* isa_name(Isa isa) {
     return "unknown";
 }
 
-Isa parse_isa(std::string_view name, const char* what) {
+std::optional<Isa> parse_isa(std::string_view name) {
     for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
         if (name == isa_name(isa)) return isa;
-    throw ValueError(std::string(what) + ": unknown instruction set '" + std::string(name) +
-                     "' (expected scalar, avx2 or avx512)");
+    return std::nullopt;
 }
 
-Isa select_isa(const char* requested, const CpuFeatures& features) {
-    if (requested == nullptr || *requested == '\0') return best_isa(features);
-    const Isa isa = parse_isa(requested, "GRAFT_ISA");
-    if (!isa_supported(isa, features))
-        throw Error(std::string("GRAFT_ISA: this CPU cannot run ") + isa_name(isa) + " kernels (" +
-                    (isa == Isa::Avx512 ? "needs AVX-512 F/BW/DQ/VL" : "needs AVX2 and FMA") +
-                    " with OS support); the best it supports is " + isa_name(best_isa(features)));
-    return isa;
+IsaChoice select_isa(const char* requested, const CpuFeatures& features) {
+    const Isa best = best_isa(features);
+    if (requested == nullptr || *requested == '\0') return {best, IsaChoice::Honoured};
+    const std::optional<Isa> isa = parse_isa(requested);
+    if (!isa) return {best, IsaChoice::Unknown};
+    if (!isa_supported(*isa, features)) return {best, IsaChoice::Unsupported};
+    return {*isa, IsaChoice::Honoured};
 }
 
 Isa active_isa() {
     int isa = g_isa.load(std::memory_order_relaxed);
     if (isa < 0) {
-        isa = static_cast<int>(select_isa(std::getenv("GRAFT_ISA"), cpu_features()));
+        isa = static_cast<int>(select_isa(std::getenv("GRAFT_ISA"), cpu_features()).isa);
         g_isa.store(isa, std::memory_order_relaxed);
     }
     return static_cast<Isa>(isa);
 }
 
-void set_active_isa(Isa isa) {
-    if (!isa_supported(isa, cpu_features()))
-        throw Error(std::string("set_isa: this CPU cannot run ") + isa_name(isa) + " kernels; the best it supports is " +
-                    isa_name(best_isa(cpu_features())));
+bool set_active_isa(Isa isa) {
+    if (!isa_supported(isa, cpu_features())) return false;
     g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+    return true;
 }
 
 std::vector<Isa> supported_isas() {
@@ -122,24 +118,23 @@ std::vector<Isa> supported_isas() {
     return out;
 }
 
+std::optional<int> parse_thread_count(const char* value) {
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    const std::string_view s(value);
+    int n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || end != s.data() + s.size() || n < 1) return std::nullopt;
+    return n;
+}
+
 int num_threads() {
     int n = g_threads.load(std::memory_order_relaxed);
     if (n > 0) return n;
-    if (const char* env = std::getenv("GRAFT_NUM_THREADS"); env != nullptr && *env != '\0') {
-        const std::string_view s(env);
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-        if (ec != std::errc() || end != s.data() + s.size() || n < 1)
-            throw ValueError("GRAFT_NUM_THREADS: expected a positive integer, got '" + std::string(s) + "'");
-    } else {
-        n = omp_get_max_threads();
-    }
+    n = parse_thread_count(std::getenv("GRAFT_NUM_THREADS")).value_or(omp_get_max_threads());
     g_threads.store(n, std::memory_order_relaxed);
     return n;
 }
 
-void set_num_threads(int n) {
-    if (n < 1) throw ValueError("set_num_threads: expected n >= 1, got " + std::to_string(n));
-    g_threads.store(n, std::memory_order_relaxed);
-}
+void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
 }  // namespace graft::kernels

@@ -52,8 +52,8 @@
 #include <unistd.h>
 #endif
 
-#include "cpu/workspace.hpp"
-#include "gemm/ukernel.hpp"
+#include "kernels/cpu/workspace.hpp"
+#include "kernels/gemm/ukernel.hpp"
 
 namespace graft::kernels {
 

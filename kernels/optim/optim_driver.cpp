@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "cpu/chunks.hpp"
-#include "optim/optim.hpp"
+#include "kernels/cpu/chunks.hpp"
+#include "kernels/optim/optim.hpp"
 
 namespace graft::kernels {
 

@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "cpu/chunks.hpp"
-#include "vector/vector.hpp"
+#include "kernels/cpu/chunks.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

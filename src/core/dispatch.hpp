@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "graft/error.hpp"
 #include "graft/tensor.hpp"
@@ -168,10 +169,20 @@ inline T* storage_ptr(const Tensor& t) {
     return static_cast<T*>(t.storage()->data());
 }
 
+/// A tensor viewing src's storage with the given shape, strides and offset; no autograd.
+Tensor make_view(const Tensor& src, Shape shape, Shape strides, std::int64_t offset);
+
+/// The first `count` elements of t in row-major order, as doubles (count ≤ numel).
+std::vector<double> leading_values(const Tensor& t, std::int64_t count);
+
 /// Writes src (broadcast to dst's shape, converted to dst's dtype) into dst's elements.
 /// No autograd, no checks on writability: the callers check. A floating source with a value that
 /// an integer dst cannot hold (NaN, ±inf, out of range) is a ValueError naming `op` and the value,
 /// raised before anything is written.
 void copy_elements(const Tensor& dst, const Tensor& src, const char* op);
+
+/// dst += src for two float32 or float64 tensors of one shape and dtype (ShapeError otherwise).
+/// No autograd, no checks on writability: the autograd engine accumulates gradients with it.
+void add_elements(const Tensor& dst, const Tensor& src);
 
 }  // namespace graft::detail

@@ -5,7 +5,7 @@
 #include <string>
 #include <type_traits>
 
-#include "data/read_text.hpp"
+#include "io/read_text.hpp"
 #include "graft/models/gpt2.hpp"
 
 namespace graft::models {
@@ -82,7 +82,7 @@ GPT2Config GPT2Config::from_json_file(const std::filesystem::path& path) {
     // 'path', quoted in place: "'" + path.string() trips a false -Wrestrict warning of GCC 12
     std::string source = path.string();
     source.insert(0, 1, '\'').push_back('\'');
-    return parse(data::detail::read_text_file(path, "GPT2Config"), source);
+    return parse(io::detail::read_text_file(path, "GPT2Config"), source);
 }
 
 GPT2Config GPT2Config::from_json_string(const std::string& text) { return parse(text, "<string>"); }

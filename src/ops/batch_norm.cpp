@@ -9,7 +9,7 @@
 #include "core/dispatch.hpp"
 #include "core/lane_sum.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/batch_norm.hpp"
+#include "graft/functional/batch_norm.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 #include "ops/elementwise.hpp"

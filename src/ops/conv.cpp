@@ -24,9 +24,9 @@
 #include <omp.h>
 
 #include "core/dispatch.hpp"
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/conv.hpp"
+#include "graft/functional/conv.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"

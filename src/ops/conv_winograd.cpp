@@ -22,7 +22,7 @@
 // double reference.
 #include "ops/conv_winograd.hpp"
 
-#include "cpu/workspace.hpp"
+#include "kernels/cpu/workspace.hpp"
 
 #include <algorithm>
 #include <cstdint>

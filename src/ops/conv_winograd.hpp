@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 
 namespace graft::nn::functional {
 

@@ -13,8 +13,8 @@
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/norm.hpp"
-#include "vector/vector.hpp"
+#include "graft/functional/norm.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::nn::functional {
 

@@ -13,10 +13,10 @@
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional.hpp"
+#include "graft/functional.hpp"
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::nn::functional {
 

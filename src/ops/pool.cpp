@@ -17,7 +17,7 @@
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/conv.hpp"
+#include "graft/functional/conv.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 

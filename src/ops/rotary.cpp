@@ -6,7 +6,7 @@
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/rotary.hpp"
+#include "graft/functional/rotary.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
 
