@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 #include "graft/runtime.hpp"
 
 namespace {

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "graft/runtime.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
-// bench_workloads — the reference workloads of ../shared/PERFORMANCE.md, one line each:
-// `name  median_ms` (and GFLOP/s for the GEMMs), named as ../shared/anchors/torch_bench.py names
-// them, so the two print comparable tables (bench/compare.sh puts them side by side).
+// bench_workloads — the reference workloads of docs/performance.md, one line each:
+// `name  median_ms` (and GFLOP/s for the GEMMs), the format a PyTorch twin of the workloads prints
+// too, so the two give comparable tables (bench/compare.sh puts them side by side).
 //
 //   build/bench/bench_workloads                      # every workload, the default thread count
 //   build/bench/bench_workloads --threads 1 --filter mlp
@@ -15,7 +15,7 @@
 // time of the step not spent inside any graft op (the bench's own code, allocator, dispatch
 // between ops).
 //
-// Like torch_bench.py: each workload runs `warmup` untimed steps, then `reps` timed ones, and
+// Each workload runs `warmup` untimed steps, then `reps` timed ones, and
 // prints the median. A training step is zero_grad, forward, loss, backward and an AdamW step over
 // the trainable parameters. The last line is the process's peak resident memory.
 #include <sys/resource.h>
@@ -57,7 +57,7 @@ double median_ms(const std::function<void()>& fn, const Options& o) {
     return n % 2 ? ts[n / 2] : 0.5 * (ts[n / 2 - 1] + ts[n / 2]);
 }
 
-/// A training step over the trainable parameters, as torch_bench.py's step_fn.
+/// A training step over the trainable parameters: zero_grad, forward, loss, backward, AdamW step.
 std::function<void()> step_fn(nn::Module& model, const Tensor& x, const Tensor& y,
                               std::function<Tensor(const Tensor&, const Tensor&)> loss_fn) {
     auto opt = std::make_shared<optim::AdamW>(model.trainable_parameters(), optim::AdamWOptions{.lr = 1e-3});
@@ -119,7 +119,7 @@ Tensor ce(const Tensor& out, const Tensor& y) { return bench::F::cross_entropy(o
 
 void usage(const char* argv0) {
     std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS]\n"
-                "Times the reference workloads of PERFORMANCE.md; one line each: name  median_ms.\n",
+                "Times the reference workloads of docs/performance.md; one line each: name  median_ms.\n",
                 argv0);
 }
 

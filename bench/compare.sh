@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs graft's reference workloads and, when python3-torch is installed, PyTorch's
-# (../shared/anchors/torch_bench.py, or $TORCH_BENCH) in the same invocation, and prints one table:
+# Runs graft's reference workloads (docs/performance.md) and, when python3-torch is installed and
+# $TORCH_BENCH names a PyTorch twin of the workloads (a script that takes the thread count as its
+# argument and prints `name  median_ms` lines; this repository does not ship one), that script too,
+# in the same invocation, and prints one table:
 # workload, graft ms, PyTorch ms (best of its 1- and 2-thread runs), graft ÷ PyTorch, and the
 # fraction of the fp32 limit graft reaches (FLOP per step ÷ time ÷ the two-thread FMA peak that
 # bench_gemm measures in this run).
@@ -50,7 +52,7 @@ else
   echo "compare.sh: PyTorch not found ($python with torch, and $torch_bench): graft's figures only" >&2
 fi
 
-# FLOP per step (PERFORMANCE.md); gemm_N is 2N³.
+# FLOP per step (docs/performance.md, "The reference workloads"); gemm_N is 2N³.
 awk -v peak="$peak" -v have_torch="$have_torch" '
   BEGIN {
     flop["mlp_full_step"] = 2.9e9; flop["mlp_head_only_step"] = 0.96e9; flop["cnn_full_step"] = 4.0e9

@@ -194,7 +194,7 @@ int run(const Args& a) {
     const std::string after = sample(model, dst.val, a);
 
     fs::create_directories(a.out);
-    nn::save_lora_adapter(a.out / "lora_adapter.safetensors", model, lora);
+    io::save_lora_adapter(a.out / "lora_adapter.safetensors", model, lora);
     std::printf("\nvalidation loss on %s: %.3f before LoRA, %.3f after (%+.3f)\n", a.finetune_text.filename().c_str(),
                 dst_before, dst_after, dst_after - dst_before);
     const std::int64_t base_params = total - trainable;  // every parameter LoRA did not add

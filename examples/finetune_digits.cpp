@@ -94,20 +94,20 @@ Args parse(int argc, char** argv) {
 struct DigitNet : nn::Cloneable<DigitNet> {
     explicit DigitNet(std::int64_t classes = 5) : classes(classes) { reset(); }
     void reset() override {
-        features = register_module(
-            "features", nn::Sequential{nn::Conv2d(1, 16, 3, {.padding = 1}), nn::BatchNorm2d(16), nn::ReLU(),
+        register_module("features", &DigitNet::features,
+                        nn::Sequential{nn::Conv2d(1, 16, 3, {.padding = 1}), nn::BatchNorm2d(16), nn::ReLU(),
                                        nn::Conv2d(16, 32, 3, {.padding = 1}), nn::BatchNorm2d(32), nn::ReLU(),
                                        nn::MaxPool2d(2), nn::Flatten()});
-        head = register_module("head", make_head(classes));
+        register_module("head", &DigitNet::head, make_head(classes));
     }
     static nn::Sequential make_head(std::int64_t classes) {
         return nn::Sequential{nn::Linear(32 * 4 * 4, 64), nn::ReLU(), nn::Linear(64, classes)};
     }
-    Tensor forward(const Tensor& x) override { return head->forward(features->forward(x)); }
+    Tensor forward(const Tensor& x) override { return head(features(x)); }
     std::string type_name() const override { return "DigitNet"; }
     std::int64_t classes;
-    std::shared_ptr<nn::Sequential> features;
-    std::shared_ptr<nn::Sequential> head;
+    nn::Child<nn::Sequential> features;
+    nn::Child<nn::Sequential> head;
 };
 
 struct Digits {
@@ -251,7 +251,7 @@ int run(const Args& a) {
         manual_seed(static_cast<std::uint64_t>(s));
         DigitNet ft(5);
         ft.load_state_dict(pretrained);
-        ft.head = ft.replace("head", DigitNet::make_head(5));
+        ft.head = DigitNet::make_head(5);
         ft.features->freeze({.batchnorm_eval = true});
         const auto t0 = Clock::now();
         auto train_feats = train::cache_features(*ft.features, train_set);
@@ -290,7 +290,7 @@ int run(const Args& a) {
         manual_seed(0);
         DigitNet ft(5);
         ft.load_state_dict(pretrained);
-        ft.head = ft.replace("head", DigitNet::make_head(5));
+        ft.head = DigitNet::make_head(5);
         ft.features->freeze({.batchnorm_eval = true});
         std::vector<std::int64_t> tr;
         for (auto cls : target) tr.insert(tr.end(), cls.begin(), cls.begin() + a.shots);

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "attention/attention.hpp"
+#include "kernels/attention/attention.hpp"
 #include "test_util.hpp"
 
 using namespace graft;

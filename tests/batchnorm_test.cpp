@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 #include "graft/runtime.hpp"
 #include "test_util.hpp"
 

@@ -1,5 +1,8 @@
 // io::save_checkpoint / load_checkpoint: a run stopped halfway, checkpointed and resumed in fresh
 // objects ends bit-identical to the run that went straight through; and every refusal.
+#include <filesystem>
+#include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -129,7 +132,104 @@ TEST(Checkpoint, LoadsTheModelStrictly) {
     io::save_checkpoint(dir.path("c.safetensors"), {.model = run.model.get()}, 0);
     nn::Sequential other{nn::Linear(8, 16), nn::ReLU(), nn::Dropout(0.3), nn::Linear(16, 4)};
     EXPECT_THROW_MSG(io::load_checkpoint(dir.path("c.safetensors"), {.model = &other}), ValueError,
-                     "model state: load_state_dict (strict)");
+                     "model state does not fit the model");
+}
+
+namespace {
+
+/// Everything a checkpoint restores, as exact values.
+struct RunState {
+    std::vector<std::vector<float>> params;
+    std::map<std::string, std::vector<double>> optimizer, scheduler;
+    Generator::State rng;
+
+    static std::map<std::string, std::vector<double>> values(const StateDict& sd) {
+        std::map<std::string, std::vector<double>> out;
+        for (const auto& [key, t] : sd) out[key] = t.to(DType::Float64).to_vector<double>();
+        return out;
+    }
+    static RunState of(const std::vector<std::vector<float>>& params, const optim::Optimizer& opt,
+                       const optim::LRScheduler& sched) {
+        return {params, values(opt.state_dict()), values(sched.state_dict()), default_generator().state()};
+    }
+    void expect_equal(const RunState& other) const {
+        expect_bit_identical(params, other.params);
+        EXPECT_EQ(optimizer, other.optimizer);
+        EXPECT_EQ(scheduler, other.scheduler);
+        EXPECT_EQ(rng.s, other.rng.s);
+        EXPECT_EQ(rng.has_spare, other.rng.has_spare);
+        EXPECT_EQ(rng.spare, other.rng.spare);
+    }
+};
+
+/// A copy of the checkpoint at `from` with one tensor replaced, written to `to`.
+void save_with(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& key,
+               const Tensor& value) {
+    io::SafetensorsFile file = io::read_safetensors(from);
+    ASSERT_TRUE(file.tensors.contains(key)) << key;
+    file.tensors.set(key, value);
+    io::save_safetensors(to, file.tensors, file.metadata);
+}
+
+}  // namespace
+
+TEST(Checkpoint, AFailedLoadChangesNothing) {
+    test::ScratchDir dir("checkpoint");
+    TrainingRun saved(1);
+    saved.train(0, 3);
+    const auto ckpt = dir.path("c.safetensors");
+    io::save_checkpoint(ckpt, saved.refs(), 3);
+
+    TrainingRun run(77);
+    run.train(0, 2);
+    manual_seed(5);
+    const RunState before = RunState::of(run.params(), *run.opt, *run.sched);
+    auto expect_refused = [&](const std::filesystem::path& path, const std::string& needle) {
+        SCOPED_TRACE(needle);
+        EXPECT_THROW_MSG(io::load_checkpoint(path, run.refs()), ValueError, needle);
+        RunState::of(run.params(), *run.opt, *run.sched).expect_equal(before);
+    };
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    auto variant = [&](const std::string& key, const Tensor& value) {
+        const auto path = dir.path("bad-" + key + ".safetensors");
+        save_with(ckpt, path, key, value);
+        return path;
+    };
+    // Each bad part comes after the model in restore order, so before validating everything
+    // first the model weights (and the earlier parts) had already been overwritten.
+    expect_refused(variant("optimizer.state.0.step", scalar_tensor(-1.0, DType::Float64)),
+                   "optimizer state: AdamW.load_state_dict: 'state.0.step' must be a non-negative integer");
+    expect_refused(variant("optimizer.param_groups.0.lr", scalar_tensor(nan, DType::Float64)),
+                   "'param_groups.0.lr' must be a finite number, got nan");
+    expect_refused(variant("scheduler.last_epoch", scalar_tensor(nan, DType::Float64)),
+                   "scheduler state: CosineLR.load_state_dict: 'last_epoch' must be a non-negative integer");
+    expect_refused(variant("scheduler.base_lrs.0", scalar_tensor(-1.0, DType::Float64)),
+                   "'base_lrs.0' must be a finite number >= 0, got -1");
+    expect_refused(variant("rng.has_spare", scalar_tensor(2, DType::Int64)), "tensor 'rng.has_spare' is 2");
+    expect_refused(variant("rng.state", zeros({4}, DType::Int64)), "tensor 'rng.state' is all zeros");
+    expect_refused(variant("rng.spare", scalar_tensor(nan, DType::Float64)), "tensor 'rng.spare' is nan");
+    expect_refused(variant("model.0.weight", zeros({16, 8}, DType::Float64)),
+                   "'model.0.weight' is float64 [16, 8], the model's is float32 [16, 8]");
+
+    // An optimizer (and scheduler) built with another number of param groups.
+    manual_seed(77);
+    auto model = std::make_unique<nn::Sequential>(nn::Linear(8, 16), nn::ReLU(), nn::Dropout(0.3), nn::Linear(16, 3));
+    optim::AdamW two_groups({{model->parameters_matching("0.*"), {.lr = 1e-2}},
+                             {model->parameters_matching("3.*"), {.lr = 1e-3}}});
+    optim::CosineLR sched(two_groups, 2, kSteps);
+    const auto params_of = [&] {
+        std::vector<std::vector<float>> out;
+        for (const auto& p : model->parameters()) out.push_back(p.to_vector<float>());
+        return out;
+    };
+    const RunState two_before = RunState::of(params_of(), two_groups, sched);
+    EXPECT_THROW_MSG(io::load_checkpoint(ckpt, {model.get(), &two_groups, &sched, &default_generator()}), ValueError,
+                     "optimizer state: AdamW.load_state_dict");
+    RunState::of(params_of(), two_groups, sched).expect_equal(two_before);
+
+    // The same file loads into a matching run.
+    io::load_checkpoint(ckpt, run.refs());
+    expect_bit_identical(run.params(), saved.params());
 }
 
 TEST(Checkpoint, RefusesFilesThatAreNotCheckpoints) {
@@ -148,6 +248,8 @@ TEST(Checkpoint, RefusesFilesThatAreNotCheckpoints) {
                      "metadata 'graft.checkpoint.step' is '12x', expected a non-negative integer");
     EXPECT_THROW_MSG(io::load_checkpoint(dir.path("absent.safetensors"), {.model = &model}), IOError,
                      "absent.safetensors");
+    EXPECT_THROW_MSG(io::load_checkpoint(dir.dir(), {.model = &model}), IOError,
+                     "'" + dir.dir().string() + "' is a directory");
 }
 
 TEST(Checkpoint, RefusesBadSaveArguments) {

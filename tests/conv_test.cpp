@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops/conv_winograd.hpp"
@@ -426,6 +428,79 @@ TEST(Conv2dWinograd, InputGradientMatchesIm2colPath) {
     EXPECT_LT(scaled_error(y.to_vector<double>(), y64.to_vector<double>()), 1e-5);
     EXPECT_LT(scaled_error(x.grad().to_vector<double>(), x64.grad().to_vector<double>()), 1e-5);
     EXPECT_FALSE(w.grad().defined());
+}
+
+/// `t` with the elements at the given flat indices set to the given values.
+Tensor with_values(const Tensor& t, const std::vector<std::pair<std::int64_t, float>>& at) {
+    std::vector<float> v = t.to_vector<float>();
+    for (const auto& [i, value] : at) v[static_cast<std::size_t>(i)] = value;
+    return from_vector(v, t.shape());
+}
+
+/// Compares got with want element by element: the same NaNs and infinities, the finite values
+/// within 1e-5 of the largest finite |want|. Returns how many of want are infinite.
+int expect_same_nonfinite(const Tensor& got_t, const Tensor& want_t, const std::string& what) {
+    const std::vector<double> got = got_t.to_vector<double>(), want = want_t.to_vector<double>();
+    EXPECT_EQ(got.size(), want.size()) << what;
+    double scale = 1e-30;
+    for (double v : want)
+        if (std::isfinite(v)) scale = std::max(scale, std::abs(v));
+    int infinite = 0, wrong = 0;
+    for (std::size_t k = 0; k < std::min(got.size(), want.size()); ++k) {
+        const bool same = std::isnan(want[k])   ? std::isnan(got[k])
+                          : std::isinf(want[k]) ? got[k] == want[k]
+                                                : std::abs(got[k] - want[k]) <= 1e-5 * scale;
+        infinite += std::isinf(want[k]) ? 1 : 0;
+        if (!same && wrong++ == 0)
+            ADD_FAILURE() << what << ": element " << k << " is " << got[k] << ", im2col gives " << want[k];
+    }
+    EXPECT_EQ(wrong, 0) << what << ": elements that differ";
+    return infinite;
+}
+
+TEST(Conv2dWinograd, NonFiniteValuesGiveWhatIm2colGives) {
+    // Winograd's transforms subtract inputs (inf − inf = NaN where the direct sum is inf): such
+    // calls take the im2col path. The float64 conv is im2col's reference (Winograd is float32 only).
+    const ConvCase c{"non-finite", {3, 16, 8, 8}, {16, 16, 3, 3}, true, 1, 1, 1, 1};
+    ASSERT_TRUE(F::winograd_eligible(3, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
+    constexpr float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    const auto at = [](std::int64_t n, std::int64_t ch, std::int64_t i, std::int64_t j) {
+        return ((n * 16 + ch) * 8 + i) * 8 + j;  // [N or O, 16, 8 or 3, 8 or 3]; weights use ((o·16 + c)·3 + i)·3 + j
+    };
+    Generator g(37);
+    const Tensor x = randn(c.x, DType::Float32, &g), w = randn(c.w, DType::Float32, &g);
+    const Tensor b = randn({16}, DType::Float32, &g), dy = randn({3, 16, 8, 8}, DType::Float32, &g);
+    struct Run {
+        const char* what;
+        Tensor x, w, dy;
+    };
+    const std::vector<Run> runs = {
+        {"input: +inf inside, -inf on the edge, NaN",
+         with_values(x, {{at(0, 3, 3, 4), inf}, {at(1, 7, 7, 0), -inf}, {at(2, 9, 2, 5), nan}}), w, dy},
+        {"weight: +inf at a centre tap", x, with_values(w, {{((2 * 16 + 5) * 3 + 1) * 3 + 1, inf}}), dy},
+        {"output gradient: +inf, -inf", x, w, with_values(dy, {{at(0, 4, 5, 5), inf}, {at(2, 0, 0, 7), -inf}})},
+    };
+    const int saved_threads = get_num_threads();
+    const std::string saved_isa = active_isa();
+    for (const Run& r : runs) {
+        Tensor x64 = r.x.to(DType::Float64).requires_grad_();
+        Tensor y64 = run_case(c, x64, r.w.to(DType::Float64), b.to(DType::Float64));
+        y64.backward(r.dy.to(DType::Float64));
+        for (const std::string& isa : available_isas())
+            for (int threads : {1, 2}) {
+                set_isa(isa);
+                set_num_threads(threads);
+                const std::string what = std::string(r.what) + " (" + isa + ", " + std::to_string(threads) + " threads)";
+                Tensor xg = r.x.clone().requires_grad_();
+                Tensor y = run_case(c, xg, r.w, b);
+                y.backward(r.dy);
+                const int infinite_y = expect_same_nonfinite(y, y64, "forward, " + what);
+                const int infinite_dx = expect_same_nonfinite(xg.grad(), x64.grad(), "dx, " + what);
+                EXPECT_GT(infinite_y + infinite_dx, 0) << what;  // the case has infinities to keep
+            }
+    }
+    set_isa(saved_isa);
+    set_num_threads(saved_threads);
 }
 
 TEST(Conv2dWinograd, DeterministicForAThreadCount) {

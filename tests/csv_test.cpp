@@ -99,7 +99,42 @@ TEST_F(CsvTest, EmptyFileHeaderOnlyAndMissingFile) {
     EXPECT_THROW_MSG(load_csv(write("empty.csv", "")), IOError, "empty.csv': the file is empty");
     EXPECT_THROW_MSG(load_csv(write("blank.csv", "\n  \n")), IOError, "the file is empty");
     EXPECT_THROW_MSG(load_csv(write("head.csv", "a,b\n")), IOError, "head.csv': the file has a header but no data rows");
-    EXPECT_THROW_MSG(load_csv(scratch_.path("missing.csv")), IOError, "missing.csv': cannot open the file");
+    EXPECT_THROW_MSG(load_csv(scratch_.path("missing.csv")), IOError,
+                     "load_csv: cannot open '" + scratch_.path("missing.csv").string() + "': No such file or directory");
+}
+
+TEST_F(CsvTest, ADirectoryIsNamedAsOne) {
+    std::filesystem::create_directory(scratch_.path("table.csv"));
+    EXPECT_THROW_MSG(load_csv(scratch_.path("table.csv")), IOError,
+                     "load_csv: '" + scratch_.path("table.csv").string() + "' is a directory");
+    EXPECT_THROW_MSG(read_csv(scratch_.path("table.csv")), IOError, "table.csv' is a directory");
+}
+
+TEST_F(CsvTest, AHugeOrBinaryCellIsShortenedAndEscapedInTheMessage) {
+    const std::string huge(10'000'000, 'x');
+    const auto path = write("huge.csv", "a,b\n1," + huge + "\n");
+    try {
+        load_csv(path);
+        ADD_FAILURE() << "expected IOError";
+    } catch (const IOError& e) {
+        const std::string message = e.what();
+        EXPECT_LT(message.size(), 400u) << message.substr(0, 400);
+        EXPECT_NE(message.find("line 2, column 2: '" + std::string(64, 'x') + "…(10000000 bytes)' is not a number"),
+                  std::string::npos)
+            << message;
+    }
+    const auto binary = write("nul.csv", std::string("a,b\n1,2\x00\x01\xff\n", 11));
+    EXPECT_THROW_MSG(load_csv(binary), IOError, "line 2, column 2: '2\\x00\\x01\\xff' is not a number");
+    const auto header = write("header.csv", std::string("x\x00y,", 4) + huge + "\n1,2\n");
+    try {
+        load_csv(header, {.label_column = "label"});
+        ADD_FAILURE() << "expected ValueError";
+    } catch (const ValueError& e) {
+        const std::string message = e.what();
+        EXPECT_LT(message.size(), 400u) << message.substr(0, 400);
+        EXPECT_NE(message.find("(columns: x\\x00y, " + std::string(64, 'x') + "…(10000000 bytes))"), std::string::npos)
+            << message;
+    }
 }
 
 TEST_F(CsvTest, LabelOptionsThatDoNotFitTheFile) {

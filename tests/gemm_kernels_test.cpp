@@ -14,9 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
-#include "gemm/gemm.hpp"
-#include "gemm/ukernel.hpp"
+#include "core/environment.hpp"
+#include "kernels/cpu/cpu_features.hpp"
+#include "kernels/gemm/gemm.hpp"
+#include "kernels/gemm/ukernel.hpp"
 #include "graft/runtime.hpp"
 #include "ops/frozen_weight_pack.hpp"
 #include "test_util.hpp"
@@ -419,19 +420,25 @@ TEST(IsaDispatch, SelectsTheBestSupportedByDefault) {
     kernels::CpuFeatures none, avx2, all;
     avx2.avx2_fma = true;
     all.avx2_fma = all.avx512 = true;
-    EXPECT_EQ(kernels::select_isa(nullptr, none), kernels::Isa::Scalar);
-    EXPECT_EQ(kernels::select_isa("", avx2), kernels::Isa::Avx2);
-    EXPECT_EQ(kernels::select_isa(nullptr, all), kernels::Isa::Avx512);
-    EXPECT_EQ(kernels::select_isa("scalar", all), kernels::Isa::Scalar);
-    EXPECT_EQ(kernels::select_isa("avx2", all), kernels::Isa::Avx2);
+    EXPECT_EQ(kernels::select_isa(nullptr, none).isa, kernels::Isa::Scalar);
+    EXPECT_EQ(kernels::select_isa("", avx2).isa, kernels::Isa::Avx2);
+    EXPECT_EQ(kernels::select_isa(nullptr, all).isa, kernels::Isa::Avx512);
+    EXPECT_EQ(kernels::select_isa("scalar", all).isa, kernels::Isa::Scalar);
+    EXPECT_EQ(kernels::select_isa("avx2", all).isa, kernels::Isa::Avx2);
 }
 
 TEST(IsaDispatch, GraftIsaErrors) {
     kernels::CpuFeatures avx2_only;
     avx2_only.avx2_fma = true;
-    EXPECT_THROW_MSG(kernels::select_isa("avx512", avx2_only), Error, "GRAFT_ISA: this CPU cannot run avx512");
-    EXPECT_THROW_MSG(kernels::select_isa("avx2", kernels::CpuFeatures{}), Error, "the best it supports is scalar");
-    EXPECT_THROW_MSG(kernels::select_isa("sse9", avx2_only), ValueError,
+    // The kernels fall back to the best ISA and say why; the core layer turns that into the error.
+    EXPECT_EQ(kernels::select_isa("avx512", avx2_only).outcome, kernels::IsaChoice::Unsupported);
+    EXPECT_EQ(kernels::select_isa("avx512", avx2_only).isa, kernels::Isa::Avx2);
+    EXPECT_EQ(kernels::select_isa("sse9", avx2_only).outcome, kernels::IsaChoice::Unknown);
+    EXPECT_THROW_MSG(detail::isa_for_setting("avx512", avx2_only, "GRAFT_ISA"), Error,
+                     "GRAFT_ISA: this CPU cannot run avx512");
+    EXPECT_THROW_MSG(detail::isa_for_setting("avx2", kernels::CpuFeatures{}, "GRAFT_ISA"), Error,
+                     "the best it supports is scalar");
+    EXPECT_THROW_MSG(detail::isa_for_setting("sse9", avx2_only, "GRAFT_ISA"), ValueError,
                      "GRAFT_ISA: unknown instruction set 'sse9' (expected scalar, avx2 or avx512)");
     EXPECT_THROW_MSG(set_isa("AVX512"), ValueError, "set_isa: unknown instruction set 'AVX512'");
 }
@@ -446,7 +453,7 @@ TEST(IsaDispatch, SetIsaRefusesWhatTheCpuLacks) {
 
 TEST(IsaDispatch, DefaultIsTheBestAvailable) {
     const std::string saved = active_isa();
-    EXPECT_EQ(kernels::isa_name(kernels::select_isa(std::getenv("GRAFT_ISA"), kernels::cpu_features())), saved);
+    EXPECT_EQ(kernels::isa_name(kernels::select_isa(std::getenv("GRAFT_ISA"), kernels::cpu_features()).isa), saved);
 }
 
 TEST(Threads, SetAndGet) {

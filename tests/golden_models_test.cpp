@@ -37,17 +37,15 @@ constexpr double kRelTol = 1e-4;
 struct EmbedNet : nn::Cloneable<EmbedNet> {
     EmbedNet() { reset(); }
     void reset() override {
-        emb = register_module("emb", nn::Embedding(11, 8));
-        norm = register_module("norm", nn::LayerNorm(8));
-        head = register_module("head", nn::Linear(8, 3));
+        register_module("emb", &EmbedNet::emb, nn::Embedding(11, 8));
+        register_module("norm", &EmbedNet::norm, nn::LayerNorm(8));
+        register_module("head", &EmbedNet::head, nn::Linear(8, 3));
     }
-    Tensor forward(const Tensor& tokens) override {
-        return head->forward(mean(norm->forward(emb->forward(tokens)), {1}));
-    }
+    Tensor forward(const Tensor& tokens) override { return head(mean(norm(emb(tokens)), {1})); }
     std::string type_name() const override { return "EmbedNet"; }
-    std::shared_ptr<nn::Embedding> emb;
-    std::shared_ptr<nn::LayerNorm> norm;
-    std::shared_ptr<nn::Linear> head;
+    nn::Child<nn::Embedding> emb;
+    nn::Child<nn::LayerNorm> norm;
+    nn::Child<nn::Linear> head;
 };
 
 std::shared_ptr<nn::Module> make_twin(const std::string& name) {

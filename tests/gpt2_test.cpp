@@ -104,6 +104,34 @@ TEST(GPT2Config, MissingRequiredKeyNamesKeyAndFile) {
     EXPECT_THROW_MSG(models::GPT2Config::from_json_file(dir.path("absent.json")), IOError, "absent.json");
 }
 
+TEST(GPT2Config, SizesWhoseWeightsOverflowNameTheKeyAndFile) {
+    test::ScratchDir dir("gpt2cfg");
+    const fs::path path = dir.path("config.json");
+    std::ofstream(path) << R"({"n_layer": 2, "n_head": 2, "n_embd": 16, "vocab_size": 50,
+                               "n_positions": 4611686018427387904, "layer_norm_epsilon": 1e-5})";
+    EXPECT_THROW_MSG(models::GPT2Config::from_json_file(path), ValueError,
+                     "GPT2Config: n_positions = 4611686018427387904 and n_embd = 16 make wpe [n_positions, n_embd] "
+                     "too large: the float32 byte count overflows 64 bits");
+    EXPECT_THROW_MSG(models::GPT2Config::from_json_file(path), ValueError, path.string());
+    models::GPT2Config c;
+    c.n_positions = std::int64_t{1} << 62;
+    c.n_embd = 1;
+    c.n_head = 1;
+    EXPECT_THROW_MSG(models::GPT2LMHead{c}, ValueError, "n_positions = 4611686018427387904 and n_embd = 1");
+    c = models::GPT2Config{};
+    c.vocab_size = std::int64_t{1} << 61;
+    EXPECT_THROW_MSG(c.validate(), ValueError, "vocab_size = 2305843009213693952 and n_embd = 768 make wte");
+    c = models::GPT2Config{};
+    c.n_embd = c.n_head = std::int64_t{1} << 31;
+    EXPECT_THROW_MSG(c.validate(), ValueError, "n_embd = 2147483648 make the attention weights");
+    c = models::GPT2Config{};
+    c.n_inner = std::int64_t{1} << 60;
+    EXPECT_THROW_MSG(c.validate(), ValueError, "n_embd = 768 and an MLP width of 1152921504606846976 make the MLP");
+    c = models::GPT2Config{};
+    c.n_layer = std::int64_t{1} << 40;
+    EXPECT_THROW_MSG(c.validate(), ValueError, "n_layer = 1099511627776, n_embd = 768");
+}
+
 TEST(GPT2Config, BadValuesAreErrors) {
     const std::string sizes = R"("n_layer": 2, "n_positions": 8, "vocab_size": 10, "layer_norm_epsilon": 1e-5)";
     EXPECT_THROW_MSG(models::GPT2Config::from_json_string("{" + sizes + R"(, "n_head": 3, "n_embd": 16})"), ValueError,
@@ -224,6 +252,26 @@ TEST(GPT2Golden, FromPretrainedAndStateDictRoundTrip) {
     twin.eval();
     NoGradGuard guard;
     test::expect_close("logits", twin.forward(golden().tensors.at("input_ids")), golden().tensors.at("logits"), kTol);
+}
+
+TEST(GPT2Golden, FromPretrainedErrorsNameTheFile) {
+    test::ScratchDir dir("gpt2");
+    const auto config = kGoldenDir / "gpt2_tiny_config.json";
+    StateDict partial = hf_weights();
+    partial.erase("transformer.h.0.mlp.c_fc.bias");
+    io::save_safetensors(dir.path("partial.safetensors"), partial);
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(config, dir.path("partial.safetensors")), ValueError,
+                     "GPT2LMHead::from_pretrained: weights '" + dir.path("partial.safetensors").string() + "': ");
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(config, dir.path("partial.safetensors")), ValueError,
+                     "transformer.h.0.mlp.c_fc.bias");
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(config, dir.dir()), IOError,
+                     "'" + dir.dir().string() + "' is a directory");
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(dir.dir(), dir.path("partial.safetensors")), IOError,
+                     "GPT2Config: '" + dir.dir().string() + "' is a directory");
+    std::ofstream(dir.path("config.json"))
+        << R"({"vocab_size": 50, "n_positions": 8, "n_embd": 15, "n_layer": 1, "n_head": 2, "layer_norm_epsilon": 1e-5})";
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(dir.path("config.json"), dir.path("partial.safetensors")),
+                     ValueError, "'" + dir.path("config.json").string() + "'");
 }
 
 TEST(GPT2Golden, LossIgnoresMinus100AndNeedsTwoPositions) {

@@ -1,5 +1,6 @@
-// cat, stack, split and chunk: forward values against plain loops, gradchecks over dims
+// cat, stack, split, chunk and repeat: forward values against plain loops, gradchecks over dims
 // 0, 1 and −1 with pieces of different sizes and non-contiguous inputs, and error paths.
+#include <climits>
 #include <vector>
 
 #include "test_util.hpp"
@@ -270,6 +271,104 @@ TEST(Split, StridedSliceAndSelectGradientsFloat32) {
     const std::vector<double> got = values(x.grad());
     ASSERT_EQ(got.size(), want.size());
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_FLOAT_EQ(got[i], want[i]) << i;
+}
+
+/// repeat(x, repeats) by its definition: out[o₀, o₁, …] = x[o_k mod s_k] over x's shape padded
+/// with leading 1s to repeats.size() dims.
+std::vector<double> repeat_by_loops(const Tensor& x, const std::vector<std::int64_t>& repeats) {
+    const std::size_t nd = repeats.size();
+    Shape padded(nd - static_cast<std::size_t>(x.dim()), 1);
+    padded.insert(padded.end(), x.shape().begin(), x.shape().end());
+    Shape out_shape(nd);
+    std::int64_t n = 1;
+    for (std::size_t d = 0; d < nd; ++d) n *= (out_shape[d] = padded[d] * repeats[d]);
+    const std::vector<double> src = values(x);
+    const Shape src_strides = contiguous_strides(padded), out_strides = contiguous_strides(out_shape);
+    std::vector<double> out;
+    for (std::int64_t k = 0; k < n; ++k) {
+        std::int64_t at = 0;
+        for (std::size_t d = 0; d < nd; ++d) at += (k / out_strides[d] % out_shape[d]) % padded[d] * src_strides[d];
+        out.push_back(src[static_cast<std::size_t>(at)]);
+    }
+    return out;
+}
+
+TEST(Repeat, HandComputed) {
+    Tensor x = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+    Tensor r = repeat(x, {2, 2});
+    ASSERT_EQ(r.shape(), (Shape{4, 6}));
+    EXPECT_EQ(values(r), (std::vector<double>{1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6,  //
+                                              1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6}));
+    Tensor lead = repeat(from_vector<float>({7, 8}), {3, 1, 2});  // new leading dims
+    ASSERT_EQ(lead.shape(), (Shape{3, 1, 4}));
+    EXPECT_EQ(values(lead), (std::vector<double>{7, 8, 7, 8, 7, 8, 7, 8, 7, 8, 7, 8}));
+    EXPECT_EQ(repeat(arange(3), {2}).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1, 2, 0, 1, 2}));
+    EXPECT_EQ(repeat(from_vector<bool>({true, false}), {1, 2}).to_vector<bool>(),
+              (std::vector<bool>{true, false, true, false}));
+}
+
+TEST(Repeat, ForwardMatchesLoopsOnOddAndNonContiguousInputs) {
+    Tensor t = arange(3 * 7, DType::Float64).reshape({7, 3}).t();  // [3, 7], strided
+    Tensor p = arange(2 * 5 * 3, DType::Float32).reshape({2, 5, 3}).permute({2, 0, 1});
+    const std::vector<std::pair<Tensor, std::vector<std::int64_t>>> cases = {
+        {t, {1, 1}}, {t, {2, 3}}, {t, {4, 1, 2}}, {p, {1, 3, 2}}, {p, {2, 1, 1, 3}}, {arange(5, DType::Float32), {3}}};
+    for (const auto& [x, reps] : cases) {
+        SCOPED_TRACE(shape_str(x.shape()) + " by " + shape_str(reps));
+        Tensor r = repeat(x, reps);
+        EXPECT_EQ(values(r), repeat_by_loops(x, reps));
+        EXPECT_FALSE(r.shares_storage(x));
+        EXPECT_TRUE(r.is_contiguous());
+    }
+}
+
+TEST(Repeat, ZeroDimAndZeroRepeats) {
+    Tensor s = scalar_tensor(5.0);
+    Tensor same = repeat(s, {});
+    EXPECT_EQ(same.dim(), 0);
+    EXPECT_EQ(same.item(), 5.0);
+    EXPECT_FALSE(same.shares_storage(s));
+    EXPECT_EQ(values(repeat(s, {3})), (std::vector<double>{5, 5, 5}));
+    EXPECT_EQ(repeat(zeros({2, 3}), {0, 1}).shape(), (Shape{0, 3}));
+    EXPECT_EQ(repeat(zeros({0, 3}), {2, 2}).shape(), (Shape{0, 6}));
+    Tensor x = leaf64({2, 3}, 1);
+    repeat(x, {2, 0}).sum().backward();
+    EXPECT_EQ(values(x.grad()), std::vector<double>(6, 0.0));
+}
+
+TEST(Repeat, BackwardSumsTheTiles) {
+    Tensor x = leaf64({2}, 1);
+    Tensor r = repeat(x, {2, 3});
+    EXPECT_STREQ(r.grad_fn()->name(), "RepeatBackward");
+    r.backward(arange(12, DType::Float64).reshape({2, 6}));
+    // Tiles of [2]: columns 0, 2, 4 of both rows go to x[0], columns 1, 3, 5 to x[1].
+    EXPECT_EQ(values(x.grad()), (std::vector<double>{0 + 2 + 4 + 6 + 8 + 10, 1 + 3 + 5 + 7 + 9 + 11}));
+    EXPECT_EQ(repeat(randn({2}, DType::Float64), {2}).grad_fn(), nullptr);
+}
+
+TEST(Repeat, Gradcheck) {
+    for (const std::vector<std::int64_t>& reps : std::vector<std::vector<std::int64_t>>{{1, 1}, {2, 3}, {3, 1, 2}}) {
+        EXPECT_GRADCHECK([reps](const std::vector<Tensor>& v) { return repeat(v[0], reps); }, leaf64({3, 5}, 1));
+        EXPECT_GRADCHECK([reps](const std::vector<Tensor>& v) { return repeat(v[0], reps); },
+                         leaf64_transposed({3, 7}, 2));
+    }
+    Tensor p = leaf64({5, 2, 3}, 3).detach().permute({2, 0, 1}).requires_grad_();
+    EXPECT_GRADCHECK([](const std::vector<Tensor>& v) { return repeat(v[0], {2, 1, 3, 2}); }, p);
+    EXPECT_GRADCHECK([](const std::vector<Tensor>& v) { return repeat(v[0], {4}); }, leaf64({}, 4));
+    // Used twice: the tiles' gradients add to the other use's.
+    EXPECT_GRADCHECK([](const std::vector<Tensor>& v) { return mul(repeat(v[0], {2, 1}), repeat(v[0], {1, 2}).t()); },
+                     leaf64({3, 3}, 5));
+}
+
+TEST(Repeat, Errors) {
+    EXPECT_THROW_MSG(repeat(zeros({2, 3}), {2}), ShapeError,
+                     "repeat: repeats [2] has 1 entries, fewer than the 2 dimensions of input [2, 3]");
+    EXPECT_THROW_MSG(repeat(zeros({2, 3}), {2, -1}), ValueError,
+                     "repeat: repeats [2, -1] has a negative entry (-1 at index 1) for input [2, 3]");
+    EXPECT_THROW_MSG(repeat(zeros({2}), {INT64_MAX}), ShapeError,
+                     "repeat: repeats [9223372036854775807] of input [2] give more than 2^63 elements");
+    EXPECT_THROW_MSG(repeat(zeros({2, 2}), {std::int64_t{1} << 31, std::int64_t{1} << 31}), ShapeError,
+                     "give more than 2^63 elements");
+    EXPECT_THROW_MSG(repeat(zeros({0, 2}), {1, INT64_MAX}), ShapeError, "give more than 2^63 elements");
 }
 
 }  // namespace

@@ -217,3 +217,42 @@ TEST(LoadRename, TwoKeysRenamedToOneNameIsAnError) {
     EXPECT_THROW_MSG(model.load_state_dict(sd, {.strip_prefix = "module."}), ValueError,
                      "dict keys '0.weight' and 'module.0.weight' are both renamed to '0.weight'");
 }
+
+TEST(LoadShapes, AOneElementTensorLoadsIntoAZeroDimOneAndBack) {
+    nn::BatchNorm2d bn(3);
+    StateDict sd = bn.state_dict();
+    ASSERT_EQ(sd.at("num_batches_tracked").shape(), Shape{});
+    // As a numpy-based exporter writes it: [1] for a 0-d buffer.
+    sd.set("num_batches_tracked", from_vector<std::int64_t>({7}, {1}));
+    const nn::LoadReport report = bn.load_state_dict(sd);
+    EXPECT_TRUE(report.ok()) << report.to_string();
+    EXPECT_EQ(bn.state_dict().at("num_batches_tracked").shape(), Shape{});
+    EXPECT_EQ(bn.state_dict().at("num_batches_tracked").item<std::int64_t>(), 7);
+
+    // And a 0-d value for a [1] parameter.
+    nn::Linear layer(4, 1);
+    StateDict lin = layer.state_dict();
+    ASSERT_EQ(lin.at("bias").shape(), Shape{1});
+    lin.set("bias", scalar_tensor(2.5));
+    EXPECT_TRUE(layer.load_state_dict(lin).ok());
+    EXPECT_EQ(layer.bias.shape(), Shape{1});
+    EXPECT_EQ(layer.bias.to_vector<float>(), std::vector<float>{2.5f});
+
+    // Other one-element shapes are still mismatches.
+    lin.set("bias", from_vector<float>({1.f}, {1, 1}));
+    EXPECT_THROW_MSG(layer.load_state_dict(lin), ValueError, "shape-mismatched");
+}
+
+TEST(LoadErrors, AnUndefinedTensorIsNamed) {
+    nn::Linear layer(2, 3);
+    const std::vector<float> before = layer.weight.to_vector<float>();
+    StateDict sd = layer.state_dict();
+    sd.set("weight", from_vector<float>(std::vector<float>(6, 1.f), {3, 2}));
+    sd.set("bias", Tensor());
+    EXPECT_THROW_MSG(layer.load_state_dict(sd), ValueError,
+                     "load_state_dict: the dict's 'bias' is an undefined tensor; nothing loaded");
+    EXPECT_THROW_MSG(layer.load_state_dict(sd, {.strict = false}), ValueError, "the dict's 'bias' is an undefined tensor");
+    EXPECT_EQ(layer.weight.to_vector<float>(), before);
+    EXPECT_THROW_MSG(io::save_safetensors(::testing::TempDir() + "/undefined.safetensors", sd), ValueError,
+                     "save_safetensors: tensor 'bias' is undefined");
+}

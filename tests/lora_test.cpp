@@ -244,7 +244,8 @@ TEST(LoraApply, Errors) {
 }
 
 namespace {
-/// A custom module calling its child through a typed member pointer, as nn::Module's docs show.
+/// A custom module calling its child through a plain std::shared_ptr member (nn::Child is the
+/// member type that apply_lora can wrap in place: nn_child_test.cpp).
 struct Net : nn::Cloneable<Net> {
     Net() { reset(); }
     void reset() override { fc = register_module("fc", nn::Linear(4, 4)); }
@@ -256,7 +257,7 @@ struct Net : nn::Cloneable<Net> {
 TEST(LoraApply, RefusesLayersHeldOutsideTheModel) {
     Net net;
     EXPECT_THROW_MSG(nn::apply_lora(net, {.target_modules = {"fc"}}), ValueError,
-                     "fc is also held outside the model's child list");
+                     "fc is also held outside the model's child slots");
     EXPECT_EQ(net.submodule("fc")->type_name(), "Linear");
     EXPECT_TRUE(net.fc->weight.requires_grad());
 }
@@ -343,7 +344,7 @@ TEST(LoraAdapter, SaveLoadRoundTripReproducesOutputs) {
     auto model = nn::clone(*pretrained);
     nn::apply_lora(*model, kConfig);
     train_steps(*model, 4);
-    nn::save_lora_adapter(file, *model, kConfig);
+    io::save_lora_adapter(file, *model, kConfig);
 
     const io::SafetensorsFile contents = io::read_safetensors(file);
     EXPECT_EQ(contents.tensors.keys(),
@@ -360,7 +361,7 @@ TEST(LoraAdapter, SaveLoadRoundTripReproducesOutputs) {
     const Tensor expected = model->forward(x);
     // Into a fresh copy of the pretrained model: LoRA is applied from the file's metadata.
     auto fresh = nn::clone(*pretrained);
-    const nn::LoraConfig loaded = nn::load_lora_adapter(file, *fresh);
+    const nn::LoraConfig loaded = io::load_lora_adapter(file, *fresh);
     EXPECT_EQ(loaded.r, 4);
     EXPECT_EQ(loaded.alpha, 8.0);
     EXPECT_EQ(loaded.target_modules, kConfig.target_modules);
@@ -370,7 +371,7 @@ TEST(LoraAdapter, SaveLoadRoundTripReproducesOutputs) {
     // Into a model that already has LoRA applied.
     auto applied = nn::clone(*pretrained);
     nn::apply_lora(*applied, kConfig);
-    nn::load_lora_adapter(file, *applied);
+    io::load_lora_adapter(file, *applied);
     applied->eval();
     EXPECT_EQ(floats(applied->forward(x)), floats(expected));
 }
@@ -384,7 +385,7 @@ TEST(LoraAdapter, LoadsPeftNamedFileWithoutMetadata) {
     sd.insert("base_model.model.4.lora_A.weight", full({2, 16}, 0.5));
     sd.insert("base_model.model.4.lora_B.weight", full({5, 2}, -0.25));
     io::save_safetensors(file, sd, {{"format", "pt"}});
-    const nn::LoraConfig c = nn::load_lora_adapter(file, *model);
+    const nn::LoraConfig c = io::load_lora_adapter(file, *model);
     EXPECT_EQ(c.r, 2);
     EXPECT_EQ(c.alpha, 4.0);
     EXPECT_EQ(c.target_modules, (std::vector<std::string>{"4"}));
@@ -393,9 +394,9 @@ TEST(LoraAdapter, LoadsPeftNamedFileWithoutMetadata) {
     EXPECT_EQ(floats(head->lora_B), std::vector<float>(10, -0.25f));
     // Without metadata a model without LoRA cannot be set up from the file.
     auto plain = mlp();
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *plain), ValueError, "records no config");
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, *plain), ValueError, "records no config");
     io::save_safetensors(file, sd, {{"r", "2"}, {"target_modules", "[\"4\"]"}});  // no lora_alpha
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *plain), ValueError, "records no config (r, lora_alpha");
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, *plain), ValueError, "records no config (r, lora_alpha");
     EXPECT_TRUE(nn::lora_layers(*plain).empty());
 }
 
@@ -404,54 +405,62 @@ TEST(LoraAdapter, LoadErrorsNameTheProblemAndLoadNothing) {
     const auto file = dir.path("adapter.safetensors");
     auto model = mlp();
     nn::apply_lora(*model, kConfig);
-    nn::save_lora_adapter(file, *model, kConfig);
+    io::save_lora_adapter(file, *model, kConfig);
 
     // Wrong r.
     auto other_r = mlp();
     nn::apply_lora(*other_r, {.r = 2, .alpha = 8, .target_modules = {"0", "2"}});
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *other_r), ValueError,
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, *other_r), ValueError,
                      "has r=4 but the model's LoRA layer '0' has r=2");
     // Wrong alpha.
     auto other_alpha = mlp();
     nn::apply_lora(*other_alpha, {.r = 4, .alpha = 16, .target_modules = {"0", "2"}});
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *other_alpha), ValueError, "lora_alpha=8.0");
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, *other_alpha), ValueError, "lora_alpha=8.0");
     // Other layers wrapped: "2" is unexpected, "4" missing.
     auto other_layers = mlp();
     nn::apply_lora(*other_layers, {.r = 4, .alpha = 8, .target_modules = {"0", "4"}});
     const Tensor a_before = other_layers->at<nn::LoraLinear>(0)->lora_A.clone();
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *other_layers), ValueError,
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, *other_layers), ValueError,
                      "unexpected tensor 'base_model.model.2.lora_A.weight': the model has no LoRA layer '2'");
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *other_layers), ValueError,
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, *other_layers), ValueError,
                      "missing tensor 'base_model.model.4.lora_B.weight'");
     EXPECT_EQ(floats(other_layers->at<nn::LoraLinear>(0)->lora_A), floats(a_before));  // nothing loaded
     // Same names, other layer sizes: a shape mismatch, found before LoRA is applied from the metadata.
     manual_seed(5);
     nn::Sequential wider{nn::Linear(10, 16), nn::ReLU(), nn::Linear(16, 16)};
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, wider), ValueError,
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, wider), ValueError,
                      "tensor 'base_model.model.0.lora_A.weight' has shape [4, 12], the model's is [4, 10]");
     EXPECT_TRUE(nn::lora_layers(wider).empty());
     // A merged model must be unmerged first.
     nn::merge_lora(*model);
-    EXPECT_THROW_MSG(nn::load_lora_adapter(file, *model), ValueError, "is merged; unmerge_lora first");
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, *model), ValueError, "is merged; unmerge_lora first");
     // Stray tensors and bad metadata.
     const auto stray = dir.path("stray.safetensors");
     io::save_safetensors(stray, {}, {{"r", "four"}});
-    EXPECT_THROW_MSG(nn::load_lora_adapter(stray, *other_r), ValueError, "metadata 'r' is 'four'");
+    EXPECT_THROW_MSG(io::load_lora_adapter(stray, *other_r), ValueError, "metadata 'r' is 'four'");
     StateDict odd;
     odd.insert("0.weight", zeros({16, 12}));
     io::save_safetensors(stray, odd);
-    EXPECT_THROW_MSG(nn::load_lora_adapter(stray, *other_r), ValueError, "unexpected tensor '0.weight'");
+    EXPECT_THROW_MSG(io::load_lora_adapter(stray, *other_r), ValueError, "unexpected tensor '0.weight'");
+    // A model without the file's targets (nothing for target "2" to select): the error names the file.
+    manual_seed(5);
+    nn::Sequential small{nn::Linear(12, 16)};
+    EXPECT_THROW_MSG(io::load_lora_adapter(file, small), ValueError,
+                     "load_lora_adapter: '" + file.string() + "' (the config in its metadata): apply_lora: target "
+                     "pattern '2' selects no layer");
+    EXPECT_TRUE(nn::lora_layers(small).empty());
+    EXPECT_THROW_MSG(io::load_lora_adapter(dir.dir(), small), IOError, "'" + dir.dir().string() + "' is a directory");
 }
 
 TEST(LoraAdapter, SaveChecksTheConfigAgainstTheModel) {
     ScratchDir dir("lora");
     auto model = mlp();
-    EXPECT_THROW_MSG(nn::save_lora_adapter(dir.path("a.safetensors"), *model, kConfig), ValueError,
+    EXPECT_THROW_MSG(io::save_lora_adapter(dir.path("a.safetensors"), *model, kConfig), ValueError,
                      "the model has no LoRA layers");
     nn::apply_lora(*model, kConfig);
     nn::LoraConfig other = kConfig;
     other.r = 8;
-    EXPECT_THROW_MSG(nn::save_lora_adapter(dir.path("a.safetensors"), *model, other), ValueError,
+    EXPECT_THROW_MSG(io::save_lora_adapter(dir.path("a.safetensors"), *model, other), ValueError,
                      "layer '0' has r=4, alpha=8.0, dropout=0.0 but the config says r=8");
     EXPECT_FALSE(std::filesystem::exists(dir.path("a.safetensors")));
 }
@@ -478,7 +487,7 @@ TEST(LoraGolden, MatchesPyTorchForwardGradientsAndAdamWSteps) {
                                        if (!key.starts_with("init.")) return std::nullopt;
                                        return key.substr(5);
                                    }});
-    const nn::LoraConfig config = nn::load_lora_adapter(dir / "lora_adapter.safetensors", model);
+    const nn::LoraConfig config = io::load_lora_adapter(dir / "lora_adapter.safetensors", model);
     EXPECT_EQ(config.r, 2);
     EXPECT_EQ(config.alpha, 4.0);
     const std::vector<std::string> adapters{"0.lora_A", "0.lora_B", "2.lora_A", "2.lora_B"};
@@ -494,7 +503,7 @@ TEST(LoraGolden, MatchesPyTorchForwardGradientsAndAdamWSteps) {
     for (const auto& name : adapters)
         expect_near_pytorch("grad." + name, model.parameters_matching(name).front().grad(), golden.at("grad." + name));
 
-    nn::load_lora_adapter(dir / "lora_adapter.safetensors", model);  // back to the initial adapters
+    io::load_lora_adapter(dir / "lora_adapter.safetensors", model);  // back to the initial adapters
     optim::AdamW opt(model.trainable_parameters(), {.lr = 1e-2, .weight_decay = 0.01});
     std::vector<float> losses;
     for (int step = 0; step < 3; ++step) {

@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 #include "test_util.hpp"
 
 using namespace graft;

@@ -2,6 +2,8 @@
 // custom modules, state_dict round trips and load reports, replace, deep clone, train/eval,
 // freezing by glob and its effect on backward, summary, repr and error context.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,30 +32,30 @@ std::map<std::string, Tensor> by_name(const nn::Module& m) {
 struct Net : nn::Cloneable<Net> {
     Net(std::int64_t in, std::int64_t out) : in_(in), out_(out) { reset(); }
     void reset() override {
-        fc1 = register_module("fc1", nn::Linear(in_, 16));
-        drop = register_module("drop", nn::Dropout(0.5));
-        fc2 = register_module("fc2", nn::Linear(16, out_));
+        register_module("fc1", &Net::fc1, nn::Linear(in_, 16));
+        register_module("drop", &Net::drop, nn::Dropout(0.5));
+        register_module("fc2", &Net::fc2, nn::Linear(16, out_));
     }
-    Tensor forward(const Tensor& x) override { return fc2->forward(drop->forward(relu(fc1->forward(x)))); }
+    Tensor forward(const Tensor& x) override { return fc2(drop(relu(fc1(x)))); }
     std::string type_name() const override { return "Net"; }
     std::int64_t in_, out_;
-    std::shared_ptr<nn::Linear> fc1, fc2;
-    std::shared_ptr<nn::Dropout> drop;
+    nn::Child<nn::Linear> fc1, fc2;
+    nn::Child<nn::Dropout> drop;
 };
 
 /// Nested: an embedding, a Sequential of blocks and a head, like a small transformer's layout.
 struct Tower : nn::Cloneable<Tower> {
     Tower() { reset(); }
     void reset() override {
-        embed = register_module("embed", nn::Embedding(20, 8));
-        blocks = register_module("blocks", nn::Sequential{nn::LayerNorm(8), nn::Linear(8, 8), nn::GELU()});
-        head = register_module("head", Net(8, 3));
+        register_module("embed", &Tower::embed, nn::Embedding(20, 8));
+        register_module("blocks", &Tower::blocks, nn::Sequential{nn::LayerNorm(8), nn::Linear(8, 8), nn::GELU()});
+        register_module("head", &Tower::head, Net(8, 3));
     }
-    Tensor forward(const Tensor& ids) override { return head->forward(blocks->forward(embed->forward(ids))); }
+    Tensor forward(const Tensor& ids) override { return head(blocks(embed(ids))); }
     std::string type_name() const override { return "Tower"; }
-    std::shared_ptr<nn::Embedding> embed;
-    std::shared_ptr<nn::Sequential> blocks;
-    std::shared_ptr<Net> head;
+    nn::Child<nn::Embedding> embed;
+    nn::Child<nn::Sequential> blocks;
+    nn::Child<Net> head;
 };
 
 nn::Sequential mlp() { return nn::Sequential{nn::Linear(16, 32), nn::ReLU(), nn::Linear(32, 10)}; }
@@ -149,6 +151,50 @@ TEST(ModuleStateDict, LoadReportListsEveryProblem) {
     EXPECT_EQ(r.loaded, (std::vector<std::string>{"0.bias", "2.weight"}));
     EXPECT_EQ(values(model.at<nn::Linear>(0)->weight), before0);
     EXPECT_EQ(values(model.at<nn::Linear>(2)->weight), values(donor.at<nn::Linear>(2)->weight));
+}
+
+TEST(ModuleStateDict, LoadingTheModelsOwnTensorsSwappedSwapsThem) {
+    manual_seed(3);
+    nn::Sequential model{nn::Linear(3, 3), nn::Linear(3, 3)};
+    const auto before = by_name(model);
+    std::map<std::string, std::vector<double>> old;
+    for (const auto& [name, t] : before) old[name] = values(t);
+    // The dict holds the model's own tensors (they share its storage), the two layers' swapped.
+    const StateDict own = model.state_dict();
+    StateDict swapped;
+    for (const char* p : {"weight", "bias"}) {
+        swapped.insert(std::string("0.") + p, own.at(std::string("1.") + p));
+        swapped.insert(std::string("1.") + p, own.at(std::string("0.") + p));
+    }
+    EXPECT_TRUE(model.load_state_dict(swapped).ok());
+    const auto after = by_name(model);
+    for (const char* p : {"weight", "bias"}) {
+        EXPECT_EQ(values(after.at(std::string("0.") + p)), old.at(std::string("1.") + p)) << p;
+        EXPECT_EQ(values(after.at(std::string("1.") + p)), old.at(std::string("0.") + p)) << p;
+    }
+    // A dict of the model's own tensors in place loads them unchanged.
+    EXPECT_TRUE(model.load_state_dict(model.state_dict()).ok());
+    EXPECT_EQ(values(by_name(model).at("0.weight")), old.at("1.weight"));
+}
+
+TEST(ModuleStateDict, AValueTheBufferCannotHoldNamesItsKeyAndLoadsNothing) {
+    nn::Sequential model{nn::Linear(2, 2), nn::BatchNorm1d(2)};
+    const std::vector<double> weight = values(model.state_dict().at("0.weight"));
+    for (const double bad : {std::nan(""), 1e300, -std::numeric_limits<double>::infinity()}) {
+        StateDict sd;
+        for (const auto& [name, t] : model.state_dict()) sd.insert(name, t.clone());
+        sd.set("0.weight", full({2, 2}, 5.0));
+        sd.set("1.num_batches_tracked", scalar_tensor(bad, DType::Float64));  // into an int64 buffer
+        EXPECT_THROW_MSG(model.load_state_dict(sd), ValueError,
+                         "load_state_dict: '1.num_batches_tracked': to: float64 value ");
+        EXPECT_EQ(values(model.state_dict().at("0.weight")), weight) << bad;
+        EXPECT_EQ(model.state_dict().at("1.num_batches_tracked").item<std::int64_t>(), 0);
+    }
+    // A float holding an integer loads, converted.
+    StateDict sd;
+    sd.insert("1.num_batches_tracked", scalar_tensor(12.0));
+    model.load_state_dict(sd, {.strict = false});
+    EXPECT_EQ(model.state_dict().at("1.num_batches_tracked").item<std::int64_t>(), 12);
 }
 
 TEST(ModuleReplace, NewHeadChangesTheOutputShape) {
@@ -260,6 +306,29 @@ TEST(ModuleFreeze, GlobsAndTrainableParameters) {
     EXPECT_THROW(model.parameters_matching("*.running_mean"), ValueError);
 }
 
+TEST(ModuleFreeze, FreezeExceptKeepsOnlyTheGlobsTrainable) {
+    Tower tower;
+    tower.freeze("head.*");  // the listed parts become trainable again
+    tower.freeze_except({"blocks.1.*", "head.fc2.*"});
+    std::vector<std::string> trainable;
+    for (const auto& [n, t] : tower.named_parameters())
+        if (t.requires_grad()) trainable.push_back(n);
+    EXPECT_EQ(trainable, (std::vector<std::string>{"blocks.1.weight", "blocks.1.bias", "head.fc2.weight",
+                                                   "head.fc2.bias"}));
+    // A pattern that matches nothing is an error naming it, and changes nothing.
+    EXPECT_THROW_MSG(tower.freeze_except({"embed.*", "layer4.*"}), ValueError, "pattern 'layer4.*' matches no parameter");
+    EXPECT_EQ(tower.trainable_parameters().size(), 4u);
+    // BatchNorm: pinned in eval when frozen with batchnorm_eval, released when kept trainable.
+    nn::Sequential cnn{nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2), nn::Conv2d(2, 2, 3), nn::BatchNorm2d(2)};
+    cnn.freeze_except({"3.*"}, {.batchnorm_eval = true});
+    cnn.train();
+    EXPECT_FALSE(cnn[1]->is_training());
+    EXPECT_TRUE(cnn[3]->is_training());
+    EXPECT_EQ(cnn.trainable_parameters().size(), 2u);
+    cnn.freeze_except({});
+    EXPECT_TRUE(cnn.trainable_parameters().empty());
+}
+
 TEST(ModuleFreeze, FrozenParametersGetNoGradient) {
     nn::Sequential model = mlp();
     model.freeze("0.*");
@@ -295,15 +364,23 @@ TEST(ModuleSummary, ListsNamesShapesCountsAndTotals) {
     EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 6);
 }
 
-TEST(ModuleErrors, SequentialPrefixesTheChild) {
+TEST(ModuleErrors, SequentialPrefixesTheChildPath) {
     nn::Sequential model{nn::Linear(4, 8), nn::Linear(7, 3)};
     EXPECT_THROW_MSG(model.forward(randn({2, 4})), ShapeError,
-                     "in Sequential child 1 (Linear): Linear(in_features=7, out_features=3): input has 8 features "
-                     "(input shape [2, 8])");
-    // Nested containers stack their prefixes, outermost first.
+                     "1 (Linear): Linear(in_features=7, out_features=3): input has 8 features (input shape [2, 8])");
+    // Nested containers and custom modules build one dotted path, as the parameter names do.
     nn::Sequential outer{nn::Identity(), nn::Sequential{nn::ReLU(), nn::Linear(5, 2)}};
-    EXPECT_THROW_MSG(outer.forward(randn({2, 4})), ShapeError,
-                     "in Sequential child 1 (Sequential): in Sequential child 1 (Linear): Linear(in_features=5");
+    try {
+        outer.forward(randn({2, 4}));
+        ADD_FAILURE() << "forward did not throw";
+    } catch (const ShapeError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("1.1 (Linear): Linear(in_features=5", 0), 0u) << e.what();
+        EXPECT_EQ(e.module_path(), "1.1");
+    }
+    Tower tower;
+    tower.replace("head.fc1", nn::Linear(4, 16));
+    EXPECT_THROW_MSG(tower.forward(from_vector<std::int64_t>({3, 4})), ShapeError,
+                     "head.fc1 (Linear): Linear(in_features=4, out_features=16): input has 8 features");
 }
 
 TEST(ModuleRepr, NestedLikePyTorch) {

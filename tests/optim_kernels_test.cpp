@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
-#include "cpu/parallel.hpp"
-#include "optim/optim.hpp"
+#include "kernels/cpu/cpu_features.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/optim/optim.hpp"
 #include "test_util.hpp"
 
 using namespace graft;

@@ -6,6 +6,7 @@
 // state dicts; errors.
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <functional>
 #include <map>
 #include <memory>
@@ -311,6 +312,58 @@ TEST(SchedState, StateDictKeysAndValidation) {
     const std::vector<std::string> keys = warm.state_dict().keys();
     EXPECT_NE(std::find(keys.begin(), keys.end(), "after.last_epoch"), keys.end());
     EXPECT_NE(std::find(keys.begin(), keys.end(), "targets.1"), keys.end());
+}
+
+TEST(SchedState, LoadRejectsBadValuesNamingTheKeyAndChangesNothing) {
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    auto opt = make_optimizer("SGD");
+    optim::StepLR step(*opt, 2, 0.5);
+    step.step();
+    step.step();
+    const StateDict good = step.state_dict();
+    const std::vector<double> base = step.base_lrs(), last = step.get_last_lr();
+    auto expect_refused = [&](optim::LRScheduler& sched, const StateDict& dict, const std::string& key, double value,
+                              const std::string& needle) {
+        SCOPED_TRACE(key + " = " + std::to_string(value));
+        StateDict bad = dict;
+        bad.set(key, scalar_tensor(value, DType::Float64));
+        const StateDict before = sched.state_dict();
+        EXPECT_THROW_MSG(sched.check_state_dict(bad), ValueError, needle);
+        EXPECT_THROW_MSG(sched.load_state_dict(bad), ValueError, needle);
+        for (const auto& [k, t] : before) EXPECT_EQ(sched.state_dict().at(k).item<double>(), t.item<double>()) << k;
+    };
+    const std::string epoch_rule = "StepLR.load_state_dict: 'last_epoch' must be a non-negative integer (at most 2^53), got ";
+    expect_refused(step, good, "last_epoch", nan, epoch_rule + "nan");
+    expect_refused(step, good, "last_epoch", inf, epoch_rule + "inf");
+    expect_refused(step, good, "last_epoch", -inf, epoch_rule + "-inf");
+    expect_refused(step, good, "last_epoch", 1e300, epoch_rule + "1e+300");
+    expect_refused(step, good, "last_epoch", -3, epoch_rule + "-3");
+    expect_refused(step, good, "last_epoch", 1.5, epoch_rule + "1.5");
+    expect_refused(step, good, "base_lrs.0", -0.1, "'base_lrs.0' must be a finite number >= 0, got -0.1");
+    expect_refused(step, good, "base_lrs.1", nan, "'base_lrs.1' must be a finite number >= 0, got nan");
+    expect_refused(step, good, "last_lr.0", inf, "'last_lr.0' must be a finite number >= 0, got inf");
+    EXPECT_EQ(step.last_epoch(), 2);
+    EXPECT_EQ(step.base_lrs(), base);
+    EXPECT_EQ(step.get_last_lr(), last);
+
+    optim::ReduceLROnPlateau plateau(*opt);
+    plateau.step(1.0);
+    const StateDict plateau_state = plateau.state_dict();
+    expect_refused(plateau, plateau_state, "best", nan, "'best' must be a number or an infinity, got nan");
+    expect_refused(plateau, plateau_state, "num_bad_epochs", -1,
+                   "'num_bad_epochs' must be a non-negative integer (at most 2^53), got -1");
+    expect_refused(plateau, plateau_state, "cooldown_counter", 0.5,
+                   "'cooldown_counter' must be a non-negative integer (at most 2^53), got 0.5");
+
+    optim::LinearWarmup warm(*opt, 3, optim::StepLR(*opt, 2));
+    warm.step();
+    const StateDict warm_state = warm.state_dict();
+    expect_refused(warm, warm_state, "targets.1", nan, "'targets.1' must be a finite number >= 0, got nan");
+    // The wrapped scheduler's bad entry is found before the warmup's own values change.
+    expect_refused(warm, warm_state, "after.last_epoch", nan,
+                   "LinearWarmup.load_state_dict: 'after.*': StepLR.load_state_dict: 'last_epoch' must be a "
+                   "non-negative integer");
+    EXPECT_EQ(warm.last_epoch(), 1);
 }
 
 TEST(SchedErrors, BadArguments) {

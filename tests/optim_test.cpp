@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -485,6 +485,71 @@ TEST(OptimStateDict, LoadRejectsBadDictsAndChangesNothing) {
     EXPECT_EQ(opt.initial_lr(0), 0.125);
 }
 
+TEST(OptimStateDict, LoadRejectsNonFiniteAndOutOfRangeValuesNamingTheKey) {
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    Tensor a = ramp({2, 2}, 1.f);
+    optim::Adam opt({a}, {.lr = 0.01});
+    opt.set_initial_lr(0, 0.01);
+    a.set_grad(ones({2, 2}));
+    opt.step();
+    const StateDict good = opt.state_dict();
+    const std::vector<float> moments = opt.state(a)->find("exp_avg")->to_vector<float>();
+    auto expect_refused = [&](const std::string& key, double value, const std::string& needle) {
+        SCOPED_TRACE(key + " = " + std::to_string(value));
+        StateDict bad = good;
+        bad.set(key, scalar_tensor(value, DType::Float64));
+        EXPECT_THROW_MSG(opt.check_state_dict(bad), ValueError, needle);
+        EXPECT_THROW_MSG(opt.load_state_dict(bad), ValueError, needle);
+        EXPECT_EQ(opt.lr(0), 0.01);
+        EXPECT_EQ(opt.options(0).betas[0], 0.9);
+        EXPECT_EQ(opt.options(0).weight_decay, 0.0);
+        EXPECT_EQ(opt.initial_lr(0), 0.01);
+        EXPECT_EQ(opt.state(a)->step, 1);
+        EXPECT_EQ(opt.state(a)->find("exp_avg")->to_vector<float>(), moments);
+    };
+    const std::string step_rule = "'state.0.step' must be a non-negative integer (at most 2^53), got ";
+    expect_refused("state.0.step", nan, step_rule + "nan");
+    expect_refused("state.0.step", inf, step_rule + "inf");
+    expect_refused("state.0.step", 1e300, step_rule + "1e+300");
+    expect_refused("state.0.step", -1, step_rule + "-1");
+    expect_refused("state.0.step", 2.5, step_rule + "2.5");
+    expect_refused("param_groups.0.lr", nan, "'param_groups.0.lr' must be a finite number, got nan");
+    expect_refused("param_groups.0.lr", inf, "'param_groups.0.lr' must be a finite number, got inf");
+    expect_refused("param_groups.0.lr", -4.6e16, "'param_groups.0': Adam: invalid lr -4.6e+16 (must be finite and >= 0)");
+    expect_refused("param_groups.0.betas.0", nan, "'param_groups.0.betas.0' must be a finite number, got nan");
+    expect_refused("param_groups.0.betas.0", -0.1, "'param_groups.0': Adam: invalid betas[0] -0.1");
+    expect_refused("param_groups.0.eps", -1e-8, "'param_groups.0': Adam: invalid eps -1e-08");
+    expect_refused("param_groups.0.weight_decay", inf, "'param_groups.0.weight_decay' must be a finite number, got inf");
+    expect_refused("param_groups.0.weight_decay", -0.5, "invalid weight_decay -0.5");
+    expect_refused("param_groups.0.initial_lr", nan, "'param_groups.0.initial_lr' must be a finite number >= 0, got nan");
+    expect_refused("param_groups.0.initial_lr", -1, "'param_groups.0.initial_lr' must be a finite number >= 0, got -1");
+
+    optim::SGD sgd({ramp({3}, 1.f)}, {.lr = 0.1, .momentum = 0.9});
+    StateDict momentum = sgd.state_dict();
+    momentum.set("param_groups.0.momentum", scalar_tensor(-0.5, DType::Float64));
+    EXPECT_THROW_MSG(sgd.load_state_dict(momentum), ValueError, "'param_groups.0': SGD: invalid momentum -0.5");
+    momentum.set("param_groups.0.momentum", scalar_tensor(nan, DType::Float64));
+    EXPECT_THROW_MSG(sgd.load_state_dict(momentum), ValueError, "'param_groups.0.momentum' must be a finite number, got nan");
+    EXPECT_EQ(sgd.options(0).momentum, 0.9);
+
+    // A valid dict: check_state_dict changes nothing, load_state_dict applies it.
+    StateDict changed = good;
+    changed.set("param_groups.0.lr", scalar_tensor(0.5, DType::Float64));
+    opt.check_state_dict(changed);
+    EXPECT_EQ(opt.lr(0), 0.01);
+    opt.load_state_dict(changed);
+    EXPECT_EQ(opt.lr(0), 0.5);
+}
+
+TEST(OptimErrors, InfiniteOptionsAreRefused) {
+    Tensor w = ramp({2}, 1.f);
+    const double inf = std::numeric_limits<double>::infinity();
+    EXPECT_THROW_MSG(optim::SGD({w}, {.lr = inf}), ValueError, "SGD: invalid lr inf (must be finite and >= 0)");
+    EXPECT_THROW_MSG(optim::AdamW({w}, {.weight_decay = inf}), ValueError, "AdamW: invalid weight_decay inf");
+    EXPECT_THROW_MSG(optim::Adam({w}, {.eps = inf}), ValueError, "Adam: invalid eps inf");
+    EXPECT_THROW_MSG(optim::RMSprop({w}, {.momentum = inf}), ValueError, "RMSprop: invalid momentum inf");
+}
+
 // ---- how parameters are written -----------------------------------------------------------------------
 
 TEST(OptimStep, NonContiguousParameterIsUpdatedInPlace) {
@@ -539,6 +604,45 @@ TEST(OptimStep, Float64ParametersUseTheScalarPath) {
     EXPECT_DOUBLE_EQ(got[2], 0.5 - 0.1 * (-1.0 + 0.1 * 0.5));
 }
 
+// ---- options ------------------------------------------------------------------------------------------------------
+
+namespace {
+std::vector<std::string> option_names(std::vector<optim::OptionRef> refs) {
+    std::vector<std::string> out;
+    for (const auto& r : refs) out.push_back(r.name);
+    return out;
+}
+}  // namespace
+
+// Designated initializers must follow declaration order: every keyword of the torch.optim
+// constructor, written in PyTorch's order, compiles and lands in its field.
+TEST(OptimOptions, DesignatedInitializersTakePyTorchsKeywordOrder) {
+    optim::SGDOptions sgd{.lr = 0.1, .momentum = 0.9, .dampening = 0.0, .weight_decay = 1e-4, .nesterov = true,
+                          .maximize = false};
+    EXPECT_EQ(option_names(optim::option_refs(sgd)),
+              (std::vector<std::string>{"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"}));
+    EXPECT_EQ(sgd.weight_decay, 1e-4);
+    EXPECT_TRUE(sgd.nesterov);
+    optim::AdamOptions adam{.lr = 3e-4, .betas = {0.8, 0.95}, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true,
+                            .maximize = false};
+    optim::AdamWOptions adamw{.lr = 3e-4, .betas = {0.8, 0.95}, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true,
+                              .maximize = false};
+    const std::vector<std::string> adam_order{"lr", "betas.0", "betas.1", "eps", "weight_decay", "amsgrad", "maximize"};
+    EXPECT_EQ(option_names(optim::option_refs(adam)), adam_order);
+    EXPECT_EQ(option_names(optim::option_refs(adamw)), adam_order);
+    EXPECT_EQ(adamw.betas[1], 0.95);
+    EXPECT_EQ(adam.eps, 1e-6);
+    optim::RMSpropOptions rms{.lr = 1e-2, .alpha = 0.9, .eps = 1e-7, .weight_decay = 0.0, .momentum = 0.5,
+                              .centered = true, .maximize = false};
+    EXPECT_EQ(option_names(optim::option_refs(rms)),
+              (std::vector<std::string>{"lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"}));
+    EXPECT_EQ(rms.momentum, 0.5);
+    // The call of the design doc and optimizers.md, keyword for keyword.
+    Tensor w = ramp({2}, 1.f);
+    optim::SGD opt({w}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4, .nesterov = true});
+    EXPECT_TRUE(opt.options(0).nesterov);
+}
+
 // ---- errors ---------------------------------------------------------------------------------------------------------
 
 TEST(OptimErrors, BadParametersAndOptions) {
@@ -546,7 +650,7 @@ TEST(OptimErrors, BadParametersAndOptions) {
     EXPECT_THROW_MSG(optim::SGD(std::vector<Tensor>{}, {.lr = 0.1}), ValueError, "SGD: got no parameters to optimize");
     EXPECT_THROW_MSG(optim::AdamW(std::vector<optim::AdamW::Group>{}), ValueError, "AdamW: got no parameter groups");
     EXPECT_THROW_MSG(optim::AdamW(std::vector<optim::AdamW::Group>{{{w}, {}}, {{}, {}}}), ValueError, "AdamW: param group 1 has no parameters");
-    EXPECT_THROW_MSG(optim::AdamW({w}, {.lr = -1e-3}), ValueError, "AdamW: invalid lr -0.001 (must be >= 0)");
+    EXPECT_THROW_MSG(optim::AdamW({w}, {.lr = -1e-3}), ValueError, "AdamW: invalid lr -0.001 (must be finite and >= 0)");
     EXPECT_THROW_MSG(optim::Adam({w}, {.betas = {1.0, 0.999}}), ValueError, "Adam: invalid betas[0] 1 (must be in [0, 1))");
     EXPECT_THROW_MSG(optim::AdamW({w}, {.betas = {0.9, -0.1}}), ValueError, "invalid betas[1] -0.1");
     EXPECT_THROW_MSG(optim::Adam({w}, {.eps = -1}), ValueError, "invalid eps -1");

@@ -11,8 +11,8 @@
 #include <limits>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
-#include "pool/pool.hpp"
+#include "kernels/cpu/cpu_features.hpp"
+#include "kernels/pool/pool.hpp"
 #include "test_util.hpp"
 
 using namespace graft;

@@ -16,7 +16,7 @@
 #include "graft/graft.hpp"
 #include "graft/testing/gradcheck.hpp"
 #include "test_util.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 #include "vector_test_util.hpp"
 
 using namespace graft;

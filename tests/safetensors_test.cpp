@@ -3,8 +3,10 @@
 // writes it, every validation error on crafted bytes, and atomic saving under write failures.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -491,15 +494,18 @@ TEST_F(Safetensors, RejectsMalformedFilesWithPreciseErrors) {
 }
 
 TEST_F(Safetensors, RejectsPathsThatAreNotFiles) {
-    EXPECT_THROW_MSG(io::load_safetensors(path("missing.safetensors")), IOError, "cannot open: No such file or directory");
-    EXPECT_THROW_MSG(io::load_safetensors(dir_), IOError, "not a regular file");
+    EXPECT_THROW_MSG(io::load_safetensors(path("missing.safetensors")), IOError,
+                     "read_safetensors: cannot open '" + path("missing.safetensors").string() +
+                         "': No such file or directory");
+    EXPECT_THROW_MSG(io::load_safetensors(dir_), IOError, "read_safetensors: '" + dir_.string() + "' is a directory");
+    EXPECT_THROW_MSG(io::read_safetensors_header(dir_), IOError, "is a directory");
     ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
-    EXPECT_THROW_MSG(io::load_safetensors(path("fifo")), IOError, "not a regular file");  // and does not hang
+    EXPECT_THROW_MSG(io::load_safetensors(path("fifo")), IOError, "fifo' is not a regular file");  // and does not hang
 }
 
 TEST_F(Safetensors, FuzzSeedCorpusLoadsOrFailsCleanly) {
     // The committed seeds of fuzz/fuzz_safetensors: valid_* must load, invalid_* must be refused.
-    const fs::path corpus = fs::path(__FILE__).parent_path().parent_path() / "fuzz" / "corpus" / "safetensors";
+    const fs::path corpus = fs::path(GRAFT_SOURCE_DIR) / "fuzz" / "corpus" / "safetensors";
     ASSERT_TRUE(fs::is_directory(corpus)) << corpus;
     int valid = 0, invalid = 0;
     for (const auto& e : fs::directory_iterator(corpus)) {
@@ -580,6 +586,99 @@ TEST_F(Safetensors, FailedSaveLeavesThePreviousFileAndNoTemporary) {
     io::save_safetensors(path("model.safetensors"), big);
     EXPECT_EQ(names_in(dir_), (std::vector<std::string>{"folder", "model.safetensors"}));
     EXPECT_EQ(raw_bytes(io::load_safetensors(path("model.safetensors")).at("b")), raw_bytes(big.at("b")));
+}
+
+/// A process that creates `path` and holds an exclusive flock on it, as a saving writer does. A
+/// dying one is then killed with SIGKILL (as a save killed midway) and reaped before this returns;
+/// a live one keeps the lock until release() (or the destructor) ends it.
+class FakeWriter {
+public:
+    FakeWriter(const fs::path& path, bool dies) {
+        int ready_pipe[2], release_pipe[2];
+        if (::pipe(ready_pipe) != 0 || ::pipe(release_pipe) != 0) throw std::runtime_error("pipe failed");
+        const std::string name = path.string();
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {  // the child: async-signal-safe calls only
+            ::close(ready_pipe[0]);
+            ::close(release_pipe[1]);  // so that the parent's close is seen as end of file
+            const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);
+            if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
+            char c = 'x';
+            if (::write(ready_pipe[1], &c, 1) != 1) ::_exit(1);
+            if (dies) ::kill(::getpid(), SIGKILL);
+            if (::read(release_pipe[0], &c, 1) < 0) ::_exit(1);
+            ::_exit(0);
+        }
+        ::close(ready_pipe[1]);
+        ::close(release_pipe[0]);
+        release_ = release_pipe[1];
+        char c = 0;
+        const bool locked = ::read(ready_pipe[0], &c, 1) == 1;
+        ::close(ready_pipe[0]);
+        if (!locked) throw std::runtime_error("the fake writer could not create and lock " + name);
+        if (dies) release();
+    }
+    ~FakeWriter() { release(); }
+    FakeWriter(const FakeWriter&) = delete;
+    FakeWriter& operator=(const FakeWriter&) = delete;
+
+    pid_t pid() const { return pid_; }
+    /// Ends the writer and waits for it: its lock is gone when this returns.
+    void release() {
+        if (release_ < 0) return;
+        ::close(release_);
+        release_ = -1;
+        ::waitpid(pid_, nullptr, 0);
+    }
+
+private:
+    pid_t pid_ = -1;
+    int release_ = -1;
+};
+
+TEST_F(Safetensors, SaveRemovesTheTargetsTemporaryFilesOfDeadWritersOnly) {
+    StateDict sd;
+    sd.insert("w", ones({3}));
+    const std::string prefix = ".model.safetensors.tmp-";
+    // A writer killed while saving: its pid is gone and its lock with it.
+    FakeWriter dead_writer(path(prefix + "0-0123456789abcdef"), /*dies=*/true);
+    const std::string dead = prefix + std::to_string(dead_writer.pid()) + "-0123456789abcdef";
+    fs::rename(path(prefix + "0-0123456789abcdef"), path(dead));
+    // A writer still saving, in another process, and one of this process.
+    FakeWriter live_writer(path(prefix + "1-fedcba9876543210"), /*dies=*/false);
+    const std::string live = prefix + std::to_string(live_writer.pid()) + "-fedcba9876543210";
+    fs::rename(path(prefix + "1-fedcba9876543210"), path(live));
+    const std::string own = prefix + std::to_string(::getpid()) + "-00000000ffffffff";
+    write_file(path(own), "partial");
+    const int own_fd = ::open(path(own).c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(own_fd, 0);
+    ASSERT_EQ(::flock(own_fd, LOCK_EX), 0);
+    // A file of the older naming (no pid) that nobody writes, and names that are not this target's
+    // temporary files.
+    const std::string legacy = prefix + "00000000deadbeef";
+    write_file(path(legacy), "stale");
+    const std::vector<std::string> others = {prefix + "notes", prefix + "12-0123", ".other.safetensors.tmp-5-0123456789abcdef",
+                                             "model.safetensors.tmp-5-0123456789abcdef"};
+    for (const std::string& name : others) write_file(path(name), "keep");
+
+    io::save_safetensors(path("model.safetensors"), sd);
+    std::vector<std::string> expected = others;
+    expected.insert(expected.end(), {live, own, "model.safetensors"});
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(names_in(dir_), expected);
+    EXPECT_EQ(read_file(path(live)), "");
+    EXPECT_EQ(read_file(path(own)), "partial");
+
+    // Once those writers are gone too, the next save removes their files.
+    live_writer.release();
+    ::close(own_fd);
+    io::save_safetensors(path("model.safetensors"), sd);
+    expected = others;
+    expected.push_back("model.safetensors");
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(names_in(dir_), expected);
+    EXPECT_EQ(raw_bytes(io::load_safetensors(path("model.safetensors")).at("w")), raw_bytes(ones({3})));
 }
 
 TEST_F(Safetensors, SaveReportsBadPathsAndNames) {

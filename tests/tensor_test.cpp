@@ -1,6 +1,7 @@
 // Tensor basics: factories, metadata, element access, dtype conversions, printing, storage.
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 
 #include "test_util.hpp"
@@ -163,6 +164,43 @@ TEST(Tensor, ConversionsBetweenDtypes) {
     EXPECT_EQ(f.to(DType::BFloat16).to(DType::Float32).to_vector<float>(), f.to_vector<float>());
     EXPECT_EQ(f.to(DType::Float16).to(DType::Float32).to_vector<float>(), f.to_vector<float>());
     EXPECT_TRUE(f.to(DType::Float32).shares_storage(f));  // same dtype: no copy
+}
+
+TEST(Tensor, FloatToIntegerOfNonFiniteOrOutOfRangeValuesIsAValueError) {
+    constexpr float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    const Tensor f = from_vector<float>({1.5f, nan});
+    EXPECT_THROW_MSG(f.to(DType::Int64), ValueError, "to: float32 value nan cannot be converted to int64 (not a number)");
+    EXPECT_THROW_MSG(from_vector<float>({-inf}).to(DType::Int32), ValueError,
+                     "to: float32 value -inf cannot be converted to int32 (not finite)");
+    EXPECT_THROW_MSG(from_vector<double>({3e9}).to(DType::Int32), ValueError,
+                     "to: float64 value 3e+09 cannot be converted to int32 (outside [-2147483648, 2147483647])");
+    EXPECT_THROW_MSG(from_vector<double>({0x1p63}).to(DType::Int64), ValueError, "outside [-9223372036854775808, ");
+    EXPECT_THROW_MSG(from_vector<float>({inf}).to(DType::BFloat16).to(DType::Int64), ValueError,
+                     "to: bfloat16 value inf cannot be converted to int64");
+    EXPECT_THROW_MSG(f.to_vector<std::int32_t>(), ValueError, "to_vector: float32 value nan");
+    // The ends of the ranges convert, truncated toward zero.
+    EXPECT_EQ(from_vector<double>({-0x1p63, 0x1p63 - 1024}).to(DType::Int64).to_vector<std::int64_t>(),
+              (std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 9223372036854774784}));
+    EXPECT_EQ(from_vector<double>({-2147483648.9, 2147483647.9}).to(DType::Int32).to_vector<std::int32_t>(),
+              (std::vector<std::int32_t>{-2147483647 - 1, 2147483647}));
+    // copy_ checks every value before it writes: the destination keeps its values.
+    Tensor dst = from_vector<std::int64_t>({7, 8});
+    EXPECT_THROW_MSG(dst.copy_(f), ValueError, "copy_: float32 value nan cannot be converted to int64");
+    EXPECT_EQ(dst.to_vector<std::int64_t>(), (std::vector<std::int64_t>{7, 8}));
+    EXPECT_THROW_MSG(dst.fill_(nan), ValueError, "fill_: float64 value nan cannot be converted to int64");
+    EXPECT_THROW_MSG(dst.fill_(1e19), ValueError, "fill_: float64 value 1e+19");
+    EXPECT_EQ(dst.to_vector<std::int64_t>(), (std::vector<std::int64_t>{7, 8}));
+    EXPECT_THROW_MSG(full({2}, nan, DType::Int32), ValueError, "full: float64 value nan cannot be converted to int32");
+    EXPECT_THROW_MSG(scalar_tensor(-inf, DType::Int64), ValueError, "scalar_tensor: float64 value -inf");
+    EXPECT_THROW_MSG(arange(2147483640.0, 2147483650.0, 1.0, DType::Int32), ValueError,
+                     "arange: float64 value 2147483648 cannot be converted to int32");
+    EXPECT_THROW_MSG(arange(0.0, 1e30), ShapeError, "elements, too many");
+    EXPECT_THROW_MSG(scalar_tensor(nan).item<std::int64_t>(), ValueError, "item: float32 value nan");
+    EXPECT_THROW_MSG(scalar_tensor(3e9).item<std::int32_t>(), ValueError, "item: float32 value 3e+09");
+    EXPECT_EQ(scalar_tensor(-2.75).item<std::int64_t>(), -2);
+    // Bool targets take any nonzero value as true, NaN included (as PyTorch).
+    EXPECT_EQ(from_vector<float>({nan, 0.f, -inf}).to(DType::Bool).to_vector<bool>(),
+              (std::vector<bool>{true, false, true}));
 }
 
 TEST(Tensor, Bf16RoundsToNearestEven) {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "test_util.hpp"
 
 using namespace graft;

@@ -59,6 +59,19 @@ struct Recorder : train::Callback {
     }
 };
 
+/// Reports a scripted value at each evaluation pass, whatever the model does: epoch k's
+/// "val_scripted" is values[k] (counted from the metric's first pass).
+struct Scripted : train::Metric {
+    explicit Scripted(std::vector<double> v) : values(std::move(v)) {}
+    std::string name() const override { return "scripted"; }
+    void reset() override {}
+    void update(const Tensor&, const Tensor&) override {}
+    double compute() const override { return values.at(passes++); }
+
+    std::vector<double> values;
+    mutable std::size_t passes = 0;
+};
+
 }  // namespace
 
 TEST(Trainer, FitLearnsAndLogsEveryEpoch) {
@@ -138,6 +151,79 @@ TEST(Trainer, BestCheckpointHoldsTheBestEpochsWeights) {
     optim::SGD opt2(restored.parameters(), {.lr = 0.05, .momentum = 0.9});
     io::load_checkpoint(best, {.model = &restored, .optimizer = &opt2});
     EXPECT_EQ(flat_params(restored), rec->params_at_end[static_cast<std::size_t>(r.best_epoch)]);
+}
+
+TEST(Trainer, RestoreBestWeightsLeavesTheBestEpochsWeightsInTheModel) {
+    test::ScratchDir scratch("trainer");
+    auto set = blobs(90, 7);
+    struct Run {
+        std::vector<float> final_params;
+        std::vector<std::vector<float>> params_at_end;
+    };
+    // The monitored value is best at epoch 1 and worse afterwards, while the weights keep moving.
+    auto fit = [&](bool restore, const std::string& tag) {
+        manual_seed(3);
+        auto model = mlp();
+        data::DataLoader loader(set, {.batch_size = 10, .shuffle = true, .seed = 1});
+        optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
+        train::Trainer trainer(model, opt,
+                               {.epochs = 4, .monitor = "val_scripted",
+                                .best_checkpoint = scratch.path(tag + "-checkpoint.safetensors"),
+                                .best_weights = scratch.path(tag + "-weights.safetensors"),
+                                .restore_best_weights = restore, .progress = train::Progress::Off});
+        trainer.add_metric(std::make_shared<Scripted>(std::vector<double>{0.5, 0.9, 0.3, 0.2}));
+        auto rec = std::make_shared<Recorder>();
+        trainer.add_callback(rec);
+        const train::FitResult r = trainer.fit(loader, &loader);
+        EXPECT_EQ(r.best_epoch, 1);
+        return Run{flat_params(model), rec->params_at_end};
+    };
+    const Run restored = fit(true, "restored");
+    ASSERT_EQ(restored.params_at_end.size(), 4u);
+    EXPECT_NE(restored.params_at_end[1], restored.params_at_end[3]);
+    EXPECT_EQ(restored.final_params, restored.params_at_end[1]);
+    const Run last = fit(false, "last");
+    EXPECT_EQ(last.final_params, last.params_at_end[3]);
+    EXPECT_EQ(last.params_at_end, restored.params_at_end);
+
+    // best_weights is a plain state dict; best_checkpoint is a checkpoint (keys under "model.").
+    auto fresh = mlp();
+    fresh.load_state_dict(io::load_safetensors(scratch.path("last-weights.safetensors")));
+    EXPECT_EQ(flat_params(fresh), last.params_at_end[1]);
+    EXPECT_THROW_MSG(fresh.load_state_dict(io::load_safetensors(scratch.path("last-checkpoint.safetensors"))),
+                     ValueError, "unexpected");
+    auto from_checkpoint = mlp();
+    io::load_checkpoint(scratch.path("last-checkpoint.safetensors"), {.model = &from_checkpoint});
+    EXPECT_EQ(flat_params(from_checkpoint), last.params_at_end[1]);
+}
+
+TEST(Trainer, RestoreBestWeightsAfterResumeReadsTheBestEpochFromItsFile) {
+    test::ScratchDir scratch("trainer");
+    auto set = blobs(60, 4);
+    auto run = [&](std::int64_t epochs, std::vector<double> script, bool resume, const std::filesystem::path& best) {
+        manual_seed(6);
+        auto model = mlp();
+        data::DataLoader loader(set, {.batch_size = 10, .shuffle = true, .seed = 2});
+        optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
+        train::Trainer trainer(model, opt,
+                               {.epochs = epochs, .monitor = "val_scripted", .best_weights = best,
+                                .restore_best_weights = true, .last_checkpoint = scratch.path("last.safetensors"),
+                                .progress = train::Progress::Off});
+        trainer.add_metric(std::make_shared<Scripted>(std::move(script)));
+        auto rec = std::make_shared<Recorder>();
+        trainer.add_callback(rec);
+        if (resume) trainer.resume(scratch.path("last.safetensors"));
+        trainer.fit(loader, &loader);
+        return std::make_pair(flat_params(model), rec->params_at_end);
+    };
+    const auto first = run(2, {0.5, 0.9}, false, scratch.path("best.safetensors"));  // best: epoch 1
+    const auto resumed = run(4, {0.3, 0.2}, true, scratch.path("best.safetensors"));  // epochs 2, 3: worse
+    ASSERT_EQ(resumed.second.size(), 2u);
+    EXPECT_NE(resumed.second.back(), first.second[1]);
+    EXPECT_EQ(resumed.first, first.second[1]);
+    // Without a file holding the best epoch's weights, the resumed fit refuses to start.
+    EXPECT_THROW_MSG(run(4, {0.3, 0.2}, true, {}), ValueError,
+                     "restore_best_weights: the best epoch so far (1) ran before resume()");
 }
 
 TEST(Trainer, ResumeContinuesBitIdentically) {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 #include "graft/runtime.hpp"
 #include "test_util.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::test {
 

@@ -23,7 +23,9 @@ def save_file(tensors, path, metadata=None):
     """Writes name -> numpy array to `path` atomically (temporary file, then rename)."""
     header, offset, blobs = {}, 0, []
     for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
+        # asarray, not ascontiguousarray: the latter turns a 0-d array (BatchNorm's
+        # num_batches_tracked) into shape [1], which a strict load into a 0-d buffer refuses.
+        array = np.asarray(array, order="C")
         dtype = _NAMES.get(array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype)
         if dtype is None:
             raise ValueError(f"{name}: unsupported dtype {array.dtype}")

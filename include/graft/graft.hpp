@@ -1,4 +1,4 @@
-// graft/graft.hpp — everything a program needs, in one include.
+// graft/graft.hpp — every public header of graft, in one include (detail/ excepted).
 //
 //   #include <graft/graft.hpp>
 //   using namespace graft;
@@ -18,6 +18,7 @@
 #include "graft/dtype.hpp"
 #include "graft/error.hpp"
 #include "graft/io/checkpoint.hpp"
+#include "graft/io/lora_adapter.hpp"
 #include "graft/io/safetensors.hpp"
 #include "graft/memory.hpp"
 #include "graft/models/gpt2.hpp"
@@ -29,8 +30,8 @@
 #include "graft/nn/dropout.hpp"
 #include "graft/nn/embedding.hpp"
 #include "graft/nn/flatten.hpp"
-#include "graft/nn/functional.hpp"
-#include "graft/nn/functional/attention.hpp"
+#include "graft/functional.hpp"
+#include "graft/functional/attention.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/nn/linear.hpp"
 #include "graft/nn/lora.hpp"
@@ -49,6 +50,7 @@
 #include "graft/runtime.hpp"
 #include "graft/storage.hpp"
 #include "graft/tensor.hpp"
+#include "graft/testing/gradcheck.hpp"
 #include "graft/train/callback.hpp"
 #include "graft/train/feature_cache.hpp"
 #include "graft/train/metrics.hpp"

@@ -7,7 +7,7 @@
 // Binary elementwise ops broadcast with NumPy rules. Both operands must share a dtype
 // (a C++ scalar takes the tensor's dtype). Every op that receives an input requiring grad
 // records a node whose backward computes only the gradients that are needed.
-// Losses (cross_entropy, mse_loss, …) live in graft/nn/functional.hpp.
+// Losses (cross_entropy, mse_loss, …) live in graft/functional.hpp.
 #pragma once
 
 #include <cstdint>
@@ -145,10 +145,14 @@ std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim = 0);
 /// `chunks` nearly equal pieces along dim (like torch.chunk).
 std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+/// x tiled repeats[i] times along dimension i, like torch.Tensor.repeat: repeats needs an entry per
+/// dimension of x and may have more, which add leading dimensions ([2, 3] with {4, 1, 2} gives
+/// [4, 2, 6]). A copy; its gradient sums the tiles.
+Tensor repeat(const Tensor& x, const std::vector<std::int64_t>& repeats);
 
 // ---- regularisation ----------------------------------------------------------------------------
 /// Zeroes each element with probability p and scales the rest by 1/(1−p) when training;
-/// identity otherwise. Uses `gen` or the global generator.
+/// identity otherwise. Uses `gen` or the default generator.
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);
 
 }  // namespace graft

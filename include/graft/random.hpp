@@ -1,11 +1,17 @@
 // graft/random.hpp — seedable random numbers for factories, init and dropout.
 //
-//   graft::manual_seed(42);            // reseeds the global generator
+//   graft::manual_seed(42);            // reseeds this thread's default generator
 //   auto a = randn({3, 4});            // reproducible
 //   Generator g(7); auto b = rand({5}, DType::Float32, &g);   // a private stream
 //
 // The stream is defined by graft itself (xoshiro256**, Box–Muller normals), so a seed
 // gives the same numbers with every compiler and standard library.
+//
+// The default generator (used when no Generator is passed: factories, init, dropout) is one per
+// thread. manual_seed seeds the calling thread's; every thread starts from the same fixed seed
+// (0x5eed) until it calls manual_seed. So two threads that each seed and then build a model get
+// exactly the weights a single thread would with the same seed, whatever they interleave; a
+// thread that wants the stream another thread seeded must seed it itself or take a Generator.
 #pragma once
 
 #include <array>
@@ -48,10 +54,11 @@ private:
     double spare_ = 0.0;
 };
 
-/// The process-wide generator used when no Generator is passed.
+/// The calling thread's generator, used when no Generator is passed (seed 0x5eed until
+/// manual_seed). The reference stays valid while the thread lives.
 Generator& default_generator();
 
-/// Reseeds the default generator.
+/// Reseeds the calling thread's default generator; other threads' are untouched.
 void manual_seed(std::uint64_t seed);
 
 /// A seed for an independent stream keyed by `keys` (an epoch, a sample index, …): the same seed

@@ -3,8 +3,10 @@
 //   StateDict sd = model.state_dict();          // "0.weight", "0.bias", … in PyTorch's order
 //   for (const auto& [name, t] : sd) std::cout << name << " " << shape_str(t.shape()) << "\n";
 //   if (const Tensor* w = sd.find("0.weight")) …
+//   StateDict small{{"w", w}, {"b", b}};         // in this order
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -17,6 +19,10 @@ namespace graft {
 class StateDict {
 public:
     using Entry = std::pair<std::string, Tensor>;
+
+    StateDict() = default;
+    /// The entries in the order given; ValueError on a repeated name.
+    StateDict(std::initializer_list<Entry> entries);
 
     /// Adds a new entry at the end; ValueError if the name is already present.
     void insert(const std::string& name, const Tensor& t);

@@ -18,7 +18,8 @@ public:
     /// Alignment of every buffer graft allocates (one cache line, one AVX-512 vector).
     static constexpr std::size_t kAlignment = 64;
 
-    /// A new uninitialised buffer of nbytes, 64-byte aligned.
+    /// A new uninitialised buffer of nbytes, 64-byte aligned. MemoryError (naming the bytes) when
+    /// nbytes is more than the machine's memory and swap or the system cannot provide it.
     static std::shared_ptr<Storage> allocate(std::size_t nbytes);
 
     /// Wraps memory owned elsewhere. deleter (may be empty) runs when the last tensor lets go.

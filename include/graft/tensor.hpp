@@ -9,13 +9,20 @@
 // A Tensor is a cheap, shared handle (like torch::Tensor): copying it shares the data.
 // Views (view/reshape, transpose, permute, t, narrow/slice, select, unsqueeze, squeeze,
 // expand, flatten) share storage with their source; clone() and contiguous() copy.
+// The common ops of graft/ops.hpp also have PyTorch's method forms:
+// x.relu(), x.matmul(w), x.softmax(-1), x.max(1), x.repeat({2, 1}), …
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "graft/detail/tensor_impl.hpp"
@@ -26,6 +33,8 @@ namespace graft {
 
 class Node;
 class Generator;
+/// GELU's form; defined with gelu() in graft/ops.hpp.
+enum class GeluApprox;
 
 /// Maps a C++ element type to its DType (float→Float32, double→Float64, …).
 template <class T>
@@ -76,10 +85,19 @@ public:
     }
     /// Untyped pointer to the first element (storage + offset).
     void* raw_data() const;
-    /// The value of a one-element tensor, converted to T.
+    /// The value of a one-element tensor, converted to T. ValueError when T is an integer type
+    /// and a floating value is NaN, infinite or outside T's range.
     template <class T = double>
     T item() const {
-        return static_cast<T>(item_double());
+        const double v = item_double();
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+            const double t = std::trunc(v);
+            if ((is_floating(dtype()) || is_storage_only(dtype())) &&
+                !(t >= static_cast<double>(std::numeric_limits<T>::min()) &&
+                  t < static_cast<double>(std::numeric_limits<T>::max()) + 1.0))
+                throw_item_not_integer(v, std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+        }
+        return static_cast<T>(v);
     }
     double item_double() const;
     /// All elements in row-major order, converted to T.
@@ -109,6 +127,10 @@ public:
     /// Broadcasts size-1 dimensions (stride 0) to `shape`; -1 keeps a size.
     Tensor expand(const Shape& shape) const;
     Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+    /// view / reshape / expand to other's shape.
+    Tensor view_as(const Tensor& other) const { return view(other.shape()); }
+    Tensor reshape_as(const Tensor& other) const { return reshape(other.shape()); }
+    Tensor expand_as(const Tensor& other) const { return expand(other.shape()); }
 
     // ---- copies ----------------------------------------------------------------------
     /// This tensor if already contiguous, else a contiguous copy (differentiable).
@@ -119,6 +141,8 @@ public:
     Tensor detach() const;
     /// Converted copy (this tensor itself if the dtype already matches). Differentiable between float types.
     Tensor to(DType dtype) const;
+    /// to(other.dtype()).
+    Tensor type_as(const Tensor& other) const { return to(other.dtype()); }
 
     // ---- autograd ------------------------------------------------------------------
     bool requires_grad() const { return impl().autograd && impl().autograd->requires_grad; }
@@ -149,11 +173,75 @@ public:
     /// Copies src (broadcast to this shape, converted to this dtype) into this tensor.
     Tensor& copy_(const Tensor& src);
 
-    // ---- method forms of common ops --------------------------------------------------
+    // ---- method forms of ops ----------------------------------------------------------
+    // x.op(args) is op(x, args) from graft/ops.hpp (same semantics, errors and gradients);
+    // defined in src/ops/tensor_methods.cpp, so this header stays below the ops layer.
+    // unary math
+    Tensor neg() const;
+    Tensor exp() const;
+    Tensor log() const;
+    Tensor sqrt() const;
+    Tensor rsqrt() const;
+    Tensor abs() const;
+    Tensor pow(double exponent) const;
+    Tensor clamp(std::optional<double> min, std::optional<double> max) const;
+    Tensor relu() const;
+    Tensor sigmoid() const;
+    Tensor tanh() const;
+    Tensor gelu() const;
+    Tensor gelu(GeluApprox approximate) const;
+    Tensor silu() const;
+    Tensor softmax(std::int64_t dim) const;
+    Tensor log_softmax(std::int64_t dim) const;
+    // binary (broadcasting)
+    Tensor add(const Tensor& other, double alpha = 1.0) const;
+    Tensor add(double other) const;
+    Tensor sub(const Tensor& other, double alpha = 1.0) const;
+    Tensor sub(double other) const;
+    Tensor mul(const Tensor& other) const;
+    Tensor mul(double other) const;
+    Tensor div(const Tensor& other) const;
+    Tensor div(double other) const;
+    Tensor maximum(const Tensor& other) const;
+    Tensor minimum(const Tensor& other) const;
+    Tensor matmul(const Tensor& other) const;
+    // comparisons and selection
+    Tensor eq(const Tensor& other) const;
+    Tensor ne(const Tensor& other) const;
+    Tensor lt(const Tensor& other) const;
+    Tensor le(const Tensor& other) const;
+    Tensor gt(const Tensor& other) const;
+    Tensor ge(const Tensor& other) const;
+    Tensor eq(double other) const;
+    Tensor ne(double other) const;
+    Tensor lt(double other) const;
+    Tensor le(double other) const;
+    Tensor gt(double other) const;
+    Tensor ge(double other) const;
+    Tensor logical_and(const Tensor& other) const;
+    Tensor logical_or(const Tensor& other) const;
+    Tensor logical_not() const;
+    Tensor masked_fill(const Tensor& mask, double value) const;
+    /// condition ? *this : other (torch.Tensor.where).
+    Tensor where(const Tensor& condition, const Tensor& other) const;
+    Tensor index_select(std::int64_t dim, const Tensor& index) const;
+    // reductions
     Tensor sum() const;
     Tensor mean() const;
     Tensor sum(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
     Tensor mean(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+    Tensor var(const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1, bool keepdim = false) const;
+    Tensor std(const std::vector<std::int64_t>& dims = {}, std::int64_t correction = 1, bool keepdim = false) const;
+    Tensor max() const;
+    Tensor min() const;
+    /// Values and int64 indices along dim.
+    std::pair<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+    std::pair<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
+    Tensor argmax(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+    Tensor argmin(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+    // tiling
+    /// Tiles the data repeats[i] times along dim i (torch.Tensor.repeat); see graft::repeat.
+    Tensor repeat(const std::vector<std::int64_t>& repeats) const;
 
     /// "Tensor(shape=[2, 3], dtype=float32, requires_grad=false)\n[[...]]" with leading values.
     std::string to_string(std::int64_t max_values = 8) const;
@@ -165,12 +253,18 @@ public:
     const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
 private:
+    /// ValueError for item<an integer type>() of a floating value outside [lo, hi] or not finite.
+    [[noreturn]] void throw_item_not_integer(double value, long double lo, long double hi) const;
+
     std::shared_ptr<TensorImpl> impl_;
 };
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // ---- factories ---------------------------------------------------------------------
+// A shape whose element or byte count overflows is a ShapeError; bytes beyond the machine's
+// memory and swap, or refused by the system, a MemoryError. Both name the factory, the shape and
+// the dtype. A fill value an integer dtype cannot hold (NaN, ±inf, out of range) is a ValueError.
 Tensor empty(const Shape& shape, DType dtype = DType::Float32);
 Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
 Tensor ones(const Shape& shape, DType dtype = DType::Float32);
@@ -185,7 +279,7 @@ Tensor arange(double end, DType dtype = DType::Int64);
 Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Int64);
 /// `steps` values evenly spaced from start to end inclusive.
 Tensor linspace(double start, double end, std::int64_t steps, DType dtype = DType::Float32);
-/// Standard normal samples (the global generator unless `gen` is given).
+/// Standard normal samples (the default generator unless `gen` is given).
 Tensor randn(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);
 /// Uniform samples in [0, 1).
 Tensor rand(const Shape& shape, DType dtype = DType::Float32, Generator* gen = nullptr);

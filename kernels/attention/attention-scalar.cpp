@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "attention/attention.hpp"
+#include "kernels/attention/attention.hpp"
 
 namespace graft::kernels {
 

@@ -28,7 +28,7 @@
 
 #include <cstdint>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 
 namespace graft::kernels {
 
@@ -37,7 +37,7 @@ using int64 = std::int64_t;
 /// Query rows per forward task and per backward step. With causal masking a block computes its
 /// scores only up to its last row's diagonal, so blocks of 32 (rather than 64) skip more of the
 /// masked half of the diagonal tiles: 10240 instead of 12288 scores per 128×128 slice, where
-/// 8256 are visible (ops_bench Attention T = 128, one thread: forward −8 %, with backward −6 %).
+/// 8256 are visible.
 constexpr int64 kAttnBlockQ = 32;
 /// Keys per score tile.
 constexpr int64 kAttnBlockK = 128;

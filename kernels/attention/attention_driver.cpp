@@ -8,9 +8,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "attention/attention.hpp"
-#include "cpu/parallel.hpp"
-#include "gemm/gemm.hpp"
+#include "kernels/attention/attention.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/gemm/gemm.hpp"
 
 namespace graft::kernels {
 

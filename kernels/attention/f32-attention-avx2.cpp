@@ -9,8 +9,8 @@
 #include <cmath>
 #include <limits>
 
-#include "attention/attention.hpp"
-#include "gemm/f32-activation-avx2.hpp"
+#include "kernels/attention/attention.hpp"
+#include "kernels/gemm/f32-activation-avx2.hpp"
 
 namespace graft::kernels {
 

@@ -11,8 +11,8 @@
 #include <cmath>
 #include <limits>
 
-#include "attention/attention.hpp"
-#include "gemm/f32-activation-avx512.hpp"
+#include "kernels/attention/attention.hpp"
+#include "kernels/gemm/f32-activation-avx512.hpp"
 
 namespace graft::kernels {
 

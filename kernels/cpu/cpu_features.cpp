@@ -1,13 +1,12 @@
 // cpuid/XGETBV feature detection and the process-wide ISA choice.
 // Compiled for baseline x86-64: it must run on any CPU, before any wider code is chosen.
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
-
-#include "graft/error.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -47,12 +46,12 @@ CpuFeatures detect() {
 CpuFeatures detect() { return {}; }
 #endif
 
-Isa best_isa(const CpuFeatures& f) { return f.avx512 ? Isa::Avx512 : f.avx2_fma ? Isa::Avx2 : Isa::Scalar; }
-
 // -1 while unresolved; otherwise the Isa value. Resolution is idempotent, so a race only repeats it.
 std::atomic<int> g_isa{-1};
 
 }  // namespace
+
+Isa best_isa(const CpuFeatures& f) { return f.avx512 ? Isa::Avx512 : f.avx2_fma ? Isa::Avx2 : Isa::Scalar; }
 
 const CpuFeatures& cpu_features() {
     static const CpuFeatures features = detect();
@@ -77,37 +76,34 @@ const char* isa_name(Isa isa) {
     return "unknown";
 }
 
-Isa parse_isa(std::string_view name, const char* what) {
+std::optional<Isa> parse_isa(std::string_view name) {
     for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
         if (name == isa_name(isa)) return isa;
-    throw ValueError(std::string(what) + ": unknown instruction set '" + std::string(name) +
-                     "' (expected scalar, avx2 or avx512)");
+    return std::nullopt;
 }
 
-Isa select_isa(const char* requested, const CpuFeatures& features) {
-    if (requested == nullptr || *requested == '\0') return best_isa(features);
-    const Isa isa = parse_isa(requested, "GRAFT_ISA");
-    if (!isa_supported(isa, features))
-        throw Error(std::string("GRAFT_ISA: this CPU cannot run ") + isa_name(isa) + " kernels (" +
-                    (isa == Isa::Avx512 ? "needs AVX-512 F/BW/DQ/VL" : "needs AVX2 and FMA") +
-                    " with OS support); the best it supports is " + isa_name(best_isa(features)));
-    return isa;
+IsaChoice select_isa(const char* requested, const CpuFeatures& features) {
+    const Isa best = best_isa(features);
+    if (requested == nullptr || *requested == '\0') return {best, IsaChoice::Honoured};
+    const std::optional<Isa> isa = parse_isa(requested);
+    if (!isa) return {best, IsaChoice::Unknown};
+    if (!isa_supported(*isa, features)) return {best, IsaChoice::Unsupported};
+    return {*isa, IsaChoice::Honoured};
 }
 
 Isa active_isa() {
     int isa = g_isa.load(std::memory_order_relaxed);
     if (isa < 0) {
-        isa = static_cast<int>(select_isa(std::getenv("GRAFT_ISA"), cpu_features()));
+        isa = static_cast<int>(select_isa(std::getenv("GRAFT_ISA"), cpu_features()).isa);
         g_isa.store(isa, std::memory_order_relaxed);
     }
     return static_cast<Isa>(isa);
 }
 
-void set_active_isa(Isa isa) {
-    if (!isa_supported(isa, cpu_features()))
-        throw Error(std::string("set_isa: this CPU cannot run ") + isa_name(isa) + " kernels; the best it supports is " +
-                    isa_name(best_isa(cpu_features())));
+bool set_active_isa(Isa isa) {
+    if (!isa_supported(isa, cpu_features())) return false;
     g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+    return true;
 }
 
 std::vector<Isa> supported_isas() {

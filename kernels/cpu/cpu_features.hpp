@@ -8,10 +8,12 @@
 //   const Isa isa = active_isa();          // the best supported, or GRAFT_ISA=scalar|avx2|avx512
 //   set_active_isa(Isa::Avx2);             // tests and benches force a variant
 //
-// The choice is process-wide (the thread count is in parallel.hpp). Errors (an unknown GRAFT_ISA,
-// an ISA the CPU lacks) are graft::Error / ValueError raised at first use.
+// The choice is process-wide (the thread count is in parallel.hpp). Nothing here throws: a
+// GRAFT_ISA that names no ISA or one this CPU lacks leaves the best ISA active, and the core layer
+// (src/core/runtime.cpp) turns that into an error for the program at its first tensor allocation.
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -35,19 +37,26 @@ bool isa_supported(Isa isa, const CpuFeatures& features);
 /// "scalar", "avx2" or "avx512".
 const char* isa_name(Isa isa);
 
-/// The ISA named `name` ("scalar", "avx2", "avx512"); ValueError starting with `what` (the
-/// setting being parsed) and listing the valid names otherwise.
-Isa parse_isa(std::string_view name, const char* what);
+/// The ISA named `name` ("scalar", "avx2", "avx512"), or nullopt.
+std::optional<Isa> parse_isa(std::string_view name);
 
-/// The ISA to run given an optional request (a GRAFT_ISA value, or nullptr for "the best"):
-/// graft::Error naming the ISA and the CPU's best when the request cannot run on `features`.
-Isa select_isa(const char* requested, const CpuFeatures& features);
+/// The widest ISA `features` runs.
+Isa best_isa(const CpuFeatures& features);
+
+/// The ISA chosen for a request (a GRAFT_ISA value, or nullptr/"" for "the best"), and whether
+/// the request was honoured: when it was not, `isa` is the best `features` runs.
+struct IsaChoice {
+    enum Outcome { Honoured, Unknown, Unsupported };
+    Isa isa;
+    Outcome outcome;
+};
+IsaChoice select_isa(const char* requested, const CpuFeatures& features);
 
 /// The ISA every dispatched kernel uses (resolved from GRAFT_ISA and cpuid on first call).
 Isa active_isa();
 
-/// Forces `isa` for every later kernel call; graft::Error when this CPU cannot run it.
-void set_active_isa(Isa isa);
+/// Forces `isa` for every later kernel call; false (and no change) when this CPU cannot run it.
+bool set_active_isa(Isa isa);
 
 /// The ISAs this CPU supports, narrowest first.
 std::vector<Isa> supported_isas();

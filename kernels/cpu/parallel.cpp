@@ -1,6 +1,6 @@
 // The process-wide thread count and the one OpenMP region every parallel loop of graft opens
 // (policy in parallel.hpp).
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 
 #include <omp.h>
 
@@ -8,10 +8,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
-#include "graft/error.hpp"
 
 namespace graft::kernels {
 
@@ -24,25 +24,24 @@ std::atomic<int> g_max_team{0};
 
 }  // namespace
 
+std::optional<int> parse_thread_count(const char* value) {
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    const std::string_view s(value);
+    int n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || end != s.data() + s.size() || n < 1) return std::nullopt;
+    return n;
+}
+
 int num_threads() {
     int n = g_threads.load(std::memory_order_relaxed);
     if (n > 0) return n;
-    if (const char* env = std::getenv("GRAFT_NUM_THREADS"); env != nullptr && *env != '\0') {
-        const std::string_view s(env);
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-        if (ec != std::errc() || end != s.data() + s.size() || n < 1)
-            throw ValueError("GRAFT_NUM_THREADS: expected a positive integer, got '" + std::string(s) + "'");
-    } else {
-        n = omp_get_max_threads();
-    }
+    n = parse_thread_count(std::getenv("GRAFT_NUM_THREADS")).value_or(omp_get_max_threads());
     g_threads.store(n, std::memory_order_relaxed);
     return n;
 }
 
-void set_num_threads(int n) {
-    if (n < 1) throw ValueError("set_num_threads: expected n >= 1, got " + std::to_string(n));
-    g_threads.store(n, std::memory_order_relaxed);
-}
+void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
 bool in_parallel() { return omp_in_parallel() != 0; }
 

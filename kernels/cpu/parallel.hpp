@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <memory>
 
 namespace graft::kernels {
@@ -29,11 +30,16 @@ namespace graft::kernels {
 /// take some tens of microseconds on one core, so a second thread pays from about there.
 inline constexpr std::int64_t kParallelGrain = std::int64_t{1} << 15;
 
-/// The thread count every region is bounded by: set_num_threads, else GRAFT_NUM_THREADS, else
-/// omp_get_max_threads() (resolved on first use; ValueError for a bad GRAFT_NUM_THREADS).
+/// A GRAFT_NUM_THREADS value as a thread count (a positive integer), or nullopt.
+std::optional<int> parse_thread_count(const char* value);
+
+/// The thread count every region is bounded by: set_num_threads, else a valid
+/// GRAFT_NUM_THREADS, else omp_get_max_threads() (resolved on first use). Never throws: the core
+/// layer reports a bad GRAFT_NUM_THREADS (src/core/runtime.cpp).
 int num_threads();
 
-/// Sets the thread count every later region is bounded by (n ≥ 1; ValueError otherwise).
+/// Sets the thread count every later region is bounded by (below 1 counts as 1;
+/// graft::set_num_threads checks its argument).
 void set_num_threads(int n);
 
 /// Whether the calling thread runs inside a parallel region of more than one thread.

@@ -5,8 +5,8 @@
 // broadcasts of the A panel folded into the FMAs ({1to16} memory operands), 24 FMAs for 2 loads,
 // so the kernel runs at Zen 4's one 512-bit FMA per cycle. A row of the B panel is two cache
 // lines; both are prefetched 8 steps ahead on every step.
-#include "vector/simd-avx512.hpp"
-#include "gemm/ukernel-body.hpp"
+#include "kernels/vector/simd-avx512.hpp"
+#include "kernels/gemm/ukernel-body.hpp"
 
 namespace graft::kernels {
 

@@ -6,7 +6,7 @@
 // in float (std::tanh, std::erf) that the SIMD variants approximate.
 #include <cmath>
 
-#include "gemm/ukernel.hpp"
+#include "kernels/gemm/ukernel.hpp"
 
 namespace graft::kernels {
 namespace {

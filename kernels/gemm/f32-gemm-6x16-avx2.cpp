@@ -5,8 +5,8 @@
 // of the A panel and 12 FMAs, enough independent chains to fill two 256-bit FMA pipes at 4-cycle
 // latency. A row of the B panel is one cache line; it is prefetched 8 steps ahead on every other
 // step (the hardware prefetcher follows the contiguous panel).
-#include "vector/simd-avx2.hpp"
-#include "gemm/ukernel-body.hpp"
+#include "kernels/vector/simd-avx2.hpp"
+#include "kernels/gemm/ukernel-body.hpp"
 
 namespace graft::kernels {
 

@@ -43,10 +43,10 @@
 #include <cstring>
 #include <vector>
 
-#include "cpu/parallel.hpp"
-#include "cpu/workspace.hpp"
-#include "gemm/gemm_tasks.hpp"
-#include "gemm/ukernel.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/cpu/workspace.hpp"
+#include "kernels/gemm/gemm_tasks.hpp"
+#include "kernels/gemm/ukernel.hpp"
 
 namespace graft::kernels {
 

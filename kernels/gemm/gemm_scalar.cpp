@@ -6,7 +6,7 @@
 // Clarity over speed: this is the oracle the SIMD variants are checked against.
 #include <algorithm>
 
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 
 namespace graft::kernels {
 

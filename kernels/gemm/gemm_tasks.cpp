@@ -1,6 +1,6 @@
 // The GEMM's barrier-free task counters (spin, then futex sleep) and its worker-starvation
 // back-off; what and why in gemm_tasks.hpp.
-#include "gemm/gemm_tasks.hpp"
+#include "kernels/gemm/gemm_tasks.hpp"
 
 #include <emmintrin.h>
 

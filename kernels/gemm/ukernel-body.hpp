@@ -19,8 +19,8 @@
 #include <cstddef>
 #include <utility>
 
-#include "gemm/ukernel.hpp"
-#include "vector/lanes.hpp"
+#include "kernels/gemm/ukernel.hpp"
+#include "kernels/vector/lanes.hpp"
 
 namespace graft::kernels {
 namespace {

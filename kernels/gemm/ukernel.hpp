@@ -17,8 +17,8 @@
 // This header declares; it defines nothing inline.
 #pragma once
 
-#include "cpu/cpu_features.hpp"
-#include "gemm/gemm.hpp"
+#include "kernels/cpu/cpu_features.hpp"
+#include "kernels/gemm/gemm.hpp"
 
 namespace graft::kernels {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "optim/optim.hpp"
+#include "kernels/optim/optim.hpp"
 
 namespace graft::kernels {
 

@@ -1,7 +1,7 @@
 // float32 optimizer updates (Adam/AdamW, SGD, RMSprop), AVX2: optim-body.hpp instantiated over
 // the lanes of vector/simd-avx2.hpp.
-#include "vector/simd-avx2.hpp"
-#include "optim/optim-body.hpp"
+#include "kernels/vector/simd-avx2.hpp"
+#include "kernels/optim/optim-body.hpp"
 
 namespace graft::kernels {
 

@@ -1,7 +1,7 @@
 // float32 optimizer updates (Adam/AdamW, SGD, RMSprop), AVX512: optim-body.hpp instantiated over
 // the lanes of vector/simd-avx512.hpp.
-#include "vector/simd-avx512.hpp"
-#include "optim/optim-body.hpp"
+#include "kernels/vector/simd-avx512.hpp"
+#include "kernels/optim/optim-body.hpp"
 
 namespace graft::kernels {
 

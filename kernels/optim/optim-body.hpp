@@ -4,8 +4,8 @@
 // references' (optim.hpp) with FMA, so the variants differ from them only by rounding.
 #pragma once
 
-#include "optim/optim.hpp"
-#include "vector/lanes.hpp"
+#include "kernels/optim/optim.hpp"
+#include "kernels/vector/lanes.hpp"
 
 namespace graft::kernels {
 namespace {

@@ -3,8 +3,8 @@
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
 
-#include "cpu/parallel.hpp"
-#include "optim/optim.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/optim/optim.hpp"
 
 namespace graft::kernels {
 

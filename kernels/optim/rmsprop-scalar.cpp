@@ -2,7 +2,7 @@
 // plain, centered and with momentum, one element at a time.
 #include <cmath>
 
-#include "optim/optim.hpp"
+#include "kernels/optim/optim.hpp"
 
 namespace graft::kernels {
 

@@ -1,6 +1,6 @@
 // The reference SGD update (float and double): torch.optim 1.13's single-tensor SGD with
 // momentum, dampening, Nesterov and weight decay, one element at a time.
-#include "optim/optim.hpp"
+#include "kernels/optim/optim.hpp"
 
 namespace graft::kernels {
 

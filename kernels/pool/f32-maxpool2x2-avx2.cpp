@@ -3,7 +3,7 @@
 // rest of the row on the scalar reference. Contract in pool.hpp.
 #include <immintrin.h>
 
-#include "pool/pool.hpp"
+#include "kernels/pool/pool.hpp"
 
 namespace graft::kernels {
 

@@ -1,6 +1,6 @@
 // The reference 2×2 stride-2 max-pool row kernels: one window at a time, its top pair, its
 // bottom pair, then the two (contract in pool.hpp).
-#include "pool/pool.hpp"
+#include "kernels/pool/pool.hpp"
 
 namespace graft::kernels {
 

@@ -19,7 +19,7 @@
 
 #include <cstdint>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 
 namespace graft::kernels {
 

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "cpu/parallel.hpp"
-#include "pool/pool.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/pool/pool.hpp"
 
 namespace graft::kernels {
 

@@ -4,8 +4,8 @@
 // results are bit-identical to it. Lanes past a tail read 1 (never stored): no 0/0 on them.
 #pragma once
 
-#include "vector/lanes.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/lanes.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 namespace {

@@ -1,5 +1,5 @@
 // The reference float32 binary arithmetic kernels: one C++ float operation per element.
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

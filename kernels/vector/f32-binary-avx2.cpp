@@ -1,7 +1,7 @@
 // float32 binary arithmetic kernels (add, sub, mul, div; two arrays or an array and a scalar),
 // AVX2: binary-body.hpp instantiated over the lanes of simd-avx2.hpp.
-#include "vector/simd-avx2.hpp"
-#include "vector/binary-body.hpp"
+#include "kernels/vector/simd-avx2.hpp"
+#include "kernels/vector/binary-body.hpp"
 
 namespace graft::kernels {
 

@@ -1,7 +1,7 @@
 // float32 binary arithmetic kernels (add, sub, mul, div; two arrays or an array and a scalar),
 // AVX-512: binary-body.hpp instantiated over the lanes of simd-avx512.hpp.
-#include "vector/simd-avx512.hpp"
-#include "vector/binary-body.hpp"
+#include "kernels/vector/simd-avx512.hpp"
+#include "kernels/vector/binary-body.hpp"
 
 namespace graft::kernels {
 

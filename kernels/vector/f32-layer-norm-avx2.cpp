@@ -1,8 +1,8 @@
 // float32 LayerNorm row kernels (forward saving mean and rstd; fused backward), AVX2:
 // layer-norm-body.hpp over the lanes of simd-avx2.hpp.
-#include "vector/simd-avx2.hpp"
-#include "vector/layer-norm-body.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/simd-avx2.hpp"
+#include "kernels/vector/layer-norm-body.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

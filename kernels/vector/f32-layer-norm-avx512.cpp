@@ -1,8 +1,8 @@
 // float32 LayerNorm row kernels (forward saving mean and rstd; fused backward), AVX-512:
 // layer-norm-body.hpp over the lanes of simd-avx512.hpp.
-#include "vector/simd-avx512.hpp"
-#include "vector/layer-norm-body.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/simd-avx512.hpp"
+#include "kernels/vector/layer-norm-body.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

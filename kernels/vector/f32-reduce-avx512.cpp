@@ -1,8 +1,8 @@
 // float32 row sum (double accumulation) and max (NaN-propagating), column sums and squared
 // deviations (double accumulation), AVX-512: reduce-body.hpp over the lanes of simd-avx512.hpp.
-#include "vector/simd-avx512.hpp"
-#include "vector/reduce-body.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/simd-avx512.hpp"
+#include "kernels/vector/reduce-body.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

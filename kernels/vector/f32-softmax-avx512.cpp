@@ -1,7 +1,7 @@
 // float32 softmax / log_softmax and fused softmax cross-entropy row kernels, forward and
 // backward, AVX-512: softmax-body.hpp over the lanes of simd-avx512.hpp.
-#include "vector/simd-avx512.hpp"
-#include "vector/softmax-body.hpp"
+#include "kernels/vector/simd-avx512.hpp"
+#include "kernels/vector/softmax-body.hpp"
 
 namespace graft::kernels {
 

@@ -1,7 +1,7 @@
 // float32 elementwise kernels (exp, log, tanh, sigmoid, relu, gelu, gelu_tanh) and their
 // gradients, AVX2: unary-body.hpp instantiated over the lanes of simd-avx2.hpp.
-#include "vector/simd-avx2.hpp"
-#include "vector/unary-body.hpp"
+#include "kernels/vector/simd-avx2.hpp"
+#include "kernels/vector/unary-body.hpp"
 
 namespace graft::kernels {
 

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "vector/reduce-body.hpp"
+#include "kernels/vector/reduce-body.hpp"
 
 namespace graft::kernels {
 namespace {

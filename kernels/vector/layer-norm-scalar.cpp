@@ -3,7 +3,7 @@
 // (dx, dw and db accumulation).
 #include <cmath>
 
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

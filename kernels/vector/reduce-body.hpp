@@ -9,7 +9,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "vector/lanes.hpp"
+#include "kernels/vector/lanes.hpp"
 
 namespace graft::kernels {
 namespace {

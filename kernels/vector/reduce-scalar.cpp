@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-#include "gemm/f32-activation-avx512.hpp"
+#include "kernels/gemm/f32-activation-avx512.hpp"
 
 namespace graft::kernels {
 namespace {

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <limits>
 
-#include "vector/reduce-body.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/reduce-body.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 namespace {

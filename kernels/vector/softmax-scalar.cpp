@@ -2,7 +2,7 @@
 // forward and backward: max-subtracted, sums in float, one element at a time.
 #include <cmath>
 
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

@@ -9,8 +9,8 @@
 
 #include <limits>
 
-#include "vector/lanes.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/lanes.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 namespace {

@@ -2,7 +2,7 @@
 // with the limits vector.hpp promises at ±inf (sigmoid, gelu) written out.
 #include <cmath>
 
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

@@ -25,7 +25,7 @@
 
 #include <cstdint>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 
 namespace graft::kernels {
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "cpu/parallel.hpp"
-#include "vector/vector.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::kernels {
 

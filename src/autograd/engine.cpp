@@ -1,5 +1,6 @@
 // The reverse-mode engine: graph recording, AccumulateGrad, saved tensors, backward.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -7,7 +8,6 @@
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
-#include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 
 namespace graft {
@@ -23,6 +23,13 @@ bool sole_owner(const Tensor& t) {
            t.storage()->nbytes() == static_cast<std::size_t>(t.numel()) * t.element_size();
 }
 
+/// A contiguous copy of `t` in `dtype` (its own dtype by default), outside the graph.
+Tensor copy_as(const Tensor& t, std::optional<DType> dtype = std::nullopt) {
+    Tensor out = empty(t.shape(), dtype.value_or(t.dtype()));
+    detail::copy_elements(out, t, "backward");
+    return out;
+}
+
 /// Adds a backward's gradient into a leaf's .grad.
 class AccumulateGrad final : public Node {
 public:
@@ -34,9 +41,11 @@ public:
             // Own, contiguous storage: backward results may alias each other (AddBackward passes
             // one tensor to both inputs), and the .grad is later accumulated in place. A gradient
             // nothing else refers to is taken as it is.
-            meta.grad = sole_owner(grad) ? grad.impl_ptr() : grad.clone().impl_ptr();
+            meta.grad = sole_owner(grad) ? grad.impl_ptr() : copy_as(grad).impl_ptr();
         } else {
-            Tensor(meta.grad).add_(grad);
+            Tensor accumulated(meta.grad);
+            detail::add_elements(accumulated, grad);
+            accumulated.storage()->bump_version();
         }
         return {};
     }
@@ -62,10 +71,12 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
 Tensor accumulate(Tensor a, const Tensor& b) {
     if (!a.defined()) return b;
     if (sole_owner(a) && a.dtype() == b.dtype() && a.shape() == b.shape()) {
-        a.add_(b);
+        detail::add_elements(a, b);
         return a;
     }
-    return add(a, b);
+    Tensor sum = copy_as(a);
+    detail::add_elements(sum, b);
+    return sum;
 }
 
 /// Node::apply_into for a one-input node: its input gradient added straight into the engine's
@@ -238,7 +249,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
             if (auto kept = node->retained_output.lock()) {
                 Tensor t(kept);
                 Tensor prev = t.grad();
-                t.set_grad(prev.defined() ? add(prev, grad) : grad.clone());
+                t.set_grad(prev.defined() ? accumulate(copy_as(prev), grad) : copy_as(grad));
             }
             {
                 const profiler::Scope scope(node->name());
@@ -258,7 +269,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
                     throw AutogradError(std::string(node->name()) + ": backward produced a gradient of shape " +
                                         shape_str(g.shape()) + " for input " + std::to_string(i) + " of shape " +
                                         shape_str(node->input_shapes[i]));
-                Tensor converted = g.dtype() == node->input_dtypes[i] ? g : g.to(node->input_dtypes[i]);
+                Tensor converted = g.dtype() == node->input_dtypes[i] ? g : copy_as(g, node->input_dtypes[i]);
                 const profiler::Scope scope("autograd.accumulate");
                 buffer[next] = accumulate(std::move(buffer[next]), converted);
             }

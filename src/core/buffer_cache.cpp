@@ -3,14 +3,20 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <list>
 #include <mutex>
-#include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/sysinfo.h>
+#else
+#include <unistd.h>
+#endif
 
 #include "graft/error.hpp"
 #include "graft/memory.hpp"
@@ -119,9 +125,54 @@ Cache& cache() {
     return *c;
 }
 
+/// The x86-64 user address space (47 bits): no single buffer can be larger.
+constexpr std::size_t kAddressSpace = std::size_t{1} << 47;
+
+/// The machine's memory and swap, in bytes (at most kAddressSpace).
+std::size_t memory_and_swap() {
+#if defined(__linux__)
+    struct sysinfo info {};
+    if (::sysinfo(&info) != 0) return kAddressSpace;
+    const long double total =
+        (static_cast<long double>(info.totalram) + static_cast<long double>(info.totalswap)) * info.mem_unit;
+#else
+    const long double total = static_cast<long double>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+#endif
+    return total > 0 && total < static_cast<long double>(kAddressSpace) ? static_cast<std::size_t>(total)
+                                                                         : kAddressSpace;
+}
+
+/// "128.0 TiB": bytes in the largest binary unit that keeps the number at least 1.
+std::string human_bytes(std::size_t bytes) {
+    static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = static_cast<double>(bytes);
+    std::size_t unit = 0;
+    while (v >= 1024.0 && unit + 1 < std::size(kUnits)) {
+        v /= 1024.0;
+        ++unit;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", v, kUnits[unit]);
+    return text;
+}
+
+/// MemoryError unless a buffer of nbytes could be had at all. A request above the machine's
+/// memory and swap cannot be backed (Linux refuses it by default, and AddressSanitizer's
+/// allocator aborts on it rather than returning null), so it is refused before the allocator is
+/// asked. The cap, far below SIZE_MAX, also keeps the alignment and size-class rounding of an
+/// admitted request from overflowing.
+void check_request(std::size_t nbytes) {
+    static const std::size_t cap = memory_and_swap();
+    if (nbytes > cap)
+        throw MemoryError("cannot allocate " + human_bytes(nbytes) + " (" + std::to_string(nbytes) +
+                          " bytes): more than this machine's memory and swap (" + human_bytes(cap) + ")");
+}
+
 void* system_alloc(std::size_t nbytes) {
     void* p = std::aligned_alloc(Storage::kAlignment, nbytes);
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr)
+        throw MemoryError("cannot allocate " + human_bytes(nbytes) + " (" + std::to_string(nbytes) +
+                          " bytes): the system is out of memory");
     return p;
 }
 
@@ -130,6 +181,7 @@ void* system_alloc(std::size_t nbytes) {
 namespace detail {
 
 void* buffer_acquire(std::size_t& nbytes) {
+    check_request(nbytes);
     nbytes = (nbytes + Storage::kAlignment - 1) / Storage::kAlignment * Storage::kAlignment;
     if (nbytes == 0) nbytes = Storage::kAlignment;
     if (nbytes < kMinCached) return system_alloc(nbytes);

@@ -2,8 +2,12 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "graft/error.hpp"
 #include "graft/tensor.hpp"
@@ -65,6 +69,33 @@ inline To convert(From v) {
         return float_to_f16(static_cast<float>(v));
     } else {
         return static_cast<To>(v);
+    }
+}
+
+/// Whether a floating value, truncated toward zero, is a value of the integer type I (false for
+/// NaN and ±inf). Converting any other value to I is undefined behaviour in C++.
+template <class I>
+inline bool fits_integer(double v) {
+    constexpr double lo = static_cast<double>(std::numeric_limits<I>::min());  // −2^63 or −2^31, exact
+    const double t = std::trunc(v);
+    return t >= lo && t < -lo;
+}
+
+/// ValueError naming `op`, the value and both dtypes, for a floating value that fits_integer
+/// refused.
+[[noreturn]] void throw_integer_conversion(const char* op, double value, DType from, DType to);
+
+/// convert<To>, defined for every input: a floating value that is not finite or outside the range
+/// of an integer To is a ValueError naming `op` (throw_integer_conversion); `from` is the dtype
+/// the value came from, for the message. Bool targets take any nonzero value (NaN too) as true.
+template <class To, class From>
+inline To convert_checked(From v, DType from, const char* op) {
+    if constexpr (std::is_integral_v<To> && !std::is_same_v<To, bool> && !std::is_integral_v<From>) {
+        const double d = convert<double>(v);
+        if (!fits_integer<To>(d)) throw_integer_conversion(op, d, from, dtype_of<To>::value);
+        return static_cast<To>(d);
+    } else {
+        return convert<To>(v);
     }
 }
 
@@ -138,8 +169,20 @@ inline T* storage_ptr(const Tensor& t) {
     return static_cast<T*>(t.storage()->data());
 }
 
+/// A tensor viewing src's storage with the given shape, strides and offset; no autograd.
+Tensor make_view(const Tensor& src, Shape shape, Shape strides, std::int64_t offset);
+
+/// The first `count` elements of t in row-major order, as doubles (count ≤ numel).
+std::vector<double> leading_values(const Tensor& t, std::int64_t count);
+
 /// Writes src (broadcast to dst's shape, converted to dst's dtype) into dst's elements.
-/// No autograd, no checks on writability: the callers check.
-void copy_elements(const Tensor& dst, const Tensor& src);
+/// No autograd, no checks on writability: the callers check. A floating source with a value that
+/// an integer dst cannot hold (NaN, ±inf, out of range) is a ValueError naming `op` and the value,
+/// raised before anything is written.
+void copy_elements(const Tensor& dst, const Tensor& src, const char* op);
+
+/// dst += src for two float32 or float64 tensors of one shape and dtype (ShapeError otherwise).
+/// No autograd, no checks on writability: the autograd engine accumulates gradients with it.
+void add_elements(const Tensor& dst, const Tensor& src);
 
 }  // namespace graft::detail

@@ -67,7 +67,8 @@ std::int64_t Generator::randint(std::int64_t low, std::int64_t high) {
 }
 
 Generator& default_generator() {
-    static Generator gen(0x5eed);
+    // One per thread: a shared one would interleave the draws of threads that each seed it.
+    thread_local Generator gen(0x5eed);
     return gen;
 }
 

@@ -3,6 +3,10 @@
 
 namespace graft {
 
+StateDict::StateDict(std::initializer_list<Entry> entries) {
+    for (const auto& [name, t] : entries) insert(name, t);
+}
+
 void StateDict::insert(const std::string& name, const Tensor& t) {
     if (index_.count(name)) throw ValueError("StateDict: duplicate name '" + name + "'");
     index_.emplace(name, entries_.size());

@@ -3,10 +3,12 @@
 #include "graft/storage.hpp"
 
 #include "core/buffer_cache.hpp"
+#include "core/environment.hpp"
 
 namespace graft {
 
 std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
+    detail::check_environment();
     std::size_t block = nbytes;  // raised to what the buffer cache hands out
     void* p = detail::buffer_acquire(block);
     try {

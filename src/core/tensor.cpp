@@ -1,13 +1,13 @@
-// Tensor metadata, element access, printing and the autograd accessors.
+// Tensor metadata, element access, and the autograd fields a tensor carries (grad, grad_fn).
+// What needs the engine or the Node type (backward, requires_grad_, retain_grad, printing) is in
+// src/autograd/tensor_autograd.cpp.
 #include "graft/tensor.hpp"
 
-#include <iomanip>
-#include <ostream>
-#include <sstream>
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
 
 #include "core/dispatch.hpp"
-#include "graft/autograd.hpp"
-#include "graft/ops.hpp"
 
 namespace graft {
 
@@ -93,12 +93,20 @@ double Tensor::item_double() const {
     });
 }
 
+void Tensor::throw_item_not_integer(double value, long double lo, long double hi) const {
+    char number[64], range[96];  // the value in the shortest form that reads back as it
+    *std::to_chars(number, number + sizeof number - 1, value).ptr = '\0';
+    std::snprintf(range, sizeof range, "[%.0Lf, %.0Lf]", lo, hi);
+    throw ValueError(std::string("item: ") + dtype_name(dtype()) + " value " + number +
+                     " cannot be converted to an integer in " + range);
+}
+
 template <class T>
 std::vector<T> Tensor::to_vector() const {
     std::vector<T> out(static_cast<std::size_t>(numel()));
     if (out.empty()) return out;
     Tensor dst = from_blob(out.data(), shape(), dtype_of<T>::value);
-    detail::copy_elements(dst, *this);
+    detail::copy_elements(dst, *this, "to_vector");
     return out;
 }
 template std::vector<float> Tensor::to_vector<float>() const;
@@ -109,22 +117,47 @@ template std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
 template <>
 std::vector<bool> Tensor::to_vector<bool>() const {
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(numel()));
-    if (!bytes.empty()) detail::copy_elements(from_blob(bytes.data(), shape(), DType::Bool), *this);
+    if (!bytes.empty()) detail::copy_elements(from_blob(bytes.data(), shape(), DType::Bool), *this, "to_vector");
     return std::vector<bool>(bytes.begin(), bytes.end());
 }
 
-// ---- autograd accessors ----------------------------------------------------------
+namespace detail {
 
-Tensor& Tensor::requires_grad_(bool enabled) {
-    if (enabled && !is_floating(dtype()))
-        throw DTypeError(std::string("requires_grad_: only floating-point tensors can require grad, got ") +
-                         dtype_name(dtype()));
-    if (!is_leaf())
-        throw AutogradError("requires_grad_: can only change the flag of a leaf tensor; this one was produced by " +
-                            std::string(grad_fn()->name()) + " (use detach() to make a new leaf)");
-    impl().meta().requires_grad = enabled;
-    return *this;
+Tensor make_view(const Tensor& src, Shape shape, Shape strides, std::int64_t offset) {
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = src.storage();
+    impl->shape = std::move(shape);
+    impl->strides = std::move(strides);
+    impl->offset = offset;
+    impl->dtype = src.dtype();
+    return Tensor(std::move(impl));
 }
+
+std::vector<double> leading_values(const Tensor& t, std::int64_t count) {
+    std::vector<double> out;
+    out.reserve(static_cast<std::size_t>(std::max<std::int64_t>(count, 0)));
+    const std::size_t nd = t.shape().size();
+    std::vector<std::int64_t> index(nd, 0);
+    dispatch_all(t.dtype(), [&]<class T>() {
+        const T* base = storage_ptr<T>(t);
+        for (std::int64_t i = 0; i < count; ++i) {
+            std::int64_t off = t.offset();
+            for (std::size_t d = 0; d < nd; ++d) off += index[d] * t.strides()[d];
+            out.push_back(convert<double>(base[off]));
+            for (std::size_t d = nd; d-- > 0;) {
+                if (++index[d] < t.shape()[d]) break;
+                index[d] = 0;
+            }
+        }
+    });
+    return out;
+}
+
+}  // namespace detail
+
+Tensor Tensor::detach() const { return detail::make_view(*this, shape(), strides(), offset()); }
+
+// ---- autograd accessors ----------------------------------------------------------
 
 Tensor Tensor::grad() const {
     if (!impl().autograd || !impl().autograd->grad) return Tensor();
@@ -148,50 +181,5 @@ std::shared_ptr<Node> Tensor::grad_fn() const {
     return impl().autograd ? impl().autograd->grad_fn : nullptr;
 }
 
-void Tensor::retain_grad() {
-    if (!requires_grad()) throw AutogradError("retain_grad: tensor does not require grad");
-    if (is_leaf()) return;  // leaves keep their grad anyway
-    impl().meta().retains_grad = true;
-    grad_fn()->retained_output = impl_ptr();
-}
-
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
-    run_backward({*this}, {gradient}, retain_graph);
-}
-
-Tensor Tensor::sum() const { return graft::sum(*this); }
-Tensor Tensor::mean() const { return graft::mean(*this); }
-Tensor Tensor::sum(const std::vector<std::int64_t>& dims, bool keepdim) const { return graft::sum(*this, dims, keepdim); }
-Tensor Tensor::mean(const std::vector<std::int64_t>& dims, bool keepdim) const {
-    return graft::mean(*this, dims, keepdim);
-}
-
-// ---- printing --------------------------------------------------------------------
-
-std::string Tensor::to_string(std::int64_t max_values) const {
-    if (!defined()) return "Tensor(undefined)";
-    std::ostringstream os;
-    os << "Tensor(shape=" << shape_str(shape()) << ", dtype=" << dtype_name(dtype());
-    if (requires_grad()) os << ", requires_grad=true";
-    if (grad_fn()) os << ", grad_fn=" << grad_fn()->name();
-    os << ")\n[";
-    const std::int64_t n = numel();
-    const std::int64_t shown = std::min(n, max_values);
-    Tensor flat = contiguous().detach().reshape({n}).slice(0, 0, shown).to(DType::Float64);
-    std::vector<double> vals = flat.to_vector<double>();
-    os << std::setprecision(6);
-    for (std::int64_t i = 0; i < shown; ++i) {
-        if (i) os << ", ";
-        if (dtype() == DType::Bool)
-            os << (vals[static_cast<std::size_t>(i)] != 0 ? "true" : "false");
-        else
-            os << vals[static_cast<std::size_t>(i)];
-    }
-    if (shown < n) os << ", … (" << n << " values)";
-    os << "]";
-    return os.str();
-}
-
-std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_string(); }
 
 }  // namespace graft

@@ -2,17 +2,14 @@
 // file, the line and the column.
 #include "graft/data/csv.hpp"
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <limits>
 #include <sstream>
 #include <string_view>
 #include <variant>
 
-#include "data/read_text.hpp"
+#include "io/printable.hpp"
+#include "io/read_text.hpp"
 
 namespace graft::data {
 
@@ -28,9 +25,12 @@ struct ParsedCsv {
     std::size_t rows() const { return row_lines.size(); }
 };
 
+/// How much of a cell or a column name a message shows: a cell may be megabytes long.
+constexpr std::size_t kShownBytes = 64;
+
 /// "`who`: 'path'" — the start of every message about the file.
 std::string describe(const char* who, const std::filesystem::path& path) {
-    return std::string(who) + ": '" + path.string() + "'";
+    return std::string(who) + ": " + io::detail::quote(path.string());
 }
 
 /// The cell without surrounding spaces and tabs (unless the delimiter is one of them).
@@ -61,16 +61,13 @@ std::variant<double, std::string> parse_number(std::string_view cell) {
     const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
     if (end == cell.data() + cell.size() && ec == std::errc()) return value;
     const bool is_number = end == cell.data() + cell.size() && ec == std::errc::result_out_of_range;
-    std::string problem = "'";
-    problem += text;
-    problem += is_number ? "' is out of the range of a double" : "' is not a number";
-    return problem;
+    return io::detail::quote(text, kShownBytes) + (is_number ? " is out of the range of a double" : " is not a number");
 }
 
 ParsedCsv parse_csv(const std::filesystem::path& path, bool header, char delimiter, const char* who) {
     if (delimiter == '\n' || delimiter == '\r' || delimiter == '"')
         throw ValueError(std::string(who) + ": the delimiter cannot be a newline or a double quote");
-    const std::string text = detail::read_text_file(path, who);
+    const std::string text = io::detail::read_text_file(path, who);
     std::string_view rest(text);
     if (rest.starts_with("\xEF\xBB\xBF")) rest.remove_prefix(3);  // UTF-8 byte order mark
 
@@ -123,10 +120,13 @@ std::size_t label_position(const ParsedCsv& csv, const CsvOptions& options, cons
     if (options.label_column) {
         for (std::size_t c = 0; c < csv.columns.size(); ++c)
             if (csv.columns[c] == *options.label_column) return c;
+        constexpr std::size_t kShownColumns = 20;
         std::string names;
-        for (const std::string& name : csv.columns) names += (names.empty() ? "" : ", ") + name;
-        throw ValueError(at + ": no column named '" + *options.label_column + "' in the header (columns: " + names +
-                         ")");
+        for (std::size_t c = 0; c < csv.columns.size() && c < kShownColumns; ++c)
+            names += (c == 0 ? "" : ", ") + io::detail::printable(csv.columns[c], kShownBytes);
+        if (csv.columns.size() > kShownColumns) names += ", … (" + std::to_string(csv.columns.size()) + " columns)";
+        throw ValueError(at + ": no column named " + io::detail::quote(*options.label_column, kShownBytes) +
+                         " in the header (columns: " + names + ")");
     }
     const auto count = static_cast<long long>(csv.num_columns);
     const long long index = options.label_index < 0 ? count + options.label_index : options.label_index;
@@ -146,8 +146,8 @@ CsvTable read_csv(const std::filesystem::path& path, bool header, char delimiter
 
 std::shared_ptr<TensorDataset> load_csv(const std::filesystem::path& path, const CsvOptions& options) {
     if (options.label_column && !options.header)
-        throw ValueError(describe("load_csv", path) + ": label_column '" + *options.label_column +
-                         "' needs a header (header = false)");
+        throw ValueError(describe("load_csv", path) + ": label_column " +
+                         io::detail::quote(*options.label_column, kShownBytes) + " needs a header (header = false)");
     const ParsedCsv csv = parse_csv(path, options.header, options.delimiter, "load_csv");
     const std::size_t label = label_position(csv, options, path);
     if (csv.num_columns < 2)

@@ -5,6 +5,7 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -51,16 +52,46 @@ Generator::State generator_state_from(const StateDict& sd, const std::string& wh
     Generator::State st{};
     const std::vector<std::int64_t> words = need("state", DType::Int64, {4}).to_vector<std::int64_t>();
     for (std::size_t i = 0; i < 4; ++i) st.s[i] = std::bit_cast<std::uint64_t>(words[i]);
+    if (st.s == std::array<std::uint64_t, 4>{})
+        throw ValueError(where + ": tensor 'rng.state' is all zeros, a state the generator never reaches (it would "
+                         "draw only zeros)");
     const std::int64_t has_spare = need("has_spare", DType::Int64, {}).to_vector<std::int64_t>()[0];
     if (has_spare != 0 && has_spare != 1)
         throw ValueError(where + ": tensor 'rng.has_spare' is " + std::to_string(has_spare) + ", expected 0 or 1");
     st.has_spare = has_spare == 1;
     st.spare = need("spare", DType::Float64, {}).to_vector<double>()[0];
+    if (!std::isfinite(st.spare))
+        throw ValueError(where + ": tensor 'rng.spare' is " + std::to_string(st.spare) +
+                         ", expected a finite number (a cached normal sample)");
     if (sd.size() != 3)
         for (const auto& [name, t] : sd)
             if (name != "state" && name != "has_spare" && name != "spare")
                 throw ValueError(where + ": unexpected tensor 'rng." + name + "'");
     return st;
+}
+
+/// Everything a strict load of `part` into `model` needs, checked without changing the model: the
+/// same names, and for each the model's shape and dtype (a checkpoint restores a run exactly, so
+/// no conversion is allowed).
+void check_model_part(const nn::Module& model, const StateDict& part, const std::string& where) {
+    const StateDict mine = model.state_dict();
+    std::vector<std::string> problems;
+    for (const auto& [name, target] : mine) {
+        const Tensor* saved = part.find(name);
+        if (saved == nullptr)
+            problems.push_back("missing 'model." + name + "'");
+        else if (saved->shape() != target.shape() || saved->dtype() != target.dtype())
+            problems.push_back("'model." + name + "' is " + dtype_name(saved->dtype()) + " " +
+                               shape_str(saved->shape()) + ", the model's is " + dtype_name(target.dtype()) + " " +
+                               shape_str(target.shape()));
+    }
+    for (const auto& [name, t] : part)
+        if (!mine.contains(name)) problems.push_back("unexpected 'model." + name + "'");
+    if (problems.empty()) return;
+    std::string message = where + ": model state does not fit the model (" + std::to_string(problems.size()) +
+                          " problems); nothing loaded:";
+    for (const std::string& p : problems) message += "\n  " + p;
+    throw ValueError(message);
 }
 
 }  // namespace
@@ -164,18 +195,23 @@ CheckpointInfo load_checkpoint(const std::filesystem::path& path, const Checkpoi
     };
     if (refs.optimizer) check_type(kOptimizerKey, "optimizer", refs.optimizer->name());
     if (refs.scheduler) check_type(kSchedulerKey, "scheduler", refs.scheduler->name());
-    Generator::State rng{};
-    if (refs.generator) rng = generator_state_from(part_dicts[3], where);
 
-    // ---- restore, part by part ---------------------------------------------------------------
-    auto in_part = [&](const char* part, auto&& load) {
+    // ---- every part's state, before any part changes -----------------------------------------
+    auto in_part = [&](const char* part, auto&& step) {
         try {
-            load();
+            step();
         } catch (Error& e) {
             e.add_context(where + ": " + part + " state");
             throw;
         }
     };
+    if (refs.model) check_model_part(*refs.model, part_dicts[0], where);
+    if (refs.optimizer) in_part("optimizer", [&] { refs.optimizer->check_state_dict(part_dicts[1]); });
+    if (refs.scheduler) in_part("scheduler", [&] { refs.scheduler->check_state_dict(part_dicts[2]); });
+    Generator::State rng{};
+    if (refs.generator) rng = generator_state_from(part_dicts[3], where);
+
+    // ---- restore: every part validated, so nothing below throws for the file's contents ------
     if (refs.model) in_part("model", [&] { refs.model->load_state_dict(part_dicts[0], {.strict = true}); });
     if (refs.optimizer) in_part("optimizer", [&] { refs.optimizer->load_state_dict(part_dicts[1]); });
     if (refs.scheduler) in_part("scheduler", [&] { refs.scheduler->load_state_dict(part_dicts[2]); });

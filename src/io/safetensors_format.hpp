@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "graft/io/safetensors.hpp"
+#include "io/printable.hpp"
 
 namespace graft::io::detail {
 
@@ -31,12 +32,6 @@ const FileDType* find_file_dtype(std::string_view name);
 std::string_view file_dtype_name(DType dtype);
 /// "F32, F64, …": the names graft reads, for error messages.
 std::string supported_file_dtypes();
-
-/// `text` made safe for an error message: control bytes and bytes that are not well-formed UTF-8
-/// escaped as \xNN, text past 200 bytes cut.
-std::string printable(std::string_view text);
-/// printable(text) in single quotes, for names.
-std::string quote(std::string_view text);
 
 /// Validates the complete safetensors image bytes[0, size) — header and data layout — and
 /// describes it; IOError prefixed with `source` on any defect. Reads nothing outside the image.

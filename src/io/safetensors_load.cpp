@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "io/readable_file.hpp"
 #include "io/safetensors_format.hpp"
 
 namespace graft::io {
@@ -90,18 +91,10 @@ public:
 
     /// Maps `path`; files shorter than 8 bytes are read instead (they only need an error message).
     static std::shared_ptr<FileMapping> open(const std::filesystem::path& path, const std::string& source) {
-        // O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0) throw IOError(source + ": cannot open: " + std::strerror(errno));
+        const detail::ReadableFile file(path, "read_safetensors");
         auto mapping = std::shared_ptr<FileMapping>(new FileMapping());
-        try {
-            mapping->map(fd, source);
-        } catch (...) {
-            ::close(fd);
-            throw;
-        }
-        ::close(fd);  // the mapping stays valid without the descriptor
-        return mapping;
+        mapping->map(file, source);
+        return mapping;  // the mapping stays valid without the descriptor
     }
 
     const std::uint8_t* data() const {
@@ -112,18 +105,15 @@ public:
 private:
     FileMapping() = default;
 
-    void map(int fd, const std::string& source) {
-        struct stat st {};
-        if (::fstat(fd, &st) != 0) throw IOError(source + ": cannot stat: " + std::strerror(errno));
-        if (!S_ISREG(st.st_mode)) throw IOError(source + ": not a regular file");
-        size_ = static_cast<std::size_t>(st.st_size);
+    void map(const detail::ReadableFile& file, const std::string& source) {
+        size_ = file.size();
         if (size_ < small_.size()) {
-            const ssize_t got = ::pread(fd, small_.data(), size_, 0);
+            const ssize_t got = ::pread(file.fd(), small_.data(), size_, 0);
             if (got < 0 || static_cast<std::size_t>(got) != size_)
                 throw IOError(source + ": cannot read: " + std::strerror(errno));
             return;
         }
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
         if (p == MAP_FAILED) throw IOError(source + ": cannot memory-map: " + std::strerror(errno));
         data_ = p;
     }

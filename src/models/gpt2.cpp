@@ -8,19 +8,14 @@
 #include "graft/autograd.hpp"
 #include "graft/io/safetensors.hpp"
 #include "graft/nn/conv1d.hpp"
-#include "graft/nn/functional.hpp"
-#include "graft/nn/functional/attention.hpp"
+#include "graft/functional.hpp"
+#include "graft/functional/attention.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
 
 namespace graft::models {
 
 namespace {
-
-/// The child registered as `name`, called by name so that a replaced child takes effect.
-Tensor call_child(const nn::Module& parent, const char* name, const Tensor& x) {
-    return parent.submodule(name)->forward(x);
-}
 
 /// [B, T, H·D] → [B, H, T, D] (a view).
 Tensor split_heads(const Tensor& x, std::int64_t heads) {
@@ -51,8 +46,8 @@ GPT2Attention::GPT2Attention(const GPT2Config& c) : config(c) {
 }
 
 void GPT2Attention::reset() {
-    auto c_attn = register_module("c_attn", nn::Conv1D(config.n_embd, 3 * config.n_embd));
-    auto c_proj = register_module("c_proj", nn::Conv1D(config.n_embd, config.n_embd));
+    register_module("c_attn", &GPT2Attention::c_attn, nn::Conv1D(config.n_embd, 3 * config.n_embd));
+    register_module("c_proj", &GPT2Attention::c_proj, nn::Conv1D(config.n_embd, config.n_embd));
     nn::init::normal_(c_attn->weight, 0.0, config.initializer_range);
     nn::init::normal_(c_proj->weight, 0.0, config.initializer_range / std::sqrt(2.0 * config.n_layer));
 }
@@ -60,7 +55,7 @@ void GPT2Attention::reset() {
 // x [B, T, E] → c_attn → q, k, v [B, H, T, D]; with a cache k, v grow to [B, H, T_cached + T, D];
 // causal attention (bottom-right aligned: the new positions see every cached one) → [B, T, E] → c_proj
 Tensor GPT2Attention::forward(const Tensor& x, LayerKV* kv) {
-    const std::vector<Tensor> qkv = split(call_child(*this, "c_attn", x), config.n_embd, -1);
+    const std::vector<Tensor> qkv = split(c_attn(x), config.n_embd, -1);
     const Tensor q = split_heads(qkv[0], config.n_head);
     Tensor k = split_heads(qkv[1], config.n_head), v = split_heads(qkv[2], config.n_head);
     if (kv != nullptr) {
@@ -70,7 +65,7 @@ Tensor GPT2Attention::forward(const Tensor& x, LayerKV* kv) {
     nn::functional::AttentionOptions options{.causal = true};
     if (!config.scale_attn_weights) options.scale = 1.0;
     const Tensor y = merge_heads(nn::functional::scaled_dot_product_attention(q, k, v, options));
-    return dropout(call_child(*this, "c_proj", y), config.resid_pdrop, is_training());
+    return dropout(c_proj(y), config.resid_pdrop, is_training());
 }
 
 // ---- MLP ----------------------------------------------------------------------------------------
@@ -81,16 +76,16 @@ GPT2MLP::GPT2MLP(const GPT2Config& c) : config(c) {
 }
 
 void GPT2MLP::reset() {
-    auto c_fc = register_module("c_fc", nn::Conv1D(config.n_embd, config.mlp_width()));
-    auto c_proj = register_module("c_proj", nn::Conv1D(config.mlp_width(), config.n_embd));
+    register_module("c_fc", &GPT2MLP::c_fc, nn::Conv1D(config.n_embd, config.mlp_width()));
+    register_module("c_proj", &GPT2MLP::c_proj, nn::Conv1D(config.mlp_width(), config.n_embd));
     nn::init::normal_(c_fc->weight, 0.0, config.initializer_range);
     nn::init::normal_(c_proj->weight, 0.0, config.initializer_range / std::sqrt(2.0 * config.n_layer));
 }
 
 // x [B, T, E] → c_fc [B, T, 4E] → gelu (tanh) → c_proj [B, T, E] → dropout
 Tensor GPT2MLP::forward(const Tensor& x) {
-    const Tensor hidden = gelu(call_child(*this, "c_fc", x), GeluApprox::Tanh);
-    return dropout(call_child(*this, "c_proj", hidden), config.resid_pdrop, is_training());
+    const Tensor hidden = gelu(c_fc(x), GeluApprox::Tanh);
+    return dropout(c_proj(hidden), config.resid_pdrop, is_training());
 }
 
 // ---- block --------------------------------------------------------------------------------------
@@ -101,15 +96,15 @@ GPT2Block::GPT2Block(const GPT2Config& c) : config(c) {
 }
 
 void GPT2Block::reset() {
-    ln_1 = register_module("ln_1", nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
-    attn = register_module("attn", GPT2Attention(config));
-    ln_2 = register_module("ln_2", nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
-    mlp = register_module("mlp", GPT2MLP(config));
+    register_module("ln_1", &GPT2Block::ln_1, nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
+    register_module("attn", &GPT2Block::attn, GPT2Attention(config));
+    register_module("ln_2", &GPT2Block::ln_2, nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
+    register_module("mlp", &GPT2Block::mlp, GPT2MLP(config));
 }
 
 Tensor GPT2Block::forward(const Tensor& x, LayerKV* kv) {
-    const Tensor h = add(x, attn->forward(ln_1->forward(x), kv));
-    return add(h, mlp->forward(ln_2->forward(h)));
+    const Tensor h = add(x, attn(ln_1(x), kv));
+    return add(h, mlp(ln_2(h)));
 }
 
 // ---- the transformer -----------------------------------------------------------------------------
@@ -120,13 +115,13 @@ GPT2Model::GPT2Model(const GPT2Config& c) : config(c) {
 }
 
 void GPT2Model::reset() {
-    wte = register_module("wte", nn::Embedding(config.vocab_size, config.n_embd));
-    wpe = register_module("wpe", nn::Embedding(config.n_positions, config.n_embd));
+    register_module("wte", &GPT2Model::wte, nn::Embedding(config.vocab_size, config.n_embd));
+    register_module("wpe", &GPT2Model::wpe, nn::Embedding(config.n_positions, config.n_embd));
     nn::init::normal_(wte->weight, 0.0, config.initializer_range);
     nn::init::normal_(wpe->weight, 0.0, config.initializer_range);
-    h = register_module("h", nn::ModuleList());
+    register_module("h", &GPT2Model::h, nn::ModuleList());
     for (std::int64_t i = 0; i < config.n_layer; ++i) h->push_back(GPT2Block(config));
-    ln_f = register_module("ln_f", nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
+    register_module("ln_f", &GPT2Model::ln_f, nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
 }
 
 // ids [B, T] → wte(ids) + wpe(past … past+T−1) → dropout → blocks → ln_f → [B, T, E]
@@ -146,14 +141,15 @@ Tensor GPT2Model::forward(const Tensor& ids, KVCache* cache) {
         cache->layers.resize(static_cast<std::size_t>(config.n_layer));
     }
     const Tensor positions = arange(past, past + steps, 1, DType::Int64);
-    Tensor x = add(wte->forward(ids), wpe->forward(positions));
+    Tensor x = add(wte(ids), wpe(positions));
     x = dropout(x, config.embd_pdrop, is_training());
     for (std::int64_t i = 0; i < config.n_layer; ++i) {
         auto block = std::dynamic_pointer_cast<GPT2Block>((*h)[i]);
         if (!block) throw ValueError("GPT2Model: h." + std::to_string(i) + " is not a GPT2Block");
-        x = block->forward(x, cache != nullptr ? &cache->layers[static_cast<std::size_t>(i)] : nullptr);
+        LayerKV* kv = cache != nullptr ? &cache->layers[static_cast<std::size_t>(i)] : nullptr;
+        x = nn::with_module_path("h." + std::to_string(i), *block, [&] { return block->forward(x, kv); });
     }
-    return ln_f->forward(x);
+    return ln_f(x);
 }
 
 // ---- the language-model head -----------------------------------------------------------------------
@@ -163,11 +159,11 @@ GPT2LMHead::GPT2LMHead(const GPT2Config& c) : config(c) {
     reset();
 }
 
-void GPT2LMHead::reset() { transformer = register_module("transformer", GPT2Model(config)); }
+void GPT2LMHead::reset() { register_module("transformer", &GPT2LMHead::transformer, GPT2Model(config)); }
 
 // hidden [B, T, E] · wteᵀ → logits [B, T, V] (the head shares wte's weight)
 Tensor GPT2LMHead::forward(const Tensor& ids, KVCache* cache) {
-    return linear(transformer->forward(ids, cache), transformer->wte->weight);
+    return linear(transformer(ids, cache), transformer->wte->weight);
 }
 
 nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::LoadOptions& options) {
@@ -197,8 +193,21 @@ nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::Load
 }
 
 GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& config_json, const std::filesystem::path& weights) {
-    GPT2LMHead model(GPT2Config::from_json_file(config_json));
-    model.load_pretrained(io::load_safetensors(weights));
+    // Each step's error names the file it comes from (a weights file that does not fit the
+    // config otherwise reads as a bare list of keys).
+    auto from = [](const std::filesystem::path& file, const char* what, auto&& step) {
+        try {
+            return step();
+        } catch (Error& e) {
+            std::string where = "GPT2LMHead::from_pretrained: " + std::string(what) + " '";
+            where += file.string();
+            where += '\'';
+            e.add_context(where);
+            throw;
+        }
+    };
+    GPT2LMHead model = from(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
+    from(weights, "weights", [&] { return model.load_pretrained(io::load_safetensors(weights)); });
     return model;
 }
 

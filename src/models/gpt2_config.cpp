@@ -1,10 +1,11 @@
 // models::GPT2Config: reading Hugging Face's config.json and checking the sizes fit together.
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <type_traits>
 
-#include "data/read_text.hpp"
+#include "io/read_text.hpp"
 #include "graft/models/gpt2.hpp"
 
 namespace graft::models {
@@ -81,7 +82,7 @@ GPT2Config GPT2Config::from_json_file(const std::filesystem::path& path) {
     // 'path', quoted in place: "'" + path.string() trips a false -Wrestrict warning of GCC 12
     std::string source = path.string();
     source.insert(0, 1, '\'').push_back('\'');
-    return parse(data::detail::read_text_file(path, "GPT2Config"), source);
+    return parse(io::detail::read_text_file(path, "GPT2Config"), source);
 }
 
 GPT2Config GPT2Config::from_json_string(const std::string& text) { return parse(text, "<string>"); }
@@ -96,6 +97,38 @@ void GPT2Config::validate() const {
     positive("n_positions", n_positions);
     positive("vocab_size", vocab_size);
     if (n_inner < 0) throw ValueError("GPT2Config: n_inner must be ≥ 0 (0: 4·n_embd), got " + std::to_string(n_inner));
+    // Every weight, and all of them together, must have a float32 byte count that fits in 64 bits:
+    // a size such as n_positions = 2^62 is reported here, by name, rather than overflowing later.
+    const auto bytes_of = [](std::int64_t rows, std::int64_t cols, std::int64_t& bytes) {
+        std::int64_t count = 0;
+        return !__builtin_mul_overflow(rows, cols, &count) && !__builtin_mul_overflow(count, std::int64_t{4}, &bytes);
+    };
+    const auto too_large = [](const std::string& sizes, const char* weight) {
+        return ValueError("GPT2Config: " + sizes + " make " + weight +
+                          " too large: the float32 byte count overflows 64 bits");
+    };
+    const std::string embd = "n_embd = " + std::to_string(n_embd);
+    std::int64_t wte_bytes = 0, wpe_bytes = 0, attn_bytes = 0, mlp_bytes = 0;
+    if (!bytes_of(vocab_size, n_embd, wte_bytes))
+        throw too_large("vocab_size = " + std::to_string(vocab_size) + " and " + embd, "wte [vocab_size, n_embd]");
+    if (!bytes_of(n_positions, n_embd, wpe_bytes))
+        throw too_large("n_positions = " + std::to_string(n_positions) + " and " + embd, "wpe [n_positions, n_embd]");
+    if (n_embd > INT64_MAX / 4 || !bytes_of(n_embd, 4 * n_embd, attn_bytes))
+        throw too_large(embd, "the attention weights c_attn [n_embd, 3·n_embd] and c_proj [n_embd, n_embd]");
+    std::int64_t width = n_inner;
+    if (n_inner == 0 && __builtin_mul_overflow(n_embd, std::int64_t{4}, &width))
+        throw too_large(embd, "the MLP width 4·n_embd");
+    if (!bytes_of(n_embd, width, mlp_bytes) || __builtin_mul_overflow(mlp_bytes, std::int64_t{2}, &mlp_bytes))
+        throw too_large(embd + " and an MLP width of " + std::to_string(width),
+                        "the MLP weights c_fc [n_embd, width] and c_proj [width, n_embd]");
+    std::int64_t block_bytes = 0, blocks_bytes = 0, total_bytes = 0;
+    if (__builtin_add_overflow(attn_bytes, mlp_bytes, &block_bytes) ||
+        __builtin_mul_overflow(block_bytes, n_layer, &blocks_bytes) ||
+        __builtin_add_overflow(blocks_bytes, wte_bytes, &total_bytes) ||
+        __builtin_add_overflow(total_bytes, wpe_bytes, &total_bytes))
+        throw too_large("n_layer = " + std::to_string(n_layer) + ", " + embd + ", vocab_size = " +
+                            std::to_string(vocab_size) + " and n_positions = " + std::to_string(n_positions),
+                        "the model's weights together");
     if (n_embd % n_head != 0)
         throw ValueError("GPT2Config: n_embd " + std::to_string(n_embd) + " is not a multiple of n_head " +
                          std::to_string(n_head));

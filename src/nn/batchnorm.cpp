@@ -3,7 +3,7 @@
 #include "graft/nn/batchnorm.hpp"
 
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/batch_norm.hpp"
+#include "graft/functional/batch_norm.hpp"
 #include "graft/nn/init.hpp"
 #include "nn/repr.hpp"
 

@@ -37,14 +37,7 @@ std::shared_ptr<Module> Sequential::operator[](std::int64_t i) const { return ch
 
 Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
-    for (const auto& [name, child] : named_children()) {
-        try {
-            h = child->forward(h);
-        } catch (Error& e) {
-            e.add_context("in Sequential child " + name + " (" + child->type_name() + ")");
-            throw;
-        }
-    }
+    for (const auto& [name, child] : named_children()) h = with_module_path(name, *child, [&] { return child->forward(h); });
     return h;
 }
 

@@ -19,7 +19,12 @@ Embedding::Embedding(std::int64_t num, std::int64_t dim, std::optional<std::int6
                              std::to_string(num) + ")");
         if (*padding_idx < 0) *padding_idx += num;
     }
-    reset();
+    try {
+        reset();
+    } catch (Error& e) {  // a table too large to allocate: say which layer asked
+        e.add_context("Embedding(" + extra_repr() + ")");
+        throw;
+    }
 }
 
 void Embedding::reset() {

@@ -187,14 +187,16 @@ std::vector<std::string> apply_lora(Module& model, const LoraConfig& config) {
     const std::vector<std::string> paths = lora_target_paths(model, config);
     std::string held;
     for (const auto& path : paths)
-        // Owned by the parent's child list and by this handle only; any further owner (typically a
-        // custom parent's typed member pointer) would keep calling the unwrapped layer.
+        // Owned by the parent's slot (its registry, or the nn::Child member the registry reads) and
+        // by this handle only; any further owner (a parent's plain std::shared_ptr member) would
+        // keep calling the unwrapped layer.
         if (model.submodule(path).use_count() > 2) held += (held.empty() ? "" : ", ") + path;
     if (!held.empty())
         throw ValueError("apply_lora: " + held +
-                         " is also held outside the model's child list (a parent's member pointer, or a handle "
-                         "kept by the caller); a forward through that pointer would bypass the adapter. Release "
-                         "it or look children up by name in forward(); nothing changed");
+                         " is also held outside the model's child slots (a parent's std::shared_ptr member, or a "
+                         "handle kept by the caller); a forward through that pointer would bypass the adapter. "
+                         "Declare the member as nn::Child<…> (registered with register_module(name, &Parent::member, "
+                         "…)) or release the handle; nothing changed");
     for (const auto& path : paths) model.replace_child(path, std::make_shared<LoraLinear>(model.submodule(path), config));
     model.freeze();
     for (const auto& [path, layer] : lora_layers(model)) {
@@ -233,6 +235,15 @@ std::size_t unmerge_lora(Module& model) {
     auto layers = layers_to_switch(model, true, "unmerge_lora");
     for (auto& [path, layer] : layers) layer->unmerge();
     return layers.size();
+}
+
+StateDict lora_state_dict(const Module& model) {
+    StateDict out;
+    for (const auto& [path, layer] : lora_layers(model)) {
+        out.insert(path + ".lora_A", layer->lora_A.detach());
+        out.insert(path + ".lora_B", layer->lora_B.detach());
+    }
+    return out;
 }
 
 }  // namespace graft::nn

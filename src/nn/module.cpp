@@ -1,10 +1,12 @@
-// nn::Module: registration, traversal, modes, state dicts, structure edits, freezing, summary.
+// nn::Module: registration, traversal, modes, state dicts, structure edits, freezing, summary;
+// the slot an nn::Child member or the registry holds a child in.
 #include "graft/nn/module.hpp"
 
 #include <algorithm>
 #include <iomanip>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "graft/autograd.hpp"
 
@@ -44,6 +46,43 @@ std::string LoadReport::to_string() const {
     return s;
 }
 
+// ---- child slots -------------------------------------------------------------------------------
+
+namespace detail {
+
+void ChildSlot::set(std::shared_ptr<Module> module) {
+    if (name_.empty())
+        throw Error(std::string("nn::Child: a ") + (module ? module->type_name() : "null module") +
+                    " assigned to a child that is not registered; register it in the parent first with "
+                    "register_module(name, &Parent::member, module), so that parameters() and state_dict() "
+                    "include it");
+    if (!module) throw ValueError("nn::Child '" + name_ + "': the new module is null");
+    module_ = std::move(module);
+    reassigned_ = true;
+}
+
+Module& ChildSlot::held() const {
+    if (!module_)
+        throw Error("nn::Child" + (name_.empty() ? std::string(" (not registered)") : " '" + name_ + "'") +
+                    " holds no module");
+    return *module_;
+}
+
+}  // namespace detail
+
+detail::ChildSlot& Module::slot(std::size_t i) {
+    ChildEntry& e = children_[i];
+    return e.member ? e.member(*this) : e.own;
+}
+
+const detail::ChildSlot& Module::slot(std::size_t i) const { return const_cast<Module*>(this)->slot(i); }
+
+Module& Module::child(std::size_t i) const {
+    const detail::ChildSlot& s = slot(i);
+    if (!s.module_) throw Error(type_name() + ": child '" + s.name_ + "' holds no module");
+    return *s.module_;
+}
+
 std::string Module::repr() const {
     // Each child's repr is indented by two spaces after its first line, as torch's _addindent does.
     auto indented = [](const std::string& text) {
@@ -64,7 +103,8 @@ std::string Module::repr() const {
         start = nl + 1;
     }
     const bool one_line = children_.empty() && lines.size() <= 1;
-    for (const auto& [name, child] : children_) lines.push_back("(" + name + "): " + indented(child->repr()));
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        lines.push_back("(" + slot(i).name_ + "): " + indented(child(i).repr()));
     if (one_line) return type_name() + "(" + extra + ")";
     std::string s = type_name() + "(";
     for (const auto& l : lines) s += "\n  " + l;
@@ -81,8 +121,8 @@ void Module::check_new_name(const std::string& name, const char* what) const {
     auto taken = [&](const auto& v) {
         return std::any_of(v.begin(), v.end(), [&](const auto& s) { return s.name == name; });
     };
-    const bool child_taken =
-        std::any_of(children_.begin(), children_.end(), [&](const auto& c) { return c.first == name; });
+    bool child_taken = false;
+    for (std::size_t i = 0; i < children_.size(); ++i) child_taken |= slot(i).name_ == name;
     if (taken(parameters_) || taken(buffers_) || child_taken)
         throw ValueError(type_name() + ": " + what + " name '" + name + "' is already registered");
 }
@@ -108,15 +148,35 @@ Tensor Module::register_buffer(const std::string& name, Tensor t, bool persisten
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
     check_new_name(name, "submodule");
     if (!module) throw ValueError(type_name() + ": submodule '" + name + "' is null");
-    children_.emplace_back(name, std::move(module));
+    ChildEntry e;
+    e.own.module_ = std::move(module);
+    e.own.name_ = name;
+    children_.push_back(std::move(e));
+}
+
+void Module::add_member_child(const std::string& name, std::function<detail::ChildSlot&(Module&)> member,
+                              std::shared_ptr<Module> module) {
+    check_new_name(name, "submodule");
+    if (!module) throw ValueError(type_name() + ": submodule '" + name + "' is null");
+    detail::ChildSlot& target = member(*this);
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        if (&slot(i) == &target)
+            throw ValueError(type_name() + ": the member registered as '" + name + "' is already registered as '" +
+                             target.name_ + "'");
+    target.module_ = std::move(module);
+    target.name_ = name;
+    target.reassigned_ = false;
+    ChildEntry e;
+    e.member = std::move(member);
+    children_.push_back(std::move(e));
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
     std::vector<std::pair<std::string, Tensor>> out;
     for (const auto& s : parameters_) out.emplace_back(s.name, s.tensor);
     if (recurse)
-        for (const auto& [cname, child] : children_)
-            for (auto& [n, t] : child->named_parameters(true)) out.emplace_back(cname + "." + n, t);
+        for (std::size_t i = 0; i < children_.size(); ++i)
+            for (auto& [n, t] : child(i).named_parameters(true)) out.emplace_back(slot(i).name_ + "." + n, t);
     return out;
 }
 
@@ -130,8 +190,8 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) 
     std::vector<std::pair<std::string, Tensor>> out;
     for (const auto& s : buffers_) out.emplace_back(s.name, s.tensor);
     if (recurse)
-        for (const auto& [cname, child] : children_)
-            for (auto& [n, t] : child->named_buffers(true)) out.emplace_back(cname + "." + n, t);
+        for (std::size_t i = 0; i < children_.size(); ++i)
+            for (auto& [n, t] : child(i).named_buffers(true)) out.emplace_back(slot(i).name_ + "." + n, t);
     return out;
 }
 
@@ -141,16 +201,27 @@ std::vector<Tensor> Module::buffers(bool recurse) const {
     return out;
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const {
+    std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+        child(i);  // throws for an emptied member
+        out.emplace_back(slot(i).name_, slot(i).module_);
+    }
+    return out;
+}
+
 std::vector<std::shared_ptr<Module>> Module::children() const {
     std::vector<std::shared_ptr<Module>> out;
-    for (const auto& c : children_) out.push_back(c.second);
+    for (auto& [name, c] : named_children()) out.push_back(std::move(c));
     return out;
 }
 
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
     std::vector<std::pair<std::string, Module*>> out{{"", this}};
-    for (const auto& [cname, child] : children_)
-        for (auto& [n, m] : child->named_modules()) out.emplace_back(n.empty() ? cname : cname + "." + n, m);
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+        const std::string& cname = slot(i).name_;
+        for (auto& [n, m] : child(i).named_modules()) out.emplace_back(n.empty() ? cname : cname + "." + n, m);
+    }
     return out;
 }
 
@@ -161,15 +232,17 @@ std::shared_ptr<Module> Module::submodule(const std::string& path) const {
     while (true) {
         const std::size_t dot = path.find('.', start);
         const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        auto it = std::find_if(cur->children_.begin(), cur->children_.end(),
-                               [&](const auto& c) { return c.first == part; });
-        if (it == cur->children_.end()) {
+        std::size_t i = 0;
+        while (i < cur->children_.size() && cur->slot(i).name_ != part) ++i;
+        if (i == cur->children_.size()) {
             std::string names;
-            for (const auto& c : cur->children_) names += (names.empty() ? "" : ", ") + c.first;
+            for (std::size_t j = 0; j < cur->children_.size(); ++j)
+                names += (names.empty() ? "" : ", ") + cur->slot(j).name_;
             throw IndexError("submodule: no child '" + part + "' in '" + path + "' (" + cur->type_name() +
                              " has: " + (names.empty() ? "no children" : names) + ")");
         }
-        found = it->second;
+        cur->child(i);  // throws for an emptied member
+        found = cur->slot(i).module_;
         cur = found.get();
         if (dot == std::string::npos) return found;
         start = dot + 1;
@@ -194,18 +267,20 @@ void Module::replace_child(const std::string& path, std::shared_ptr<Module> modu
         parent = keep.get();
     }
     const std::string last = dot == std::string::npos ? path : path.substr(dot + 1);
-    for (auto& c : parent->children_)
-        if (c.first == last) {
+    for (std::size_t i = 0; i < parent->children_.size(); ++i) {
+        detail::ChildSlot& s = parent->slot(i);
+        if (s.name_ == last) {
             module->train(parent->training_);
-            c.second = std::move(module);
+            s.set(std::move(module));
             return;
         }
+    }
     submodule(path);  // throws the descriptive IndexError
 }
 
 Module& Module::train(bool on) {
     training_ = on && !eval_pinned_;
-    for (auto& c : children_) c.second->train(on);
+    for (std::size_t i = 0; i < children_.size(); ++i) child(i).train(on);
     return *this;
 }
 
@@ -219,8 +294,8 @@ StateDict Module::state_dict() const {
     for (const auto& s : parameters_) sd.insert(s.name, s.tensor.detach());
     for (const auto& s : buffers_)
         if (s.persistent && s.tensor.defined()) sd.insert(s.name, s.tensor.detach());
-    for (const auto& [cname, child] : children_)
-        for (const auto& [n, t] : child->state_dict()) sd.insert(cname + "." + n, t);
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        for (const auto& [n, t] : child(i).state_dict()) sd.insert(slot(i).name_ + "." + n, t);
     return sd;
 }
 
@@ -247,22 +322,69 @@ StateDict renamed_state_dict(const StateDict& dict, const LoadOptions& options) 
     return out;
 }
 
+namespace {
+
+/// One tensor load_state_dict writes: the model's tensor and the value it gets.
+struct PendingCopy {
+    std::string name;
+    Tensor dst;
+    Tensor value;
+};
+
+bool same_view(const Tensor& a, const Tensor& b) {
+    return a.shares_storage(b) && a.offset() == b.offset() && a.shape() == b.shape() && a.strides() == b.strides() &&
+           a.dtype() == b.dtype();
+}
+
+/// Makes every value ready to be copied before anything is written, so that a failure names its
+/// key and leaves the model untouched: a value of another dtype is converted (ValueError for one
+/// its destination cannot hold, a NaN into an int64 buffer say), and a value sharing storage with
+/// a tensor that another copy overwrites (two layers' weights swapped) is snapshotted first.
+/// Copies of a tensor onto itself (a model's own state_dict) are dropped.
+void stage_copies(std::vector<PendingCopy>& copies) {
+    std::erase_if(copies, [](const PendingCopy& c) { return same_view(c.dst, c.value); });
+    std::unordered_set<const Storage*> written;
+    for (const auto& c : copies) written.insert(c.dst.storage().get());
+    for (auto& c : copies) {
+        try {
+            if (c.value.dtype() != c.dst.dtype())
+                c.value = c.value.to(c.dst.dtype());
+            else if (written.contains(c.value.storage().get()))
+                c.value = c.value.clone();
+        } catch (Error& e) {
+            e.add_context("load_state_dict: '" + c.name + "'");
+            throw;
+        }
+    }
+}
+
+}  // namespace
+
 LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions& options) {
     const StateDict dict = renamed_state_dict(original, options);
     LoadReport report;
-    std::vector<std::pair<Tensor, Tensor>> copies;  // (model tensor, value to copy into it)
+    std::vector<PendingCopy> copies;
     std::vector<std::pair<std::string, Tensor>> reinit;  // (name, model tensor) under Reinit
     StateDict mine = state_dict();
     for (const auto& [name, target] : mine) {
         const Tensor* src = dict.find(name);
+        if (src != nullptr && !src->defined())
+            throw ValueError("load_state_dict: the dict's '" + name + "' is an undefined tensor; nothing loaded");
+        if (!target.defined())
+            throw ValueError("load_state_dict: the model's '" + name + "' is an undefined tensor; nothing loaded");
         if (src == nullptr) {
             report.missing.push_back(name);
-        } else if (src->shape() != target.shape()) {
+        } else if (src->shape() == target.shape()) {
+            copies.push_back({name, target, *src});
+            report.loaded.push_back(name);
+        } else if (src->numel() == 1 && target.numel() == 1 && src->dim() + target.dim() == 1) {
+            // A one-element tensor for a 0-d one or the reverse, as PyTorch accepts: exporters
+            // (numpy among them) often write 0-d buffers such as num_batches_tracked as [1].
+            copies.push_back({name, target, src->detach().reshape(target.shape())});
+            report.loaded.push_back(name);
+        } else {
             report.mismatched.push_back({name, target.shape(), src->shape()});
             if (options.mismatch == MismatchPolicy::Reinit) reinit.emplace_back(name, target);
-        } else {
-            copies.emplace_back(target, *src);
-            report.loaded.push_back(name);
         }
     }
     for (const auto& [name, t] : dict)
@@ -293,10 +415,11 @@ LoadReport Module::load_state_dict(const StateDict& original, const LoadOptions&
         if (value == nullptr || !value->defined() || value->shape() != target.shape())
             throw ValueError("load_state_dict: cannot re-initialise '" + name + "': a fresh " + owner->type_name() +
                              " has no tensor of shape " + shape_str(target.shape()) + " under that name");
-        copies.emplace_back(target, *value);
+        copies.push_back({name, target, *value});
     }
     NoGradGuard guard;
-    for (auto& [dst, src] : copies) Tensor(dst).copy_(src);
+    stage_copies(copies);
+    for (auto& c : copies) Tensor(c.dst).copy_(c.value);
     return report;
 }
 
@@ -315,8 +438,35 @@ std::shared_ptr<Module> Module::fresh_copy() const {
 void Module::clear_registrations() {
     parameters_.clear();
     buffers_.clear();
+    for (std::size_t i = 0; i < children_.size(); ++i) slot(i) = detail::ChildSlot{};
     children_.clear();
 }
+
+namespace {
+
+/// Whether copy_state_from can copy `original`'s values into `rebuilt`: same type and
+/// configuration (extra_repr), the same own parameters (names, shapes, dtypes) and buffer names,
+/// the same child names.
+bool same_structure(const Module& rebuilt, const Module& original) {
+    if (rebuilt.type_name() != original.type_name() || rebuilt.extra_repr() != original.extra_repr()) return false;
+    const auto pa = rebuilt.named_parameters(false), pb = original.named_parameters(false);
+    if (pa.size() != pb.size()) return false;
+    for (std::size_t i = 0; i < pa.size(); ++i)
+        if (pa[i].first != pb[i].first || pa[i].second.shape() != pb[i].second.shape() ||
+            pa[i].second.dtype() != pb[i].second.dtype())
+            return false;
+    const auto ba = rebuilt.named_buffers(false), bb = original.named_buffers(false);
+    if (ba.size() != bb.size()) return false;
+    for (std::size_t i = 0; i < ba.size(); ++i)
+        if (ba[i].first != bb[i].first) return false;
+    const auto ca = rebuilt.named_children(), cb = original.named_children();
+    if (ca.size() != cb.size()) return false;
+    for (std::size_t i = 0; i < ca.size(); ++i)
+        if (ca[i].first != cb[i].first) return false;
+    return true;
+}
+
+}  // namespace
 
 void Module::copy_state_from(const Module& other) {
     auto describe = [](const Module& m) {
@@ -326,7 +476,7 @@ void Module::copy_state_from(const Module& other) {
     if (parameters_.size() != other.parameters_.size() || buffers_.size() != other.buffers_.size() ||
         children_.size() != other.children_.size() || type_name() != other.type_name())
         throw Error("clone: rebuilt " + describe(*this) + " differs from the original " + describe(other) +
-                    " (was a child replaced? override clone() for this module)");
+                    " (reset() builds another structure from this module's configuration; override clone())");
     auto same_layout = [](const Tensor& a, const Tensor& b) {
         return a.defined() && b.defined() && a.shape() == b.shape() && a.dtype() == b.dtype();
     };
@@ -356,10 +506,26 @@ void Module::copy_state_from(const Module& other) {
     training_ = other.training_;
     eval_pinned_ = other.eval_pinned_;
     for (std::size_t i = 0; i < children_.size(); ++i) {
-        if (children_[i].first != other.children_[i].first)
-            throw Error("clone: child '" + children_[i].first + "' rebuilt where the original has '" +
-                        other.children_[i].first + "'");
-        children_[i].second->copy_state_from(*other.children_[i].second);
+        detail::ChildSlot& mine = slot(i);
+        const detail::ChildSlot& theirs = other.slot(i);
+        if (mine.name_ != theirs.name_)
+            throw Error("clone: child '" + mine.name_ + "' rebuilt where the original has '" + theirs.name_ + "'");
+        const Module& original = other.child(i);
+        if (!theirs.reassigned_ && same_structure(child(i), original)) {
+            child(i).copy_state_from(original);
+            continue;
+        }
+        // The original's child is not what reset() builds (a new head, a LoRA wrapper): copy it whole.
+        // A slot that a plain std::shared_ptr member also holds cannot take it: the member would
+        // keep calling the rebuilt child.
+        if (!children_[i].member && mine.module_.use_count() > 1)
+            throw Error("clone: " + type_name() + "'s child '" + mine.name_ + "' is a " + original.type_name() +
+                        " that differs from the " + child(i).type_name() +
+                        " reset() builds (was it replaced?), and a std::shared_ptr member of " + type_name() +
+                        " holds the rebuilt one; declare that member as nn::Child<…> and register it with "
+                        "register_module(\"" + mine.name_ + "\", &" + type_name() + "::member, …)");
+        mine.module_ = original.clone();
+        mine.reassigned_ = true;
     }
 }
 
@@ -384,12 +550,26 @@ Module& Module::freeze(const std::string& pattern, const FreezeOptions& options)
 
 Module& Module::unfreeze(const std::string& pattern) {
     for (auto& t : parameters_matching(pattern)) t.requires_grad_(true);
+    release_pins();
+    return *this;
+}
+
+void Module::release_pins() {
     for (auto& [n, m] : named_modules())
         if (m->has_running_stats() && m->is_eval_pinned()) {
             bool any_trainable = false;
             for (auto& p : m->parameters()) any_trainable |= p.requires_grad();
             if (any_trainable) m->set_eval_pinned(false);
         }
+}
+
+Module& Module::freeze_except(const std::vector<std::string>& patterns, const FreezeOptions& options) {
+    std::vector<std::vector<Tensor>> keep;
+    for (const auto& p : patterns) keep.push_back(parameters_matching(p));  // throws before any change
+    freeze(options);
+    for (const auto& tensors : keep)
+        for (Tensor t : tensors) t.requires_grad_(true);
+    release_pins();
     return *this;
 }
 

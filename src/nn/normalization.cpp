@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "graft/nn/functional/norm.hpp"
+#include "graft/functional/norm.hpp"
 #include "graft/nn/init.hpp"
 #include "nn/repr.hpp"
 

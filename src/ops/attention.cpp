@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "attention/attention.hpp"
+#include "kernels/attention/attention.hpp"
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/attention.hpp"
+#include "graft/functional/attention.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"

@@ -8,9 +8,9 @@
 
 #include "core/dispatch.hpp"
 #include "core/lane_sum.hpp"
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/batch_norm.hpp"
+#include "graft/functional/batch_norm.hpp"
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"

@@ -13,7 +13,7 @@
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft {
 

@@ -10,7 +10,7 @@
 // float32 3×3 convolutions with stride 1, padding 1, at least 16 channels in and out and
 // enough tiles (winograd_eligible) take the Winograd F(2×2, 3×3) path (conv_winograd.cpp) for
 // the forward and the input gradient, chunks of images spread over the threads; their weight
-// gradient stays on im2col.
+// gradient stays on im2col. Non-finite inputs or weights take im2col too (see winograd_conv).
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
-#include "cpu/parallel.hpp"
-#include "gemm/gemm.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/gemm/gemm.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/conv.hpp"
+#include "graft/functional/conv.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
@@ -247,26 +247,38 @@ bool use_winograd(const ConvGeometry& g) {
 
 /// y [N, O', H, W] = the Winograd 3×3 conv of x [N, C', H, W]: g's forward (C' = C, O' = O, w as
 /// it is), or with `flip` its input gradient (x = dy, C' = O, O' = C, w transposed and turned).
-/// Chunks of images are spread over the threads as for_each_image spreads images.
-void winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool flip, const float* b, float* y) {
-    if (g.N == 0) return;
+/// Chunks of images are spread over the threads as for_each_image spreads images. Returns false,
+/// with y partly written, when w or x holds a non-finite value (all_finite): the caller then takes
+/// the im2col path, which gives what a direct convolution gives (inf where Winograd gives NaN).
+/// Each chunk of x is checked just before its input transform reads it, while it is in cache.
+bool winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool flip, const float* b, float* y) {
+    if (g.N == 0) return true;
+    if (!all_finite(w, g.weight_size())) return false;
     const int64 Cin = flip ? g.O : g.C, Cout = flip ? g.C : g.O;
     const Winograd3x3 wino(Cin, Cout, g.H, g.W, w, flip);
     int threads = image_threads(g);
     const int64 per_chunk = wino.chunk_images(g.N, threads);
     const int64 chunks = (g.N + per_chunk - 1) / per_chunk;
     threads = static_cast<int>(std::min<int64>(threads, chunks));
+    std::atomic<bool> finite{true};
     for_each_image(chunks, threads, [&](int, int64 k) {
+        if (!finite.load(std::memory_order_relaxed)) return;
         const int64 n0 = k * per_chunk, images = std::min(per_chunk, g.N - n0);
-        wino.run(images, x + n0 * Cin * g.H * g.W, b, y + n0 * Cout * g.H * g.W);
+        const float* xk = x + n0 * Cin * g.H * g.W;
+        if (!all_finite(xk, images * Cin * g.H * g.W)) {
+            finite.store(false, std::memory_order_relaxed);
+            return;
+        }
+        wino.run(images, xk, b, y + n0 * Cout * g.H * g.W);
     });
+    return finite.load();
 }
 
 // y[n, g] = W[g] · im2col(x[n])[g] + b   (x, w, y contiguous; b may be null)
 template <class T>
 void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
     if constexpr (std::is_same_v<T, float>)
-        if (use_winograd(g)) return winograd_conv(g, x, w, /*flip=*/false, b, y);
+        if (use_winograd(g) && winograd_conv(g, x, w, /*flip=*/false, b, y)) return;
     const int threads = image_threads(g);
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     const int64 P = g.P();
@@ -304,8 +316,9 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
 template <class T>
 void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
     if constexpr (std::is_same_v<T, float>)
-        if (dx != nullptr && use_winograd(g)) {  // dx = conv(dy, W flipped and transposed), padding 1
-            winograd_conv(g, dy, w, /*flip=*/true, nullptr, dx);
+        // dx = conv(dy, W flipped and transposed), padding 1; col2im below rewrites all of dx when
+        // Winograd declines.
+        if (dx != nullptr && use_winograd(g) && winograd_conv(g, dy, w, /*flip=*/true, nullptr, dx)) {
             dx = nullptr;
             if (dw == nullptr) return;
         }

@@ -22,9 +22,11 @@
 // double reference.
 #include "ops/conv_winograd.hpp"
 
-#include "cpu/workspace.hpp"
+#include "kernels/cpu/workspace.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace graft::nn::functional {
 
@@ -42,6 +44,16 @@ bool winograd_eligible(int64 N, int64 C, int64 O, int64 H, int64 W, int64 kh, in
                        int64 ph, int64 pw, int64 dh, int64 dw, int64 groups) {
     return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph == 1 && pw == 1 && dh == 1 && dw == 1 && groups == 1 &&
            C >= 16 && O >= 16 && N * ((H + 1) / 2) * ((W + 1) / 2) * 128 >= C * O;
+}
+
+bool all_finite(const float* p, int64 n) {
+    std::uint32_t bad = 0;
+    for (int64 i = 0; i < n; ++i) {
+        std::uint32_t bits;
+        std::memcpy(&bits, p + i, sizeof bits);
+        bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);  // exponent all ones: ±inf, NaN
+    }
+    return bad == 0;
 }
 
 Winograd3x3::Winograd3x3(int64 C, int64 O, int64 H, int64 W, const float* w, bool flip)

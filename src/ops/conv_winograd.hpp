@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 
 namespace graft::nn::functional {
 
@@ -18,6 +18,11 @@ namespace graft::nn::functional {
 bool winograd_eligible(std::int64_t N, std::int64_t C, std::int64_t O, std::int64_t H, std::int64_t W,
                        std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw, std::int64_t ph,
                        std::int64_t pw, std::int64_t dh, std::int64_t dw, std::int64_t groups);
+
+/// Whether the n floats at p are all finite. The Winograd transforms subtract inputs from one
+/// another (inf − inf = NaN where a direct convolution's sum is inf), so the callers take the
+/// im2col path for non-finite inputs or weights. A vectorisable scan over the exponent bits.
+bool all_finite(const float* p, std::int64_t n);
 
 /// y [n, O, H, W] = the 3×3, padding-1 cross-correlation of x [n, C, H, W] with weights W [O, C, 3, 3],
 /// plus b [O] (may be null), for images of one fixed shape. The weights are transformed and packed

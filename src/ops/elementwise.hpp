@@ -4,7 +4,7 @@
 #include <array>
 
 #include "core/dispatch.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::detail {
 

@@ -4,7 +4,7 @@
 #include <list>
 #include <mutex>
 
-#include "cpu/cpu_features.hpp"
+#include "kernels/cpu/cpu_features.hpp"
 
 namespace graft::detail {
 

@@ -12,7 +12,7 @@
 
 #include <memory>
 
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 #include "graft/tensor.hpp"
 
 namespace graft::detail {

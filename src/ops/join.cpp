@@ -1,6 +1,8 @@
-// Joining and splitting — cat and stack (forward, then backward), and split/chunk, which
-// return narrow() views whose gradients flow through the view nodes.
+// Joining and splitting — cat and stack (forward, then backward), split/chunk, which
+// return narrow() views whose gradients flow through the view nodes, and repeat (x joined
+// to copies of itself along each dimension; forward, then backward).
 #include <algorithm>
+#include <climits>
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
@@ -74,7 +76,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     Tensor out = empty(out_shape, first.dtype());
     std::int64_t offset = 0;
     for (std::size_t i = 0; i < tensors.size(); ++i) {
-        detail::copy_elements(out.narrow(dim, offset, sizes[i]), tensors[i]);
+        detail::copy_elements(out.narrow(dim, offset, sizes[i]), tensors[i], "cat");
         offset += sizes[i];
     }
     std::vector<const Tensor*> inputs;
@@ -146,6 +148,61 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
     // An empty dimension still yields `chunks` (empty) pieces, as in PyTorch.
     if (len == 0) return split(x, std::vector<std::int64_t>(static_cast<std::size_t>(chunks), 0), dim);
     return split(x, (len + chunks - 1) / chunks, dim);
+}
+
+namespace {
+
+// out = repeat(x, r): x viewed as [1, s₀, 1, s₁, …] (leading size-1 dims up to r.size()),
+// broadcast to [r₀, s₀, r₁, s₁, …] and laid out as [r₀·s₀, r₁·s₁, …]
+//   ⇒  dx = dout viewed as [r₀, s₀, r₁, s₁, …], summed over the r dims, reshaped to x's shape
+struct RepeatBackward final : Node {
+    RepeatBackward(Shape tiled, std::vector<std::int64_t> dims, Shape input)
+        : tiled_shape(std::move(tiled)), tile_dims(std::move(dims)), input_shape(std::move(input)) {}
+    const char* name() const override { return "RepeatBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        return {sum(g.reshape(tiled_shape), tile_dims).reshape(input_shape)};
+    }
+    Shape tiled_shape;
+    std::vector<std::int64_t> tile_dims;
+    Shape input_shape;
+};
+
+}  // namespace
+
+Tensor repeat(const Tensor& x, const std::vector<std::int64_t>& repeats) {
+    GRAFT_PROFILE_SCOPE("repeat");
+    const std::int64_t nd = static_cast<std::int64_t>(repeats.size());
+    if (nd < x.dim())
+        throw ShapeError("repeat: repeats " + shape_str(repeats) + " has " + std::to_string(nd) +
+                         " entries, fewer than the " + std::to_string(x.dim()) + " dimensions of input " +
+                         shape_str(x.shape()));
+    Shape padded(static_cast<std::size_t>(nd - x.dim()), 1);
+    padded.insert(padded.end(), x.shape().begin(), x.shape().end());
+    Shape tiled_shape, out_shape;
+    std::vector<std::int64_t> tile_dims;
+    std::int64_t out_numel = 1;
+    for (std::int64_t i = 0; i < nd; ++i) {
+        const std::int64_t r = repeats[static_cast<std::size_t>(i)], s = padded[static_cast<std::size_t>(i)];
+        if (r < 0)
+            throw ValueError("repeat: repeats " + shape_str(repeats) + " has a negative entry (" + std::to_string(r) +
+                             " at index " + std::to_string(i) + ") for input " + shape_str(x.shape()));
+        const bool overflows = s != 0 && r > INT64_MAX / s;
+        if (overflows || (r * s != 0 && out_numel > INT64_MAX / (r * s)))
+            throw ShapeError("repeat: repeats " + shape_str(repeats) + " of input " + shape_str(x.shape()) +
+                             " give more than 2^63 elements");
+        if (r * s != 0) out_numel *= r * s;
+        tiled_shape.insert(tiled_shape.end(), {r, s});
+        tile_dims.push_back(2 * i);
+        out_shape.push_back(r * s);
+    }
+    Tensor out = empty(out_shape, x.dtype());
+    if (out.numel() != 0) {
+        Tensor tiles = x.detach().reshape(padded);
+        for (std::int64_t i = nd - 1; i >= 0; --i) tiles = tiles.unsqueeze(i);
+        detail::copy_elements(out.view(tiled_shape), tiles.expand(tiled_shape), "repeat");
+    }
+    autograd::make_node<RepeatBackward>({&x}, out, std::move(tiled_shape), std::move(tile_dims), x.shape());
+    return out;
 }
 
 }  // namespace graft

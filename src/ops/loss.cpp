@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional.hpp"
+#include "graft/functional.hpp"
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft::nn::functional {
 

@@ -11,7 +11,7 @@
 #include <type_traits>
 
 #include "core/dispatch.hpp"
-#include "gemm/gemm.hpp"
+#include "kernels/gemm/gemm.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"

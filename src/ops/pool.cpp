@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/conv.hpp"
+#include "graft/functional/conv.hpp"
 #include "graft/profiler.hpp"
-#include "pool/pool.hpp"
+#include "kernels/pool/pool.hpp"
 
 namespace graft::nn::functional {
 

@@ -8,7 +8,7 @@
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft {
 

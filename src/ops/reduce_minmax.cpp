@@ -16,7 +16,7 @@
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft {
 

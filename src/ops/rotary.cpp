@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
-#include "graft/nn/functional/rotary.hpp"
+#include "graft/functional/rotary.hpp"
 #include "graft/profiler.hpp"
 
 namespace graft::nn::functional {

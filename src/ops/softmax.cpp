@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft {
 

@@ -11,7 +11,7 @@
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "ops/elementwise.hpp"
-#include "vector/vector.hpp"
+#include "kernels/vector/vector.hpp"
 
 namespace graft {
 

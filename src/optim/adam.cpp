@@ -5,7 +5,7 @@
 
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
-#include "optim/optim.hpp"
+#include "kernels/optim/optim.hpp"
 #include "optim/param_update.hpp"
 
 namespace graft::optim {
@@ -25,11 +25,12 @@ AdamConfig config(const O& o, bool decoupled) {
 
 template <class O>
 void check_adam(const O& o, const char* name) {
-    detail::require(o.lr >= 0, name, "lr", o.lr, "must be >= 0");
-    detail::require(o.eps >= 0, name, "eps", o.eps, "must be >= 0");
+    detail::require(std::isfinite(o.lr) && o.lr >= 0, name, "lr", o.lr, "must be finite and >= 0");
+    detail::require(std::isfinite(o.eps) && o.eps >= 0, name, "eps", o.eps, "must be finite and >= 0");
     detail::require(o.betas[0] >= 0 && o.betas[0] < 1, name, "betas[0]", o.betas[0], "must be in [0, 1)");
     detail::require(o.betas[1] >= 0 && o.betas[1] < 1, name, "betas[1]", o.betas[1], "must be in [0, 1)");
-    detail::require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, "must be >= 0");
+    detail::require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, name, "weight_decay",
+                    o.weight_decay, "must be finite and >= 0");
 }
 
 template <class O>

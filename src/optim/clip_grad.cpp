@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/lane_sum.hpp"
-#include "cpu/parallel.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "optim/state_util.hpp"

@@ -69,7 +69,7 @@ StateDict LRScheduler::state_dict() const {
     return sd;
 }
 
-void LRScheduler::load_state_dict(const StateDict& dict) {
+void LRScheduler::check_state_dict(const StateDict& dict) const {
     const std::string who = std::string(name_) + ".load_state_dict";
     const StateDict mine = state_dict();
     for (const auto& [key, t] : dict)
@@ -81,15 +81,27 @@ void LRScheduler::load_state_dict(const StateDict& dict) {
         if (!dict.contains(key))
             throw ValueError(who + ": missing key '" + key + "' (was it saved for an optimizer with " +
                              std::to_string(num_groups()) + " param groups?)");
-    for (const auto& [key, t] : dict) detail::read_scalar(who, key, t);  // all numeric, before any change
-    last_epoch_ = static_cast<std::int64_t>(detail::read_scalar(who, "last_epoch", dict.at("last_epoch")));
+    for (const auto& [key, t] : dict) detail::read_scalar(who, key, t);
+    detail::read_count(who, "last_epoch", dict.at("last_epoch"));
+    for (std::size_t g = 0; g < num_groups(); ++g)
+        for (const char* prefix : {"base_lrs.", "last_lr."}) {
+            const std::string key = prefix + std::to_string(g);
+            detail::read_rate(who, key, dict.at(key));
+        }
+    check_extra(dict, who);
+}
+
+void LRScheduler::load_state_dict(const StateDict& dict) {
+    check_state_dict(dict);
+    last_epoch_ = static_cast<std::int64_t>(dict.at("last_epoch").item<double>());
     for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
-        base_lrs_[g] = detail::read_scalar(who, "base_lrs", dict.at("base_lrs." + std::to_string(g)));
-        last_lr_[g] = detail::read_scalar(who, "last_lr", dict.at("last_lr." + std::to_string(g)));
+        base_lrs_[g] = dict.at("base_lrs." + std::to_string(g)).item<double>();
+        last_lr_[g] = dict.at("last_lr." + std::to_string(g)).item<double>();
     }
     load_extra(dict);
 }
 
+void LRScheduler::check_extra(const StateDict&, const std::string&) const {}
 void LRScheduler::save_extra(StateDict&) const {}
 void LRScheduler::load_extra(const StateDict&) {}
 
@@ -220,13 +232,30 @@ void LinearWarmup::save_extra(StateDict& dict) const {
     for (const auto& [key, t] : after_->state_dict()) dict.insert("after." + key, t);
 }
 
-void LinearWarmup::load_extra(const StateDict& dict) {
+StateDict LinearWarmup::after_part(const StateDict& dict) {
     StateDict inner;
     for (const auto& [key, t] : dict)
         if (key.rfind("after.", 0) == 0) inner.insert(key.substr(6), t);
-    after_->load_state_dict(inner);
+    return inner;
+}
+
+void LinearWarmup::check_extra(const StateDict& dict, const std::string& who) const {
+    for (std::size_t g = 0; g < targets_.size(); ++g) {
+        const std::string key = "targets." + std::to_string(g);
+        detail::read_rate(who, key, dict.at(key));
+    }
+    try {
+        after_->check_state_dict(after_part(dict));
+    } catch (Error& e) {
+        e.add_context(who + ": 'after.*'");
+        throw;
+    }
+}
+
+void LinearWarmup::load_extra(const StateDict& dict) {
+    after_->load_state_dict(after_part(dict));
     for (std::size_t g = 0; g < targets_.size(); ++g)
-        targets_[g] = detail::read_scalar(name_, "targets", dict.at("targets." + std::to_string(g)));
+        targets_[g] = dict.at("targets." + std::to_string(g)).item<double>();
 }
 
 // ---- CosineLR -------------------------------------------------------------------------------------------

@@ -152,11 +152,17 @@ void ReduceLROnPlateau::save_extra(StateDict& dict) const {
     dict.insert("cooldown_counter", detail::scalar64(static_cast<double>(cooldown_counter_)));
 }
 
+void ReduceLROnPlateau::check_extra(const StateDict& dict, const std::string& who) const {
+    const double best = detail::read_scalar(who, "best", dict.at("best"));
+    if (std::isnan(best)) throw ValueError(who + ": 'best' must be a number or an infinity, got nan");
+    detail::read_count(who, "num_bad_epochs", dict.at("num_bad_epochs"));
+    detail::read_count(who, "cooldown_counter", dict.at("cooldown_counter"));
+}
+
 void ReduceLROnPlateau::load_extra(const StateDict& dict) {
-    best_ = detail::read_scalar(name_, "best", dict.at("best"));
-    num_bad_epochs_ = static_cast<std::int64_t>(detail::read_scalar(name_, "num_bad_epochs", dict.at("num_bad_epochs")));
-    cooldown_counter_ =
-        static_cast<std::int64_t>(detail::read_scalar(name_, "cooldown_counter", dict.at("cooldown_counter")));
+    best_ = dict.at("best").item<double>();
+    num_bad_epochs_ = static_cast<std::int64_t>(dict.at("num_bad_epochs").item<double>());
+    cooldown_counter_ = static_cast<std::int64_t>(dict.at("cooldown_counter").item<double>());
 }
 
 }  // namespace graft::optim

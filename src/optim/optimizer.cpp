@@ -130,7 +130,7 @@ std::string join(const std::vector<std::string>& names) {
 }
 
 struct PendingState {
-    std::optional<double> step;
+    std::optional<std::int64_t> step;
     std::vector<std::pair<std::string, Tensor>> buffers;
 };
 
@@ -141,6 +141,12 @@ struct PendingGroup {
 };
 
 }  // namespace
+
+/// A validated state dict, sorted by parameter and group, ready to apply.
+struct Optimizer::LoadPlan {
+    std::map<std::size_t, PendingState> states;
+    std::vector<PendingGroup> groups;
+};
 
 StateDict Optimizer::state_dict() const {
     NoGradGuard guard;
@@ -165,11 +171,13 @@ StateDict Optimizer::state_dict() const {
     return sd;
 }
 
-void Optimizer::load_state_dict(const StateDict& dict) {
+Optimizer::LoadPlan Optimizer::plan_load(const StateDict& dict) {
     const std::string who = std::string(name_) + ".load_state_dict";
     const std::vector<std::string> known = known_buffers();
-    std::map<std::size_t, PendingState> states;
-    std::vector<PendingGroup> groups(num_param_groups());
+    LoadPlan plan;
+    auto& states = plan.states;
+    auto& groups = plan.groups;
+    groups.resize(num_param_groups());
 
     // 1. Sort every key into a parameter's state or a group's settings.
     for (const auto& [key, t] : dict) {
@@ -181,7 +189,7 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                                  name_ + " has " + std::to_string(params_.size()) + " parameters");
             PendingState& st = states[index];
             if (rest == "step") {
-                st.step = detail::read_scalar(who, key, t);
+                st.step = detail::read_count(who, key, t);
             } else if (std::find(known.begin(), known.end(), rest) != known.end()) {
                 if (!t.defined() || !is_floating(t.dtype()))
                     throw DTypeError(who + ": '" + key + "' must be a float32 or float64 tensor");
@@ -198,12 +206,16 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                 throw ValueError(who + ": '" + key + "' is for param group " + std::to_string(index) + ", but this " +
                                  name_ + " has " + std::to_string(groups.size()) + " groups");
             PendingGroup& pg = groups[index];
-            if (rest == "params")
+            if (rest == "params") {
                 pg.params = &t;
-            else if (rest == "initial_lr")
-                pg.initial_lr = detail::read_scalar(who, key, t);
-            else
-                pg.options[rest] = detail::read_scalar(who, key, t);
+            } else if (rest == "initial_lr") {
+                pg.initial_lr = detail::read_rate(who, key, t);
+            } else {
+                const double v = detail::read_scalar(who, key, t);
+                if (!std::isfinite(v))
+                    throw ValueError(who + ": '" + key + "' must be a finite number, got " + detail::number(v));
+                pg.options[rest] = v;
+            }
         } else {
             throw ValueError(who + ": unexpected key '" + key +
                              "' (an optimizer state dict has state.<i>.<name> and param_groups.<g>.<name> entries)");
@@ -217,10 +229,13 @@ void Optimizer::load_state_dict(const StateDict& dict) {
         if (saved == nullptr) throw ValueError(who + ": missing '" + prefix + "params'");
         std::vector<std::int64_t> expected;
         for (std::size_t i = group_begin_[g]; i < group_end(g); ++i) expected.push_back(static_cast<std::int64_t>(i));
-        if (saved->dtype() != DType::Int64 || saved->dim() != 1 || saved->to_vector<std::int64_t>() != expected)
-            throw ValueError(who + ": '" + prefix + "params' holds " + shape_str(saved->shape()) + " " +
-                             dtype_name(saved->dtype()) + " indices; group " + std::to_string(g) + " of this " + name_ +
-                             " has " + std::to_string(expected.size()) + " parameters starting at index " +
+        if (!saved->defined() || saved->dtype() != DType::Int64 || saved->dim() != 1 ||
+            saved->to_vector<std::int64_t>() != expected)
+            throw ValueError(who + ": '" + prefix + "params' holds " +
+                             (saved->defined() ? shape_str(saved->shape()) + " " + dtype_name(saved->dtype())
+                                               : std::string("no")) +
+                             " indices; group " + std::to_string(g) + " of this " + name_ + " has " +
+                             std::to_string(expected.size()) + " parameters starting at index " +
                              std::to_string(group_begin_[g]) + " (the optimizer must be built with the same groups)");
         std::vector<std::string> names;
         for (const OptionRef& ref : group_option_refs(g)) {
@@ -233,7 +248,7 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                                  ")");
     }
 
-    // 3. Apply the options tentatively, so that validation sees them; undo on any error.
+    // 3. Apply the options tentatively, so that validation sees them; always undone below.
     std::vector<std::vector<double>> previous(groups.size());
     auto restore = [&] {
         for (std::size_t g = 0; g < previous.size(); ++g) {
@@ -255,19 +270,21 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                 } else {
                     if (v != 0.0 && v != 1.0)
                         throw ValueError(who + ": 'param_groups." + std::to_string(g) + "." + ref.name +
-                                         "' is a flag and must be 0 or 1, got " + std::to_string(v));
+                                         "' is a flag and must be 0 or 1, got " + detail::number(v));
                     *ref.flag = v != 0.0;
                 }
             }
-            check_group_options(g);
+            try {
+                check_group_options(g);
+            } catch (Error& e) {
+                e.add_context(who + ": 'param_groups." + std::to_string(g) + "'");
+                throw;
+            }
         }
         // 4. Each parameter's state: a step count and every buffer its group's options need.
         for (const auto& [i, st] : states) {
             const std::string prefix = "state." + std::to_string(i) + ".";
             if (!st.step) throw ValueError(who + ": '" + prefix + "step' is missing");
-            if (!(*st.step >= 0) || *st.step != std::floor(*st.step) || *st.step > 9007199254740992.0)
-                throw ValueError(who + ": '" + prefix + "step' must be a non-negative integer, got " +
-                                 std::to_string(*st.step));
             std::size_t g = 0;
             while (g + 1 < group_begin_.size() && group_begin_[g + 1] <= i) ++g;
             for (const std::string& b : required_buffers(g)) {
@@ -283,18 +300,31 @@ void Optimizer::load_state_dict(const StateDict& dict) {
         restore();
         throw;
     }
+    restore();
+    return plan;
+}
 
-    // 5. Commit: copies, in the parameter's dtype, contiguous.
+void Optimizer::check_state_dict(const StateDict& dict) { plan_load(dict); }
+
+void Optimizer::load_state_dict(const StateDict& dict) {
+    const LoadPlan plan = plan_load(dict);
+    // Commit: the options, then the states as copies in the parameter's dtype, contiguous.
     NoGradGuard guard;
-    for (std::size_t g = 0; g < groups.size(); ++g) initial_lr_[g] = groups[g].initial_lr;
+    for (std::size_t g = 0; g < plan.groups.size(); ++g) {
+        for (const OptionRef& ref : group_option_refs(g)) {
+            const double v = plan.groups[g].options.at(ref.name);
+            if (ref.number) *ref.number = v; else *ref.flag = v != 0.0;
+        }
+        initial_lr_[g] = plan.groups[g].initial_lr;
+    }
     for (std::size_t i = 0; i < states_.size(); ++i) {
-        auto it = states.find(i);
-        if (it == states.end()) {
+        auto it = plan.states.find(i);
+        if (it == plan.states.end()) {
             states_[i].reset();
             continue;
         }
         auto st = std::make_unique<ParamState>();
-        st->step = static_cast<std::int64_t>(*it->second.step);
+        st->step = *it->second.step;
         for (const auto& [buffer, t] : it->second.buffers)
             st->buffers.emplace_back(buffer, t.detach().to(params_[i].dtype()).clone());
         states_[i] = std::move(st);

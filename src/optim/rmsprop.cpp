@@ -1,19 +1,24 @@
 // RMSprop: options, validation and the step over the fused kernel (kernels/optim).
 #include "graft/optim/rmsprop.hpp"
 
+#include <cmath>
+
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
-#include "optim/optim.hpp"
+#include "kernels/optim/optim.hpp"
 #include "optim/param_update.hpp"
 
 namespace graft::optim {
 
 void validate(const RMSpropOptions& o, const char* optimizer_name) {
-    detail::require(o.lr >= 0, optimizer_name, "lr", o.lr, "must be >= 0");
-    detail::require(o.eps >= 0, optimizer_name, "eps", o.eps, "must be >= 0");
-    detail::require(o.momentum >= 0, optimizer_name, "momentum", o.momentum, "must be >= 0");
-    detail::require(o.weight_decay >= 0, optimizer_name, "weight_decay", o.weight_decay, "must be >= 0");
-    detail::require(o.alpha >= 0, optimizer_name, "alpha", o.alpha, "must be >= 0");
+    detail::require(std::isfinite(o.lr) && o.lr >= 0, optimizer_name, "lr", o.lr, "must be finite and >= 0");
+    detail::require(std::isfinite(o.eps) && o.eps >= 0, optimizer_name, "eps", o.eps, "must be finite and >= 0");
+    detail::require(std::isfinite(o.momentum) && o.momentum >= 0, optimizer_name, "momentum",
+                    o.momentum, "must be finite and >= 0");
+    detail::require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, optimizer_name, "weight_decay",
+                    o.weight_decay, "must be finite and >= 0");
+    detail::require(std::isfinite(o.alpha) && o.alpha >= 0, optimizer_name, "alpha",
+                    o.alpha, "must be finite and >= 0");
 }
 
 std::vector<OptionRef> option_refs(RMSpropOptions& o) {

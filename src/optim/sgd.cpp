@@ -5,15 +5,17 @@
 
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
-#include "optim/optim.hpp"
+#include "kernels/optim/optim.hpp"
 #include "optim/param_update.hpp"
 
 namespace graft::optim {
 
 void validate(const SGDOptions& o, const char* optimizer_name) {
-    detail::require(o.lr >= 0, optimizer_name, "lr", o.lr, "must be >= 0");
-    detail::require(o.momentum >= 0, optimizer_name, "momentum", o.momentum, "must be >= 0");
-    detail::require(o.weight_decay >= 0, optimizer_name, "weight_decay", o.weight_decay, "must be >= 0");
+    detail::require(std::isfinite(o.lr) && o.lr >= 0, optimizer_name, "lr", o.lr, "must be finite and >= 0");
+    detail::require(std::isfinite(o.momentum) && o.momentum >= 0, optimizer_name, "momentum",
+                    o.momentum, "must be finite and >= 0");
+    detail::require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, optimizer_name, "weight_decay",
+                    o.weight_decay, "must be finite and >= 0");
     detail::require(std::isfinite(o.dampening), optimizer_name, "dampening", o.dampening, "must be finite");
     if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
         throw ValueError(std::string(optimizer_name) + ": Nesterov momentum needs momentum > 0 and dampening 0, got momentum " +

@@ -9,7 +9,8 @@
 #include "graft/autograd.hpp"
 #include "graft/error.hpp"
 #include "graft/io/checkpoint.hpp"
-#include "graft/nn/functional.hpp"
+#include "graft/functional.hpp"
+#include "graft/io/safetensors.hpp"
 #include "graft/optim/clip_grad.hpp"
 #include "graft/random.hpp"
 #include "train/epoch_log.hpp"
@@ -186,7 +187,12 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
     if (!options_.log_csv.empty()) csv.emplace(options_.log_csv, detail::EpochLogWriter::Format::Csv);
     if (!options_.log_jsonl.empty()) jsonl.emplace(options_.log_jsonl, detail::EpochLogWriter::Format::Jsonl);
     const bool needs_monitor = options_.early_stopping_patience > 0 || !options_.best_checkpoint.empty() ||
+                               !options_.best_weights.empty() || options_.restore_best_weights ||
                                (scheduler_ && scheduler_step_ == SchedulerStep::EpochMetric);
+    if (options_.restore_best_weights && best_epoch_ >= 0 && best_state_.empty())
+        throw ValueError("Trainer: restore_best_weights: the best epoch so far (" + std::to_string(best_epoch_) +
+                         ") ran before resume(), and neither best_weights nor best_checkpoint names a file that holds "
+                         "its weights");
     detail::ProgressDisplay progress(options_.progress);
 
     for (const auto& cb : callbacks_) cb->on_fit_begin(*this);
@@ -215,6 +221,12 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
                 best_epoch_ = logs.epoch;
                 epochs_without_improvement_ = 0;
                 if (!options_.best_checkpoint.empty()) save_checkpoint(options_.best_checkpoint);
+                if (!options_.best_weights.empty()) io::save_safetensors(options_.best_weights, model_->state_dict());
+                if (options_.restore_best_weights) {
+                    NoGradGuard no_grad;
+                    best_state_ = StateDict();
+                    for (const auto& [name, t] : model_->state_dict()) best_state_.insert(name, t.detach().clone());
+                }
             } else {
                 ++epochs_without_improvement_;
             }
@@ -237,6 +249,7 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
         result.history.push_back(logs);
         for (const auto& cb : callbacks_) cb->on_epoch_end(*this, logs);
     }
+    if (options_.restore_best_weights && !best_state_.empty()) model_->load_state_dict(best_state_);
     for (const auto& cb : callbacks_) cb->on_fit_end(*this);
     result.epochs_run = epoch_;
     result.best_epoch = best_epoch_;
@@ -276,6 +289,19 @@ void Trainer::resume(const std::filesystem::path& path) {
         throw IOError("Trainer::resume: " + path.string() + " has malformed trainer metadata");
     }
     global_step_ = info.step;
+    best_state_ = options_.restore_best_weights && best_epoch_ >= 0 ? best_state_from_files() : StateDict();
+}
+
+StateDict Trainer::best_state_from_files() const {
+    if (!options_.best_weights.empty() && std::filesystem::is_regular_file(options_.best_weights))
+        return io::load_safetensors(options_.best_weights);
+    StateDict model_part;
+    if (!options_.best_checkpoint.empty() && std::filesystem::is_regular_file(options_.best_checkpoint)) {
+        const std::string prefix = "model.";
+        for (const auto& [name, t] : io::load_safetensors(options_.best_checkpoint))
+            if (name.starts_with(prefix)) model_part.insert(name.substr(prefix.size()), t);
+    }
+    return model_part;
 }
 
 }  // namespace graft::train

@@ -50,7 +50,7 @@ if(MODE STREQUAL "find_package")
            --config "${BUILD_TYPE}")
   foreach(installed
           "${INCLUDEDIR}/graft/graft.hpp"
-          "${INCLUDEDIR}/graft/nn/functional.hpp"
+          "${INCLUDEDIR}/graft/functional.hpp"
           "${INCLUDEDIR}/graft/data/dataloader.hpp"
           "${LIBDIR}/libgraft.a"
           "${LIBDIR}/cmake/graft/graftConfig.cmake"

@@ -48,13 +48,13 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointRefs& re
                      const Metadata& extra = {});
 
 /// Restores every non-null part of `refs` from a file save_checkpoint wrote: the model strictly
-/// (every name and shape must match), the optimizer and scheduler through their load_state_dict,
-/// the generator exactly. Parts in the file that `refs` does not ask for are ignored.
-/// IOError when the file cannot be read; ValueError when it is not a checkpoint of this format,
-/// lacks a part `refs` asks for, holds another optimizer or scheduler type, or a part's state
-/// does not fit. The file's structure is checked before anything changes; then the parts are
-/// restored in the order model, optimizer, scheduler, generator, each validated before it
-/// changes, so an error in a later part leaves the earlier ones restored.
+/// (every name, shape and dtype must match), the optimizer and scheduler through their
+/// load_state_dict, the generator exactly. Parts in the file that `refs` does not ask for are
+/// ignored. IOError when the file cannot be read; ValueError when it is not a checkpoint of this
+/// format, lacks a part `refs` asks for, holds another optimizer or scheduler type, or a part's
+/// state does not fit. All or nothing: the file's structure and every requested part's state are
+/// validated before any part changes, so on error the model, optimizer, scheduler and generator
+/// are all as they were.
 CheckpointInfo load_checkpoint(const std::filesystem::path& path, const CheckpointRefs& refs);
 
 }  // namespace graft::io

@@ -64,6 +64,8 @@ SafetensorsHeader read_safetensors_header(const std::filesystem::path& path);
 /// `path`, replacing a file there only once the new one is complete and synced. The header lists
 /// the tensors in dict order. On failure the previous file is untouched, no temporary file remains,
 /// and IOError is thrown (ValueError for an undefined tensor or a name that cannot be stored).
+/// Temporary files of `path` left by a writer that was killed are removed first; those of a live
+/// writer are not (docs/safetensors.md, Atomicity).
 void save_safetensors(const std::filesystem::path& path, const StateDict& tensors, const Metadata& metadata = {});
 
 }  // namespace graft::io

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "graft/nn/container.hpp"
+#include "graft/nn/conv1d.hpp"
 #include "graft/nn/embedding.hpp"
 #include "graft/nn/module.hpp"
 #include "graft/nn/normalization.hpp"
@@ -56,8 +57,9 @@ struct GPT2Config {
     /// The same from JSON text; errors name "<string>" as the source.
     static GPT2Config from_json_string(const std::string& json);
 
-    /// ValueError naming the field unless every size is positive, n_head divides n_embd and the
-    /// dropout probabilities lie in [0, 1).
+    /// ValueError naming the field unless every size is positive, n_head divides n_embd, the
+    /// dropout probabilities lie in [0, 1) and the weights' float32 byte counts (each and in
+    /// total) fit in 64 bits.
     void validate() const;
     std::int64_t head_dim() const { return n_embd / n_head; }
     std::int64_t mlp_width() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
@@ -79,7 +81,8 @@ struct KVCache {
 };
 
 /// Causal self-attention: children "c_attn" (Conv1D n_embd → 3·n_embd: q, k, v) and "c_proj"
-/// (Conv1D n_embd → n_embd). Children are called by name, so replacing one (a LoRA wrapper) takes effect.
+/// (Conv1D n_embd → n_embd), held in nn::Child members, so a LoRA wrapper put in their place is
+/// what forward() calls.
 class GPT2Attention : public nn::Cloneable<GPT2Attention> {
 public:
     explicit GPT2Attention(const GPT2Config& config);
@@ -92,6 +95,7 @@ public:
     std::string type_name() const override { return "GPT2Attention"; }
 
     GPT2Config config;
+    nn::Child<nn::Conv1D> c_attn, c_proj;
 };
 
 /// The feed-forward part: children "c_fc" (Conv1D n_embd → mlp_width), GELU (tanh
@@ -104,6 +108,7 @@ public:
     std::string type_name() const override { return "GPT2MLP"; }
 
     GPT2Config config;
+    nn::Child<nn::Conv1D> c_fc, c_proj;
 };
 
 /// A pre-LayerNorm transformer block: x + attn(ln_1(x)), then h + mlp(ln_2(h)).
@@ -116,9 +121,9 @@ public:
     std::string type_name() const override { return "GPT2Block"; }
 
     GPT2Config config;
-    std::shared_ptr<nn::LayerNorm> ln_1, ln_2;
-    std::shared_ptr<GPT2Attention> attn;
-    std::shared_ptr<GPT2MLP> mlp;
+    nn::Child<nn::LayerNorm> ln_1, ln_2;
+    nn::Child<GPT2Attention> attn;
+    nn::Child<GPT2MLP> mlp;
 };
 
 /// HF's GPT2Model: token and position embeddings "wte" [vocab, n_embd] and "wpe"
@@ -136,9 +141,9 @@ public:
     std::string type_name() const override { return "GPT2Model"; }
 
     GPT2Config config;
-    std::shared_ptr<nn::Embedding> wte, wpe;
-    std::shared_ptr<nn::ModuleList> h;
-    std::shared_ptr<nn::LayerNorm> ln_f;
+    nn::Child<nn::Embedding> wte, wpe;
+    nn::Child<nn::ModuleList> h;
+    nn::Child<nn::LayerNorm> ln_f;
 };
 
 /// HF's GPT2LMHeadModel: "transformer" (GPT2Model) and a bias-free output projection tied to
@@ -162,12 +167,13 @@ public:
     ///   - "lm_head.weight", when the dict also has transformer.wte.weight, must equal it (the
     ///     head is tied; ValueError otherwise, before anything is loaded) and is then dropped.
     nn::LoadReport load_pretrained(const StateDict& dict, const nn::LoadOptions& options = {});
-    /// A model built from a config.json and loaded strictly from a safetensors file.
+    /// A model built from a config.json and loaded strictly from a safetensors file; an error
+    /// names the file it comes from ("GPT2LMHead::from_pretrained: weights '<path>': …").
     static GPT2LMHead from_pretrained(const std::filesystem::path& config_json,
                                       const std::filesystem::path& weights);
 
     GPT2Config config;
-    std::shared_ptr<GPT2Model> transformer;
+    nn::Child<GPT2Model> transformer;
 };
 
 /// Hugging Face's language-modelling loss: cross-entropy of logits [B, T, V] at positions

@@ -41,7 +41,7 @@ public:
     explicit Sequential(const std::vector<std::shared_ptr<Module>>& modules);
 
     std::string type_name() const override { return "Sequential"; }
-    /// Applies each child in order; an error is prefixed with the child's index and type.
+    /// Applies each child in order; an Error names the child's path and type ("2 (Linear): …").
     Tensor forward(const Tensor& x) override;
 
     template <class M>
@@ -52,7 +52,7 @@ public:
         return p;
     }
     void push_back_shared(std::shared_ptr<Module> module);
-    std::size_t size() const { return named_children().size(); }
+    std::size_t size() const { return num_children(); }
     /// The i-th child (negative counts from the end).
     std::shared_ptr<Module> operator[](std::int64_t i) const;
     template <class M>
@@ -77,7 +77,7 @@ public:
         return p;
     }
     void push_back_shared(std::shared_ptr<Module> module);
-    std::size_t size() const { return named_children().size(); }
+    std::size_t size() const { return num_children(); }
     std::shared_ptr<Module> operator[](std::int64_t i) const;
     std::shared_ptr<Module> clone() const override;
 };
@@ -94,7 +94,7 @@ public:
     }
     std::shared_ptr<Module> operator[](const std::string& name) const { return submodule(name); }
     bool contains(const std::string& name) const;
-    std::size_t size() const { return named_children().size(); }
+    std::size_t size() const { return num_children(); }
     std::shared_ptr<Module> clone() const override;
 };
 

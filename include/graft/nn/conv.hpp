@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "graft/nn/functional/conv.hpp"
+#include "graft/functional/conv.hpp"
 #include "graft/nn/module.hpp"
 
 namespace graft::nn {
@@ -32,7 +32,7 @@ public:
     /// ValueError for non-positive sizes, negative padding, or channels not divisible by groups.
     Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size, const Conv2dOptions& options = {});
 
-    /// Creates, registers and initialises weight and bias (from the global generator).
+    /// Creates, registers and initialises weight and bias (from the default generator).
     void reset() override;
     /// x [N, in_channels, H, W] or [in_channels, H, W]; ShapeError naming the layer and the input shape.
     Tensor forward(const Tensor& x) override;

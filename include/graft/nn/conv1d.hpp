@@ -20,7 +20,7 @@ public:
     /// Note the order: inputs first (Hugging Face writes Conv1D(nf=out, nx=in)).
     Conv1D(std::int64_t in_features, std::int64_t out_features);
 
-    /// Creates, registers and initialises weight and bias (from the global generator).
+    /// Creates, registers and initialises weight and bias (from the default generator).
     void reset() override;
     /// x [..., in_features] → [..., out_features]; ShapeError naming the layer and the input shape.
     Tensor forward(const Tensor& x) override;

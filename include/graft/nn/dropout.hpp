@@ -10,7 +10,7 @@
 
 namespace graft::nn {
 
-/// In training mode zeroes each element with probability p (global generator) and scales the
+/// In training mode zeroes each element with probability p (the default generator) and scales the
 /// rest by 1/(1 − p); in eval mode returns its input.
 class Dropout : public Cloneable<Dropout> {
 public:

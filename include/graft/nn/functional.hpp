@@ -1,53 +1,5 @@
-// graft/nn/functional.hpp — losses and functional layers (torch.nn.functional names).
-//
-//   auto loss = nn::functional::cross_entropy(logits, labels);            // logits [N, C], labels int64 [N]
-//   auto l2 = nn::functional::cross_entropy(logits, labels, {.reduction = Reduction::Sum,
-//                                                             .ignore_index = -100, .label_smoothing = 0.1});
-//   auto m = nn::functional::mse_loss(pred, target);
+// graft/nn/functional.hpp — torch.nn.functional's home for PyTorch users: the functional forms
+// of layers and the losses (namespace graft::nn::functional) are part of the ops layer and are
+// declared in graft/functional.hpp, which this includes.
 #pragma once
-
-#include <optional>
-
-#include "graft/nn/functional/attention.hpp"
-#include "graft/nn/functional/batch_norm.hpp"
-#include "graft/nn/functional/conv.hpp"
-#include "graft/nn/functional/norm.hpp"
-#include "graft/nn/functional/rotary.hpp"
-#include "graft/ops.hpp"
-
-namespace graft::nn::functional {
-
-enum class Reduction { None, Mean, Sum };
-
-struct CrossEntropyOptions {
-    Reduction reduction = Reduction::Mean;
-    /// Targets equal to this class contribute nothing (and are left out of the mean).
-    std::int64_t ignore_index = -100;
-    /// Mixes the one-hot target with the uniform distribution: (1−ε)·onehot + ε/C.
-    double label_smoothing = 0.0;
-};
-
-/// Cross-entropy of logits [N, C] (or [N, C, d1, …], or [C]) against int64 class targets [N] ([N, d1, …], []).
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
-
-/// Negative log-likelihood of log-probabilities [N, C] against int64 class targets [N].
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::Mean,
-                std::int64_t ignore_index = -100);
-
-/// Mean squared error between input and target (same shape, or broadcastable).
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
-
-/// Numerically stable sigmoid + binary cross-entropy; pos_weight (optional) scales positive targets.
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
-                                        Reduction reduction = Reduction::Mean, const Tensor& pos_weight = Tensor());
-
-// Functional forms of ops that also exist in graft:: (same functions, PyTorch's spelling).
-using graft::dropout;
-using graft::gelu;
-using graft::linear;
-using graft::log_softmax;
-using graft::relu;
-using graft::silu;
-using graft::softmax;
-
-}  // namespace graft::nn::functional
+#include "graft/functional.hpp"

@@ -5,7 +5,7 @@
 //   Generator g(7); nn::init::trunc_normal_(emb, 0.0, 0.02, -0.04, 0.04, &g);
 //
 // Every function writes into the tensor in place with recording off (so it works on
-// parameters that require grad), draws from `gen` or the global generator, and returns the
+// parameters that require grad), draws from `gen` or the default generator, and returns the
 // same tensor handle. Values are drawn in double and converted to the tensor's dtype.
 #pragma once
 

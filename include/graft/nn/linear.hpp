@@ -19,7 +19,7 @@ class Linear : public Cloneable<Linear> {
 public:
     Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true);
 
-    /// Creates, registers and initialises weight and bias (from the global generator).
+    /// Creates, registers and initialises weight and bias (from the default generator).
     void reset() override;
     /// x [..., in_features] → [..., out_features]; ShapeError naming the layer and the input shape.
     Tensor forward(const Tensor& x) override;

@@ -1,10 +1,9 @@
-// graft/nn/lora.hpp — LoRA: low-rank adapters on chosen linear layers, their files, merging.
+// graft/nn/lora.hpp — LoRA: low-rank adapters on chosen linear layers, and merging them.
 //
 //   auto wrapped = nn::apply_lora(model, {.r = 8, .alpha = 16, .target_modules = {"*.attn.c_attn", "0"}});
 //   optim::AdamW opt(model.trainable_parameters(), {.lr = 1e-3});   // only the lora_A/lora_B tensors
 //   … train …
-//   nn::save_lora_adapter("adapter.safetensors", model, config);    // adapters only, PEFT's names
-//   nn::load_lora_adapter("adapter.safetensors", other_model);      // applies LoRA from the file if needed
+//   io::save_lora_adapter("adapter.safetensors", model, config);    // graft/io/lora_adapter.hpp
 //   nn::merge_lora(model);                                          // W += (alpha/r)·B·A, for inference
 //
 // A wrapped layer computes y = base(x) + (alpha/r)·dropout(x)·Aᵀ·Bᵀ with lora_A [r, in]
@@ -116,26 +115,15 @@ std::vector<std::string> lora_target_paths(const Module& model, const LoraConfig
 /// the lora_A/lora_B tensors (unfreeze a new head afterwards to train it too: PEFT's
 /// modules_to_save). Returns the wrapped paths in module order. ValueError, with the model
 /// untouched, when a pattern selects no wrappable layer (listing the module paths and types), when
-/// a selected layer is already a LoraLinear, or when it is also held outside the model (a parent's
-/// typed member pointer: its forward would keep calling the unwrapped layer).
+/// a selected layer is already a LoraLinear, or when it is also held outside the model's child
+/// slots (a parent's plain std::shared_ptr member: its forward would keep calling the unwrapped
+/// layer). A child held by an nn::Child member is wrapped in that member, so `fc(x)` in the
+/// parent's forward runs the adapter.
 std::vector<std::string> apply_lora(Module& model, const LoraConfig& config);
 
 /// The adapter tensors only, under the model's names ("<path>.lora_A", "<path>.lora_B"), sharing storage.
 StateDict lora_state_dict(const Module& model);
 
-/// Writes the adapters to a safetensors file under PEFT's names
-/// ("base_model.model.<path>.lora_A.weight", "….lora_B.weight") with the config in the metadata
-/// (r, lora_alpha, lora_dropout, target_modules as a JSON list). ValueError when the model has no
-/// LoRA layers or a layer's r/alpha differ from `config`; IOError when the file cannot be written.
-void save_lora_adapter(const std::filesystem::path& path, const Module& model, const LoraConfig& config);
-
-/// Loads an adapter file into `model` and returns the file's config (for a file without one, the
-/// model's r, alpha and dropout with the wrapped paths as targets). A model without LoRA layers
-/// gets apply_lora with the config from the file's metadata first; a model that has them must have
-/// exactly the file's layers with the same shapes (and alpha, when the file records it), which is
-/// how an adapter file from PEFT (config in adapter_config.json, not in the file) is loaded. Every
-/// name and shape is checked before anything is copied: a ValueError lists every problem.
-LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model);
 
 /// merge() on every LoraLinear of the model; returns how many. ValueError when there is none.
 std::size_t merge_lora(Module& model);

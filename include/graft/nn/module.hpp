@@ -1,25 +1,28 @@
 // graft/nn/module.hpp — the Module base class: parameters, buffers, submodules, state dicts,
-// train/eval, freezing and deep copies. Names follow torch.nn.Module.
+// train/eval, freezing and deep copies; nn::Child, the member that holds a custom module's child.
+// Names follow torch.nn.Module.
 //
 //   struct Net : nn::Cloneable<Net> {
 //       Net(int in, int out) : in_(in), out_(out) { reset(); }
 //       void reset() override {            // builds everything; clone() calls it again
-//           fc1 = register_module("fc1", nn::Linear(in_, 64));
-//           fc2 = register_module("fc2", nn::Linear(64, out_));
+//           register_module("fc1", &Net::fc1, nn::Linear(in_, 64));
+//           register_module("fc2", &Net::fc2, nn::Linear(64, out_));
 //       }
-//       Tensor forward(const Tensor& x) override { return fc2->forward(relu(fc1->forward(x))); }
+//       Tensor forward(const Tensor& x) override { return fc2(relu(fc1(x))); }
 //       int in_, out_;
-//       std::shared_ptr<nn::Linear> fc1, fc2;
+//       nn::Child<nn::Linear> fc1, fc2;
 //   };
 //   Net net(784, 10);
 //   net.named_parameters();   // "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"
-//   net.freeze("fc1.*");      // glob over parameter names
+//   net.fc2 = nn::Linear(64, 5);        // a new head: parameters(), state_dict() and forward all see it
+//   net.freeze_except({"fc2.*"});       // glob over parameter names
 //   auto report = net.load_state_dict(sd, {.strict = false});
 //   // a pretrained 10-class dict into a 5-class twin: the head is freshly initialised
 //   net.load_state_dict(sd, {.mismatch = nn::MismatchPolicy::Reinit, .strip_prefix = "module."});
 //
 // A parameter's name is its path through the modules, so names equal PyTorch's state_dict
-// keys by construction when the child names match.
+// keys by construction when the child names match. An Error thrown inside a child's forward
+// called through nn::Child or a container names that path too ("fc2 (Linear): linear: …").
 #pragma once
 
 #include <functional>
@@ -30,11 +33,44 @@
 #include <utility>
 #include <vector>
 
+#include "graft/error.hpp"
 #include "graft/random.hpp"
 #include "graft/state_dict.hpp"
 #include "graft/tensor.hpp"
 
 namespace graft::nn {
+
+class Module;
+template <class T>
+class Child;
+
+namespace detail {
+/// Where a parent keeps one child: the pointer, the name it is registered under, and whether it
+/// was assigned after registration. A child registered by value lives in the parent's registry;
+/// one registered with a member holder lives in that nn::Child member, which the registry reads.
+class ChildSlot {
+public:
+    /// The held module, of any type (a LoRA wrapper in a Child<Linear>, say).
+    const std::shared_ptr<Module>& module() const { return module_; }
+    /// The name it is registered under; empty while unregistered.
+    const std::string& name() const { return name_; }
+    explicit operator bool() const { return static_cast<bool>(module_); }
+
+protected:
+    /// Puts `module` in a registered slot; Error when the slot is not registered, ValueError when null.
+    void set(std::shared_ptr<Module> module);
+    /// `module_`, or an Error naming the slot when it is empty.
+    Module& held() const;
+
+    std::shared_ptr<Module> module_;
+    std::string name_;
+    /// Set when the slot gets a module after registration: clone() then copies that module rather
+    /// than the one the parent's reset() builds.
+    bool reassigned_ = false;
+
+    friend class graft::nn::Module;
+};
+}  // namespace detail
 
 /// What load_state_dict found besides the tensors it loaded.
 struct LoadReport {
@@ -64,7 +100,7 @@ enum class MismatchPolicy {
     Skip,
     /// Like Skip, but the model's tensor gets a fresh value: the one the owning layer's reset()
     /// gives it (Linear/Conv2d kaiming-uniform weight and uniform bias, BatchNorm ones/zeros and
-    /// reset running statistics, …), drawn from the global generator. The owning layer must be an
+    /// reset running statistics, …), drawn from the default generator. The owning layer must be an
     /// nn::Cloneable (every built-in layer is); otherwise load_state_dict throws before loading.
     Reinit,
 };
@@ -100,10 +136,6 @@ class Module {
 public:
     Module() = default;
     virtual ~Module() = default;
-    Module(const Module&) = default;
-    Module(Module&&) = default;
-    Module& operator=(const Module&) = default;
-    Module& operator=(Module&&) = default;
 
     /// Type name used in summaries and errors ("Linear").
     virtual std::string type_name() const { return "Module"; }
@@ -138,6 +170,25 @@ public:
         add_child(name, module);
         return module;
     }
+    /// Registers this module's member holder (`nn::Child<T> fc;` in class D) under `name` and puts
+    /// `module` in it. The registry reads the member itself, so a later assignment
+    /// (`net.fc = nn::Linear(512, 5)`), replace("fc", …) and apply_lora all change the one child
+    /// that forward(), parameters() and state_dict() see. ValueError when the member is already
+    /// registered or the name is taken.
+    template <class D, class T, class M>
+        requires std::is_base_of_v<Module, D> && std::is_base_of_v<T, std::remove_cvref_t<M>>
+    std::shared_ptr<std::remove_cvref_t<M>> register_module(const std::string& name, Child<T> D::*member,
+                                                            M&& module) {
+        auto p = std::make_shared<std::remove_cvref_t<M>>(std::forward<M>(module));
+        add_member_child(name, member, p);
+        return p;
+    }
+    template <class D, class T, class M>
+        requires std::is_base_of_v<Module, D> && std::is_base_of_v<T, M>
+    std::shared_ptr<M> register_module(const std::string& name, Child<T> D::*member, std::shared_ptr<M> module) {
+        add_member_child(name, member, module);
+        return module;
+    }
 
     // ---- traversal ------------------------------------------------------------------------
     /// Parameters under their dotted names: own first, then each child's, recursively.
@@ -145,8 +196,9 @@ public:
     std::vector<Tensor> parameters(bool recurse = true) const;
     std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
     std::vector<Tensor> buffers(bool recurse = true) const;
-    std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+    std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
     std::vector<std::shared_ptr<Module>> children() const;
+    std::size_t num_children() const { return children_.size(); }
     /// This module ("") and every descendant, pre-order, under dotted paths.
     std::vector<std::pair<std::string, Module*>> named_modules();
     /// The descendant at a dotted path ("features.0"); IndexError naming the missing part.
@@ -169,12 +221,19 @@ public:
     /// Parameters and persistent buffers under PyTorch's dotted names, sharing storage with the model.
     StateDict state_dict() const;
     /// Copies matching tensors into the model (converting dtype, never changing shapes); the dict's
-    /// keys are renamed first and shape mismatches handled as `options` says.
+    /// keys are renamed first and shape mismatches handled as `options` says. A one-element
+    /// tensor loads into a 0-d one and a 0-d one into a [1] one, as in PyTorch. ValueError naming
+    /// the key for an undefined tensor in the dict (or in the model). Every value is converted
+    /// before the first write: one its destination cannot hold (a NaN or out-of-range float into
+    /// an integer buffer such as num_batches_tracked) is a ValueError naming the key, and the model
+    /// is left as it was. The dict may hold the model's own tensors: each value is read before any
+    /// is overwritten (a dict that swaps two layers' weights swaps them).
     LoadReport load_state_dict(const StateDict& dict, const LoadOptions& options = {});
 
     // ---- structure ----------------------------------------------------------------------------
     /// Swaps the submodule at a dotted path ("classifier.2") for `module`; returns the new one.
-    /// A member pointer a custom module holds to the old child is not updated: assign the result.
+    /// A child held by an nn::Child member is swapped in that member (forward() uses the new one);
+    /// a plain std::shared_ptr member a custom module keeps to the old child is not updated.
     template <class M>
         requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
     std::shared_ptr<std::remove_cvref_t<M>> replace(const std::string& path, M&& module) {
@@ -184,11 +243,12 @@ public:
     }
     void replace_child(const std::string& path, std::shared_ptr<Module> module);
 
-    /// A deep copy: new parameters and buffers with the same values, flags and modes.
-    /// Supported by every built-in module and by user modules derived from nn::Cloneable.
+    /// A deep copy of the current tree: new parameters and buffers with the same values, flags
+    /// and modes; a child replaced since construction (a new head, a LoRA wrapper) is copied as it
+    /// is. Supported by every built-in module and by user modules derived from nn::Cloneable.
     virtual std::shared_ptr<Module> clone() const;
     /// A new module with this one's configuration and freshly initialised parameters and buffers,
-    /// as its constructor builds them (drawing from the global generator). Supported by the same
+    /// as its constructor builds them (drawing from the default generator). Supported by the same
     /// modules as clone(); used by load_state_dict's MismatchPolicy::Reinit.
     virtual std::shared_ptr<Module> fresh_copy() const;
 
@@ -201,6 +261,11 @@ public:
     /// ValueError listing the parameter names when nothing matches.
     Module& freeze(const std::string& pattern, const FreezeOptions& options = {});
     Module& unfreeze(const std::string& pattern);
+    /// Freezes every parameter except those matching one of the globs, which become trainable
+    /// (`freeze_except({"layer4.*", "fc.*"})`); BatchNorm pins as freeze() and unfreeze() set them.
+    /// ValueError, with nothing changed, when a pattern matches no parameter. An empty list
+    /// freezes everything.
+    Module& freeze_except(const std::vector<std::string>& patterns, const FreezeOptions& options = {});
     /// Parameters with requires_grad, in named_parameters() order.
     std::vector<Tensor> trainable_parameters() const;
     /// Parameters whose dotted names match a glob; ValueError when nothing matches.
@@ -211,15 +276,46 @@ public:
     std::int64_t parameter_count(bool trainable_only = false) const;
 
 protected:
-    /// Drops every registration (used by Cloneable before reset()).
+    // Copies are shallow (children shared) and only whole derived objects are copied, which
+    // Cloneable::clone does: a Module-only copy would lose the members its registry reads.
+    Module(const Module&) = default;
+    Module(Module&&) = default;
+    Module& operator=(const Module&) = default;
+    Module& operator=(Module&&) = default;
+
+    /// Drops every registration and empties the nn::Child members (used by Cloneable before reset()).
     void clear_registrations();
-    /// Copies values, requires_grad flags and modes from a module of identical structure.
+    /// Copies values, requires_grad flags and modes from `other`, of the structure this module's
+    /// reset() builds; a child of `other` that was replaced, or differs from the rebuilt one, is
+    /// cloned into the slot instead. Error when such a child sits in a slot a plain
+    /// std::shared_ptr member also holds (the member would keep the rebuilt child).
     void copy_state_from(const Module& other);
 
 private:
+    struct ChildEntry {
+        detail::ChildSlot own;                               // a child registered by value or pointer
+        std::function<detail::ChildSlot&(Module&)> member;  // or the nn::Child member holding it
+    };
+    detail::ChildSlot& slot(std::size_t i);
+    const detail::ChildSlot& slot(std::size_t i) const;
+    /// The i-th child; Error naming the slot when an nn::Child member was emptied.
+    Module& child(std::size_t i) const;
+
     void add_child(const std::string& name, std::shared_ptr<Module> module);
+    template <class D, class T>
+    void add_member_child(const std::string& name, Child<T> D::*member, std::shared_ptr<Module> module) {
+        if (dynamic_cast<D*>(this) == nullptr)
+            throw ValueError(type_name() + ": register_module(\"" + name +
+                             "\", member, …) names a member of another class");
+        add_member_child(name, [member](Module& m) -> detail::ChildSlot& { return static_cast<D&>(m).*member; },
+                         std::move(module));
+    }
+    void add_member_child(const std::string& name, std::function<detail::ChildSlot&(Module&)> member,
+                          std::shared_ptr<Module> module);
     void check_new_name(const std::string& name, const char* what) const;
     void apply_pins(const FreezeOptions& options);
+    /// Un-pins every pinned BatchNorm that has a trainable parameter.
+    void release_pins();
 
     struct Slot {
         std::string name;
@@ -228,10 +324,92 @@ private:
     };
     std::vector<Slot> parameters_;
     std::vector<Slot> buffers_;
-    std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+    std::vector<ChildEntry> children_;
     bool training_ = true;
     bool eval_pinned_ = false;
+};
 
+/// Runs `fn` (a call into `child`'s forward) and, when it throws an Error, puts the child's name
+/// and type in front of the message ("conv1 (Conv2d): …"; enclosing calls add their names, giving
+/// "layer2.0.conv1 (Conv2d): …"). nn::Child and the containers call children this way; a custom
+/// module that calls a child otherwise (a ModuleList entry with extra arguments) can too.
+template <class F>
+decltype(auto) with_module_path(const std::string& name, const Module& child, F&& fn) {
+    try {
+        return std::forward<F>(fn)();
+    } catch (Error& e) {
+        e.add_module_path(name, child.type_name());
+        throw;
+    }
+}
+
+/// A child member of a custom module, as `self.fc = nn.Linear(…)` is in PyTorch: registered once
+/// in the parent's constructor or reset() with `register_module("fc", &Net::fc, nn::Linear(…))`,
+/// then called as `fc(x)` and assigned like a pointer. The parent's registry reads this member,
+/// so the member is the child: after `net.fc = nn::Linear(512, 10)` (or a std::make_shared<…>),
+/// forward(), parameters(), state_dict(), an optimizer built afterwards, replace(), apply_lora and
+/// clone() all see the new module. A LoRA wrapper (or a replace() with another type) can sit in
+/// a Child<Linear>: `fc(x)` calls whatever the slot holds; `fc->` needs a T and throws otherwise.
+/// Copies are shallow, like a std::shared_ptr's.
+template <class T>
+class Child : public detail::ChildSlot {
+public:
+    Child() = default;
+    Child(const Child&) = default;
+    /// Takes `other`'s module; an unregistered holder (a new parent being copied) takes its name too.
+    Child& operator=(const Child& other) {
+        if (this == &other) return *this;
+        if (name_.empty()) {
+            name_ = other.name_;
+            module_ = other.module_;
+            reassigned_ = other.reassigned_;
+        } else {
+            set(other.module_);
+        }
+        return *this;
+    }
+    /// Puts a new module in the registered slot; Error when the holder is not registered yet.
+    template <class U>
+        requires std::is_base_of_v<T, U>
+    Child& operator=(std::shared_ptr<U> module) {
+        set(std::move(module));
+        return *this;
+    }
+    template <class U>
+        requires std::is_base_of_v<T, std::remove_cvref_t<U>>
+    Child& operator=(U&& module) {
+        set(std::make_shared<std::remove_cvref_t<U>>(std::forward<U>(module)));
+        return *this;
+    }
+
+    /// The held module as a T; Error when empty or when it holds another type (a LoRA wrapper).
+    T* get() const {
+        Module& m = held();
+        if (auto* typed = dynamic_cast<T*>(&m)) return typed;
+        throw Error("nn::Child '" + name_ + "' holds a " + m.type_name() +
+                    ", not the type it was declared with; call it as " + name_ + "(x), or use module()");
+    }
+    T* operator->() const { return get(); }
+    T& operator*() const { return *get(); }
+    /// The held module as a shared T (same checks as get()).
+    std::shared_ptr<T> shared() const {
+        get();
+        return std::static_pointer_cast<T>(module_);
+    }
+
+    /// Single-tensor forward of whatever the slot holds (virtual: a LoRA wrapper's included);
+    /// an Error it throws names the child ("fc (Linear): …").
+    Tensor operator()(const Tensor& x) const {
+        Module& m = held();
+        return with_module_path(name_, m, [&] { return m.forward(x); });
+    }
+    /// T's forward with other arguments (`attn(h, kv)`), with the same error path.
+    template <class... A>
+        requires(!(sizeof...(A) == 1 && (std::is_same_v<std::remove_cvref_t<A>, Tensor> && ...)))
+    decltype(auto) operator()(A&&... args) const {
+        T* m = get();
+        return with_module_path(name_, *m, [&]() -> decltype(auto) { return m->forward(std::forward<A>(args)...); });
+    }
 };
 
 /// Base for modules that can be deep-copied: the derived class builds its parameters,

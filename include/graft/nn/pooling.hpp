@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "graft/nn/functional/conv.hpp"
+#include "graft/functional/conv.hpp"
 #include "graft/nn/module.hpp"
 
 namespace graft::nn {

@@ -4,6 +4,12 @@
 //   optim::AdamW opt(model.trainable_parameters(), {.lr = 1e-3, .weight_decay = 0.01});
 //   optim::Adam opt(params, {.lr = 3e-4, .betas = {0.9, 0.98}, .amsgrad = true});
 //
+// AdamOptions' and AdamWOptions' fields are declared in torch.optim.Adam's/AdamW's keyword order —
+// lr, betas, eps, weight_decay, amsgrad, maximize — and C++20 designated initializers must follow
+// declaration order, so a PyTorch call reads the same with any subset of the keywords:
+//   torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05, amsgrad=True)
+//   optim::AdamW opt(params, {.lr = 1e-3, .betas = {0.9, 0.98}, .eps = 1e-6, .weight_decay = 0.05, .amsgrad = true});
+//
 // Per parameter with a gradient g, at its t-th update (torch 1.13):
 //   g = maximize ? −g : g;   Adam: g += weight_decay·p;   AdamW: p *= 1 − lr·weight_decay
 //   m = beta1·m + (1 − beta1)·g;   v = beta2·v + (1 − beta2)·g²;   amsgrad: v_max = max(v_max, v)
@@ -19,6 +25,7 @@
 
 namespace graft::optim {
 
+/// In torch.optim.Adam's keyword order (designated initializers must keep it).
 struct AdamOptions {
     double lr = 1e-3;
     std::array<double, 2> betas = {0.9, 0.999};
@@ -28,7 +35,7 @@ struct AdamOptions {
     bool maximize = false;
 };
 
-/// AdamW's options: Adam's, with torch's default weight_decay of 0.01.
+/// AdamW's options: Adam's, in the same order, with torch's default weight_decay of 0.01.
 struct AdamWOptions {
     double lr = 1e-3;
     std::array<double, 2> betas = {0.9, 0.999};
@@ -38,7 +45,7 @@ struct AdamWOptions {
     bool maximize = false;
 };
 
-/// ValueError for lr < 0, eps < 0, a beta outside [0, 1), weight_decay < 0.
+/// ValueError for lr, eps or weight_decay negative, NaN or infinite, or a beta outside [0, 1).
 void validate(const AdamOptions& options, const char* optimizer_name);
 void validate(const AdamWOptions& options, const char* optimizer_name);
 /// lr, betas.0, betas.1, eps, weight_decay, amsgrad, maximize.

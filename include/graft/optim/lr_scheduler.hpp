@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -53,8 +54,12 @@ public:
 
     /// last_epoch, base_lrs.<g>, last_lr.<g> and the scheduler's own counters, as 0-d float64 tensors.
     virtual StateDict state_dict() const;
-    /// Restores state_dict(); ValueError naming a missing or unexpected key or a group-count mismatch.
-    virtual void load_state_dict(const StateDict& dict);
+    /// Restores state_dict(), validated first so that on error nothing changes: ValueError naming
+    /// a missing or unexpected key (a group-count mismatch) or a key and its bad value (last_epoch
+    /// and counters must be integers in [0, 2^53], lrs finite and >= 0).
+    void load_state_dict(const StateDict& dict);
+    /// Throws what load_state_dict(dict) would throw, changing nothing.
+    void check_state_dict(const StateDict& dict) const;
 
 protected:
     /// Records initial_lr in groups that have none and takes base_lrs from it. The derived
@@ -73,8 +78,10 @@ protected:
     /// ValueError when the optimizer gained param groups after this scheduler was built.
     void check_groups() const;
 
-    /// The scheduler's own state keys beyond the common ones (load_extra gets validated keys).
+    /// The scheduler's own state keys beyond the common ones: check_extra validates their values
+    /// (its errors start with `who`), load_extra then applies them and must not throw.
     virtual void save_extra(StateDict& dict) const;
+    virtual void check_extra(const StateDict& dict, const std::string& who) const;
     virtual void load_extra(const StateDict& dict);
 
     Optimizer* opt_;
@@ -185,7 +192,10 @@ public:
 private:
     std::vector<double> compute_lr() override;
     void save_extra(StateDict& dict) const override;
+    void check_extra(const StateDict& dict, const std::string& who) const override;
     void load_extra(const StateDict& dict) override;
+    /// The wrapped scheduler's entries of a state dict, without their "after." prefix.
+    static StateDict after_part(const StateDict& dict);
     /// Advances the warmup; true when the wrapped scheduler must take this step.
     bool advance();
 
@@ -235,6 +245,7 @@ public:
 private:
     std::vector<double> compute_lr() override;
     void save_extra(StateDict& dict) const override;
+    void check_extra(const StateDict& dict, const std::string& who) const override;
     void load_extra(const StateDict& dict) override;
     bool is_better(double a) const;
 

@@ -97,9 +97,13 @@ public:
     /// Options, initial lrs, group membership and every parameter's state (copies).
     StateDict state_dict() const;
     /// Restores what state_dict() saved, for an optimizer built with the same groups. Everything is
-    /// validated first (group sizes, option names and values, buffer names and shapes); on error
-    /// nothing changes and the ValueError/ShapeError names the offending key.
+    /// validated first (group sizes, option names and values, buffer names and shapes, steps that
+    /// are integers in [0, 2^53], finite options and initial_lr); on error nothing changes and the
+    /// ValueError/ShapeError names the offending key and value.
     void load_state_dict(const StateDict& dict);
+    /// Throws what load_state_dict(dict) would throw, changing nothing. Not const: the options are
+    /// set tentatively while the optimizer's own rules check them, and restored before it returns.
+    void check_state_dict(const StateDict& dict);
 
 protected:
     explicit Optimizer(const char* name) : name_(name) {}
@@ -136,6 +140,10 @@ protected:
     }
 
 private:
+    struct LoadPlan;
+    /// load_state_dict's validation: the dict sorted into per-parameter states and per-group settings.
+    LoadPlan plan_load(const StateDict& dict);
+
     const char* name_;
     std::vector<Tensor> params_;
     std::vector<std::size_t> group_begin_;

@@ -2,6 +2,10 @@
 //
 //   optim::RMSprop opt(params, {.lr = 1e-2, .alpha = 0.99, .momentum = 0.9, .centered = true});
 //
+// RMSpropOptions' fields are declared in torch.optim.RMSprop's keyword order — lr, alpha, eps,
+// weight_decay, momentum, centered, maximize — and C++20 designated initializers must follow
+// declaration order, so a PyTorch call reads the same with any subset of the keywords.
+//
 // Per parameter with a gradient g (torch 1.13):
 //   g = maximize ? −g : g;  g += weight_decay·p
 //   sq = alpha·sq + (1 − alpha)·g²
@@ -16,6 +20,7 @@
 
 namespace graft::optim {
 
+/// In torch.optim.RMSprop's keyword order (designated initializers must keep it).
 struct RMSpropOptions {
     double lr = 1e-2;
     double alpha = 0.99;
@@ -26,7 +31,7 @@ struct RMSpropOptions {
     bool maximize = false;
 };
 
-/// ValueError for lr, eps, momentum, weight_decay or alpha < 0.
+/// ValueError for lr, eps, momentum, weight_decay or alpha negative, NaN or infinite.
 void validate(const RMSpropOptions& options, const char* optimizer_name);
 /// lr, alpha, eps, weight_decay, momentum, centered, maximize.
 std::vector<OptionRef> option_refs(RMSpropOptions& options);

@@ -2,6 +2,12 @@
 //
 //   optim::SGD opt(model.trainable_parameters(), {.lr = 0.1, .momentum = 0.9, .nesterov = true});
 //
+// SGDOptions' fields are declared in torch.optim.SGD's keyword order — lr, momentum, dampening,
+// weight_decay, nesterov, maximize — and C++20 designated initializers must follow declaration
+// order, so a PyTorch call reads the same with any subset of the keywords:
+//   torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)
+//   optim::SGD opt(params, {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4, .nesterov = true});
+//
 // Per parameter with a gradient g (torch 1.13):
 //   d = maximize ? −g : g;  d += weight_decay·p
 //   momentum ≠ 0: buf = first step ? d : momentum·buf + (1 − dampening)·d;  d = nesterov ? d + momentum·buf : buf
@@ -14,6 +20,7 @@
 
 namespace graft::optim {
 
+/// In torch.optim.SGD's keyword order (designated initializers must keep it).
 struct SGDOptions {
     double lr = 1e-3;
     double momentum = 0.0;
@@ -23,7 +30,8 @@ struct SGDOptions {
     bool maximize = false;
 };
 
-/// ValueError for lr < 0, momentum < 0, weight_decay < 0, or Nesterov without momentum or with dampening.
+/// ValueError for lr, momentum or weight_decay negative, NaN or infinite, dampening not finite, or
+/// Nesterov without momentum or with dampening.
 void validate(const SGDOptions& options, const char* optimizer_name);
 /// lr, momentum, dampening, weight_decay, nesterov, maximize.
 std::vector<OptionRef> option_refs(SGDOptions& options);

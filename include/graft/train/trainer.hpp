@@ -4,7 +4,8 @@
 //
 //   train::Trainer trainer(model, opt, {.epochs = 20, .monitor = "val_accuracy",
 //                                       .early_stopping_patience = 5,
-//                                       .best_checkpoint = "best.safetensors",
+//                                       .best_weights = "best.safetensors",
+//                                       .restore_best_weights = true,
 //                                       .log_csv = "history.csv"});
 //   trainer.set_scheduler(&sched, train::SchedulerStep::Epoch);
 //   trainer.add_metric(std::make_shared<train::Accuracy>());
@@ -15,6 +16,11 @@
 // NoGradGuard and restores the previous mode afterwards. The loop sets the train loader's epoch
 // (DataLoader::set_epoch) before each epoch, so a resumed run sees the same batches as one that
 // never stopped; with the RNG, optimizer and scheduler in the checkpoint it continues bit-identically.
+//
+// Two file formats: a checkpoint (best_checkpoint, last_checkpoint, save_checkpoint) is
+// io::save_checkpoint's file, the model's tensors under "model." next to the optimizer's,
+// scheduler's and RNG's, for resume() or io::load_checkpoint; best_weights is a plain state dict
+// under the model's own names, for model.load_state_dict(io::load_safetensors(path)) (or PyTorch).
 #pragma once
 
 #include <cstdint>
@@ -69,9 +75,24 @@ struct TrainerOptions {
     std::int64_t early_stopping_patience = 0;
     /// The least change that counts as an improvement.
     double min_delta = 0.0;
-    /// Written (atomically) whenever the monitored value improves; empty: none kept.
+    /// A checkpoint (io::save_checkpoint's format, as save_checkpoint() writes: keys under
+    /// "model.", "optimizer.", …) written atomically whenever the monitored value improves; for
+    /// resume() or io::load_checkpoint(path, {.model = &model}), not for load_state_dict (use
+    /// best_weights). Empty: none kept.
     std::filesystem::path best_checkpoint{};
-    /// Written (atomically) after every epoch, for resume(); empty: none kept.
+    /// The model's state dict alone (a plain safetensors file under the model's own names, as
+    /// io::save_safetensors(path, model.state_dict()) writes) written atomically whenever the
+    /// monitored value improves; model.load_state_dict(io::load_safetensors(path)) loads it.
+    /// Empty: none kept.
+    std::filesystem::path best_weights{};
+    /// At the end of fit() the model holds the weights of the epoch with the best monitored value
+    /// (Keras' restore_best_weights), from a copy kept in memory at each improvement (one more
+    /// copy of the model's state dict). After resume() an earlier best epoch's weights are read
+    /// from best_weights or, failing that, best_checkpoint; when neither file exists fit() throws
+    /// ValueError before training.
+    bool restore_best_weights = false;
+    /// A checkpoint (like best_checkpoint) written atomically after every epoch, for resume();
+    /// empty: none kept.
     std::filesystem::path last_checkpoint{};
     /// One row / one JSON object per epoch with every EpochLogs value; empty: no log.
     std::filesystem::path log_csv{};
@@ -106,7 +127,7 @@ public:
     EpochLogs evaluate(data::DataLoader& loader);
 
     /// Writes model, optimizer, scheduler, RNG, step and the loop's own state (epoch, best value,
-    /// epochs without improvement) to one safetensors file, atomically.
+    /// epochs without improvement) to one checkpoint file (io::save_checkpoint's format), atomically.
     void save_checkpoint(const std::filesystem::path& path) const;
     /// Restores what save_checkpoint() wrote; the next fit() continues with the following epoch.
     void resume(const std::filesystem::path& path);
@@ -122,6 +143,8 @@ public:
     const TrainerOptions& options() const { return options_; }
 
 private:
+    /// The model state of the best epoch from best_weights or best_checkpoint, when one exists.
+    StateDict best_state_from_files() const;
     void train_epoch(data::DataLoader& loader, EpochLogs& logs, detail::ProgressDisplay& progress);
     bool higher_is_better() const;
     bool improved(double value) const;
@@ -139,6 +162,8 @@ private:
     std::int64_t global_step_ = 0;
     std::optional<double> best_value_;
     std::int64_t best_epoch_ = -1;
+    /// The best epoch's model state (copies), kept under restore_best_weights.
+    StateDict best_state_;
     std::int64_t epochs_without_improvement_ = 0;
     bool stop_requested_ = false;
 };

@@ -1,4 +1,4 @@
-// graft/nn/functional/conv.hpp — 2-D convolution and pooling (torch.nn.functional names).
+// graft/functional/conv.hpp — 2-D convolution and pooling (torch.nn.functional names).
 //
 //   auto y = nn::functional::conv2d(x, w, b, /*stride=*/2, /*padding=*/1);   // x [N, C, H, W], w [O, C/groups, kh, kw]
 //   auto d = nn::functional::conv2d(x, wd, {}, 1, 1, 1, /*groups=*/C);        // depthwise: wd [C, 1, 3, 3]

@@ -1,4 +1,4 @@
-// graft/nn/functional/batch_norm.hpp — batch normalisation (torch.nn.functional.batch_norm).
+// graft/functional/batch_norm.hpp — batch normalisation (torch.nn.functional.batch_norm).
 //
 //   auto y = nn::functional::batch_norm(x, running_mean, running_var, weight, bias,
 //                                       /*training=*/true, /*momentum=*/0.1, /*eps=*/1e-5);

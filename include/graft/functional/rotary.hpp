@@ -1,4 +1,4 @@
-// graft/nn/functional/rotary.hpp — rotary position embedding (RoPE), "rotate half" convention.
+// graft/functional/rotary.hpp — rotary position embedding (RoPE), "rotate half" convention.
 //
 //   auto qr = nn::functional::apply_rotary(q, /*position_offset=*/0);           // q [B, H, T, D]
 //   auto kr = nn::functional::apply_rotary(k_step, /*position_offset=*/past);   // a KV-cache step

@@ -1,16 +1,12 @@
-// Whole-file reads for the data loaders, with gzip decompression through zlib.
-#include "data/read_text.hpp"
+// Whole-file reads for the data loaders and model configs, with gzip decompression through zlib.
+#include "io/read_text.hpp"
 
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include "graft/error.hpp"
+#include "io/readable_file.hpp"
 
-namespace graft::data::detail {
+namespace graft::io::detail {
 
 namespace {
 
@@ -57,16 +53,11 @@ std::string gunzip(const std::string& packed, const std::string& where) {
 }  // namespace
 
 std::string read_text_file(const std::filesystem::path& path, const char* who) {
-    const std::string where = std::string(who) + ": '" + path.string() + "'";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IOError(where + ": cannot open the file (" + std::strerror(errno) + ")");
-    std::ostringstream content;
-    content << in.rdbuf();
-    if (in.bad()) throw IOError(where + ": reading the file failed");
-    std::string bytes = std::move(content).str();
+    const io::detail::ReadableFile file(path, who);
+    std::string bytes = file.read_all(max_text_bytes);
     if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b)
-        return gunzip(bytes, where);
+        return gunzip(bytes, file.where());
     return bytes;
 }
 
-}  // namespace graft::data::detail
+}  // namespace graft::io::detail

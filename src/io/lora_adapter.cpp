@@ -7,10 +7,17 @@
 
 #include "graft/autograd.hpp"
 #include "graft/io/safetensors.hpp"
+#include "graft/io/lora_adapter.hpp"
 #include "graft/nn/lora.hpp"
 #include "nn/repr.hpp"
 
-namespace graft::nn {
+namespace graft::io {
+
+using nn::LoraConfig;
+using nn::LoraLinear;
+using nn::LoraTarget;
+using nn::Module;
+namespace pyfmt = nn::pyfmt;
 
 namespace {
 
@@ -60,15 +67,6 @@ struct ExpectedLayer {
 
 }  // namespace
 
-StateDict lora_state_dict(const Module& model) {
-    StateDict out;
-    for (const auto& [path, layer] : lora_layers(model)) {
-        out.insert(path + ".lora_A", layer->lora_A.detach());
-        out.insert(path + ".lora_B", layer->lora_B.detach());
-    }
-    return out;
-}
-
 void save_lora_adapter(const std::filesystem::path& path, const Module& model, const LoraConfig& config) {
     const auto layers = lora_layers(model);
     if (layers.empty()) throw ValueError("save_lora_adapter: the model has no LoRA layers (apply_lora first)");
@@ -93,7 +91,7 @@ void save_lora_adapter(const std::filesystem::path& path, const Module& model, c
 }
 
 LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model) {
-    const std::string file = path.string();
+    const std::string file = "'" + path.string() + "'";
     const io::SafetensorsFile contents = io::read_safetensors(path);
     const std::optional<LoraConfig> file_config = config_from_metadata(contents.metadata, file);
 
@@ -106,7 +104,14 @@ LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model) {
             throw ValueError("load_lora_adapter: the model has no LoRA layers and " + file +
                              " records no config (r, lora_alpha, target_modules) in its metadata; apply_lora to the "
                              "model first");
-        for (const auto& lpath : lora_target_paths(model, *file_config)) {
+        std::vector<std::string> targets;
+        try {
+            targets = lora_target_paths(model, *file_config);
+        } catch (Error& e) {
+            e.add_context("load_lora_adapter: " + file + " (the config in its metadata)");
+            throw;
+        }
+        for (const auto& lpath : targets) {
             const LoraTarget t = *lora_target_of(*model.submodule(lpath));
             expected[lpath] = {{file_config->r, t.in_features}, {t.out_features, file_config->r}};
         }
@@ -160,7 +165,14 @@ LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model) {
         throw ValueError(msg);
     }
 
-    if (apply) apply_lora(model, *file_config);
+    if (apply) {
+        try {
+            apply_lora(model, *file_config);
+        } catch (Error& e) {
+            e.add_context("load_lora_adapter: " + file + " (the config in its metadata)");
+            throw;
+        }
+    }
     NoGradGuard guard;
     for (const auto& [lpath, layer] : lora_layers(model)) {
         const auto& [a, b] = found.at(lpath);
@@ -173,4 +185,4 @@ LoraConfig load_lora_adapter(const std::filesystem::path& path, Module& model) {
     return c;
 }
 
-}  // namespace graft::nn
+}  // namespace graft::io

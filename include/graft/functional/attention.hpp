@@ -1,4 +1,4 @@
-// graft/nn/functional/attention.hpp — scaled-dot-product attention, fused and reference.
+// graft/functional/attention.hpp — scaled-dot-product attention, fused and reference.
 //
 //   auto y = nn::functional::scaled_dot_product_attention(q, k, v, {.causal = true});   // q, k, v [B, H, T, D]
 //   auto step = nn::functional::scaled_dot_product_attention(q1, k_cache, v_cache, {.causal = true});  // Tq = 1

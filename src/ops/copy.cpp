@@ -1,8 +1,12 @@
-// Element copies and conversions (copy_elements, clone, contiguous, to) and the in-place
+// The differentiable copies and conversions (clone, contiguous, to, copy_) and the in-place
 // ops with their guards: no in-place write to a leaf that requires grad, to a tensor saved
-// for a backward (while recording), or to read-only storage.
+// for a backward (while recording), or to read-only storage. The raw element copy they use is
+// core's detail::copy_elements.
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
@@ -12,76 +16,6 @@
 
 namespace graft {
 
-namespace detail {
-
-Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
-    const std::size_t n = std::max(a.size(), b.size());
-    Shape out(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
-        const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-        if (da != db && da != 1 && db != 1)
-            throw ShapeError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
-                             " cannot be broadcast (dimension " + std::to_string(i) + ": " + std::to_string(da) +
-                             " vs " + std::to_string(db) + ")");
-        out[i] = da == 1 ? db : da;
-    }
-    return out;
-}
-
-Shape broadcast_strides(const Tensor& t, const Shape& shape) {
-    const std::size_t n = shape.size();
-    const std::size_t k = static_cast<std::size_t>(t.dim());
-    Shape st(n, 0);
-    for (std::size_t i = 0; i < k; ++i) {
-        const std::size_t j = n - k + i;
-        st[j] = t.shape()[i] == 1 && shape[j] != 1 ? 0 : t.strides()[i];
-    }
-    return st;
-}
-
-void copy_elements(const Tensor& dst, const Tensor& src) {
-    if (broadcast_shapes(src.shape(), dst.shape(), "copy_") != dst.shape())
-        throw ShapeError("copy_: source of shape " + shape_str(src.shape()) + " cannot be broadcast to destination " +
-                         shape_str(dst.shape()));
-    const std::array<Shape, 2> strides{dst.strides(), broadcast_strides(src, dst.shape())};
-    const std::array<std::int64_t, 2> base{dst.offset(), src.offset()};
-    dispatch_all(dst.dtype(), [&]<class D>() {
-        D* d = storage_ptr<D>(dst);
-        dispatch_all(src.dtype(), [&]<class S>() {
-            const S* s = storage_ptr<S>(src);
-            for_each_row<2>(dst.shape(), strides, base, [&](auto off, std::int64_t n, auto inner) {
-                D* dp = d + off[0];
-                const S* sp = s + off[1];
-                if constexpr (std::is_same_v<D, S>) {
-                    if (inner[0] == 1 && inner[1] == 1) {
-                        std::memcpy(dp, sp, static_cast<std::size_t>(n) * sizeof(D));
-                        return;
-                    }
-                    if (inner[0] == 1 && inner[1] == 0) {  // fill_, a broadcast value
-                        std::fill_n(dp, n, *sp);
-                        return;
-                    }
-                }
-                for (std::int64_t i = 0; i < n; ++i) {
-                    if constexpr (std::is_same_v<D, bool>)
-                        dp[i * inner[0]] = convert<double>(sp[i * inner[1]]) != 0.0;
-                    else if constexpr (std::is_same_v<S, bool>)
-                        dp[i * inner[0]] = convert<D>(sp[i * inner[1]] ? 1.0f : 0.0f);
-                    else if constexpr (std::is_same_v<D, S>)
-                        dp[i * inner[0]] = sp[i * inner[1]];
-                    else if constexpr (std::is_same_v<S, bfloat16> || std::is_same_v<S, float16> ||
-                                       std::is_same_v<D, bfloat16> || std::is_same_v<D, float16>)
-                        dp[i * inner[0]] = convert<D>(convert<float>(sp[i * inner[1]]));
-                    else
-                        dp[i * inner[0]] = static_cast<D>(sp[i * inner[1]]);
-                }
-            });
-        });
-    });
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -134,7 +68,7 @@ Tensor& apply_inplace(Tensor& self, const char* op, bool records, F&& compute) {
         if (result.shape() != self.shape())
             throw ShapeError(std::string(op) + ": result shape " + shape_str(result.shape()) +
                              " differs from the in-place target's shape " + shape_str(self.shape()));
-        detail::copy_elements(self, result);
+        detail::copy_elements(self, result, op);
         self.storage()->bump_version();
         return self;
     }
@@ -145,7 +79,7 @@ Tensor& apply_inplace(Tensor& self, const char* op, bool records, F&& compute) {
     if (result.shape() != self.shape())
         throw ShapeError(std::string(op) + ": result shape " + shape_str(result.shape()) +
                          " differs from the in-place target's shape " + shape_str(self.shape()));
-    detail::copy_elements(self, result);
+    detail::copy_elements(self, result, op);
     self.storage()->bump_version();
     AutogradMeta& meta = self.impl().meta();
     meta.requires_grad = result.requires_grad();
@@ -213,7 +147,7 @@ bool inplace_f32(Tensor& self, const Tensor& other, kernels::BinaryOp op, const 
 Tensor Tensor::clone() const {
     GRAFT_PROFILE_SCOPE("clone");
     Tensor out = empty(shape(), dtype());
-    detail::copy_elements(out, *this);
+    detail::copy_elements(out, *this, "clone");
     autograd::make_node<CloneBackward>({this}, out);
     return out;
 }
@@ -224,7 +158,7 @@ Tensor Tensor::to(DType target) const {
     GRAFT_PROFILE_SCOPE("to");
     if (target == dtype()) return *this;
     Tensor out = empty(shape(), target);
-    detail::copy_elements(out, *this);
+    detail::copy_elements(out, *this, "to");
     if (is_floating(target) && is_floating(dtype())) autograd::make_node<ToBackward>({this}, out);
     return out;
 }
@@ -232,31 +166,35 @@ Tensor Tensor::to(DType target) const {
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
     if (alpha == 1.0 && inplace_f32(*this, other, kernels::BinaryOp::Add, "add_")) return *this;
     return apply_inplace(*this, "add_", recording(*this, &other),
-                         [&](const Tensor& s) { return add(s, other, alpha); });
+                         [&](const Tensor& s) { return graft::add(s, other, alpha); });
 }
 Tensor& Tensor::add_(double value) {
-    return apply_inplace(*this, "add_", recording(*this), [&](const Tensor& s) { return add(s, value); });
+    return apply_inplace(*this, "add_", recording(*this), [&](const Tensor& s) { return graft::add(s, value); });
 }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
     if (alpha == 1.0 && inplace_f32(*this, other, kernels::BinaryOp::Sub, "sub_")) return *this;
     return apply_inplace(*this, "sub_", recording(*this, &other),
-                         [&](const Tensor& s) { return sub(s, other, alpha); });
+                         [&](const Tensor& s) { return graft::sub(s, other, alpha); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
     if (inplace_f32(*this, other, kernels::BinaryOp::Mul, "mul_")) return *this;
-    return apply_inplace(*this, "mul_", recording(*this, &other), [&](const Tensor& s) { return mul(s, other); });
+    return apply_inplace(*this, "mul_", recording(*this, &other),
+                         [&](const Tensor& s) { return graft::mul(s, other); });
 }
 Tensor& Tensor::mul_(double value) {
-    return apply_inplace(*this, "mul_", recording(*this), [&](const Tensor& s) { return mul(s, value); });
+    return apply_inplace(*this, "mul_", recording(*this), [&](const Tensor& s) { return graft::mul(s, value); });
 }
 Tensor& Tensor::div_(const Tensor& other) {
     if (inplace_f32(*this, other, kernels::BinaryOp::Div, "div_")) return *this;
-    return apply_inplace(*this, "div_", recording(*this, &other), [&](const Tensor& s) { return div(s, other); });
+    return apply_inplace(*this, "div_", recording(*this, &other),
+                         [&](const Tensor& s) { return graft::div(s, other); });
 }
 
 Tensor& Tensor::fill_(double value) {
     check_inplace(*this, "fill_");
-    detail::copy_elements(*this, scalar_tensor(value, dtype()));
+    // A value an integer tensor cannot hold is refused here, under this op's name.
+    detail::dispatch_all(dtype(), [&]<class T>() { (void)detail::convert_checked<T>(value, DType::Float64, "fill_"); });
+    detail::copy_elements(*this, scalar_tensor(value, dtype()), "fill_");
     storage()->bump_version();
     // The old value no longer matters: cut the history of a non-leaf.
     if (impl().autograd && impl().autograd->grad_fn) {
@@ -275,7 +213,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     if (records && impl().autograd && impl().autograd->is_view)
         throw AutogradError("copy_: copying a tensor that requires grad into a view of a tensor with history is "
                             "not supported; clone() the view first");
-    detail::copy_elements(*this, src);
+    detail::copy_elements(*this, src, "copy_");
     storage()->bump_version();
     if (records) {
         Tensor self = *this;

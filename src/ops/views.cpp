@@ -1,25 +1,17 @@
 // View ops (share storage) with their backward: view/reshape, transpose/permute,
-// narrow/slice/select, unsqueeze/squeeze, expand, flatten; plus detach.
+// narrow/slice/select, unsqueeze/squeeze, expand, flatten. (detach, which records nothing, is
+// core's: src/core/tensor.cpp.)
 #include <algorithm>
 #include <numeric>
 #include <optional>
 
+#include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 
 namespace graft {
 
 namespace {
-
-Tensor make_view(const Tensor& src, Shape shape, Shape strides, std::int64_t offset) {
-    auto impl = std::make_shared<TensorImpl>();
-    impl->storage = src.storage();
-    impl->shape = std::move(shape);
-    impl->strides = std::move(strides);
-    impl->offset = offset;
-    impl->dtype = src.dtype();
-    return Tensor(std::move(impl));
-}
 
 /// Marks a recorded view so that in-place writes through it are refused under autograd.
 template <class NodeT, class... Args>
@@ -142,7 +134,7 @@ Tensor Tensor::view(const Shape& requested) const {
     if (!st)
         throw ShapeError("view: shape " + shape_str(requested) + " is not compatible with the strides of input " +
                          shape_str(this->shape()) + " " + shape_str(strides()) + "; use reshape() (which copies)");
-    Tensor out = make_view(*this, shape, *st, offset());
+    Tensor out = detail::make_view(*this, shape, *st, offset());
     record_view<ViewBackward>(*this, out);
     return out;
 }
@@ -167,7 +159,7 @@ Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
         shape[i] = this->shape()[d];
         st[i] = strides()[d];
     }
-    Tensor out = make_view(*this, shape, st, offset());
+    Tensor out = detail::make_view(*this, shape, st, offset());
     record_view<PermuteBackward>(*this, out, inverse);
     return out;
 }
@@ -198,7 +190,7 @@ Tensor Tensor::slice(std::int64_t d, std::int64_t start, std::int64_t end, std::
     Shape sh = shape(), st = strides();
     sh[d] = (end - start + step - 1) / step;
     st[d] *= step;
-    Tensor out = make_view(*this, sh, st, offset() + start * strides()[d]);
+    Tensor out = detail::make_view(*this, sh, st, offset() + start * strides()[d]);
     record_view<SliceBackward>(*this, out, d, start, end, step, false);
     return out;
 }
@@ -224,7 +216,7 @@ Tensor Tensor::select(std::int64_t d, std::int64_t index) const {
     Shape sh = shape(), st = strides();
     sh.erase(sh.begin() + d);
     st.erase(st.begin() + d);
-    Tensor out = make_view(*this, sh, st, offset() + index * strides()[d]);
+    Tensor out = detail::make_view(*this, sh, st, offset() + index * strides()[d]);
     record_view<SliceBackward>(*this, out, d, index, index + 1, 1, true);
     return out;
 }
@@ -280,7 +272,7 @@ Tensor Tensor::expand(const Shape& target) const {
             st[i] = 0;
         }
     }
-    Tensor out = make_view(*this, sh, st, offset());
+    Tensor out = detail::make_view(*this, sh, st, offset());
     record_view<ExpandBackward>(*this, out);
     return out;
 }
@@ -297,7 +289,5 @@ Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
     sh.insert(sh.end(), shape().begin() + end_dim + 1, shape().end());
     return reshape(sh);
 }
-
-Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
 
 }  // namespace graft

@@ -1,4 +1,4 @@
-// graft/nn/functional/norm.hpp — normalisation ops (torch.nn.functional names).
+// graft/functional/norm.hpp — normalisation ops (torch.nn.functional names).
 //
 //   auto y = nn::functional::layer_norm(x, {768}, gamma, beta);   // x [..., 768]
 //   auto z = nn::functional::layer_norm(x, {4, 5});                // no affine, over the last two dims
