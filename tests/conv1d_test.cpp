@@ -61,4 +61,7 @@ TEST(Conv1D, GradientsEqualThoseOfTheTransposedLinear) {
 TEST(Conv1D, WrongInputWidthNamesTheLayer) {
     nn::Conv1D layer(4, 6);
     EXPECT_THROW_MSG(layer.forward(zeros({2, 5})), ShapeError, "Conv1D(in_features=4, out_features=6): input has 5 features");
+    EXPECT_THROW_MSG(layer.forward(scalar_tensor(1.0)), ShapeError,
+                     "Conv1D(in_features=4, out_features=6): input has no feature dimension (input shape [])");
+    EXPECT_THROW_MSG(nn::Conv1D(-4, 6), ValueError, "Conv1D: in_features and out_features must be non-negative, got -4 and 6");
 }

@@ -417,6 +417,10 @@ TEST(NnLayerNorm, ErrorsNameTheLayer) {
                      "normalized_shape [768]");
     EXPECT_THROW(nn::LayerNorm(Shape{}), ValueError);
     EXPECT_THROW(nn::LayerNorm({4}, -1.0), ValueError);
+    EXPECT_THROW_MSG(nn::LayerNorm(Shape{}), ValueError, "LayerNorm: normalized_shape must have at least one dimension");
+    EXPECT_THROW_MSG(nn::LayerNorm(Shape{-1}), ValueError, "LayerNorm: normalized_shape (-1,) has a negative size");
+    EXPECT_THROW_MSG(nn::LayerNorm({4}, -1.0), ValueError, "LayerNorm: eps must be non-negative, got -1.0");
+    EXPECT_THROW_MSG(ln.forward(scalar_tensor(1.0)), ShapeError, "input shape [] does not end with normalized_shape [768]");
 }
 
 // ---- nn::Linear ------------------------------------------------------------------------------
@@ -501,6 +505,8 @@ TEST(NnLinear, InputErrorsAndRepr) {
     EXPECT_EQ(fc.repr(), "Linear(in_features=784, out_features=10, bias=True)");
     EXPECT_EQ(nn::Linear(3, 2, false).extra_repr(), "in_features=3, out_features=2, bias=False");
     EXPECT_THROW(nn::Linear(-1, 2), ValueError);
+    EXPECT_THROW_MSG(nn::Linear(3, -2), ValueError,
+                     "Linear: in_features and out_features must be non-negative, got 3 and -2");
 }
 
 // ---- nn::Embedding ---------------------------------------------------------------------------

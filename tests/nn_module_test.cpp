@@ -58,6 +58,17 @@ struct Tower : nn::Cloneable<Tower> {
     nn::Child<Net> head;
 };
 
+/// A buffer of its own and a child with buffers, for named_buffers' order and names.
+struct Stats : nn::Cloneable<Stats> {
+    Stats() { reset(); }
+    void reset() override {
+        register_buffer("count", zeros({1}));
+        register_module("bn", &Stats::bn, nn::BatchNorm1d(3));
+    }
+    std::string type_name() const override { return "Stats"; }
+    nn::Child<nn::BatchNorm1d> bn;
+};
+
 nn::Sequential mlp() { return nn::Sequential{nn::Linear(16, 32), nn::ReLU(), nn::Linear(32, 10)}; }
 
 }  // namespace
@@ -82,6 +93,23 @@ TEST(ModuleNames, MatchPyTorchStateDictKeys) {
                                                  "head:Net", "head.fc1:Linear", "head.drop:Dropout",
                                                  "head.fc2:Linear"}));
     EXPECT_EQ(tower.submodule("blocks.1")->type_name(), "Linear");
+}
+
+TEST(ModuleNames, BuffersOwnFirstThenEachChildsUnderItsName) {
+    nn::Sequential seq{nn::Linear(2, 3), Stats()};
+    const auto named = seq.named_buffers();
+    EXPECT_EQ(names_of(named), (std::vector<std::string>{"1.count", "1.bn.running_mean", "1.bn.running_var",
+                                                         "1.bn.num_batches_tracked"}));
+    const std::vector<Tensor> plain = seq.buffers();
+    ASSERT_EQ(plain.size(), named.size());
+    for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_TRUE(plain[i].shares_storage(named[i].second)) << i;
+    EXPECT_TRUE(seq.named_buffers(/*recurse=*/false).empty());
+    const auto stats = std::dynamic_pointer_cast<Stats>(seq.submodule("1"));
+    ASSERT_NE(stats, nullptr);
+    EXPECT_EQ(names_of(stats->named_buffers(false)), (std::vector<std::string>{"count"}));
+    EXPECT_EQ(names_of(stats->named_parameters()), (std::vector<std::string>{"bn.weight", "bn.bias"}));
+    EXPECT_TRUE(stats->parameters(false).empty());
+    EXPECT_EQ(seq.parameters().size(), 4u);
 }
 
 TEST(ModuleStateDict, RoundTripIntoAFreshModel) {

@@ -592,6 +592,22 @@ TEST(OptimStep, ReadOnlyParameterIsAnError) {
     EXPECT_EQ(opt.num_states(), 0u);
 }
 
+TEST(OptimStep, ReadOnlyParameterGetsNoStateInAnyOptimizer) {
+    std::vector<float> data = {1.f, 2.f, 3.f};
+    Tensor w = from_blob(data.data(), {3}, DType::Float32, {}, /*writable=*/false);
+    w.requires_grad_();
+    w.set_grad(ones({3}));
+    optim::Adam adam({w});
+    optim::AdamW adamw({w});
+    optim::RMSprop rmsprop({w}, {.momentum = 0.9, .centered = true});
+    for (optim::Optimizer* opt : std::initializer_list<optim::Optimizer*>{&adam, &adamw, &rmsprop}) {
+        EXPECT_THROW_MSG(opt->step(), ValueError, std::string(opt->name()) + ".step: parameter 0 (shape [3]) is read-only");
+        EXPECT_EQ(opt->num_states(), 0u) << opt->name();
+        EXPECT_TRUE(keys_with_prefix(opt->state_dict(), "state.").empty()) << opt->name();
+    }
+    EXPECT_EQ(data, (std::vector<float>{1.f, 2.f, 3.f}));
+}
+
 TEST(OptimStep, Float64ParametersUseTheScalarPath) {
     Tensor w = from_vector<double>({1.0, -2.0, 0.5}).requires_grad_();
     w.set_grad(from_vector<double>({0.5, 0.25, -1.0}));

@@ -134,3 +134,12 @@ TEST(RmsNorm, Errors) {
     EXPECT_THROW_MSG(norm.forward(x), ShapeError, "RMSNorm((5,)");
     EXPECT_THROW_MSG(nn::RMSNorm(Shape{}), ValueError, "at least one dimension");
 }
+
+TEST(RmsNorm, ModuleOptionErrorsNameTheLayerAndValue) {
+    EXPECT_THROW_MSG(nn::RMSNorm(Shape{4, -2}), ValueError, "RMSNorm: normalized_shape (4, -2) has a negative size");
+    EXPECT_THROW_MSG(nn::RMSNorm(4, -0.5), ValueError, "RMSNorm: eps must be non-negative, got -0.5");
+    EXPECT_NO_THROW(nn::RMSNorm(4, std::nullopt));  // no eps: the dtype's epsilon, nothing to check
+    EXPECT_THROW_MSG(nn::RMSNorm(Shape{3, 4}).forward(randn({2, 4, 3})), ShapeError,
+                     "RMSNorm((3, 4), eps=None, elementwise_affine=True): input shape [2, 4, 3] does not end with "
+                     "normalized_shape [3, 4]");
+}

@@ -29,8 +29,7 @@ void adam_scalar(int64 n, T* p, const T* g, T* m, T* v, T* vmax, const AdamCoeff
     }
 }
 
-template void adam_scalar<float>(int64, float*, const float*, float*, float*, float*, const AdamCoeffs<float>&);
-template void adam_scalar<double>(int64, double*, const double*, double*, double*, double*,
-                                  const AdamCoeffs<double>&);
+template AdamKernel<float> adam_scalar<float>;
+template AdamKernel<double> adam_scalar<double>;
 
 }  // namespace graft::kernels

@@ -75,6 +75,15 @@ struct RmspropCoeffs {
     bool maximize;
 };
 
+/// Each update's signature, written once: the scalar references, the float32 ISA variants and
+/// the drivers below all have their update's.
+template <class T>
+using AdamKernel = void(int64 n, T* p, const T* g, T* m, T* v, T* vmax, const AdamCoeffs<T>& c);
+template <class T>
+using SgdKernel = void(int64 n, T* p, const T* g, T* buf, const SgdCoeffs<T>& c);
+template <class T>
+using RmspropKernel = void(int64 n, T* p, const T* g, T* sq, T* avg_g, T* buf, const RmspropCoeffs<T>& c);
+
 // ---- scalar reference (float and double) ------------------------------------------------------
 template <class T>
 void adam_scalar(int64 n, T* p, const T* g, T* m, T* v, T* vmax, const AdamCoeffs<T>& c);
@@ -83,55 +92,36 @@ void sgd_scalar(int64 n, T* p, const T* g, T* buf, const SgdCoeffs<T>& c);
 template <class T>
 void rmsprop_scalar(int64 n, T* p, const T* g, T* sq, T* avg_g, T* buf, const RmspropCoeffs<T>& c);
 
-extern template void adam_scalar<float>(int64, float*, const float*, float*, float*, float*,
-                                        const AdamCoeffs<float>&);
-extern template void adam_scalar<double>(int64, double*, const double*, double*, double*, double*,
-                                         const AdamCoeffs<double>&);
-extern template void sgd_scalar<float>(int64, float*, const float*, float*, const SgdCoeffs<float>&);
-extern template void sgd_scalar<double>(int64, double*, const double*, double*, const SgdCoeffs<double>&);
-extern template void rmsprop_scalar<float>(int64, float*, const float*, float*, float*, float*,
-                                           const RmspropCoeffs<float>&);
-extern template void rmsprop_scalar<double>(int64, double*, const double*, double*, double*, double*,
-                                            const RmspropCoeffs<double>&);
+extern template AdamKernel<float> adam_scalar<float>;
+extern template AdamKernel<double> adam_scalar<double>;
+extern template SgdKernel<float> sgd_scalar<float>;
+extern template SgdKernel<double> sgd_scalar<double>;
+extern template RmspropKernel<float> rmsprop_scalar<float>;
+extern template RmspropKernel<double> rmsprop_scalar<double>;
 
 // ---- float32 ISA variants ------------------------------------------------------------------------
-void f32_adam__avx2(int64 n, float* p, const float* g, float* m, float* v, float* vmax,
-                    const AdamCoeffs<float>& c);
-void f32_adam__avx512(int64 n, float* p, const float* g, float* m, float* v, float* vmax,
-                      const AdamCoeffs<float>& c);
-void f32_sgd__avx2(int64 n, float* p, const float* g, float* buf, const SgdCoeffs<float>& c);
-void f32_sgd__avx512(int64 n, float* p, const float* g, float* buf, const SgdCoeffs<float>& c);
-void f32_rmsprop__avx2(int64 n, float* p, const float* g, float* sq, float* avg_g, float* buf,
-                       const RmspropCoeffs<float>& c);
-void f32_rmsprop__avx512(int64 n, float* p, const float* g, float* sq, float* avg_g, float* buf,
-                         const RmspropCoeffs<float>& c);
-
-using F32AdamKernel = void (*)(int64, float*, const float*, float*, float*, float*, const AdamCoeffs<float>&);
-using F32SgdKernel = void (*)(int64, float*, const float*, float*, const SgdCoeffs<float>&);
-using F32RmspropKernel = void (*)(int64, float*, const float*, float*, float*, float*,
-                                  const RmspropCoeffs<float>&);
+AdamKernel<float> f32_adam__avx2, f32_adam__avx512;
+SgdKernel<float> f32_sgd__avx2, f32_sgd__avx512;
+RmspropKernel<float> f32_rmsprop__avx2, f32_rmsprop__avx512;
 
 /// The three float32 update kernels of one ISA.
 struct F32OptimVariant {
     const char* name;
     Isa isa;
-    F32AdamKernel adam;
-    F32SgdKernel sgd;
-    F32RmspropKernel rmsprop;
+    AdamKernel<float>* adam;
+    SgdKernel<float>* sgd;
+    RmspropKernel<float>* rmsprop;
 };
 
 /// The variant compiled for `isa` (call its kernels only where the CPU runs that ISA).
 const F32OptimVariant& f32_optim_variant(Isa isa);
 
 // ---- drivers: the active ISA for float32, the scalar kernel for double; OpenMP over n ---------
-void adam_update(int64 n, float* p, const float* g, float* m, float* v, float* vmax, const AdamCoeffs<float>& c);
-void adam_update(int64 n, double* p, const double* g, double* m, double* v, double* vmax,
-                 const AdamCoeffs<double>& c);
-void sgd_update(int64 n, float* p, const float* g, float* buf, const SgdCoeffs<float>& c);
-void sgd_update(int64 n, double* p, const double* g, double* buf, const SgdCoeffs<double>& c);
-void rmsprop_update(int64 n, float* p, const float* g, float* sq, float* avg_g, float* buf,
-                    const RmspropCoeffs<float>& c);
-void rmsprop_update(int64 n, double* p, const double* g, double* sq, double* avg_g, double* buf,
-                    const RmspropCoeffs<double>& c);
+AdamKernel<float> adam_update;
+AdamKernel<double> adam_update;
+SgdKernel<float> sgd_update;
+SgdKernel<double> sgd_update;
+RmspropKernel<float> rmsprop_update;
+RmspropKernel<double> rmsprop_update;
 
 }  // namespace graft::kernels

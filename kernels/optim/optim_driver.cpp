@@ -42,7 +42,7 @@ const F32OptimVariant& f32_optim_variant(Isa isa) {
 }
 
 void adam_update(int64 n, float* p, const float* g, float* m, float* v, float* vmax, const AdamCoeffs<float>& c) {
-    const F32AdamKernel kernel = f32_optim_variant(active_isa()).adam;
+    AdamKernel<float>* const kernel = f32_optim_variant(active_isa()).adam;
     for_chunks(n, [&](int64 b, int64 len) { kernel(len, p + b, g + b, m + b, v + b, offset(vmax, b), c); });
 }
 
@@ -52,7 +52,7 @@ void adam_update(int64 n, double* p, const double* g, double* m, double* v, doub
 }
 
 void sgd_update(int64 n, float* p, const float* g, float* buf, const SgdCoeffs<float>& c) {
-    const F32SgdKernel kernel = f32_optim_variant(active_isa()).sgd;
+    SgdKernel<float>* const kernel = f32_optim_variant(active_isa()).sgd;
     for_chunks(n, [&](int64 b, int64 len) { kernel(len, p + b, g + b, offset(buf, b), c); });
 }
 
@@ -62,7 +62,7 @@ void sgd_update(int64 n, double* p, const double* g, double* buf, const SgdCoeff
 
 void rmsprop_update(int64 n, float* p, const float* g, float* sq, float* avg_g, float* buf,
                     const RmspropCoeffs<float>& c) {
-    const F32RmspropKernel kernel = f32_optim_variant(active_isa()).rmsprop;
+    RmspropKernel<float>* const kernel = f32_optim_variant(active_isa()).rmsprop;
     for_chunks(n, [&](int64 b, int64 len) { kernel(len, p + b, g + b, sq + b, offset(avg_g, b), offset(buf, b), c); });
 }
 

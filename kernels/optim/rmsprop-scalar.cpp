@@ -32,9 +32,7 @@ void rmsprop_scalar(int64 n, T* p, const T* g, T* sq, T* avg_g, T* buf, const Rm
     }
 }
 
-template void rmsprop_scalar<float>(int64, float*, const float*, float*, float*, float*,
-                                    const RmspropCoeffs<float>&);
-template void rmsprop_scalar<double>(int64, double*, const double*, double*, double*, double*,
-                                     const RmspropCoeffs<double>&);
+template RmspropKernel<float> rmsprop_scalar<float>;
+template RmspropKernel<double> rmsprop_scalar<double>;
 
 }  // namespace graft::kernels

@@ -19,7 +19,7 @@ void sgd_scalar(int64 n, T* p, const T* g, T* buf, const SgdCoeffs<T>& coeffs) {
     }
 }
 
-template void sgd_scalar<float>(int64, float*, const float*, float*, const SgdCoeffs<float>&);
-template void sgd_scalar<double>(int64, double*, const double*, double*, const SgdCoeffs<double>&);
+template SgdKernel<float> sgd_scalar<float>;
+template SgdKernel<double> sgd_scalar<double>;
 
 }  // namespace graft::kernels

@@ -3,13 +3,12 @@
 
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
+#include "nn/dense.hpp"
 
 namespace graft::nn {
 
 Conv1D::Conv1D(std::int64_t in, std::int64_t out) : in_features(in), out_features(out) {
-    if (in < 0 || out < 0)
-        throw ValueError("Conv1D: in_features and out_features must be non-negative, got " + std::to_string(in) +
-                         " and " + std::to_string(out));
+    detail::check_features("Conv1D", in, out);
     reset();
 }
 
@@ -20,16 +19,13 @@ void Conv1D::reset() {
 }
 
 Tensor Conv1D::forward(const Tensor& x) {
-    if (x.dim() == 0 || x.size(-1) != in_features)
-        throw ShapeError("Conv1D(" + extra_repr() + "): input has " +
-                         (x.dim() == 0 ? std::string("no feature dimension") : std::to_string(x.size(-1)) + " features") +
-                         " (input shape " + shape_str(x.shape()) + ")");
+    detail::check_input("Conv1D", in_features, out_features, x);
     // matmul's backward forms xᵀ·dy, which is already the weight's [in, out] layout
     return add(matmul(x, weight), bias);
 }
 
 std::string Conv1D::extra_repr() const {
-    return "in_features=" + std::to_string(in_features) + ", out_features=" + std::to_string(out_features);
+    return detail::features_repr(in_features, out_features);
 }
 
 }  // namespace graft::nn

@@ -5,15 +5,14 @@
 
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
+#include "nn/dense.hpp"
 #include "nn/repr.hpp"
 
 namespace graft::nn {
 
 Linear::Linear(std::int64_t in, std::int64_t out, bool bias_)
     : in_features(in), out_features(out), has_bias(bias_) {
-    if (in < 0 || out < 0)
-        throw ValueError("Linear: in_features and out_features must be non-negative, got " + std::to_string(in) +
-                         " and " + std::to_string(out));
+    detail::check_features("Linear", in, out);
     reset();
 }
 
@@ -29,17 +28,12 @@ void Linear::reset() {
 }
 
 Tensor Linear::forward(const Tensor& x) {
-    if (x.dim() == 0 || x.size(-1) != in_features)
-        throw ShapeError("Linear(in_features=" + std::to_string(in_features) +
-                         ", out_features=" + std::to_string(out_features) + "): input has " +
-                         (x.dim() == 0 ? std::string("no feature dimension") : std::to_string(x.size(-1)) + " features") +
-                         " (input shape " + shape_str(x.shape()) + ")");
+    detail::check_input("Linear", in_features, out_features, x);
     return linear(x, weight, bias);
 }
 
 std::string Linear::extra_repr() const {
-    return "in_features=" + std::to_string(in_features) + ", out_features=" + std::to_string(out_features) +
-           ", bias=" + pyfmt::py_bool(has_bias);
+    return detail::features_repr(in_features, out_features) + ", bias=" + pyfmt::py_bool(has_bias);
 }
 
 }  // namespace graft::nn

@@ -171,35 +171,43 @@ void Module::add_member_child(const std::string& name, std::function<detail::Chi
     children_.push_back(std::move(e));
 }
 
-std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
-    std::vector<std::pair<std::string, Tensor>> out;
-    for (const auto& s : parameters_) out.emplace_back(s.name, s.tensor);
+namespace {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+/// The walk behind named_parameters and named_buffers: `own` (a module's slots of that kind) in
+/// registration order, then, with `recurse`, each child's list from `of_child`, named "<child>.<name>".
+template <class Slots>
+NamedTensors own_then_children(const Module& m, const Slots& own, bool recurse,
+                               NamedTensors (Module::*of_child)(bool) const) {
+    NamedTensors out;
+    for (const auto& s : own) out.emplace_back(s.name, s.tensor);
     if (recurse)
-        for (std::size_t i = 0; i < children_.size(); ++i)
-            for (auto& [n, t] : child(i).named_parameters(true)) out.emplace_back(slot(i).name_ + "." + n, t);
+        for (const auto& [cname, c] : m.named_children())
+            for (auto& [n, t] : ((*c).*of_child)(true)) out.emplace_back(cname + "." + n, t);
     return out;
 }
 
-std::vector<Tensor> Module::parameters(bool recurse) const {
+/// The tensors of a named list, in its order.
+std::vector<Tensor> tensors_of(const NamedTensors& named) {
     std::vector<Tensor> out;
-    for (auto& [n, t] : named_parameters(recurse)) out.push_back(t);
+    for (const auto& [n, t] : named) out.push_back(t);
     return out;
 }
+
+}  // namespace
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+    return own_then_children(*this, parameters_, recurse, &Module::named_parameters);
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const { return tensors_of(named_parameters(recurse)); }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
-    std::vector<std::pair<std::string, Tensor>> out;
-    for (const auto& s : buffers_) out.emplace_back(s.name, s.tensor);
-    if (recurse)
-        for (std::size_t i = 0; i < children_.size(); ++i)
-            for (auto& [n, t] : child(i).named_buffers(true)) out.emplace_back(slot(i).name_ + "." + n, t);
-    return out;
+    return own_then_children(*this, buffers_, recurse, &Module::named_buffers);
 }
 
-std::vector<Tensor> Module::buffers(bool recurse) const {
-    std::vector<Tensor> out;
-    for (auto& [n, t] : named_buffers(recurse)) out.push_back(t);
-    return out;
-}
+std::vector<Tensor> Module::buffers(bool recurse) const { return tensors_of(named_buffers(recurse)); }
 
 std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const {
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;

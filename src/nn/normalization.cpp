@@ -9,14 +9,33 @@
 
 namespace graft::nn {
 
+namespace {
+
+/// ValueError naming `layer` unless normalized_shape has a dimension and no negative size, and
+/// eps (when given) is non-negative.
+void check_options(const char* layer, const Shape& normalized_shape, std::optional<double> eps) {
+    if (normalized_shape.empty())
+        throw ValueError(std::string(layer) + ": normalized_shape must have at least one dimension, got ()");
+    if (std::any_of(normalized_shape.begin(), normalized_shape.end(), [](std::int64_t s) { return s < 0; }))
+        throw ValueError(std::string(layer) + ": normalized_shape " + pyfmt::py_tuple(normalized_shape) +
+                         " has a negative size");
+    if (eps && !(*eps >= 0.0))
+        throw ValueError(std::string(layer) + ": eps must be non-negative, got " + pyfmt::py_float(*eps));
+}
+
+/// ShapeError naming the layer and its options unless x's trailing dimensions are normalized_shape.
+void check_input(const Module& m, const Shape& normalized_shape, const Tensor& x) {
+    const std::size_t k = normalized_shape.size();
+    if (x.shape().size() < k || !std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k))
+        throw ShapeError(m.type_name() + "(" + m.extra_repr() + "): input shape " + shape_str(x.shape()) +
+                         " does not end with normalized_shape " + shape_str(normalized_shape));
+}
+
+}  // namespace
+
 LayerNorm::LayerNorm(Shape shape, double eps_, bool affine, bool bias_)
     : normalized_shape(std::move(shape)), eps(eps_), elementwise_affine(affine), has_bias(bias_) {
-    if (normalized_shape.empty())
-        throw ValueError("LayerNorm: normalized_shape must have at least one dimension, got ()");
-    if (std::any_of(normalized_shape.begin(), normalized_shape.end(), [](std::int64_t s) { return s < 0; }))
-        throw ValueError("LayerNorm: normalized_shape " + pyfmt::py_tuple(normalized_shape) +
-                         " has a negative size");
-    if (!(eps >= 0.0)) throw ValueError("LayerNorm: eps must be non-negative, got " + pyfmt::py_float(eps));
+    check_options("LayerNorm", normalized_shape, eps);
     reset();
 }
 
@@ -35,10 +54,7 @@ void LayerNorm::reset() {
 }
 
 Tensor LayerNorm::forward(const Tensor& x) {
-    const std::size_t k = normalized_shape.size();
-    if (x.shape().size() < k || !std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k))
-        throw ShapeError("LayerNorm(" + extra_repr() + "): input shape " + shape_str(x.shape()) +
-                         " does not end with normalized_shape " + shape_str(normalized_shape));
+    check_input(*this, normalized_shape, x);
     return functional::layer_norm(x, normalized_shape, weight, bias, eps);
 }
 
@@ -51,11 +67,7 @@ std::string LayerNorm::extra_repr() const {
 
 RMSNorm::RMSNorm(Shape shape, std::optional<double> eps_, bool affine)
     : normalized_shape(std::move(shape)), eps(eps_), elementwise_affine(affine) {
-    if (normalized_shape.empty())
-        throw ValueError("RMSNorm: normalized_shape must have at least one dimension, got ()");
-    if (std::any_of(normalized_shape.begin(), normalized_shape.end(), [](std::int64_t s) { return s < 0; }))
-        throw ValueError("RMSNorm: normalized_shape " + pyfmt::py_tuple(normalized_shape) + " has a negative size");
-    if (eps && !(*eps >= 0.0)) throw ValueError("RMSNorm: eps must be non-negative, got " + pyfmt::py_float(*eps));
+    check_options("RMSNorm", normalized_shape, eps);
     reset();
 }
 
@@ -69,10 +81,7 @@ void RMSNorm::reset() {
 }
 
 Tensor RMSNorm::forward(const Tensor& x) {
-    const std::size_t k = normalized_shape.size();
-    if (x.shape().size() < k || !std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k))
-        throw ShapeError("RMSNorm(" + extra_repr() + "): input shape " + shape_str(x.shape()) +
-                         " does not end with normalized_shape " + shape_str(normalized_shape));
+    check_input(*this, normalized_shape, x);
     return functional::rms_norm(x, normalized_shape, weight, eps);
 }
 

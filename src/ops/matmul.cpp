@@ -144,17 +144,12 @@ Shape matmul_batch_shape(const Tensor& a, const Tensor& b) {
     if (ka != kb)
         throw ShapeError(what + "inner dimensions differ (" + std::to_string(ka) + " vs " + std::to_string(kb) + ")");
     const Shape ba = a.dim() > 2 ? batch_dims(a) : Shape{}, bb = b.dim() > 2 ? batch_dims(b) : Shape{};
-    const std::size_t n = std::max(ba.size(), bb.size());
-    Shape batch(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::int64_t da = i < n - ba.size() ? 1 : ba[i - (n - ba.size())];
-        const std::int64_t db = i < n - bb.size() ? 1 : bb[i - (n - bb.size())];
-        if (da != db && da != 1 && db != 1)
-            throw ShapeError(what + "batch dimensions " + shape_str(ba) + " and " + shape_str(bb) +
-                             " do not broadcast");
-        batch[i] = da == 1 ? db : da;
+    try {
+        return detail::broadcast_shapes(ba, bb, "matmul");
+    } catch (const ShapeError&) {
+        // core's message names only the batch dims; this one names both operands' full shapes
+        throw ShapeError(what + "batch dimensions " + shape_str(ba) + " and " + shape_str(bb) + " do not broadcast");
     }
-    return batch;
 }
 
 // out = a·b, a [..., M, K], b [..., K, N] (batch dims broadcast; a 1-D a is a row [1, K] and a

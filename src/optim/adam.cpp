@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
 #include "kernels/optim/optim.hpp"
@@ -63,18 +64,13 @@ void run_adam(const detail::ParamUpdate& u, const Tensor& m, const Tensor& v, co
                          vmax.defined() ? vmax.data_ptr<T>() : nullptr, k);
 }
 
-/// One Adam/AdamW update of parameter i; its state appears here on its first gradient.
-void update_param(ParamState& st, const Tensor& p, const Tensor& grad, const AdamConfig& c, const char* name,
-                 std::size_t i) {
-    detail::ParamUpdate u(p, grad, name, i);
+/// One Adam/AdamW update of the parameter u views; its state appears here on its first gradient.
+void update_param(detail::ParamUpdate& u, ParamState& st, const Tensor& p, const AdamConfig& c, const char* name) {
     const Tensor m = detail::buffer(st, "exp_avg", p);
     const Tensor v = detail::buffer(st, "exp_avg_sq", p);
     const Tensor vmax = c.amsgrad ? detail::buffer(st, "max_exp_avg_sq", p) : Tensor();
     ++st.step;
-    if (u.dtype() == DType::Float32)
-        run_adam<float>(u, m, v, vmax, c, st.step);
-    else
-        run_adam<double>(u, m, v, vmax, c, st.step);
+    graft::detail::dispatch_floating(u.dtype(), name, [&]<class T>() { run_adam<T>(u, m, v, vmax, c, st.step); });
     u.commit();
 }
 
@@ -97,7 +93,8 @@ Adam::Adam(std::vector<Group> groups) : OptimizerWith("Adam", std::move(groups))
 void Adam::step() {
     GRAFT_PROFILE_SCOPE("Adam.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
-        update_param(state_at(i), p, grad, config(options_[g], false), name(), i);
+        detail::ParamUpdate u(p, grad, name(), i);  // its checks come first: a refused parameter gets no state
+        update_param(u, state_at(i), p, config(options_[g], false), name());
     });
 }
 
@@ -113,7 +110,8 @@ AdamW::AdamW(std::vector<Group> groups) : OptimizerWith("AdamW", std::move(group
 void AdamW::step() {
     GRAFT_PROFILE_SCOPE("AdamW.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
-        update_param(state_at(i), p, grad, config(options_[g], true), name(), i);
+        detail::ParamUpdate u(p, grad, name(), i);  // its checks come first: a refused parameter gets no state
+        update_param(u, state_at(i), p, config(options_[g], true), name());
     });
 }
 

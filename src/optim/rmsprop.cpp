@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
 #include "kernels/optim/optim.hpp"
@@ -50,23 +51,23 @@ void run_rmsprop(const detail::ParamUpdate& u, const Tensor& sq, const Tensor& a
                             data_of<T>(buf), c);
 }
 
+/// One RMSprop update of the parameter u views; its state appears here on its first gradient.
+void update_param(detail::ParamUpdate& u, ParamState& st, const Tensor& p, const RMSpropOptions& o, const char* name) {
+    const Tensor sq = detail::buffer(st, "square_avg", p);
+    const Tensor buf = o.momentum > 0 ? detail::buffer(st, "momentum_buffer", p) : Tensor();
+    const Tensor avg_g = o.centered ? detail::buffer(st, "grad_avg", p) : Tensor();
+    ++st.step;
+    graft::detail::dispatch_floating(u.dtype(), name, [&]<class T>() { run_rmsprop<T>(u, sq, avg_g, buf, o); });
+    u.commit();
+}
+
 }  // namespace
 
 void RMSprop::step() {
     GRAFT_PROFILE_SCOPE("RMSprop.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
-        const RMSpropOptions& o = options_[g];
-        detail::ParamUpdate u(p, grad, name(), i);
-        ParamState& st = state_at(i);
-        const Tensor sq = detail::buffer(st, "square_avg", p);
-        const Tensor buf = o.momentum > 0 ? detail::buffer(st, "momentum_buffer", p) : Tensor();
-        const Tensor avg_g = o.centered ? detail::buffer(st, "grad_avg", p) : Tensor();
-        ++st.step;
-        if (u.dtype() == DType::Float32)
-            run_rmsprop<float>(u, sq, avg_g, buf, o);
-        else
-            run_rmsprop<double>(u, sq, avg_g, buf, o);
-        u.commit();
+        detail::ParamUpdate u(p, grad, name(), i);  // its checks come first: a refused parameter gets no state
+        update_param(u, state_at(i), p, options_[g], name());
     });
 }
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
 #include "kernels/optim/optim.hpp"
@@ -43,26 +44,26 @@ void run_sgd(const detail::ParamUpdate& u, const Tensor& buf, const SGDOptions& 
     kernels::sgd_update(u.numel(), u.param<T>(), u.grad<T>(), buf.defined() ? buf.data_ptr<T>() : nullptr, c);
 }
 
+/// One SGD update of the parameter u views; its momentum buffer appears here on its first gradient.
+void update_param(detail::ParamUpdate& u, ParamState& st, const Tensor& p, const SGDOptions& o, const char* name) {
+    Tensor buf;
+    bool init_buffer = false;
+    if (o.momentum != 0) {
+        init_buffer = st.find("momentum_buffer") == nullptr;
+        buf = detail::buffer(st, "momentum_buffer", p);
+    }
+    ++st.step;
+    graft::detail::dispatch_floating(u.dtype(), name, [&]<class T>() { run_sgd<T>(u, buf, o, init_buffer); });
+    u.commit();
+}
+
 }  // namespace
 
 void SGD::step() {
     GRAFT_PROFILE_SCOPE("SGD.step");
     for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
-        const SGDOptions& o = options_[g];
-        detail::ParamUpdate u(p, grad, name(), i);
-        ParamState& st = state_at(i);
-        Tensor buf;
-        bool init_buffer = false;
-        if (o.momentum != 0) {
-            init_buffer = st.find("momentum_buffer") == nullptr;
-            buf = detail::buffer(st, "momentum_buffer", p);
-        }
-        ++st.step;
-        if (u.dtype() == DType::Float32)
-            run_sgd<float>(u, buf, o, init_buffer);
-        else
-            run_sgd<double>(u, buf, o, init_buffer);
-        u.commit();
+        detail::ParamUpdate u(p, grad, name(), i);  // its checks come first: a refused parameter gets no state
+        update_param(u, state_at(i), p, options_[g], name());
     });
 }
 
