@@ -30,9 +30,9 @@
 // reading those panels instead of packing A: the same tiles in the same order, so the same bits
 // as sgemm. Row chunks are then cut in multiples of MR, so that each starts on a panel. A
 // row-major B of whole panels is then read in place whenever C is one row chunk (one thread,
-// M ≤ mc), at any size: each B panel is read once, and skipping its copy paid (a convolution's
-// [64, 288]·[288, 256] per image: 100 → 110 GFLOP/s; with M > mc, where every row chunk reads B
-// again, it did not: [288, 64]·[64, 256] 100 → 90). SgemmPackedB likewise packs a whole B once,
+// M ≤ mc), at any size: each B panel is then read once, so skipping its copy saves a pass; with
+// M > mc every row chunk reads B again, and the packed copy's locality wins (CHANGELOG.md
+// has the measurements). SgemmPackedB likewise packs a whole B once,
 // block (jc, pc) at jc·K + pc·⌈nc⌉_NR (nc and kc depend on N and K alone), and sgemm_packed with
 // it skips the B packing and its waits: a frozen layer's weights (ops/frozen_weight_pack.hpp).
 #include <emmintrin.h>

@@ -34,10 +34,9 @@ const F32VectorVariant& active() { return f32_vector_variant(active_isa()); }
 /// worker holds up the region's join), so the work must be worth far more than the region:
 /// both kinds go parallel from 256 Ki elements. For Math kernels (exp and the like, tens of
 /// cycles per element) that is about 100 µs on one core. Stream kernels (a few cycles per
-/// element, memory-bound) first went parallel only beyond 8 MiB per array, but the arrays a
-/// training step streams were mostly just written by the op before and sit in L2 or L3, where
-/// two cores read more than one: `ops_bench` BM_Add on 1 Mi floats, 187 µs on one thread, 69–87 µs
-/// on two; ReLU's backward in cnn_full_step 1.54 → 1.14 ms per step.
+/// element, memory-bound) use the same threshold: the arrays a training step streams were mostly
+/// just written by the op before and sit in L2 or L3, where two cores read faster than one
+/// (CHANGELOG.md has the measurements).
 enum class Cost { Stream, Math };
 
 int64 parallel_min(Cost) { return int64{1} << 18; }

@@ -2,6 +2,7 @@
 #include "graft/optim/adam.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
@@ -86,38 +87,32 @@ void validate(const AdamWOptions& options, const char* optimizer_name) { check_a
 std::vector<OptionRef> option_refs(AdamOptions& options) { return adam_refs(options); }
 std::vector<OptionRef> option_refs(AdamWOptions& options) { return adam_refs(options); }
 
-Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
-    : OptimizerWith("Adam", std::move(params), options) {}
-Adam::Adam(std::vector<Group> groups) : OptimizerWith("Adam", std::move(groups)) {}
-
-void Adam::step() {
-    GRAFT_PROFILE_SCOPE("Adam.step");
-    for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
-        detail::ParamUpdate u(p, grad, name(), i);  // its checks come first: a refused parameter gets no state
-        update_param(u, state_at(i), p, config(options_[g], false), name());
+template <class Options>
+void AdamFamily<Options>::step() {
+    constexpr bool decoupled = std::is_same_v<Options, AdamWOptions>;
+    GRAFT_PROFILE_SCOPE(decoupled ? "AdamW.step" : "Adam.step");
+    this->update_each([&](std::size_t g, detail::ParamUpdate& u, ParamState& st, const Tensor& p) {
+        update_param(u, st, p, config(this->options_[g], decoupled), this->name());
     });
 }
 
-std::vector<std::string> Adam::required_buffers(std::size_t group) const {
-    return adam_buffers(options(group).amsgrad);
+template <class Options>
+std::vector<std::string> AdamFamily<Options>::required_buffers(std::size_t group) const {
+    return adam_buffers(this->options(group).amsgrad);
 }
-std::vector<std::string> Adam::known_buffers() const { return adam_buffers(true); }
 
+template <class Options>
+std::vector<std::string> AdamFamily<Options>::known_buffers() const {
+    return adam_buffers(true);
+}
+
+template class AdamFamily<AdamOptions>;
+template class AdamFamily<AdamWOptions>;
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : AdamFamily("Adam", std::move(params), options) {}
+Adam::Adam(std::vector<Group> groups) : AdamFamily("Adam", std::move(groups)) {}
 AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
-    : OptimizerWith("AdamW", std::move(params), options) {}
-AdamW::AdamW(std::vector<Group> groups) : OptimizerWith("AdamW", std::move(groups)) {}
-
-void AdamW::step() {
-    GRAFT_PROFILE_SCOPE("AdamW.step");
-    for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
-        detail::ParamUpdate u(p, grad, name(), i);  // its checks come first: a refused parameter gets no state
-        update_param(u, state_at(i), p, config(options_[g], true), name());
-    });
-}
-
-std::vector<std::string> AdamW::required_buffers(std::size_t group) const {
-    return adam_buffers(options(group).amsgrad);
-}
-std::vector<std::string> AdamW::known_buffers() const { return adam_buffers(true); }
+    : AdamFamily("AdamW", std::move(params), options) {}
+AdamW::AdamW(std::vector<Group> groups) : AdamFamily("AdamW", std::move(groups)) {}
 
 }  // namespace graft::optim

@@ -8,6 +8,7 @@
 
 #include "graft/autograd.hpp"
 #include "graft/profiler.hpp"
+#include "optim/param_update.hpp"
 #include "optim/state_util.hpp"
 
 namespace graft::optim {
@@ -110,6 +111,14 @@ void Optimizer::add_params(std::vector<Tensor> params) {
 }
 
 // ---- state dict ----------------------------------------------------------------------------------
+
+void Optimizer::update_each(
+    const std::function<void(std::size_t, detail::ParamUpdate&, ParamState&, const Tensor&)>& update) {
+    for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
+        detail::ParamUpdate u(p, grad, name(), i);
+        update(g, u, state_at(i), p);
+    });
+}
 
 namespace {
 

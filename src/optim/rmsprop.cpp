@@ -65,9 +65,8 @@ void update_param(detail::ParamUpdate& u, ParamState& st, const Tensor& p, const
 
 void RMSprop::step() {
     GRAFT_PROFILE_SCOPE("RMSprop.step");
-    for_each_trainable([&](std::size_t g, std::size_t i, const Tensor& p, const Tensor& grad) {
-        detail::ParamUpdate u(p, grad, name(), i);  // its checks come first: a refused parameter gets no state
-        update_param(u, state_at(i), p, options_[g], name());
+    update_each([&](std::size_t g, detail::ParamUpdate& u, ParamState& st, const Tensor& p) {
+        update_param(u, st, p, options_[g], name());
     });
 }
 

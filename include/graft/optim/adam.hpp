@@ -52,32 +52,36 @@ void validate(const AdamWOptions& options, const char* optimizer_name);
 std::vector<OptionRef> option_refs(AdamOptions& options);
 std::vector<OptionRef> option_refs(AdamWOptions& options);
 
-class Adam final : public OptimizerWith<AdamOptions> {
+/// What Adam and AdamW share: the step (decoupled weight decay for AdamWOptions), the buffers and
+/// beta1 as the momentum schedulers cycle.
+template <class Options>
+class AdamFamily : public OptimizerWith<Options> {
+public:
+    void step() override;
+    double momentum(std::size_t group) const override { return this->options(group).betas[0]; }
+    void set_momentum(std::size_t group, double beta1) override { this->options(group).betas[0] = beta1; }
+
+protected:
+    using OptimizerWith<Options>::OptimizerWith;
+
+private:
+    std::vector<std::string> required_buffers(std::size_t group) const override;
+    std::vector<std::string> known_buffers() const override;
+};
+
+class Adam final : public AdamFamily<AdamOptions> {
 public:
     explicit Adam(std::vector<Tensor> params, const AdamOptions& options = {});
     explicit Adam(std::vector<Group> groups);
-
-    void step() override;
-    double momentum(std::size_t group) const override { return options(group).betas[0]; }
-    void set_momentum(std::size_t group, double beta1) override { options(group).betas[0] = beta1; }
-
-private:
-    std::vector<std::string> required_buffers(std::size_t group) const override;
-    std::vector<std::string> known_buffers() const override;
 };
 
-class AdamW final : public OptimizerWith<AdamWOptions> {
+class AdamW final : public AdamFamily<AdamWOptions> {
 public:
     explicit AdamW(std::vector<Tensor> params, const AdamWOptions& options = {});
     explicit AdamW(std::vector<Group> groups);
-
-    void step() override;
-    double momentum(std::size_t group) const override { return options(group).betas[0]; }
-    void set_momentum(std::size_t group, double beta1) override { options(group).betas[0] = beta1; }
-
-private:
-    std::vector<std::string> required_buffers(std::size_t group) const override;
-    std::vector<std::string> known_buffers() const override;
 };
+
+extern template class AdamFamily<AdamOptions>;
+extern template class AdamFamily<AdamWOptions>;
 
 }  // namespace graft::optim

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,10 @@
 #include "graft/tensor.hpp"
 
 namespace graft::optim {
+
+namespace detail {
+class ParamUpdate;  // src/optim/param_update.hpp
+}
 
 /// Parameters sharing one set of options: `{params, {.lr = 1e-4}}`.
 template <class Options>
@@ -126,6 +131,11 @@ protected:
     virtual std::vector<std::string> required_buffers(std::size_t group) const = 0;
     /// Every buffer name this optimizer can create.
     virtual std::vector<std::string> known_buffers() const = 0;
+
+    /// One step's loop: for every parameter that requires grad and has a gradient, checks it (a
+    /// detail::ParamUpdate, made before any state is, so a refused parameter gets none) and calls
+    /// update(group, u, state, param). The update commits u.
+    void update_each(const std::function<void(std::size_t, detail::ParamUpdate&, ParamState&, const Tensor&)>& update);
 
     /// Calls fn(group, index, param, grad) for every parameter that requires grad and has a gradient.
     template <class F>
