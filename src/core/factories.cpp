@@ -110,28 +110,31 @@ Tensor linspace(double start, double end, std::int64_t steps, DType dtype) {
     return t;
 }
 
-Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
+namespace {
+
+/// A floating tensor of `shape` whose elements are draw.template operator()<T>(g), in order.
+template <class Draw>
+Tensor random_floating(const char* op, const Shape& shape, DType dtype, Generator* gen, Draw&& draw) {
     Generator& g = gen ? *gen : default_generator();
-    Tensor t = empty_for("randn", shape, dtype);
-    detail::dispatch_floating(dtype, "randn", [&]<class T>() {
+    Tensor t = empty_for(op, shape, dtype);
+    detail::dispatch_floating(dtype, op, [&]<class T>() {
         T* p = t.data_ptr<T>();
-        for (std::int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<T>(g.normal());
+        for (std::int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = draw.template operator()<T>(g);
     });
     return t;
 }
 
+}  // namespace
+
+Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
+    return random_floating("randn", shape, dtype, gen, []<class T>(Generator& g) { return static_cast<T>(g.normal()); });
+}
+
 Tensor rand(const Shape& shape, DType dtype, Generator* gen) {
-    Generator& g = gen ? *gen : default_generator();
-    Tensor t = empty_for("rand", shape, dtype);
-    detail::dispatch_floating(dtype, "rand", [&]<class T>() {
-        T* p = t.data_ptr<T>();
-        for (std::int64_t i = 0, n = t.numel(); i < n; ++i) {
-            T v = static_cast<T>(g.uniform());
-            // Rounding to float can reach 1.0; keep the interval half-open.
-            p[i] = v < T(1) ? v : std::nextafter(T(1), T(0));
-        }
+    return random_floating("rand", shape, dtype, gen, []<class T>(Generator& g) {
+        const T v = static_cast<T>(g.uniform());
+        return v < T(1) ? v : std::nextafter(T(1), T(0));  // rounding to float can reach 1.0; keep [0, 1)
     });
-    return t;
 }
 
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, DType dtype, Generator* gen) {
