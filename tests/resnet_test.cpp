@@ -59,7 +59,7 @@ void fill_by_name(models::ResNet& model) {
         const std::string leaf = name.substr(name.rfind('.') + 1);
         double offset = 0, scale = 0.1;
         if (t.dim() == 4) {
-            scale = 2.0 / std::sqrt(static_cast<double>(t.numel() / t.size(0)));
+            scale = 1.0 / std::sqrt(static_cast<double>(t.numel() / t.size(0)));
         } else if (name.starts_with("fc.")) {
             if (leaf == "weight") scale = 1.0 / std::sqrt(static_cast<double>(t.size(1)));
         } else if (leaf == "weight") {

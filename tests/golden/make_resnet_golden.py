@@ -9,7 +9,7 @@ rebuilds the same model without a weight file. Run with Debian's torch and torch
 The formula (tests/resnet_test.cpp computes the same in double precision, then rounds to float32):
     h      = 0; for each byte b of the name: h = (h * 131 + b) % 1000003
     v[i]   = offset + scale * sin(0.001 * h + 0.37 * i)          i: the flat (C-order) index
-    conv weight   offset 0, scale 2 / sqrt(fan_in)   (fan_in = in_channels/groups * kh * kw)
+    conv weight   offset 0, scale 1 / sqrt(fan_in)   (fan_in = in_channels/groups * kh * kw)
     fc.weight     offset 0, scale 1 / sqrt(in_features);   fc.bias offset 0, scale 0.1
     bn weight     offset 1, scale 0.2;   bn bias and running_mean offset 0, scale 0.1
     running_var   offset 1, scale 0.5 (so it stays in [0.5, 1.5])
@@ -51,7 +51,7 @@ def name_hash(name):
 def offset_scale(name, tensor):
     leaf = name.rsplit(".", 1)[-1]
     if tensor.dim() == 4:
-        return 0.0, 2.0 / math.sqrt(tensor[0].numel())
+        return 0.0, 1.0 / math.sqrt(tensor[0].numel())
     if name.startswith("fc."):
         return (0.0, 1.0 / math.sqrt(tensor.shape[1])) if leaf == "weight" else (0.0, 0.1)
     return {"weight": (1.0, 0.2), "bias": (0.0, 0.1), "running_mean": (0.0, 0.1), "running_var": (1.0, 0.5)}[leaf]
