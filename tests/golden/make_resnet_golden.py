@@ -6,11 +6,15 @@ rebuilds the same model without a weight file. Run with Debian's torch and torch
     apt-get install -y python3-torch python3-torchvision
     /usr/bin/python3 tests/golden/make_resnet_golden.py      # writes tests/golden/resnet.safetensors
 
-The formula (tests/resnet_test.cpp computes the same in double precision, then rounds to float32):
+The formula (tests/resnet_test.cpp computes the same in double precision, then rounds to float32;
+a weight hash, not a smooth function of i, so the sums inside the convs do not add up coherently
+and the train-mode BatchNorm statistics stay well conditioned):
     h      = 0; for each byte b of the name: h = (h * 131 + b) % 1000003
-    v[i]   = offset + scale * sin(0.001 * h + 0.37 * i)          i: the flat (C-order) index
-    conv weight   offset 0, scale 1 / sqrt(fan_in)   (fan_in = in_channels/groups * kh * kw)
-    fc.weight     offset 0, scale 1 / sqrt(in_features);   fc.bias offset 0, scale 0.1
+    u[i]   = (i * 2654435761 + h) mod 2^32                       i: the flat (C-order) index
+    v[i]   = offset + scale * (u[i] / 2^31 - 1)                  (uniform-looking in offset ± scale;
+                                                                  integer steps, so C++ gets the same bits)
+    conv weight   offset 0, scale sqrt(6 / fan_in)   (fan_in = in_channels/groups * kh * kw: kaiming's variance)
+    fc.weight     offset 0, scale sqrt(3 / in_features);   fc.bias offset 0, scale 0.1
     bn weight     offset 1, scale 0.2;   bn bias and running_mean offset 0, scale 0.1
     running_var   offset 1, scale 0.5 (so it stays in [0.5, 1.5])
     num_batches_tracked   h % 1000 (int64)
@@ -23,6 +27,7 @@ For each model M the file holds:
     M.grad_fc.weight, M.grad_fc.bias        gradients of that loss
     M.grad_l4c1.head    the first 256 values of layer4.0.conv1.weight's gradient (flattened)
     M.grad_l4c1.sums    [2]: its sum and its sum of absolute values (float64)
+                        (these two for resnet18 only: see CONDITIONED_L4C1)
     M.l4bn1.running_mean    layer4.0.bn1.running_mean after that training forward
     M.probe             the first 64 values of layer4.0.conv1.weight as filled (checks the formula)
 and "input" (the formula's x). Metadata "keys.M": the state_dict() keys, one per line.
@@ -39,6 +44,11 @@ from make_golden import write_safetensors
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = ["resnet18", "resnet50", "resnext50_32x4d"]
 LABELS = [3, 7]
+# Models whose layer4.0.conv1 gradient is well conditioned here. In the Bottleneck models layer4
+# runs on 2x2 maps (8 values per channel in its train-mode BatchNorms), and PyTorch's own gradient
+# there moves by 1e-2 to 1e-1 of its peak when the layer3 features move by 1e-6 (relative), so no
+# float32 implementation can match it to 1e-4; their fc gradients are well conditioned.
+CONDITIONED_L4C1 = ["resnet18"]
 
 
 def name_hash(name):
@@ -51,9 +61,9 @@ def name_hash(name):
 def offset_scale(name, tensor):
     leaf = name.rsplit(".", 1)[-1]
     if tensor.dim() == 4:
-        return 0.0, 1.0 / math.sqrt(tensor[0].numel())
+        return 0.0, math.sqrt(6.0 / tensor[0].numel())
     if name.startswith("fc."):
-        return (0.0, 1.0 / math.sqrt(tensor.shape[1])) if leaf == "weight" else (0.0, 0.1)
+        return (0.0, math.sqrt(3.0 / tensor.shape[1])) if leaf == "weight" else (0.0, 0.1)
     return {"weight": (1.0, 0.2), "bias": (0.0, 0.1), "running_mean": (0.0, 0.1), "running_var": (1.0, 0.5)}[leaf]
 
 
@@ -65,8 +75,9 @@ def fill(model):
                 t.fill_(h % 1000)
                 continue
             offset, scale = offset_scale(name, t)
-            i = np.arange(t.numel(), dtype=np.float64)
-            v = offset + scale * np.sin(0.001 * h + 0.37 * i)
+            i = np.arange(t.numel(), dtype=np.uint64)
+            u = (i * np.uint64(2654435761) + np.uint64(h)) % np.uint64(1 << 32)
+            v = offset + scale * (u.astype(np.float64) / 2147483648.0 - 1.0)
             t.copy_(torch.from_numpy(v.astype(np.float32).reshape(tuple(t.shape))))
 
 
@@ -100,8 +111,9 @@ def main():
         tensors[m + ".loss"] = loss.detach().numpy()
         tensors[m + ".grad_fc.weight"] = model.fc.weight.grad.numpy()
         tensors[m + ".grad_fc.bias"] = model.fc.bias.grad.numpy()
-        tensors[m + ".grad_l4c1.head"] = g.flatten()[:256].float().numpy()
-        tensors[m + ".grad_l4c1.sums"] = np.array([g.sum().item(), g.abs().sum().item()], dtype=np.float64)
+        if m in CONDITIONED_L4C1:
+            tensors[m + ".grad_l4c1.head"] = g.flatten()[:256].float().numpy()
+            tensors[m + ".grad_l4c1.sums"] = np.array([g.sum().item(), g.abs().sum().item()], dtype=np.float64)
         tensors[m + ".l4bn1.running_mean"] = model.layer4[0].bn1.running_mean.numpy().copy()
         print(m, "loss", loss.item(), "logits", tensors[m + ".logits"].ravel()[:4])
     path = os.path.join(HERE, "resnet.safetensors")
