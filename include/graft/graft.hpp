@@ -22,6 +22,7 @@
 #include "graft/io/safetensors.hpp"
 #include "graft/memory.hpp"
 #include "graft/models/gpt2.hpp"
+#include "graft/models/resnet.hpp"
 #include "graft/nn/activation.hpp"
 #include "graft/nn/batchnorm.hpp"
 #include "graft/nn/container.hpp"
