@@ -57,10 +57,12 @@ double median_ms(const std::function<void()>& fn, const Options& o) {
     return n % 2 ? ts[n / 2] : 0.5 * (ts[n / 2 - 1] + ts[n / 2]);
 }
 
-/// A training step over the trainable parameters: zero_grad, forward, loss, backward, AdamW step.
+/// A training step over the trainable parameters: zero_grad, forward, loss, backward, and a step
+/// of `opt` (AdamW with lr 1e-3 when none is given).
 std::function<void()> step_fn(nn::Module& model, const Tensor& x, const Tensor& y,
-                              std::function<Tensor(const Tensor&, const Tensor&)> loss_fn) {
-    auto opt = std::make_shared<optim::AdamW>(model.trainable_parameters(), optim::AdamWOptions{.lr = 1e-3});
+                              std::function<Tensor(const Tensor&, const Tensor&)> loss_fn,
+                              std::shared_ptr<optim::Optimizer> opt = nullptr) {
+    if (!opt) opt = std::make_shared<optim::AdamW>(model.trainable_parameters(), optim::AdamWOptions{.lr = 1e-3});
     return [&model, x, y, loss_fn, opt] {
         opt->zero_grad();
         Tensor loss = loss_fn(model.forward(x), y);
@@ -201,6 +203,26 @@ int main(int argc, char** argv) {
         if (want("gpt_last_block_step"))
             run_step("gpt_last_block_step", step_fn(gpt, idx, tgt, bench::lm_loss));
     }
+
+    // The real-architecture workloads (bench/pytorch/real_workloads.py defines them): torchvision's
+    // CNNs on 112×112 images with a new 10-class head, SGD (lr 0.01, momentum 0.9) over the
+    // trainable parameters; a last-stage step trains layer4 and fc, the frozen BatchNorms in eval.
+    auto sgd = [](nn::Module& m) {
+        return std::make_shared<optim::SGD>(m.trainable_parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+    };
+    auto resnet_step = [&](const std::string& name, models::ResNet (*factory)(const models::ResNetOptions&),
+                           std::int64_t batch, int frozen_stages) {
+        if (!want(name)) return;
+        release_cached_memory();
+        models::ResNet net = factory({.num_classes = 10});
+        net.train();
+        if (frozen_stages > 0) net.freeze_stages(frozen_stages);
+        const Tensor x = randn({batch, 3, 112, 112}), y = randint(0, 10, {batch});
+        run_step(name, step_fn(net, x, y, ce, sgd(net)));
+    };
+    resnet_step("real_resnet18_full_step", models::resnet18, 16, 0);
+    resnet_step("real_resnet18_last_stage_step", models::resnet18, 16, 3);
+    resnet_step("real_resnet50_last_stage_step", models::resnet50, 8, 3);
 
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs graft's reference workloads (docs/performance.md) and, when python3-torch is installed and
-# $TORCH_BENCH names a PyTorch twin of the workloads (a script that takes the thread count as its
-# argument and prints `name  median_ms` lines; this repository does not ship one), that script too,
-# in the same invocation, and prints one table:
-# workload, graft ms, PyTorch ms (best of its 1- and 2-thread runs), graft ÷ PyTorch, and the
-# fraction of the fp32 limit graft reaches (FLOP per step ÷ time ÷ the two-thread FMA peak that
-# bench_gemm measures in this run).
+# Runs graft's workloads (bench_workloads: the reference and the real-architecture ones,
+# docs/performance.md) and, when python3-torch is installed, their PyTorch side (bench/pytorch/:
+# workloads.py, and real_workloads.py when torchvision is installed too) at 1 and 2 threads, in the
+# same invocation, and prints one table: workload, graft ms, PyTorch ms (best of its 1- and
+# 2-thread runs), graft ÷ PyTorch, and the fraction of the fp32 limit graft reaches (FLOP per step
+# ÷ time ÷ the two-thread FMA peak that bench_gemm measures in this run). The reference workloads'
+# FLOP are fixed below; the real ones' are counted from the model by real_workloads.py.
 #
 #   bash bench/compare.sh                 # builds build/ (Release) if needed
-#   BUILD=build-rel REPS=5 bash bench/compare.sh
+#   BUILD=build-rel REPS=5 FILTER=real_ bash bench/compare.sh
+#   TORCH_BENCH="my_twin.py" bash bench/compare.sh   # other PyTorch scripts (same output format)
 #
 # The machine is shared: run it in a quiet moment and quote the medians it prints, never one step.
 set -euo pipefail
@@ -16,7 +17,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD:-$root/build}
 reps=${REPS:-10}
-torch_bench=${TORCH_BENCH:-$root/../shared/anchors/torch_bench.py}
+filter=${FILTER:-}
+torch_bench=${TORCH_BENCH:-"$root/bench/pytorch/workloads.py $root/bench/pytorch/real_workloads.py"}
 python=${TORCH_PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,7 +29,7 @@ if [[ ! -x "$build/bench/bench_workloads" ]]; then
 fi
 
 echo "== graft" >&2
-"$build/bench/bench_workloads" --reps "$reps" | tee "$work/graft.txt" >&2
+"$build/bench/bench_workloads" --reps "$reps" --filter "$filter" | tee "$work/graft.txt" >&2
 
 peak=""
 if [[ -x "$build/bench/bench_gemm" ]]; then
@@ -37,20 +39,28 @@ if [[ -x "$build/bench/bench_gemm" ]]; then
 fi
 
 have_torch=0
-if [[ -f "$torch_bench" ]] && "$python" -c 'import torch' 2>/dev/null; then
-  have_torch=1
-  for t in 1 2; do
-    echo "== PyTorch, $t thread(s)" >&2
-    "$python" -c '
+if "$python" -c 'import torch' 2>/dev/null; then
+  for script in $torch_bench; do
+    [[ -f "$script" ]] || { echo "compare.sh: no PyTorch script $script: skipped" >&2; continue; }
+    if [[ $(basename "$script") == real_workloads.py ]] && ! "$python" -c 'import torchvision' 2>/dev/null; then
+      echo "compare.sh: torchvision not found: skipping $script" >&2
+      continue
+    fi
+    have_torch=1
+    for t in 1 2; do
+      echo "== PyTorch ($(basename "$script")), $t thread(s)" >&2
+      # Run from the script's folder, so that it finds its common.py; peak memory per process.
+      (cd "$(dirname "$script")" && "$python" -c '
 import resource, runpy, sys
-sys.argv = [sys.argv[1], sys.argv[2]]
+sys.path.insert(0, ".")
+sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 print(f"peak_rss  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB")
-' "$torch_bench" "$t" | tee "$work/torch$t.txt" >&2
+' "$script" "$t" "$filter") | tee -a "$work/torch$t.txt" >&2
+    done
   done
-else
-  echo "compare.sh: PyTorch not found ($python with torch, and $torch_bench): graft's figures only" >&2
 fi
+((have_torch)) || echo "compare.sh: no PyTorch side ran ($python without torch, or no script): graft's figures only" >&2
 
 # FLOP per step (docs/performance.md, "The reference workloads"); gemm_N is 2N³.
 awk -v peak="$peak" -v have_torch="$have_torch" '
@@ -63,6 +73,7 @@ awk -v peak="$peak" -v have_torch="$have_torch" '
   FILENAME ~ /graft.txt$/ && $1 == "peak_rss" { grss = $2 }
   FILENAME ~ /torch[12].txt$/ && NF >= 3 && $3 == "ms" { if (!($1 in t) || $2 < t[$1]) t[$1] = $2 }
   FILENAME ~ /torch[12].txt$/ && $1 == "peak_rss" { if ($2 > trss) trss = $2 }
+  FILENAME ~ /torch[12].txt$/ && $1 == "flop" { flop[$2] = $3 }
   END {
     printf "%-22s %10s %10s %8s %10s\n", "workload", "graft ms", "torch ms", "ratio", "of limit"
     for (i = 1; i <= k; ++i) {
