@@ -141,6 +141,40 @@ BENCHMARK(BM_Conv2d)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// The convolutions a fine-tune trains in real CNNs (the deep stages of torchvision's ResNet-18/50,
+// ResNeXt-50 and MobileNetV2 on 112×112 images), forward + input gradient + weight gradient.
+// range(0) indexes kRealConvs. FLOPs: 3 passes of 2·N·O·OH·OW·(C/groups)·k².
+struct RealConv {
+    const char* name;
+    std::int64_t N, C, S, O, k, stride, groups;
+};
+constexpr RealConv kRealConvs[] = {
+    {"r18.layer4.3x3.512.s4", 16, 512, 4, 512, 3, 1, 1},  {"r18.layer4.0.3x3.s2", 16, 256, 7, 512, 3, 2, 1},
+    {"r18.layer4.down.1x1.s2", 16, 256, 7, 512, 1, 2, 1}, {"r18.layer3.3x3.256.s7", 16, 256, 7, 256, 3, 1, 1},
+    {"r18.layer2.3x3.128.s14", 16, 128, 14, 128, 3, 1, 1}, {"r50.layer4.1x1.2048to512.s4", 8, 2048, 4, 512, 1, 1, 1},
+    {"r50.layer4.1x1.512to2048.s4", 8, 512, 4, 2048, 1, 1, 1}, {"r50.layer4.3x3.512.s4", 8, 512, 4, 512, 3, 1, 1},
+    {"rx50.layer4.3x3.g32.s4", 8, 1024, 4, 1024, 3, 1, 32},  {"mv2.dw3x3.960.s4", 16, 960, 4, 960, 3, 1, 960},
+    {"mv2.1x1.160to960.s4", 16, 160, 4, 960, 1, 1, 1},       {"mv2.dw3x3.144.s28", 16, 144, 28, 144, 3, 1, 144},
+};
+void BM_ConvRealShapes(benchmark::State& state) {
+    const RealConv& c = kRealConvs[state.range(0)];
+    const std::int64_t pad = c.k / 2, OS = (c.S + 2 * pad - c.k) / c.stride + 1;
+    manual_seed(1);
+    const Tensor x = randn({c.N, c.C, c.S, c.S}).requires_grad_();
+    const Tensor w = (randn({c.O, c.C / c.groups, c.k, c.k}) * 0.05).requires_grad_();
+    const Tensor dy = randn({c.N, c.O, OS, OS});
+    for (auto _ : state) {
+        Tensor y = F::conv2d(x, w, Tensor(), c.stride, pad, 1, c.groups);
+        y.backward(dy);
+        benchmark::DoNotOptimize(y.raw_data());
+        benchmark::ClobberMemory();
+    }
+    const double pass = 2.0 * static_cast<double>(c.N * c.O * OS * OS * (c.C / c.groups) * c.k * c.k);
+    state.counters["GFLOP/s"] = benchmark::Counter(3.0 * pass * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(c.name);
+}
+BENCHMARK(BM_ConvRealShapes)->DenseRange(0, std::size(kRealConvs) - 1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 // 2×2 max-pool of the CNN workload's first block: [64, 32, 32, 32] → [64, 32, 16, 16]; range(0) = 0
 // forward only, 1 forward + backward. Bytes: the input read, the output and its int64 indices
 // written (and, backward, the gradient read and dx written).

@@ -217,13 +217,116 @@ TEST(Conv2d, GradcheckNonContiguousAndUnbatched) {
     EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return F::conv2d(in[0], in[1], in[2], 1, 1); }, x3, w, b);
 }
 
+TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
+    // Up to 256 output pixels per image (more than one image, one group) the batch is multiplied
+    // at once, its columns side by side (in chunks of images when they exceed 8 MB); above, image
+    // by image.
+    const std::vector<ConvCase> paths = {
+        {"batched 3x3", {4, 6, 4, 4}, {8, 6, 3, 3}, true, 1, 1, 1, 1},
+        {"batched stride 2", {5, 8, 7, 7}, {6, 8, 3, 3}, true, 2, 1, 1, 1},
+        {"groups 2, small maps: per image", {5, 8, 7, 7}, {6, 4, 3, 3}, true, 2, 1, 1, 2},
+        {"batched 1x1", {3, 16, 2, 2}, {24, 16, 1, 1}, false, 1, 0, 1, 1},
+        {"batched 1x1 stride 2 (downsample)", {3, 8, 5, 5}, {16, 8, 1, 1}, false, 2, 0, 1, 1},
+        {"batched, one pixel per image", {6, 12, 1, 1}, {5, 12, 1, 1}, true, 1, 0, 1, 1},
+        {"batched in chunks of images", {16, 64, 16, 16}, {8, 64, 3, 3}, true, 1, 1, 1, 1},
+        {"per image 3x3", {2, 3, 17, 16}, {4, 3, 3, 3}, true, 1, 1, 1, 1},
+        {"per image stride 2, groups 2", {2, 4, 34, 33}, {6, 2, 3, 3}, false, 2, 1, 1, 2},
+        {"per image 1x1", {2, 5, 17, 17}, {3, 5, 1, 1}, true, 1, 0, 1, 1},
+        {"one image", {1, 6, 4, 4}, {8, 6, 3, 3}, true, 1, 1, 1, 1},
+    };
+    const int saved_threads = get_num_threads();
+    for (int threads : {1, 2})
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            set_num_threads(threads);
+            const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
+            for (const ConvCase& c : paths) {
+                Generator g(13);
+                Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
+                Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
+                Tensor y = run_case(c, x, w, b);
+                Tensor dy = randn(y.shape(), dt, &g);
+                y.backward(dy);
+                const std::vector<double> dyv = dy.to_vector<double>();
+                const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
+                ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
+                expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
+                expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
+                expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
+            }
+        }
+    set_num_threads(saved_threads);
+}
+
+TEST(Conv2d, DepthwiseMatchesDirectLoops) {
+    // groups = in channels: the direct per-plane loops, forward, dx and dw, with m filters per channel.
+    const std::vector<ConvCase> depthwise = {
+        {"3x3 pad 1", {3, 8, 6, 5}, {8, 1, 3, 3}, true, 1, 1, 1, 8},
+        {"3x3 stride 2 (MobileNet's downsampling)", {2, 6, 9, 8}, {6, 1, 3, 3}, false, 2, 1, 1, 6},
+        {"5x5 pad 2 (EfficientNet)", {2, 4, 7, 7}, {4, 1, 5, 5}, true, 1, 2, 1, 4},
+        {"multiplier 3, dilation 2", {2, 3, 9, 10}, {9, 1, 3, 3}, true, 1, 2, 2, 3},
+        {"non-square, stride 2x1, padding 0x2", {2, 4, 8, 5}, {8, 1, 2, 5}, false, Size2{2, 1}, Size2{0, 2}, 1, 4},
+        {"1x1 maps", {4, 16, 1, 1}, {16, 1, 3, 3}, true, 1, 1, 1, 16},
+        {"kernel larger than the map", {2, 5, 2, 3}, {5, 1, 3, 3}, true, 1, 1, 1, 5},
+        {"wide planes", {1, 2, 3, 37}, {2, 1, 3, 3}, true, 1, 1, 1, 2},
+    };
+    const int saved_threads = get_num_threads();
+    for (int threads : {1, 2})
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            set_num_threads(threads);
+            const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
+            for (const ConvCase& c : depthwise) {
+                Generator g(17);
+                Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
+                Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
+                Tensor y = run_case(c, x, w, b);
+                Tensor dy = randn(y.shape(), dt, &g);
+                y.backward(dy);
+                const std::vector<double> dyv = dy.to_vector<double>();
+                const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
+                ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
+                expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
+                expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
+                expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
+            }
+        }
+    set_num_threads(saved_threads);
+}
+
+TEST(Conv2d, DepthwiseGradcheckAndThreadIndependence) {
+    const ConvCase c{"depthwise", {2, 4, 5, 6}, {8, 1, 3, 3}, true, 2, 1, 1, 4};
+    Tensor x = leaf64(c.x, 31), w = leaf64(c.w, 32), b = leaf64({8}, 33);
+    EXPECT_GRADCHECK([&](const std::vector<Tensor>& in) { return run_case(c, in[0], in[1], in[2]); }, x, w, b);
+    // Enough planes to be spread over threads; every thread count gives the same bits.
+    Generator g(34);
+    const Tensor x0 = randn({6, 32, 20, 20}, DType::Float32, &g), w0 = randn({32, 1, 3, 3}, DType::Float32, &g);
+    const Tensor dy = randn({6, 32, 20, 20}, DType::Float32, &g);
+    const int saved_threads = get_num_threads();
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        Tensor xi = x0.clone().requires_grad_(), wi = w0.clone().requires_grad_();
+        Tensor y = F::conv2d(xi, wi, Tensor(), 1, 1, 1, 32);
+        y.backward(dy);
+        std::vector<float> all = y.to_vector<float>();
+        for (const Tensor& t : {xi.grad(), wi.grad()}) {
+            const std::vector<float> v = t.to_vector<float>();
+            all.insert(all.end(), v.begin(), v.end());
+        }
+        results.push_back(std::move(all));
+    }
+    set_num_threads(saved_threads);
+    EXPECT_EQ(results[0], results[1]);
+    EXPECT_EQ(results[0], results[2]);
+}
+
 TEST(Conv2d, WeightGradientIndependentOfThreadCount) {
     // Odd image count, so threads get unequal shares and several partial sums are reduced; large
-    // enough (N·O·OH·OW·C·kh·kw ≈ 1.3M multiply-adds) to be spread over the threads.
-    const ConvCase c{"threads", {7, 8, 12, 13}, {16, 8, 3, 3}, true, 1, 1, 1, 1};
+    // enough (N·O·OH·OW·C·kh·kw ≈ 2.2M multiply-adds) to be spread over the threads, and more
+    // than kBatchedMaxPixels output pixels per image, so the images are spread over the threads.
+    const ConvCase c{"threads", {7, 8, 17, 16}, {16, 8, 3, 3}, true, 1, 1, 1, 1};
     Generator g(8);
     Tensor x0 = randn(c.x, DType::Float64, &g), w0 = randn(c.w, DType::Float64, &g);
-    Tensor dy = randn({7, 16, 12, 13}, DType::Float64, &g);
+    Tensor dy = randn({7, 16, 17, 16}, DType::Float64, &g);
     const std::vector<double> dyv = dy.to_vector<double>();
     const RefConv ref = ref_conv2d(x0, w0, Tensor(), c, &dyv);
     const int saved_threads = get_num_threads();

@@ -1,16 +1,20 @@
-// conv2d on the GEMM through im2col, forward followed by its backward. Each image is one GEMM
-// per group, out[g] [Og, OH·OW] = W[g] [Og, Cg·kh·kw] · col[g] [Cg·kh·kw, OH·OW]; images are
-// spread over the threads, each with its own column buffer (reused from image to image)
-// and, in the backward, its own partial weight gradient, summed once at the end. In float32 the
-// weights, the A operand of the forward (W) and of the input gradient (Wᵀ), are packed for the
-// micro-kernel once per call and shared by every image's GEMM (kernels::SgemmPackedA).
+// conv2d, forward followed by its backward, choosing the algorithm per shape:
+// - depthwise (groups = in channels): direct loops per plane (conv_depthwise.cpp);
+// - float32 3×3 convolutions with stride 1, padding 1, at least 16 channels in and out and
+//   enough tiles (winograd_eligible): Winograd F(2×2, 3×3) (conv_winograd.cpp) for the forward
+//   and the input gradient, chunks of images spread over the threads; their weight gradient
+//   stays on im2col. Non-finite inputs or weights take im2col too (see winograd_conv);
+// - small output maps (at most kBatchedMaxPixels per image, more than one image): im2col of the
+//   whole batch side by side, one GEMM per group over N·OH·OW columns (the deep stages of CNNs);
+// - otherwise im2col image by image: one GEMM per group, out[g] [Og, OH·OW] = W[g] [Og,
+//   Cg·kh·kw] · col[g] [Cg·kh·kw, OH·OW]; images are spread over the threads, each with its own
+//   column buffer (reused from image to image) and, in the backward, its own partial weight
+//   gradient, summed once at the end.
+// In float32 the weights, the A operand of the forward (W) and of the input gradient (Wᵀ), are
+// packed for the micro-kernel once per call and shared by every GEMM (kernels::SgemmPackedA).
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
 // input plane shifted by a constant offset: im2col copies it in one run and zeroes the columns
 // that fall in the padding, col2im adds it back in one run.
-// float32 3×3 convolutions with stride 1, padding 1, at least 16 channels in and out and
-// enough tiles (winograd_eligible) take the Winograd F(2×2, 3×3) path (conv_winograd.cpp) for
-// the forward and the input gradient, chunks of images spread over the threads; their weight
-// gradient stays on im2col. Non-finite inputs or weights take im2col too (see winograd_conv).
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -27,6 +31,8 @@
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
+#include "ops/conv_depthwise.hpp"
+#include "ops/conv_geometry.hpp"
 #include "ops/conv_winograd.hpp"
 #include "ops/elementwise.hpp"
 
@@ -35,26 +41,6 @@ namespace graft::nn::functional {
 namespace {
 
 using int64 = std::int64_t;
-
-/// Everything about one conv2d call's shapes.
-struct ConvGeometry {
-    int64 N, C, H, W;  // input
-    int64 O, kh, kw;   // weight [O, C/groups, kh, kw]
-    int64 sh, sw, ph, pw, dh, dw, groups;
-    int64 OH, OW;
-
-    int64 Cg() const { return C / groups; }
-    int64 Og() const { return O / groups; }
-    int64 Kg() const { return Cg() * kh * kw; }  // GEMM depth of one group
-    int64 P() const { return OH * OW; }          // output pixels per channel
-    int64 image_size() const { return C * H * W; }
-    int64 col_size() const { return C * kh * kw * P(); }
-    int64 weight_size() const { return O * Kg(); }
-    /// A 1×1 kernel, stride 1, no padding: the image itself is the column matrix.
-    bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-    /// Stride 1 and as many output columns as input columns: each col row is a shifted plane.
-    bool shifted_planes() const { return sh == 1 && sw == 1 && OW == W; }
-};
 
 /// op(W[g]) for every group g, the A operand that every image's GEMM shares: W[g] [Og, Kg] for
 /// the forward, W[g]ᵀ [Kg, Og] for the input gradient. float32 packs each group once
@@ -85,15 +71,6 @@ private:
     int64 M_, K_, rs_, cs_, group_stride_;
     std::vector<std::conditional_t<std::is_same_v<T, float>, kernels::SgemmPackedA, None>> packed_;
 };
-
-/// The output columns [lo, hi) whose input column ow·stride + offset lies inside [0, W).
-std::pair<int64, int64> valid_range(int64 offset, int64 stride, int64 W, int64 OW) {
-    int64 lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-    int64 hi = W - 1 - offset < 0 ? 0 : (W - 1 - offset) / stride + 1;
-    hi = std::min(hi, OW);
-    lo = std::min(lo, hi);
-    return {lo, hi};
-}
 
 /// Where row (i, j) of a shifted-planes col (ConvGeometry::shifted_planes) reads its plane:
 /// col[(oh, ow)] = plane[oh·W + ow + shift] for oh in [oh_lo, oh_hi), ow in [lo, hi), the rest
@@ -139,20 +116,21 @@ std::vector<ShiftedRow> shifted_rows(const ConvGeometry& g) {
 
 /// col [C·kh·kw, OH·OW] from one image x [C, H, W]: row (c, i, j) holds x[c, oh·sh − ph + i·dh,
 /// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding. taps: shifted_rows(g).
+/// Rows are `ld` elements apart (ld ≥ OH·OW): the images of a batch side by side in one matrix.
 template <class T>
-void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T* x, T* col) {
+void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T* x, T* col, int64 ld) {
     if (!taps.empty()) {
         const int64 P = g.P();
         // Channel by channel: its plane stays in L1 while its kh·kw rows are written.
         for (int64 c = 0; c < g.C; ++c) {
             const T* plane = x + c * g.H * g.W;
-            T* out = col + c * g.kh * g.kw * P;
+            T* out = col + c * g.kh * g.kw * ld;
             for (const ShiftedRow& s : taps) {
                 std::fill(out, out + s.first, T(0));
                 std::copy(plane + (s.first + s.shift), plane + (s.last + s.shift), out + s.first);
                 std::fill(out + s.last, out + P, T(0));
                 s.zero_gaps(g, out);
-                out += P;
+                out += ld;
             }
         }
         return;
@@ -160,7 +138,7 @@ void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T*
     for (int64 c = 0; c < g.C; ++c)
         for (int64 i = 0; i < g.kh; ++i)
             for (int64 j = 0; j < g.kw; ++j) {
-                T* row = col + ((c * g.kh + i) * g.kw + j) * g.P();
+                T* row = col + ((c * g.kh + i) * g.kw + j) * ld;
                 const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
                 const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
                 // Plain loops, not std::fill/std::copy: the rows are short (OW of 8 to 32 floats
@@ -186,26 +164,26 @@ void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T*
 
 /// The adjoint of im2col: dx [C, H, W] = the sum of every entry of dcol at the input pixel it was
 /// read from (0 where none was). dcol is scratch: its padding entries may be overwritten. taps:
-/// shifted_rows(g).
+/// shifted_rows(g). Rows of dcol are `ld` elements apart, as im2col writes them.
 template <class T>
-void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol, T* dx) {
-    const int64 HW = g.H * g.W, P = g.P();
+void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol, T* dx, int64 ld) {
+    const int64 HW = g.H * g.W;
     for (int64 c = 0; c < g.C; ++c) {
         // One plane at a time, zeroed just before its sums: it stays in L1 for them.
         T* plane = dx + c * HW;
         std::fill(plane, plane + HW, T(0));
         if (!taps.empty()) {
-            T* row = dcol + c * g.kh * g.kw * P;
+            T* row = dcol + c * g.kh * g.kw * ld;
             for (const ShiftedRow& s : taps) {
                 s.zero_gaps(g, row);
                 for (int64 k = s.first; k < s.last; ++k) plane[k + s.shift] += row[k];
-                row += P;
+                row += ld;
             }
             continue;
         }
         for (int64 i = 0; i < g.kh; ++i)
             for (int64 j = 0; j < g.kw; ++j) {
-                const T* row = dcol + ((c * g.kh + i) * g.kw + j) * g.P();
+                const T* row = dcol + ((c * g.kh + i) * g.kw + j) * ld;
                 const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
                 const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
                 for (int64 oh = 0; oh < g.OH; ++oh) {
@@ -274,11 +252,110 @@ bool winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool f
     return finite.load();
 }
 
+/// Output pixels per image up to which a call multiplies a whole batch at once instead of image
+/// by image (the deep stages of a CNN: 1×1 to 16×16 maps, 256 to 2048 channels). Image by image,
+/// such a GEMM is only P columns wide (poor micro-tile use, B packed for a handful of columns),
+/// the threads can only share images, and each thread needs a full-size partial weight gradient.
+/// Batched, col [Cg·kh·kw, N·P] holds the images side by side: one GEMM per group, N·P columns
+/// wide for the forward and the input gradient, N·P deep for the weight gradient, threaded inside
+/// the GEMM, at the cost of copying y (dy) between [N, O, P] and [O, N·P].
+constexpr int64 kBatchedMaxPixels = 256;
+/// Bytes of the batched column matrix above which the batch is taken in chunks of images.
+constexpr int64 kBatchedColBytes = int64(8) << 20;
+
+/// Grouped convolutions (ResNeXt's 32 groups) stay image by image: their per-group GEMMs are
+/// small either way, and the batched layout copies cost more than they save (measured: 0.86×).
+bool use_batched(const ConvGeometry& g) { return g.N > 1 && g.groups == 1 && g.P() <= kBatchedMaxPixels; }
+
+/// Images per chunk of the batched path: as many as kBatchedColBytes of columns hold, at least one.
+template <class T>
+int64 batched_chunk(const ConvGeometry& g) {
+    const int64 per_image = std::max<int64>(1, g.col_size() * int64(sizeof(T)));
+    return std::clamp<int64>(kBatchedColBytes / per_image, 1, g.N);
+}
+
+/// Threads for the batched path's per-image loops (im2col, col2im, the layout copies): these are
+/// memory passes, worth a second thread from kParallelGrain elements on.
+int batched_copy_threads(const ConvGeometry& g, int64 images) {
+    if (images * (g.col_size() + g.O * g.P()) < kernels::kParallelGrain) return 1;
+    return static_cast<int>(std::max<int64>(1, std::min<int64>(get_num_threads(), images)));
+}
+
+// Batched forward, chunk by chunk of nb images from n0 (ld = nb·P):
+//   col [C·kh·kw, ld], image m's columns at m·P;  Y[g] [Og, ld] = W[g] · col[g];
+//   y[n0 + m, o, p] = Y[o, m·P + p] + b[o]
+template <class T>
+void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+    const int64 P = g.P(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
+    const GroupWeights<T> weights(g, w, /*transpose=*/false);
+    const std::vector<ShiftedRow> taps = shifted_rows(g);
+    std::vector<T> col(static_cast<std::size_t>(rows * chunk * P)), out(static_cast<std::size_t>(g.O * chunk * P));
+    for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
+        const int64 nb = std::min(chunk, g.N - n0), ld = nb * P;
+        const int threads = batched_copy_threads(g, nb);
+        for_each_image(nb, threads,
+                       [&](int, int64 m) { im2col(g, taps, x + (n0 + m) * g.image_size(), col.data() + m * P, ld); });
+        for (int64 grp = 0; grp < g.groups; ++grp)
+            weights.multiply(grp, ld, col.data() + grp * g.Kg() * ld, ld, T(0), out.data() + grp * g.Og() * ld, ld);
+        for_each_image(nb, threads, [&](int, int64 m) {
+            T* yn = y + (n0 + m) * g.O * P;
+            for (int64 o = 0; o < g.O; ++o) {
+                const T* src = out.data() + o * ld + m * P;
+                const T bo = b != nullptr ? b[o] : T(0);
+                for (int64 p = 0; p < P; ++p) yn[o * P + p] = src[p] + bo;
+            }
+        });
+    }
+}
+
+// Batched backward, chunk by chunk as the forward (dY [O, ld] is dy's chunk side by side):
+//   dW[g] += dY[g] · col[g]ᵀ        one GEMM N·P deep, accumulated over the chunks (dw zeroed by the caller)
+//   dcol[g] = W[g]ᵀ · dY[g],  dx[n0 + m] = col2im(dcol's columns of image m)
+template <class T>
+void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
+    const int64 P = g.P(), Og = g.Og(), Kg = g.Kg(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
+    std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
+    if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
+    const std::vector<ShiftedRow> taps = shifted_rows(g);
+    std::vector<T> col(static_cast<std::size_t>(rows * chunk * P)), dys(static_cast<std::size_t>(g.O * chunk * P));
+    for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
+        const int64 nb = std::min(chunk, g.N - n0), ld = nb * P;
+        const int threads = batched_copy_threads(g, nb);
+        for_each_image(nb, threads, [&](int, int64 m) {
+            const T* src = dy + (n0 + m) * g.O * P;
+            for (int64 o = 0; o < g.O; ++o) std::copy(src + o * P, src + (o + 1) * P, dys.data() + o * ld + m * P);
+        });
+        if (dw != nullptr) {
+            for_each_image(nb, threads, [&](int, int64 m) {
+                im2col(g, taps, x + (n0 + m) * g.image_size(), col.data() + m * P, ld);
+            });
+            for (int64 grp = 0; grp < g.groups; ++grp) {
+                const T* dyg = dys.data() + grp * Og * ld;
+                const T* colg = col.data() + grp * Kg * ld;
+                T* dwg = dw + grp * Og * Kg;
+                if (Og <= Kg)
+                    kernels::gemm<T>(Og, Kg, ld, T(1), dyg, ld, 1, colg, 1, ld, T(1), dwg, Kg, 1);
+                else
+                    kernels::gemm<T>(Kg, Og, ld, T(1), colg, ld, 1, dyg, 1, ld, T(1), dwg, 1, Kg);  // dW[g]ᵀ
+            }
+        }
+        if (dx != nullptr) {
+            for (int64 grp = 0; grp < g.groups; ++grp)
+                weights_t->multiply(grp, ld, dys.data() + grp * Og * ld, ld, T(0), col.data() + grp * Kg * ld, ld);
+            for_each_image(nb, threads, [&](int, int64 m) {
+                col2im(g, taps, col.data() + m * P, dx + (n0 + m) * g.image_size(), ld);
+            });
+        }
+    }
+}
+
 // y[n, g] = W[g] · im2col(x[n])[g] + b   (x, w, y contiguous; b may be null)
 template <class T>
 void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+    if (is_depthwise(g)) return depthwise_forward(g, x, w, b, y);
     if constexpr (std::is_same_v<T, float>)
         if (use_winograd(g) && winograd_conv(g, x, w, /*flip=*/false, b, y)) return;
+    if (use_batched(g)) return conv2d_forward_batched(g, x, w, b, y);
     const int threads = image_threads(g);
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     const int64 P = g.P();
@@ -289,7 +366,7 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
         const T* col = xn;
         if (!g.direct()) {
             T* buf = cols.data() + t * g.col_size();
-            im2col(g, taps, xn, buf);
+            im2col(g, taps, xn, buf, P);
             col = buf;
         }
         T* yn = y + n * g.O * P;
@@ -315,6 +392,7 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
 // x is needed for dw only, w for dx only; dx and dw may be null.
 template <class T>
 void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
+    if (is_depthwise(g)) return depthwise_backward(g, x, w, dy, dx, dw);
     if constexpr (std::is_same_v<T, float>)
         // dx = conv(dy, W flipped and transposed), padding 1; col2im below rewrites all of dx when
         // Winograd declines.
@@ -322,6 +400,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
             dx = nullptr;
             if (dw == nullptr) return;
         }
+    if (use_batched(g)) return conv2d_backward_batched(g, x, w, dy, dx, dw);
     const int threads = image_threads(g);
     const int64 Og = g.Og(), Kg = g.Kg(), P = g.P(), wsize = g.weight_size();
     std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
@@ -337,7 +416,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
             const T* xn = x + n * g.image_size();
             const T* col = xn;
             if (!g.direct()) {
-                im2col(g, taps, xn, buf);
+                im2col(g, taps, xn, buf, P);
                 col = buf;
             }
             T* dwt = t == 0 ? dw : partial.data() + (t - 1) * wsize;
@@ -358,7 +437,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
             T* dcol = g.direct() ? dxn : buf;
             for (int64 grp = 0; grp < g.groups; ++grp)
                 weights_t->multiply(grp, P, dyn + grp * Og * P, P, T(0), dcol + grp * Kg * P, P);
-            if (!g.direct()) col2im(g, taps, dcol, dxn);
+            if (!g.direct()) col2im(g, taps, dcol, dxn, P);
         }
     });
     if (dw != nullptr && threads > 1)
