@@ -1,16 +1,22 @@
-// Depthwise conv2d by direct loops. Each input channel c feeds its own m = O/C output channels
-// o = c·m … c·m + m − 1, each with one kh×kw filter, so the convolution is N·O independent 2-D
-// cross-correlations of one plane: a handful of multiply-adds per output pixel, bound by memory,
-// where im2col would run N·C GEMMs of one row each. Per filter tap (i, j), the valid output rows
-// and columns are computed once (valid_range); the innermost loop then runs over the output
-// columns of one row without a bounds test, contiguous in x when the stride is 1, so the compiler
-// vectorises it.
+// Depthwise conv2d. Each input channel c feeds its own m = O/C output channels o = c·m … c·m +
+// m − 1, each with one kh×kw filter, so the convolution is N·O independent 2-D cross-correlations
+// of one plane: a handful of multiply-adds per output pixel, bound by memory, where im2col would
+// run N·C GEMMs of one row each.
+// Stride 1 (every "same" depthwise layer of MobileNet and EfficientNet) runs the vectorised plane
+// kernels (kernels/conv/depthwise.hpp): each plane is copied into its zero padding, the outputs
+// computed at the padded width (dy widened to it, its scratch columns zero), and cropped back, so
+// every tap is one contiguous run. Other strides run row by row over each tap's valid output
+// columns, with the ranges computed once per call.
 #include "ops/conv_depthwise.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
+#include <vector>
 
+#include "core/lane_sum.hpp"
+#include "kernels/conv/depthwise.hpp"
 #include "kernels/cpu/parallel.hpp"
 
 namespace graft::nn::functional {
@@ -19,112 +25,218 @@ namespace {
 
 using int64 = std::int64_t;
 
+// ---- stride 1: padded planes through the plane kernels -----------------------------------------
+
+/// The plane kernels of one call: the active ISA's variant for float, the reference for double.
+template <class T>
+struct PlaneKernels {
+    kernels::DepthwiseForward<T> forward;
+    kernels::DepthwiseInputGrad<T> input_grad;
+    kernels::DepthwiseWeightGrad<T> weight_grad;
+};
+
+template <class T>
+PlaneKernels<T> plane_kernels() {
+    if constexpr (std::is_same_v<T, float>) {
+        const kernels::F32DepthwiseVariant& v = kernels::f32_depthwise_variant(kernels::active_isa());
+        return {v.forward, v.input_grad, v.weight_grad};
+    } else {
+        return {kernels::depthwise_forward_scalar<T>, kernels::depthwise_input_grad_scalar<T>,
+                kernels::depthwise_weight_grad_scalar<T>};
+    }
+}
+
+kernels::DepthwisePlane padded_plane(const ConvGeometry& g) {
+    return {g.H + 2 * g.ph, g.W + 2 * g.pw, g.OH, g.kh, g.kw, g.dh, g.dw};
+}
+
+/// xp [Hp, Wp] = the plane x [H, W] inside its zero padding.
+template <class T>
+void pad_plane(const ConvGeometry& g, const kernels::DepthwisePlane& p, const T* x, T* xp) {
+    std::fill(xp, xp + g.ph * p.Wp, T(0));
+    for (int64 h = 0; h < g.H; ++h) {
+        T* row = xp + (g.ph + h) * p.Wp;
+        std::fill(row, row + g.pw, T(0));
+        std::copy(x + h * g.W, x + (h + 1) * g.W, row + g.pw);
+        std::fill(row + g.pw + g.W, row + p.Wp, T(0));
+    }
+    std::fill(xp + (g.ph + g.H) * p.Wp, xp + p.Hp * p.Wp, T(0));
+}
+
+/// dyw [OH, Wp] = dy [OH, OW] at the padded width, zeros in the scratch columns.
+template <class T>
+void widen_plane(const ConvGeometry& g, const kernels::DepthwisePlane& p, const T* dy, T* dyw) {
+    for (int64 oh = 0; oh < g.OH; ++oh) {
+        T* row = dyw + oh * p.Wp;
+        std::copy(dy + oh * g.OW, dy + (oh + 1) * g.OW, row);
+        std::fill(row + g.OW, row + p.Wp, T(0));
+    }
+}
+
+template <class T>
+void forward_stride1(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+    const kernels::DepthwisePlane p = padded_plane(g);
+    const PlaneKernels<T> k = plane_kernels<T>();
+    const int64 m = g.O / g.C, planes = g.N * g.O, HW = g.H * g.W, K = g.kh * g.kw, P = g.P();
+    kernels::parallel_for(0, planes, planes * P * (K + 2), [&](int64 lo, int64 hi) {
+        std::vector<T> xp(static_cast<std::size_t>(p.Hp * p.Wp)), yw(static_cast<std::size_t>(p.OH * p.Wp));
+        int64 padded = -1;  // the input plane xp holds (the m filters of a channel share it)
+        for (int64 q = lo; q < hi; ++q) {
+            const int64 n = q / g.O, o = q % g.O, plane = n * g.C + o / m;
+            if (plane != padded) pad_plane(g, p, x + plane * HW, xp.data()), padded = plane;
+            k.forward(p, xp.data(), w + o * K, b != nullptr ? b[o] : T(0), yw.data());
+            T* yq = y + q * P;
+            for (int64 oh = 0; oh < g.OH; ++oh)
+                std::copy(yw.data() + oh * p.Wp, yw.data() + oh * p.Wp + g.OW, yq + oh * g.OW);
+        }
+    });
+}
+
+template <class T>
+void backward_stride1(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
+    const kernels::DepthwisePlane p = padded_plane(g);
+    const PlaneKernels<T> k = plane_kernels<T>();
+    const int64 m = g.O / g.C, HW = g.H * g.W, K = g.kh * g.kw, P = g.P(), padded_size = p.Hp * p.Wp;
+    if (dx != nullptr) {
+        const int64 planes = g.N * g.C;
+        kernels::parallel_for(0, planes, planes * (padded_size + m * P * (K + 1)), [&](int64 lo, int64 hi) {
+            std::vector<T> dxp(static_cast<std::size_t>(padded_size)), dyw(static_cast<std::size_t>(p.OH * p.Wp));
+            for (int64 q = lo; q < hi; ++q) {
+                const int64 n = q / g.C, c = q % g.C;
+                std::fill(dxp.begin(), dxp.end(), T(0));
+                for (int64 r = 0; r < m; ++r) {
+                    const int64 o = c * m + r;
+                    widen_plane(g, p, dy + (n * g.O + o) * P, dyw.data());
+                    k.input_grad(p, dyw.data(), w + o * K, dxp.data());
+                }
+                T* dxq = dx + q * HW;
+                for (int64 h = 0; h < g.H; ++h) {
+                    const T* row = dxp.data() + (g.ph + h) * p.Wp + g.pw;
+                    std::copy(row, row + g.W, dxq + h * g.W);
+                }
+            }
+        });
+    }
+    if (dw != nullptr)
+        kernels::parallel_for(0, g.O, g.N * g.O * (padded_size + P * (K + 1)), [&](int64 lo, int64 hi) {
+            std::vector<T> xp(static_cast<std::size_t>(padded_size)), dyw(static_cast<std::size_t>(p.OH * p.Wp));
+            std::vector<T> part(static_cast<std::size_t>(K));
+            std::vector<double> acc(static_cast<std::size_t>(K));
+            for (int64 o = lo; o < hi; ++o) {
+                std::fill(acc.begin(), acc.end(), 0.0);
+                for (int64 n = 0; n < g.N; ++n) {
+                    pad_plane(g, p, x + (n * g.C + o / m) * HW, xp.data());
+                    widen_plane(g, p, dy + (n * g.O + o) * P, dyw.data());
+                    k.weight_grad(p, xp.data(), dyw.data(), part.data());
+                    for (int64 t = 0; t < K; ++t) acc[static_cast<std::size_t>(t)] += part[static_cast<std::size_t>(t)];
+                }
+                for (int64 t = 0; t < K; ++t) dw[o * K + t] = static_cast<T>(acc[static_cast<std::size_t>(t)]);
+            }
+        });
+}
+
+// ---- other strides: row by row over each tap's valid output columns ----------------------------
+
 /// The valid output rows [oh_lo, oh_hi) and columns [lo, hi) of tap (i, j), and where it reads:
 /// input (oh·sh + row_off, ow·sw + col_off).
 struct Tap {
-    int64 row_off, col_off, oh_lo, oh_hi, lo, hi;
-    Tap(const ConvGeometry& g, int64 i, int64 j) : row_off(i * g.dh - g.ph), col_off(j * g.dw - g.pw) {
+    int64 index, row_off, col_off, oh_lo, oh_hi, lo, hi;
+    Tap(const ConvGeometry& g, int64 i, int64 j)
+        : index(i * g.kw + j), row_off(i * g.dh - g.ph), col_off(j * g.dw - g.pw) {
         std::tie(oh_lo, oh_hi) = valid_range(row_off, g.sh, g.H, g.OH);
         std::tie(lo, hi) = valid_range(col_off, g.sw, g.W, g.OW);
     }
 };
 
-/// y [OH, OW] = bias + the cross-correlation of the plane x [H, W] with the filter f [kh, kw].
-template <class T>
-void plane_forward(const ConvGeometry& g, const T* x, const T* f, T bias, T* y) {
-    std::fill(y, y + g.P(), bias);
+std::vector<Tap> taps_of(const ConvGeometry& g) {
+    std::vector<Tap> taps;
     for (int64 i = 0; i < g.kh; ++i)
-        for (int64 j = 0; j < g.kw; ++j) {
-            const Tap t(g, i, j);
-            const T fv = f[i * g.kw + j];
-            for (int64 oh = t.oh_lo; oh < t.oh_hi; ++oh) {
-                const T* src = x + (oh * g.sh + t.row_off) * g.W + t.col_off;
-                T* dst = y + oh * g.OW;
-                if (g.sw == 1)
-                    for (int64 ow = t.lo; ow < t.hi; ++ow) dst[ow] += fv * src[ow];
-                else
-                    for (int64 ow = t.lo; ow < t.hi; ++ow) dst[ow] += fv * src[ow * g.sw];
-            }
-        }
+        for (int64 j = 0; j < g.kw; ++j) taps.emplace_back(g, i, j);
+    return taps;
 }
 
-/// dx [H, W] += the adjoint of plane_forward for the output gradient dy [OH, OW] and filter f.
 template <class T>
-void plane_input_grad(const ConvGeometry& g, const T* dy, const T* f, T* dx) {
-    for (int64 i = 0; i < g.kh; ++i)
-        for (int64 j = 0; j < g.kw; ++j) {
-            const Tap t(g, i, j);
-            const T fv = f[i * g.kw + j];
-            for (int64 oh = t.oh_lo; oh < t.oh_hi; ++oh) {
-                const T* src = dy + oh * g.OW;
-                T* dst = dx + (oh * g.sh + t.row_off) * g.W + t.col_off;
-                if (g.sw == 1)
-                    for (int64 ow = t.lo; ow < t.hi; ++ow) dst[ow] += fv * src[ow];
-                else
-                    for (int64 ow = t.lo; ow < t.hi; ++ow) dst[ow * g.sw] += fv * src[ow];
-            }
+void forward_strided(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+    const std::vector<Tap> taps = taps_of(g);
+    const int64 m = g.O / g.C, planes = g.N * g.O, HW = g.H * g.W, K = g.kh * g.kw, P = g.P();
+    kernels::parallel_for(0, planes, planes * P * (K + 1), [&](int64 lo, int64 hi) {
+        for (int64 q = lo; q < hi; ++q) {
+            const int64 n = q / g.O, o = q % g.O;
+            const T* xq = x + (n * g.C + o / m) * HW;
+            const T* f = w + o * K;
+            T* yq = y + q * P;
+            std::fill(yq, yq + P, b != nullptr ? b[o] : T(0));
+            for (const Tap& t : taps)
+                for (int64 oh = t.oh_lo; oh < t.oh_hi; ++oh) {
+                    const T* src = xq + (oh * g.sh + t.row_off) * g.W + t.col_off;
+                    T* dst = yq + oh * g.OW;
+                    for (int64 ow = t.lo; ow < t.hi; ++ow) dst[ow] += f[t.index] * src[ow * g.sw];
+                }
         }
+    });
 }
 
-/// df [kh, kw] += Σ over the output pixels of dy [OH, OW] times the input pixel each tap read.
 template <class T>
-void plane_weight_grad(const ConvGeometry& g, const T* x, const T* dy, T* df) {
-    for (int64 i = 0; i < g.kh; ++i)
-        for (int64 j = 0; j < g.kw; ++j) {
-            const Tap t(g, i, j);
-            T acc = 0;
-            for (int64 oh = t.oh_lo; oh < t.oh_hi; ++oh) {
-                const T* src = x + (oh * g.sh + t.row_off) * g.W + t.col_off;
-                const T* d = dy + oh * g.OW;
-                if (g.sw == 1)
-                    for (int64 ow = t.lo; ow < t.hi; ++ow) acc += d[ow] * src[ow];
-                else
-                    for (int64 ow = t.lo; ow < t.hi; ++ow) acc += d[ow] * src[ow * g.sw];
+void backward_strided(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
+    const std::vector<Tap> taps = taps_of(g);
+    const int64 m = g.O / g.C, HW = g.H * g.W, K = g.kh * g.kw, P = g.P();
+    if (dx != nullptr) {
+        const int64 planes = g.N * g.C;
+        kernels::parallel_for(0, planes, planes * (HW + m * P * K), [&](int64 lo, int64 hi) {
+            for (int64 q = lo; q < hi; ++q) {
+                const int64 n = q / g.C, c = q % g.C;
+                T* plane = dx + q * HW;
+                std::fill(plane, plane + HW, T(0));
+                for (int64 r = 0; r < m; ++r) {
+                    const int64 o = c * m + r;
+                    const T* dyq = dy + (n * g.O + o) * P;
+                    for (const Tap& t : taps)
+                        for (int64 oh = t.oh_lo; oh < t.oh_hi; ++oh) {
+                            const T* src = dyq + oh * g.OW;
+                            T* dst = plane + (oh * g.sh + t.row_off) * g.W + t.col_off;
+                            for (int64 ow = t.lo; ow < t.hi; ++ow) dst[ow * g.sw] += w[o * K + t.index] * src[ow];
+                        }
+                }
             }
-            df[i * g.kw + j] += acc;
-        }
+        });
+    }
+    if (dw != nullptr)
+        kernels::parallel_for(0, g.O, g.N * g.O * P * K, [&](int64 lo, int64 hi) {
+            for (int64 o = lo; o < hi; ++o)
+                for (const Tap& t : taps) {
+                    double acc = 0;
+                    for (int64 n = 0; n < g.N; ++n) {
+                        const T* xq = x + (n * g.C + o / m) * HW;
+                        const T* dyq = dy + (n * g.O + o) * P;
+                        for (int64 oh = t.oh_lo; oh < t.oh_hi; ++oh) {
+                            const T* src = xq + (oh * g.sh + t.row_off) * g.W + t.col_off;
+                            const T* d = dyq + oh * g.OW;
+                            const int64 first = t.lo, sw = g.sw;
+                            acc += detail::lane_sum<T>(t.hi - first,
+                                                       [&](int64 i) { return d[first + i] * src[(first + i) * sw]; });
+                        }
+                    }
+                    dw[o * K + t.index] = static_cast<T>(acc);
+                }
+        });
 }
 
 }  // namespace
 
 template <class T>
 void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
-    const int64 m = g.O / g.C, planes = g.N * g.O, HW = g.H * g.W, taps = g.kh * g.kw;
-    kernels::parallel_for(0, planes, planes * g.P() * (taps + 1), [&](int64 lo, int64 hi) {
-        for (int64 p = lo; p < hi; ++p) {
-            const int64 n = p / g.O, o = p % g.O, c = o / m;
-            plane_forward(g, x + (n * g.C + c) * HW, w + o * taps, b != nullptr ? b[o] : T(0), y + p * g.P());
-        }
-    });
+    if (g.sh == 1 && g.sw == 1)
+        forward_stride1(g, x, w, b, y);
+    else
+        forward_strided(g, x, w, b, y);
 }
 
 template <class T>
 void depthwise_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
-    const int64 m = g.O / g.C, HW = g.H * g.W, taps = g.kh * g.kw, P = g.P();
-    if (dx != nullptr) {
-        const int64 planes = g.N * g.C;
-        kernels::parallel_for(0, planes, planes * (HW + m * P * taps), [&](int64 lo, int64 hi) {
-            for (int64 p = lo; p < hi; ++p) {
-                const int64 n = p / g.C, c = p % g.C;
-                T* plane = dx + p * HW;
-                std::fill(plane, plane + HW, T(0));
-                for (int64 k = 0; k < m; ++k) {
-                    const int64 o = c * m + k;
-                    plane_input_grad(g, dy + (n * g.O + o) * P, w + o * taps, plane);
-                }
-            }
-        });
-    }
-    if (dw != nullptr)
-        kernels::parallel_for(0, g.O, g.N * g.O * P * taps, [&](int64 lo, int64 hi) {
-            for (int64 o = lo; o < hi; ++o) {
-                T* filter = dw + o * taps;
-                std::fill(filter, filter + taps, T(0));
-                const int64 c = o / m;
-                for (int64 n = 0; n < g.N; ++n)
-                    plane_weight_grad(g, x + (n * g.C + c) * HW, dy + (n * g.O + o) * P, filter);
-            }
-        });
+    if (g.sh == 1 && g.sw == 1)
+        backward_stride1(g, x, w, dy, dx, dw);
+    else
+        backward_strided(g, x, w, dy, dx, dw);
 }
 
 template void depthwise_forward<float>(const ConvGeometry&, const float*, const float*, const float*, float*);
