@@ -218,9 +218,9 @@ TEST(Conv2d, GradcheckNonContiguousAndUnbatched) {
 }
 
 TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
-    // Up to 256 output pixels per image (more than one image, one group) the batch is multiplied
-    // at once, its columns side by side (in chunks of images when they exceed 8 MB); above, image
-    // by image.
+    // More than one image, one group, and up to 32 output pixels per image, or up to 256 with at
+    // least 2^17 weights: the batch is multiplied at once, its columns side by side; otherwise
+    // image by image.
     const std::vector<ConvCase> paths = {
         {"batched 3x3", {4, 6, 4, 4}, {8, 6, 3, 3}, true, 1, 1, 1, 1},
         {"batched stride 2", {5, 8, 7, 7}, {6, 8, 3, 3}, true, 2, 1, 1, 1},
@@ -228,7 +228,7 @@ TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
         {"batched 1x1", {3, 16, 2, 2}, {24, 16, 1, 1}, false, 1, 0, 1, 1},
         {"batched 1x1 stride 2 (downsample)", {3, 8, 5, 5}, {16, 8, 1, 1}, false, 2, 0, 1, 1},
         {"batched, one pixel per image", {6, 12, 1, 1}, {5, 12, 1, 1}, true, 1, 0, 1, 1},
-        {"batched in chunks of images", {16, 64, 16, 16}, {8, 64, 3, 3}, true, 1, 1, 1, 1},
+        {"64 pixels, few weights: per image", {3, 8, 8, 8}, {8, 8, 3, 3}, true, 1, 1, 1, 1},
         {"per image 3x3", {2, 3, 17, 16}, {4, 3, 3, 3}, true, 1, 1, 1, 1},
         {"per image stride 2, groups 2", {2, 4, 34, 33}, {6, 2, 3, 3}, false, 2, 1, 1, 2},
         {"per image 1x1", {2, 5, 17, 17}, {3, 5, 1, 1}, true, 1, 0, 1, 1},
@@ -255,6 +255,23 @@ TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
             }
         }
     set_num_threads(saved_threads);
+}
+
+TEST(Conv2d, BatchedPathInChunksMatchesDirectLoops) {
+    // 10 images of 1024·9·25 floats of columns each (900 KB): chunks of 9 and 1 images under the
+    // 8 MB bound; the weight gradient accumulates over the chunks.
+    const ConvCase c{"batched in chunks of images", {10, 1024, 5, 5}, {4, 1024, 3, 3}, true, 1, 1, 1, 1};
+    Generator g(19);
+    Tensor x = randn(c.x, DType::Float32, &g).requires_grad_(), w = randn(c.w, DType::Float32, &g).requires_grad_();
+    Tensor b = randn({4}, DType::Float32, &g);
+    Tensor y = run_case(c, x, w, b);
+    Tensor dy = randn(y.shape(), DType::Float32, &g);
+    y.backward(dy);
+    const std::vector<double> dyv = dy.to_vector<double>();
+    const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
+    expect_near_all(y.to_vector<double>(), ref.y, 1e-4, "forward", c.name);
+    expect_near_all(x.grad().to_vector<double>(), ref.dx, 1e-4, "dx", c.name);
+    expect_near_all(w.grad().to_vector<double>(), ref.dw, 1e-4, "dw", c.name);
 }
 
 TEST(Conv2d, DepthwiseMatchesDirectLoops) {
