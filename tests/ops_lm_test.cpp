@@ -145,6 +145,54 @@ TEST(OpsGolden, Float32WithFloat64Promotes) {
                }));
 }
 
+// tests/golden/make_ops_golden.py's random cases: per op, shapes of 1 to 4 dims, random dims,
+// k, directions, reductions, smoothing and weights.
+TEST(OpsGolden, RandomCases) {
+    const auto opt = [](const std::string& c, const char* name) { return golden().at(c + "." + name); };
+    const auto int_opt = [&](const std::string& c, const char* name) { return opt(c, name).item<std::int64_t>(); };
+    int cases = 0;
+    for (int i = 0; golden().contains("rgather" + std::to_string(i) + ".x"); ++i) {
+        const std::string n = std::to_string(i);
+        check_case("rgather" + n, {"x", "index"}, single([&](const Inputs& in) {
+                       return gather(in.at("x"), int_opt("rgather" + n, "dim"), in.at("index"));
+                   }));
+        check_case("rscatter_add" + n, {"x", "index", "src"}, single([&](const Inputs& in) {
+                       return scatter_add(in.at("x"), int_opt("rscatter_add" + n, "dim"), in.at("index"), in.at("src"));
+                   }));
+        check_case("rindex_add" + n, {"x", "index", "src"}, single([&](const Inputs& in) {
+                       return index_add(in.at("x"), int_opt("rindex_add" + n, "dim"), in.at("index"), in.at("src"), 0.75);
+                   }));
+        check_case("rlogsumexp" + n, {"x"}, single([&](const Inputs& in) {
+                       const std::string c = "rlogsumexp" + n;
+                       return logsumexp(in.at("x"), opt(c, "dims").to_vector<std::int64_t>(), int_opt(c, "keepdim") != 0);
+                   }));
+        check_case("rcumsum" + n, {"x"},
+                   single([&](const Inputs& in) { return cumsum(in.at("x"), int_opt("rcumsum" + n, "dim")); }));
+        check_case("rtopk" + n, {"x"}, [&](const Inputs& in) {
+            const std::string c = "rtopk" + n;
+            return topk(in.at("x"), int_opt(c, "k"), int_opt(c, "dim"), int_opt(c, "largest") != 0);
+        });
+        check_case("rsort" + n, {"x"}, [&](const Inputs& in) {
+            const std::string c = "rsort" + n;
+            return sort(in.at("x"), int_opt(c, "dim"), int_opt(c, "descending") != 0);
+        });
+        const auto ce_options = [&](const std::string& c) {
+            const Reduction reductions[] = {Reduction::None, Reduction::Mean, Reduction::Sum};
+            return F::CrossEntropyOptions{.reduction = reductions[int_opt(c, "reduction")],
+                                          .label_smoothing = opt(c, "eps").item<double>(),
+                                          .weight = opt(c, "weight")};
+        };
+        check_case("rce_weight" + n, {"logits", "target"}, single([&](const Inputs& in) {
+                       return F::cross_entropy(in.at("logits"), in.at("target"), ce_options("rce_weight" + n));
+                   }));
+        check_case("rce_prob" + n, {"logits"}, single([&](const Inputs& in) {
+                       return F::cross_entropy(in.at("logits"), opt("rce_prob" + n, "probs"), ce_options("rce_prob" + n));
+                   }));
+        ++cases;
+    }
+    EXPECT_EQ(cases, 12);
+}
+
 // ---- gradchecks (float64) --------------------------------------------------------------------
 
 TEST(OpsGradcheck, GatherScatterIndexAdd) {

@@ -6,7 +6,9 @@ computed by PyTorch (1.13) on random float32 inputs, with the gradient of Σ out
 
 Each case "<case>" stores its inputs as "<case>.<name>" (float32 values, int64 indices and
 targets), "<case>.out" (and "<case>.indices" for sort/topk), "<case>.R" (the upstream gradient)
-and "<case>.grad_<input>". The case list (op, arguments) is in CASES below and in the C++ test.
+and "<case>.grad_<input>". The fixed cases are in main() and spelled out in the C++ test; then
+random_cases() adds RANDOM_CASES cases per op ("r<op><i>": random shapes, dims and options, the
+options stored as 0-d tensors next to the inputs), which the C++ test runs in a loop.
 """
 import os
 import sys
@@ -23,7 +25,8 @@ OUT = {}
 
 
 def record(case, inputs, fn, extra=None):
-    """inputs: name -> tensor (float ones get gradients); fn(**inputs) -> tensor or (values, indices)."""
+    """inputs: name -> tensor (float ones get gradients); fn(**inputs) -> tensor or (values, indices);
+    extra: name -> stored value that fn does not take (the options of a random case)."""
     leaves = {k: (v.clone().requires_grad_() if v.is_floating_point() else v) for k, v in inputs.items()}
     result = fn(**leaves)
     values, indices = result if isinstance(result, tuple) else (result, None)
@@ -40,11 +43,75 @@ def record(case, inputs, fn, extra=None):
             if v.is_floating_point() and v.grad is not None:  # weights and probabilities are constants
                 OUT[f"{case}.grad_{k}"] = v.grad.numpy().copy()
     for k, v in (extra or {}).items():
-        OUT[f"{case}.{k}"] = v
+        OUT[f"{case}.{k}"] = v.numpy() if isinstance(v, torch.Tensor) else v
 
 
 def rand_index(shape, high):
     return torch.randint(0, high, shape, dtype=torch.int64)
+
+
+RANDOM_CASES = 12
+
+
+def random_cases():
+    """RANDOM_CASES cases per op with random shapes (1 to 4 dims of 1 to 5), dims and options,
+    stored as "r<op><i>.<name>" with the options as int64 / float64 0-d tensors."""
+    g = torch.Generator().manual_seed(17)
+
+    def ri(lo, hi):  # an int in [lo, hi]
+        return int(torch.randint(lo, hi + 1, (1,), generator=g))
+
+    def shape():
+        return [ri(1, 5) for _ in range(ri(1, 4))]
+
+    def opt(v):
+        return torch.tensor(v, dtype=torch.float64 if isinstance(v, float) else torch.int64)
+
+    for i in range(RANDOM_CASES):
+        s = shape()
+        d = ri(0, len(s) - 1)
+        idx_shape = [ri(1, n) for n in s]
+        idx_shape[d] = ri(1, 6)
+        record(f"rgather{i}", {"x": torch.randn(s, generator=g),
+                               "index": torch.randint(0, s[d], idx_shape, generator=g)},
+               lambda x, index: torch.gather(x, d, index), {"dim": opt(d)})
+        record(f"rscatter_add{i}", {"x": torch.randn(s, generator=g),
+                                    "index": torch.randint(0, s[d], idx_shape, generator=g),
+                                    "src": torch.randn(idx_shape, generator=g)},
+               lambda x, index, src: x.scatter_add(d, index, src), {"dim": opt(d)})
+        n = ri(1, 6)
+        src_shape = list(s)
+        src_shape[d] = n
+        record(f"rindex_add{i}", {"x": torch.randn(s, generator=g), "index": torch.randint(0, s[d], (n,), generator=g),
+                                  "src": torch.randn(src_shape, generator=g)},
+               lambda x, index, src: x.index_add(d, index, src, alpha=0.75), {"dim": opt(d)})
+        dims = sorted({ri(0, len(s) - 1) for _ in range(ri(1, len(s)))})
+        keep = ri(0, 1)
+        record(f"rlogsumexp{i}", {"x": 3 * torch.randn(s, generator=g)},
+               lambda x: torch.logsumexp(x, dims, keepdim=bool(keep)), {"dims": torch.tensor(dims), "keepdim": opt(keep)})
+        record(f"rcumsum{i}", {"x": torch.randn(s, generator=g)}, lambda x: torch.cumsum(x, d), {"dim": opt(d)})
+        k, largest, desc = ri(0, s[d]), ri(0, 1), ri(0, 1)
+        record(f"rtopk{i}", {"x": torch.randn(s, generator=g)}, lambda x: torch.topk(x, k, d, largest=bool(largest)),
+               {"dim": opt(d), "k": opt(k), "largest": opt(largest)})
+        record(f"rsort{i}", {"x": torch.randn(s, generator=g)}, lambda x: torch.sort(x, d, descending=bool(desc)),
+               {"dim": opt(d), "descending": opt(desc)})
+        # cross_entropy: logits [N, C] or [N, C, d1], class weights, smoothing, each reduction.
+        lshape = [ri(1, 5), ri(2, 5)] + ([ri(1, 3)] if ri(0, 1) else [])
+        target = torch.randint(0, lshape[1], [lshape[0]] + lshape[2:], generator=g)
+        target.view(-1)[0] = -100  # one ignored position
+        reduction = ri(0, 2)
+        eps = [0.0, 0.1, 0.25][ri(0, 2)]
+        red = ["none", "mean", "sum"][reduction]
+        weight = torch.rand(lshape[1], generator=g) + 0.5
+        options = {"reduction": opt(reduction), "eps": opt(eps)}
+        record(f"rce_weight{i}", {"logits": 2 * torch.randn(lshape, generator=g), "target": target},
+               lambda logits, target: F.cross_entropy(logits, target, weight=weight, reduction=red, label_smoothing=eps),
+               {**options, "weight": weight})
+        probs = torch.softmax(torch.randn(lshape, generator=g), 1)
+        w = weight if ri(0, 1) else torch.ones(lshape[1])
+        record(f"rce_prob{i}", {"logits": 2 * torch.randn(lshape, generator=g)},
+               lambda logits: F.cross_entropy(logits, probs, weight=w, reduction=red, label_smoothing=eps),
+               {**options, "weight": w, "probs": probs})
 
 
 def main():
@@ -109,6 +176,8 @@ def main():
 
     # float32 with float64: torch.result_type promotes to float64.
     record("promote", {"a": torch.randn(2, 3), "b": torch.randn(3).double()}, lambda a, b: a * b + a / (b.abs() + 1))
+
+    random_cases()
 
     path = os.path.join(HERE, "ops.safetensors")
     write_safetensors(path, OUT, {"torch": torch.__version__})
