@@ -33,7 +33,29 @@ TEST(Elementwise, IncompatibleShapesNameBoth) {
 }
 
 TEST(Elementwise, DTypeMismatchIsError) {
-    EXPECT_THROW_MSG(add(zeros({2}), zeros({2}, DType::Float64)), DTypeError, "float32");
+    EXPECT_THROW_MSG(add(zeros({2}), zeros({2}, DType::Int64)), DTypeError, "float32");
+    EXPECT_THROW_MSG(mul(zeros({2}, DType::Int32), zeros({2}, DType::Float64)), DTypeError, "int32");
+}
+
+// float32 with float64 gives torch.result_type's dtype: float64, or the dimensioned operand's
+// dtype when the other is 0-d; the gradient reaches each operand in its own dtype.
+TEST(Elementwise, Float32WithFloat64PromotesAsTorchResultType) {
+    const Tensor a = from_vector(std::vector<float>{1.5f, -2.0f}).requires_grad_();
+    const Tensor b = from_vector(std::vector<double>{0.1, 3.0}).requires_grad_();
+    const Tensor y = mul(a, b);
+    EXPECT_EQ(y.dtype(), DType::Float64);
+    EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{1.5 * 0.1, -6.0}));
+    sum(y).backward();
+    EXPECT_EQ(a.grad().dtype(), DType::Float32);
+    EXPECT_EQ(b.grad().dtype(), DType::Float64);
+    EXPECT_EQ(a.grad().to_vector<float>(), (std::vector<float>{0.1f, 3.0f}));
+    EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{1.5, -2.0}));
+    for (const Tensor& t : {add(a, b), sub(b, a), div(a, b), maximum(b, a), minimum(a, b)})
+        EXPECT_EQ(t.dtype(), DType::Float64);
+    EXPECT_EQ(add(a, scalar_tensor(0.5, DType::Float64)).dtype(), DType::Float32);  // 0-d does not promote
+    EXPECT_EQ(add(scalar_tensor(0.5, DType::Float32), b).dtype(), DType::Float64);
+    EXPECT_EQ(add(scalar_tensor(0.5, DType::Float32), scalar_tensor(0.5, DType::Float64)).dtype(), DType::Float64);
+    EXPECT_EQ(lt(a, b).to(DType::Int64).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1}));
 }
 
 TEST(Elementwise, GradcheckBinaryBroadcastAndStrided) {

@@ -231,7 +231,7 @@ TEST(LoraApply, PretrainedStateDictStillLoads) {
 TEST(LoraApply, Errors) {
     auto model = mlp();
     EXPECT_THROW_MSG(nn::apply_lora(*model, {.target_modules = {"*.c_attn"}}), ValueError,
-                     "target pattern '*.c_attn' selects no layer LoRA can wrap (Linear); modules: 0 (Linear), "
+                     "target pattern '*.c_attn' selects no layer LoRA can wrap (Linear, Conv1D); modules: 0 (Linear), "
                      "1 (ReLU), 2 (Linear), 3 (ReLU), 4 (Linear)");
     EXPECT_THROW_MSG(nn::apply_lora(*model, {.target_modules = {"0", "1"}}), ValueError, "pattern '1' selects no layer");
     EXPECT_THROW_MSG(nn::apply_lora(*model, {.target_modules = {}}), ValueError, "target_modules is empty");
@@ -446,10 +446,11 @@ TEST(LoraAdapter, LoadErrorsNameTheProblemAndLoadNothing) {
     manual_seed(5);
     nn::Sequential small{nn::Linear(12, 16)};
     EXPECT_THROW_MSG(io::load_lora_adapter(file, small), ValueError,
-                     "load_lora_adapter: '" + file.string() + "' (the config in its metadata): apply_lora: target "
+                     "load_lora_adapter: '" + file.string() + "' (its config): apply_lora: target "
                      "pattern '2' selects no layer");
     EXPECT_TRUE(nn::lora_layers(small).empty());
-    EXPECT_THROW_MSG(io::load_lora_adapter(dir.dir(), small), IOError, "'" + dir.dir().string() + "' is a directory");
+    // A folder is read as a PEFT adapter folder.
+    EXPECT_THROW_MSG(io::load_lora_adapter(dir.dir(), small), IOError, (dir.dir() / "adapter_config.json").string());
 }
 
 TEST(LoraAdapter, SaveChecksTheConfigAgainstTheModel) {

@@ -25,9 +25,17 @@ struct CrossEntropyOptions {
     std::int64_t ignore_index = -100;
     /// Mixes the one-hot target with the uniform distribution: (1−ε)·onehot + ε/C.
     double label_smoothing = 0.0;
+    /// Per-class weights [C] (PyTorch's weight=), of the logits' dtype; undefined: all 1. With class
+    /// targets each position's loss is scaled by weight[target] (the smoothing term by the weights
+    /// of each class) and Mean divides by Σ weight[target] over the positions not ignored; with
+    /// probability targets each class's term is scaled and Mean divides by the number of positions.
+    Tensor weight = Tensor();
 };
 
-/// Cross-entropy of logits [N, C] (or [N, C, d1, …], or [C]) against int64 class targets [N] ([N, d1, …], []).
+/// Cross-entropy of logits [N, C] (or [N, C, d1, …], or [C]) against int64 class targets [N]
+/// ([N, d1, …], []) or against class probabilities: a float target of the logits' shape and dtype
+/// (loss_p = −Σ_c weight_c·target'[p, c]·log_softmax(logits)[p, c] with target' = (1−ε)·target + ε/C;
+/// Mean averages over the positions; ignore_index must stay negative, as in PyTorch).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
 
 /// Negative log-likelihood of log-probabilities [N, C] against int64 class targets [N].

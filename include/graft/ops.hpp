@@ -4,8 +4,9 @@
 //   auto p = softmax(y, /*dim=*/-1);
 //   auto [vals, idx] = max(y, /*dim=*/1);
 //
-// Binary elementwise ops broadcast with NumPy rules. Both operands must share a dtype
-// (a C++ scalar takes the tensor's dtype). Every op that receives an input requiring grad
+// Binary elementwise ops broadcast with NumPy rules. Both operands must share a dtype, except
+// float32 with float64, which gives torch.result_type's dtype (float64, or the dimensioned
+// operand's when the other is 0-d); a C++ scalar takes the tensor's dtype. Reference: docs/ops.md. Every op that receives an input requiring grad
 // records a node whose backward computes only the gradients that are needed.
 // Losses (cross_entropy, mse_loss, …) live in graft/functional.hpp.
 #pragma once
@@ -130,6 +131,21 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = Tensor());
 // ---- softmax --------------------------------------------------------------------------------
 Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
+/// log Σ exp(x) over `dims` (all when empty), computed stably; −inf for an all −inf (or empty) slice.
+Tensor logsumexp(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim = false);
+
+// ---- scans and ordering ------------------------------------------------------------------------
+/// Cumulative sum along dim (accumulated in double for floats); integer inputs give int64.
+Tensor cumsum(const Tensor& x, std::int64_t dim);
+/// torch.sort: (values, int64 indices) along dim, ascending or descending. Always stable (equal
+/// values keep their order, so `stable` is accepted for PyTorch's signature); NaN sorts as the
+/// largest value. values' gradient goes back to the elements they came from.
+std::pair<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, bool descending = false, bool stable = false);
+/// torch.topk: the k largest (or smallest) elements along dim and their int64 indices, in sorted
+/// order (also when `sorted` is false, which PyTorch leaves unspecified); ties keep index order.
+/// ValueError for k outside [0, x.size(dim)].
+std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,
+                               bool sorted = true);
 
 // ---- indexing and joining ---------------------------------------------------------------------
 /// Rows (along dim) picked by an int64/int32 index vector.
@@ -137,6 +153,26 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 /// weight[indices] for integer indices of any shape: result [*indices.shape, dim].
 /// Rows equal to padding_idx get no gradient. Backward scatter-adds into the weight's rows.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = std::nullopt);
+/// torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (likewise for any dim); out has
+/// index's shape. index (int64/int32) has x's number of dims, index.size(d) ≤ x.size(d) for d ≠ dim,
+/// values in [0, x.size(dim)) (IndexError naming the position otherwise). Any dtype; the gradient
+/// scatter-adds into x's shape.
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
+/// Tensor.scatter (out of place): a copy of x with x[i][index[i][j][k]][k] = src[i][j][k] (dim 1)
+/// for every position of index; index.size(d) ≤ src.size(d) for every d and ≤ x.size(d) for d ≠ dim.
+/// With duplicate indices the last write wins. Gradients: x's at the written positions is 0, src's
+/// is dout gathered at them.
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+/// Tensor.scatter with a scalar: the named positions set to `value`.
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, double value);
+/// Tensor.scatter_add (out of place): as scatter, but src's elements are added (duplicates accumulate).
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+/// Tensor.index_add (out of place): a copy of x with alpha·src's slice j along dim added to slice
+/// index[j]; index is 1-D, src has x's shape with dim of index's length; float32/float64.
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, double alpha = 1.0);
+/// torch.nn.functional.one_hot: int64 [*indices.shape, num_classes] with a 1 at each index;
+/// num_classes −1 infers max(indices) + 1. IndexError for an index outside [0, num_classes).
+Tensor one_hot(const Tensor& indices, std::int64_t num_classes = -1);
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 /// Pieces of `split_size` along dim (the last may be smaller). Views of x.

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/atomic_write.hpp"
 #include "io/safetensors_format.hpp"
 
 namespace graft::io {
@@ -287,6 +288,13 @@ void save_safetensors(const std::filesystem::path& path, const StateDict& tensor
     const detail::SavePlan plan = detail::plan(tensors, metadata);
     TempFile file(path, source);
     detail::write_plan(plan, [&](const void* data, std::size_t nbytes) { file.write(data, nbytes); });
+    file.commit();
+}
+
+void detail::write_file_atomically(const std::filesystem::path& path, std::string_view bytes, const std::string& source) {
+    if (path.filename().empty()) throw IOError(source + ": the path names a folder, not a file");
+    TempFile file(path, source);
+    file.write(bytes.data(), bytes.size());
     file.commit();
 }
 

@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
+#include <regex>
 
 #include "graft/autograd.hpp"
 #include "graft/nn/init.hpp"
@@ -150,41 +152,113 @@ std::vector<std::pair<std::string, std::shared_ptr<LoraLinear>>> lora_layers(con
     return out;
 }
 
+bool lora_module_matches(const std::string& entry, const std::string& path) {
+    if (entry.find_first_of("*?") != std::string::npos) return glob_match(entry, path);
+    return path == entry || (path.size() > entry.size() && path.ends_with(entry) &&
+                             path[path.size() - entry.size() - 1] == '.');
+}
+
+std::vector<std::string> default_lora_targets(const std::string& model_type) {
+    // PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for these families.
+    static const std::map<std::string, std::vector<std::string>> defaults = {
+        {"bert", {"query", "value"}},     {"gemma", {"q_proj", "v_proj"}},   {"gpt2", {"c_attn"}},
+        {"llama", {"q_proj", "v_proj"}},  {"mistral", {"q_proj", "v_proj"}}, {"mixtral", {"q_proj", "v_proj"}},
+        {"qwen2", {"q_proj", "v_proj"}},  {"roberta", {"query", "value"}},
+    };
+    if (const auto it = defaults.find(model_type); it != defaults.end()) return it->second;
+    std::string known;
+    for (const auto& [name, targets] : defaults) known += (known.empty() ? "" : ", ") + name;
+    throw ValueError("default_lora_targets: no default LoRA targets for model_type '" + model_type +
+                     "' (known: " + known + "); set LoraConfig::target_modules");
+}
+
 std::vector<std::string> lora_target_paths(const Module& model, const LoraConfig& config) {
     check_options(config, "apply_lora");
     const auto& patterns = config.target_modules;
-    if (patterns.empty())
-        throw ValueError("apply_lora: config.target_modules is empty; name the layers to wrap by module path "
-                         "globs (modules: " + describe_modules(model) + ")");
+    const bool use_regex = !config.target_regex.empty();
+    if (use_regex && !patterns.empty())
+        throw ValueError("apply_lora: config.target_modules and config.target_regex are both set ('" +
+                         config.target_regex + "'); use one (PEFT's target_modules is a list or one regex)");
+    if (patterns.empty() && !use_regex)
+        throw ValueError("apply_lora: config.target_modules is empty; name the layers to wrap (module names such as "
+                         "\"q_proj\", globs over module paths, config.target_regex, or "
+                         "nn::default_lora_targets(model_type)); modules: " + describe_modules(model));
+    std::regex regex;
+    if (use_regex) {
+        try {
+            regex = std::regex(config.target_regex, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+            throw ValueError("apply_lora: config.target_regex '" + config.target_regex +
+                             "' is not a valid regular expression (" + e.what() + ")");
+        }
+    }
+    const auto selects = [&](std::size_t i, const std::string& path) {
+        return use_regex ? std::regex_match(path, regex) : lora_module_matches(patterns[i], path);
+    };
+    const std::size_t n_patterns = use_regex ? 1 : patterns.size();
     std::vector<std::string> paths;
-    std::vector<bool> pattern_used(patterns.size(), false);
+    std::vector<bool> pattern_used(n_patterns, false);
     std::string already;
     for_each_descendant(model, "", [&](const std::string& path, const std::shared_ptr<Module>& m) {
         bool selected = false;
-        for (const auto& p : patterns) selected |= glob_match(p, path);
+        for (std::size_t i = 0; i < n_patterns; ++i) selected |= selects(i, path);
         if (!selected) return;
         if (dynamic_cast<const LoraLinear*>(m.get()) != nullptr) {
             already += (already.empty() ? "" : ", ") + path;
             return;
         }
-        if (!lora_target_of(*m)) return;  // a broad glob also selects containers and activations
-        for (std::size_t i = 0; i < patterns.size(); ++i)
-            if (glob_match(patterns[i], path)) pattern_used[i] = true;
+        if (!lora_target_of(*m)) return;  // a broad pattern also selects containers and activations
+        for (std::size_t i = 0; i < n_patterns; ++i)
+            if (selects(i, path)) pattern_used[i] = true;
         paths.push_back(path);
     });
     if (!already.empty())
         throw ValueError("apply_lora: LoRA is already applied to " + already + "; nothing changed");
     std::string unused;
-    for (std::size_t i = 0; i < patterns.size(); ++i)
-        if (!pattern_used[i]) unused += (unused.empty() ? "'" : ", '") + patterns[i] + "'";
+    for (std::size_t i = 0; i < n_patterns; ++i)
+        if (!pattern_used[i])
+            unused += (unused.empty() ? "'" : ", '") + (use_regex ? config.target_regex : patterns[i]) + "'";
     if (!unused.empty())
-        throw ValueError("apply_lora: target pattern " + unused + " selects no layer LoRA can wrap (Linear); modules: " +
+        throw ValueError("apply_lora: target " + std::string(use_regex ? "regex " : "pattern ") + unused +
+                         " selects no layer LoRA can wrap (Linear, Conv1D); modules: " + describe_modules(model));
+    return paths;
+}
+
+std::vector<std::string> lora_modules_to_save_paths(const Module& model, const LoraConfig& config) {
+    std::vector<std::string> paths;
+    std::vector<bool> used(config.modules_to_save.size(), false);
+    for_each_descendant(model, "", [&](const std::string& path, const std::shared_ptr<Module>&) {
+        bool selected = false;
+        for (std::size_t i = 0; i < config.modules_to_save.size(); ++i)
+            if (lora_module_matches(config.modules_to_save[i], path)) selected = used[i] = true;
+        const bool inside_selected = !paths.empty() && path.starts_with(paths.back() + ".");
+        if (selected && !inside_selected) paths.push_back(path);
+    });
+    std::string unused;
+    for (std::size_t i = 0; i < used.size(); ++i)
+        if (!used[i]) unused += (unused.empty() ? "'" : ", '") + config.modules_to_save[i] + "'";
+    if (!unused.empty())
+        throw ValueError("apply_lora: modules_to_save entry " + unused + " selects no module; modules: " +
                          describe_modules(model));
+    if (!paths.empty()) {
+        std::vector<std::string> targets;
+        try {
+            targets = lora_target_paths(model, config);
+        } catch (const ValueError&) {
+            return paths;  // the targets' own error is apply_lora's to report
+        }
+        for (const auto& target : targets)
+            for (const auto& path : paths)
+                if (target == path || target.starts_with(path + "."))
+                    throw ValueError("apply_lora: module '" + path + "' is in modules_to_save and contains the LoRA "
+                                     "target '" + target + "'; a module is either adapted or saved whole");
+    }
     return paths;
 }
 
 std::vector<std::string> apply_lora(Module& model, const LoraConfig& config) {
     const std::vector<std::string> paths = lora_target_paths(model, config);
+    const std::vector<std::string> saved = lora_modules_to_save_paths(model, config);
     std::string held;
     for (const auto& path : paths)
         // Owned by the parent's slot (its registry, or the nn::Child member the registry reads) and
@@ -203,6 +277,7 @@ std::vector<std::string> apply_lora(Module& model, const LoraConfig& config) {
         layer->lora_A.requires_grad_(true);
         layer->lora_B.requires_grad_(true);
     }
+    for (const auto& path : saved) model.submodule(path)->unfreeze();
     return paths;
 }
 

@@ -4,6 +4,8 @@
 // and the layout is one of three: same shape, one operand a single element, or one operand
 // equal to the other's trailing dims (a row-vector bias); every other case, and add/sub with
 // alpha ≠ 1 (computed in double), keeps the generic broadcast loop.
+// A float32 operand with a float64 one is converted first (promoted_floats), as torch.result_type
+// does; other dtype mismatches are DTypeErrors.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -26,6 +28,21 @@ void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 }  // namespace detail
 
 namespace {
+
+/// Whether a and b are float32 and float64, in either order.
+bool mixed_floats(const Tensor& a, const Tensor& b) {
+    const auto f = [](DType t) { return t == DType::Float32 || t == DType::Float64; };
+    return a.dtype() != b.dtype() && f(a.dtype()) && f(b.dtype());
+}
+
+/// A float32/float64 pair converted to torch.result_type's dtype: float64, except that a 0-d
+/// operand does not promote one with dimensions (float32 [3] with a float64 0-d tensor gives
+/// float32). The conversion is .to(), so gradients flow back in the operand's own dtype.
+std::pair<Tensor, Tensor> promoted_floats(const Tensor& a, const Tensor& b) {
+    const bool a0 = a.dim() == 0, b0 = b.dim() == 0;
+    const DType target = a0 == b0 ? DType::Float64 : (a0 ? b.dtype() : a.dtype());
+    return {a.dtype() == target ? a : a.to(target), b.dtype() == target ? b : b.to(target)};
+}
 
 /// Same-dtype numeric broadcast map producing the operands' dtype.
 template <class F>
@@ -139,6 +156,10 @@ struct MinMaxBackward final : Node {
 };
 
 Tensor minmax(const Tensor& a, const Tensor& b, bool is_max) {
+    if (mixed_floats(a, b)) {
+        const auto [pa, pb] = promoted_floats(a, b);
+        return minmax(pa, pb, is_max);
+    }
     GRAFT_PROFILE_SCOPE((is_max ? "maximum" : "minimum"));
     const char* op = is_max ? "maximum" : "minimum";
     Tensor out = arith(a, b, op, [&](auto x, auto y) {
@@ -189,6 +210,10 @@ bool binary_f32_into(const Tensor& a, const Tensor& b, kernels::BinaryOp op, con
 }  // namespace detail
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+    if (mixed_floats(a, b)) {
+        const auto [pa, pb] = promoted_floats(a, b);
+        return add(pa, pb, alpha);
+    }
     GRAFT_PROFILE_SCOPE("add");
     Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Add, "add", [](auto x, auto y) { return x + y; })
                               : arith(a, b, "add", [alpha](auto x, auto y) { return x + alpha * y; });
@@ -197,6 +222,10 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
+    if (mixed_floats(a, b)) {
+        const auto [pa, pb] = promoted_floats(a, b);
+        return sub(pa, pb, alpha);
+    }
     GRAFT_PROFILE_SCOPE("sub");
     Tensor out = alpha == 1.0 ? arith_f32_fast(a, b, kernels::BinaryOp::Sub, "sub", [](auto x, auto y) { return x - y; })
                               : arith(a, b, "sub", [alpha](auto x, auto y) { return x - alpha * y; });
@@ -205,6 +234,10 @@ Tensor sub(const Tensor& a, const Tensor& b, double alpha) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+    if (mixed_floats(a, b)) {
+        const auto [pa, pb] = promoted_floats(a, b);
+        return mul(pa, pb);
+    }
     GRAFT_PROFILE_SCOPE("mul");
     Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Mul, "mul", [](auto x, auto y) { return x * y; });
     if (auto node = autograd::make_node<MulBackward>({&a, &b}, out)) {
@@ -215,6 +248,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+    if (mixed_floats(a, b)) {
+        const auto [pa, pb] = promoted_floats(a, b);
+        return div(pa, pb);
+    }
     GRAFT_PROFILE_SCOPE("div");
     Tensor out = arith_f32_fast(a, b, kernels::BinaryOp::Div, "div", [](auto x, auto y) {
         if constexpr (std::is_integral_v<decltype(y)>) {
@@ -258,6 +295,10 @@ Tensor operator-(const Tensor& a) { return neg(a); }
 namespace {
 template <class F>
 Tensor compare(const Tensor& a, const Tensor& b, const char* op, F&& f) {
+    if (mixed_floats(a, b)) {
+        const auto [pa, pb] = promoted_floats(a, b);
+        return compare(pa, pb, op, std::forward<F>(f));
+    }
     GRAFT_PROFILE_SCOPE(op);
     detail::check_same_dtype(a, b, op);
     if (a.dtype() == DType::Bool)

@@ -1,4 +1,4 @@
-// Integer indexing — index_select and embedding — each forward followed by its backward.
+// Integer indexing — index_select, embedding and index_add — each forward followed by its backward.
 // Indices are validated before anything is written; gathers copy whole contiguous rows.
 #include <cstring>
 #include <optional>
@@ -7,13 +7,11 @@
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
+#include "ops/read_indices.hpp"
 
 namespace graft {
 
-namespace {
-
-/// The elements of an int64/int32 index tensor in row-major order; DTypeError naming `op` otherwise.
-std::vector<std::int64_t> read_indices(const Tensor& index, const char* op) {
+std::vector<std::int64_t> detail::read_indices(const Tensor& index, const char* op) {
     if (index.dtype() != DType::Int64 && index.dtype() != DType::Int32)
         throw DTypeError(std::string(op) + ": indices must be int64 or int32, got " + dtype_name(index.dtype()) +
                          " " + shape_str(index.shape()));
@@ -27,6 +25,10 @@ std::vector<std::int64_t> read_indices(const Tensor& index, const char* op) {
     }
     return out;
 }
+
+namespace {
+
+using detail::read_indices;
 
 /// Product of shape[begin, end).
 std::int64_t span_numel(const Shape& shape, std::size_t begin, std::size_t end) {
@@ -90,6 +92,26 @@ struct EmbeddingBackward final : Node {
     SavedTensor indices;
 };
 
+// ---- index_add ------------------------------------------------------------------------
+// out = x, out[index[j] along dim] += alpha·src[j along dim]  ⇒  dx = dout, dsrc = alpha·index_select(dout, dim, index)
+struct IndexAddBackward final : Node {
+    IndexAddBackward(std::int64_t d, double a) : dim(d), alpha(a) {}
+    const char* name() const override { return "IndexAddBackward"; }
+    std::vector<Tensor> apply(const Tensor& g) override {
+        std::vector<Tensor> out(2);
+        if (needs_input_grad(0)) out[0] = g;
+        if (needs_input_grad(1)) {
+            const Tensor picked = index_select(g, dim, index.unpack(name()));
+            out[1] = alpha == 1.0 ? picked : mul(picked, alpha);
+        }
+        return out;
+    }
+    void release_saved() override { index.release(); }
+    std::int64_t dim;
+    double alpha;
+    SavedTensor index;
+};
+
 /// out[o, j, :] = src[o, idx[j], :] for contiguous src viewed as [outer, src_rows, inner]; any dtype.
 void gather_rows(const Tensor& out, const Tensor& src, const std::vector<std::int64_t>& idx, std::int64_t outer,
                  std::int64_t src_rows, std::int64_t inner) {
@@ -129,6 +151,37 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
     gather_rows(out, x.detach().contiguous(), idx, span_numel(x.shape(), 0, d), len,
                 span_numel(x.shape(), d + 1, x.shape().size()));
     if (auto node = autograd::make_node<IndexSelectBackward>({&x}, out, dim)) node->index = SavedTensor(index);
+    return out;
+}
+
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, double alpha) {
+    GRAFT_PROFILE_SCOPE("index_add");
+    if (x.dim() == 0) throw IndexError("index_add: cannot index a 0-d tensor");
+    dim = wrap_dim(dim, x.dim(), "index_add");
+    if (index.dim() != 1)
+        throw ShapeError("index_add: index must be 1-D, got shape " + shape_str(index.shape()));
+    if (src.dtype() != x.dtype())
+        throw DTypeError(std::string("index_add: src has dtype ") + dtype_name(src.dtype()) + ", the input " + dtype_name(x.dtype()));
+    const std::size_t d = static_cast<std::size_t>(dim);
+    Shape want = x.shape();
+    want[d] = index.numel();
+    if (src.shape() != want)
+        throw ShapeError("index_add: src must have shape " + shape_str(want) + " (the input " + shape_str(x.shape()) +
+                         " with dimension " + std::to_string(dim) + " the index's length), got " +
+                         shape_str(src.shape()));
+    const std::vector<std::int64_t> idx = read_indices(index, "index_add");
+    const std::int64_t len = x.shape()[d];
+    for (std::size_t j = 0; j < idx.size(); ++j)
+        if (idx[j] < 0 || idx[j] >= len)
+            throw IndexError("index_add: index " + std::to_string(idx[j]) + " out of range for dimension " +
+                             std::to_string(dim) + " of size " + std::to_string(len) + " (at position " +
+                             std::to_string(j) + ") of input shape " + shape_str(x.shape()));
+    Tensor out = x.detach().contiguous().clone();
+    const Tensor rows = (alpha == 1.0 ? src.detach() : mul(src.detach(), alpha)).contiguous();
+    index_add_rows(out, rows, idx, span_numel(x.shape(), 0, d), len, span_numel(x.shape(), d + 1, x.shape().size()),
+                   std::nullopt, "index_add");
+    if (auto node = autograd::make_node<IndexAddBackward>({&x, &src}, out, dim, alpha))
+        node->index = SavedTensor(index);
     return out;
 }
 

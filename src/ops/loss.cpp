@@ -293,12 +293,94 @@ struct BceWithLogitsBackward final : Node {
 
 }  // namespace
 
+namespace {
+
+// ---- cross_entropy with class weights or probability targets ---------------------------------
+// Composed of differentiable ops (log_softmax, gather, sums), PyTorch's formulas:
+//   class targets:  loss_p = w[t_p]·(−(1−ε)·lp[p, t_p]) + (ε/C)·(−Σ_c w_c·lp[p, c]),  Mean: Σ_p loss_p / Σ_p w[t_p]
+//   probabilities:  loss_p = −Σ_c w_c·((1−ε)·q[p, c] + ε/C)·lp[p, c],              Mean: Σ_p loss_p / positions
+
+/// The weight [C] seen with the logits' class dimension (1, or 0 for [C] logits) for broadcasting.
+Tensor class_weight_view(const Tensor& weight, const Tensor& logits, std::int64_t C) {
+    if (weight.dim() != 1 || weight.size(0) != C)
+        throw ShapeError("cross_entropy: weight must have shape [" + std::to_string(C) + "] (one per class of logits " +
+                         shape_str(logits.shape()) + "), got " + shape_str(weight.shape()));
+    if (weight.dtype() != logits.dtype())
+        throw DTypeError(std::string("cross_entropy: weight has dtype ") + dtype_name(weight.dtype()) + ", the logits " +
+                         dtype_name(logits.dtype()));
+    Shape view(static_cast<std::size_t>(logits.dim()), 1);
+    view[logits.dim() == 1 ? 0 : 1] = C;
+    return weight.reshape(view);
+}
+
+Tensor cross_entropy_weighted(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options,
+                              const ClassLayout& l) {
+    const double eps = options.label_smoothing;
+    const std::int64_t class_dim = logits.dim() == 1 ? 0 : 1;
+    const Tensor w = class_weight_view(options.weight, logits, l.classes);
+    const Tensor lp = log_softmax(logits, class_dim);
+    // Ignored positions pick class 0 and are masked out.
+    const Tensor keep = ne(target, static_cast<double>(options.ignore_index));
+    const Tensor safe_target = masked_fill(target, logical_not(keep), 0.0);
+    const Tensor picked = gather(lp, class_dim, safe_target.unsqueeze(class_dim)).squeeze(class_dim);
+    const Tensor keep_f = keep.to(logits.dtype());
+    const Tensor w_t = mul(index_select(options.weight, 0, safe_target.flatten()).reshape(target.shape()), keep_f);
+    Tensor losses = mul(neg(picked), w_t);
+    if (eps > 0.0) {
+        const Tensor smooth = mul(neg(sum(mul(lp, w), {class_dim})), keep_f);
+        losses = add(mul(losses, 1.0 - eps), mul(smooth, eps / static_cast<double>(l.classes)));
+    }
+    switch (options.reduction) {
+        case Reduction::None: return losses;
+        case Reduction::Sum: return sum(losses);
+        case Reduction::Mean: return div(sum(losses), sum(w_t));
+    }
+    throw ValueError("cross_entropy: unknown reduction " + std::to_string(static_cast<int>(options.reduction)));
+}
+
+Tensor cross_entropy_probabilities(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+    const double eps = options.label_smoothing;
+    if (!is_floating(logits.dtype()))
+        throw DTypeError(std::string("cross_entropy: logits must be float32 or float64, got ") + dtype_name(logits.dtype()) + " " +
+                         shape_str(logits.shape()));
+    if (logits.dim() == 0)
+        throw ShapeError("cross_entropy: logits need a class dimension ([C], [N, C] or [N, C, d1, ...]), got a 0-d tensor");
+    if (target.shape() != logits.shape())  // neither class indices nor probabilities
+        throw DTypeError(std::string("cross_entropy: targets must be int64 class indices, got ") +
+                         dtype_name(target.dtype()) + " " + shape_str(target.shape()) +
+                         " (or class probabilities of the logits' shape " + shape_str(logits.shape()) + ")");
+    if (target.dtype() != logits.dtype())
+        throw DTypeError(std::string("cross_entropy: probability targets have dtype ") + dtype_name(target.dtype()) +
+                         ", the logits " + dtype_name(logits.dtype()));
+    if (options.ignore_index >= 0)
+        throw ValueError("cross_entropy: ignore_index (" + std::to_string(options.ignore_index) +
+                         ") is not supported with probability targets");
+    const std::int64_t class_dim = logits.dim() == 1 ? 0 : 1;
+    const std::int64_t C = logits.size(class_dim);
+    const Tensor lp = log_softmax(logits, class_dim);
+    Tensor q = eps > 0.0 ? add(mul(target, 1.0 - eps), eps / static_cast<double>(C)) : target;
+    if (options.weight.defined()) q = mul(q, class_weight_view(options.weight, logits, C));
+    const Tensor losses = neg(sum(mul(lp, q), {class_dim}));
+    switch (options.reduction) {
+        case Reduction::None: return losses;
+        case Reduction::Sum: return sum(losses);
+        case Reduction::Mean: return div(sum(losses), static_cast<double>(logits.numel() / std::max<std::int64_t>(C, 1)));
+    }
+    throw ValueError("cross_entropy: unknown reduction " + std::to_string(static_cast<int>(options.reduction)));
+}
+
+}  // namespace
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
     GRAFT_PROFILE_SCOPE("cross_entropy");
     const char* op = "cross_entropy";
     const double eps = options.label_smoothing;
     if (!(eps >= 0.0 && eps <= 1.0))
         throw ValueError("cross_entropy: label_smoothing must be in [0, 1], got " + num_str(eps));
+    if (is_floating(target.dtype())) return cross_entropy_probabilities(logits, target, options);
+    if (options.weight.defined())
+        return cross_entropy_weighted(logits, target, options,
+                                      check_class_inputs(logits, target, options.ignore_index, op, "logits"));
     const ClassLayout l = check_class_inputs(logits, target, options.ignore_index, op, "logits");
     const std::int64_t n = l.positions(), C = l.classes, inner = l.inner;
     std::vector<double> losses(static_cast<std::size_t>(n));
