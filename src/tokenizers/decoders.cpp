@@ -69,7 +69,7 @@ public:
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             if (i != 0) {
                 if (!prefix_.empty() && starts_with(tokens[i], prefix_)) tokens[i].erase(0, prefix_.size());
-                else tokens[i].insert(0, " ");
+                else tokens[i] = std::string(1, ' ').append(tokens[i]);
             }
             if (cleanup_) tokens[i] = clean_up_tokenization(std::move(tokens[i]));
         }

@@ -130,7 +130,7 @@ Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const
     return impl_->encode(text, nullptr, add_special_tokens, std::nullopt);
 }
 
-Encoding Tokenizer::encode(std::string_view text, std::string_view pair, bool add_special_tokens) const {
+Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens) const {
     return impl_->encode(text, &pair, add_special_tokens, std::nullopt);
 }
 

@@ -68,14 +68,14 @@ enum class Padding {
 struct BatchOptions {
     Padding padding = Padding::Longest;
     /// The row length for Padding::MaxLength, and the truncation length when `truncation` is set.
-    std::optional<std::size_t> max_length;
+    std::optional<std::size_t> max_length = std::nullopt;
     /// Cut each text to max_length tokens, special tokens included: the text's tokens are cut
     /// (from the end; of a pair, from the longer one first) and the special tokens kept, as
     /// Hugging Face's longest_first truncation does.
     bool truncation = false;
     bool add_special_tokens = true;
     /// The id written into padding positions; default: the tokenizer's pad_id().
-    std::optional<std::int64_t> pad_id;
+    std::optional<std::int64_t> pad_id = std::nullopt;
 };
 
 /// encode_batch's result: int64 tensors [B, T] ready for a model.
@@ -101,7 +101,7 @@ public:
     /// The text encoded; with add_special_tokens the post-processor's tokens ([CLS] … [SEP]) too.
     Encoding encode(std::string_view text, bool add_special_tokens = true) const;
     /// A pair of texts (BERT's sentence A and B, type ids 0 and 1).
-    Encoding encode(std::string_view text, std::string_view pair, bool add_special_tokens = true) const;
+    Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens = true) const;
     /// Every text encoded (on all threads) and padded into int64 [B, T] tensors.
     BatchEncoding encode_batch(const std::vector<std::string>& texts, const BatchOptions& options = {}) const;
     /// The text of `ids`, through the decoder; special tokens left out with skip_special_tokens.
