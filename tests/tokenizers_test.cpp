@@ -99,6 +99,7 @@ TEST(Tokenizer, ByteFallbackBpeSpellsUnknownCharactersAsBytes) {
     EXPECT_EQ(enc.offsets, (Offsets{{0, 0}, {0, 2}, {2, 3}, {3, 5}, {3, 5}}));
     EXPECT_EQ(tok.decode(enc.ids, true), "hi é");
     EXPECT_EQ(tok.decode({263, 3 + 0xC3}), "hi\xEF\xBF\xBD");  // a cut character decodes to U+FFFD
+    EXPECT_EQ(tok.decode({263, 3 + 0xEF, 3 + 0xBB, 3 + 0xBF, 260}), "hih");  // a BOM opening a byte run is dropped
 }
 
 TEST(Tokenizer, EncodeBatchPadsAndTruncatesIntoInt64Tensors) {

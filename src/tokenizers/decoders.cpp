@@ -161,14 +161,18 @@ private:
     char32_t content_;
 };
 
-// Runs of "<0xXX>" tokens become the text of their bytes (U+FFFD where they cut a character).
+// Runs of "<0xXX>" tokens become the text of their bytes (U+FFFD where they cut a character; a
+// byte order mark opening a run dropped, as the reference's TextDecoder does).
 class ByteFallback final : public Decoder {
 public:
     std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
         std::vector<std::string> out;
         std::string bytes;
         auto flush = [&] {
-            if (!bytes.empty()) out.push_back(utf8_lossy(bytes));
+            if (bytes.empty()) return;
+            std::string text = utf8_lossy(bytes);
+            if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+            out.push_back(std::move(text));
             bytes.clear();
         };
         for (auto& t : tokens) {

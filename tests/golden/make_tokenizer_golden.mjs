@@ -131,7 +131,7 @@ function llama_offsets(text, tokens, first_special) {
   const spans = [];
   let orig = 0;
   const orig_spans = chars.map((c) => { const n = enc.encode(c).length; const s = [orig, orig + n]; orig += n; return s; });
-  for (const b of enc.encode("\u2581")) spans.push(orig_spans[0]);
+  if (chars.length > 0) for (const _ of enc.encode("\u2581")) spans.push(orig_spans[0]);
   chars.forEach((c, i) => { for (const _ of enc.encode(c === " " ? "\u2581" : c)) spans.push(orig_spans[i]); });
   const offsets = [];
   let pos = 0;
