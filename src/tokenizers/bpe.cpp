@@ -1,6 +1,7 @@
 // BPE: each word starts as its characters and the best-ranked merge of two neighbours is applied
 // until none applies (equal ranks: the leftmost first). A final piece missing from the vocabulary
 // becomes its bytes as "<0xXX>" tokens with byte_fallback, else the unk token.
+#include <atomic>
 #include <queue>
 
 #include "tokenizers/models.hpp"
@@ -66,14 +67,14 @@ public:
                     continue;
                 }
             }
-            merge_word(w, pieces);
-            emit(w, pieces, out);
+            tokenize_word(w, pieces, out);
         }
         if (fuse_unk_) fuse_unknowns(out, first);
     }
     Vocab& vocab() override { return vocab_; }
     const Vocab& vocab() const override { return vocab_; }
     std::string end_of_word_suffix() const override { return end_of_word_suffix_; }
+
     std::optional<std::int64_t> unk_id() const override {
         if (unk_token_.empty()) return std::nullopt;
         return vocab_.find(unk_token_);
@@ -119,6 +120,51 @@ private:
         std::string s;
         append_utf8(s, c);
         return lookup(s);
+    }
+
+    // Words repeat (" the", " of"): each thread keeps the tokens of the words it has seen, as
+    // (id, first character, end character) of the word, for the model it last served.
+    struct CachedToken {
+        std::int64_t id;
+        std::uint32_t begin, end;
+    };
+    struct WordCache {
+        std::uint64_t model = 0;
+        std::unordered_map<std::u32string, std::vector<CachedToken>> words;
+    };
+    static constexpr std::size_t kCacheWords = 1 << 16;
+    static constexpr std::size_t kCacheWordChars = 64;
+
+    void tokenize_word(const Text& w, std::vector<Piece>& pieces, std::vector<Token>& out) const {
+        thread_local WordCache cache;
+        if (cache.model != serial_) {
+            cache.words.clear();
+            cache.model = serial_;
+        }
+        const bool cacheable = w.size() <= kCacheWordChars;
+        if (cacheable) {
+            auto hit = cache.words.find(w.chars);
+            if (hit != cache.words.end()) {
+                for (const CachedToken& t : hit->second) out.push_back({t.id, join_spans(w.spans, t.begin, t.end)});
+                return;
+            }
+        }
+        merge_word(w, pieces);
+        const std::size_t first = out.size();
+        emit(w, pieces, out);
+        if (!cacheable) return;
+        // Cache only words whose tokens map back to whole pieces (every token of one piece).
+        std::vector<CachedToken> tokens;
+        std::size_t k = first;
+        for (std::int32_t i = 0; i >= 0; i = pieces[static_cast<std::size_t>(i)].next) {
+            const Piece& p = pieces[static_cast<std::size_t>(i)];
+            const Span span = join_spans(w.spans, p.begin, p.end);
+            for (; k < out.size() && out[k].span.begin == span.begin && out[k].span.end == span.end; ++k)
+                tokens.push_back({out[k].id, p.begin, p.end});
+        }
+        if (k != out.size()) return;
+        if (cache.words.size() >= kCacheWords) cache.words.clear();
+        cache.words.emplace(w.chars, std::move(tokens));
     }
 
     void merge_word(const Text& w, std::vector<Piece>& pieces) const {
@@ -232,6 +278,12 @@ private:
     std::vector<std::int64_t> symbol_ids_;  // vocabulary id of each symbol, -1 when not in it
     std::unordered_map<std::uint64_t, Merge> merges_;
     std::array<std::int32_t, kDirect> direct_{};
+    std::uint64_t serial_ = next_serial();  // tells the thread-local caches of two models apart
+
+    static std::uint64_t next_serial() {
+        static std::atomic<std::uint64_t> counter{0};
+        return ++counter;
+    }
 };
 
 }  // namespace
