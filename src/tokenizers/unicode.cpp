@@ -175,6 +175,7 @@ bool is_js_space(char32_t c) {
            c == 0x205F || c == 0x3000 || c == 0xFEFF;
 }
 bool is_other_control(char32_t c) {
+    if (c < 0x80) return c < 0x20 || c == 0x7F;
     return (category_mask(c) & (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK | U_GC_CS_MASK)) != 0;
 }
 
@@ -218,6 +219,7 @@ void append_from_utf16(Text& out, const char16_t* s, int32_t n, Span span) {
 Text normalize(const Text& text, NormalForm form) {
     const UNormalizer2* norm = normalizer_for(form);
     const char32_t unchanged_below = (form == NormalForm::NFC || form == NormalForm::NFD) ? 0xC0 : 0xA0;
+    if (std::all_of(text.chars.begin(), text.chars.end(), [&](char32_t c) { return c < unchanged_below; })) return text;
     Text out;
     out.chars.reserve(text.size());
     out.spans.reserve(text.size());
@@ -226,7 +228,8 @@ Text normalize(const Text& text, NormalForm form) {
     std::size_t i = 0;
     while (i < text.size()) {
         std::size_t j = i + 1;
-        while (j < text.size() && !unorm2_hasBoundaryBefore(norm, static_cast<UChar32>(text.chars[j]))) ++j;
+        // Below U+0300 every character starts a segment (no mark, nothing that composes backwards).
+        while (j < text.size() && text.chars[j] >= 0x300 && !unorm2_hasBoundaryBefore(norm, static_cast<UChar32>(text.chars[j]))) ++j;
         if (j == i + 1 && text.chars[i] < unchanged_below) {
             out.push(text.chars[i], text.spans[i]);
             i = j;
