@@ -9,10 +9,11 @@
 #   nn        modules, layers, containers, LoRA
 #   optim     optimizers, schedulers, clipping
 #   io        safetensors, checkpoints, LoRA adapter files, text files
+#   tokenizers Hugging Face tokenizer.json (BPE, WordPiece), training, batch encoding to int64 tensors
 #   data      datasets, transforms, the DataLoader
 #   models    model families
 #   train     Trainer, metrics, callbacks, unfreezing, feature cache
-set(GRAFT_LAYERS kernels core autograd ops testing nn optim io data models train)
+set(GRAFT_LAYERS kernels core autograd ops testing nn optim io tokenizers data models train)
 set(GRAFT_LAYER_DEPS_kernels "")
 set(GRAFT_LAYER_DEPS_core kernels)
 set(GRAFT_LAYER_DEPS_autograd core)
@@ -21,6 +22,7 @@ set(GRAFT_LAYER_DEPS_testing ops)
 set(GRAFT_LAYER_DEPS_nn ops)
 set(GRAFT_LAYER_DEPS_optim ops)
 set(GRAFT_LAYER_DEPS_io nn optim)
+set(GRAFT_LAYER_DEPS_tokenizers io)
 set(GRAFT_LAYER_DEPS_data io)
 set(GRAFT_LAYER_DEPS_models nn io)
 set(GRAFT_LAYER_DEPS_train data models io testing)

@@ -1,0 +1,88 @@
+// Encode throughput of graft::tokenizers in MB/s of UTF-8 input: the corpus of the tokenizer
+// goldens (Debian license paragraphs, package descriptions, adversarial strings), repeated to
+// about 1 MB, encoded text by text on one thread (encode) and as one batch on all threads
+// (encode_batch). bench/tokenizers_js_bench.mjs measures the JS reference on the same texts.
+#include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
+
+#include "graft/runtime.hpp"
+#include "graft/tokenizers/tokenizer.hpp"
+#include "io/read_text.hpp"
+
+namespace {
+
+using graft::tokenizers::Tokenizer;
+
+const std::string kDir = GRAFT_TOKENIZER_DATA_DIR;
+
+const std::vector<std::string>& texts() {
+    static const std::vector<std::string> all = [] {
+        const auto corpus = nlohmann::json::parse(graft::io::detail::read_text_file(kDir + "/corpus.json.gz", "bench"))
+                                .get<std::vector<std::string>>();
+        std::vector<std::string> out;
+        std::size_t bytes = 0;
+        while (bytes < (1u << 20))
+            for (const auto& t : corpus) {
+                out.push_back(t);
+                bytes += t.size();
+            }
+        return out;
+    }();
+    return all;
+}
+
+// The texts in batches of 512, as a training loop feeds them (one batch of all would pad every
+// row to the longest text of the corpus).
+const std::vector<std::vector<std::string>>& batches() {
+    static const std::vector<std::vector<std::string>> all = [] {
+        std::vector<std::vector<std::string>> out;
+        for (std::size_t i = 0; i < texts().size(); i += 512)
+            out.emplace_back(texts().begin() + static_cast<std::ptrdiff_t>(i),
+                             texts().begin() + static_cast<std::ptrdiff_t>(std::min(i + 512, texts().size())));
+        return out;
+    }();
+    return all;
+}
+
+std::int64_t total_bytes() {
+    std::int64_t n = 0;
+    for (const auto& t : texts()) n += static_cast<std::int64_t>(t.size());
+    return n;
+}
+
+const Tokenizer& tokenizer(const std::string& name) {
+    static std::map<std::string, Tokenizer> cache;
+    auto it = cache.find(name);
+    if (it == cache.end()) {
+        Tokenizer tok = name == "gpt2" ? Tokenizer::from_gpt2_files(kDir + "/gpt2_encoder.json.gz", kDir + "/gpt2_vocab.bpe.gz")
+                                       : Tokenizer::from_file(kDir + "/" + name + ".json");
+        it = cache.emplace(name, std::move(tok)).first;
+    }
+    return it->second;
+}
+
+void encode_one_thread(benchmark::State& state, const std::string& name) {
+    const Tokenizer& tok = tokenizer(name);
+    for (auto _ : state)
+        for (const auto& t : texts()) benchmark::DoNotOptimize(tok.encode(t));
+    state.SetBytesProcessed(state.iterations() * total_bytes());
+}
+
+void encode_batch_all_threads(benchmark::State& state, const std::string& name) {
+    const Tokenizer& tok = tokenizer(name);
+    for (auto _ : state)
+        for (std::size_t i = 0; i < batches().size(); ++i) benchmark::DoNotOptimize(tok.encode_batch(batches()[i]));
+    state.SetBytesProcessed(state.iterations() * total_bytes());
+    state.counters["threads"] = graft::get_num_threads();
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(encode_one_thread, gpt2, std::string("gpt2"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_one_thread, wordpiece, std::string("bert"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_one_thread, byte_fallback, std::string("llama"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch_all_threads, gpt2, std::string("gpt2"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch_all_threads, wordpiece, std::string("bert"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch_all_threads, byte_fallback, std::string("llama"))->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();

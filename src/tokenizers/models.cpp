@@ -1,0 +1,31 @@
+// The vocabulary shared by the models, and the model factory.
+#include "tokenizers/models.hpp"
+
+namespace graft::tokenizers::detail {
+
+void Vocab::set(const std::string& token, std::int64_t id) {
+    ids[token] = id;
+    if (static_cast<std::size_t>(id) >= tokens.size()) tokens.resize(static_cast<std::size_t>(id) + 1);
+    tokens[static_cast<std::size_t>(id)] = token;
+}
+
+Vocab read_vocab(const json& j, const JsonPath& at) {
+    const json& vocab = object_field(j, "vocab", at);
+    Vocab out;
+    out.ids.reserve(vocab.size());
+    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+        if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() >= (std::int64_t{1} << 31))
+            (at / "vocab" / it.key()).fail("expected an id in [0, 2^31), found " + it->dump());
+        out.set(it.key(), it->get<std::int64_t>());
+    }
+    return out;
+}
+
+std::unique_ptr<Model> make_model(const json& j, const JsonPath& at) {
+    const std::string type = component_type(j, at);
+    if (type == "BPE") return make_bpe(j, at);
+    if (type == "WordPiece") return make_wordpiece(j, at);
+    (at / "type").fail("unsupported model type \"" + type + "\" (supported: BPE, WordPiece)");
+}
+
+}  // namespace graft::tokenizers::detail

@@ -1,0 +1,13 @@
+// Internal: the models of a tokenizer.json (BPE, WordPiece) and the vocabulary they share.
+#pragma once
+
+#include "tokenizers/components.hpp"
+
+namespace graft::tokenizers::detail {
+
+/// model.vocab: an object {token: id} with ids in [0, 2^31).
+Vocab read_vocab(const json& j, const JsonPath& at);
+std::unique_ptr<Model> make_bpe(const json& j, const JsonPath& at);
+std::unique_ptr<Model> make_wordpiece(const json& j, const JsonPath& at);
+
+}  // namespace graft::tokenizers::detail

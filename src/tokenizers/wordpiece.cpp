@@ -1,0 +1,83 @@
+// WordPiece: each word split greedily into the longest vocabulary entries from its start, the
+// pieces after the first looked up with the continuing prefix ("##"); a word with a part that
+// matches nothing, or longer than max_input_chars_per_word characters, is one unk token.
+#include "tokenizers/models.hpp"
+
+namespace graft::tokenizers::detail {
+
+namespace {
+
+class WordPiece final : public Model {
+public:
+    WordPiece(const json& j, const JsonPath& at)
+        : vocab_(read_vocab(j, at)),
+          unk_token_(string_or(j, "unk_token", "[UNK]", at)),
+          prefix_(string_or(j, "continuing_subword_prefix", "##", at)),
+          max_chars_(static_cast<std::size_t>(int_or(j, "max_input_chars_per_word", 100, at))) {}
+
+    void tokenize(const std::vector<Text>& words, std::vector<Token>& out) const override {
+        std::string word, candidate;
+        std::vector<std::size_t> byte_at;  // byte offset in `word` of each character, and the end
+        for (const Text& w : words) {
+            if (w.empty()) continue;
+            const Span whole = join_spans(w.spans, 0, w.size());
+            if (w.size() > max_chars_) {
+                out.push_back({unk(), whole});
+                continue;
+            }
+            word.clear();
+            byte_at.clear();
+            for (char32_t c : w.chars) {
+                byte_at.push_back(word.size());
+                append_utf8(word, c);
+            }
+            byte_at.push_back(word.size());
+            const std::size_t first = out.size();
+            bool unknown = false;
+            for (std::size_t start = 0; start < w.size();) {
+                std::size_t end = w.size();
+                std::optional<std::int64_t> id;
+                for (; end > start; --end) {
+                    const std::string_view piece(word.data() + byte_at[start], byte_at[end] - byte_at[start]);
+                    if (start > 0) {
+                        candidate.assign(prefix_);
+                        candidate.append(piece);
+                        id = vocab_.find(candidate);
+                    } else {
+                        id = vocab_.find(piece);
+                    }
+                    if (id) break;
+                }
+                if (!id) {
+                    unknown = true;
+                    break;
+                }
+                out.push_back({*id, join_spans(w.spans, start, end)});
+                start = end;
+            }
+            if (unknown) {
+                out.resize(first);
+                out.push_back({unk(), whole});
+            }
+        }
+    }
+    Vocab& vocab() override { return vocab_; }
+    const Vocab& vocab() const override { return vocab_; }
+    std::optional<std::int64_t> unk_id() const override { return vocab_.find(unk_token_); }
+
+private:
+    std::int64_t unk() const {
+        auto id = vocab_.find(unk_token_);
+        if (!id) throw TokenizerError("WordPiece: a word matches no vocabulary entry and the unk_token \"" + unk_token_ + "\" is not in the vocabulary");
+        return *id;
+    }
+    Vocab vocab_;
+    std::string unk_token_, prefix_;
+    std::size_t max_chars_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_wordpiece(const json& j, const JsonPath& at) { return std::make_unique<WordPiece>(j, at); }
+
+}  // namespace graft::tokenizers::detail

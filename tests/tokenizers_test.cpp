@@ -1,0 +1,189 @@
+// graft::tokenizers on small hand-written tokenizer.json files: BERT's WordPiece pipeline, a
+// Llama-style byte-fallback BPE, batch encoding, and the errors (unknown component types, text
+// that is not UTF-8, ids outside the vocabulary).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "graft/tokenizers/tokenizer.hpp"
+
+namespace {
+
+using graft::tokenizers::BatchOptions;
+using graft::tokenizers::Padding;
+using graft::tokenizers::Tokenizer;
+using graft::tokenizers::TokenizerError;
+using nlohmann::json;
+using Offsets = std::vector<std::pair<std::size_t, std::size_t>>;
+
+json added(int id, const std::string& content) {
+    return {{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+            {"normalized", false}, {"special", true}};
+}
+
+json bert_json() {
+    json vocab = {{"[PAD]", 0}, {"[UNK]", 1}, {"[CLS]", 2}, {"[SEP]", 3}, {"hello", 4}, {",", 5}, {"world", 6},
+                  {"!", 7},     {"un", 8},    {"##aff", 9}, {"##able", 10}, {"中", 11}, {"文", 12}, {"[MASK]", 13}};
+    auto special = [](const char* id, int type) { return json{{"SpecialToken", {{"id", id}, {"type_id", type}}}}; };
+    auto seq = [](const char* id, int type) { return json{{"Sequence", {{"id", id}, {"type_id", type}}}}; };
+    return {{"added_tokens", {added(0, "[PAD]"), added(1, "[UNK]"), added(2, "[CLS]"), added(3, "[SEP]"), added(13, "[MASK]")}},
+            {"normalizer", {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true},
+                            {"strip_accents", nullptr}, {"lowercase", true}}},
+            {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+            {"model", {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"},
+                       {"max_input_chars_per_word", 100}, {"vocab", vocab}}},
+            {"post_processor", {{"type", "TemplateProcessing"},
+                                {"single", {special("[CLS]", 0), seq("A", 0), special("[SEP]", 0)}},
+                                {"pair", {special("[CLS]", 0), seq("A", 0), special("[SEP]", 0), seq("B", 1), special("[SEP]", 1)}},
+                                {"special_tokens", json::object()}}},
+            {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", false}}}};
+}
+
+const Tokenizer& bert() {
+    static const Tokenizer tok = Tokenizer::from_json(bert_json().dump(), "bert.json");
+    return tok;
+}
+
+TEST(Tokenizer, BertPipelineLowercasesStripsAccentsSplitsCjkAndAddsClsSep) {
+    // bytes: H é(1,3) l l o , ␠ W O R L D ! ␠ u n a f f a b l e ␠ 中(25,28) 文(28,31)
+    const auto enc = bert().encode("Héllo, WORLD! unaffable 中文");
+    EXPECT_EQ(enc.tokens, (std::vector<std::string>{"[CLS]", "hello", ",", "world", "!", "un", "##aff", "##able", "中", "文", "[SEP]"}));
+    EXPECT_EQ(enc.ids, (std::vector<std::int64_t>{2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 3}));
+    EXPECT_EQ(enc.offsets, (Offsets{{0, 0}, {0, 6}, {6, 7}, {8, 13}, {13, 14}, {15, 17}, {17, 20}, {20, 24}, {25, 28}, {28, 31}, {0, 0}}));
+    EXPECT_EQ(enc.special_tokens_mask, (std::vector<std::int64_t>{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(enc.type_ids, std::vector<std::int64_t>(11, 0));
+    EXPECT_EQ(enc.attention_mask, std::vector<std::int64_t>(11, 1));
+    EXPECT_EQ(bert().decode(enc.ids, true), "hello , world ! unaffable 中 文");
+    EXPECT_EQ(bert().decode(enc.ids), "[CLS] hello , world ! unaffable 中 文 [SEP]");
+}
+
+TEST(Tokenizer, BertPairHasTypeIdsAndUnknownWordsBecomeUnk) {
+    const auto enc = bert().encode_pair("hello xyz", "World [MASK]");
+    EXPECT_EQ(enc.ids, (std::vector<std::int64_t>{2, 4, 1, 3, 6, 13, 3}));
+    EXPECT_EQ(enc.type_ids, (std::vector<std::int64_t>{0, 0, 0, 0, 1, 1, 1}));
+    EXPECT_EQ(enc.offsets[2], (std::pair<std::size_t, std::size_t>{6, 9}));  // "xyz" as one [UNK]
+    EXPECT_EQ(enc.offsets[5], (std::pair<std::size_t, std::size_t>{6, 12}));  // [MASK] in the pair text
+    EXPECT_EQ(bert().encode("hello", false).ids, (std::vector<std::int64_t>{4}));
+}
+
+json llama_json() {
+    json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}};
+    static const char* hex = "0123456789ABCDEF";
+    for (int b = 0; b < 256; ++b) vocab[std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">"] = 3 + b;
+    vocab["\xE2\x96\x81"] = 259;
+    vocab["h"] = 260;
+    vocab["i"] = 261;
+    vocab["\xE2\x96\x81h"] = 262;
+    vocab["\xE2\x96\x81hi"] = 263;
+    const json replace = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xE2\x96\x81"}};
+    return {{"added_tokens", {added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")}},
+            {"normalizer", {{"type", "Sequence"}, {"normalizers", {{{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}}, replace}}}},
+            {"pre_tokenizer", nullptr},
+            {"model", {{"type", "BPE"}, {"unk_token", "<unk>"}, {"fuse_unk", true}, {"byte_fallback", true}, {"vocab", vocab},
+                       {"merges", {"\xE2\x96\x81 h", "\xE2\x96\x81h i"}}}},
+            {"post_processor", {{"type", "TemplateProcessing"},
+                                {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+                                {"pair", json::array()}}},
+            {"decoder", {{"type", "Sequence"},
+                         {"decoders", {{{"type", "Replace"}, {"pattern", {{"String", "\xE2\x96\x81"}}}, {"content", " "}},
+                                       {{"type", "ByteFallback"}}, {{"type", "Fuse"}},
+                                       {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}}};
+}
+
+TEST(Tokenizer, ByteFallbackBpeSpellsUnknownCharactersAsBytes) {
+    const Tokenizer tok = Tokenizer::from_json(llama_json().dump(), "llama.json");
+    const auto enc = tok.encode("hi é");  // normalized: ▁hi▁é
+    EXPECT_EQ(enc.tokens, (std::vector<std::string>{"<s>", "\xE2\x96\x81hi", "\xE2\x96\x81", "<0xC3>", "<0xA9>"}));
+    EXPECT_EQ(enc.ids, (std::vector<std::int64_t>{1, 263, 259, 3 + 0xC3, 3 + 0xA9}));
+    EXPECT_EQ(enc.offsets, (Offsets{{0, 0}, {0, 2}, {2, 3}, {3, 5}, {3, 5}}));
+    EXPECT_EQ(tok.decode(enc.ids, true), "hi é");
+    EXPECT_EQ(tok.decode({263, 3 + 0xC3}), "hi\xEF\xBF\xBD");  // a cut character decodes to U+FFFD
+    EXPECT_EQ(tok.decode({263, 3 + 0xEF, 3 + 0xBB, 3 + 0xBF, 260}), "hih");  // a BOM opening a byte run is dropped
+}
+
+TEST(Tokenizer, EncodeBatchPadsAndTruncatesIntoInt64Tensors) {
+    const auto batch = bert().encode_batch({"hello world", "hello"});
+    ASSERT_EQ(batch.input_ids.shape(), (graft::Shape{2, 4}));
+    EXPECT_EQ(batch.input_ids.dtype(), graft::DType::Int64);
+    EXPECT_EQ(batch.input_ids.to_vector<std::int64_t>(), (std::vector<std::int64_t>{2, 4, 6, 3, 2, 4, 3, 0}));
+    EXPECT_EQ(batch.attention_mask.to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 1, 1, 1, 1, 1, 1, 0}));
+    EXPECT_EQ(batch.token_type_ids.to_vector<std::int64_t>(), std::vector<std::int64_t>(8, 0));
+
+    const auto cut = bert().encode_batch({"hello world", "hello"}, {.padding = Padding::MaxLength, .max_length = 3, .truncation = true});
+    EXPECT_EQ(cut.input_ids.to_vector<std::int64_t>(), (std::vector<std::int64_t>{2, 4, 3, 2, 4, 3}));  // [SEP] kept
+
+    const auto padded = bert().encode_batch({"hello"}, {.padding = Padding::MaxLength, .max_length = 5});
+    EXPECT_EQ(padded.input_ids.to_vector<std::int64_t>(), (std::vector<std::int64_t>{2, 4, 3, 0, 0}));
+    EXPECT_EQ(padded.attention_mask.to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 1, 1, 0, 0}));
+}
+
+TEST(Tokenizer, EncodeBatchRejectsRowsLongerThanMaxLengthAndMissingMaxLength) {
+    try {
+        bert().encode_batch({"hello", "hello world !"}, {.padding = Padding::MaxLength, .max_length = 4});
+        FAIL() << "expected TokenizerError";
+    } catch (const TokenizerError& e) {
+        EXPECT_NE(std::string(e.what()).find("texts[1] has 5 tokens, more than max_length 4"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(bert().encode_batch({"hello"}, {.truncation = true}), TokenizerError);
+    EXPECT_THROW(bert().encode_batch({"hello"}, {.max_length = 1, .truncation = true}), TokenizerError);  // no room for [CLS] [SEP]
+}
+
+TEST(Tokenizer, TextThatIsNotUtf8IsAnErrorNamingTheByte) {
+    for (const std::string& bad : {std::string("ab\xFF"), std::string("a\xC3"), std::string("\xED\xA0\x80"), std::string("\xC0\xAF")}) {
+        try {
+            bert().encode(bad);
+            FAIL() << "expected TokenizerError for " << bad.size() << " bytes";
+        } catch (const TokenizerError& e) {
+            EXPECT_NE(std::string(e.what()).find("not valid UTF-8: byte "), std::string::npos) << e.what();
+        }
+    }
+    try {
+        bert().encode_batch({"ok", "ok\xFE"});
+        FAIL() << "expected TokenizerError";
+    } catch (const TokenizerError& e) {
+        EXPECT_NE(std::string(e.what()).find("texts[1]"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("byte 2 (0xFE)"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Tokenizer, UnknownComponentTypeNamesTheTypeAndTheJsonPath) {
+    json j = bert_json();
+    j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}, {{"type", "Precompiled"}}}}};
+    try {
+        Tokenizer::from_json(j.dump(), "tok.json");
+        FAIL() << "expected TokenizerError";
+    } catch (const TokenizerError& e) {
+        EXPECT_NE(std::string(e.what()).find("tok.json: normalizer.normalizers[1].type: unsupported normalizer type \"Precompiled\""),
+                  std::string::npos) << e.what();
+    }
+    j = bert_json();
+    j["model"]["type"] = "Unigram";
+    EXPECT_THROW(Tokenizer::from_json(j.dump()), TokenizerError);
+    j = bert_json();
+    j["pre_tokenizer"] = {{"type", "Split"}};
+    EXPECT_THROW(Tokenizer::from_json(j.dump()), TokenizerError);
+    EXPECT_THROW(Tokenizer::from_json("{not json"), TokenizerError);
+    EXPECT_THROW(Tokenizer::from_file("/nonexistent/tokenizer.json"), graft::Error);
+}
+
+TEST(Tokenizer, DecodeRejectsIdsOutsideTheVocabulary) {
+    try {
+        bert().decode({2, 99});
+        FAIL() << "expected TokenizerError";
+    } catch (const TokenizerError& e) {
+        EXPECT_NE(std::string(e.what()).find("ids[1] = 99 is not in the vocabulary (14 ids)"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(bert().id_to_token(-1), TokenizerError);
+    EXPECT_EQ(bert().id_to_token(9), "##aff");
+    EXPECT_EQ(bert().token_to_id("world"), 6);
+    EXPECT_EQ(bert().vocab_size(), 14u);
+    EXPECT_EQ(bert().pad_id(), 0);
+}
+
+TEST(Tokenizer, ToJsonRoundTrips) {
+    const Tokenizer copy = Tokenizer::from_json(bert().to_json());
+    EXPECT_EQ(copy.encode("Hello, world! 中文").ids, bert().encode("Hello, world! 中文").ids);
+}
+
+}  // namespace
