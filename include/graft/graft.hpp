@@ -11,6 +11,7 @@
 #include "graft/data/csv.hpp"
 #include "graft/data/dataloader.hpp"
 #include "graft/data/dataset.hpp"
+#include "graft/data/image_file.hpp"
 #include "graft/data/images.hpp"
 #include "graft/data/subset.hpp"
 #include "graft/data/transformed_dataset.hpp"
