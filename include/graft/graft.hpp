@@ -12,6 +12,8 @@
 #include "graft/data/dataloader.hpp"
 #include "graft/data/dataset.hpp"
 #include "graft/data/image_file.hpp"
+#include "graft/data/image_folder.hpp"
+#include "graft/data/image_transforms.hpp"
 #include "graft/data/images.hpp"
 #include "graft/data/subset.hpp"
 #include "graft/data/transformed_dataset.hpp"
