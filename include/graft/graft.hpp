@@ -42,6 +42,7 @@
 #include "graft/nn/module.hpp"
 #include "graft/nn/normalization.hpp"
 #include "graft/nn/pooling.hpp"
+#include "graft/nn/upsample.hpp"
 #include "graft/ops.hpp"
 #include "graft/optim/adam.hpp"
 #include "graft/optim/clip_grad.hpp"
