@@ -5,6 +5,7 @@ Run with Debian's python3-pil, python3-torch and python3-torchvision:
 
     /usr/bin/python3 tests/golden/make_image_golden.py   # writes tests/golden/images/*.png|jpg and images.safetensors
 
+rgb_interlaced.png is Adam7-interlaced, written by this script (PIL cannot write interlaced PNGs).
 Pixels come from a formula so the files are reproducible:  v(y, x, c) = (37·y + 11·x + 101·c + 7·y·x) mod 256.
 images.safetensors holds, for each file NAME, "NAME" = the RGB pixels [H, W, 3] as float32 byte
 values 0…255, from PIL's Image.open(path).convert("RGB"). For these 8-bit files the script checks
@@ -42,6 +43,26 @@ def pattern(h, w, c):
     return ((37 * y + 11 * x + 101 * k + 7 * y * x) % 256).astype(np.uint8)
 
 
+def write_interlaced_png(path, rgb):
+    """An Adam7-interlaced 8-bit RGB PNG (PIL cannot write one): each pass's sub-image, filter 0."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    h, w, _ = rgb.shape
+    raw = b""
+    for y0, x0, dy, dx in [(0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2),
+                           (1, 0, 2, 1)]:
+        sub = rgb[y0::dy, x0::dx]
+        if sub.size:
+            raw += b"".join(b"\x00" + row.tobytes() for row in sub)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def write_files():
     """name -> path, for every case."""
     os.makedirs(OUT, exist_ok=True)
@@ -63,6 +84,8 @@ def write_files():
     save("palette_4bit_transparent.png", rgb.convert("P", palette=Image.ADAPTIVE, colors=6), bits=4, transparency=2)
     gray16 = (pattern(9, 13, 1)[:, :, 0].astype(np.uint16) * 257 + np.arange(13, dtype=np.uint16)).astype(np.uint16)
     save("gray_16bit.png", Image.fromarray(gray16, "I;16"))
+    files["rgb_interlaced.png"] = os.path.join(OUT, "rgb_interlaced.png")
+    write_interlaced_png(files["rgb_interlaced.png"], pattern(9, 13, 3))
     save("rgb.jpg", rgb, quality=90)
     save("rgb_444_progressive.jpg", rgb, quality=75, subsampling=0, progressive=True)
     save("gray.jpg", Image.fromarray(pattern(9, 13, 1)[:, :, 0], "L"), quality=85)
@@ -81,6 +104,8 @@ def main():
             tv = torchvision.io.read_image(path, ImageReadMode.RGB).permute(1, 2, 0).numpy()
             diff = np.abs(expected.astype(int) - tv.astype(int)).max()
             assert diff == 0, f"{name}: PIL and torchvision.io differ by {diff}"
+        if name == "rgb_interlaced.png":
+            assert Image.open(path).info.get("interlace") == 1 and (expected == pattern(9, 13, 3)).all()
         tensors[name] = expected.astype(np.float32)
     write_safetensors(os.path.join(HERE, "images.safetensors"), tensors,
                       {"torchvision": torchvision.__version__, "torch": torch.__version__})
