@@ -6,8 +6,9 @@
 #
 # OpenMP comes with g++ (libgomp); nlohmann-json (header-only, parses safetensors headers
 # inside the library), oneTBB, Eigen (the test oracle), GoogleTest, Google Benchmark and
-# OpenBLAS (what bench_gemm compares against) zlib (reading .csv.gz) and ICU (the tokenizers' Unicode data) are the Debian packages below. Nothing else is
-# downloaded.
+# OpenBLAS (what bench_gemm compares against), zlib (reading .csv.gz), libpng and libjpeg-turbo (reading
+# and writing image files) and ICU (the tokenizers' Unicode data) are the Debian packages below.
+# Nothing else is downloaded.
 set -euo pipefail
 
 packages=(
@@ -22,6 +23,8 @@ packages=(
   libopenblas-dev
   zlib1g-dev
   libicu-dev
+  libpng-dev
+  libjpeg62-turbo-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

@@ -11,6 +11,7 @@
 #include "graft/functional/attention.hpp"
 #include "graft/functional/batch_norm.hpp"
 #include "graft/functional/conv.hpp"
+#include "graft/functional/interpolate.hpp"
 #include "graft/functional/norm.hpp"
 #include "graft/functional/rotary.hpp"
 #include "graft/ops.hpp"

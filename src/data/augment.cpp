@@ -4,21 +4,12 @@
 #include <cstring>
 #include <string>
 
+#include "data/checked_image.hpp"
 #include "graft/data/transforms.hpp"
 
 namespace graft::data {
 
-namespace {
-
-/// The image as a contiguous float32 [C, H, W]; ShapeError/DTypeError naming `who` otherwise.
-Tensor checked_image(const Tensor& image, const char* who) {
-    if (image.dim() != 3)
-        throw ShapeError(std::string(who) + ": expects an image [C, H, W], got " + shape_str(image.shape()));
-    image.check_dtype(DType::Float32, who);
-    return image.contiguous();
-}
-
-}  // namespace
+using detail::checked_image;
 
 RandomCrop::RandomCrop(std::int64_t height, std::int64_t width, std::int64_t padding)
     : height_(height), width_(width), padding_(padding) {

@@ -7,8 +7,7 @@ namespace graft::nn {
 
 namespace {
 
-/// As PyTorch prints an int-or-tuple option: "2" when both sides agree, "(2, 3)" otherwise.
-std::string size2_repr(const Size2& s) { return s.h == s.w ? std::to_string(s.h) : pyfmt::py_tuple({s.h, s.w}); }
+using pyfmt::size2_repr;
 
 void check_pool_input(const Module& m, const Tensor& x) {
     if (x.dim() != 3 && x.dim() != 4)

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "graft/functional/conv.hpp"
 #include "graft/tensor.hpp"
 
 namespace graft::nn::pyfmt {
@@ -49,5 +50,8 @@ inline std::string py_tuple(const Shape& shape) {
     for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
     return s + (shape.size() == 1 ? ",)" : ")");
 }
+
+/// As PyTorch prints an int-or-tuple option: "2" when both sides agree, "(2, 3)" otherwise.
+inline std::string size2_repr(const Size2& s) { return s.h == s.w ? std::to_string(s.h) : py_tuple({s.h, s.w}); }
 
 }  // namespace graft::nn::pyfmt

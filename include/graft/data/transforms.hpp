@@ -28,6 +28,9 @@ class Normalize {
 public:
     /// ValueError when the sizes differ, a list is empty, or a std is not positive.
     Normalize(std::vector<float> mean, std::vector<float> std);
+    /// The ImageNet statistics torchvision's pretrained models expect on RGB inputs in [0, 1]:
+    /// mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225).
+    static Normalize imagenet() { return Normalize({0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}); }
     /// ShapeError when the input's dimension 0 matches neither the statistics' size nor 1 value;
     /// DTypeError unless the input is float32.
     Tensor operator()(const Tensor& input) const;
