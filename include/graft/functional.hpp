@@ -12,6 +12,7 @@
 #include "graft/functional/batch_norm.hpp"
 #include "graft/functional/conv.hpp"
 #include "graft/functional/norm.hpp"
+#include "graft/functional/pad.hpp"
 #include "graft/functional/rotary.hpp"
 #include "graft/ops.hpp"
 
@@ -44,9 +45,13 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 // Functional forms of ops that also exist in graft:: (same functions, PyTorch's spelling).
 using graft::dropout;
 using graft::gelu;
+using graft::hardsigmoid;
+using graft::hardswish;
+using graft::hardtanh;
 using graft::linear;
 using graft::log_softmax;
 using graft::relu;
+using graft::relu6;
 using graft::silu;
 using graft::softmax;
 
