@@ -142,3 +142,88 @@ TEST(Dropout, Errors) {
 }
 
 }  // namespace
+// ---- stochastic depth ----------------------------------------------------------------------------
+
+namespace {
+
+// Row mode: each sample is kept whole (all its values scaled by 1/(1 − p)) or zeroed whole, and
+// the fraction of dropped samples is near p.
+TEST(StochasticDepth, RowModeDropsWholeSamplesAtRateP) {
+    const std::int64_t n = 20000;
+    for (double p : {0.2, 0.5}) {
+        Generator g(7);
+        Tensor out = stochastic_depth(ones({n, 2, 3}), p, StochasticDepthMode::Row, true, &g);
+        ASSERT_EQ(out.shape(), (Shape{n, 2, 3}));
+        const std::vector<float> v = out.to_vector<float>();
+        const float scale = static_cast<float>(1.0 / (1.0 - p));
+        std::int64_t dropped = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float first = v[static_cast<std::size_t>(i * 6)];
+            for (std::int64_t j = 1; j < 6; ++j) ASSERT_EQ(v[static_cast<std::size_t>(i * 6 + j)], first) << "sample " << i;
+            if (first == 0.0f) {
+                ++dropped;
+            } else {
+                EXPECT_EQ(first, scale);
+            }
+        }
+        // Standard deviation of the fraction ≤ 0.0036; allow about 5.
+        EXPECT_NEAR(static_cast<double>(dropped) / static_cast<double>(n), p, 0.018) << "p = " << p;
+    }
+}
+
+TEST(StochasticDepth, BatchModeDropsAllOrNothingAndSeedsRepeat) {
+    int dropped = 0;
+    for (std::uint64_t seed = 0; seed < 400; ++seed) {
+        Generator g(seed);
+        const std::vector<double> v =
+            values(stochastic_depth(ones({3, 4}, DType::Float64), 0.25, StochasticDepthMode::Batch, true, &g));
+        const double first = v[0];
+        for (double x : v) ASSERT_EQ(x, first);
+        if (first == 0.0) {
+            ++dropped;
+        } else {
+            EXPECT_DOUBLE_EQ(first, 1.0 / 0.75);
+        }
+    }
+    EXPECT_NEAR(dropped / 400.0, 0.25, 0.07);
+    Generator a(3), b(3);
+    Tensor x = randn({16, 5});
+    EXPECT_EQ(stochastic_depth(x, 0.5, StochasticDepthMode::Row, true, &a).to_vector<float>(),
+              stochastic_depth(x, 0.5, StochasticDepthMode::Row, true, &b).to_vector<float>());
+}
+
+TEST(StochasticDepth, EvalAndZeroPAreTheIdentityAndModuleFollowsMode) {
+    Tensor x = randn({4, 3, 2, 2});
+    EXPECT_EQ(stochastic_depth(x, 0.7, StochasticDepthMode::Row, false).raw_data(), x.raw_data());
+    EXPECT_EQ(stochastic_depth(x, 0.0, StochasticDepthMode::Row, true).raw_data(), x.raw_data());
+    EXPECT_EQ(values(stochastic_depth(x, 1.0, StochasticDepthMode::Row, true)), std::vector<double>(48, 0.0));
+    nn::StochasticDepth layer(0.9);
+    layer.eval();
+    EXPECT_EQ(values(layer.forward(x)), values(x));
+    layer.train();
+    manual_seed(5);
+    int zero_rows = 0;
+    const std::vector<double> y = values(layer.forward(x));
+    for (int i = 0; i < 4; ++i) zero_rows += y[static_cast<std::size_t>(i * 12)] == 0.0 ? 1 : 0;
+    EXPECT_GT(zero_rows, 0);
+    EXPECT_EQ(layer.repr(), "StochasticDepth(p=0.9, mode=row)");
+    EXPECT_EQ(nn::StochasticDepth(0.2, StochasticDepthMode::Batch).repr(), "StochasticDepth(p=0.2, mode=batch)");
+}
+
+TEST(StochasticDepth, GradcheckWithFixedGenerator) {
+    auto fn = [](const std::vector<Tensor>& v) {
+        Generator g(11);  // the same draw at every evaluation
+        return stochastic_depth(v[0], 0.5, StochasticDepthMode::Row, true, &g);
+    };
+    EXPECT_GRADCHECK(fn, leaf64({6, 5}, 3));
+    EXPECT_GRADCHECK(fn, leaf64_transposed({7, 3}, 4));
+}
+
+TEST(StochasticDepth, Errors) {
+    EXPECT_THROW_MSG(stochastic_depth(zeros({2, 3}), 1.5, StochasticDepthMode::Row, true), ValueError,
+                     "stochastic_depth: drop probability p must be in [0, 1], got 1.5");
+    EXPECT_THROW_MSG(stochastic_depth(zeros({}), 0.5, StochasticDepthMode::Row, true), ShapeError, "0-d");
+    EXPECT_THROW_MSG(nn::StochasticDepth(-0.5), ValueError, "StochasticDepth: drop probability p must be in [0, 1]");
+}
+
+}  // namespace

@@ -1,4 +1,5 @@
 // Elementwise ops: forward values against plain loops, gradchecks (broadcast, strided, odd sizes).
+#include <algorithm>
 #include <cmath>
 
 #include "test_util.hpp"
@@ -95,6 +96,45 @@ TEST(Elementwise, GradcheckUnary) {
         check([](const std::vector<Tensor>& v) { return gelu(v[0], GeluApprox::Tanh); }, x);
         check([](const std::vector<Tensor>& v) { return silu(v[0]); }, xt);
     }
+}
+
+// The piecewise-linear activations, on inputs that cover every piece (×4: beyond ±3 and 6).
+TEST(Elementwise, GradcheckPiecewiseLinearActivations) {
+    for (std::int64_t n : {1, 7, 33}) {
+        Tensor x = mul(leaf64({2, n}, 15).detach(), 4.0).requires_grad_();
+        Tensor xt = mul(leaf64_transposed({n, 3}, 16).detach(), 4.0).requires_grad_();
+        auto check = [&](auto f, const Tensor& in) { EXPECT_GRADCHECK(f, in); };
+        check([](const std::vector<Tensor>& v) { return hardswish(v[0]); }, x);
+        check([](const std::vector<Tensor>& v) { return hardswish(v[0]); }, xt);
+        check([](const std::vector<Tensor>& v) { return hardsigmoid(v[0]); }, xt);
+        check([](const std::vector<Tensor>& v) { return relu6(add(v[0], 3.0)); }, x);
+        check([](const std::vector<Tensor>& v) { return hardtanh(v[0], -2.0, 1.5); }, xt);
+    }
+}
+
+// Forward against the formulas, and PyTorch's one-sided gradients at the kinks: hardtanh/relu6
+// and hardsigmoid give 0 at their bounds, hardswish gives x/3 + ½ on [−3, 3] (closed).
+TEST(Elementwise, PiecewiseLinearValuesAndKinks) {
+    Tensor x = from_vector<double>({-4, -3, -1.5, 0, 1, 3, 5, 6, 7}).requires_grad_();
+    const std::vector<double> in = values(x);
+    const std::vector<double> hs = values(hardswish(x)), hg = values(hardsigmoid(x)), r6 = values(relu6(x));
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const double r = std::min(std::max(in[i] + 3, 0.0), 6.0);
+        EXPECT_DOUBLE_EQ(hs[i], in[i] * r / 6) << in[i];
+        EXPECT_DOUBLE_EQ(hg[i], r / 6) << in[i];
+        EXPECT_DOUBLE_EQ(r6[i], std::min(std::max(in[i], 0.0), 6.0)) << in[i];
+    }
+    auto grad_of = [&](auto f) {
+        x.set_grad(Tensor());
+        f(x).sum().backward();
+        return values(x.grad());
+    };
+    EXPECT_EQ(grad_of([](const Tensor& t) { return hardswish(t); }),
+              (std::vector<double>{0, -0.5, 0, 0.5, 1.0 / 3 + 0.5, 1.5, 1, 1, 1}));
+    EXPECT_EQ(grad_of([](const Tensor& t) { return hardsigmoid(t); }),
+              (std::vector<double>{0, 0, 1.0 / 6, 1.0 / 6, 1.0 / 6, 0, 0, 0, 0}));
+    EXPECT_EQ(grad_of([](const Tensor& t) { return relu6(t); }), (std::vector<double>{0, 0, 0, 0, 1, 1, 1, 0, 0}));
+    EXPECT_THROW_MSG(hardtanh(x, 1.0, -1.0), ValueError, "hardtanh: min_val");
 }
 
 TEST(Elementwise, UnaryForwardMatchesStdMath) {

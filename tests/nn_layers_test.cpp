@@ -616,6 +616,11 @@ TEST(NnActivation, PointwiseMatchLoops) {
     expect_pointwise(nn::Sigmoid(), [](double v) { return 1.0 / (1.0 + std::exp(-v)); }, "Sigmoid");
     expect_pointwise(nn::Tanh(), [](double v) { return std::tanh(v); }, "Tanh");
     expect_pointwise(nn::SiLU(), [](double v) { return v / (1.0 + std::exp(-v)); }, "SiLU");
+    expect_pointwise(nn::ReLU6(), [](double v) { return std::min(std::max(v, 0.0), 6.0); }, "ReLU6");
+    expect_pointwise(nn::Hardswish(), [](double v) { return v * std::min(std::max(v + 3, 0.0), 6.0) / 6; },
+                     "Hardswish");
+    expect_pointwise(nn::Hardsigmoid(), [](double v) { return std::min(std::max(v + 3, 0.0), 6.0) / 6; },
+                     "Hardsigmoid");
     expect_pointwise(nn::GELU(), [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }, "GELU");
     expect_pointwise(
         nn::GELU(GeluApprox::Tanh),
@@ -650,6 +655,9 @@ TEST(NnActivation, ReprAndNoParameters) {
     EXPECT_EQ(nn::GELU().repr(), "GELU(approximate='none')");
     EXPECT_EQ(nn::GELU(GeluApprox::Tanh).repr(), "GELU(approximate='tanh')");
     EXPECT_EQ(nn::SiLU().repr(), "SiLU()");
+    EXPECT_EQ(nn::ReLU6().repr(), "ReLU6()");
+    EXPECT_EQ(nn::Hardswish().repr(), "Hardswish()");
+    EXPECT_EQ(nn::Hardsigmoid().repr(), "Hardsigmoid()");
     EXPECT_EQ(nn::Tanh().repr(), "Tanh()");
     EXPECT_EQ(nn::Sigmoid().repr(), "Sigmoid()");
     EXPECT_EQ(nn::LeakyReLU().repr(), "LeakyReLU(negative_slope=0.01)");
@@ -666,7 +674,8 @@ TEST(NnActivation, GradientsFlowThroughLayers) {
     std::vector<std::shared_ptr<nn::Module>> layers{
         std::make_shared<nn::ReLU>(),     std::make_shared<nn::LeakyReLU>(0.3), std::make_shared<nn::GELU>(),
         std::make_shared<nn::GELU>(GeluApprox::Tanh), std::make_shared<nn::SiLU>(), std::make_shared<nn::Tanh>(),
-        std::make_shared<nn::Sigmoid>(), std::make_shared<nn::Softmax>(1),   std::make_shared<nn::Flatten>(0, 1),
+        std::make_shared<nn::Sigmoid>(), std::make_shared<nn::ReLU6>(), std::make_shared<nn::Hardswish>(),
+        std::make_shared<nn::Hardsigmoid>(), std::make_shared<nn::Softmax>(1),   std::make_shared<nn::Flatten>(0, 1),
         std::make_shared<nn::Identity>()};
     for (const auto& layer : layers) {
         // Away from relu's kink at 0.

@@ -13,6 +13,7 @@
 
 #include "golden_compare.hpp"
 #include "graft/graft.hpp"
+#include "name_hash_weights.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -30,47 +31,6 @@ std::vector<std::string> golden_keys(const std::string& model) {
     std::istringstream lines(golden().metadata.at("keys." + model));
     for (std::string line; std::getline(lines, line);) keys.push_back(line);
     return keys;
-}
-
-// The formula of make_resnet_golden.py, in double precision, rounded to float32.
-std::int64_t name_hash(const std::string& name) {
-    std::int64_t h = 0;
-    for (unsigned char b : name) h = (h * 131 + b) % 1000003;
-    return h;
-}
-
-std::vector<float> formula(std::int64_t n, std::int64_t h, double offset, double scale) {
-    std::vector<float> v(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) {
-        const std::uint64_t u = (static_cast<std::uint64_t>(i) * 2654435761ULL + static_cast<std::uint64_t>(h)) % (1ULL << 32);
-        v[static_cast<std::size_t>(i)] = static_cast<float>(offset + scale * (static_cast<double>(u) / 2147483648.0 - 1.0));
-    }
-    return v;
-}
-
-/// Sets every parameter and buffer of `model` as make_resnet_golden.py's fill() does.
-void fill_by_name(models::ResNet& model) {
-    StateDict values;
-    for (const auto& [name, t] : model.state_dict()) {
-        const std::int64_t h = name_hash(name);
-        if (name.ends_with("num_batches_tracked")) {
-            values.insert(name, from_vector<std::int64_t>({h % 1000}));
-            continue;
-        }
-        const std::string leaf = name.substr(name.rfind('.') + 1);
-        double offset = 0, scale = 0.1;
-        if (t.dim() == 4) {
-            scale = std::sqrt(6.0 / static_cast<double>(t.numel() / t.size(0)));
-        } else if (name.starts_with("fc.")) {
-            if (leaf == "weight") scale = std::sqrt(3.0 / static_cast<double>(t.size(1)));
-        } else if (leaf == "weight") {
-            offset = 1.0, scale = 0.2;
-        } else if (leaf == "running_var") {
-            offset = 1.0, scale = 0.5;
-        }
-        values.insert(name, from_vector(formula(t.numel(), h, offset, scale), t.shape()));
-    }
-    model.load_state_dict(values);
 }
 
 Tensor golden_input() {
@@ -99,7 +59,7 @@ T& at(const models::ResNet& model, const std::string& path) {
 
 void check_against_torchvision(const std::string& name, models::ResNet model) {
     const auto& g = golden().tensors;
-    fill_by_name(model);
+    test::fill_by_name(model);
     const Tensor x = golden_input();
     test::expect_close("input", x, g.at("input"), {.atol = 0, .rtol = 1e-6});
     test::expect_close(name + " probe", at<nn::Conv2d>(model, "layer4.0.conv1").weight.flatten().slice(0, 0, 64),

@@ -13,6 +13,7 @@
 #include "graft/functional/conv.hpp"
 #include "graft/functional/interpolate.hpp"
 #include "graft/functional/norm.hpp"
+#include "graft/functional/pad.hpp"
 #include "graft/functional/rotary.hpp"
 #include "graft/ops.hpp"
 
@@ -53,9 +54,13 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 // Functional forms of ops that also exist in graft:: (same functions, PyTorch's spelling).
 using graft::dropout;
 using graft::gelu;
+using graft::hardsigmoid;
+using graft::hardswish;
+using graft::hardtanh;
 using graft::linear;
 using graft::log_softmax;
 using graft::relu;
+using graft::relu6;
 using graft::silu;
 using graft::softmax;
 

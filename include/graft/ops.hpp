@@ -91,7 +91,16 @@ Tensor pow(const Tensor& x, double exponent);
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+/// Limits to [min_val, max_val] like clamp, but with PyTorch's hardtanh gradient: 1 strictly
+/// inside, 0 at and beyond the bounds. ValueError when min_val > max_val.
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+/// hardtanh(x, 0, 6) (MobileNetV2's activation).
+Tensor relu6(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
+/// relu6(x + 3) / 6, the piecewise-linear sigmoid of MobileNetV3.
+Tensor hardsigmoid(const Tensor& x);
+/// x · relu6(x + 3) / 6, the piecewise-linear SiLU of MobileNetV3.
+Tensor hardswish(const Tensor& x);
 Tensor tanh(const Tensor& x);
 /// GELU; approximate = "none" (erf form) or "tanh".
 enum class GeluApprox { None, Tanh };
@@ -190,5 +199,12 @@ Tensor repeat(const Tensor& x, const std::vector<std::int64_t>& repeats);
 /// Zeroes each element with probability p and scales the rest by 1/(1−p) when training;
 /// identity otherwise. Uses `gen` or the default generator.
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);
+/// Which elements stochastic_depth drops together: each sample of the batch (Row: one draw per
+/// index of dim 0) or the whole batch (Batch: one draw).
+enum class StochasticDepthMode { Row, Batch };
+/// torchvision.ops.stochastic_depth: in training, zeroes each row (or the whole batch) of x with
+/// probability p and scales the kept ones by 1/(1 − p); the identity when not training or p = 0
+/// (p = 1 gives zeros). Draws from gen (default generator when null). ValueError unless 0 ≤ p ≤ 1.
+Tensor stochastic_depth(const Tensor& x, double p, StochasticDepthMode mode, bool training, Generator* gen = nullptr);
 
 }  // namespace graft

@@ -7,6 +7,12 @@ namespace graft::nn {
 
 Tensor ReLU::forward(const Tensor& x) { return relu(x); }
 
+Tensor ReLU6::forward(const Tensor& x) { return relu6(x); }
+
+Tensor Hardswish::forward(const Tensor& x) { return hardswish(x); }
+
+Tensor Hardsigmoid::forward(const Tensor& x) { return hardsigmoid(x); }
+
 Tensor GELU::forward(const Tensor& x) { return gelu(x, approximate); }
 
 std::string GELU::extra_repr() const {

@@ -19,7 +19,8 @@ Conv2d::Conv2d(std::int64_t in, std::int64_t out, Size2 kernel, const Conv2dOpti
       out_channels(out),
       kernel_size(kernel),
       stride(options.stride),
-      padding(options.padding),
+      padding(options.padding.size),
+      padding_same(options.padding.mode == "same"),
       dilation(options.dilation),
       groups(options.groups),
       has_bias(options.bias) {
@@ -34,6 +35,10 @@ Conv2d::Conv2d(std::int64_t in, std::int64_t out, Size2 kernel, const Conv2dOpti
     if (stride.h < 1 || stride.w < 1) throw ValueError(where + "stride must be positive, got " + size2_tuple(stride));
     if (dilation.h < 1 || dilation.w < 1)
         throw ValueError(where + "dilation must be positive, got " + size2_tuple(dilation));
+    if (!options.padding.mode.empty() && options.padding.mode != "same" && options.padding.mode != "valid")
+        throw ValueError(where + "padding must be sizes, \"same\" or \"valid\", got \"" + options.padding.mode + "\"");
+    if (padding_same && stride != Size2(1))
+        throw ValueError(where + "padding=\"same\" needs stride 1, got " + size2_tuple(stride));
     if (padding.h < 0 || padding.w < 0)
         throw ValueError(where + "padding must be non-negative, got " + size2_tuple(padding));
     reset();
@@ -60,13 +65,15 @@ Tensor Conv2d::forward(const Tensor& x) {
     if (channels != in_channels)
         throw ShapeError(where + "input has " + std::to_string(channels) + " channels, layer expects " +
                          std::to_string(in_channels) + " (input shape " + shape_str(x.shape()) + ")");
+    if (padding_same) return functional::conv2d(x, weight, bias, stride, "same", dilation, groups);
     return functional::conv2d(x, weight, bias, stride, padding, dilation, groups);
 }
 
 std::string Conv2d::extra_repr() const {
     std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) +
                     ", kernel_size=" + size2_tuple(kernel_size) + ", stride=" + size2_tuple(stride);
-    if (padding != Size2(0)) s += ", padding=" + size2_tuple(padding);
+    if (padding_same) s += ", padding=same";
+    else if (padding != Size2(0)) s += ", padding=" + size2_tuple(padding);
     if (dilation != Size2(1)) s += ", dilation=" + size2_tuple(dilation);
     if (groups != 1) s += ", groups=" + std::to_string(groups);
     if (!has_bias) s += ", bias=False";

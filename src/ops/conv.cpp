@@ -28,6 +28,7 @@
 #include "kernels/gemm/gemm.hpp"
 #include "graft/autograd.hpp"
 #include "graft/functional/conv.hpp"
+#include "graft/functional/pad.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
@@ -524,6 +525,29 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
         if (node->needs_input_grad(1)) node->x = SavedTensor(input);
     }
     return out;
+}
+
+// "same": total padding dil·(k − 1) per dimension, before = total/2, after = the rest. A symmetric
+// total goes to conv2d's own padding; an odd one pads the input first (the extra zero at the end).
+Tensor conv2d_padding_mode(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
+                           std::string_view padding, Size2 dilation, std::int64_t groups) {
+    if (padding == "valid") return conv2d(input, weight, bias, stride, Size2(0), dilation, groups);
+    if (padding != "same")
+        throw ValueError("conv2d: padding must be \"same\" or \"valid\" (or sizes), got \"" + std::string(padding) + "\"");
+    if (stride != Size2(1))
+        throw ValueError("conv2d: padding=\"same\" needs stride 1, got stride " + pair_str(stride) +
+                         " (input shape " + shape_str(input.shape()) + ")");
+    if (weight.dim() != 4)
+        throw ShapeError("conv2d: weight must be [O, C/groups, kh, kw], got " + shape_str(weight.shape()));
+    const int64 total_h = dilation.h * (weight.size(2) - 1), total_w = dilation.w * (weight.size(3) - 1);
+    const int64 before_h = total_h / 2, before_w = total_w / 2;
+    if (total_h % 2 == 0 && total_w % 2 == 0)
+        return conv2d(input, weight, bias, 1, Size2(before_h, before_w), dilation, groups);
+    if (input.dim() != 3 && input.dim() != 4)
+        throw ShapeError("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got " +
+                         shape_str(input.shape()));
+    const Tensor padded = pad(input, {before_w, total_w - before_w, before_h, total_h - before_h});
+    return conv2d(padded, weight, bias, 1, Size2(0), dilation, groups);
 }
 
 }  // namespace graft::nn::functional

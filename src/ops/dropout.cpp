@@ -1,4 +1,5 @@
-// Dropout: a Bernoulli keep-mask drawn from a Generator, forward followed by its backward.
+// Dropout: a Bernoulli keep-mask drawn from a Generator, forward followed by its backward; and
+// stochastic depth (torchvision.ops.stochastic_depth), one such draw per row, applied by mul.
 #include <sstream>
 
 #include "core/dispatch.hpp"
@@ -72,6 +73,30 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
     });
     if (auto node = autograd::make_node<DropoutBackward>({&x}, out, scale, false)) node->mask = SavedTensor(mask);
     return out;
+}
+
+// torchvision: noise [N, 1, …, 1] (Row) or [1, …, 1] (Batch) ~ Bernoulli(1 − p), divided by 1 − p
+// when that is positive; out = x · noise, whose gradient mul records (dx = dout · noise).
+Tensor stochastic_depth(const Tensor& x, double p, StochasticDepthMode mode, bool training, Generator* gen) {
+    GRAFT_PROFILE_SCOPE("stochastic_depth");
+    if (!(p >= 0.0 && p <= 1.0)) {
+        std::ostringstream msg;
+        msg << "stochastic_depth: drop probability p must be in [0, 1], got " << p << " (input shape "
+            << shape_str(x.shape()) << ")";
+        throw ValueError(msg.str());
+    }
+    if (!training || p == 0.0) return x;
+    if (mode == StochasticDepthMode::Row && x.dim() == 0)
+        throw ShapeError("stochastic_depth: mode 'row' needs a batch dimension, got a 0-d input");
+    Shape noise_shape(static_cast<std::size_t>(x.dim()), 1);
+    if (mode == StochasticDepthMode::Row) noise_shape[0] = x.size(0);
+    Generator& g = gen ? *gen : default_generator();
+    const double survival = 1.0 - p;
+    Tensor noise = empty(noise_shape, DType::Float64);
+    double* np = noise.data_ptr<double>();
+    for (std::int64_t i = 0, n = noise.numel(); i < n; ++i)
+        np[i] = g.uniform() < survival ? 1.0 / survival : 0.0;
+    return mul(x, noise.to(x.dtype()));
 }
 
 }  // namespace graft

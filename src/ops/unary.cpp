@@ -1,7 +1,8 @@
 // Unary elementwise ops — neg, exp, log, sqrt, rsqrt, abs, pow, clamp, relu, leaky_relu,
-// sigmoid, tanh, gelu, silu — each forward followed by its backward. exp, log, tanh, sigmoid,
+// hardtanh, relu6, sigmoid, hardsigmoid, tanh, gelu, silu, hardswish — each forward followed by its backward. exp, log, tanh, sigmoid,
 // relu and gelu run the vector kernels (kernels/vector) on contiguous float32 tensors, forward
 // and fused backward (dx = dout·f' in one pass); other dtypes and strides take the generic loop.
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <optional>
@@ -172,6 +173,54 @@ Tensor relu(const Tensor& x) {
 Tensor leaky_relu(const Tensor& x, double s) {
     return pointwise(x, "leaky_relu", [s](auto v) { return v > 0 ? v : static_cast<decltype(v)>(s) * v; },
                      [s](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(s); });
+}
+
+// out = min(max(x, lo), hi)  ⇒  dx = dout where lo < x < hi, else 0 (PyTorch's hardtanh_backward:
+// no gradient at the bounds themselves, unlike clamp's)
+Tensor hardtanh(const Tensor& x, double lo, double hi) {
+    if (!(lo <= hi))
+        throw ValueError("hardtanh: min_val " + std::to_string(lo) + " is greater than max_val " + std::to_string(hi));
+    return pointwise(
+        x, "hardtanh",
+        [lo, hi](auto v) {
+            using T = decltype(v);
+            return v != v ? v : std::min(std::max(v, static_cast<T>(lo)), static_cast<T>(hi));
+        },
+        [lo, hi](auto v) { return static_cast<decltype(v)>(v > lo && v < hi); });
+}
+
+// out = min(max(x, 0), 6)  ⇒  dx = dout where 0 < x < 6, else 0
+Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+
+// out = min(max(x + 3, 0), 6) / 6  ⇒  dx = dout / 6 where −3 < x < 3, else 0
+Tensor hardsigmoid(const Tensor& x) {
+    return pointwise(
+        x, "hardsigmoid",
+        [](auto v) {
+            using T = decltype(v);
+            return std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+        },
+        [](auto v) {
+            using T = decltype(v);
+            return v > T(-3) && v < T(3) ? T(1) / T(6) : T(0);
+        });
+}
+
+// out = x · min(max(x + 3, 0), 6) / 6  ⇒  dx = dout · (0 for x < −3, x/3 + ½ for x ≤ 3, 1 above)
+// (PyTorch's hardswish_backward, the same piecewise form)
+Tensor hardswish(const Tensor& x) {
+    return pointwise(
+        x, "hardswish",
+        [](auto v) {
+            using T = decltype(v);
+            return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+        },
+        [](auto v) {
+            using T = decltype(v);
+            if (v < T(-3)) return T(0);
+            if (v <= T(3)) return v / T(3) + T(0.5);
+            return T(1);
+        });
 }
 
 // out = 1/(1+e⁻ˣ)  ⇒  dx = dout · out·(1−out)

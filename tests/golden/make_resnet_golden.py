@@ -6,16 +6,17 @@ rebuilds the same model without a weight file. Run with Debian's torch and torch
     apt-get install -y python3-torch python3-torchvision
     /usr/bin/python3 tests/golden/make_resnet_golden.py      # writes tests/golden/resnet.safetensors
 
-The formula (tests/resnet_test.cpp computes the same in double precision, then rounds to float32;
-a weight hash, not a smooth function of i, so the sums inside the convs do not add up coherently
+The formula (tests/name_hash_weights.hpp computes the same in double precision, then rounds to
+float32; make_mobile_golden.py imports fill() from here; a weight hash, not a smooth function of i,
+so the sums inside the convs do not add up coherently
 and the train-mode BatchNorm statistics stay well conditioned):
     h      = 0; for each byte b of the name: h = (h * 131 + b) % 1000003
     u[i]   = (i * 2654435761 + h) mod 2^32                       i: the flat (C-order) index
     v[i]   = offset + scale * (u[i] / 2^31 - 1)                  (uniform-looking in offset ± scale;
                                                                   integer steps, so C++ gets the same bits)
     conv weight   offset 0, scale sqrt(6 / fan_in)   (fan_in = in_channels/groups * kh * kw: kaiming's variance)
-    fc.weight     offset 0, scale sqrt(3 / in_features);   fc.bias offset 0, scale 0.1
-    bn weight     offset 1, scale 0.2;   bn bias and running_mean offset 0, scale 0.1
+    Linear weight offset 0, scale sqrt(3 / in_features)
+    bn weight     offset 1, scale 0.2;   any bias and running_mean offset 0, scale 0.1
     running_var   offset 1, scale 0.5 (so it stays in [0.5, 1.5])
     num_batches_tracked   h % 1000 (int64)
 Input x [2, 3, 64, 64]: x[i] = sin(0.73 * i); labels [3, 7].
@@ -62,8 +63,8 @@ def offset_scale(name, tensor):
     leaf = name.rsplit(".", 1)[-1]
     if tensor.dim() == 4:
         return 0.0, math.sqrt(6.0 / tensor[0].numel())
-    if name.startswith("fc."):
-        return (0.0, math.sqrt(3.0 / tensor.shape[1])) if leaf == "weight" else (0.0, 0.1)
+    if tensor.dim() == 2:  # a Linear weight (fc.weight here; classifier.N.weight in make_mobile_golden.py)
+        return 0.0, math.sqrt(3.0 / tensor.shape[1])
     return {"weight": (1.0, 0.2), "bias": (0.0, 0.1), "running_mean": (0.0, 0.1), "running_var": (1.0, 0.5)}[leaf]
 
 

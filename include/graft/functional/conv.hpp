@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "graft/tensor.hpp"
@@ -35,6 +37,23 @@ namespace functional {
 /// bias [O]: output [N, O, OH, OW] with OH = (H + 2·pad − dil·(kh − 1) − 1) / stride + 1.
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), Size2 stride = 1,
               Size2 padding = 0, Size2 dilation = 1, std::int64_t groups = 1);
+/// conv2d with PyTorch's string padding: "valid" (no padding) or "same" (output H×W equal to
+/// the input's; stride 1 only). "same" pads dil·(k − 1) zeros per dimension, half before and
+/// the rest after, so an even kernel gets its extra row and column at the bottom and right, as
+/// PyTorch does. ValueError for another string or for "same" with a stride.
+/// (A string literal only, so that a literal 0 still means sizes; conv2d_padding_mode takes any string.)
+template <std::size_t N>
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, const char (&padding)[N],
+              Size2 dilation = 1, std::int64_t groups = 1);
+/// conv2d with padding "same" or "valid", as above.
+Tensor conv2d_padding_mode(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
+                           std::string_view padding, Size2 dilation = 1, std::int64_t groups = 1);
+
+template <std::size_t N>
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, const char (&padding)[N],
+              Size2 dilation, std::int64_t groups) {
+    return conv2d_padding_mode(input, weight, bias, stride, std::string_view(padding), dilation, groups);
+}
 
 /// Max over each (dilated) window; stride defaults to the kernel size. Padding counts as −∞ and is
 /// at most half the kernel. ceil_mode rounds the output size up (a window must start inside the

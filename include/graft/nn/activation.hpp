@@ -21,6 +21,33 @@ public:
     std::string type_name() const override { return "ReLU"; }
 };
 
+/// min(max(x, 0), 6) (hardtanh's gradient: 0 at the bounds).
+class ReLU6 : public Cloneable<ReLU6> {
+public:
+    ReLU6() { reset(); }
+    void reset() override {}
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "ReLU6"; }
+};
+
+/// x·relu6(x + 3)/6.
+class Hardswish : public Cloneable<Hardswish> {
+public:
+    Hardswish() { reset(); }
+    void reset() override {}
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "Hardswish"; }
+};
+
+/// relu6(x + 3)/6.
+class Hardsigmoid : public Cloneable<Hardsigmoid> {
+public:
+    Hardsigmoid() { reset(); }
+    void reset() override {}
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "Hardsigmoid"; }
+};
+
 /// x·Φ(x), or its tanh approximation with GeluApprox::Tanh.
 class GELU : public Cloneable<GELU> {
 public:
