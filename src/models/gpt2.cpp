@@ -34,10 +34,6 @@ Tensor appended(const Tensor& cached, const Tensor& step) {
 
 }  // namespace
 
-std::int64_t KVCache::length() const {
-    return layers.empty() || !layers.front().key.defined() ? 0 : layers.front().key.size(2);
-}
-
 // ---- attention --------------------------------------------------------------------------------
 
 GPT2Attention::GPT2Attention(const GPT2Config& c) : config(c) {
@@ -211,18 +207,12 @@ GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& config_json,
     return model;
 }
 
-// ---- loss ------------------------------------------------------------------------------------------
+// ---- generation ------------------------------------------------------------------------------------
 
-// logits [B, T, V], labels [B, T] → mean over (b, t < T−1, labels[b, t+1] ≠ −100) of −log softmax(logits[b, t])[labels[b, t+1]]
-Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels) {
-    if (logits.dim() != 3 || labels.dim() != 2 || logits.size(0) != labels.size(0) ||
-        logits.size(1) != labels.size(1) || logits.size(1) < 2)
-        throw ShapeError("causal_lm_loss: expected logits [B, T, V] and labels [B, T] with T ≥ 2, got logits " +
-                         shape_str(logits.shape()) + " and labels " + shape_str(labels.shape()));
-    const std::int64_t steps = logits.size(1) - 1;
-    const Tensor shifted_logits = logits.narrow(1, 0, steps).reshape({-1, logits.size(2)});
-    const Tensor shifted_labels = labels.narrow(1, 1, steps).reshape({-1});
-    return nn::functional::cross_entropy(shifted_logits, shifted_labels);
+Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const GenerateOptions& options) {
+    return generate_tokens(
+        "generate", [&](const Tensor& ids, KVCache* cache) { return model.forward(ids, cache); }, prompt_ids, options,
+        PositionLimit{model.config.n_positions, "n_positions"});
 }
 
 }  // namespace graft::models
