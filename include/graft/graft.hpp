@@ -23,6 +23,7 @@
 #include "graft/io/pretrained.hpp"
 #include "graft/io/safetensors.hpp"
 #include "graft/memory.hpp"
+#include "graft/models/bert.hpp"
 #include "graft/models/gpt2.hpp"
 #include "graft/models/resnet.hpp"
 #include "graft/nn/activation.hpp"
