@@ -6,6 +6,7 @@
 #include <string>
 
 #include "graft/autograd.hpp"
+#include "graft/io/pretrained.hpp"
 #include "graft/io/safetensors.hpp"
 #include "graft/nn/conv1d.hpp"
 #include "graft/functional.hpp"
@@ -188,22 +189,37 @@ nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::Load
     return load_state_dict(normalised, already_renamed);
 }
 
+namespace {
+
+/// step(), with "GPT2LMHead::from_pretrained: <what> '<file>'" in front of its errors (a weights
+/// file that does not fit the config otherwise reads as a bare list of keys).
+template <class Step>
+auto from_file(const std::filesystem::path& file, const char* what, Step&& step) {
+    try {
+        return step();
+    } catch (Error& e) {
+        std::string where = "GPT2LMHead::from_pretrained: " + std::string(what) + " '";
+        where += file.string();
+        where += '\'';
+        e.add_context(where);
+        throw;
+    }
+}
+
+}  // namespace
+
 GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& config_json, const std::filesystem::path& weights) {
-    // Each step's error names the file it comes from (a weights file that does not fit the
-    // config otherwise reads as a bare list of keys).
-    auto from = [](const std::filesystem::path& file, const char* what, auto&& step) {
-        try {
-            return step();
-        } catch (Error& e) {
-            std::string where = "GPT2LMHead::from_pretrained: " + std::string(what) + " '";
-            where += file.string();
-            where += '\'';
-            e.add_context(where);
-            throw;
-        }
-    };
-    GPT2LMHead model = from(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
-    from(weights, "weights", [&] { return model.load_pretrained(io::load_safetensors(weights)); });
+    GPT2LMHead model =
+        from_file(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
+    from_file(weights, "weights", [&] { return model.load_pretrained(io::load_safetensors(weights)); });
+    return model;
+}
+
+GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& dir) {
+    const std::filesystem::path config_json = dir / "config.json";
+    GPT2LMHead model =
+        from_file(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
+    from_file(dir, "weights", [&] { return model.load_pretrained(io::load_pretrained_state_dict(dir)); });
     return model;
 }
 

@@ -1,6 +1,6 @@
 // graft/models/gpt2.hpp — GPT-2, loading Hugging Face's GPT2LMHeadModel files as they are.
 //
-//   auto model = models::GPT2LMHead::from_pretrained("gpt2/config.json", "gpt2/model.safetensors");
+//   auto model = models::GPT2LMHead::from_pretrained("gpt2");   // config.json + model.safetensors (or shards)
 //   model.eval();
 //   auto logits = model.forward(ids);                          // ids int64 [B, T] → [B, T, vocab]
 //   auto loss = models::causal_lm_loss(logits, ids);           // next-token cross-entropy, as HF
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "graft/io/hf_config.hpp"
 #include "graft/models/causal_lm.hpp"
 #include "graft/nn/container.hpp"
 #include "graft/nn/conv1d.hpp"
@@ -57,6 +58,8 @@ struct GPT2Config {
     static GPT2Config from_json_file(const std::filesystem::path& path);
     /// The same from JSON text; errors name "<string>" as the source.
     static GPT2Config from_json_string(const std::string& json);
+    /// The same from a parsed config (the rules above; errors name config.source()).
+    static GPT2Config from_hf_config(const io::HfConfig& config);
 
     /// ValueError naming the field unless every size is positive, n_head divides n_embd, the
     /// dropout probabilities lie in [0, 1) and the weights' float32 byte counts (each and in
@@ -157,6 +160,10 @@ public:
     /// names the file it comes from ("GPT2LMHead::from_pretrained: weights '<path>': …").
     static GPT2LMHead from_pretrained(const std::filesystem::path& config_json,
                                       const std::filesystem::path& weights);
+    /// A model built from dir/config.json and loaded strictly by load_pretrained from the
+    /// weights of a Hugging Face model directory: dir/model.safetensors or the shards of
+    /// dir/model.safetensors.index.json, F32, BF16 or F16 (io::load_pretrained_state_dict).
+    static GPT2LMHead from_pretrained(const std::filesystem::path& dir);
 
     GPT2Config config;
     nn::Child<GPT2Model> transformer;
