@@ -127,6 +127,8 @@ TEST(LlamaConfig, SettingsThisCodeCannotRunNameTheKeyAndFile) {
     EXPECT_THROW_MSG(models::LlamaConfig::from_hf_config(edited_config("\"rope_scaling\": null", "\"partial_rotary_factor\": 0.5")),
                      ValueError, "partial_rotary_factor");
     EXPECT_THROW_MSG(models::LlamaConfig::from_hf_config(edited_config("\"hidden_size\": 32,", "")), IOError, "hidden_size");
+    EXPECT_THROW_MSG(models::LlamaConfig::from_hf_config(edited_config("\"llama\"", "\"mistral\"")), ValueError,
+                     "model_type = \"mistral\"");
     EXPECT_THROW_MSG(models::LlamaConfig::from_hf_config(edited_config("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3")),
                      ValueError, "num_key_value_heads 3");
     EXPECT_THROW_MSG(models::LlamaConfig::from_hf_config(edited_config("\"num_attention_heads\": 4", "\"num_attention_heads\": 5")),
@@ -195,6 +197,9 @@ TEST(LlamaGolden, SequenceClassificationPoolsTheLastRealTokenWithLeftAndRightPad
         const Tensor logits = cls.forward(g.at("cls." + side + "_ids"), g.at("cls." + side + "_mask"));
         test::expect_close("cls." + side + "_logits", logits, g.at("cls." + side + "_logits"), kLogitTol);
     }
+    const Tensor left_mask = g.at("cls.left_mask");
+    test::expect_close("cls.left_logits, bool mask", cls.forward(g.at("cls.left_ids"), ne(left_mask, 0.0)),
+                       g.at("cls.left_logits"), kLogitTol);
     // right padding needs no mask: the causal mask already hides the later padding
     test::expect_close("cls.right_logits, no mask", cls.forward(g.at("cls.right_ids")), g.at("cls.right_logits"),
                        kLogitTol);

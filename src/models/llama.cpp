@@ -164,7 +164,7 @@ Tensor LlamaModel::forward(const Tensor& ids, KVCache* cache, const Tensor& padd
             throw ShapeError("LlamaModel: padding mask must be [batch, cached + new positions] = [" +
                              std::to_string(batch) + ", " + std::to_string(past + ids.size(1)) + "], got " +
                              shape_str(padding_mask.shape()));
-        keep = ne(padding_mask, 0.0);
+        keep = padding_mask.dtype() == DType::Bool ? padding_mask : ne(padding_mask, 0.0);
     }
     Tensor x = embed_tokens(ids);
     for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {

@@ -33,6 +33,8 @@ LlamaConfig LlamaConfig::from_hf_config(const io::HfConfig& hf) {
     c.qkv_bias = c.model_type == "qwen2";
     if (hf.has("pad_token_id")) c.pad_token_id = hf.required_int("pad_token_id");
 
+    if (c.model_type != "llama" && c.model_type != "qwen2")
+        throw unsupported("model_type", "this is the Llama family's code: \"llama\" and \"qwen2\"");
     if (const std::string act = hf.string_or("hidden_act", "silu"); act != "silu")
         throw unsupported("hidden_act", "the Llama MLP runs \"silu\" only");
     if (hf.has("rope_scaling"))

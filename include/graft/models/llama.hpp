@@ -61,20 +61,21 @@ struct LlamaConfig {
     bool mlp_bias = false;
     /// The padding token: embed_tokens' padding_idx, and what sequence classification skips.
     std::optional<std::int64_t> pad_token_id = std::nullopt;
-    /// "llama", "qwen2", "mistral"… as config.json names it.
+    /// "llama" or "qwen2", as config.json names it.
     std::string model_type = "llama";
 
     /// Reads a config.json: vocab_size, hidden_size, intermediate_size, num_hidden_layers and
     /// num_attention_heads are required; the others keep their defaults when absent or null.
     /// model_type "qwen2" turns qkv_bias on. A configuration this code cannot run is an error naming
-    /// the key and the file: hidden_act other than "silu", a rope_scaling other than null, a
-    /// partial_rotary_factor other than 1, Qwen2's use_sliding_window true, inconsistent sizes.
+    /// the key and the file: model_type other than "llama" or "qwen2" (absent: "llama"), hidden_act
+    /// other than "silu", a rope_scaling other than null, a partial_rotary_factor other than 1,
+    /// Qwen2's use_sliding_window true, inconsistent sizes.
     static LlamaConfig from_hf_config(const io::HfConfig& config);
     static LlamaConfig from_json_file(const std::filesystem::path& path);
 
     /// ValueError naming the field unless every size is positive, num_key_value_heads divides
-    /// num_attention_heads, head_dim is even, rms_norm_eps ≥ 0, rope_theta > 0 and the weights'
-    /// float32 byte counts fit in 64 bits.
+    /// num_attention_heads, the head width is even, rms_norm_eps ≥ 0, rope_theta > 0, pad_token_id
+    /// lies in the vocabulary and the weights' float32 byte counts fit in 64 bits.
     void validate() const;
     std::int64_t kv_heads() const { return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads; }
     std::int64_t head_width() const { return head_dim > 0 ? head_dim : hidden_size / num_attention_heads; }
