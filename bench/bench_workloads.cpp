@@ -206,7 +206,8 @@ int main(int argc, char** argv) {
 
     // The real-architecture workloads (bench/pytorch/real_workloads.py defines them): torchvision's
     // CNNs on 112×112 images with a new 10-class head, SGD (lr 0.01, momentum 0.9) over the
-    // trainable parameters; a last-stage step trains layer4 and fc, the frozen BatchNorms in eval.
+    // trainable parameters; a last-stage step trains ResNet's layer4 and fc (MobileNetV2's last
+    // three blocks and classifier), the frozen BatchNorms in eval.
     auto sgd = [](nn::Module& m) {
         return std::make_shared<optim::SGD>(m.trainable_parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
     };
@@ -223,6 +224,15 @@ int main(int argc, char** argv) {
     resnet_step("real_resnet18_full_step", models::resnet18, 16, 0);
     resnet_step("real_resnet18_last_stage_step", models::resnet18, 16, 3);
     resnet_step("real_resnet50_last_stage_step", models::resnet50, 8, 3);
+    if (want("real_mobilenet_v2_last_blocks_step")) {
+        // features.16, features.17, features.18 and the classifier trainable: features.0–15 frozen.
+        release_cached_memory();
+        models::MobileNetV2 net = models::mobilenet_v2({.num_classes = 10});
+        net.train();
+        net.freeze_stages(15);
+        const Tensor x = randn({16, 3, 112, 112}), y = randint(0, 10, {16});
+        run_step("real_mobilenet_v2_last_blocks_step", step_fn(net, x, y, ce, sgd(net)));
+    }
 
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "byte_corpus.hpp"
 #include "cli.hpp"
 
 namespace {
@@ -32,6 +33,9 @@ namespace {
 using namespace graft;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using examples::Corpus;
+using examples::read_corpus;
+using examples::windows;
 
 struct Args {
     fs::path pretrain_text = "/usr/share/common-licenses/GPL-3";
@@ -80,35 +84,6 @@ Args parse(int argc, char** argv) {
         else cli.unknown();
     }
     return a;
-}
-
-/// A text as byte tokens, split 90 % / 10 % into training and validation parts.
-struct Corpus {
-    std::vector<std::int64_t> train, val;
-};
-
-Corpus read_corpus(const fs::path& path, std::int64_t block) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IOError("cannot open " + path.string());
-    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    const std::size_t n_val = text.size() / 10;
-    if (text.size() - n_val <= static_cast<std::size_t>(block) + 1 || n_val <= static_cast<std::size_t>(block) + 1)
-        throw ValueError(path.string() + " is too short for --block " + std::to_string(block));
-    Corpus c;
-    for (std::size_t i = 0; i < text.size(); ++i)
-        (i < text.size() - n_val ? c.train : c.val).push_back(static_cast<unsigned char>(text[i]));
-    return c;
-}
-
-/// `batch` windows of block tokens starting at random positions (or evenly spaced ones).
-Tensor windows(const std::vector<std::int64_t>& tokens, std::int64_t batch, std::int64_t block, Generator* g) {
-    std::vector<std::int64_t> ids;
-    const std::int64_t span = static_cast<std::int64_t>(tokens.size()) - block;
-    for (std::int64_t b = 0; b < batch; ++b) {
-        const std::int64_t start = g ? g->randint(0, span) : b * span / batch;
-        ids.insert(ids.end(), tokens.begin() + start, tokens.begin() + start + block);
-    }
-    return from_vector(ids, {batch, block});
 }
 
 double val_loss(models::GPT2LMHead& model, const std::vector<std::int64_t>& tokens, const Args& a) {

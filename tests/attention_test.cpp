@@ -406,3 +406,167 @@ TEST(Attention, ErrorsNameTheShapes) {
     EXPECT_THROW_MSG(F::scaled_dot_product_attention(q, randn({1, 2, 0, 4}), randn({1, 2, 0, 4})), ValueError,
                      "no keys");
 }
+
+// ---- masks and dropout ------------------------------------------------------------------------------
+
+namespace {
+
+/// A random bool mask of `shape` (about 60 % true) with key 0 always visible.
+Tensor random_bool_mask(const Shape& shape, std::uint64_t seed) {
+    Generator g(seed);
+    Tensor m = gt(rand(shape, DType::Float32, &g), 0.4);
+    NoGradGuard guard;
+    m.narrow(3, 0, 1).fill_(1.0);
+    return m;
+}
+
+Grads run_masked(const Qkv& in, const Tensor& dout, const F::AttentionOptions& options, bool fused) {
+    Tensor q = in.q.clone().requires_grad_(), k = in.k.clone().requires_grad_(), v = in.v.clone().requires_grad_();
+    Tensor out = fused ? F::scaled_dot_product_attention(q, k, v, options)
+                       : F::scaled_dot_product_attention_reference(q, k, v, options);
+    out.backward(dout);
+    return {out.detach(), q.grad(), k.grad(), v.grad()};
+}
+
+}  // namespace
+
+TEST_F(AttentionFused, MasksMatchReferenceOnEveryIsaAcrossBlockEdges) {
+    // Tq = 70, Tk = 140 cross the 32-row and 128-key tiles; one query row sees no key at all.
+    const Qkv in = random_qkv(2, 3, 70, 140, 16, DType::Float32, 31);
+    Generator g(32);
+    const Tensor dout = randn({2, 3, 70, 16}, DType::Float32, &g);
+    Tensor per_query = random_bool_mask({2, 1, 70, 140}, 33);
+    {
+        NoGradGuard guard;
+        per_query.select(0, 1).select(1, 40).fill_(0.0);  // batch 1, query 40: every key hidden
+    }
+    Tensor padding = ones({2, 140}, DType::Bool);
+    {
+        NoGradGuard guard;
+        padding.select(0, 0).narrow(0, 100, 40).fill_(0.0);
+    }
+    Tensor additive = randn({1, 3, 1, 140}, DType::Float32, &g);
+    {
+        NoGradGuard guard;
+        additive.select(1, 2).select(1, 0).narrow(1, 7, 3).fill_(-std::numeric_limits<double>::infinity());
+    }
+    const std::vector<std::pair<std::string, F::AttentionOptions>> cases{
+        {"bool [B, 1, Tq, Tk]", {.mask = per_query}},
+        {"key padding [B, Tk]", {.mask = padding}},
+        {"additive [1, H, 1, Tk]", {.mask = additive}},
+        {"padding and causal", {.causal = true, .mask = padding.narrow(1, 0, 70).contiguous()}},
+    };
+    for (const auto& [name, options] : cases) {
+        const Qkv use = name == "padding and causal" ? Qkv{in.q, in.k.narrow(2, 0, 70), in.v.narrow(2, 0, 70)} : in;
+        const Grads ref = run_masked(use, dout, options, false);
+        for (const std::string& isa : available_isas()) {
+            set_isa(isa);
+            const Grads fused = run_masked(use, dout, options, true);
+            SCOPED_TRACE(name + " on " + isa);
+            EXPECT_LT(max_abs_diff(fused.out, ref.out), 2e-6 * std::max(1.0, max_abs(ref.out)));
+            EXPECT_LT(max_abs_diff(fused.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq)));
+            EXPECT_LT(max_abs_diff(fused.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk)));
+            EXPECT_LT(max_abs_diff(fused.dv, ref.dv), 1e-5 * std::max(1.0, max_abs(ref.dv)));
+        }
+    }
+}
+
+TEST(Attention, FullyMaskedRowIsZeroWithZeroGradients) {
+    const Qkv in = random_qkv(1, 2, 3, 5, 4, DType::Float64, 41);
+    Tensor mask = ones({1, 1, 3, 5}, DType::Bool);
+    {
+        NoGradGuard guard;
+        mask.select(2, 1).fill_(0.0);  // query 1 sees nothing
+    }
+    for (bool fused : {true, false}) {
+        const Grads r = run_masked(in, ones({1, 2, 3, 4}, DType::Float64), {.mask = mask}, fused);
+        const std::vector<double> out = values(r.out), dq = values(r.dq);
+        for (std::int64_t h = 0; h < 2; ++h)
+            for (std::int64_t d = 0; d < 4; ++d) {
+                EXPECT_EQ(out[static_cast<std::size_t>((h * 3 + 1) * 4 + d)], 0.0) << fused;
+                EXPECT_EQ(dq[static_cast<std::size_t>((h * 3 + 1) * 4 + d)], 0.0) << fused;
+            }
+        for (double x : values(r.dk)) EXPECT_TRUE(std::isfinite(x)) << fused;
+    }
+}
+
+TEST(Attention, GradcheckWithMasks) {
+    Generator g(51);
+    const Tensor q = randn({2, 2, 3, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor k = randn({2, 2, 5, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor v = randn({2, 2, 5, 4}, DType::Float64, &g).requires_grad_();
+    Tensor bool_mask = random_bool_mask({2, 2, 3, 5}, 52);
+    {
+        NoGradGuard guard;
+        bool_mask.select(0, 0).select(0, 1).select(0, 2).fill_(0.0);  // one fully masked row
+    }
+    const Tensor padding = from_vector<bool>({true, true, true, false, false, true, true, true, true, true}, {2, 5});
+    const Tensor additive = randn({2, 1, 1, 5}, DType::Float64, &g);
+    for (const F::AttentionOptions& options :
+         {F::AttentionOptions{.mask = bool_mask}, F::AttentionOptions{.mask = padding},
+          F::AttentionOptions{.mask = additive}, F::AttentionOptions{.causal = true, .mask = padding.narrow(1, 0, 5)}}) {
+        EXPECT_GRADCHECK([&options](const std::vector<Tensor>& in) {
+            return F::scaled_dot_product_attention(in[0], in[1], in[2], options);
+        }, q, k, v);
+        EXPECT_GRADCHECK([&options](const std::vector<Tensor>& in) {
+            return F::scaled_dot_product_attention_reference(in[0], in[1], in[2], options);
+        }, q, k, v);
+    }
+}
+
+TEST(Attention, MasksMatchPyTorchGolden) {
+    // tests/golden/make_bert_golden.py: softmax(q·kᵀ/2 + mask)·v in float64 by PyTorch, the fully
+    // masked row set to 0 there (PyTorch's softmax gives NaN).
+    const io::SafetensorsFile file = io::read_safetensors(std::string(GRAFT_TEST_DATA_DIR) + "/bert_tiny_golden.safetensors");
+    const auto& t = file.tensors;
+    const Tensor bool_mask = ne(t.at("attn.bool_mask"), 0.0);
+    const Qkv in{t.at("attn.q"), t.at("attn.k"), t.at("attn.v")};
+    for (bool fused : {true, false}) {
+        const Grads r = run_masked(in, t.at("attn.dout"), {.mask = bool_mask}, fused);
+        EXPECT_LT(max_abs_diff(r.out, t.at("attn.out_bool")), 1e-12) << fused;
+        EXPECT_LT(max_abs_diff(r.dq, t.at("attn.grad_q_bool")), 1e-12) << fused;
+        EXPECT_LT(max_abs_diff(r.dk, t.at("attn.grad_k_bool")), 1e-12) << fused;
+        EXPECT_LT(max_abs_diff(r.dv, t.at("attn.grad_v_bool")), 1e-12) << fused;
+        const Tensor add_out = fused ? F::scaled_dot_product_attention(in.q, in.k, in.v, {.mask = t.at("attn.additive_mask")})
+                                     : F::scaled_dot_product_attention_reference(in.q, in.k, in.v,
+                                                                                 {.mask = t.at("attn.additive_mask")});
+        EXPECT_LT(max_abs_diff(add_out, t.at("attn.out_add")), 1e-12) << fused;
+    }
+}
+
+TEST(Attention, DropoutRunsTheReferenceWithTheGivenGenerator) {
+    const Qkv in = random_qkv(1, 2, 4, 6, 8, DType::Float64, 61);
+    const auto with_seed = [&](std::uint64_t seed) {
+        Generator g(seed);
+        return F::scaled_dot_product_attention(in.q, in.k, in.v, {.dropout_p = 0.5, .generator = &g});
+    };
+    EXPECT_EQ(max_abs_diff(with_seed(3), with_seed(3)), 0.0);
+    EXPECT_GT(max_abs_diff(with_seed(3), F::scaled_dot_product_attention(in.q, in.k, in.v)), 1e-3);
+    EXPECT_GT(max_abs_diff(with_seed(3), with_seed(4)), 1e-3);
+    // The same probabilities, dropped and rescaled by 1/(1 − p), as dropout of the reference's.
+    Generator g(3);
+    const Tensor scores = mul(matmul(in.q, in.k.transpose(-2, -1)), 1.0 / std::sqrt(8.0));
+    const Tensor manual = matmul(dropout(softmax(scores, -1), 0.5, true, &g), in.v);
+    EXPECT_LT(max_abs_diff(with_seed(3), manual), 1e-12);
+    const Tensor q = in.q.clone().requires_grad_();
+    EXPECT_GRADCHECK([&](const std::vector<Tensor>& x) {
+        Generator fixed(9);
+        return F::scaled_dot_product_attention(x[0], in.k, in.v, {.dropout_p = 0.3, .generator = &fixed});
+    }, q);
+}
+
+TEST(Attention, MaskErrorsNameTheShapes) {
+    const Qkv in = random_qkv(2, 3, 4, 5, 8, DType::Float32, 71);
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(in.q, in.k, in.v, {.mask = ones({2, 4}, DType::Bool)}), ShapeError,
+                     "a 2-D mask is a bool key padding mask [B, Tk] = [2, 5], got bool [2, 4]");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(in.q, in.k, in.v, {.mask = zeros({4, 5})}), ShapeError,
+                     "got float32 [4, 5]");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(in.q, in.k, in.v, {.mask = zeros({2, 2, 4, 5})}), ShapeError,
+                     "the mask [2, 2, 4, 5] does not broadcast to [B, H, Tq, Tk] = [2, 3, 4, 5]");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(in.q, in.k, in.v, {.mask = zeros({2, 1, 1, 5}, DType::Int64)}),
+                     DTypeError, "the mask must be bool");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(in.q, in.k, in.v, {.mask = zeros({2, 1, 1, 5}).requires_grad_()}),
+                     ValueError, "the mask gets no gradient");
+    EXPECT_THROW_MSG(F::scaled_dot_product_attention(in.q, in.k, in.v, {.dropout_p = 1.0}), ValueError,
+                     "dropout_p must lie in [0, 1), got 1");
+}

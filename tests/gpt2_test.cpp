@@ -254,6 +254,32 @@ TEST(GPT2Golden, FromPretrainedAndStateDictRoundTrip) {
     test::expect_close("logits", twin.forward(golden().tensors.at("input_ids")), golden().tensors.at("logits"), kTol);
 }
 
+TEST(GPT2Golden, FromPretrainedDirectoryReadsConfigAndShards) {
+    // HF's layout: config.json and the weights split over two shards by model.safetensors.index.json.
+    test::ScratchDir dir("gpt2");
+    fs::copy_file(kGoldenDir / "gpt2_tiny_config.json", dir.path("config.json"));
+    StateDict first, second;
+    std::string index = R"({"weight_map": {)";
+    bool comma = false;
+    for (const auto& [name, t] : hf_weights()) {
+        const bool in_first = name.find(".h.1.") == std::string::npos;
+        (in_first ? first : second).insert(name, t);
+        index += (comma ? ", \"" : "\"") + name + "\": \"" + (in_first ? "a.safetensors" : "b.safetensors") + "\"";
+        comma = true;
+    }
+    ASSERT_FALSE(second.empty());
+    io::save_safetensors(dir.path("a.safetensors"), first);
+    io::save_safetensors(dir.path("b.safetensors"), second);
+    std::ofstream(dir.path("model.safetensors.index.json")) << index << "}}";
+    auto model = models::GPT2LMHead::from_pretrained(dir.dir());
+    model.eval();
+    NoGradGuard guard;
+    test::expect_close("logits", model.forward(golden().tensors.at("input_ids")), golden().tensors.at("logits"), kTol);
+    fs::remove(dir.path("b.safetensors"));
+    EXPECT_THROW_MSG(models::GPT2LMHead::from_pretrained(dir.dir()), IOError,
+                     "GPT2LMHead::from_pretrained: weights '" + dir.dir().string() + "': ");
+}
+
 TEST(GPT2Golden, FromPretrainedErrorsNameTheFile) {
     test::ScratchDir dir("gpt2");
     const auto config = kGoldenDir / "gpt2_tiny_config.json";

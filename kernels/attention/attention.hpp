@@ -2,8 +2,10 @@
 //
 // Shapes: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv], each a base pointer plus four
 // strides in elements (any layout: transposed heads cost nothing, the tile GEMMs read strides).
-// O[i] = Σ_j softmax_j(scale·q_i·k_j) v_j, with causal masking bottom-right aligned: key j is
-// visible to query i iff j ≤ i + (Tk − Tq).
+// O[i] = Σ_j softmax_j(scale·q_i·k_j + mask_ij) v_j, with causal masking bottom-right aligned: key j
+// is visible to query i iff j ≤ i + (Tk − Tq). The optional additive mask (−inf: hidden) is read
+// through strides, 0 along its broadcast dims, and added to each score tile as it is computed. A
+// query row that sees no key at all (every score −inf) gets a zero output and a zero gradient.
 //
 // The forward splits B·H·⌈Tq/kAttnBlockQ⌉ query blocks over the threads; per block it walks the
 // keys kAttnBlockK at a time: S = scale·Q·Kᵀ (GEMM into a per-thread tile), online softmax
@@ -65,6 +67,9 @@ struct AttnProblem {
     AttnOperand<T> q, k, v;
     T scale;
     bool causal;
+    /// Additive mask [B, H, Tq, Tk] (strides 0 where broadcast) added to scale·q·kᵀ; data
+    /// nullptr: none.
+    AttnOperand<T> mask{nullptr, 0, 0, 0, 0};
 };
 
 // ---- row kernels on an m×n score tile s (row stride lds) ---------------------------------------

@@ -78,6 +78,46 @@ const T* at(const AttnOperand<T>& x, int64 b, int64 h, int64 t) {
     return x.data + b * x.sb + h * x.sh + t * x.st;
 }
 
+/// Adds the additive mask's block for rows [i0, i0 + m) and keys [j0, j0 + n) of slice (b, h) to
+/// the score tile (nothing without a mask).
+template <class T>
+void add_mask_tile(const AttnProblem<T>& p, int64 b, int64 h, int64 i0, int64 m, int64 j0, int64 n, T* s, int64 lds) {
+    if (p.mask.data == nullptr) return;
+    const T* base = at(p.mask, b, h, i0) + j0 * p.mask.sd;
+    for (int64 r = 0; r < m; ++r) {
+        const T* mr = base + r * p.mask.st;
+        T* sr = s + r * lds;
+        for (int64 j = 0; j < n; ++j) sr[j] += mr[j * p.mask.sd];
+    }
+}
+
+/// The online-softmax step of a tile (RowKernels::softmax_rows), except for rows that have seen
+/// no visible key so far (running max −inf) and see none in this tile either: exp(−inf − (−inf))
+/// would make them NaN, so they keep zero weights (s row 0, rescale 1, sum 0, max −inf). Only a
+/// mask can hide every key of a row.
+template <class T>
+void softmax_tile(const AttnProblem<T>& p, const RowKernels<T>& kernels, int64 m, int64 n, T* s, int64 lds, T* mx,
+                  T* l, T* rescale) {
+    if (p.mask.data == nullptr) {
+        kernels.softmax_rows(m, n, s, lds, mx, l, rescale);
+        return;
+    }
+    constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+    const auto hidden = [&](int64 r) {
+        return mx[r] == kNegInf && std::all_of(s + r * lds, s + r * lds + n, [](T x) { return x == -std::numeric_limits<T>::infinity(); });
+    };
+    for (int64 r = 0; r < m;) {
+        int64 end = r;
+        while (end < m && !hidden(end)) ++end;
+        if (end > r) kernels.softmax_rows(end - r, n, s + r * lds, lds, mx + r, l + r, rescale + r);
+        if (end < m) {
+            std::fill(s + end * lds, s + end * lds + n, T(0));
+            rescale[end] = T(1);
+        }
+        r = end + 1;
+    }
+}
+
 // O[i] = Σ_j P[i,j]·V[j], P = softmax_j(scale·Q[i]·K[j]), one query block per task; lse[i] = log Σ_j exp(S[i,j]).
 template <class T>
 void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
@@ -102,8 +142,9 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
             const int64 n = std::min(kAttnBlockK, keys - j0);
             // S = scale·Q_i·K_jᵀ
             gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, at(p.k, b, h, j0), p.k.sd, p.k.st, T(0), s, kAttnBlockK, 1);
+            add_mask_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
             mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
-            kernels.softmax_rows(m, n, s, kAttnBlockK, mx, l, rescale);
+            softmax_tile(p, kernels, m, n, s, kAttnBlockK, mx, l, rescale);
             for (int64 r = 0; r < m; ++r)
                 if (rescale[r] != T(1))
                     for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
@@ -111,6 +152,12 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
             gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, ldo, 1);
         }
         for (int64 r = 0; r < m; ++r) {
+            if (l[r] == T(0)) {
+                // No visible key: the output row stays 0, and lse = +inf makes the backward's
+                // probabilities exp(s − lse) 0 for this row.
+                lse[bh * p.Tq + i0 + r] = std::numeric_limits<T>::infinity();
+                continue;
+            }
             const T inv = T(1) / l[r];
             for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= inv;
             lse[bh * p.Tq + i0 + r] = mx[r] + std::log(l[r]);
@@ -202,6 +249,7 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const
     const T* doi = rows.dout;
     const int64 lddo = rows.lddo;
     gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK, 1);
+    add_mask_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
     if (upd_v)

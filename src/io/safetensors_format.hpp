@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,11 +38,36 @@ std::string supported_file_dtypes();
 /// describes it; IOError prefixed with `source` on any defect. Reads nothing outside the image.
 SafetensorsHeader parse_safetensors(const std::uint8_t* bytes, std::size_t size, const std::string& source);
 
-/// The tensors of an image that parse_safetensors accepted, in header order. F32/F64/I64/I32
-/// tensors whose bytes are aligned for their type are read-only views of `bytes` that keep
-/// `owner` alive; all others are converted copies.
+/// How materialize_tensor treats BF16 and F16 tensors.
+enum class HalfTensors {
+    /// Converted to float32 copies (what load_safetensors returns).
+    ToFloat32,
+    /// Read-only BFloat16/Float16 views of the bytes when 2-byte aligned, so that a loader
+    /// converting them into a model's float32 parameters one by one needs no float32 copy of the
+    /// whole file (io::load_pretrained).
+    KeepAsViews,
+};
+
+/// One tensor of an image that parse_safetensors accepted. F32/F64/I64/I32 tensors whose bytes
+/// are aligned for their type are read-only views of `bytes` that keep `owner` alive (BF16/F16
+/// too under HalfTensors::KeepAsViews); all others are converted copies.
+Tensor materialize_tensor(const SafetensorsTensorInfo& info, const SafetensorsHeader& header, const std::uint8_t* bytes,
+                          const std::shared_ptr<const void>& owner, HalfTensors half = HalfTensors::ToFloat32);
+
+/// Every tensor of the image, in header order (materialize_tensor of each).
 StateDict materialize_tensors(const SafetensorsHeader& header, const std::uint8_t* bytes,
                               const std::shared_ptr<const void>& owner);
+
+/// A safetensors file mapped read-only and validated completely: its header, and the image's
+/// bytes, kept mapped while `owner` (or a tensor viewing it) lives.
+struct MappedSafetensors {
+    SafetensorsHeader header;
+    const std::uint8_t* bytes = nullptr;
+    std::shared_ptr<const void> owner;
+};
+
+/// Maps and validates `path`; IOError naming the file on any defect.
+MappedSafetensors map_safetensors(const std::filesystem::path& path);
 
 /// Receives a serialised image piece by piece; throws to abort.
 using ByteSink = std::function<void(const void* data, std::size_t nbytes)>;

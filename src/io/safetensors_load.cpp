@@ -34,41 +34,48 @@ void convert_elements(const std::uint8_t* src, std::int64_t count, Out* out, Con
 
 }  // namespace
 
+Tensor materialize_tensor(const SafetensorsTensorInfo& info, const SafetensorsHeader& header, const std::uint8_t* bytes,
+                          const std::shared_ptr<const void>& owner, HalfTensors half) {
+    const FileDType& file_dtype = *find_file_dtype(info.dtype);
+    const std::uint8_t* src = bytes + header.data_offset + info.data_begin;
+    const std::int64_t count = shape_numel(info.shape);
+    const std::size_t nbytes = info.data_end - info.data_begin;
+    const bool is_half = file_dtype.name == "BF16" || file_dtype.name == "F16";
+    const bool aligned = reinterpret_cast<std::uintptr_t>(src) % file_dtype.size == 0;
+    if (count > 0 && aligned && is_half && half == HalfTensors::KeepAsViews) {
+        const DType stored = file_dtype.name == "BF16" ? DType::BFloat16 : DType::Float16;
+        return from_blob(const_cast<std::uint8_t*>(src), info.shape, stored, [owner](void*) {}, /*writable=*/false);
+    }
+    if (count == 0) return empty(info.shape, file_dtype.loads_as);
+    if (file_dtype.same_representation && aligned) {
+        // In place: the mapping is read-only, so the tensor is too; the deleter keeps it mapped.
+        return from_blob(const_cast<std::uint8_t*>(src), info.shape, file_dtype.loads_as, [owner](void*) {},
+                         /*writable=*/false);
+    }
+    Tensor t = empty(info.shape, file_dtype.loads_as);
+    if (file_dtype.same_representation) {
+        std::memcpy(t.raw_data(), src, nbytes);  // misaligned in the file
+    } else if (file_dtype.name == "BF16") {
+        convert_elements<std::uint16_t>(src, count, t.data_ptr<float>(),
+                                        [](std::uint16_t b) { return bf16_to_float(bfloat16{b}); });
+    } else if (file_dtype.name == "F16") {
+        convert_elements<std::uint16_t>(src, count, t.data_ptr<float>(),
+                                        [](std::uint16_t b) { return f16_to_float(float16{b}); });
+    } else if (file_dtype.name == "U8") {
+        convert_elements<std::uint8_t>(src, count, t.data_ptr<std::int32_t>(),
+                                       [](std::uint8_t b) { return static_cast<std::int32_t>(b); });
+    } else {
+        // BOOL: any non-zero byte is true, as in PyTorch.
+        convert_elements<std::uint8_t>(src, count, t.data_ptr<bool>(), [](std::uint8_t b) { return b != 0; });
+    }
+    return t;
+}
+
 StateDict materialize_tensors(const SafetensorsHeader& header, const std::uint8_t* bytes,
                               const std::shared_ptr<const void>& owner) {
     StateDict dict;
-    for (const SafetensorsTensorInfo& info : header.tensors) {
-        const FileDType& file_dtype = *find_file_dtype(info.dtype);
-        const std::uint8_t* src = bytes + header.data_offset + info.data_begin;
-        const std::int64_t count = shape_numel(info.shape);
-        const std::size_t nbytes = info.data_end - info.data_begin;
-        Tensor t;
-        if (count == 0) {
-            t = empty(info.shape, file_dtype.loads_as);
-        } else if (file_dtype.same_representation && reinterpret_cast<std::uintptr_t>(src) % file_dtype.size == 0) {
-            // In place: the mapping is read-only, so the tensor is too; the deleter keeps it mapped.
-            t = from_blob(const_cast<std::uint8_t*>(src), info.shape, file_dtype.loads_as,
-                          [owner](void*) {}, /*writable=*/false);
-        } else {
-            t = empty(info.shape, file_dtype.loads_as);
-            if (file_dtype.same_representation) {
-                std::memcpy(t.raw_data(), src, nbytes);  // misaligned in the file
-            } else if (file_dtype.name == "BF16") {
-                convert_elements<std::uint16_t>(src, count, t.data_ptr<float>(),
-                                                [](std::uint16_t b) { return bf16_to_float(bfloat16{b}); });
-            } else if (file_dtype.name == "F16") {
-                convert_elements<std::uint16_t>(src, count, t.data_ptr<float>(),
-                                                [](std::uint16_t b) { return f16_to_float(float16{b}); });
-            } else if (file_dtype.name == "U8") {
-                convert_elements<std::uint8_t>(src, count, t.data_ptr<std::int32_t>(),
-                                               [](std::uint8_t b) { return static_cast<std::int32_t>(b); });
-            } else {
-                // BOOL: any non-zero byte is true, as in PyTorch.
-                convert_elements<std::uint8_t>(src, count, t.data_ptr<bool>(), [](std::uint8_t b) { return b != 0; });
-            }
-        }
-        dict.insert(info.name, t);
-    }
+    for (const SafetensorsTensorInfo& info : header.tensors)
+        dict.insert(info.name, materialize_tensor(info, header, bytes, owner));
     return dict;
 }
 
@@ -125,20 +132,28 @@ private:
 
 }  // namespace
 
-SafetensorsFile read_safetensors(const std::filesystem::path& path) {
+namespace detail {
+
+MappedSafetensors map_safetensors(const std::filesystem::path& path) {
     const std::string source = describe(path);
     auto mapping = FileMapping::open(path, source);
-    SafetensorsHeader header = detail::parse_safetensors(mapping->data(), mapping->size(), source);
-    StateDict tensors = detail::materialize_tensors(header, mapping->data(), mapping);
-    return SafetensorsFile{std::move(tensors), std::move(header.metadata)};
+    SafetensorsHeader header = parse_safetensors(mapping->data(), mapping->size(), source);
+    const std::uint8_t* bytes = mapping->data();
+    return MappedSafetensors{std::move(header), bytes, std::move(mapping)};
+}
+
+}  // namespace detail
+
+SafetensorsFile read_safetensors(const std::filesystem::path& path) {
+    detail::MappedSafetensors file = detail::map_safetensors(path);
+    StateDict tensors = detail::materialize_tensors(file.header, file.bytes, file.owner);
+    return SafetensorsFile{std::move(tensors), std::move(file.header.metadata)};
 }
 
 StateDict load_safetensors(const std::filesystem::path& path) { return read_safetensors(path).tensors; }
 
 SafetensorsHeader read_safetensors_header(const std::filesystem::path& path) {
-    const std::string source = describe(path);
-    auto mapping = FileMapping::open(path, source);
-    return detail::parse_safetensors(mapping->data(), mapping->size(), source);
+    return detail::map_safetensors(path).header;
 }
 
 }  // namespace graft::io

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "graft/autograd.hpp"
+#include "graft/io/pretrained.hpp"
 #include "graft/io/safetensors.hpp"
 #include "graft/nn/conv1d.hpp"
 #include "graft/functional.hpp"
@@ -33,10 +34,6 @@ Tensor appended(const Tensor& cached, const Tensor& step) {
 }
 
 }  // namespace
-
-std::int64_t KVCache::length() const {
-    return layers.empty() || !layers.front().key.defined() ? 0 : layers.front().key.size(2);
-}
 
 // ---- attention --------------------------------------------------------------------------------
 
@@ -192,37 +189,46 @@ nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::Load
     return load_state_dict(normalised, already_renamed);
 }
 
+namespace {
+
+/// step(), with "GPT2LMHead::from_pretrained: <what> '<file>'" in front of its errors (a weights
+/// file that does not fit the config otherwise reads as a bare list of keys).
+template <class Step>
+auto from_file(const std::filesystem::path& file, const char* what, Step&& step) {
+    try {
+        return step();
+    } catch (Error& e) {
+        std::string where = "GPT2LMHead::from_pretrained: " + std::string(what) + " '";
+        where += file.string();
+        where += '\'';
+        e.add_context(where);
+        throw;
+    }
+}
+
+}  // namespace
+
 GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& config_json, const std::filesystem::path& weights) {
-    // Each step's error names the file it comes from (a weights file that does not fit the
-    // config otherwise reads as a bare list of keys).
-    auto from = [](const std::filesystem::path& file, const char* what, auto&& step) {
-        try {
-            return step();
-        } catch (Error& e) {
-            std::string where = "GPT2LMHead::from_pretrained: " + std::string(what) + " '";
-            where += file.string();
-            where += '\'';
-            e.add_context(where);
-            throw;
-        }
-    };
-    GPT2LMHead model = from(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
-    from(weights, "weights", [&] { return model.load_pretrained(io::load_safetensors(weights)); });
+    GPT2LMHead model =
+        from_file(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
+    from_file(weights, "weights", [&] { return model.load_pretrained(io::load_safetensors(weights)); });
     return model;
 }
 
-// ---- loss ------------------------------------------------------------------------------------------
+GPT2LMHead GPT2LMHead::from_pretrained(const std::filesystem::path& dir) {
+    const std::filesystem::path config_json = dir / "config.json";
+    GPT2LMHead model =
+        from_file(config_json, "config", [&] { return GPT2LMHead(GPT2Config::from_json_file(config_json)); });
+    from_file(dir, "weights", [&] { return model.load_pretrained(io::load_pretrained_state_dict(dir)); });
+    return model;
+}
 
-// logits [B, T, V], labels [B, T] → mean over (b, t < T−1, labels[b, t+1] ≠ −100) of −log softmax(logits[b, t])[labels[b, t+1]]
-Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels) {
-    if (logits.dim() != 3 || labels.dim() != 2 || logits.size(0) != labels.size(0) ||
-        logits.size(1) != labels.size(1) || logits.size(1) < 2)
-        throw ShapeError("causal_lm_loss: expected logits [B, T, V] and labels [B, T] with T ≥ 2, got logits " +
-                         shape_str(logits.shape()) + " and labels " + shape_str(labels.shape()));
-    const std::int64_t steps = logits.size(1) - 1;
-    const Tensor shifted_logits = logits.narrow(1, 0, steps).reshape({-1, logits.size(2)});
-    const Tensor shifted_labels = labels.narrow(1, 1, steps).reshape({-1});
-    return nn::functional::cross_entropy(shifted_logits, shifted_labels);
+// ---- generation ------------------------------------------------------------------------------------
+
+Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const GenerateOptions& options) {
+    return generate_tokens(
+        "generate", [&](const Tensor& ids, KVCache* cache) { return model.forward(ids, cache); }, prompt_ids, options,
+        PositionLimit{model.config.n_positions, "n_positions"});
 }
 
 }  // namespace graft::models

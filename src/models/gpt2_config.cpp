@@ -1,91 +1,48 @@
 // models::GPT2Config: reading Hugging Face's config.json and checking the sizes fit together.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <string>
-#include <type_traits>
 
-#include "io/read_text.hpp"
+#include "graft/io/hf_config.hpp"
 #include "graft/models/gpt2.hpp"
 
 namespace graft::models {
 
-namespace {
-
-using nlohmann::json;
-
-/// The number under `key`; IOError naming the key and the source when it is missing (only if
-/// `required`) or not a number. Absent and optional: `fallback`.
-template <class T>
-T number_field(const json& j, const char* key, const std::string& source, bool required, T fallback) {
-    const auto it = j.find(key);
-    if (it == j.end() || (!required && it->is_null())) {
-        if (required) throw IOError("GPT2Config: " + source + ": required key \"" + key + "\" is missing");
-        return fallback;
-    }
-    const bool ok = std::is_integral_v<T> ? it->is_number_integer() : it->is_number();
-    if (!ok)
-        throw IOError("GPT2Config: " + source + ": \"" + key + "\" must be " +
-                      (std::is_integral_v<T> ? "an integer" : "a number") + ", got " + it->dump());
-    return it->get<T>();
-}
-
-bool bool_field(const json& j, const char* key, const std::string& source, bool fallback) {
-    const auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return fallback;
-    if (!it->is_boolean()) throw IOError("GPT2Config: " + source + ": \"" + key + "\" must be true or false, got " + it->dump());
-    return it->get<bool>();
-}
-
-GPT2Config parse(const std::string& text, const std::string& source) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw IOError("GPT2Config: " + source + ": not valid JSON (" + e.what() + ")");
-    }
-    if (!j.is_object()) throw IOError("GPT2Config: " + source + ": expected a JSON object, got " + std::string(j.type_name()));
+GPT2Config GPT2Config::from_hf_config(const io::HfConfig& j) {
     GPT2Config c;
-    c.n_layer = number_field<std::int64_t>(j, "n_layer", source, true, 0);
-    c.n_head = number_field<std::int64_t>(j, "n_head", source, true, 0);
-    c.n_embd = number_field<std::int64_t>(j, "n_embd", source, true, 0);
-    c.n_positions = number_field<std::int64_t>(j, "n_positions", source, true, 0);
-    c.vocab_size = number_field<std::int64_t>(j, "vocab_size", source, true, 0);
-    c.layer_norm_epsilon = number_field<double>(j, "layer_norm_epsilon", source, true, 0.0);
-    c.n_inner = number_field<std::int64_t>(j, "n_inner", source, false, c.n_inner);
-    c.resid_pdrop = number_field<double>(j, "resid_pdrop", source, false, c.resid_pdrop);
-    c.embd_pdrop = number_field<double>(j, "embd_pdrop", source, false, c.embd_pdrop);
-    c.attn_pdrop = number_field<double>(j, "attn_pdrop", source, false, c.attn_pdrop);
-    c.initializer_range = number_field<double>(j, "initializer_range", source, false, c.initializer_range);
-    c.scale_attn_weights = bool_field(j, "scale_attn_weights", source, c.scale_attn_weights);
-
-    if (const auto it = j.find("activation_function"); it != j.end() && !it->is_null()) {
-        const std::string act = it->is_string() ? it->get<std::string>() : it->dump();
+    c.n_layer = j.required_int("n_layer");
+    c.n_head = j.required_int("n_head");
+    c.n_embd = j.required_int("n_embd");
+    c.n_positions = j.required_int("n_positions");
+    c.vocab_size = j.required_int("vocab_size");
+    c.layer_norm_epsilon = j.required_double("layer_norm_epsilon");
+    c.n_inner = j.int_or("n_inner", c.n_inner);
+    c.resid_pdrop = j.double_or("resid_pdrop", c.resid_pdrop);
+    c.embd_pdrop = j.double_or("embd_pdrop", c.embd_pdrop);
+    c.attn_pdrop = j.double_or("attn_pdrop", c.attn_pdrop);
+    c.initializer_range = j.double_or("initializer_range", c.initializer_range);
+    c.scale_attn_weights = j.bool_or("scale_attn_weights", c.scale_attn_weights);
+    if (j.has("activation_function")) {
+        const std::string act = j.string_or("activation_function", "");
         if (act != "gelu_new" && act != "gelu_pytorch_tanh")
-            throw ValueError("GPT2Config: " + source + ": activation_function \"" + act +
+            throw ValueError("GPT2Config: " + j.source() + ": activation_function \"" + act +
                              "\" is not supported (GPT2LMHead uses \"gelu_new\", the tanh approximation)");
     }
-    if (bool_field(j, "scale_attn_by_inverse_layer_idx", source, false))
-        throw ValueError("GPT2Config: " + source + ": scale_attn_by_inverse_layer_idx = true is not supported");
+    if (j.bool_or("scale_attn_by_inverse_layer_idx", false))
+        throw ValueError("GPT2Config: " + j.source() + ": scale_attn_by_inverse_layer_idx = true is not supported");
     try {
         c.validate();
     } catch (Error& e) {
-        e.add_context(source);
+        e.add_context(j.source());
         throw;
     }
     return c;
 }
 
-}  // namespace
-
 GPT2Config GPT2Config::from_json_file(const std::filesystem::path& path) {
-    // 'path', quoted in place: "'" + path.string() trips a false -Wrestrict warning of GCC 12
-    std::string source = path.string();
-    source.insert(0, 1, '\'').push_back('\'');
-    return parse(io::detail::read_text_file(path, "GPT2Config"), source);
+    return from_hf_config(io::HfConfig::from_file(path, "GPT2Config"));
 }
 
-GPT2Config GPT2Config::from_json_string(const std::string& text) { return parse(text, "<string>"); }
+GPT2Config GPT2Config::from_json_string(const std::string& text) { return from_hf_config(io::HfConfig::from_text(text, "<string>", "GPT2Config")); }
 
 void GPT2Config::validate() const {
     const auto positive = [](const char* name, std::int64_t v) {

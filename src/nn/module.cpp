@@ -344,18 +344,30 @@ bool same_view(const Tensor& a, const Tensor& b) {
            a.dtype() == b.dtype();
 }
 
+/// Whether copying a `from` value into a `to` tensor can fail: only floating values into an
+/// integer or bool tensor (NaN, out of range). Every other conversion (bf16/f16/float64 into
+/// float32, integers into floats) always succeeds and is left to the write itself.
+bool conversion_can_fail(DType from, DType to) {
+    const bool from_float = is_floating(from) || is_storage_only(from);
+    const bool to_float = is_floating(to) || is_storage_only(to);
+    return from_float && !to_float;
+}
+
 /// Makes every value ready to be copied before anything is written, so that a failure names its
-/// key and leaves the model untouched: a value of another dtype is converted (ValueError for one
-/// its destination cannot hold, a NaN into an int64 buffer say), and a value sharing storage with
-/// a tensor that another copy overwrites (two layers' weights swapped) is snapshotted first.
-/// Copies of a tensor onto itself (a model's own state_dict) are dropped.
+/// key and leaves the model untouched: a value whose conversion can fail is converted now
+/// (ValueError for one its destination cannot hold, a NaN into an int64 buffer say), and a value
+/// sharing storage with a tensor that another copy overwrites (two layers' weights swapped) is
+/// snapshotted first. Conversions that cannot fail (a bf16 file's weights into float32
+/// parameters) happen in the write, one tensor at a time, so that loading a model needs no
+/// converted copy of the whole dict. Copies of a tensor onto itself (a model's own state_dict)
+/// are dropped.
 void stage_copies(std::vector<PendingCopy>& copies) {
     std::erase_if(copies, [](const PendingCopy& c) { return same_view(c.dst, c.value); });
     std::unordered_set<const Storage*> written;
     for (const auto& c : copies) written.insert(c.dst.storage().get());
     for (auto& c : copies) {
         try {
-            if (c.value.dtype() != c.dst.dtype())
+            if (conversion_can_fail(c.value.dtype(), c.dst.dtype()))
                 c.value = c.value.to(c.dst.dtype());
             else if (written.contains(c.value.storage().get()))
                 c.value = c.value.clone();

@@ -41,7 +41,43 @@ AttnSizes check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v
     if (options.causal && s.Tk < s.Tq)
         throw ValueError(std::string(op) + ": causal attention needs at least as many keys as queries, got Tq = " +
                          std::to_string(s.Tq) + " and Tk = " + std::to_string(s.Tk));
+    if (!(options.dropout_p >= 0 && options.dropout_p < 1))
+        throw ValueError(std::string(op) + ": dropout_p must lie in [0, 1), got " + std::to_string(options.dropout_p));
     return s;
+}
+
+/// options.mask as an additive mask of q's dtype (0 where a key is seen, −inf where hidden),
+/// expanded (stride 0) to [B, H, Tq, Tk]; undefined without a mask. Shapes, dtype and
+/// requires_grad checked as scaled_dot_product_attention documents.
+Tensor additive_mask(const AttnSizes& s, const Tensor& q, const AttentionOptions& options, const char* op) {
+    const Tensor& mask = options.mask;
+    if (!mask.defined()) return Tensor();
+    if (mask.requires_grad())
+        throw ValueError(std::string(op) + ": the mask gets no gradient; pass mask.detach() (mask " +
+                         shape_str(mask.shape()) + " requires grad)");
+    const bool is_bool = mask.dtype() == DType::Bool;
+    if (!is_bool && !is_floating(mask.dtype()))
+        throw DTypeError(std::string(op) + ": the mask must be bool (true: attend) or floating (added to the scores), got " +
+                         dtype_name(mask.dtype()));
+    const Shape full{s.B, s.H, s.Tq, s.Tk};
+    Tensor m = mask;
+    if (mask.dim() == 2) {
+        if (!is_bool || mask.size(0) != s.B || mask.size(1) != s.Tk)
+            throw ShapeError(std::string(op) + ": a 2-D mask is a bool key padding mask [B, Tk] = " +
+                             shape_str({s.B, s.Tk}) + ", got " + dtype_name(mask.dtype()) + " " + shape_str(mask.shape()) +
+                             " (give other masks as [B|1, H|1, Tq|1, Tk])");
+        m = mask.view({s.B, 1, 1, s.Tk});
+    } else {
+        bool fits = mask.dim() == 4;
+        for (std::int64_t d = 0; fits && d < 4; ++d) fits = mask.size(d) == 1 || mask.size(d) == full[d];
+        if (!fits)
+            throw ShapeError(std::string(op) + ": the mask " + shape_str(mask.shape()) + " does not broadcast to [B, H, Tq, Tk] = " +
+                             shape_str(full) + " (expected [B|1, H|1, Tq|1, Tk|1], or a bool [B, Tk])");
+    }
+    NoGradGuard guard;
+    Tensor additive = is_bool ? masked_fill(zeros(m.shape(), q.dtype()), logical_not(m), -std::numeric_limits<double>::infinity())
+                              : m.to(q.dtype());
+    return additive.expand(full);
 }
 
 double scale_of(const AttnSizes& s, const AttentionOptions& options) {
@@ -55,9 +91,9 @@ kernels::AttnOperand<T> operand(const Tensor& t) {
 
 template <class T>
 kernels::AttnProblem<T> problem(const AttnSizes& s, const Tensor& q, const Tensor& k, const Tensor& v, double scale,
-                                bool causal) {
+                                bool causal, const Tensor& mask) {
     return {s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, operand<T>(q), operand<T>(k), operand<T>(v), static_cast<T>(scale),
-            causal};
+            causal, mask.defined() ? operand<T>(mask) : kernels::AttnOperand<T>{nullptr, 0, 0, 0, 0}};
 }
 
 // O = softmax(scale·Q·Kᵀ)·V, lse = log Σ_j exp(scale·Q·Kᵀ)
@@ -67,6 +103,7 @@ struct AttentionBackward final : Node {
     std::vector<Tensor> apply(const Tensor& g) override {
         const Tensor qs = q.unpack(name()), ks = k.unpack(name()), vs = v.unpack(name());
         const Tensor o = out.unpack(name()), l = lse.unpack(name());
+        const Tensor m = mask.defined() ? mask.unpack(name()) : Tensor();
         // The kernel reads dO at any strides with unit stride along Dv: the gradient of the
         // merged-heads view (a transposed [B, Tq, H, Dv] tensor) is used in place.
         const Tensor gc = g.stride(3) == 1 ? g : g.contiguous();
@@ -76,7 +113,7 @@ struct AttentionBackward final : Node {
         if (needs_input_grad(2)) dv = empty(input_shapes[2], gc.dtype());
         detail::dispatch_floating(gc.dtype(), name(), [&]<class T>() {
             const auto ptr = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
-            kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal), operand<T>(o),
+            kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal, m), operand<T>(o),
                                         l.data_ptr<T>(), operand<T>(gc), ptr(dq), ptr(dk), ptr(dv));
         });
         return {dq, dk, dv};
@@ -87,10 +124,12 @@ struct AttentionBackward final : Node {
         v.release();
         out.release();
         lse.release();
+        mask.release();
     }
     SavedTensor q, k, v;  // the inputs as given (any strides)
     SavedTensor out;      // [B, H, Tq, Dv], a transposed view of [B, Tq, H, Dv] memory
     SavedTensor lse;      // contiguous [B, H, Tq]
+    SavedTensor mask;     // additive, expanded to [B, H, Tq, Tk]; undefined without a mask
     AttnSizes sizes{};
     double scale = 1.0;
     bool causal = false;
@@ -103,14 +142,16 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     GRAFT_PROFILE_SCOPE("scaled_dot_product_attention");
     constexpr const char* op = "scaled_dot_product_attention";
     const AttnSizes s = check_attention_args(q, k, v, options, op);
+    if (options.dropout_p > 0) return scaled_dot_product_attention_reference(q, k, v, options);
     const double scale = scale_of(s, options);
+    const Tensor mask = additive_mask(s, q, options, op);
     // [B, Tq, H, Dv] in memory, returned as its [B, H, Tq, Dv] transpose: merging the heads back,
     // out.transpose(1, 2).reshape({B, Tq, H·Dv}), is then a view, not a copy.
     Tensor out = empty({s.B, s.Tq, s.H, s.Dv}, q.dtype()).transpose(1, 2);
     Tensor lse = empty({s.B, s.H, s.Tq}, q.dtype());
     detail::dispatch_floating(q.dtype(), op, [&]<class T>() {
         const kernels::AttnResult<T> result{out.data_ptr<T>(), out.stride(0), out.stride(1), out.stride(2)};
-        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal), result, lse.data_ptr<T>());
+        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal, mask), result, lse.data_ptr<T>());
     });
     if (auto node = autograd::make_node<AttentionBackward>({&q, &k, &v}, out)) {
         node->q = SavedTensor(q.detach());
@@ -118,6 +159,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         node->v = SavedTensor(v.detach());
         node->out = SavedTensor(out.detach());
         node->lse = SavedTensor(lse);
+        if (mask.defined()) node->mask = SavedTensor(mask);
         node->sizes = s;
         node->scale = scale;
         node->causal = options.causal;
@@ -128,8 +170,11 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
                                               const AttentionOptions& options) {
     GRAFT_PROFILE_SCOPE("scaled_dot_product_attention_reference");
-    const AttnSizes s = check_attention_args(q, k, v, options, "scaled_dot_product_attention_reference");
+    constexpr const char* op = "scaled_dot_product_attention_reference";
+    const AttnSizes s = check_attention_args(q, k, v, options, op);
+    const Tensor mask = additive_mask(s, q, options, op);
     Tensor scores = mul(matmul(q, k.transpose(-2, -1)), scale_of(s, options));
+    if (mask.defined()) scores = add(scores, mask);
     if (options.causal) {
         // hidden[i, j] = j − i > Tk − Tq
         const Tensor rows = arange(static_cast<double>(s.Tq)).unsqueeze(1);
@@ -137,7 +182,20 @@ Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, 
         const Tensor hidden = gt(sub(cols, rows), static_cast<double>(s.Tk - s.Tq));
         scores = masked_fill(scores, hidden, -std::numeric_limits<double>::infinity());
     }
-    return matmul(softmax(scores, -1), v);
+    Tensor probs;
+    if (mask.defined()) {
+        // Rows that see no key: softmax over all −inf is NaN; those rows get zero weights instead
+        // (their scores replaced by 0 before the softmax, so no NaN reaches the backward).
+        Tensor hidden_row;
+        {
+            NoGradGuard guard;
+            hidden_row = eq(max(scores.detach(), -1, /*keepdim=*/true).first, -std::numeric_limits<double>::infinity());
+        }
+        probs = masked_fill(softmax(masked_fill(scores, hidden_row, 0.0), -1), hidden_row, 0.0);
+    } else {
+        probs = softmax(scores, -1);
+    }
+    return matmul(dropout(probs, options.dropout_p, options.dropout_p > 0, options.generator), v);
 }
 
 }  // namespace graft::nn::functional

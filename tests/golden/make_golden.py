@@ -49,15 +49,17 @@ DTYPES = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int6
 NUMPY_OF = {v: k for k, v in DTYPES.items()}
 
 
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: ordered name -> numpy array (little-endian, C order)."""
+def write_safetensors(path, tensors, metadata=None, dtypes=None):
+    """tensors: ordered name -> numpy array (little-endian, C order). dtypes: name -> the safetensors
+    dtype to write in the header instead of the array's own (e.g. "BF16" for uint16 bit patterns)."""
     header, blobs, offset = {}, [], 0
     if metadata:
         header["__metadata__"] = dict(metadata)
     for name, array in tensors.items():
         array = np.asarray(array)  # not ascontiguousarray, which turns a 0-d array into 1-d
         data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
-        header[name] = {"dtype": DTYPES[array.dtype], "shape": list(array.shape),
+        dtype = (dtypes or {}).get(name) or DTYPES[array.dtype]
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)

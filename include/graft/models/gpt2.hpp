@@ -1,6 +1,6 @@
 // graft/models/gpt2.hpp — GPT-2, loading Hugging Face's GPT2LMHeadModel files as they are.
 //
-//   auto model = models::GPT2LMHead::from_pretrained("gpt2/config.json", "gpt2/model.safetensors");
+//   auto model = models::GPT2LMHead::from_pretrained("gpt2");   // config.json + model.safetensors (or shards)
 //   model.eval();
 //   auto logits = model.forward(ids);                          // ids int64 [B, T] → [B, T, vocab]
 //   auto loss = models::causal_lm_loss(logits, ids);           // next-token cross-entropy, as HF
@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "graft/io/hf_config.hpp"
+#include "graft/models/causal_lm.hpp"
 #include "graft/nn/container.hpp"
 #include "graft/nn/conv1d.hpp"
 #include "graft/nn/embedding.hpp"
@@ -56,6 +58,8 @@ struct GPT2Config {
     static GPT2Config from_json_file(const std::filesystem::path& path);
     /// The same from JSON text; errors name "<string>" as the source.
     static GPT2Config from_json_string(const std::string& json);
+    /// The same from a parsed config (the rules above; errors name config.source()).
+    static GPT2Config from_hf_config(const io::HfConfig& config);
 
     /// ValueError naming the field unless every size is positive, n_head divides n_embd, the
     /// dropout probabilities lie in [0, 1) and the weights' float32 byte counts (each and in
@@ -63,21 +67,6 @@ struct GPT2Config {
     void validate() const;
     std::int64_t head_dim() const { return n_embd / n_head; }
     std::int64_t mlp_width() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
-};
-
-/// One layer's cached keys and values, [B, n_head, T_cached, head_dim] each (undefined when empty).
-struct LayerKV {
-    Tensor key;
-    Tensor value;
-};
-
-/// Keys and values of the positions processed so far, one entry per layer; forward appends the
-/// new positions' keys and values and offsets the new positions by length().
-struct KVCache {
-    std::vector<LayerKV> layers;
-    /// Number of cached positions (0 when empty).
-    std::int64_t length() const;
-    void clear() { layers.clear(); }
 };
 
 /// Causal self-attention: children "c_attn" (Conv1D n_embd → 3·n_embd: q, k, v) and "c_proj"
@@ -171,33 +160,19 @@ public:
     /// names the file it comes from ("GPT2LMHead::from_pretrained: weights '<path>': …").
     static GPT2LMHead from_pretrained(const std::filesystem::path& config_json,
                                       const std::filesystem::path& weights);
+    /// A model built from dir/config.json and loaded strictly by load_pretrained from the
+    /// weights of a Hugging Face model directory: dir/model.safetensors or the shards of
+    /// dir/model.safetensors.index.json, F32, BF16 or F16 (io::load_pretrained_state_dict).
+    static GPT2LMHead from_pretrained(const std::filesystem::path& dir);
 
     GPT2Config config;
     nn::Child<GPT2Model> transformer;
 };
 
-/// Hugging Face's language-modelling loss: cross-entropy of logits [B, T, V] at positions
-/// 0…T−2 against labels [B, T] (int64) at 1…T−1, averaged over labels ≠ −100.
-/// ShapeError unless logits is [B, T, V] and labels [B, T] with T ≥ 2.
-Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels);
-
-struct GenerateOptions {
-    std::int64_t max_new_tokens = 20;
-    /// Logits are divided by it before sampling; 0 picks the most likely token (greedy).
-    double temperature = 0.0;
-    /// Sample among the k most likely tokens (ties at the k-th value included); 0: all of them.
-    std::int64_t top_k = 0;
-    /// Seeds the sampling stream (graft's Generator); the same seed gives the same tokens.
-    std::uint64_t seed = 0;
-    /// Feed only the new token each step, with the earlier keys and values cached; false
-    /// recomputes the whole sequence every step (same tokens, slower; for tests).
-    bool use_cache = true;
-};
-
-/// prompt_ids int64 [B, T] (T ≥ 1) followed by max_new_tokens generated ids: [B, T + max_new_tokens].
-/// Runs without recording gradients; the model's train/eval mode is left as it is (call eval()
-/// first, or dropout makes the output random). ValueError naming n_positions when
-/// T + max_new_tokens exceeds it, and for a negative temperature, top_k or max_new_tokens.
+/// prompt_ids int64 [B, T] (T ≥ 1) followed by max_new_tokens generated ids: [B, T + max_new_tokens]
+/// (models::generate_tokens in causal_lm.hpp). The model's train/eval mode is left as it is (call
+/// eval() first, or dropout makes the output random). ValueError naming n_positions when
+/// T + max_new_tokens exceeds it.
 Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const GenerateOptions& options = {});
 
 }  // namespace graft::models

@@ -223,10 +223,12 @@ public:
     /// Copies matching tensors into the model (converting dtype, never changing shapes); the dict's
     /// keys are renamed first and shape mismatches handled as `options` says. A one-element
     /// tensor loads into a 0-d one and a 0-d one into a [1] one, as in PyTorch. ValueError naming
-    /// the key for an undefined tensor in the dict (or in the model). Every value is converted
-    /// before the first write: one its destination cannot hold (a NaN or out-of-range float into
-    /// an integer buffer such as num_batches_tracked) is a ValueError naming the key, and the model
-    /// is left as it was. The dict may hold the model's own tensors: each value is read before any
+    /// the key for an undefined tensor in the dict (or in the model). Every value whose conversion
+    /// can fail is converted before the first write: one its destination cannot hold (a NaN or
+    /// out-of-range float into an integer buffer such as num_batches_tracked) is a ValueError
+    /// naming the key, and the model is left as it was. Conversions that cannot fail (bf16/f16
+    /// into float32) are done tensor by tensor as each is written, so a dict of bf16 views of a
+    /// file loads with no float32 copy of it. The dict may hold the model's own tensors: each value is read before any
     /// is overwritten (a dict that swaps two layers' weights swaps them).
     LoadReport load_state_dict(const StateDict& dict, const LoadOptions& options = {});
 
