@@ -6,7 +6,8 @@
 #
 # OpenMP comes with g++ (libgomp); nlohmann-json (header-only, parses safetensors headers
 # inside the library), oneTBB, Eigen (the test oracle), GoogleTest, Google Benchmark and
-# OpenBLAS (what bench_gemm compares against) and zlib (reading .csv.gz) are the Debian packages below. Nothing else is
+# OpenBLAS (what bench_gemm compares against), zlib (reading .csv.gz) and Open MPI (graft::dist,
+# data parallelism, and mpirun for its tests) are the Debian packages below. Nothing else is
 # downloaded.
 set -euo pipefail
 
@@ -21,6 +22,8 @@ packages=(
   libbenchmark-dev
   libopenblas-dev
   zlib1g-dev
+  libopenmpi-dev
+  openmpi-bin
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
