@@ -13,7 +13,10 @@
 #   data      datasets, transforms, the DataLoader
 #   models    model families
 #   train     Trainer, metrics, callbacks, unfreezing, feature cache
-set(GRAFT_LAYERS kernels core autograd ops testing nn optim io tokenizers data models train)
+#   dist      MPI data parallelism: the environment, collectives, DistributedDataParallel, the
+#             Trainer's distributed options (built only with GRAFT_WITH_MPI: GRAFT_OPTIONAL_LAYERS)
+set(GRAFT_LAYERS kernels core autograd ops testing nn optim io tokenizers data models train dist)
+set(GRAFT_OPTIONAL_LAYERS dist)
 set(GRAFT_LAYER_DEPS_kernels "")
 set(GRAFT_LAYER_DEPS_core kernels)
 set(GRAFT_LAYER_DEPS_autograd core)
@@ -26,6 +29,7 @@ set(GRAFT_LAYER_DEPS_tokenizers io)
 set(GRAFT_LAYER_DEPS_data io)
 set(GRAFT_LAYER_DEPS_models nn io)
 set(GRAFT_LAYER_DEPS_train data models io testing)
+set(GRAFT_LAYER_DEPS_dist train)
 set(GRAFT_LAYER_DIR_kernels kernels)
 foreach(layer IN LISTS GRAFT_LAYERS)
   if(NOT layer STREQUAL "kernels")

@@ -7,8 +7,8 @@
 # OpenMP comes with g++ (libgomp); nlohmann-json (header-only, parses safetensors headers
 # inside the library), oneTBB, Eigen (the test oracle), GoogleTest, Google Benchmark and
 # OpenBLAS (what bench_gemm compares against), zlib (reading .csv.gz), libpng and libjpeg-turbo (reading
-# and writing image files) and ICU (the tokenizers' Unicode data) are the Debian packages below.
-# Nothing else is downloaded.
+# and writing image files), ICU (the tokenizers' Unicode data) and Open MPI (graft::dist, data
+# parallelism, and mpirun for its tests) are the Debian packages below. Nothing else is downloaded.
 set -euo pipefail
 
 packages=(
@@ -25,6 +25,8 @@ packages=(
   libicu-dev
   libpng-dev
   libjpeg62-turbo-dev
+  libopenmpi-dev
+  openmpi-bin
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

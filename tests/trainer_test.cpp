@@ -402,3 +402,35 @@ TEST(FeatureCache, HeadTrainedFromCacheMatchesFrozenBackbone) {
     EXPECT_THROW_MSG(train::cache_features(trainable, set), ValueError, "0.weight");
     EXPECT_THROW_MSG(train::cache_features(*backbone, set, 0), ValueError, "batch_size");
 }
+
+namespace {
+
+// A Trainer that is one non-main rank of a data-parallel job (TrainerOptions::distribution, which
+// graft::dist fills): every logged value goes through the job's mean, nothing is written, and
+// gradient synchronization is off for the micro-batches before the last of an accumulation.
+TEST(Trainer, DistributionAveragesLogsAndLeavesFilesToTheMainProcess) {
+    test::ScratchDir dir("trainer-distribution");
+    manual_seed(0);
+    nn::Sequential model = mlp();
+    optim::SGD opt(model.trainable_parameters(), {.lr = 0.1});
+    std::vector<std::string> averaged;
+    std::vector<bool> sync;
+    train::TrainerDistribution distribution{
+        .mean = [&](double v) { averaged.push_back(std::to_string(v)); return v + 1000.0; },
+        .processes = 3,
+        .is_main = false,
+        .set_gradient_sync = [&](bool on) { sync.push_back(on); }};
+    train::Trainer trainer(model, opt, {.epochs = 1, .accumulate_steps = 2, .last_checkpoint = dir.path("last.ckpt"),
+                                        .log_csv = dir.path("log.csv"), .progress = train::Progress::Off,
+                                        .distribution = distribution});
+    data::DataLoader loader(blobs(10, 1), {.batch_size = 2});  // 5 batches: 2 + 2 + 1 micro-batches
+    const auto result = trainer.fit(loader);
+    // train_loss and samples_per_s went through the mean; samples_per_s is then the job's (× 3).
+    EXPECT_EQ(averaged.size(), 2u);
+    EXPECT_GT(result.history[0].at("train_loss"), 1000.0);
+    EXPECT_EQ(sync, (std::vector<bool>{false, true, false, true, true}));
+    EXPECT_FALSE(std::filesystem::exists(dir.path("log.csv")));
+    EXPECT_FALSE(std::filesystem::exists(dir.path("last.ckpt")));
+}
+
+}  // namespace

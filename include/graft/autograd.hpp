@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -125,6 +126,20 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
 /// Links `node` to `inputs` (their grad_fn or AccumulateGrad), records their metadata,
 /// and makes `output` its result. No-op unless any input requires grad and grad mode is on.
 void record(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs, Tensor& output);
+
+/// Calls `hook` each time a backward has finished accumulating into the leaf `t`'s .grad: once
+/// per backward that reaches t, after all of that backward's contributions are summed into it
+/// (PyTorch's register_post_accumulate_grad_hook). Hooks run on the thread running backward, in
+/// the order they were added; one that throws ends the backward with its exception. Returns an id
+/// for remove_post_accumulate_grad_hook. ValueError unless t is a leaf that requires grad.
+std::uint64_t add_post_accumulate_grad_hook(const Tensor& t, std::function<void()> hook);
+/// Removes the hook with this id from t (nothing when it is not there).
+void remove_post_accumulate_grad_hook(const Tensor& t, std::uint64_t id);
+
+/// Runs `callback` once when the backward now running on this thread has run every node, just
+/// before it returns (PyTorch's queue_callback); callbacks run in the order queued. A backward that
+/// throws drops its queued callbacks. AutogradError when no backward is running.
+void queue_callback(std::function<void()> callback);
 
 /// Convenience: creates NodeT(args...), records it and returns it (or nullptr when not recording).
 template <class NodeT, class... Args>

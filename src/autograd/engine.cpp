@@ -1,5 +1,7 @@
 // The reverse-mode engine: graph recording, AccumulateGrad, saved tensors, backward.
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -14,6 +16,8 @@ namespace graft {
 
 namespace {
 thread_local bool grad_mode_enabled = true;
+/// The callbacks queued by the backward running on this thread (null when none runs).
+thread_local std::vector<std::function<void()>>* queued_callbacks = nullptr;
 
 /// Whether t is the only handle on its memory: nothing else (another Tensor, a view, a saved
 /// tensor, a mapped file) can see a write into it. t must be contiguous and span its storage.
@@ -47,6 +51,9 @@ public:
             detail::add_elements(accumulated, grad);
             accumulated.storage()->bump_version();
         }
+        // A copy: a hook may add or remove hooks.
+        const auto hooks = meta.post_accumulate_grad_hooks;
+        for (const auto& hook : hooks) hook.second();
         return {};
     }
 
@@ -172,9 +179,62 @@ void record(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>&
     meta.grad_fn = node;
 }
 
+std::uint64_t add_post_accumulate_grad_hook(const Tensor& t, std::function<void()> hook) {
+    if (!t.defined() || !t.requires_grad() || t.grad_fn())
+        throw ValueError("add_post_accumulate_grad_hook: the tensor must be a leaf that requires grad");
+    static std::atomic<std::uint64_t> next_id{1};
+    const std::uint64_t id = next_id++;
+    t.impl().meta().post_accumulate_grad_hooks.emplace_back(id, std::move(hook));
+    return id;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& t, std::uint64_t id) {
+    if (!t.defined() || !t.impl().autograd) return;
+    auto& hooks = t.impl().autograd->post_accumulate_grad_hooks;
+    std::erase_if(hooks, [id](const auto& hook) { return hook.first == id; });
+}
+
+void queue_callback(std::function<void()> callback) {
+    if (queued_callbacks == nullptr)
+        throw AutogradError("queue_callback: no backward is running on this thread");
+    queued_callbacks->push_back(std::move(callback));
+}
+
 }  // namespace autograd
 
+namespace {
+/// Installs a backward's callback list for its duration (restoring an enclosing backward's).
+class CallbackScope {
+public:
+    CallbackScope() : previous_(queued_callbacks) { queued_callbacks = &callbacks_; }
+    ~CallbackScope() { queued_callbacks = previous_; }
+    CallbackScope(const CallbackScope&) = delete;
+    CallbackScope& operator=(const CallbackScope&) = delete;
+    /// Runs the queued callbacks, those they queue included.
+    void run() {
+        for (std::size_t i = 0; i < callbacks_.size(); ++i) {
+            auto callback = std::move(callbacks_[i]);
+            callback();
+        }
+        callbacks_.clear();
+    }
+
+private:
+    std::vector<std::function<void()>> callbacks_;
+    std::vector<std::function<void()>>* previous_;
+};
+
+void run_graph(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph);
+}  // namespace
+
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
+    CallbackScope callbacks;
+    run_graph(roots, grads, retain_graph);
+    callbacks.run();
+}
+
+namespace {
+void run_graph(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
     std::unordered_map<Node*, Tensor> buffer;
     std::unordered_map<Node*, int> pending;  // incoming edges not yet delivered
     std::vector<std::shared_ptr<Node>> root_nodes;
@@ -279,5 +339,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
         }
     }
 }
+
+}  // namespace
 
 }  // namespace graft

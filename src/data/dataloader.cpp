@@ -15,10 +15,11 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
     if (!dataset_) throw ValueError("DataLoader: the dataset is null");
     if (options_.batch_size == 0) throw ValueError("DataLoader: batch_size must be at least 1, got 0");
     if (options_.prefetch == 0) throw ValueError("DataLoader: prefetch must be at least 1, got 0");
+    if (options_.sampler) options_.sampler->validate();
 }
 
 std::size_t DataLoader::size() const {
-    const std::size_t n = dataset_->size();
+    const std::size_t n = options_.sampler ? options_.sampler->shard_size(dataset_->size()) : dataset_->size();
     const std::size_t b = options_.batch_size;
     return options_.drop_last ? n / b : (n + b - 1) / b;
 }
@@ -33,6 +34,7 @@ std::vector<std::size_t> DataLoader::sample_order(std::uint64_t epoch) const {
             std::swap(order[i - 1], order[j]);
         }
     }
+    if (options_.sampler) order = options_.sampler->shard(order);
     if (options_.drop_last) order.resize(order.size() / options_.batch_size * options_.batch_size);
     return order;
 }

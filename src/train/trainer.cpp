@@ -114,7 +114,13 @@ void Trainer::train_epoch(data::DataLoader& loader, EpochLogs& logs, detail::Pro
         pending = 0;
     };
 
+    const auto& distribution = options_.distribution;
+    const std::size_t loader_batches = loader.size();
     for (const data::Example& batch : loader) {
+        // Gradients stay local until the last micro-batch of an accumulation (or of the epoch).
+        if (distribution.set_gradient_sync)
+            distribution.set_gradient_sync(pending + 1 == accum ||
+                                           static_cast<std::size_t>(batches) + 1 == loader_batches);
         const Tensor out = model_->forward(batch.input);
         const Tensor loss = loss_(out, batch.target);
         if (loss.numel() != 1)
@@ -184,8 +190,10 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
     stop_requested_ = false;
     const bool fresh_logs = epoch_ == 0;
     std::optional<detail::EpochLogWriter> csv, jsonl;
-    if (!options_.log_csv.empty()) csv.emplace(options_.log_csv, detail::EpochLogWriter::Format::Csv);
-    if (!options_.log_jsonl.empty()) jsonl.emplace(options_.log_jsonl, detail::EpochLogWriter::Format::Jsonl);
+    const bool is_main = options_.distribution.is_main;
+    if (is_main && !options_.log_csv.empty()) csv.emplace(options_.log_csv, detail::EpochLogWriter::Format::Csv);
+    if (is_main && !options_.log_jsonl.empty())
+        jsonl.emplace(options_.log_jsonl, detail::EpochLogWriter::Format::Jsonl);
     const bool needs_monitor = options_.early_stopping_patience > 0 || !options_.best_checkpoint.empty() ||
                                !options_.best_weights.empty() || options_.restore_best_weights ||
                                (scheduler_ && scheduler_step_ == SchedulerStep::EpochMetric);
@@ -193,7 +201,7 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
         throw ValueError("Trainer: restore_best_weights: the best epoch so far (" + std::to_string(best_epoch_) +
                          ") ran before resume(), and neither best_weights nor best_checkpoint names a file that holds "
                          "its weights");
-    detail::ProgressDisplay progress(options_.progress);
+    detail::ProgressDisplay progress(is_main ? options_.progress : Progress::Off);
 
     for (const auto& cb : callbacks_) cb->on_fit_begin(*this);
     while (epoch_ < options_.epochs && !stop_requested_) {
@@ -208,6 +216,10 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
             const EpochLogs v = evaluate(*val_loader);
             for (const auto& [key, value] : v.values) logs.values["val_" + key] = value;
         }
+        if (options_.distribution.mean) {
+            for (auto& [key, value] : logs.values) value = options_.distribution.mean(value);
+            logs.values["samples_per_s"] *= static_cast<double>(options_.distribution.processes);
+        }
         logs.values["lr"] = lr;
         const double seconds = seconds_since(epoch_start);
         logs.values["seconds"] = seconds;
@@ -220,8 +232,9 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
                 best_value_ = value;
                 best_epoch_ = logs.epoch;
                 epochs_without_improvement_ = 0;
-                if (!options_.best_checkpoint.empty()) save_checkpoint(options_.best_checkpoint);
-                if (!options_.best_weights.empty()) io::save_safetensors(options_.best_weights, model_->state_dict());
+                if (is_main && !options_.best_checkpoint.empty()) save_checkpoint(options_.best_checkpoint);
+                if (is_main && !options_.best_weights.empty())
+                    io::save_safetensors(options_.best_weights, model_->state_dict());
                 if (options_.restore_best_weights) {
                     NoGradGuard no_grad;
                     best_state_ = StateDict();
@@ -245,7 +258,7 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
             result.stopped_early = true;
             stop_requested_ = true;
         }
-        if (!options_.last_checkpoint.empty()) save_checkpoint(options_.last_checkpoint);
+        if (is_main && !options_.last_checkpoint.empty()) save_checkpoint(options_.last_checkpoint);
         result.history.push_back(logs);
         for (const auto& cb : callbacks_) cb->on_epoch_end(*this, logs);
     }

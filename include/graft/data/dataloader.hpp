@@ -8,7 +8,8 @@
 // so consecutive loops see consecutive epochs 0, 1, 2, … whether or not a pass ran to the end.
 // set_epoch(e) makes the next pass epoch e (e.g. when resuming from a checkpoint). With shuffle,
 // the order of epoch e is a permutation drawn from derive_seed(seed, {e}): it differs between
-// epochs and is the same for the same seed and epoch. The epoch is also handed to
+// epochs and is the same for the same seed and epoch. With a DistributedSampler each process reads
+// its shard of that order (graft/data/distributed_sampler.hpp). The epoch is also handed to
 // Dataset::get_in_epoch, so per-sample augmentation (TransformedDataset) follows it.
 //
 // Threads. With num_threads == 1 each batch is assembled on the calling thread when the iterator
@@ -28,9 +29,11 @@
 #include <cstdint>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "graft/data/dataset.hpp"
+#include "graft/data/distributed_sampler.hpp"
 
 namespace graft::data {
 
@@ -45,6 +48,9 @@ struct DataLoaderOptions {
     std::size_t prefetch = 2;
     /// Threads assembling batches; 0 = graft::get_num_threads().
     std::size_t num_threads = 0;
+    /// Data parallelism: read only this rank's shard of each epoch's order
+    /// (graft/data/distributed_sampler.hpp); drop_last then applies to the shard's last batch.
+    std::optional<DistributedSampler> sampler = std::nullopt;
 };
 
 /// Stacks the samples' inputs, and their targets, along a new dimension 0: inputs [F] become
@@ -96,7 +102,7 @@ public:
     /// ValueError for a null dataset, batch_size 0 or prefetch 0.
     explicit DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options = {});
 
-    /// Batches per epoch: ceil(N / batch_size), or floor with drop_last.
+    /// Batches per epoch: ceil(N / batch_size), or floor with drop_last (N: the shard's size with a sampler).
     std::size_t size() const;
     std::size_t dataset_size() const { return dataset_->size(); }
     const DataLoaderOptions& options() const { return options_; }

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "graft/dtype.hpp"
@@ -23,6 +25,9 @@ struct AutogradMeta {
     std::weak_ptr<Node> grad_accumulator;     // the leaf's AccumulateGrad node, while a graph uses it
     bool retains_grad = false;                // non-leaf that keeps its .grad (retain_grad())
     bool is_view = false;                     // shares storage with a tensor that has history
+    // Called (id, hook) after a backward has finished accumulating into this leaf's .grad
+    // (autograd::add_post_accumulate_grad_hook).
+    std::vector<std::pair<std::uint64_t, std::function<void()>>> post_accumulate_grad_hooks;
 };
 
 struct TensorImpl {

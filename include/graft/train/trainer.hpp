@@ -17,6 +17,9 @@
 // (DataLoader::set_epoch) before each epoch, so a resumed run sees the same batches as one that
 // never stopped; with the RNG, optimizer and scheduler in the checkpoint it continues bit-identically.
 //
+// Data parallelism: with TrainerOptions::distribution (graft/dist/trainer.hpp) each process
+// trains its shard, logged values are averaged over processes, and only the main one writes.
+//
 // Two file formats: a checkpoint (best_checkpoint, last_checkpoint, save_checkpoint) is
 // io::save_checkpoint's file, the model's tensors under "model." next to the optimizer's,
 // scheduler's and RNG's, for resume() or io::load_checkpoint; best_weights is a plain state dict
@@ -43,6 +46,25 @@ namespace graft::train {
 namespace detail {
 class ProgressDisplay;
 }
+
+/// How a Trainer takes part in a data-parallel job (one process per rank, each reading its shard).
+/// Every logged value of an epoch (losses, metrics; not "lr" and "seconds") is replaced by its
+/// mean over the processes, so early stopping and the best epoch agree everywhere (with equal
+/// shards, as data::DistributedSampler makes them, the mean of the ranks' means is the global
+/// mean); "samples_per_s" becomes the job's throughput (the mean times the process count). Only
+/// the main process shows progress and writes logs and checkpoints; any process count resumes them.
+struct TrainerDistribution {
+    /// The mean of one value over the processes (a collective: every process calls it in the
+    /// same order). Empty: one process.
+    std::function<double(double)> mean;
+    /// The number of processes.
+    std::int64_t processes = 1;
+    /// Whether this process shows progress and writes logs and checkpoints.
+    bool is_main = true;
+    /// Turns gradient synchronization off (false) for the micro-batches before the last of an
+    /// accumulation (accumulate_steps > 1), and on again (true). Empty: nothing to turn.
+    std::function<void(bool)> set_gradient_sync;
+};
 
 /// (model output, batch target) → a 0-d loss.
 using LossFn = std::function<Tensor(const Tensor& output, const Tensor& target)>;
@@ -100,6 +122,9 @@ struct TrainerOptions {
     Progress progress = Progress::Auto;
     /// Also compute the metrics on the training batches ("train_accuracy", …).
     bool train_metrics = false;
+    /// Data parallelism across processes; graft::dist fills it (dist::trainer_distribution(ddp),
+    /// graft/dist/trainer.hpp). The default is one process.
+    TrainerDistribution distribution{};
 };
 
 /// What fit() did.
