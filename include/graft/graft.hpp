@@ -24,6 +24,7 @@
 #include "graft/io/safetensors.hpp"
 #include "graft/memory.hpp"
 #include "graft/models/bert.hpp"
+#include "graft/models/distilbert.hpp"
 #include "graft/models/gpt2.hpp"
 #include "graft/models/resnet.hpp"
 #include "graft/nn/activation.hpp"
