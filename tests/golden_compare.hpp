@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "graft/state_dict.hpp"
 #include "graft/tensor.hpp"
 
 namespace graft::test {
@@ -41,6 +42,21 @@ inline void expect_close(const std::string& what, const Tensor& got, const Tenso
     EXPECT_EQ(failures, 0u) << what << ": " << failures << " of " << a.size()
                             << " values beyond tolerance; worst at " << worst << ": graft " << a[worst]
                             << ", PyTorch " << b[worst];
+}
+
+/// Expects a model's state_dict() to hold exactly the tensors of a checkpoint, by name and shape,
+/// but for the checkpoint's `ignored` entries (buffers such as position_ids that the model makes
+/// itself).
+inline void expect_same_names_and_shapes(const StateDict& model, const StateDict& checkpoint,
+                                         const std::vector<std::string>& ignored) {
+    std::size_t compared = 0;
+    for (const auto& [name, t] : checkpoint) {
+        if (std::find(ignored.begin(), ignored.end(), name) != ignored.end()) continue;
+        ++compared;
+        ASSERT_TRUE(model.contains(name)) << name;
+        EXPECT_EQ(model.at(name).shape(), t.shape()) << name;
+    }
+    EXPECT_EQ(model.size(), compared);
 }
 
 }  // namespace graft::test

@@ -28,6 +28,7 @@
 #include "graft/memory.hpp"
 #include "graft/models/bert.hpp"
 #include "graft/models/causal_lm.hpp"
+#include "graft/models/distilbert.hpp"
 #include "graft/models/efficientnet.hpp"
 #include "graft/models/gpt2.hpp"
 #include "graft/models/llama.hpp"

@@ -9,15 +9,16 @@
 #include "graft/io/pretrained.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
+#include "models/attention_heads.hpp"
+#include "models/hf_classifier.hpp"
+#include "models/layer_stack.hpp"
 
 namespace graft::models {
 
 namespace {
 
-/// [B, T, H·D] → [B, H, T, D] (a view).
-Tensor split_heads(const Tensor& x, std::int64_t heads) {
-    return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
-}
+using detail::merge_heads;
+using detail::split_heads;
 
 /// HF's _init_weights for a Linear: N(0, initializer_range²) weight, zero bias.
 nn::Linear bert_linear(const BertConfig& c, std::int64_t in, std::int64_t out) {
@@ -96,7 +97,7 @@ Tensor BertSelfAttention::forward(const Tensor& x, const Tensor& key_mask) {
     options.mask = key_mask;
     options.dropout_p = is_training() ? config.attention_probs_dropout_prob : 0.0;
     const Tensor y = nn::functional::scaled_dot_product_attention(q, k, v, options);
-    return y.transpose(1, 2).reshape({x.size(0), x.size(1), config.hidden_size});
+    return merge_heads(y);
 }
 
 BertResidualOutput::BertResidualOutput(const BertConfig& c, std::int64_t in, std::string type)
@@ -173,13 +174,7 @@ void BertEncoder::reset() {
 }
 
 Tensor BertEncoder::forward(const Tensor& x, const Tensor& key_mask) {
-    Tensor h = x;
-    for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {
-        auto block = std::dynamic_pointer_cast<BertLayer>((*layer)[i]);
-        if (!block) throw ValueError("BertEncoder: layer." + std::to_string(i) + " is not a BertLayer");
-        h = nn::with_module_path("layer." + std::to_string(i), *block, [&] { return block->forward(h, key_mask); });
-    }
-    return h;
+    return detail::run_layers<BertLayer>(*layer, x, key_mask, "BertEncoder", "BertLayer");
 }
 
 BertPooler::BertPooler(const BertConfig& c) : config(c) {
@@ -269,32 +264,10 @@ nn::LoadReport BertForSequenceClassification::load_pretrained(const StateDict& d
 
 BertForSequenceClassification BertForSequenceClassification::from_pretrained(const std::filesystem::path& dir,
                                                                               const BertPretrainedOptions& options) {
-    std::string where = "BertForSequenceClassification::from_pretrained '";
-    where += dir.string();
-    where += '\'';
-    try {
-        BertConfig config = BertConfig::from_file(dir / "config.json");
-        if (options.num_labels > 0) {
-            if (options.num_labels != config.num_labels) config.id2label.clear();
-            config.num_labels = options.num_labels;
-        }
-        BertForSequenceClassification model(config);
-        // Strict but for the head: a pretrained encoder has no classifier (or one of another size),
-        // which then keeps its fresh initialisation, as transformers does.
-        nn::LoadReport report = model.load_pretrained(io::load_pretrained_state_dict(dir),
-                                                      {.strict = false, .mismatch = nn::MismatchPolicy::Skip});
-        const auto is_head = [](const std::string& name) { return name.starts_with("classifier."); };
-        bool ok = report.unexpected.empty();
-        for (const auto& name : report.missing) ok = ok && is_head(name);
-        for (const auto& m : report.mismatched) ok = ok && is_head(m.name);
-        if (!ok) throw ValueError("the weights do not fit the config (only classifier.* may be missing or differ):\n" +
-                                  report.to_string());
-        if (options.report != nullptr) *options.report = report;
-        return model;
-    } catch (Error& e) {
-        e.add_context(where);
-        throw;
-    }
+    // Strict but for the head: a pretrained encoder has no classifier (or one of another size),
+    // which then keeps its fresh initialisation, as transformers does.
+    return detail::classifier_from_pretrained<BertForSequenceClassification, BertConfig>(
+        dir, options, {"classifier."}, "BertForSequenceClassification::from_pretrained");
 }
 
 }  // namespace graft::models

@@ -3,12 +3,13 @@
 
 #include "graft/io/hf_config.hpp"
 #include "graft/models/bert.hpp"
+#include "models/hf_classifier.hpp"
 
 namespace graft::models {
 
 BertConfig BertConfig::from_hf_config(const io::HfConfig& j) {
     const auto unsupported = [&](const std::string& key, const std::string& value, const std::string& supported) {
-        return ValueError("BertConfig: " + j.source() + ": " + key + " " + value + " is not supported (" + supported + ")");
+        return detail::unsupported_setting(j, key, value, supported);
     };
     BertConfig c;
     c.vocab_size = j.required_int("vocab_size");
@@ -30,37 +31,10 @@ BertConfig BertConfig::from_hf_config(const io::HfConfig& j) {
     const std::string position = j.string_or("position_embedding_type", "absolute");
     if (position != "absolute")
         throw unsupported("position_embedding_type", "\"" + position + "\"", "only \"absolute\"");
-    const std::string problem = j.string_or("problem_type", "single_label_classification");
-    if (problem != "single_label_classification")
-        throw unsupported("problem_type", "\"" + problem + "\"", "only \"single_label_classification\"");
     for (const char* key : {"is_decoder", "add_cross_attention"})
         if (j.bool_or(key, false)) throw unsupported(key, "true", "BERT here is an encoder");
 
-    const auto labels = j.string_map_or_empty("id2label");
-    if (!labels.empty()) {
-        c.id2label.assign(labels.size(), "");
-        for (const auto& [id, name] : labels) {
-            std::size_t end = 0;
-            long long n = -1;
-            try {
-                n = std::stoll(id, &end);
-            } catch (const std::exception&) {
-            }
-            if (end != id.size() || n < 0 || n >= static_cast<long long>(labels.size()))
-                throw IOError("BertConfig: " + j.source() + ": id2label key \"" + id + "\" is not an id in 0…" +
-                              std::to_string(labels.size() - 1));
-            c.id2label[static_cast<std::size_t>(n)] = name;
-        }
-        c.num_labels = static_cast<std::int64_t>(labels.size());
-    } else {
-        c.num_labels = j.int_or("num_labels", c.num_labels);
-    }
-    try {
-        c.validate();
-    } catch (Error& e) {
-        e.add_context(j.source());
-        throw;
-    }
+    detail::finish_classifier_config(c, j);
     return c;
 }
 

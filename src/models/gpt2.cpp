@@ -13,20 +13,14 @@
 #include "graft/functional/attention.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
+#include "models/attention_heads.hpp"
 
 namespace graft::models {
 
 namespace {
 
-/// [B, T, H·D] → [B, H, T, D] (a view).
-Tensor split_heads(const Tensor& x, std::int64_t heads) {
-    return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
-}
-
-/// [B, H, T, D] → [B, T, H·D].
-Tensor merge_heads(const Tensor& x) {
-    return x.transpose(1, 2).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
-}
+using detail::merge_heads;
+using detail::split_heads;
 
 /// Appends `step` [B, H, T, D] to `cached` along T (the step itself when nothing is cached yet).
 Tensor appended(const Tensor& cached, const Tensor& step) {

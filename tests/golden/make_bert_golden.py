@@ -25,6 +25,10 @@ tests/golden/bert_tiny_golden.safetensors holding:
     attn.out_bool, attn.out_add    softmax(q·kᵀ/√4 + mask)·v with each mask (the fully masked row: 0)
     attn.grad_q/k/v_bool           gradients of sum(out_bool · attn.dout) w.r.t. q, k, v
     attn.dout                      float64 [2, 3, 5, 4]
+
+and the same for DistilBERT (modeling_distilbert.py's structure and names): tests/golden/distilbert_tiny/
+(config.json, model.safetensors) and tests/golden/distilbert_tiny_golden.safetensors (input_ids,
+attention_mask, labels, logits, loss, grad.<name> outside distilbert.embeddings).
 """
 import json
 import math
@@ -268,6 +272,169 @@ def attention_goldens(out):
                 "attn.grad_k_bool": grads[1].numpy(), "attn.grad_v_bool": grads[2].numpy()})
 
 
+DISTIL_CONFIG = {
+    "activation": "gelu",
+    "architectures": ["DistilBertForSequenceClassification"],
+    "attention_dropout": 0.1,
+    "dim": 32,
+    "dropout": 0.1,
+    "hidden_dim": 64,
+    "id2label": {"0": "NEGATIVE", "1": "POSITIVE"},
+    "initializer_range": 0.02,
+    "label2id": {"NEGATIVE": 0, "POSITIVE": 1},
+    "max_position_embeddings": 64,
+    "model_type": "distilbert",
+    "n_heads": 4,
+    "n_layers": 2,
+    "pad_token_id": 0,
+    "qa_dropout": 0.1,
+    "seq_classif_dropout": 0.2,
+    "sinusoidal_pos_embds": False,
+    "tie_weights_": True,
+    "transformers_version": "4.35.0",
+    "vocab_size": 100,
+}
+
+
+class DistilEmbeddings(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(c["vocab_size"], c["dim"], padding_idx=c["pad_token_id"])
+        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["dim"])
+        self.LayerNorm = nn.LayerNorm(c["dim"], eps=1e-12)
+        self.dropout = nn.Dropout(c["dropout"])
+
+    def forward(self, ids):
+        pos = torch.arange(ids.size(1)).unsqueeze(0)
+        return self.dropout(self.LayerNorm(self.word_embeddings(ids) + self.position_embeddings(pos)))
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.n_heads, self.dim = c["n_heads"], c["dim"]
+        self.q_lin, self.k_lin = nn.Linear(c["dim"], c["dim"]), nn.Linear(c["dim"], c["dim"])
+        self.v_lin, self.out_lin = nn.Linear(c["dim"], c["dim"]), nn.Linear(c["dim"], c["dim"])
+        self.dropout = nn.Dropout(c["attention_dropout"])
+
+    def forward(self, x, mask):
+        b, t, _ = x.shape
+        d = self.dim // self.n_heads
+
+        def shape(y):
+            return y.view(b, -1, self.n_heads, d).transpose(1, 2)
+
+        q = shape(self.q_lin(x)) / math.sqrt(d)
+        k, v = shape(self.k_lin(x)), shape(self.v_lin(x))
+        scores = torch.matmul(q, k.transpose(2, 3))
+        hidden = (mask == 0).view(b, 1, 1, t).expand_as(scores)
+        scores = scores.masked_fill(hidden, torch.finfo(scores.dtype).min)
+        weights = self.dropout(nn.functional.softmax(scores, dim=-1))
+        context = torch.matmul(weights, v).transpose(1, 2).contiguous().view(b, -1, self.dim)
+        return self.out_lin(context)
+
+
+class FFN(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.lin1, self.lin2 = nn.Linear(c["dim"], c["hidden_dim"]), nn.Linear(c["hidden_dim"], c["dim"])
+        self.dropout = nn.Dropout(c["dropout"])
+
+    def forward(self, x):
+        return self.dropout(self.lin2(nn.functional.gelu(self.lin1(x))))
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attention = MultiHeadSelfAttention(c)
+        self.sa_layer_norm = nn.LayerNorm(c["dim"], eps=1e-12)
+        self.ffn = FFN(c)
+        self.output_layer_norm = nn.LayerNorm(c["dim"], eps=1e-12)
+
+    def forward(self, x, mask):
+        sa = self.sa_layer_norm(self.attention(x, mask) + x)
+        return self.output_layer_norm(self.ffn(sa) + sa)
+
+
+class Transformer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.layer = nn.ModuleList([TransformerBlock(c) for _ in range(c["n_layers"])])
+
+    def forward(self, x, mask):
+        for block in self.layer:
+            x = block(x, mask)
+        return x
+
+
+class DistilBertModel(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.embeddings = DistilEmbeddings(c)
+        self.transformer = Transformer(c)
+
+    def forward(self, ids, mask):
+        return self.transformer(self.embeddings(ids), mask)
+
+
+class DistilBertForSequenceClassification(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.distilbert = DistilBertModel(c)
+        self.pre_classifier = nn.Linear(c["dim"], c["dim"])
+        self.classifier = nn.Linear(c["dim"], len(c["id2label"]))
+        self.dropout = nn.Dropout(c["seq_classif_dropout"])
+
+    def forward(self, ids, mask):
+        pooled = nn.ReLU()(self.pre_classifier(self.distilbert(ids, mask)[:, 0]))
+        return self.classifier(self.dropout(pooled))
+
+
+def distilbert_goldens():
+    """tests/golden/distilbert_tiny/ (config.json, model.safetensors with the position_ids buffer)
+    and distilbert_tiny_golden.safetensors: a padded batch, eval logits, loss, and the gradients
+    of every parameter outside distilbert.embeddings (frozen)."""
+    torch.manual_seed(SEED + 2)
+    c = DISTIL_CONFIG
+    model = DistilBertForSequenceClassification(c)
+    for name, p in model.named_parameters():
+        if "LayerNorm" in name or "layer_norm" in name:
+            nn.init.normal_(p, mean=1.0 if name.endswith("weight") else 0.0, std=0.1)
+        elif name.endswith("weight"):
+            nn.init.normal_(p, std=0.2)
+        else:
+            nn.init.normal_(p, std=0.05)
+    with torch.no_grad():
+        model.distilbert.embeddings.word_embeddings.weight[c["pad_token_id"]].zero_()
+    directory = os.path.join(HERE, "distilbert_tiny")
+    os.makedirs(directory, exist_ok=True)
+    state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    state["distilbert.embeddings.position_ids"] = np.arange(c["max_position_embeddings"], dtype=np.int64)[None, :]
+    write_safetensors(os.path.join(directory, "model.safetensors"), state, {"format": "pt"})
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+
+    ids = torch.randint(1, c["vocab_size"], (2, 6))
+    mask = torch.ones(2, 6, dtype=torch.int64)
+    mask[0, 3:] = 0
+    ids[0, 3:] = c["pad_token_id"]
+    labels = torch.tensor([1, 0])
+    model.eval()
+    for name, p in model.named_parameters():
+        p.requires_grad_(not name.startswith("distilbert.embeddings."))
+    logits = model(ids, mask)
+    loss = nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    out = {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "labels": labels.numpy(),
+           "logits": logits.detach().numpy(), "loss": loss.detach().numpy().reshape(())}
+    for name, p in model.named_parameters():
+        if p.grad is not None:
+            out[f"grad.{name}"] = p.grad.numpy().copy()
+    write_safetensors(os.path.join(HERE, "distilbert_tiny_golden.safetensors"), out,
+                      {"torch": torch.__version__, "seed": str(SEED + 2)})
+
+
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
@@ -300,6 +467,7 @@ def main():
     attention_goldens(out)
     write_safetensors(os.path.join(HERE, "bert_tiny_golden.safetensors"), out,
                       {"torch": torch.__version__, "seed": str(SEED)})
+    distilbert_goldens()
 
 
 if __name__ == "__main__":
