@@ -234,6 +234,55 @@ int main(int argc, char** argv) {
         run_step("real_mobilenet_v2_last_blocks_step", step_fn(net, x, y, ce, sgd(net)));
     }
 
+    // BertForSequenceClassification's layout at a small size (vocabulary 30522, width 256, 4 layers
+    // of 4 heads, FFN 1024), half the batch padded; no dropout, as the PyTorch definition has none.
+    // AdamW (lr 1e-4, weight decay 0.01) over the trainable parameters.
+    auto adamw = [](nn::Module& m) {
+        return std::make_shared<optim::AdamW>(m.trainable_parameters(),
+                                              optim::AdamWOptions{.lr = 1e-4, .weight_decay = 0.01});
+    };
+    if (want_any({"real_bert_classifier_full_step", "real_bert_classifier_last2_step"})) {
+        release_cached_memory();
+        models::BertConfig config;
+        config.hidden_size = 256, config.num_hidden_layers = 4, config.num_attention_heads = 4;
+        config.intermediate_size = 1024, config.hidden_dropout_prob = 0, config.attention_probs_dropout_prob = 0;
+        const Tensor ids = randint(0, 30522, {16, 128}), labels = randint(0, 2, {16});
+        Tensor mask = ones({16, 128}, DType::Int64);
+        mask.slice(0, 8, 16).slice(1, 96, 128).fill_(0);  // the second half of the batch is padded
+        auto bert_step = [&](models::BertForSequenceClassification& net) {
+            auto opt = adamw(net);
+            return std::function<void()>([&net, ids, mask, labels, opt] {
+                opt->zero_grad();
+                Tensor loss = bench::F::cross_entropy(net.forward(ids, mask), labels);
+                loss.backward();
+                opt->step();
+            });
+        };
+        models::BertForSequenceClassification full(config);
+        full.train();
+        if (want("real_bert_classifier_full_step")) run_step("real_bert_classifier_full_step", bert_step(full));
+        models::BertForSequenceClassification last2(config);
+        last2.train();
+        last2.freeze();
+        for (const char* part : {"bert.encoder.layer.2.*", "bert.encoder.layer.3.*", "bert.pooler.*", "classifier.*"})
+            last2.unfreeze(part);
+        if (want("real_bert_classifier_last2_step")) run_step("real_bert_classifier_last2_step", bert_step(last2));
+    }
+    // A Llama-style decoder (vocabulary 32000, width 512, 4 layers of 8 heads with 2 key/value heads,
+    // SwiGLU 1376, untied head) with LoRA r 8 / alpha 16 on q_proj and v_proj, the base frozen.
+    if (want("real_llama_lora_step")) {
+        release_cached_memory();
+        models::LlamaConfig config;
+        config.hidden_size = 512, config.intermediate_size = 1376, config.num_hidden_layers = 4;
+        config.num_attention_heads = 8, config.num_key_value_heads = 2;
+        models::LlamaForCausalLM llama(config);
+        llama.train();
+        nn::apply_lora(llama, {.r = 8, .alpha = 16, .target_modules = {"q_proj", "v_proj"}});
+        const Tensor tokens = randint(0, 32000, {4, 129});
+        const Tensor input = tokens.slice(1, 0, 128).contiguous(), target = tokens.slice(1, 1, 129).contiguous();
+        run_step("real_llama_lora_step", step_fn(llama, input, target, bench::lm_loss, adamw(llama)));
+    }
+
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     std::printf("peak_rss  %.1f MB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);
