@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
         else if (k == "--bucket-mb") o.bucket_mb = std::stod(value());
         else {
             if (dist::rank() == 0)
-                std::fprintf(stderr, "usage: bench_distributed [--workload mlp|gpt|gpt_lora] [--steps N] [--warmup N] "
+                std::fprintf(stderr, "usage: bench_distributed [--workload mlp|gpt|gpt_lora|resnet18_last_stage] [--steps N] [--warmup N] "
                                      "[--threads N] [--bucket-mb MB]\n");
             return k == "--help" ? 0 : 2;
         }
@@ -110,6 +110,14 @@ int main(int argc, char** argv) {
         if (o.workload == "gpt_lora") nn::apply_lora(gpt, {.r = 8, .target_modules = {"blocks.*.qkv", "blocks.*.proj"}});
         const std::int64_t b = std::max<std::int64_t>(1, 16 / world);
         run(o.workload + "_full_step", gpt, randint(0, 256, {b, 128}), randint(0, 256, {b, 128}), bench::lm_loss, o);
+    } else if (o.workload == "resnet18_last_stage") {
+        // real_resnet18_last_stage_step's model and data (layer4 and fc trainable, 16 images of
+        // 112×112 in all), with this bench's AdamW.
+        models::ResNet net = models::resnet18({.num_classes = 10});
+        net.train();
+        net.freeze_stages(3);
+        const std::int64_t b = std::max<std::int64_t>(1, 16 / world);
+        run("resnet18_last_stage_step", net, randn({b, 3, 112, 112}), randint(0, 10, {b}), ce, o);
     } else {
         if (dist::rank() == 0) std::fprintf(stderr, "bench_distributed: unknown workload %s\n", o.workload.c_str());
         return 2;
