@@ -1,7 +1,6 @@
 // autograd::checkpoint and nn::checkpoint_sequential: outputs and every gradient equal the direct
 // run bit for bit (dropout on), frozen parameters, inputs without grad, nesting, second backward,
 // the kept input protected from in-place writes, gradcheck, and the saved memory a segment keeps.
-#include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,24 +8,14 @@
 #include "graft/autograd/checkpoint.hpp"
 #include "graft/autograd/saved_memory.hpp"
 #include "graft/nn/checkpoint.hpp"
+#include "same_bits.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
+using graft::test::expect_same_bits;
 using graft::test::leaf64;
 
 namespace {
-
-/// Fails unless a and b hold the same float32 bits.
-void expect_same_bits(const Tensor& a, const Tensor& b, const std::string& what) {
-    ASSERT_TRUE(a.defined()) << what;
-    ASSERT_TRUE(b.defined()) << what;
-    ASSERT_EQ(a.shape(), b.shape()) << what;
-    const auto va = a.to_vector<float>(), vb = b.to_vector<float>();
-    std::size_t differing = 0;
-    for (std::size_t i = 0; i < va.size(); ++i)
-        differing += std::bit_cast<std::uint32_t>(va[i]) != std::bit_cast<std::uint32_t>(vb[i]) ? 1 : 0;
-    EXPECT_EQ(differing, 0u) << what << ": " << differing << " of " << va.size() << " values differ";
-}
 
 /// Linear → GELU → Dropout → Linear → Dropout, in training mode, seeded.
 nn::Sequential make_net(std::uint64_t seed = 3) {

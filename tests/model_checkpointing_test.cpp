@@ -1,15 +1,16 @@
 // models::set_gradient_checkpointing: GPT-2, BERT, DistilBERT and Llama give the same logits and
 // gradients bit for bit with their blocks checkpointed (dropout on), and keep less for the backward.
-#include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "graft/autograd/saved_memory.hpp"
 #include "graft/models/gradient_checkpointing.hpp"
+#include "same_bits.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
+using graft::test::expect_same_bits;
 
 namespace {
 
@@ -32,17 +33,6 @@ Step train_step(Model& model, Forward&& forward) {
     loss.backward();
     for (auto& [name, p] : model.named_parameters()) s.grads.emplace_back(name, p.grad());
     return s;
-}
-
-void expect_same_bits(const Tensor& a, const Tensor& b, const std::string& what) {
-    ASSERT_EQ(a.defined(), b.defined()) << what;
-    if (!a.defined()) return;
-    ASSERT_EQ(a.shape(), b.shape()) << what;
-    const auto va = a.to_vector<float>(), vb = b.to_vector<float>();
-    std::size_t differing = 0;
-    for (std::size_t i = 0; i < va.size(); ++i)
-        differing += std::bit_cast<std::uint32_t>(va[i]) != std::bit_cast<std::uint32_t>(vb[i]) ? 1 : 0;
-    EXPECT_EQ(differing, 0u) << what << ": " << differing << " of " << va.size() << " values differ";
 }
 
 /// Builds the model twice from one seed, switches checkpointing on in the second (expecting
