@@ -82,7 +82,11 @@ void count_node(Node& n, GraphWork& w) {
             any_needed = true;
             needed_bytes += in_bytes(i);
         }
-    w.largest_gradients = std::max(w.largest_gradients, any_needed ? out_bytes + needed_bytes : 0.0);
+    const bool view = name == "ViewBackward" || name == "PermuteBackward" || name == "SliceBackward" ||
+                      name == "SelectBackward" || name == "ExpandBackward";
+    // While a node runs, its incoming gradient and the input gradients it makes exist together (a
+    // view's input gradient mostly aliases its incoming one).
+    if (!view) w.largest_gradients = std::max(w.largest_gradients, any_needed ? out_bytes + needed_bytes : 0.0);
     // A GEMM-shaped op: `flop` per product, one more product per input gradient needed (a bias,
     // input 2, is a reduction: bytes).
     auto gemm = [&](double flop) {
@@ -108,8 +112,7 @@ void count_node(Node& n, GraphWork& w) {
         w.attn_fwd += flop;
         // The backward recomputes the scores and forms dV, dP, dQ, dK: five products to two.
         if (any_needed) w.attn_bwd += 2.5 * flop;
-    } else if (name == "ViewBackward" || name == "PermuteBackward" || name == "SliceBackward" ||
-               name == "SelectBackward" || name == "ExpandBackward") {
+    } else if (view) {
         // Views: no bytes forward; the backward writes or sums the gradient once.
         if (any_needed) w.bytes_bwd += out_bytes + needed_bytes;
     } else {
