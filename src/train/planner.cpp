@@ -11,6 +11,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 
@@ -60,7 +61,7 @@ struct GraphWork {
     double attn_fwd = 0, attn_bwd = 0;  // FLOP
     double bytes_fwd = 0, bytes_bwd = 0;
     std::int64_t nodes = 0, checkpoints = 0;
-    double largest_gradients = 0;  // bytes: one node's incoming and outgoing gradients
+    double largest_gradients = 0;  // bytes: one node's incoming and outgoing non-leaf gradients
 };
 
 /// Adds one node's forward and backward work (the backward only for the inputs that need it).
@@ -76,17 +77,19 @@ void count_node(Node& n, GraphWork& w) {
     auto in_bytes = [&](std::size_t i) { return numel(n.input_shapes[i]) * static_cast<double>(dtype_size(n.input_dtypes[i])); };
     const double out_bytes = numel(n.output_shape) * static_cast<double>(dtype_size(n.output_dtype));
     bool any_needed = false;
-    double needed_bytes = 0;
+    double needed_bytes = 0, needed_activation_bytes = 0;
     for (std::size_t i = 0; i < inputs; ++i)
         if (n.needs_input_grad(i)) {
             any_needed = true;
             needed_bytes += in_bytes(i);
+            // A leaf's gradient becomes its .grad (counted with the gradients); the others are in flight.
+            if (std::string_view(n.next[i]->name()) != "AccumulateGrad") needed_activation_bytes += in_bytes(i);
         }
     const bool view = name == "ViewBackward" || name == "PermuteBackward" || name == "SliceBackward" ||
                       name == "SelectBackward" || name == "ExpandBackward";
     // While a node runs, its incoming gradient and the input gradients it makes exist together (a
     // view's input gradient mostly aliases its incoming one).
-    if (!view) w.largest_gradients = std::max(w.largest_gradients, any_needed ? out_bytes + needed_bytes : 0.0);
+    if (!view && any_needed) w.largest_gradients = std::max(w.largest_gradients, out_bytes + needed_activation_bytes);
     // A GEMM-shaped op: `flop` per product, one more product per input gradient needed (a bias,
     // input 2, is a reduction: bytes).
     auto gemm = [&](double flop) {
