@@ -73,6 +73,14 @@ TEST(Planner, SavedActivationsAreWhatTheGraphHolds) {
     EXPECT_EQ(doubled.memory.saved_activations, 2 * est.memory.saved_activations);
 }
 
+TEST(Planner, WorkspaceIsTheLargestNodesActivationGradients) {
+    // The ReLU's backward holds its incoming and outgoing gradients, [8, 20] each; the first
+    // layer's weight gradient becomes its .grad (counted with the gradients), so it is not workspace.
+    auto net = mlp();
+    const auto est = train::plan_step(net, mlp_loss(8), {}, fixed_throughput());
+    EXPECT_EQ(est.memory.workspace, std::size_t{2 * 8 * 20 * 4});
+}
+
 TEST(Planner, GemmWorkFollowsTheNeededGradients) {
     auto net = mlp();
     const std::int64_t batch = 8;
