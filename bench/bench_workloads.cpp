@@ -6,6 +6,7 @@
 //   build/bench/bench_workloads --threads 1 --filter mlp
 //   build/bench/bench_workloads --reps 3 --warmup 1  # quicker, noisier
 //   build/bench/bench_workloads --filter gpt --profile 5   # + where each step's time goes
+//   build/bench/bench_workloads --filter gpt_full --checkpoint   # the GPT's blocks checkpointed
 //
 // --profile N runs N more steps of each training workload under graft::profiler and prints the
 // step's wall and CPU time (on a shared machine the CPU time of a one-thread run is the steadier
@@ -18,16 +19,32 @@
 // Each workload runs `warmup` untimed steps, then `reps` timed ones, and
 // prints the median. A training step is zero_grad, forward, loss, backward and an AdamW step over
 // the trainable parameters. The last line is the process's peak resident memory.
+//
+// --checkpoint runs the GPT workloads with every block checkpointed (autograd::checkpoint), named
+// with a `_ckpt` suffix. Each GPT workload also prints `saved_activations  X MB`: what one step's
+// graph holds for its backward between forward and backward, parameters excluded.
+//
+// --plan runs the dry-run planner (graft/train/planner.hpp) on each training workload before timing
+// it and prints a `plan` line: the estimated step time and peak memory next to the measured median
+// and peak resident memory. The peak is measured per workload (the kernel's high-water mark is
+// reset before it, /proc/self/clear_refs), and compared with the resident memory before the model
+// existed plus the planner's total. Run one workload per process (--filter) for clean figures.
+// With one thread (--threads 1) both the calibration and the step are timed in CPU time.
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
 
 #include "workloads.hpp"
 
@@ -42,20 +59,68 @@ struct Options {
     int warmup = 3;
     std::string filter;
     int profile = 0;  // steps to profile per training workload (0: none)
+    bool checkpoint = false;  // the GPT's blocks through autograd::checkpoint
+    bool plan = false;        // the planner's estimate next to each training workload's figures
 };
 
-double median_ms(const std::function<void()>& fn, const Options& o) {
+/// A field of /proc/self/status in kB ("VmRSS", "VmHWM"); 0 when it cannot be read.
+double status_kb(const std::string& field) {
+    std::ifstream in("/proc/self/status");
+    std::string key;
+    double value = 0;
+    while (in >> key) {
+        if (key == field + ":") {
+            in >> value;
+            return value;
+        }
+        in.ignore(1 << 12, '\n');
+    }
+    return 0;
+}
+
+/// Resets the process's peak resident memory (VmHWM) to its current resident memory.
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+/// Bytes of a model's parameters and buffers.
+double model_bytes(const nn::Module& m) {
+    double b = 0;
+    for (const auto& [name, p] : m.named_parameters()) b += static_cast<double>(p.numel() * p.element_size());
+    for (const auto& [name, t] : m.named_buffers()) b += static_cast<double>(t.numel() * t.element_size());
+    return b;
+}
+
+/// The process's CPU time so far (all threads), in ms.
+double process_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return 1e3 * static_cast<double>(ts.tv_sec) + 1e-6 * static_cast<double>(ts.tv_nsec);
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// Median wall and CPU (process, all threads) milliseconds of the timed runs.
+struct Timing {
+    double wall_ms, cpu_ms;
+};
+
+Timing time_ms(const std::function<void()>& fn, const Options& o) {
     for (int i = 0; i < o.warmup; ++i) fn();
-    std::vector<double> ts;
+    std::vector<double> wall, cpu;
     for (int i = 0; i < o.reps; ++i) {
         const auto t0 = Clock::now();
+        const double c0 = process_cpu_ms();
         fn();
-        ts.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        cpu.push_back(process_cpu_ms() - c0);
+        wall.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-    std::sort(ts.begin(), ts.end());
-    const std::size_t n = ts.size();
-    return n % 2 ? ts[n / 2] : 0.5 * (ts[n / 2 - 1] + ts[n / 2]);
+    return {median(wall), median(cpu)};
 }
+
+double median_ms(const std::function<void()>& fn, const Options& o) { return time_ms(fn, o).wall_ms; }
 
 /// A training step over the trainable parameters: zero_grad, forward, loss, backward, and a step
 /// of `opt` (AdamW with lr 1e-3 when none is given).
@@ -119,8 +184,21 @@ void profile_steps(const std::string& name, const std::function<void()>& fn, int
 
 Tensor ce(const Tensor& out, const Tensor& y) { return bench::F::cross_entropy(out, y); }
 
+/// Bytes the graph of one forward and loss holds for its backward, the parameters' own storages
+/// excluded (the graph is freed before returning).
+std::size_t saved_activation_bytes(nn::Module& model, const Tensor& x, const Tensor& y,
+                                   const std::function<Tensor(const Tensor&, const Tensor&)>& loss_fn) {
+    const std::size_t before = autograd::saved_tensor_bytes();
+    const Tensor loss = loss_fn(model.forward(x), y);
+    std::size_t saved = autograd::saved_tensor_bytes() - before;
+    for (const auto& [name, p] : model.named_parameters())
+        if (p.storage()->saved_refs() > 0) saved -= p.storage()->nbytes();
+    return saved;
+}
+
 void usage(const char* argv0) {
-    std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS]\n"
+    std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS] "
+                "[--checkpoint] [--plan]\n"
                 "Times the reference workloads of docs/performance.md; one line each: name  median_ms.\n",
                 argv0);
 }
@@ -146,6 +224,8 @@ int main(int argc, char** argv) {
         else if (k == "--warmup") o.warmup = std::max(0, std::stoi(value()));
         else if (k == "--filter") o.filter = value();
         else if (k == "--profile") o.profile = std::max(0, std::stoi(value()));
+        else if (k == "--checkpoint") o.checkpoint = true;
+        else if (k == "--plan") o.plan = true;
         else {
             std::fprintf(stderr, "bench_workloads: unknown option %s (see --help)\n", k.c_str());
             return 2;
@@ -160,8 +240,46 @@ int main(int argc, char** argv) {
     auto report = [](const std::string& name, double ms) { std::printf("%s  %.3f ms\n", name.c_str(), ms), std::fflush(stdout); };
     // Times a training workload, then profiles it when asked.
     auto run_step = [&](const std::string& name, const std::function<void()>& fn) {
-        report(name, median_ms(fn, o));
+        const Timing t = time_ms(fn, o);
+        report(name, t.wall_ms);
         if (o.profile > 0) profile_steps(name, fn, o.profile);
+        return t;
+    };
+    std::optional<train::Throughput> throughput;
+    // With --plan: the planner's estimate for the workload, then the workload timed, then both
+    // side by side. Without: the workload timed.
+    auto run_planned = [&](const std::string& name, nn::Module& model, const train::ExampleLoss& loss,
+                           train::TrainingPlan plan, const std::function<void()>& fn) {
+        if (!o.plan) return (void)run_step(name, fn);
+        // One thread: CPU time on both sides, which other users of a shared machine do not inflate.
+        const bool cpu = get_num_threads() == 1;
+        if (!throughput) {
+            throughput = train::Throughput::measure(cpu ? train::TimeBase::ProcessCpu : train::TimeBase::Wall);
+            std::printf("throughput  gemm %.1f GFLOP/s  attention %.1f GFLOP/s  bandwidth %.1f GB/s  op %.2f us\n",
+                        throughput->gemm_gflops, throughput->attention_gflops, throughput->bandwidth_gbps,
+                        throughput->op_overhead_us);
+        }
+        plan.label = name;
+        const train::PlanEstimate est = train::plan_step(model, loss, plan, *throughput);
+        release_cached_memory();
+        const double before_model_mb = status_kb("VmRSS") / 1024.0 - model_bytes(model) / (1024.0 * 1024.0);
+        reset_peak_rss();
+        const Timing t = run_step(name, fn);
+        const double ms = cpu ? t.cpu_ms : t.wall_ms;
+        const double peak_mb = status_kb("VmHWM") / 1024.0;
+        const double est_peak_mb = before_model_mb + static_cast<double>(est.memory.total()) / (1024.0 * 1024.0);
+        std::printf("plan %s  est %.1f ms  measured %.1f ms %s  (%+.0f%%)  est_peak %.0f MB  measured_peak %.0f MB  (%+.0f%%)"
+                    "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f MB, gemm %.2f GFLOP, attn %.2f GFLOP,"
+                    " other %.3f GB, %lld ops]\n",
+                    name.c_str(), est.step_ms, ms, cpu ? "CPU" : "wall", 100.0 * (est.step_ms / ms - 1), est_peak_mb, peak_mb,
+                    100.0 * (est_peak_mb / peak_mb - 1), est.memory.parameters / 1e6, est.memory.gradients / 1e6,
+                    est.memory.optimizer_state / 1e6, est.memory.saved_activations / 1e6, est.memory.workspace / 1e6,
+                    est.work.gemm_gflop, est.work.attention_gflop, est.work.other_gb + est.work.optimizer_gb,
+                    static_cast<long long>(est.work.ops));
+        std::fflush(stdout);
+    };
+    auto example_loss = [](const Tensor& x, const Tensor& y, std::function<Tensor(const Tensor&, const Tensor&)> loss_fn) {
+        return train::ExampleLoss([x, y, loss_fn](nn::Module& m) { return loss_fn(m.forward(x), y); });
     };
 
     manual_seed(0);
@@ -177,7 +295,8 @@ int main(int argc, char** argv) {
     if (want_any({"mlp_full_step", "mlp_head_only_step", "mlp_inference"})) {
         nn::Sequential mlp = bench::make_mlp();
         const Tensor x = randn({256, 784}), y = randint(0, 10, {256});
-        if (want("mlp_full_step")) run_step("mlp_full_step", step_fn(mlp, x, y, ce));
+        if (want("mlp_full_step"))
+            run_planned("mlp_full_step", mlp, example_loss(x, y, ce), {}, step_fn(mlp, x, y, ce));
         mlp.freeze("0.*").freeze("2.*");
         if (want("mlp_head_only_step")) run_step("mlp_head_only_step", step_fn(mlp, x, y, ce));
         if (want("mlp_inference")) {
@@ -189,19 +308,31 @@ int main(int argc, char** argv) {
     if (want("cnn_full_step")) {
         bench::Cnn cnn;
         const Tensor x = randn({64, 3, 32, 32}), y = randint(0, 10, {64});
-        run_step("cnn_full_step", step_fn(cnn, x, y, ce));
+        run_planned("cnn_full_step", cnn, example_loss(x, y, ce), {}, step_fn(cnn, x, y, ce));
     }
     // Each model's buffers go back to the system before the next model runs, so the peak
     // resident memory below is the largest workload's, not the sum of what the cache kept.
     release_cached_memory();
     if (want_any({"gpt_full_step", "gpt_last_block_step"})) {
         bench::Gpt gpt;
+        gpt.checkpoint_blocks = o.checkpoint;
+        const std::string suffix = o.checkpoint ? "_ckpt" : "";
         const Tensor idx = randint(0, 256, {16, 128}), tgt = randint(0, 256, {16, 128});
-        if (want("gpt_full_step")) run_step("gpt_full_step", step_fn(gpt, idx, tgt, bench::lm_loss));
+        auto gpt_step = [&](const std::string& name) {
+            std::printf("saved_activations %s  %.1f MB\n", (name + suffix).c_str(),
+                        static_cast<double>(saved_activation_bytes(gpt, idx, tgt, bench::lm_loss)) / 1e6);
+            const train::TrainingPlan plan{
+                .gradient_checkpointing = o.checkpoint, .checkpointing_switch = [](nn::Module& m, bool on) {
+                    auto& model = dynamic_cast<bench::Gpt&>(m);
+                    return std::exchange(model.checkpoint_blocks, on);
+                }};
+            run_planned(name + suffix, gpt, example_loss(idx, tgt, bench::lm_loss), plan,
+                        step_fn(gpt, idx, tgt, bench::lm_loss));
+        };
+        if (want("gpt_full_step")) gpt_step("gpt_full_step");
         gpt.freeze();
         gpt.unfreeze("blocks.3.*").unfreeze("lnf.*").unfreeze("head.*");
-        if (want("gpt_last_block_step"))
-            run_step("gpt_last_block_step", step_fn(gpt, idx, tgt, bench::lm_loss));
+        if (want("gpt_last_block_step")) gpt_step("gpt_last_block_step");
     }
 
     // The real-architecture workloads (bench/pytorch/real_workloads.py defines them): torchvision's
@@ -219,7 +350,8 @@ int main(int argc, char** argv) {
         net.train();
         if (frozen_stages > 0) net.freeze_stages(frozen_stages);
         const Tensor x = randn({batch, 3, 112, 112}), y = randint(0, 10, {batch});
-        run_step(name, step_fn(net, x, y, ce, sgd(net)));
+        run_planned(name, net, example_loss(x, y, ce), {.optimizer = train::OptimizerKind::SGDMomentum},
+                    step_fn(net, x, y, ce, sgd(net)));
     };
     resnet_step("real_resnet18_full_step", models::resnet18, 16, 0);
     resnet_step("real_resnet18_last_stage_step", models::resnet18, 16, 3);
@@ -260,13 +392,18 @@ int main(int argc, char** argv) {
         };
         models::BertForSequenceClassification full(config);
         full.train();
-        if (want("real_bert_classifier_full_step")) run_step("real_bert_classifier_full_step", bert_step(full));
+        const train::ExampleLoss bert_loss = [&](nn::Module& m) {
+            return bench::F::cross_entropy(dynamic_cast<models::BertForSequenceClassification&>(m).forward(ids, mask), labels);
+        };
+        if (want("real_bert_classifier_full_step"))
+            run_planned("real_bert_classifier_full_step", full, bert_loss, {}, bert_step(full));
         models::BertForSequenceClassification last2(config);
         last2.train();
         last2.freeze();
         for (const char* part : {"bert.encoder.layer.2.*", "bert.encoder.layer.3.*", "bert.pooler.*", "classifier.*"})
             last2.unfreeze(part);
-        if (want("real_bert_classifier_last2_step")) run_step("real_bert_classifier_last2_step", bert_step(last2));
+        if (want("real_bert_classifier_last2_step"))
+            run_planned("real_bert_classifier_last2_step", last2, bert_loss, {}, bert_step(last2));
     }
     // A Llama-style decoder (vocabulary 32000, width 512, 4 layers of 8 heads with 2 key/value heads,
     // SwiGLU 1376, untied head) with LoRA r 8 / alpha 16 on q_proj and v_proj, the base frozen.
@@ -280,7 +417,8 @@ int main(int argc, char** argv) {
         nn::apply_lora(llama, {.r = 8, .alpha = 16, .target_modules = {"q_proj", "v_proj"}});
         const Tensor tokens = randint(0, 32000, {4, 129});
         const Tensor input = tokens.slice(1, 0, 128).contiguous(), target = tokens.slice(1, 1, 129).contiguous();
-        run_step("real_llama_lora_step", step_fn(llama, input, target, bench::lm_loss, adamw(llama)));
+        run_planned("real_llama_lora_step", llama, example_loss(input, target, bench::lm_loss), {},
+                    step_fn(llama, input, target, bench::lm_loss, adamw(llama)));
     }
 
     rusage ru{};

@@ -69,7 +69,8 @@ struct Block : nn::Cloneable<Block> {
     nn::Child<nn::Linear> qkv, proj, fc1, fc2;
 };
 
-/// Char GPT: vocab 256, d 256, 4 blocks, 4 heads, T 128, untied head.
+/// Char GPT: vocab 256, d 256, 4 blocks, 4 heads, T 128, untied head. With checkpoint_blocks each
+/// block runs through autograd::checkpoint (recomputed in the backward).
 struct Gpt : nn::Cloneable<Gpt> {
     static constexpr std::int64_t V = 256, D = 256, L = 4, H = 4, T = 128;
     Gpt() { reset(); }
@@ -83,7 +84,8 @@ struct Gpt : nn::Cloneable<Gpt> {
     }
     Tensor forward(const Tensor& idx) override {
         Tensor x = wte(idx) + wpe(arange(0, idx.size(1), 1, DType::Int64));
-        for (const auto& b : blocks->children()) x = b->forward(x);
+        for (const auto& b : blocks->children())
+            x = checkpoint_blocks ? autograd::checkpoint([b](const Tensor& h) { return b->forward(h); }, x) : b->forward(x);
         return head(lnf(x));
     }
     std::string type_name() const override { return "Gpt"; }
@@ -91,6 +93,7 @@ struct Gpt : nn::Cloneable<Gpt> {
     nn::Child<nn::ModuleList> blocks;
     nn::Child<nn::LayerNorm> lnf;
     nn::Child<nn::Linear> head;
+    bool checkpoint_blocks = false;
 };
 
 /// Cross-entropy over every position of [B, T, V] logits and [B, T] targets.

@@ -105,6 +105,7 @@ QUICK_MATCH=(
   'build/examples/finetune_digits'
   'build/examples/finetune_charlm'
   'build/examples/finetune_from_pytorch'
+  'build/examples/plan_finetune'
   'bench/compare\.sh'
 )
 QUICK_SED=(
@@ -113,6 +114,7 @@ QUICK_SED=(
   's/$/ --seeds 2 --pretrain-epochs 3 --epochs 4 --early 2 --no-cache-compare/'
   's/$/ --pretrain-steps 30 --finetune-steps 30 --block 32 --batch 8 --n-embd 32/'
   's/$/ --epochs 20/'
+  's/$/ --n-layer 2 --n-embd 64 --n-head 4 --batch 4 --seq 32 --depth-step 1/'
   's/REPS=[0-9]+/REPS=1/; s/^/TORCH_BENCH=\/dev\/null /'
 )
 declare -A DEFAULT_FILTER=(

@@ -2,14 +2,17 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "autograd/nested_backward.hpp"
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
+#include "graft/autograd/saved_memory.hpp"
 #include "graft/profiler.hpp"
 
 namespace graft {
@@ -18,6 +21,24 @@ namespace {
 thread_local bool grad_mode_enabled = true;
 /// The callbacks queued by the backward running on this thread (null when none runs).
 thread_local std::vector<std::function<void()>>* queued_callbacks = nullptr;
+
+/// autograd::saved_tensor_bytes(): every change of a storage's saved-reference count goes through
+/// add_saved_ref / drop_saved_ref below, under this mutex, so a storage is counted exactly while
+/// its count is above zero.
+std::mutex saved_bytes_mutex;
+std::size_t saved_bytes = 0;
+
+void add_saved_ref(Storage& s) {
+    const std::lock_guard lock(saved_bytes_mutex);
+    s.add_saved_ref();
+    if (s.saved_refs() == 1) saved_bytes += s.nbytes();
+}
+
+void drop_saved_ref(Storage& s) {
+    const std::lock_guard lock(saved_bytes_mutex);
+    s.drop_saved_ref();
+    if (s.saved_refs() == 0) saved_bytes -= s.nbytes();
+}
 
 /// Whether t is the only handle on its memory: nothing else (another Tensor, a view, a saved
 /// tensor, a mapped file) can see a write into it. t must be contiguous and span its storage.
@@ -111,12 +132,12 @@ SavedTensor::SavedTensor(const Tensor& t) {
     // A detached alias: saving an op's own output must not create a reference cycle.
     tensor_ = t.detach();
     version_ = t.storage()->version();
-    t.storage()->add_saved_ref();
+    add_saved_ref(*t.storage());
 }
 
 SavedTensor::SavedTensor(const SavedTensor& other)
     : tensor_(other.tensor_), version_(other.version_), released_(other.released_) {
-    if (tensor_.defined()) tensor_.storage()->add_saved_ref();
+    if (tensor_.defined()) add_saved_ref(*tensor_.storage());
 }
 
 SavedTensor& SavedTensor::operator=(const SavedTensor& other) {
@@ -130,11 +151,11 @@ SavedTensor& SavedTensor::operator=(const SavedTensor& other) {
 }
 
 SavedTensor::~SavedTensor() {
-    if (tensor_.defined()) tensor_.storage()->drop_saved_ref();
+    if (tensor_.defined()) drop_saved_ref(*tensor_.storage());
 }
 
 void SavedTensor::release() {
-    if (tensor_.defined()) tensor_.storage()->drop_saved_ref();
+    if (tensor_.defined()) drop_saved_ref(*tensor_.storage());
     tensor_ = Tensor();
     released_ = true;
 }
@@ -153,6 +174,11 @@ Tensor SavedTensor::unpack(const char* op) const {
 }
 
 namespace autograd {
+
+std::size_t saved_tensor_bytes() {
+    const std::lock_guard lock(saved_bytes_mutex);
+    return saved_bytes;
+}
 
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
     if (!GradMode::is_enabled()) return false;
@@ -231,6 +257,14 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
     CallbackScope callbacks;
     run_graph(roots, grads, retain_graph);
     callbacks.run();
+}
+
+void autograd::detail::run_nested_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads) {
+    if (queued_callbacks == nullptr) {
+        run_backward(roots, grads, false);
+        return;
+    }
+    run_graph(roots, grads, false);
 }
 
 namespace {

@@ -174,7 +174,7 @@ void BertEncoder::reset() {
 }
 
 Tensor BertEncoder::forward(const Tensor& x, const Tensor& key_mask) {
-    return detail::run_layers<BertLayer>(*layer, x, key_mask, "BertEncoder", "BertLayer");
+    return detail::run_layers<BertLayer>(*layer, x, key_mask, gradient_checkpointing, "BertEncoder", "BertLayer");
 }
 
 BertPooler::BertPooler(const BertConfig& c) : config(c) {

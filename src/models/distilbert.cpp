@@ -180,7 +180,7 @@ void DistilBertTransformer::reset() {
 }
 
 Tensor DistilBertTransformer::forward(const Tensor& x, const Tensor& key_mask) {
-    return detail::run_layers<DistilBertBlock>(*layer, x, key_mask, "DistilBertTransformer", "DistilBertBlock");
+    return detail::run_layers<DistilBertBlock>(*layer, x, key_mask, gradient_checkpointing, "DistilBertTransformer", "DistilBertBlock");
 }
 
 DistilBertModel::DistilBertModel(const DistilBertConfig& c) : config(c) {

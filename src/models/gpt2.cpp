@@ -14,6 +14,7 @@
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
 #include "models/attention_heads.hpp"
+#include "models/layer_stack.hpp"
 
 namespace graft::models {
 
@@ -138,7 +139,8 @@ Tensor GPT2Model::forward(const Tensor& ids, KVCache* cache) {
         auto block = std::dynamic_pointer_cast<GPT2Block>((*h)[i]);
         if (!block) throw ValueError("GPT2Model: h." + std::to_string(i) + " is not a GPT2Block");
         LayerKV* kv = cache != nullptr ? &cache->layers[static_cast<std::size_t>(i)] : nullptr;
-        x = nn::with_module_path("h." + std::to_string(i), *block, [&] { return block->forward(x, kv); });
+        x = detail::run_block("h." + std::to_string(i), block, gradient_checkpointing && cache == nullptr, x,
+                              [block, kv](const Tensor& in) { return block->forward(in, kv); });
     }
     return ln_f(x);
 }

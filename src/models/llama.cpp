@@ -14,6 +14,7 @@
 #include "graft/io/hf_config.hpp"
 #include "graft/io/pretrained.hpp"
 #include "graft/ops.hpp"
+#include "models/layer_stack.hpp"
 
 namespace graft::models {
 
@@ -51,10 +52,10 @@ Tensor appended(const Tensor& cached, const Tensor& step) {
     return cached.defined() ? cat({cached, step}, 2) : step;
 }
 
-LlamaDecoderLayer& layer_at(nn::ModuleList& list, std::int64_t i) {
+std::shared_ptr<LlamaDecoderLayer> layer_at(nn::ModuleList& list, std::int64_t i) {
     auto layer = std::dynamic_pointer_cast<LlamaDecoderLayer>(list[i]);
     if (!layer) throw ValueError("LlamaModel: layers." + std::to_string(i) + " is not a LlamaDecoderLayer");
-    return *layer;
+    return layer;
 }
 
 }  // namespace
@@ -168,9 +169,10 @@ Tensor LlamaModel::forward(const Tensor& ids, KVCache* cache, const Tensor& padd
     }
     Tensor x = embed_tokens(ids);
     for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {
-        LlamaDecoderLayer& layer = layer_at(*layers, i);
+        std::shared_ptr<LlamaDecoderLayer> layer = layer_at(*layers, i);
         LayerKV* kv = cache != nullptr ? &cache->layers[static_cast<std::size_t>(i)] : nullptr;
-        x = nn::with_module_path("layers." + std::to_string(i), layer, [&] { return layer.forward(x, kv, keep); });
+        x = detail::run_block("layers." + std::to_string(i), layer, gradient_checkpointing && cache == nullptr, x,
+                              [layer, kv, keep](const Tensor& in) { return layer->forward(in, kv, keep); });
     }
     return norm(x);
 }

@@ -175,6 +175,9 @@ public:
 
     BertConfig config;
     nn::Child<nn::ModuleList> layer;
+    /// Runs each block through autograd::checkpoint while grad mode is on: the blocks keep only their
+    /// inputs for the backward, which recomputes them (models::set_gradient_checkpointing).
+    bool gradient_checkpointing = false;
 };
 
 /// tanh(dense(first token's hidden state)).

@@ -133,6 +133,10 @@ public:
     nn::Child<nn::Embedding> wte, wpe;
     nn::Child<nn::ModuleList> h;
     nn::Child<nn::LayerNorm> ln_f;
+    /// Runs each block through autograd::checkpoint while grad mode is on and no KV cache is
+    /// passed: the blocks keep only their inputs for the backward, which recomputes them
+    /// (models::set_gradient_checkpointing).
+    bool gradient_checkpointing = false;
 };
 
 /// HF's GPT2LMHeadModel: "transformer" (GPT2Model) and a bias-free output projection tied to

@@ -147,6 +147,10 @@ public:
     nn::Child<nn::Embedding> embed_tokens;
     nn::Child<nn::ModuleList> layers;
     nn::Child<nn::RMSNorm> norm;
+    /// Runs each block through autograd::checkpoint while grad mode is on and no KV cache is
+    /// passed: the blocks keep only their inputs for the backward, which recomputes them
+    /// (models::set_gradient_checkpointing).
+    bool gradient_checkpointing = false;
 };
 
 /// HF's LlamaForCausalLM (and Qwen2ForCausalLM): "model" (LlamaModel) and "lm_head" (Linear

@@ -1,0 +1,383 @@
+// train::plan_step: a fine-tuning plan's memory and step time from one recorded forward, priced
+// with kernel throughput measured on this machine.
+#include "graft/train/planner.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+#include "graft/autograd.hpp"
+#include "graft/autograd/saved_memory.hpp"
+#include "graft/error.hpp"
+#include "graft/functional/attention.hpp"
+#include "graft/models/gradient_checkpointing.hpp"
+#include "graft/ops.hpp"
+#include "graft/random.hpp"
+
+namespace graft::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Seconds on the time base's clock: elapsed, or the process's CPU time.
+double now_seconds(TimeBase base) {
+    if (base == TimeBase::Wall) return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// Median seconds of `reps` calls of fn after `warmup` untimed ones.
+template <class F>
+double median_seconds(TimeBase base, F&& fn, int warmup, int reps) {
+    for (int i = 0; i < warmup; ++i) fn();
+    std::vector<double> t;
+    for (int i = 0; i < reps; ++i) {
+        const double t0 = now_seconds(base);
+        fn();
+        t.push_back(now_seconds(base) - t0);
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+double numel(const Shape& s) {
+    return std::accumulate(s.begin(), s.end(), 1.0, [](double a, std::int64_t b) { return a * static_cast<double>(b); });
+}
+
+/// The work one recorded graph stands for: its ops' forward, and the backward the plan needs.
+struct GraphWork {
+    double gemm_fwd = 0, gemm_bwd = 0;  // FLOP
+    double attn_fwd = 0, attn_bwd = 0;  // FLOP
+    double bytes_fwd = 0, bytes_bwd = 0;
+    std::int64_t nodes = 0, checkpoints = 0;
+    double largest_gradients = 0;  // bytes: one node's incoming and outgoing non-leaf gradients
+};
+
+/// Adds one node's forward and backward work (the backward only for the inputs that need it).
+void count_node(Node& n, GraphWork& w) {
+    const std::string name = n.name();
+    if (name == "AccumulateGrad") return;
+    if (name == "CheckpointBackward") {
+        ++w.checkpoints;
+        return;
+    }
+    ++w.nodes;
+    const std::size_t inputs = n.input_shapes.size();
+    auto in_bytes = [&](std::size_t i) { return numel(n.input_shapes[i]) * static_cast<double>(dtype_size(n.input_dtypes[i])); };
+    const double out_bytes = numel(n.output_shape) * static_cast<double>(dtype_size(n.output_dtype));
+    bool any_needed = false;
+    double needed_bytes = 0, needed_activation_bytes = 0;
+    for (std::size_t i = 0; i < inputs; ++i)
+        if (n.needs_input_grad(i)) {
+            any_needed = true;
+            needed_bytes += in_bytes(i);
+            // A leaf's gradient becomes its .grad (counted with the gradients); the others are in flight.
+            if (std::string_view(n.next[i]->name()) != "AccumulateGrad") needed_activation_bytes += in_bytes(i);
+        }
+    const bool view = name == "ViewBackward" || name == "PermuteBackward" || name == "SliceBackward" ||
+                      name == "SelectBackward" || name == "ExpandBackward";
+    // While a node runs, its incoming gradient and the input gradients it makes exist together (a
+    // view's input gradient mostly aliases its incoming one).
+    if (!view && any_needed) w.largest_gradients = std::max(w.largest_gradients, out_bytes + needed_activation_bytes);
+    // A GEMM-shaped op: `flop` per product, one more product per input gradient needed (a bias,
+    // input 2, is a reduction: bytes).
+    auto gemm = [&](double flop) {
+        w.gemm_fwd += flop;
+        for (std::size_t i = 0; i < std::min<std::size_t>(inputs, 2); ++i)
+            if (n.needs_input_grad(i)) w.gemm_bwd += flop;
+        if (inputs > 2 && n.needs_input_grad(2)) w.bytes_bwd += out_bytes;
+    };
+    if (name == "LinearBackward" && inputs >= 2 && !n.input_shapes[0].empty() && !n.output_shape.empty()) {
+        const double k = static_cast<double>(n.input_shapes[0].back());
+        gemm(2.0 * numel(n.output_shape) * k);
+    } else if (name == "MatmulBackward" && inputs >= 2 && !n.input_shapes[0].empty()) {
+        const double k = static_cast<double>(n.input_shapes[0].back());
+        gemm(2.0 * numel(n.output_shape) * k);
+    } else if (name == "Conv2dBackward" && inputs >= 2 && n.input_shapes[1].size() == 4 &&
+               n.input_shapes[1][1] > 1) {
+        const Shape& wshape = n.input_shapes[1];
+        gemm(2.0 * numel(n.output_shape) * numel(wshape) / static_cast<double>(wshape[0]));
+    } else if (name == "ScaledDotProductAttentionBackward" && inputs >= 3 && n.input_shapes[0].size() >= 2) {
+        const Shape &q = n.input_shapes[0], &k = n.input_shapes[1], &v = n.input_shapes[2];
+        const double rows = numel(q) / static_cast<double>(q.back());
+        const double flop = 2.0 * rows * static_cast<double>(k[k.size() - 2]) * static_cast<double>(q.back() + v.back());
+        w.attn_fwd += flop;
+        // The backward recomputes the scores and forms dV, dP, dQ, dK: five products to two.
+        if (any_needed) w.attn_bwd += 2.5 * flop;
+    } else if (view) {
+        // Views: no bytes forward; the backward writes or sums the gradient once.
+        if (any_needed) w.bytes_bwd += out_bytes + needed_bytes;
+    } else {
+        double all_in = 0;
+        for (std::size_t i = 0; i < inputs; ++i) all_in += in_bytes(i);
+        w.bytes_fwd += all_in + out_bytes;
+        // Reads the incoming gradient and what was saved, writes each needed input gradient.
+        if (any_needed) w.bytes_bwd += out_bytes + all_in + needed_bytes;
+    }
+}
+
+GraphWork graph_work(const Tensor& loss) {
+    GraphWork w;
+    std::vector<Node*> stack;
+    std::unordered_set<Node*> seen;
+    if (auto root = loss.grad_fn()) stack.push_back(root.get()), seen.insert(root.get());
+    while (!stack.empty()) {
+        Node* n = stack.back();
+        stack.pop_back();
+        count_node(*n, w);
+        for (const auto& next : n->next)
+            if (next && seen.insert(next.get()).second) stack.push_back(next.get());
+    }
+    return w;
+}
+
+/// One recorded forward and loss: its work and the bytes its graph holds beyond the parameters.
+struct Trace {
+    GraphWork work;
+    double saved_bytes = 0;
+};
+
+Trace trace(nn::Module& model, const ExampleLoss& loss_fn) {
+    const EnableGradGuard grad_mode;
+    const Generator::State rng = default_generator().state();
+    const std::size_t before = autograd::saved_tensor_bytes();
+    Trace t;
+    {
+        const Tensor loss = loss_fn(model);
+        if (!loss.defined() || loss.numel() != 1)
+            throw ValueError("plan_step: the example loss must be a one-element tensor" +
+                             (loss.defined() ? ", got shape " + shape_str(loss.shape()) : std::string()));
+        if (!loss.requires_grad())
+            throw ValueError("plan_step: the example loss does not require grad under this plan (is every parameter frozen?)");
+        double saved = static_cast<double>(autograd::saved_tensor_bytes() - before);
+        for (const auto& [name, p] : model.named_parameters())
+            if (p.storage()->saved_refs() > 0) saved -= static_cast<double>(p.storage()->nbytes());
+        t.saved_bytes = std::max(0.0, saved);
+        t.work = graph_work(loss);
+    }
+    default_generator().set_state(rng);
+    return t;
+}
+
+/// The switch of graft's transformer families: off on a model without block stacks is a no-op.
+bool families_switch(nn::Module& m, bool on) {
+    const bool was = models::gradient_checkpointing_enabled(m);
+    if (on || was) models::set_gradient_checkpointing(m, on);
+    return was;
+}
+
+/// The model's requires_grad flags and checkpointing switch, put back when the guard ends.
+class ModelStateGuard {
+public:
+    ModelStateGuard(nn::Module& m, std::function<bool(nn::Module&, bool)> checkpointing_switch)
+        : model_(m), switch_(checkpointing_switch ? std::move(checkpointing_switch) : families_switch) {
+        for (const auto& [name, p] : m.named_parameters()) flags_.emplace_back(p, p.requires_grad());
+    }
+    ~ModelStateGuard() {
+        restore_flags();
+        if (original_) switch_(model_, *original_);
+    }
+    ModelStateGuard(const ModelStateGuard&) = delete;
+    ModelStateGuard& operator=(const ModelStateGuard&) = delete;
+
+    /// Puts the requires_grad flags back as they were when the guard began.
+    void restore_flags() {
+        for (auto& [p, flag] : flags_) p.requires_grad_(flag);
+    }
+
+    void set_checkpointing(bool on) {
+        const bool was = switch_(model_, on);
+        if (!original_) original_ = was;
+    }
+
+private:
+    nn::Module& model_;
+    std::function<bool(nn::Module&, bool)> switch_;
+    std::optional<bool> original_;
+    std::vector<std::pair<Tensor, bool>> flags_;
+};
+
+void apply_freezing(nn::Module& m, const TrainingPlan& plan) {
+    auto matches = [](const std::vector<std::string>& globs, const std::string& name) {
+        return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) { return nn::glob_match(g, name); });
+    };
+    for (const std::string& g : plan.freeze) (void)m.parameters_matching(g);  // ValueError for a glob matching nothing
+    for (const std::string& g : plan.unfreeze) (void)m.parameters_matching(g);
+    for (auto& [name, p] : m.named_parameters()) {
+        if (matches(plan.freeze, name)) p.requires_grad_(false);
+        if (matches(plan.unfreeze, name)) p.requires_grad_(true);
+    }
+}
+
+/// Bytes the optimizer state takes per trainable float32 value, and bytes a step moves per value.
+std::pair<double, double> optimizer_bytes(OptimizerKind kind) {
+    switch (kind) {
+        case OptimizerKind::SGD: return {0, 3 * 4};           // read p, g; write p
+        case OptimizerKind::SGDMomentum: return {4, 5 * 4};   // + read/write the momentum
+        case OptimizerKind::RMSprop: return {4, 5 * 4};       // + read/write the square average
+        case OptimizerKind::Adam:
+        case OptimizerKind::AdamW: return {8, 7 * 4};         // + read/write both moments
+    }
+    return {0, 0};
+}
+
+}  // namespace
+
+Throughput Throughput::measure(TimeBase time_base) {
+    const NoGradGuard no_grad;
+    const Generator::State rng = default_generator().state();
+    Generator g(1);
+    Throughput t;
+    {
+        const Tensor a = randn({2048, 256}, DType::Float32, &g), b = randn({256, 1024}, DType::Float32, &g);
+        const double s = median_seconds(time_base, [&] { (void)matmul(a, b); }, 2, 7);
+        t.gemm_gflops = 2.0 * 2048 * 256 * 1024 / s / 1e9;
+    }
+    {
+        const Tensor q = randn({4, 8, 128, 64}, DType::Float32, &g), k = randn({4, 8, 128, 64}, DType::Float32, &g),
+                     v = randn({4, 8, 128, 64}, DType::Float32, &g);
+        const double s = median_seconds(time_base, [&] { (void)nn::functional::scaled_dot_product_attention(q, k, v); }, 2, 7);
+        t.attention_gflops = 2.0 * 4 * 8 * 128 * 128 * (64 + 64) / s / 1e9;
+    }
+    {
+        const std::int64_t n = std::int64_t{1} << 23;
+        const Tensor x = randn({n}, DType::Float32, &g), y = randn({n}, DType::Float32, &g);
+        const double s = median_seconds(time_base, [&] { (void)add(x, y); }, 2, 7);
+        t.bandwidth_gbps = 3.0 * static_cast<double>(n) * 4 / s / 1e9;
+    }
+    {
+        const EnableGradGuard grad_mode;
+        const Tensor a = ones({4}).requires_grad_();
+        const int chain = 200;
+        const double s = median_seconds(
+            time_base,
+            [&] {
+                Tensor h = a;
+                for (int i = 0; i < chain; ++i) h = mul(h, 1.0001);
+                sum(h).backward();
+            },
+            1, 5);
+        t.op_overhead_us = s / (2.0 * chain) * 1e6;
+    }
+    default_generator().set_state(rng);
+    return t;
+}
+
+PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const TrainingPlan& plan,
+                       const Throughput& throughput) {
+    if (!loss) throw ValueError("plan_step: the example loss function is empty");
+    if (plan.batch_size < 0 || plan.example_batch_size < 0)
+        throw ValueError("plan_step: batch sizes must be non-negative, got batch_size " + std::to_string(plan.batch_size) +
+                         " and example_batch_size " + std::to_string(plan.example_batch_size));
+    if (throughput.gemm_gflops <= 0 || throughput.attention_gflops <= 0 || throughput.bandwidth_gbps <= 0)
+        throw ValueError("plan_step: the throughput is not measured (call train::Throughput::measure())");
+    const double scale = plan.batch_size > 0 && plan.example_batch_size > 0
+                             ? static_cast<double>(plan.batch_size) / static_cast<double>(plan.example_batch_size)
+                             : 1.0;
+
+    std::shared_ptr<nn::Module> copy;
+    nn::Module* m = &model;
+    if (plan.lora) {
+        copy = model.clone();
+        nn::apply_lora(*copy, *plan.lora);
+        m = copy.get();
+    }
+    ModelStateGuard state(*m, plan.checkpointing_switch);
+
+    // Every op's forward: all parameters trainable, so each op records a node with its shapes.
+    state.set_checkpointing(false);
+    for (auto& [name, p] : m->named_parameters())
+        if (is_floating(p.dtype())) p.requires_grad_(true);
+    const Trace full = trace(*m, loss);
+
+    // The plan: the model's own flags (LoRA's freezing included), then its globs.
+    state.restore_flags();
+    apply_freezing(*m, plan);
+    PlanEstimate est;
+    est.label = plan.label;
+    const auto [state_per_value, step_bytes_per_value] = optimizer_bytes(plan.optimizer);
+    for (const auto& [name, p] : m->named_parameters()) {
+        const auto n = static_cast<std::size_t>(p.numel());
+        if (p.requires_grad()) {
+            est.trainable_parameters += p.numel();
+            est.memory.parameters += n * p.element_size();
+            est.memory.gradients += n * sizeof(float);
+            est.memory.optimizer_state += static_cast<std::size_t>(static_cast<double>(n) * state_per_value);
+        } else {
+            est.frozen_parameters += p.numel();
+            est.memory.parameters += n * (plan.bf16 ? 2 : p.element_size());
+        }
+    }
+    for (const auto& [name, b] : m->named_buffers()) est.memory.parameters += static_cast<std::size_t>(b.numel()) * b.element_size();
+
+    const Trace planned = trace(*m, loss);  // checkpointing off: the backward the plan needs
+    Trace checkpointed;
+    if (plan.gradient_checkpointing) {
+        state.set_checkpointing(true);
+        checkpointed = trace(*m, loss);
+    }
+    const Trace& kept = plan.gradient_checkpointing ? checkpointed : planned;
+
+    // Work: every op forward, the planned backward, and with checkpointing the recorded ops that
+    // run again inside the checkpointed segments.
+    const GraphWork& f = full.work;
+    const GraphWork& b = planned.work;
+    double gemm = f.gemm_fwd + b.gemm_bwd, attn = f.attn_fwd + b.attn_bwd, bytes = f.bytes_fwd + b.bytes_bwd;
+    std::int64_t ops = f.nodes + b.nodes;
+    double recompute_activations = 0;
+    if (plan.gradient_checkpointing) {
+        const GraphWork& c = checkpointed.work;
+        gemm += std::max(0.0, b.gemm_fwd - c.gemm_fwd);
+        attn += std::max(0.0, b.attn_fwd - c.attn_fwd);
+        bytes += std::max(0.0, b.bytes_fwd - c.bytes_fwd);
+        ops += std::max<std::int64_t>(0, b.nodes - c.nodes);
+        // During the backward one segment's activations exist again at a time.
+        if (c.checkpoints > 0)
+            recompute_activations = std::max(0.0, planned.saved_bytes - checkpointed.saved_bytes) / static_cast<double>(c.checkpoints);
+    }
+    est.memory.saved_activations = static_cast<std::size_t>(kept.saved_bytes * scale);
+    est.memory.workspace = static_cast<std::size_t>((b.largest_gradients + recompute_activations) * scale);
+
+    const double trainable = static_cast<double>(est.trainable_parameters);
+    est.work.gemm_gflop = gemm * scale / 1e9;
+    est.work.attention_gflop = attn * scale / 1e9;
+    est.work.other_gb = bytes * scale / 1e9;
+    est.work.optimizer_gb = trainable * (step_bytes_per_value + 4) / 1e9;  // + zero_grad's write
+    est.work.ops = ops;
+
+    const double gemm_rate = throughput.gemm_gflops * (plan.bf16 ? plan.bf16_gemm_speedup : 1.0);
+    est.step_ms = 1e3 * (est.work.gemm_gflop / gemm_rate + est.work.attention_gflop / throughput.attention_gflops +
+                         (est.work.other_gb + est.work.optimizer_gb) / throughput.bandwidth_gbps) +
+                  1e-3 * throughput.op_overhead_us * static_cast<double>(ops);
+    return est;
+}
+
+std::string plan_table(const std::vector<PlanEstimate>& estimates) {
+    std::string out;
+    char line[256];
+    std::snprintf(line, sizeof line, "%-22s %12s %9s %9s %9s %9s %9s %9s %9s\n", "plan", "trainable", "params", "grads",
+                  "optim", "saved", "workspace", "total MB", "step ms");
+    out += line;
+    auto mb = [](std::size_t b) { return static_cast<double>(b) / 1e6; };
+    for (const PlanEstimate& e : estimates) {
+        std::snprintf(line, sizeof line, "%-22s %12lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", e.label.c_str(),
+                      static_cast<long long>(e.trainable_parameters), mb(e.memory.parameters), mb(e.memory.gradients),
+                      mb(e.memory.optimizer_state), mb(e.memory.saved_activations), mb(e.memory.workspace),
+                      mb(e.memory.total()), e.step_ms);
+        out += line;
+    }
+    return out;
+}
+
+}  // namespace graft::train

@@ -1,0 +1,178 @@
+// train::plan_step: exact parameter, gradient and optimizer-state bytes on small models, saved
+// activations as the graph holds them, checkpointing and LoRA plans, and the model left untouched.
+#include <string>
+#include <vector>
+
+#include "graft/autograd/saved_memory.hpp"
+#include "graft/models/gradient_checkpointing.hpp"
+#include "graft/train/planner.hpp"
+#include "test_util.hpp"
+
+using namespace graft;
+
+namespace {
+
+/// A fixed throughput, so that the tests need no calibration and the times are reproducible.
+train::Throughput fixed_throughput() { return {.gemm_gflops = 100, .attention_gflops = 50, .bandwidth_gbps = 10, .op_overhead_us = 2}; }
+
+nn::Sequential mlp() { return nn::Sequential{nn::Linear(10, 20), nn::ReLU(), nn::Linear(20, 5)}; }
+
+train::ExampleLoss mlp_loss(std::int64_t batch = 8) {
+    Generator g(3);
+    const Tensor x = randn({batch, 10}, DType::Float32, &g), y = randint(0, 5, {batch}, DType::Int64, &g);
+    return [x, y](nn::Module& m) { return nn::functional::cross_entropy(m.forward(x), y); };
+}
+
+constexpr std::size_t kFirst = 10 * 20 + 20, kSecond = 20 * 5 + 5;  // parameter counts of the two layers
+
+TEST(Planner, ParameterGradientAndAdamStateBytesAreExact) {
+    auto net = mlp();
+    const auto est = train::plan_step(net, mlp_loss(), {.optimizer = train::OptimizerKind::AdamW}, fixed_throughput());
+    EXPECT_EQ(est.trainable_parameters, static_cast<std::int64_t>(kFirst + kSecond));
+    EXPECT_EQ(est.frozen_parameters, 0);
+    EXPECT_EQ(est.memory.parameters, (kFirst + kSecond) * 4);
+    EXPECT_EQ(est.memory.gradients, (kFirst + kSecond) * 4);
+    EXPECT_EQ(est.memory.optimizer_state, (kFirst + kSecond) * 8);
+}
+
+TEST(Planner, FreezingAndOptimizerKindChangeTheStateExactly) {
+    auto net = mlp();
+    const train::TrainingPlan head_only{.freeze = {"0.*"}, .optimizer = train::OptimizerKind::SGDMomentum};
+    const auto est = train::plan_step(net, mlp_loss(), head_only, fixed_throughput());
+    EXPECT_EQ(est.trainable_parameters, static_cast<std::int64_t>(kSecond));
+    EXPECT_EQ(est.frozen_parameters, static_cast<std::int64_t>(kFirst));
+    EXPECT_EQ(est.memory.parameters, (kFirst + kSecond) * 4);
+    EXPECT_EQ(est.memory.gradients, kSecond * 4);
+    EXPECT_EQ(est.memory.optimizer_state, kSecond * 4);
+    const auto sgd = train::plan_step(net, mlp_loss(), {.freeze = {"0.*"}, .optimizer = train::OptimizerKind::SGD},
+                                      fixed_throughput());
+    EXPECT_EQ(sgd.memory.optimizer_state, 0u);
+    const auto bf16 = train::plan_step(net, mlp_loss(), {.freeze = {"0.*"}, .bf16 = true}, fixed_throughput());
+    EXPECT_EQ(bf16.memory.parameters, kFirst * 2 + kSecond * 4) << "frozen weights at 2 bytes, trainable at 4";
+}
+
+TEST(Planner, SavedActivationsAreWhatTheGraphHolds) {
+    // Head only: the graph keeps the ReLU output [8, 20] for the head's weight gradient, plus what
+    // cross_entropy keeps; the frozen first layer keeps nothing.
+    auto net = mlp();
+    const auto loss_fn = mlp_loss();
+    const auto est = train::plan_step(net, loss_fn, {.freeze = {"0.*"}}, fixed_throughput());
+    {
+        net.freeze("0.*");
+        const std::size_t before = autograd::saved_tensor_bytes();
+        const Tensor loss = loss_fn(net);
+        std::size_t held = autograd::saved_tensor_bytes() - before;
+        for (const auto& [name, p] : net.named_parameters())
+            if (p.storage()->saved_refs() > 0) held -= p.storage()->nbytes();
+        EXPECT_EQ(est.memory.saved_activations, held);
+        EXPECT_GE(est.memory.saved_activations, std::size_t{8 * 20 * 4});
+        net.unfreeze();
+    }
+    const auto doubled = train::plan_step(net, loss_fn, {.freeze = {"0.*"}, .batch_size = 16, .example_batch_size = 8},
+                                          fixed_throughput());
+    EXPECT_EQ(doubled.memory.saved_activations, 2 * est.memory.saved_activations);
+}
+
+TEST(Planner, WorkspaceIsTheLargestNodesActivationGradients) {
+    // The ReLU's backward holds its incoming and outgoing gradients, [8, 20] each; the first
+    // layer's weight gradient becomes its .grad (counted with the gradients), so it is not workspace.
+    auto net = mlp();
+    const auto est = train::plan_step(net, mlp_loss(8), {}, fixed_throughput());
+    EXPECT_EQ(est.memory.workspace, std::size_t{2 * 8 * 20 * 4});
+}
+
+TEST(Planner, GemmWorkFollowsTheNeededGradients) {
+    auto net = mlp();
+    const std::int64_t batch = 8;
+    const auto full = train::plan_step(net, mlp_loss(batch), {}, fixed_throughput());
+    const auto head = train::plan_step(net, mlp_loss(batch), {.freeze = {"0.*"}}, fixed_throughput());
+    const double f1 = 2.0 * batch * 10 * 20, f2 = 2.0 * batch * 20 * 5;
+    // Full: both forwards, the first layer's weight gradient, the head's input and weight gradients.
+    EXPECT_DOUBLE_EQ(full.work.gemm_gflop * 1e9, f1 + f2 + f1 + 2 * f2);
+    // Head only: both forwards and the head's weight gradient.
+    EXPECT_DOUBLE_EQ(head.work.gemm_gflop * 1e9, f1 + f2 + f2);
+    EXPECT_LT(head.step_ms, full.step_ms);
+}
+
+TEST(Planner, ThePlanStartsFromTheModelsOwnFlags) {
+    auto net = mlp();
+    net.freeze("0.*");
+    const auto est = train::plan_step(net, mlp_loss(), {}, fixed_throughput());
+    EXPECT_EQ(est.trainable_parameters, static_cast<std::int64_t>(kSecond));
+    const auto more = train::plan_step(net, mlp_loss(), {.freeze = {"2.bias"}}, fixed_throughput());
+    EXPECT_EQ(more.trainable_parameters, static_cast<std::int64_t>(kSecond - 5));
+}
+
+TEST(Planner, TheModelIsLeftAsItWas) {
+    auto net = mlp();
+    net.freeze("2.*");
+    const auto before = net.named_parameters();
+    const Generator::State rng = default_generator().state();
+    (void)train::plan_step(net, mlp_loss(), {.freeze = {"0.*"}, .unfreeze = {"2.weight"}}, fixed_throughput());
+    const auto after = net.named_parameters();
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        EXPECT_EQ(after[i].second.requires_grad(), before[i].second.requires_grad()) << after[i].first;
+        EXPECT_FALSE(after[i].second.grad().defined()) << after[i].first;
+    }
+    EXPECT_EQ(default_generator().state().s, rng.s);
+}
+
+models::GPT2Config tiny_gpt2() {
+    models::GPT2Config c;
+    c.vocab_size = 64;
+    c.n_positions = 32;
+    c.n_embd = 32;
+    c.n_layer = 4;
+    c.n_head = 4;
+    return c;
+}
+
+TEST(Planner, CheckpointingKeepsLessAndCostsARecomputation) {
+    models::GPT2LMHead model(tiny_gpt2());
+    Generator g(2);
+    const Tensor ids = randint(0, 64, {2, 32}, DType::Int64, &g);
+    const train::ExampleLoss loss = [ids](nn::Module& m) { return models::causal_lm_loss(m.forward(ids), ids); };
+    const auto plain = train::plan_step(model, loss, {}, fixed_throughput());
+    const auto ckpt = train::plan_step(model, loss, {.gradient_checkpointing = true}, fixed_throughput());
+    EXPECT_LT(3 * ckpt.memory.saved_activations, plain.memory.saved_activations);
+    EXPECT_GT(ckpt.work.gemm_gflop, plain.work.gemm_gflop);
+    EXPECT_LT(ckpt.work.gemm_gflop, 1.5 * plain.work.gemm_gflop);
+    EXPECT_FALSE(models::gradient_checkpointing_enabled(model)) << "the switch is put back";
+    EXPECT_THROW_MSG(train::plan_step(*std::make_shared<nn::Sequential>(mlp()), mlp_loss(),
+                                      {.gradient_checkpointing = true}, fixed_throughput()),
+                     ValueError, "no block stack");
+}
+
+TEST(Planner, LoraPlanTrainsOnlyTheAdaptersOfACopy) {
+    models::GPT2LMHead model(tiny_gpt2());
+    Generator g(2);
+    const Tensor ids = randint(0, 64, {2, 16}, DType::Int64, &g);
+    const train::ExampleLoss loss = [ids](nn::Module& m) { return models::causal_lm_loss(m.forward(ids), ids); };
+    const auto est = train::plan_step(model, loss, {.lora = nn::LoraConfig{.r = 4, .target_modules = {"c_attn"}}},
+                                      fixed_throughput());
+    // c_attn maps 32 → 96: A [4, 32] and B [96, 4] per layer.
+    EXPECT_EQ(est.trainable_parameters, 4 * (4 * 32 + 96 * 4));
+    EXPECT_EQ(model.named_parameters().size(), models::GPT2LMHead(tiny_gpt2()).named_parameters().size())
+        << "the model itself gets no adapters";
+}
+
+TEST(Planner, BadPlansAreValueErrors) {
+    auto net = mlp();
+    EXPECT_THROW_MSG(train::plan_step(net, mlp_loss(), {.freeze = {"*"}}, fixed_throughput()), ValueError,
+                     "does not require grad");
+    EXPECT_THROW_MSG(train::plan_step(net, mlp_loss(), {.freeze = {"nothing.*"}}, fixed_throughput()), ValueError,
+                     "nothing.*");
+    EXPECT_THROW_MSG(train::plan_step(net, mlp_loss(), {}, train::Throughput{}), ValueError, "measure");
+}
+
+TEST(Planner, TableHasARowPerPlan) {
+    auto net = mlp();
+    const auto a = train::plan_step(net, mlp_loss(), {.label = "full"}, fixed_throughput());
+    const auto b = train::plan_step(net, mlp_loss(), {.label = "head", .freeze = {"0.*"}}, fixed_throughput());
+    const std::string table = train::plan_table({a, b});
+    EXPECT_NE(table.find("full"), std::string::npos);
+    EXPECT_NE(table.find("head"), std::string::npos);
+    EXPECT_NE(table.find("total MB"), std::string::npos);
+}
+
+}  // namespace
