@@ -7,6 +7,7 @@
 //   loss.backward();
 #pragma once
 
+#include "graft/autocast.hpp"
 #include "graft/autograd.hpp"
 #include "graft/data/csv.hpp"
 #include "graft/data/dataloader.hpp"

@@ -16,7 +16,7 @@
 //     ISA's fp32 kernel multiplies them: the same products, summed in another order.
 // Both accumulate in float32, so against an exact product of the rounded operands the error is
 // sgemm's (about K·2⁻²⁴·Σ|a||b|); against the float32 operands each product carries the rounding
-// of both inputs, up to 2·2⁻⁹ relative. vdpbf16ps treats subnormal bf16 as zero.
+// of both inputs (2⁻⁸ relative each), up to about 2⁻⁷. vdpbf16ps treats subnormal bf16 as zero.
 #pragma once
 
 #include <cstdint>
