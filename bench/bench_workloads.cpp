@@ -6,6 +6,7 @@
 //   build/bench/bench_workloads --threads 1 --filter mlp
 //   build/bench/bench_workloads --reps 3 --warmup 1  # quicker, noisier
 //   build/bench/bench_workloads --filter gpt --profile 5   # + where each step's time goes
+//   build/bench/bench_workloads --filter gpt_full --bf16   # under bf16 autocast
 //
 // --profile N runs N more steps of each training workload under graft::profiler and prints the
 // step's wall and CPU time (on a shared machine the CPU time of a one-thread run is the steadier
@@ -42,6 +43,7 @@ struct Options {
     int warmup = 3;
     std::string filter;
     int profile = 0;  // steps to profile per training workload (0: none)
+    bool bf16 = false;  // every workload under AutocastGuard(DType::BFloat16)
 };
 
 double median_ms(const std::function<void()>& fn, const Options& o) {
@@ -120,8 +122,9 @@ void profile_steps(const std::string& name, const std::function<void()>& fn, int
 Tensor ce(const Tensor& out, const Tensor& y) { return bench::F::cross_entropy(out, y); }
 
 void usage(const char* argv0) {
-    std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS]\n"
-                "Times the reference workloads of docs/performance.md; one line each: name  median_ms.\n",
+    std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS] [--bf16]\n"
+                "Times the reference workloads of docs/performance.md; one line each: name  median_ms.\n"
+                "--bf16 runs them under AutocastGuard(DType::BFloat16) (docs/mixed-precision.md).\n",
                 argv0);
 }
 
@@ -146,13 +149,16 @@ int main(int argc, char** argv) {
         else if (k == "--warmup") o.warmup = std::max(0, std::stoi(value()));
         else if (k == "--filter") o.filter = value();
         else if (k == "--profile") o.profile = std::max(0, std::stoi(value()));
+        else if (k == "--bf16") o.bf16 = true;
         else {
             std::fprintf(stderr, "bench_workloads: unknown option %s (see --help)\n", k.c_str());
             return 2;
         }
     }
     if (o.threads > 0) set_num_threads(o.threads);
-    std::printf("graft threads=%d isa=%s\n", get_num_threads(), active_isa());
+    // The workloads run on this thread: one guard covers every step, forward and backward.
+    const AutocastGuard autocast(o.bf16 ? DType::BFloat16 : DType::Float32);
+    std::printf("graft threads=%d isa=%s autocast=%s\n", get_num_threads(), active_isa(), dtype_name(Autocast::dtype()));
     auto want = [&](const std::string& name) { return o.filter.empty() || name.find(o.filter) != std::string::npos; };
     auto want_any = [&](std::initializer_list<const char*> names) {
         return std::any_of(names.begin(), names.end(), [&](const char* n) { return want(n); });
