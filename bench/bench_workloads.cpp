@@ -7,6 +7,7 @@
 //   build/bench/bench_workloads --reps 3 --warmup 1  # quicker, noisier
 //   build/bench/bench_workloads --filter gpt --profile 5   # + where each step's time goes
 //   build/bench/bench_workloads --filter gpt_full --checkpoint   # the GPT's blocks checkpointed
+//   build/bench/bench_workloads --filter gpt_full --bf16   # under bf16 autocast
 //
 // --profile N runs N more steps of each training workload under graft::profiler and prints the
 // step's wall and CPU time (on a shared machine the CPU time of a one-thread run is the steadier
@@ -61,6 +62,7 @@ struct Options {
     int profile = 0;  // steps to profile per training workload (0: none)
     bool checkpoint = false;  // the GPT's blocks through autograd::checkpoint
     bool plan = false;        // the planner's estimate next to each training workload's figures
+    bool bf16 = false;  // every workload under AutocastGuard(DType::BFloat16)
 };
 
 /// A field of /proc/self/status in kB ("VmRSS", "VmHWM"); 0 when it cannot be read.
@@ -198,8 +200,9 @@ std::size_t saved_activation_bytes(nn::Module& model, const Tensor& x, const Ten
 
 void usage(const char* argv0) {
     std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS] "
-                "[--checkpoint] [--plan]\n"
-                "Times the reference workloads of docs/performance.md; one line each: name  median_ms.\n",
+                "[--checkpoint] [--plan] [--bf16]\n"
+                "Times the reference workloads of docs/performance.md; one line each: name  median_ms.\n"
+                "--bf16 runs them under AutocastGuard(DType::BFloat16) (docs/mixed-precision.md).\n",
                 argv0);
 }
 
@@ -226,13 +229,16 @@ int main(int argc, char** argv) {
         else if (k == "--profile") o.profile = std::max(0, std::stoi(value()));
         else if (k == "--checkpoint") o.checkpoint = true;
         else if (k == "--plan") o.plan = true;
+        else if (k == "--bf16") o.bf16 = true;
         else {
             std::fprintf(stderr, "bench_workloads: unknown option %s (see --help)\n", k.c_str());
             return 2;
         }
     }
     if (o.threads > 0) set_num_threads(o.threads);
-    std::printf("graft threads=%d isa=%s\n", get_num_threads(), active_isa());
+    // The workloads run on this thread: one guard covers every step, forward and backward.
+    const AutocastGuard autocast(o.bf16 ? DType::BFloat16 : DType::Float32);
+    std::printf("graft threads=%d isa=%s autocast=%s\n", get_num_threads(), active_isa(), dtype_name(Autocast::dtype()));
     auto want = [&](const std::string& name) { return o.filter.empty() || name.find(o.filter) != std::string::npos; };
     auto want_any = [&](std::initializer_list<const char*> names) {
         return std::any_of(names.begin(), names.end(), [&](const char* n) { return want(n); });

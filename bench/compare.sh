@@ -10,6 +10,8 @@
 #   bash bench/compare.sh                 # builds build/ (Release) if needed
 #   BUILD=build-rel REPS=5 FILTER=real_ bash bench/compare.sh
 #   TORCH_BENCH="my_twin.py" bash bench/compare.sh   # other PyTorch scripts (same output format)
+#   BF16=1 FILTER=gpt_full bash bench/compare.sh       # both sides under bf16 autocast
+#                                                      # (bench_workloads --bf16, torch.autocast)
 #
 # The machine is shared: run it in a quiet moment and quote the medians it prints, never one step.
 set -euo pipefail
@@ -18,6 +20,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD:-$root/build}
 reps=${REPS:-10}
 filter=${FILTER:-}
+bf16=${BF16:-0}
+graft_flags=()
+[[ "$bf16" == 1 ]] && graft_flags=(--bf16)
+export BENCH_BF16="$bf16"
 torch_bench=${TORCH_BENCH:-"$root/bench/pytorch/workloads.py $root/bench/pytorch/real_workloads.py"}
 python=${TORCH_PYTHON:-/usr/bin/python3}
 work=$(mktemp -d)
@@ -29,7 +35,7 @@ if [[ ! -x "$build/bench/bench_workloads" ]]; then
 fi
 
 echo "== graft" >&2
-"$build/bench/bench_workloads" --reps "$reps" --filter "$filter" | tee "$work/graft.txt" >&2
+"$build/bench/bench_workloads" --reps "$reps" --filter "$filter" "${graft_flags[@]}" | tee "$work/graft.txt" >&2
 
 peak=""
 if [[ -x "$build/bench/bench_gemm" ]]; then

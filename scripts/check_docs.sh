@@ -100,7 +100,7 @@ NOT_HERE_WHY='build, install or test run: left to scripts/run_tests.sh'
 # applied to it (trailing comments are removed first). Google Benchmark programs run each case
 # once, and only a few cases (DEFAULT_FILTER) when the docs give no --benchmark_filter.
 QUICK_MATCH=(
-  'build/bench/(bench_gemm|bench_vector|ops_bench)'
+  'build/bench/(bench_gemm|bench_bf16_gemm|bench_vector|ops_bench)'
   'build/bench/bench_workloads'
   'build/examples/finetune_digits'
   'build/examples/finetune_charlm'

@@ -2,12 +2,26 @@
 
 Every workload script prints lines in the format bench_workloads prints, so that bench/compare.sh
 can join them:  `name  median_ms  ms`  and, for the real-architecture workloads,
-`flop  name  FLOP_per_step`."""
+`flop  name  FLOP_per_step`.
+
+With BENCH_BF16=1 in the environment (bench/compare.sh's BF16=1) the training steps run their
+forward and loss under torch.autocast('cpu', dtype=torch.bfloat16), the peer of graft's
+bench_workloads --bf16."""
+import contextlib
+import os
 import statistics
 import time
 
 import torch
 import torch.nn as nn
+
+
+BF16 = os.environ.get("BENCH_BF16", "") == "1"
+
+
+def autocast():
+    """torch.autocast('cpu', dtype=torch.bfloat16) when BENCH_BF16=1, else a context that does nothing."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
 
 
 def median_ms(fn, warmup=3, reps=10):

@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from common import count_step_flop, median_ms, set_threads
+from common import autocast, count_step_flop, median_ms, set_threads
 
 set_threads(sys.argv)
 wanted = sys.argv[2] if len(sys.argv) > 2 else ""
@@ -49,7 +49,8 @@ def workload(name, model, trainable_prefixes, optimizer, inputs, targets, loss_f
         return model(inputs)
 
     def step():
-        loss = loss_fn(forward(), targets)
+        with autocast():
+            loss = loss_fn(forward(), targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,6 +1,6 @@
 """The PyTorch side of bench_workloads' reference workloads (docs/performance.md, "The reference
 workloads"): the same models, batches, losses and AdamW steps as bench/workloads.hpp, timed in
-PyTorch on the CPU in fp32.
+PyTorch on the CPU in fp32 (BENCH_BF16=1: under bf16 autocast, common.py).
 
   /usr/bin/python3 bench/pytorch/workloads.py [THREADS] [FILTER]
 
@@ -12,11 +12,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import median_ms, set_threads
+from common import BF16, autocast, median_ms, set_threads
 
 threads = set_threads(sys.argv)
 wanted = sys.argv[2] if len(sys.argv) > 2 else ""
-print(f"torch {torch.__version__} threads={torch.get_num_threads()}")
+print(f"torch {torch.__version__} threads={torch.get_num_threads()} autocast={'bf16' if BF16 else 'off'}")
 
 
 def report(name, ms, extra=""):
@@ -29,7 +29,9 @@ def adamw_step(model, x, y, loss_fn):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
+        with autocast():
+            loss = loss_fn(model(x), y)
+        loss.backward()
         opt.step()
     return step
 

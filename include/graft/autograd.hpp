@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "graft/autocast.hpp"
 #include "graft/tensor.hpp"
 
 namespace graft {
@@ -112,6 +113,8 @@ public:
     /// Shape and dtype of the output, to validate the incoming gradient.
     Shape output_shape;
     DType output_dtype = DType::Float32;
+    /// The autocast dtype when the node was recorded: its backward's GEMMs compute in it.
+    DType autocast_dtype = DType::Float32;
 };
 
 /// Runs the backward pass from `roots`, each seeded with its gradient (an undefined

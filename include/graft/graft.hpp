@@ -7,6 +7,7 @@
 //   loss.backward();
 #pragma once
 
+#include "graft/autocast.hpp"
 #include "graft/autograd.hpp"
 #include "graft/autograd/checkpoint.hpp"
 #include "graft/autograd/saved_memory.hpp"

@@ -40,6 +40,8 @@ CpuFeatures detect() {
     const bool avx512bw = ebx & (1u << 30), avx512vl = ebx & (1u << 31);
     f.avx2_fma = ymm_state && avx2 && fma;
     f.avx512 = f.avx2_fma && zmm_state && avx512f && avx512dq && avx512bw && avx512vl;
+    // Leaf 7 sub-leaf 1, EAX bit 5: AVX512_BF16.
+    if (f.avx512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avx512_bf16 = eax & (1u << 5);
     return f;
 }
 #else

@@ -26,6 +26,7 @@ enum class Isa { Scalar, Avx2, Avx512 };
 struct CpuFeatures {
     bool avx2_fma = false;  ///< AVX, AVX2 and FMA, with YMM state enabled by the OS
     bool avx512 = false;    ///< AVX-512 F, BW, DQ and VL, with ZMM and opmask state enabled by the OS
+    bool avx512_bf16 = false;  ///< avx512 and AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16): the bf16 GEMM's native kernel
 };
 
 /// This CPU's features (queried once).

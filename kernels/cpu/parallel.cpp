@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "kernels/cpu/gemm_precision.hpp"
 
 namespace graft::kernels {
 
@@ -60,16 +61,21 @@ void note_team(int team) {
 void run_region(int threads, RegionBody body) {
     std::exception_ptr error;
     std::atomic<bool> failed{false};
+    // The team computes its GEMMs in the caller's precision (gemm_precision.hpp).
+    const GemmPrecision precision = gemm_precision();
 #pragma omp parallel num_threads(threads)
     {
         const int tid = omp_get_thread_num(), team = omp_get_num_threads();
         if (tid == 0) note_team(team);
+        const GemmPrecision worker_precision = gemm_precision();
+        set_gemm_precision(precision);
         try {
             body(tid, team);
         } catch (...) {
             // The first thread to fail keeps its exception; the others' are dropped.
             if (!failed.exchange(true, std::memory_order_acq_rel)) error = std::current_exception();
         }
+        set_gemm_precision(worker_precision);
     }
     if (error) std::rethrow_exception(error);
 }

@@ -21,6 +21,11 @@
 //
 //   sgemm(B, out, in, 1.f, X, in, 1, W, 1, in, 0.f, Y, out, 1, {bias, Activation::Relu});
 //
+// Under GemmPrecision::BFloat16 (the calling thread's setting, kernels/cpu/gemm_precision.hpp:
+// graft's autocast) sgemm, sgemm_batched and so gemm<float> run bf16_gemm (bf16_gemm.hpp): the
+// operands rounded to bf16, products summed in float32. The pre-packed entries (SgemmPackedA/B)
+// hold float32 panels and stay float32; their callers do not pack under autocast.
+//
 // Every variant (scalar gemm_scalar, sgemm on each ISA) honours the same contract:
 //   - beta == 0 never reads C (whatever it holds, NaN included, is overwritten);
 //   - alpha == 0 or K == 0 never reads A or B (C becomes beta·C, then sgemm's epilogue);

@@ -43,8 +43,10 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/gemm_precision.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/cpu/workspace.hpp"
+#include "kernels/gemm/bf16_gemm.hpp"
 #include "kernels/gemm/gemm_tasks.hpp"
 #include "kernels/gemm/ukernel.hpp"
 
@@ -313,12 +315,23 @@ const F32GemmVariant& f32_gemm_variant(Isa isa) {
     return VARIANTS[0];
 }
 
-void sgemm(int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA, const float* B, int64 rsB,
-           int64 csB, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
-    const F32GemmVariant& v = f32_gemm_variant(active_isa());
+void gemm_on_variant(const F32GemmVariant& v, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA,
+                     int64 csA, const float* B, int64 rsB, int64 csB, float beta, float* C, int64 rsC, int64 csC,
+                     const GemmEpilogue& epilogue) {
     if (M <= 0 || N <= 0) return;
     const Problem g{M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, epilogue};
     run(g, v, gemm_threads(M, N, K));
+}
+
+void sgemm(int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA, int64 csA, const float* B, int64 rsB,
+           int64 csB, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    if (gemm_precision() == GemmPrecision::BFloat16) {
+        bf16_gemm(M, N, K, alpha, Bf16Operand::of(A, rsA, csA), Bf16Operand::of(B, rsB, csB), beta, C, rsC, csC,
+                  epilogue);
+        return;
+    }
+    gemm_on_variant(f32_gemm_variant(active_isa()), M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC,
+                    epilogue);
 }
 
 SgemmPackedA::SgemmPackedA(int64 M, int64 K, const float* A, int64 rsA, int64 csA)
@@ -377,6 +390,13 @@ void sgemm_batched(int64 batch, int64 M, int64 N, int64 K, float alpha, const fl
                    int64 csC, int64 bsC, const GemmEpilogue& epilogue) {
     const F32GemmVariant& v = f32_gemm_variant(active_isa());
     if (batch <= 0 || M <= 0 || N <= 0) return;
+    if (gemm_precision() == GemmPrecision::BFloat16) {
+        // One problem after another, each on every thread.
+        for (int64 b = 0; b < batch; ++b)
+            bf16_gemm(M, N, K, alpha, Bf16Operand::of(A + b * bsA, rsA, csA), Bf16Operand::of(B + b * bsB, rsB, csB),
+                      beta, C + b * bsC, rsC, csC, epilogue);
+        return;
+    }
     auto problem = [&](int64 b) {
         return Problem{M, N, K, alpha, A + b * bsA, rsA, csA, B + b * bsB, rsB, csB, beta, C + b * bsC, rsC, csC,
                        epilogue};

@@ -32,6 +32,11 @@ struct GemmTileShape {
     static constexpr int MR = MR_, NR = NR_, W = static_cast<int>(S::W), PREFETCH_EVERY = PREFETCH_EVERY_;
     static constexpr int64 PREFETCH_STEPS = 8;
     static constexpr int FLOATS_PER_LINE = 64 / static_cast<int>(sizeof(float));
+    /// One step's product into an accumulator: acc + a·b. A bf16 tile shape replaces it with the
+    /// pair dot product (a and b then hold two bf16 values of k per 32-bit lane).
+    [[gnu::always_inline]] static typename S::V madd(typename S::V a, typename S::V b, typename S::V acc) {
+        return S::fmadd(a, b, acc);
+    }
 };
 
 /// Inlined into each store of C (an out-of-line call per row costs ~7 % of a 12×32×64 tile).
@@ -46,7 +51,8 @@ template <class S>
     return v;
 }
 
-/// The accumulation: tile[i·NR + j] = Σ_p a[p·lda + i]·b[p·ldb + j] for i < ROWS, j < W·COLV.
+/// The accumulation: tile[i·NR + j] = Σ_p a[p·lda + i]·b[p·ldb + j] for i < ROWS, j < W·COLV
+/// (each product through T::madd).
 template <class S, class T, int ROWS, int COLV, bool PACKED>
 void accumulate(const F32GemmTile& t, float* tile) {
     using V = typename S::V;
@@ -74,7 +80,7 @@ void accumulate(const F32GemmTile& t, float* tile) {
         for (int i = 0; i < ROWS; ++i) {
             const V ai = S::set1(a[i]);
 #pragma GCC unroll 2
-            for (int v = 0; v < COLV; ++v) acc[i][v] = S::fmadd(ai, bv[v], acc[i][v]);
+            for (int v = 0; v < COLV; ++v) acc[i][v] = T::madd(ai, bv[v], acc[i][v]);
         }
         a += lda;
         b += ldb;

@@ -51,8 +51,16 @@ struct F32GemmVariant {
 void f32_gemm_4x8__scalar(const F32GemmTile& tile);
 void f32_gemm_6x16__avx2(const F32GemmTile& tile);
 void f32_gemm_12x32__avx512(const F32GemmTile& tile);
+/// The bf16 pair kernel (bf16_gemm.hpp): a and b hold two bf16 of consecutive k per float slot.
+void bf16_gemm_12x32__avx512bf16(const F32GemmTile& tile);
 
 /// The variant that runs on `isa`.
 const F32GemmVariant& f32_gemm_variant(Isa isa);
+
+/// sgemm's blocked, threaded driver on a given micro-kernel (sgemm: f32_gemm_variant(active_isa());
+/// bf16_gemm: its pair kernel on operands of pair words), whatever the GEMM precision.
+void gemm_on_variant(const F32GemmVariant& variant, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA,
+                     int64 csA, const float* B, int64 rsB, int64 csB, float beta, float* C, int64 rsC, int64 csC,
+                     const GemmEpilogue& epilogue);
 
 }  // namespace graft::kernels

@@ -200,6 +200,7 @@ void record(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>&
     }
     node->output_shape = output.shape();
     node->output_dtype = output.dtype();
+    node->autocast_dtype = Autocast::dtype();
     AutogradMeta& meta = output.impl().meta();
     meta.requires_grad = true;
     meta.grad_fn = node;
@@ -347,6 +348,8 @@ void run_graph(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad
             }
             {
                 const profiler::Scope scope(node->name());
+                // The backward's GEMMs compute in the dtype its forward ran under (graft/autocast.hpp).
+                const AutocastGuard autocast(node->autocast_dtype);
                 if (!deliver_in_place(*node, grad, buffer)) input_grads = node->apply(grad);
             }
             if (!retain_graph && dynamic_cast<AccumulateGrad*>(node) == nullptr) {

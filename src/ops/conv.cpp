@@ -12,6 +12,8 @@
 //   gradient, summed once at the end.
 // In float32 the weights, the A operand of the forward (W) and of the input gradient (Wᵀ), are
 // packed for the micro-kernel once per call and shared by every GEMM (kernels::SgemmPackedA).
+// Under autocast (graft/autocast.hpp) every GEMM rounds its operands to bf16: no float32 packs,
+// and no Winograd (its products are float32 only).
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
 // input plane shifted by a constant offset: im2col copies it in one run and zeroes the columns
 // that fall in the padding, col2im adds it back in one run.
@@ -26,6 +28,7 @@
 #include "core/dispatch.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/gemm/gemm.hpp"
+#include "graft/autocast.hpp"
 #include "graft/autograd.hpp"
 #include "graft/functional/conv.hpp"
 #include "graft/functional/pad.hpp"
@@ -45,7 +48,7 @@ using int64 = std::int64_t;
 
 /// op(W[g]) for every group g, the A operand that every image's GEMM shares: W[g] [Og, Kg] for
 /// the forward, W[g]ᵀ [Kg, Og] for the input gradient. float32 packs each group once
-/// (kernels::SgemmPackedA); double reads W in place through gemm_scalar.
+/// (kernels::SgemmPackedA) outside autocast; double reads W in place through gemm_scalar.
 template <class T>
 class GroupWeights {
 public:
@@ -53,17 +56,23 @@ public:
         : w_(w), M_(transpose ? g.Kg() : g.Og()), K_(transpose ? g.Og() : g.Kg()), rs_(transpose ? 1 : g.Kg()),
           cs_(transpose ? g.Kg() : 1), group_stride_(g.Og() * g.Kg()) {
         if constexpr (std::is_same_v<T, float>) {
-            packed_.reserve(static_cast<std::size_t>(g.groups));
-            for (int64 grp = 0; grp < g.groups; ++grp) packed_.emplace_back(M_, K_, w + grp * group_stride_, rs_, cs_);
+            // Under autocast the GEMM rounds W to bf16 itself: no float32 panels.
+            if (!Autocast::enabled()) {
+                packed_.reserve(static_cast<std::size_t>(g.groups));
+                for (int64 grp = 0; grp < g.groups; ++grp)
+                    packed_.emplace_back(M_, K_, w + grp * group_stride_, rs_, cs_);
+            }
         }
     }
 
     /// C [rows, N] = op(W[grp]) · B [depth, N] + beta·C, B and C row-major with row strides ldb, ldc.
     void multiply(int64 grp, int64 N, const T* B, int64 ldb, T beta, T* C, int64 ldc) const {
         if constexpr (std::is_same_v<T, float>)
-            kernels::sgemm_packed(packed_[static_cast<std::size_t>(grp)], N, 1.f, B, ldb, 1, beta, C, ldc, 1);
-        else
-            kernels::gemm<T>(M_, N, K_, T(1), w_ + grp * group_stride_, rs_, cs_, B, ldb, 1, beta, C, ldc, 1);
+            if (!packed_.empty()) {
+                kernels::sgemm_packed(packed_[static_cast<std::size_t>(grp)], N, 1.f, B, ldb, 1, beta, C, ldc, 1);
+                return;
+            }
+        kernels::gemm<T>(M_, N, K_, T(1), w_ + grp * group_stride_, rs_, cs_, B, ldb, 1, beta, C, ldc, 1);
     }
 
 private:
@@ -179,7 +188,8 @@ void for_each_image(int64 N, int threads, F&& body) {
 
 /// Whether the float32 forward and input gradient of g take the Winograd path.
 bool use_winograd(const ConvGeometry& g) {
-    return winograd_eligible(g.N, g.C, g.O, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups);
+    // Winograd's transformed-domain products are float32 only: under autocast the GEMMs run on im2col.
+    return !Autocast::enabled() && winograd_eligible(g.N, g.C, g.O, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups);
 }
 
 /// y [N, O', H, W] = the Winograd 3×3 conv of x [N, C', H, W]: g's forward (C' = C, O' = O, w as

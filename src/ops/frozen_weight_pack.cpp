@@ -4,6 +4,7 @@
 #include <list>
 #include <mutex>
 
+#include "graft/autocast.hpp"
 #include "kernels/cpu/cpu_features.hpp"
 
 namespace graft::detail {
@@ -39,8 +40,9 @@ bool matches(const Entry& e, const Tensor& w, kernels::Isa isa) {
 }  // namespace
 
 std::shared_ptr<const kernels::SgemmPackedB> frozen_weight_pack(const Tensor& w) {
+    // Under autocast the GEMM packs bf16 itself; these panels are float32.
     if (w.dtype() != DType::Float32 || w.dim() != 2 || w.requires_grad() || w.numel() < kMinFrozenPackElements ||
-        !w.storage())
+        !w.storage() || Autocast::enabled())
         return nullptr;
     const kernels::Isa isa = kernels::active_isa();
     {

@@ -21,7 +21,8 @@ namespace graft::detail {
 constexpr std::size_t kFrozenPackBytes = std::size_t{256} << 20;
 
 /// Bᵀ = wᵀ [K, N] packed for the GEMM, for a 2-D float32 w [N, K] that does not require grad and
-/// is large enough for packing to matter; nullptr otherwise (the caller packs per call as before).
+/// is large enough for packing to matter; nullptr otherwise, and under autocast (graft/autocast.hpp:
+/// the GEMM then rounds w to bf16 itself), so the caller runs the plain GEMM.
 std::shared_ptr<const kernels::SgemmPackedB> frozen_weight_pack(const Tensor& w);
 
 /// Drops every pack (tests; memory pressure).

@@ -1,0 +1,167 @@
+// The bf16 GEMM (bf16_gemm.hpp): the operands' conversion and the variant table.
+//
+// An operand is a set of R lines (A's rows, B's columns) of K values. It is converted into a
+// buffer laid out like its source — line-major when the source's k is contiguous, else k-major —
+// so that the conversion reads and writes contiguous memory on the common layouts, and sgemm's
+// driver (whose packing reads any strides) takes the buffer with the matching strides. The
+// native variant's buffer holds ⌈K/2⌉ pair words per line and the driver runs with depth ⌈K/2⌉;
+// the via_f32 variants' buffer holds the rounded values as float32. The native variant converts
+// float32 on contiguous memory with AVX512_BF16's own instructions (bf16-pack-avx512bf16.cpp),
+// which treat subnormals as zero as vdpbf16ps does; other layouts and the via_f32 variants round
+// one value at a time (round_to_bf16). Conversions run on the threads of parallel_for; the
+// buffers are grow-only, one pair per calling thread.
+#include "kernels/gemm/bf16_gemm.hpp"
+
+#include <bit>
+#include <type_traits>
+
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/cpu/workspace.hpp"
+#include "kernels/gemm/ukernel.hpp"
+
+namespace graft::kernels {
+
+namespace {
+
+// The native kernel's blocking, in pair words: kc = 256 pairs is the fp32 kernel's 512 values of k
+// per K block (a 12×256-word A panel, 12 KiB, in L1), mc and nc as the fp32 kernel's.
+constexpr F32GemmVariant PAIR_KERNEL = {"bf16_gemm_12x32__avx512bf16", Isa::Avx512, 12, 32, 256, 256, 4096,
+                                        &bf16_gemm_12x32__avx512bf16};
+
+constexpr Bf16GemmVariant VARIANTS[] = {
+    {"bf16_gemm__scalar_via_f32", Isa::Scalar, false},
+    {"bf16_gemm__avx2_via_f32", Isa::Avx2, false},
+    {"bf16_gemm__avx512_via_f32", Isa::Avx512, false},
+    {PAIR_KERNEL.name, Isa::Avx512, true},
+};
+
+bool runs_here(const Bf16GemmVariant& v) {
+    return isa_supported(v.isa, cpu_features()) && (!v.native || cpu_features().avx512_bf16);
+}
+
+std::uint32_t bf16_bits(float f) { return round_to_bf16(f); }
+std::uint32_t bf16_bits(std::uint16_t h) { return h; }
+
+/// One converted operand: where its element (line r, step s) is, s a value of k (via_f32) or a
+/// pair of them (native).
+struct Converted {
+    const float* data;
+    int64 rs_line, rs_step;
+};
+
+/// The R×K operand at src (line stride ls, k stride ks) converted into dst: pairs of bf16 of
+/// consecutive k per word (PAIRS) or bf16-rounded float32 values, line-major when ks == 1.
+template <bool PAIRS, class Src>
+Converted convert(const Src* src, int64 ls, int64 ks, int64 R, int64 K, float* dst) {
+    const int64 steps = PAIRS ? (K + 1) / 2 : K;
+    const bool line_major = ks == 1;
+    const Converted out{dst, line_major ? steps : 1, line_major ? 1 : R};
+    // The word (or value) of line r, step s.
+    auto word = [&](int64 r, int64 s) -> float {
+        const Src* line = src + r * ls;
+        if constexpr (PAIRS) {
+            const std::uint32_t lo = bf16_bits(line[2 * s * ks]);
+            const std::uint32_t hi = 2 * s + 1 < K ? bf16_bits(line[(2 * s + 1) * ks]) : 0u;
+            return std::bit_cast<float>(lo | hi << 16);
+        } else {
+            return std::bit_cast<float>(bf16_bits(line[s * ks]) << 16);
+        }
+    };
+    // float32 into pairs on contiguous memory: the AVX512_BF16 conversions (only the native
+    // variant makes pairs, so the CPU has them).
+    constexpr bool FAST = PAIRS && std::is_same_v<Src, float>;
+    if (line_major)
+        parallel_for(0, R, R * K, [&](int64 lo, int64 hi) {
+            for (int64 r = lo; r < hi; ++r)
+                if constexpr (FAST)
+                    bf16_pair_line__avx512bf16(src + r * ls, K, dst + r * out.rs_line);
+                else
+                    for (int64 s = 0; s < steps; ++s) dst[r * out.rs_line + s] = word(r, s);
+        });
+    else
+        parallel_for(0, steps, R * K, [&](int64 lo, int64 hi) {
+            for (int64 s = lo; s < hi; ++s) {
+                if constexpr (FAST)
+                    if (ls == 1) {
+                        bf16_pair_rows__avx512bf16(src + 2 * s * ks, 2 * s + 1 < K ? src + (2 * s + 1) * ks : nullptr,
+                                                   R, dst + s * out.rs_step);
+                        continue;
+                    }
+                for (int64 r = 0; r < R; ++r) dst[s * out.rs_step + r] = word(r, s);
+            }
+        });
+    return out;
+}
+
+/// The operand's R lines × K values (line stride ls, k stride ks) ready for the variant's kernel,
+/// converted into `scratch` unless a bf16 source already has the pair layout.
+template <bool PAIRS>
+Converted prepare(const Bf16Operand& x, int64 ls, int64 ks, int64 R, int64 K, Workspace& scratch) {
+    const int64 steps = PAIRS ? (K + 1) / 2 : K;
+    if constexpr (PAIRS) {
+        // bf16 with k contiguous, K and the line stride even, the base 4-byte aligned: already pairs.
+        if (x.bf16 && ks == 1 && K % 2 == 0 && ls % 2 == 0 && reinterpret_cast<std::uintptr_t>(x.bf16) % 4 == 0)
+            return {reinterpret_cast<const float*>(x.bf16), ls / 2, 1};
+    }
+    float* dst = scratch.reserve(R * steps);
+    return x.f32 ? convert<PAIRS>(x.f32, ls, ks, R, K, dst) : convert<PAIRS>(x.bf16, ls, ks, R, K, dst);
+}
+
+thread_local Workspace tl_a, tl_b;
+
+template <bool PAIRS>
+void run(const F32GemmVariant& kernel, int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A,
+         const Bf16Operand& B, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    const int64 steps = PAIRS ? (K + 1) / 2 : K;
+    const Converted a = prepare<PAIRS>(A, A.rs, A.cs, M, K, tl_a);
+    const Converted b = prepare<PAIRS>(B, B.cs, B.rs, N, K, tl_b);
+    gemm_on_variant(kernel, M, N, steps, alpha, a.data, a.rs_line, a.rs_step, b.data, b.rs_step, b.rs_line, beta, C,
+                    rsC, csC, epilogue);
+}
+
+}  // namespace
+
+std::uint16_t round_to_bf16(float f) {
+    const std::uint32_t u = std::bit_cast<std::uint32_t>(f);
+    const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+    // Adding 0x7fff plus the lowest kept bit carries into the kept half exactly when the dropped
+    // half is above one half, or equal to it with the kept half odd; Inf's dropped half is zero.
+    const std::uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    return static_cast<std::uint16_t>(nan ? (u >> 16) | 0x40u : rounded);
+}
+
+const Bf16GemmVariant& bf16_gemm_variant(Isa isa) {
+    const Bf16GemmVariant* best = &VARIANTS[0];
+    for (const Bf16GemmVariant& v : VARIANTS)
+        if (v.isa == isa && runs_here(v)) best = &v;  // the native one comes after its ISA's via_f32
+    return *best;
+}
+
+std::vector<const Bf16GemmVariant*> bf16_gemm_variants() {
+    std::vector<const Bf16GemmVariant*> out;
+    for (const Bf16GemmVariant& v : VARIANTS)
+        if (runs_here(v)) out.push_back(&v);
+    return out;
+}
+
+void bf16_gemm(int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A, const Bf16Operand& B, float beta,
+               float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    bf16_gemm(bf16_gemm_variant(active_isa()), M, N, K, alpha, A, B, beta, C, rsC, csC, epilogue);
+}
+
+void bf16_gemm(const Bf16GemmVariant& variant, int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A,
+               const Bf16Operand& B, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.f) {
+        // No product: the fp32 driver's beta and epilogue pass, A and B unread.
+        gemm_on_variant(f32_gemm_variant(variant.isa), M, N, 0, alpha, nullptr, 0, 0, nullptr, 0, 0, beta, C, rsC,
+                        csC, epilogue);
+        return;
+    }
+    if (variant.native)
+        run<true>(PAIR_KERNEL, M, N, K, alpha, A, B, beta, C, rsC, csC, epilogue);
+    else
+        run<false>(f32_gemm_variant(variant.isa), M, N, K, alpha, A, B, beta, C, rsC, csC, epilogue);
+}
+
+}  // namespace graft::kernels
