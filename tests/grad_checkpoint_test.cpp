@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "graft/autocast.hpp"
 #include "graft/autograd/checkpoint.hpp"
 #include "graft/autograd/saved_memory.hpp"
 #include "graft/nn/checkpoint.hpp"
@@ -78,6 +79,28 @@ TEST(GradCheckpoint, EqualsTheDirectRunBitForBitWithDropout) {
     });
     EXPECT_EQ(ckpt.out.grad_fn()->name(), std::string("CheckpointBackward"));
     expect_same_run(direct, ckpt, direct_net);
+}
+
+TEST(GradCheckpoint, RecomputesUnderTheAutocastOfItsForward) {
+    // The forward runs under bf16 autocast, the backward after the scope has closed: the recompute
+    // and its backward must run in bf16 as the direct run's nodes do, or the gradients differ.
+    auto direct_net = make_net(), ckpt_net = make_net();
+    const Tensor x1 = input(true), x2 = input(true);
+    auto under_bf16 = [](auto&& f) {
+        return [f](const Tensor& x) {
+            const AutocastGuard autocast(DType::BFloat16);
+            return f(x);
+        };
+    };
+    const StepResult direct = step(direct_net, x1, under_bf16([&](const Tensor& x) { return direct_net.forward(x); }));
+    const StepResult ckpt = step(ckpt_net, x2, under_bf16([&](const Tensor& x) {
+        return autograd::checkpoint([&](const Tensor& h) { return ckpt_net.forward(h); }, x);
+    }));
+    expect_same_run(direct, ckpt, direct_net);
+    auto fp32_net = make_net();
+    const Tensor x3 = input(true);
+    const StepResult fp32 = step(fp32_net, x3, [&](const Tensor& x) { return fp32_net.forward(x); });
+    EXPECT_NE(fp32.grads[0].to_vector<float>(), ckpt.grads[0].to_vector<float>()) << "the bf16 run must differ from the fp32 one";
 }
 
 TEST(GradCheckpoint, ReplaysAGeneratorPassedIn) {
