@@ -81,8 +81,10 @@ void encode_batch_all_threads(benchmark::State& state, const std::string& name) 
 BENCHMARK_CAPTURE(encode_one_thread, gpt2, std::string("gpt2"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(encode_one_thread, wordpiece, std::string("bert"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(encode_one_thread, byte_fallback, std::string("llama"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_one_thread, unigram, std::string("unigram"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(encode_batch_all_threads, gpt2, std::string("gpt2"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(encode_batch_all_threads, wordpiece, std::string("bert"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(encode_batch_all_threads, byte_fallback, std::string("llama"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch_all_threads, unigram, std::string("unigram"))->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

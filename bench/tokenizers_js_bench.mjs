@@ -33,6 +33,7 @@ const tokenizers = {
   gpt2: new Tokenizer(gpt2, {}),
   wordpiece: new Tokenizer(JSON.parse(readFileSync(join(dir, "bert.json"), "utf8")), {}),
   byte_fallback: new Tokenizer(JSON.parse(readFileSync(join(dir, "llama.json"), "utf8")), {}),
+  unigram: new Tokenizer(JSON.parse(readFileSync(join(dir, "unigram.json"), "utf8")), {}),
 };
 for (const [name, tok] of Object.entries(tokenizers)) {
   for (const t of texts) tok.encode(t);  // warm-up (and the BPE cache, as in steady use)

@@ -9,7 +9,7 @@
 #   nn        modules, layers, containers, LoRA
 #   optim     optimizers, schedulers, clipping
 #   io        safetensors, checkpoints, LoRA adapter files, text files
-#   tokenizers Hugging Face tokenizer.json (BPE, WordPiece), training, batch encoding to int64 tensors
+#   tokenizers Hugging Face tokenizer.json (BPE, WordPiece, Unigram), training, batch encoding to int64 tensors
 #   data      datasets, transforms, the DataLoader
 #   models    model families
 #   train     Trainer, metrics, callbacks, unfreezing, feature cache

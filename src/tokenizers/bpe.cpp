@@ -69,7 +69,9 @@ public:
             }
             tokenize_word(w, pieces, out);
         }
-        if (fuse_unk_) fuse_unknowns(out, first);
+        if (fuse_unk_) {
+            if (const auto unk = unk_id()) fuse_unknowns(out, first, *unk);
+        }
     }
     Vocab& vocab() override { return vocab_; }
     const Vocab& vocab() const override { return vocab_; }
@@ -254,20 +256,6 @@ private:
             out.push_back({*id, span});
         }
         return true;
-    }
-
-    void fuse_unknowns(std::vector<Token>& out, std::size_t first) const {
-        const auto unk = unk_id();
-        if (!unk) return;
-        std::size_t kept = first;
-        for (std::size_t i = first; i < out.size(); ++i) {
-            if (kept > first && out[i].id == *unk && out[kept - 1].id == *unk) {
-                out[kept - 1].span.end = std::max(out[kept - 1].span.end, out[i].span.end);
-                continue;
-            }
-            out[kept++] = out[i];
-        }
-        out.resize(kept);
     }
 
     Vocab vocab_;

@@ -1,4 +1,6 @@
-// The vocabulary shared by the models, and the model factory.
+// The vocabulary shared by the models, fuse_unk, and the model factory.
+#include <algorithm>
+
 #include "tokenizers/models.hpp"
 
 namespace graft::tokenizers::detail {
@@ -21,11 +23,24 @@ Vocab read_vocab(const json& j, const JsonPath& at) {
     return out;
 }
 
+void fuse_unknowns(std::vector<Token>& out, std::size_t first, std::int64_t unk) {
+    std::size_t kept = first;
+    for (std::size_t i = first; i < out.size(); ++i) {
+        if (kept > first && out[i].id == unk && out[kept - 1].id == unk) {
+            out[kept - 1].span.end = std::max(out[kept - 1].span.end, out[i].span.end);
+            continue;
+        }
+        out[kept++] = out[i];
+    }
+    out.resize(kept);
+}
+
 std::unique_ptr<Model> make_model(const json& j, const JsonPath& at) {
     const std::string type = component_type(j, at);
     if (type == "BPE") return make_bpe(j, at);
     if (type == "WordPiece") return make_wordpiece(j, at);
-    (at / "type").fail("unsupported model type \"" + type + "\" (supported: BPE, WordPiece)");
+    if (type == "Unigram") return make_unigram(j, at);
+    (at / "type").fail("unsupported model type \"" + type + "\" (supported: BPE, WordPiece, Unigram)");
 }
 
 }  // namespace graft::tokenizers::detail

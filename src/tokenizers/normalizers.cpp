@@ -33,6 +33,7 @@ public:
         if (it != j.end() && !it->is_null()) strip_accents_ = bool_or(j, "strip_accents", false, at);
     }
     Text normalize(const Text& in) const override {
+        if (std::all_of(in.chars.begin(), in.chars.end(), [](char32_t c) { return c < 0x80; })) return normalize_ascii(in);
         Text text;
         if (clean_text_) {
             for (std::size_t i = 0; i < in.size(); ++i) {
@@ -67,6 +68,24 @@ public:
     }
 
 private:
+    // The same steps in one pass for ASCII text, where no character is CJK, has an accent or
+    // lowercases to more than itself.
+    Text normalize_ascii(const Text& in) const {
+        Text out;
+        out.chars.reserve(in.size());
+        out.spans.reserve(in.size());
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            char32_t c = in.chars[i];
+            if (clean_text_) {
+                if (c == 0 || (c != '\t' && c != '\n' && c != '\r' && is_other_control(c))) continue;
+                if (is_js_space(c)) c = U' ';
+            }
+            if (lowercase_ && c >= U'A' && c <= U'Z') c += 32;
+            out.push(c, in.spans[i]);
+        }
+        return out;
+    }
+
     bool clean_text_, chinese_, lowercase_;
     std::optional<bool> strip_accents_;
 };
@@ -94,6 +113,35 @@ public:
 
 private:
     NormalForm form_;
+};
+
+// SentencePiece's normalization as the reference runs it (it does not read precompiled_charsmap):
+// the C0/C1 controls other than \t \n \f \r dropped, the spaces and separators, U+2581, U+FEFF
+// and U+FFFD turned into ' ', then NFKC on the parts between the U+FF5E ('～') it leaves alone.
+class Precompiled final : public Normalizer {
+public:
+    Text normalize(const Text& in) const override {
+        Text text;
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            const char32_t c = in.chars[i];
+            if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F) continue;
+            const bool space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0xA0 || c == 0x1680 ||
+                               (c >= 0x2000 && c <= 0x200F) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+                               c == 0x2581 || c == 0x3000 || c == 0xFEFF || c == 0xFFFD;
+            text.push(space ? U' ' : c, in.spans[i]);
+        }
+        Text out;
+        for (std::size_t i = 0; i <= text.size();) {
+            std::size_t j = i;
+            while (j < text.size() && text.chars[j] != 0xFF5E) ++j;
+            const Text part = detail::normalize(text.sub(i, j), NormalForm::NFKC);
+            out.chars += part.chars;
+            out.spans.insert(out.spans.end(), part.spans.begin(), part.spans.end());
+            if (j < text.size()) out.push(text.chars[j], text.spans[j]);
+            i = j + 1;
+        }
+        return out;
+    }
 };
 
 class Strip final : public Normalizer {
@@ -196,9 +244,10 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j, const JsonPath& at) {
     if (type == "Prepend") return std::make_unique<Prepend>(j, at);
     if (type == "Replace") return std::make_unique<Replace>(j, at);
     if (type == "Sequence") return std::make_unique<NormalizerSequence>(j, at);
+    if (type == "Precompiled") return std::make_unique<Precompiled>();
     (at / "type").fail("unsupported normalizer type \"" + type +
                        "\" (supported: BertNormalizer, Lowercase, StripAccents, NFC, NFD, NFKC, NFKD, Strip, Prepend, "
-                       "Replace, Sequence)");
+                       "Replace, Precompiled, Sequence)");
 }
 
 }  // namespace graft::tokenizers::detail

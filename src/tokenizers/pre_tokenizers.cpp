@@ -1,41 +1,13 @@
 // The pre-tokenizers of a tokenizer.json, with the JS reference's semantics.
+#include <algorithm>
+
 #include "tokenizers/byte_level.hpp"
 #include "tokenizers/components.hpp"
+#include "tokenizers/split_pattern.hpp"
 
 namespace graft::tokenizers::detail {
 
 namespace {
-
-bool is_gpt2_other(char32_t c) { return !is_js_space(c) && !is_letter(c) && !is_number(c); }
-
-// The end of the match of GPT-2's pattern at `i`, the alternatives tried in order:
-//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-std::size_t gpt2_match(const std::u32string& s, std::size_t i) {
-    const std::size_t n = s.size();
-    const char32_t c = s[i];
-    if (c == U'\'' && i + 1 < n) {
-        const char32_t a = s[i + 1];
-        if (a == U's' || a == U't' || a == U'm' || a == U'd') return i + 2;
-        if (i + 2 < n) {
-            const char32_t b = s[i + 2];
-            if ((a == U'r' && b == U'e') || (a == U'v' && b == U'e') || (a == U'l' && b == U'l')) return i + 3;
-        }
-    }
-    const std::size_t start = (c == U' ' && i + 1 < n) ? i + 1 : i;  // the optional leading space
-    for (auto in_class : {is_letter, is_number, is_gpt2_other}) {
-        if (in_class(s[start])) {
-            std::size_t j = start + 1;
-            while (j < n && in_class(s[j])) ++j;
-            return j;
-        }
-    }
-    // Whitespace: the run, less its last character when a non-space follows (\s+(?!\S)),
-    // else the whole run (\s+).
-    std::size_t j = i + 1;
-    while (j < n && is_js_space(s[j])) ++j;
-    if (j < n && j - 1 > i) return j - 1;
-    return j;
-}
 
 // Each character as the characters of its UTF-8 bytes, each with the character's span.
 Text to_byte_chars(const Text& text, std::size_t begin, std::size_t end) {
@@ -68,7 +40,7 @@ public:
             return;
         }
         for (std::size_t i = 0; i < text->size();) {
-            const std::size_t j = gpt2_match(text->chars, i);
+            const std::size_t j = gpt2_match(text->chars, i, /*js_space=*/true);
             out.push_back(to_byte_chars(*text, i, j));
             i = j;
         }
@@ -76,6 +48,138 @@ public:
 
 private:
     bool add_prefix_space_, use_regex_;
+};
+
+// How the pieces of a Split (and Punctuation, Digits) are formed from the matches of its pattern,
+// as Hugging Face's tokenizers defines the behaviours.
+enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+
+SplitBehavior read_behavior(const json& j, const JsonPath& at, const char* fallback) {
+    const std::string b = string_or(j, "behavior", fallback, at);
+    if (b == "Removed") return SplitBehavior::Removed;
+    if (b == "Isolated") return SplitBehavior::Isolated;
+    if (b == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+    if (b == "MergedWithNext") return SplitBehavior::MergedWithNext;
+    if (b == "Contiguous") return SplitBehavior::Contiguous;
+    (at / "behavior").fail("expected Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous, found \"" + b + "\"");
+}
+
+// `text` cut at the matches (flagged), then the pieces formed by `behavior`; empty pieces go.
+void split_on_matches(const Text& text, const std::vector<Match>& matches, bool invert, SplitBehavior behavior,
+                      std::vector<Text>& out) {
+    struct Segment {
+        std::size_t begin, end;
+        bool match;
+    };
+    std::vector<Segment> segments;
+    std::size_t prev = 0;
+    for (const auto& [b, e] : matches) {
+        if (b > prev) segments.push_back({prev, b, invert});
+        segments.push_back({b, e, !invert});
+        prev = e;
+    }
+    if (prev < text.size()) segments.push_back({prev, text.size(), invert});
+
+    std::vector<std::pair<std::size_t, std::size_t>> pieces;
+    bool previous_match = false;
+    switch (behavior) {
+        case SplitBehavior::Removed:
+            for (const Segment& s : segments)
+                if (!s.match) pieces.emplace_back(s.begin, s.end);
+            break;
+        case SplitBehavior::Isolated:
+            for (const Segment& s : segments) pieces.emplace_back(s.begin, s.end);
+            break;
+        case SplitBehavior::MergedWithPrevious:  // a match joins the piece before it
+            for (const Segment& s : segments) {
+                if (s.match && !previous_match && !pieces.empty()) pieces.back().second = s.end;
+                else pieces.emplace_back(s.begin, s.end);
+                previous_match = s.match;
+            }
+            break;
+        case SplitBehavior::MergedWithNext:  // a match joins the piece after it
+            for (std::size_t k = segments.size(); k-- > 0;) {
+                const Segment& s = segments[k];
+                if (s.match && !previous_match && !pieces.empty()) pieces.back().first = s.begin;
+                else pieces.emplace_back(s.begin, s.end);
+                previous_match = s.match;
+            }
+            std::reverse(pieces.begin(), pieces.end());
+            break;
+        case SplitBehavior::Contiguous:  // consecutive matches form one piece
+            for (std::size_t k = 0; k < segments.size(); ++k) {
+                const Segment& s = segments[k];
+                if (k > 0 && s.match && previous_match) pieces.back().second = s.end;
+                else pieces.emplace_back(s.begin, s.end);
+                previous_match = s.match;
+            }
+            break;
+    }
+    for (const auto& [b, e] : pieces)
+        if (e > b) out.push_back(text.sub(b, e));
+}
+
+// Cuts at the matches of a regex or a literal string.
+class Split final : public PreTokenizer {
+public:
+    Split(const json& j, const JsonPath& at)
+        : behavior_(read_behavior(j, at, "Isolated")), invert_(bool_or(j, "invert", false, at)) {
+        const json& pattern = object_field(j, "pattern", at);
+        if (pattern.contains("Regex") && pattern["Regex"].is_string())
+            pattern_ = make_regex_pattern(pattern["Regex"].get<std::string>(), at / "pattern" / "Regex");
+        else if (pattern.contains("String") && pattern["String"].is_string())
+            pattern_ = make_string_pattern(to_u32(pattern["String"].get<std::string>(), "Split pattern"));
+        else
+            (at / "pattern").fail("expected {\"Regex\": \"...\"} or {\"String\": \"...\"}, found " + pattern.dump());
+    }
+    void split(const Text& text, std::size_t, std::vector<Text>& out) const override {
+        std::vector<Match> matches;
+        pattern_->find_all(text.chars, matches);
+        split_on_matches(text, matches, invert_, behavior_, out);
+    }
+
+private:
+    std::unique_ptr<SplitPattern> pattern_;
+    SplitBehavior behavior_;
+    bool invert_;
+};
+
+// Each character that satisfies `in_class` is a match.
+template <typename Pred>
+std::vector<Match> class_matches(const Text& text, Pred in_class) {
+    std::vector<Match> matches;
+    for (std::size_t i = 0; i < text.size();) {
+        if (in_class(text.chars[i])) matches.emplace_back(i, i + 1);
+        ++i;
+    }
+    return matches;
+}
+
+bool is_bert_punctuation(char32_t c);
+
+// Each punctuation character (\p{P} and ASCII's punctuation) a match, pieces by "behavior".
+class Punctuation final : public PreTokenizer {
+public:
+    Punctuation(const json& j, const JsonPath& at) : behavior_(read_behavior(j, at, "Isolated")) {}
+    void split(const Text& text, std::size_t, std::vector<Text>& out) const override {
+        split_on_matches(text, class_matches(text, is_bert_punctuation), false, behavior_, out);
+    }
+
+private:
+    SplitBehavior behavior_;
+};
+
+// Numbers (\p{N}) apart from the rest: each digit alone with individual_digits, else runs.
+class Digits final : public PreTokenizer {
+public:
+    Digits(const json& j, const JsonPath& at) : individual_(bool_or(j, "individual_digits", false, at)) {}
+    void split(const Text& text, std::size_t, std::vector<Text>& out) const override {
+        split_on_matches(text, class_matches(text, is_number),
+                         false, individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous, out);
+    }
+
+private:
+    bool individual_;
 };
 
 bool is_bert_punctuation(char32_t c) {
@@ -205,8 +309,12 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const JsonPath& 
     if (type == "Whitespace") return std::make_unique<Whitespace>();
     if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplit>();
     if (type == "Sequence") return std::make_unique<PreTokenizerSequence>(j, at);
+    if (type == "Split") return std::make_unique<Split>(j, at);
+    if (type == "Punctuation") return std::make_unique<Punctuation>(j, at);
+    if (type == "Digits") return std::make_unique<Digits>(j, at);
     (at / "type").fail("unsupported pre-tokenizer type \"" + type +
-                       "\" (supported: ByteLevel, BertPreTokenizer, Metaspace, Whitespace, WhitespaceSplit, Sequence)");
+                       "\" (supported: ByteLevel, BertPreTokenizer, Metaspace, Whitespace, WhitespaceSplit, Split, "
+                       "Punctuation, Digits, Sequence)");
 }
 
 }  // namespace graft::tokenizers::detail

@@ -52,6 +52,7 @@ bool is_mark(char32_t c);         ///< \p{M}
 bool is_nonspacing_mark(char32_t c);  ///< \p{Mn}
 bool is_punctuation(char32_t c);  ///< \p{P}
 bool is_js_space(char32_t c);     ///< JavaScript's \s (what String.trim removes)
+bool is_white_space(char32_t c);  ///< \p{White_Space} (\s in the reference's Split regexes)
 /// \p{Cc} \p{Cf} \p{Co} \p{Cs}: what BERT's clean_text drops (\t \n \r excepted by the caller).
 bool is_other_control(char32_t c);
 

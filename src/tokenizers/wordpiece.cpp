@@ -1,6 +1,8 @@
 // WordPiece: each word split greedily into the longest vocabulary entries from its start, the
 // pieces after the first looked up with the continuing prefix ("##"); a word with a part that
 // matches nothing, or longer than max_input_chars_per_word characters, is one unk token.
+#include <algorithm>
+
 #include "tokenizers/models.hpp"
 
 namespace graft::tokenizers::detail {
@@ -13,10 +15,21 @@ public:
         : vocab_(read_vocab(j, at)),
           unk_token_(string_or(j, "unk_token", "[UNK]", at)),
           prefix_(string_or(j, "continuing_subword_prefix", "##", at)),
-          max_chars_(static_cast<std::size_t>(int_or(j, "max_input_chars_per_word", 100, at))) {}
+          max_chars_(static_cast<std::size_t>(int_or(j, "max_input_chars_per_word", 100, at))) {
+        // The continuations by what follows the prefix, so that a lookup needs no string built;
+        // and the longest entries, so that candidates longer than any entry are not looked up.
+        for (const auto& [token, id] : vocab_.ids) {
+            max_bytes_ = std::max(max_bytes_, token.size());
+            if (token.size() >= prefix_.size() && token.compare(0, prefix_.size(), prefix_) == 0) {
+                const std::string rest = token.substr(prefix_.size());
+                continuations_.ids[rest] = id;
+                max_continuation_bytes_ = std::max(max_continuation_bytes_, rest.size());
+            }
+        }
+    }
 
     void tokenize(const std::vector<Text>& words, std::vector<Token>& out) const override {
-        std::string word, candidate;
+        std::string word;
         std::vector<std::size_t> byte_at;  // byte offset in `word` of each character, and the end
         for (const Text& w : words) {
             if (w.empty()) continue;
@@ -35,17 +48,13 @@ public:
             const std::size_t first = out.size();
             bool unknown = false;
             for (std::size_t start = 0; start < w.size();) {
+                const Vocab& table = start > 0 ? continuations_ : vocab_;
+                const std::size_t longest = start > 0 ? max_continuation_bytes_ : max_bytes_;
                 std::size_t end = w.size();
+                while (end > start && byte_at[end] - byte_at[start] > longest) --end;
                 std::optional<std::int64_t> id;
                 for (; end > start; --end) {
-                    const std::string_view piece(word.data() + byte_at[start], byte_at[end] - byte_at[start]);
-                    if (start > 0) {
-                        candidate.assign(prefix_);
-                        candidate.append(piece);
-                        id = vocab_.find(candidate);
-                    } else {
-                        id = vocab_.find(piece);
-                    }
+                    id = table.find(std::string_view(word.data() + byte_at[start], byte_at[end] - byte_at[start]));
                     if (id) break;
                 }
                 if (!id) {
@@ -72,8 +81,10 @@ private:
         return *id;
     }
     Vocab vocab_;
+    Vocab continuations_;  // only `ids`: the entries that start with the prefix, keyed without it
     std::string unk_token_, prefix_;
     std::size_t max_chars_;
+    std::size_t max_bytes_ = 0, max_continuation_bytes_ = 0;
 };
 
 }  // namespace

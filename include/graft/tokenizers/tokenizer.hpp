@@ -12,10 +12,10 @@
 // then the post-processor adds the special tokens. Supported components (anything else in a
 // tokenizer.json is a TokenizerError naming the type and its JSON path):
 //   normalizers     BertNormalizer, Lowercase, StripAccents, NFC, NFD, NFKC, NFKD, Strip,
-//                   Prepend, Replace (String patterns), Sequence
+//                   Prepend, Replace (String patterns), Precompiled, Sequence
 //   pre-tokenizers  ByteLevel (GPT-2's regex), BertPreTokenizer, Metaspace, Whitespace,
-//                   WhitespaceSplit, Sequence
-//   models          BPE (byte-level or with byte_fallback, merges with ranks), WordPiece
+//                   WhitespaceSplit, Split (Regex or String), Punctuation, Digits, Sequence
+//   models          BPE (byte-level or with byte_fallback, merges with ranks), WordPiece, Unigram
 //   post-processors TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence
 //   decoders        ByteLevel, WordPiece, Metaspace, ByteFallback, Fuse, Strip, Replace
 //                   (String patterns), BPEDecoder, Sequence
