@@ -344,7 +344,8 @@ int main(int argc, char** argv) {
     // The real-architecture workloads (bench/pytorch/real_workloads.py defines them): torchvision's
     // CNNs on 112×112 images with a new 10-class head, SGD (lr 0.01, momentum 0.9) over the
     // trainable parameters; a last-stage step trains ResNet's layer4 and fc (MobileNetV2's last
-    // three blocks and classifier), the frozen BatchNorms in eval.
+    // three blocks and classifier, EfficientNet-B0's last three stages and classifier), the frozen
+    // BatchNorms in eval.
     auto sgd = [](nn::Module& m) {
         return std::make_shared<optim::SGD>(m.trainable_parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
     };
@@ -370,6 +371,16 @@ int main(int argc, char** argv) {
         net.freeze_stages(15);
         const Tensor x = randn({16, 3, 112, 112}), y = randint(0, 10, {16});
         run_step("real_mobilenet_v2_last_blocks_step", step_fn(net, x, y, ce, sgd(net)));
+    }
+    if (want("real_efficientnet_b0_last_blocks_step")) {
+        // features.6 (four MBConv blocks), features.7, features.8 and the classifier trainable:
+        // features.0–5 frozen.
+        release_cached_memory();
+        models::EfficientNet net = models::efficientnet_b0({.num_classes = 10});
+        net.train();
+        net.freeze_stages(5);
+        const Tensor x = randn({16, 3, 112, 112}), y = randint(0, 10, {16});
+        run_step("real_efficientnet_b0_last_blocks_step", step_fn(net, x, y, ce, sgd(net)));
     }
 
     // BertForSequenceClassification's layout at a small size (vocabulary 30522, width 256, 4 layers

@@ -1,7 +1,8 @@
 // batch_norm and nn::BatchNorm1d/2d: normalisation against per-channel loops, running statistics
 // after several steps against torch's update formula computed here, the cumulative average,
 // eval with the running statistics, gradchecks in train and eval mode, float32 statistics on every
-// ISA and thread count, freezing, and errors.
+// ISA and thread count, freezing, the fused activations (gradchecks, against the two ops, the
+// fusion in Sequential), and errors.
 #include <cmath>
 #include <vector>
 
@@ -312,6 +313,103 @@ TEST(BatchNorm, BuffersStateDictAndClone) {
     Tensor x = randn({6, 3});
     const Stats s = channel_stats(x);
     expect_values(untracked.forward(x), ref_normalize(x, s.mean, s.var, {1, 1, 1}, {0, 0, 0}, 1e-5), 2e-5);
+}
+
+namespace {
+
+using Act = F::BatchNormActivation;
+
+/// The unary op that batch_norm fuses as `a`.
+Tensor apply_activation(Act a, const Tensor& x) {
+    switch (a) {
+        case Act::None: return x;
+        case Act::ReLU: return relu(x);
+        case Act::ReLU6: return relu6(x);
+        case Act::Hardswish: return hardswish(x);
+        case Act::SiLU: return silu(x);
+    }
+    return x;
+}
+
+constexpr Act kFusedActivations[] = {Act::ReLU, Act::ReLU6, Act::Hardswish, Act::SiLU};
+
+}  // namespace
+
+TEST(BatchNorm, FusedActivationGradcheck) {
+    // A weight of 4 spreads the outputs over [−8, 8]: past ReLU6's bound of 6 and hardswish's ±3.
+    Tensor x = leaf64({3, 2, 3, 2}, 11), b = leaf64({2}, 13);
+    Tensor w = (leaf64({2}, 12) * 4.0).detach().requires_grad_();
+    Tensor erm = from_vector<double>({0.3, -0.2}), erv = from_vector<double>({0.5, 2.0});
+    for (Act a : kFusedActivations) {
+        SCOPED_TRACE(static_cast<int>(a));
+        EXPECT_GRADCHECK(
+            [a](const std::vector<Tensor>& in) {
+                return F::batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true, 0.1, 1e-5, a);
+            },
+            x, w, b);
+        EXPECT_GRADCHECK(
+            [&](const std::vector<Tensor>& in) {
+                return F::batch_norm(in[0], erm, erv, in[1], in[2], false, 0.1, 1e-5, a);
+            },
+            x, w, b);
+        // eval with only the input needing a gradient (a frozen BatchNorm inside a trained part)
+        EXPECT_GRADCHECK(
+            [&](const std::vector<Tensor>& in) {
+                return F::batch_norm(in[0], erm, erv, w.detach(), b.detach(), false, 0.1, 1e-5, a);
+            },
+            x);
+    }
+}
+
+TEST(BatchNorm, FusedActivationMatchesTheTwoOps) {
+    Generator g(21);
+    const Tensor x0 = randn({4, 5, 6, 7}, DType::Float32, &g) * 3.0, dy = randn({4, 5, 6, 7}, DType::Float32, &g);
+    const Tensor w0 = randn({5}, DType::Float32, &g) * 3.0, b0 = randn({5}, DType::Float32, &g);
+    for (Act a : kFusedActivations) {
+        for (bool training : {true, false}) {
+            SCOPED_TRACE(std::to_string(static_cast<int>(a)) + (training ? " training" : " eval"));
+            std::vector<Tensor> outs, grads;
+            for (bool fused : {false, true}) {
+                Tensor x = x0.detach().requires_grad_(), w = w0.detach().requires_grad_();
+                Tensor b = b0.detach().requires_grad_();
+                Tensor rm = full({5}, 0.2), rv = full({5}, 1.7);
+                Tensor y = fused ? F::batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5, a)
+                                 : apply_activation(a, F::batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5));
+                y.backward(dy);
+                outs.push_back(y.detach());
+                grads.insert(grads.end(), {x.grad(), w.grad(), b.grad()});
+            }
+            // float32 SiLU's fused σ is the vector kernel's; the others compute the same bits.
+            const double tol = a == Act::SiLU ? 1e-6 : 0.0;
+            EXPECT_TRUE(allclose(outs[1], outs[0], tol, tol));
+            for (std::size_t k = 0; k < 3; ++k)
+                EXPECT_TRUE(allclose(grads[3 + k], grads[k], 1e-5, 1e-4)) << "gradient " << k;
+        }
+    }
+}
+
+TEST(BatchNorm, SequentialFusesTheFollowingActivation) {
+    manual_seed(22);
+    nn::Sequential model{nn::Conv2d(3, 4, 3, {.padding = 1, .bias = false}), nn::BatchNorm2d(4), nn::ReLU6()};
+    auto twin = std::dynamic_pointer_cast<nn::Sequential>(model.clone());
+    Tensor x = randn({2, 3, 5, 5}) * 4.0;
+    Tensor y = model.forward(x);
+    // One node for BatchNorm and ReLU6: the activation is fused, so no HardtanhBackward on top.
+    ASSERT_TRUE(y.grad_fn());
+    EXPECT_STREQ(y.grad_fn()->name(), "BatchNormBackward");
+    y.sum().backward();
+    // The same values and gradients as the layers of a copy called one by one.
+    Tensor y2 = relu6((*twin)[1]->forward((*twin)[0]->forward(x)));
+    EXPECT_TRUE(allclose(y2, y, 0.0, 0.0));
+    y2.sum().backward();
+    EXPECT_TRUE(allclose(twin->at<nn::Conv2d>(0)->weight.grad(), model.at<nn::Conv2d>(0)->weight.grad(), 1e-5, 1e-5));
+    // A subclass of an activation is not fused: its forward may differ.
+    struct Doubled : nn::ReLU {
+        Tensor forward(const Tensor& t) override { return relu(t) * 2.0; }
+    };
+    nn::Sequential other{nn::BatchNorm2d(3), Doubled()};
+    Tensor z = randn({2, 3, 4, 4});
+    EXPECT_TRUE(allclose(other.forward(z), relu(other[0]->forward(z)) * 2.0, 1e-6, 1e-6));
 }
 
 TEST(BatchNorm, Repr) {

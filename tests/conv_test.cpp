@@ -112,6 +112,36 @@ void expect_near_all(const std::vector<double>& got, const std::vector<double>& 
         ASSERT_NEAR(got[k], want[k], tol * std::max(1.0, std::abs(want[k]))) << what << " " << name << " element " << k;
 }
 
+/// Runs case c in dtype dt on inputs drawn from Generator(seed) (x, w, the bias, then dy), its
+/// backward for dy, and checks y, dx and dw against the direct loops (float32 to 1e-4).
+void expect_case_matches_direct_loops(const ConvCase& c, DType dt, std::uint64_t seed) {
+    const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
+    Generator g(seed);
+    Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
+    Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
+    Tensor y = run_case(c, x, w, b);
+    Tensor dy = randn(y.shape(), dt, &g);
+    y.backward(dy);
+    const std::vector<double> dyv = dy.to_vector<double>();
+    const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
+    ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
+    expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
+    expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
+    expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
+}
+
+/// expect_case_matches_direct_loops for every case, on 1 and 2 threads, in float32 and float64.
+void expect_cases_match_direct_loops(const std::vector<ConvCase>& cases, std::uint64_t seed) {
+    const int saved_threads = get_num_threads();
+    for (int threads : {1, 2})
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            set_num_threads(threads);
+            SCOPED_TRACE(std::to_string(threads) + " threads, " + dtype_name(dt));
+            for (const ConvCase& c : cases) expect_case_matches_direct_loops(c, dt, seed);
+        }
+    set_num_threads(saved_threads);
+}
+
 }  // namespace
 
 TEST(Conv2d, ForwardMatchesDirectLoops) {
@@ -167,27 +197,7 @@ TEST(Conv2d, ShiftedPlanesAndPackedWeightsMatchDirectLoops) {
         {"two K blocks", {3, 64, 5, 4}, {20, 64, 3, 3}, true, 1, 1, 1, 1},
         {"two K blocks, valid", {3, 64, 5, 4}, {13, 64, 3, 3}, false, 1, 0, 1, 1},
     };
-    const int saved_threads = get_num_threads();
-    for (int threads : {1, 2})
-        for (DType dt : {DType::Float32, DType::Float64}) {
-            set_num_threads(threads);
-            const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
-            for (const ConvCase& c : shifted) {
-                Generator g(9);
-                Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
-                Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
-                Tensor y = run_case(c, x, w, b);
-                Tensor dy = randn(y.shape(), dt, &g);
-                y.backward(dy);
-                const std::vector<double> dyv = dy.to_vector<double>();
-                const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
-                ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
-                expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
-                expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
-                expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
-            }
-        }
-    set_num_threads(saved_threads);
+    expect_cases_match_direct_loops(shifted, 9);
 }
 
 TEST(Conv2d, GradcheckEveryOption) {
@@ -234,44 +244,14 @@ TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
         {"per image 1x1", {2, 5, 17, 17}, {3, 5, 1, 1}, true, 1, 0, 1, 1},
         {"one image", {1, 6, 4, 4}, {8, 6, 3, 3}, true, 1, 1, 1, 1},
     };
-    const int saved_threads = get_num_threads();
-    for (int threads : {1, 2})
-        for (DType dt : {DType::Float32, DType::Float64}) {
-            set_num_threads(threads);
-            const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
-            for (const ConvCase& c : paths) {
-                Generator g(13);
-                Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
-                Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
-                Tensor y = run_case(c, x, w, b);
-                Tensor dy = randn(y.shape(), dt, &g);
-                y.backward(dy);
-                const std::vector<double> dyv = dy.to_vector<double>();
-                const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
-                ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
-                expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
-                expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
-                expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
-            }
-        }
-    set_num_threads(saved_threads);
+    expect_cases_match_direct_loops(paths, 13);
 }
 
 TEST(Conv2d, BatchedPathInChunksMatchesDirectLoops) {
     // 10 images of 1024·9·25 floats of columns each (900 KB): chunks of 9 and 1 images under the
     // 8 MB bound; the weight gradient accumulates over the chunks.
     const ConvCase c{"batched in chunks of images", {10, 1024, 5, 5}, {4, 1024, 3, 3}, true, 1, 1, 1, 1};
-    Generator g(19);
-    Tensor x = randn(c.x, DType::Float32, &g).requires_grad_(), w = randn(c.w, DType::Float32, &g).requires_grad_();
-    Tensor b = randn({4}, DType::Float32, &g);
-    Tensor y = run_case(c, x, w, b);
-    Tensor dy = randn(y.shape(), DType::Float32, &g);
-    y.backward(dy);
-    const std::vector<double> dyv = dy.to_vector<double>();
-    const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
-    expect_near_all(y.to_vector<double>(), ref.y, 1e-4, "forward", c.name);
-    expect_near_all(x.grad().to_vector<double>(), ref.dx, 1e-4, "dx", c.name);
-    expect_near_all(w.grad().to_vector<double>(), ref.dw, 1e-4, "dw", c.name);
+    expect_case_matches_direct_loops(c, DType::Float32, 19);
 }
 
 TEST(Conv2d, DepthwiseMatchesDirectLoops) {
@@ -286,27 +266,7 @@ TEST(Conv2d, DepthwiseMatchesDirectLoops) {
         {"kernel larger than the map", {2, 5, 2, 3}, {5, 1, 3, 3}, true, 1, 1, 1, 5},
         {"wide planes", {1, 2, 3, 37}, {2, 1, 3, 3}, true, 1, 1, 1, 2},
     };
-    const int saved_threads = get_num_threads();
-    for (int threads : {1, 2})
-        for (DType dt : {DType::Float32, DType::Float64}) {
-            set_num_threads(threads);
-            const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
-            for (const ConvCase& c : depthwise) {
-                Generator g(17);
-                Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
-                Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
-                Tensor y = run_case(c, x, w, b);
-                Tensor dy = randn(y.shape(), dt, &g);
-                y.backward(dy);
-                const std::vector<double> dyv = dy.to_vector<double>();
-                const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
-                ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
-                expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
-                expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
-                expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
-            }
-        }
-    set_num_threads(saved_threads);
+    expect_cases_match_direct_loops(depthwise, 17);
 }
 
 TEST(Conv2d, DepthwiseGradcheckAndThreadIndependence) {

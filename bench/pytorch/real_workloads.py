@@ -83,6 +83,8 @@ cnns = [
     ("real_resnet50_last_stage_step", torchvision.models.resnet50, ["layer4.", "fc."], images8, labels8),
     ("real_mobilenet_v2_last_blocks_step", torchvision.models.mobilenet_v2,
      ["features.16.", "features.17.", "features.18.", "classifier."], images16, labels16),
+    ("real_efficientnet_b0_last_blocks_step", torchvision.models.efficientnet_b0,
+     ["features.6.", "features.7.", "features.8.", "classifier."], images16, labels16),
 ]
 for name, factory, tail, x, y in cnns:
     if wanted in name:

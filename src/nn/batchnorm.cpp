@@ -56,6 +56,11 @@ void BatchNormBase<Derived>::reset_parameters() {
 
 template <class Derived>
 Tensor BatchNormBase<Derived>::forward(const Tensor& x) {
+    return forward_activation(x, functional::BatchNormActivation::None);
+}
+
+template <class Derived>
+Tensor BatchNormBase<Derived>::forward_activation(const Tensor& x, functional::BatchNormActivation activation) {
     check_input_dim(x);
     if (x.size(1) != num_features)
         throw ShapeError(this->type_name() + "(" + std::to_string(num_features) + "): input has " +
@@ -72,7 +77,7 @@ Tensor BatchNormBase<Derived>::forward(const Tensor& x) {
     }
     // Without running statistics the batch's are used in eval too.
     return functional::batch_norm(x, running_mean, running_var, weight, bias, training || !track_running_stats,
-                                  factor, eps);
+                                  factor, eps, activation);
 }
 
 template <class Derived>

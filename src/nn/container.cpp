@@ -1,6 +1,11 @@
 // Sequential, ModuleList and ModuleDict.
 #include "graft/nn/container.hpp"
 
+#include <typeinfo>
+
+#include "graft/nn/activation.hpp"
+#include "graft/nn/batchnorm.hpp"
+
 namespace graft::nn {
 
 namespace {
@@ -23,6 +28,25 @@ std::shared_ptr<Module> clone_container(const C& self, std::shared_ptr<C> copy) 
     for (const auto& [name, child] : self.named_children()) copy->register_module(name, child->clone());
     return copy;
 }
+
+/// The activation batch_norm can fuse when m is exactly that layer (a subclass may forward
+/// differently), None otherwise.
+functional::BatchNormActivation fusable_activation(const Module& m) {
+    using A = functional::BatchNormActivation;
+    const std::type_info& t = typeid(m);
+    if (t == typeid(ReLU)) return A::ReLU;
+    if (t == typeid(ReLU6)) return A::ReLU6;
+    if (t == typeid(Hardswish)) return A::Hardswish;
+    if (t == typeid(SiLU)) return A::SiLU;
+    return A::None;
+}
+
+/// bn's forward_activation when m is a BatchNorm layer, an undefined tensor otherwise.
+Tensor forward_batch_norm_activation(Module& m, const Tensor& x, functional::BatchNormActivation activation) {
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) return bn->forward_activation(x, activation);
+    if (auto* bn = dynamic_cast<BatchNorm1d*>(&m)) return bn->forward_activation(x, activation);
+    return Tensor();
+}
 }  // namespace
 
 Sequential::Sequential(const std::vector<std::shared_ptr<Module>>& modules) {
@@ -35,9 +59,27 @@ void Sequential::push_back_shared(std::shared_ptr<Module> module) {
 
 std::shared_ptr<Module> Sequential::operator[](std::int64_t i) const { return child_at(*this, i, "Sequential"); }
 
+// A BatchNorm followed by ReLU, ReLU6, Hardswish or SiLU runs as one batch_norm with the
+// activation fused (the same values and gradients, one tensor and two passes fewer).
 Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
-    for (const auto& [name, child] : named_children()) h = with_module_path(name, *child, [&] { return child->forward(h); });
+    const auto children = named_children();
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        const auto& [name, child] = children[i];
+        if (i + 1 < children.size()) {
+            const auto activation = fusable_activation(*children[i + 1].second);
+            if (activation != functional::BatchNormActivation::None) {
+                Tensor fused =
+                    with_module_path(name, *child, [&] { return forward_batch_norm_activation(*child, h, activation); });
+                if (fused.defined()) {
+                    h = std::move(fused);
+                    ++i;
+                    continue;
+                }
+            }
+        }
+        h = with_module_path(name, *child, [&] { return child->forward(h); });
+    }
     return h;
 }
 

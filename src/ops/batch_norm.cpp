@@ -9,9 +9,12 @@
 #include "core/dispatch.hpp"
 #include "core/lane_sum.hpp"
 #include "kernels/cpu/parallel.hpp"
+#include "kernels/cpu/workspace.hpp"
+#include "kernels/vector/vector.hpp"
 #include "graft/autograd.hpp"
 #include "graft/functional/batch_norm.hpp"
 #include "graft/profiler.hpp"
+#include "ops/activation_math.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
 
@@ -69,18 +72,80 @@ void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean,
     });
 }
 
-// y = (x − mean)·invstd·w + b, as y = x·scale + shift per channel
-template <class T>
-void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& scale, const std::vector<double>& shift) {
-    const int64 rows = l.N * l.C;
-    kernels::parallel_for(0, rows, l.numel(), [&](int64 lo, int64 hi) {
-        for (int64 r = lo; r < hi; ++r) {
-            const int64 c = r % l.C;
-            const T a = static_cast<T>(scale[c]), b = static_cast<T>(shift[c]);
-            const T* in = x + r * l.S;
-            T* out = y + r * l.S;
-            for (int64 i = 0; i < l.S; ++i) out[i] = in[i] * a + b;
+using Act = BatchNormActivation;
+
+/// Calls fn(std::integral_constant<Act, a>{}): the activation as a compile-time constant.
+template <class F>
+void with_activation(Act a, F&& fn) {
+    switch (a) {
+        case Act::None: return fn(std::integral_constant<Act, Act::None>{});
+        case Act::ReLU: return fn(std::integral_constant<Act, Act::ReLU>{});
+        case Act::ReLU6: return fn(std::integral_constant<Act, Act::ReLU6>{});
+        case Act::Hardswish: return fn(std::integral_constant<Act, Act::Hardswish>{});
+        case Act::SiLU: return fn(std::integral_constant<Act, Act::SiLU>{});
+    }
+}
+
+/// float32 SiLU runs σ through the vector kernel (a row at a time, into per-thread scratch).
+template <Act A, class T>
+constexpr bool kVectorSigmoid = A == Act::SiLU && std::is_same_v<T, float>;
+
+/// y[i] = act(x[i]·a + b) over one row of n (the unary ops' formulas, ops/activation_math.hpp).
+template <Act A, class T>
+void activate_row(int64 n, const T* x, T a, T b, T* y) {
+    if constexpr (kVectorSigmoid<A, T>) {
+        thread_local kernels::Workspace scratch;
+        float* s = scratch.reserve(n);
+        for (int64 i = 0; i < n; ++i) y[i] = x[i] * a + b;
+        kernels::unary(kernels::UnaryOp::Sigmoid, n, y, s);
+        for (int64 i = 0; i < n; ++i) y[i] *= s[i];
+    } else {
+        for (int64 i = 0; i < n; ++i) {
+            const T z = x[i] * a + b;
+            if constexpr (A == Act::None) y[i] = z;
+            if constexpr (A == Act::ReLU) y[i] = z > 0 || z != z ? z : T(0);
+            if constexpr (A == Act::ReLU6) y[i] = detail::hardtanh_value(z, T(0), T(6));
+            if constexpr (A == Act::Hardswish) y[i] = detail::hardswish_value(z);
+            if constexpr (A == Act::SiLU) y[i] = detail::silu_value(z);
         }
+    }
+}
+
+/// dz[i] = dy[i]·act'(z), z = x[i]·a + b recomputed as the forward computed it; dz may equal dy.
+template <Act A, class T>
+void activation_grad_row(int64 n, const T* x, T a, T b, const T* dy, T* dz) {
+    if constexpr (kVectorSigmoid<A, T>) {
+        thread_local kernels::Workspace scratch;
+        float* z = scratch.reserve(2 * n);
+        float* s = z + n;
+        for (int64 i = 0; i < n; ++i) z[i] = x[i] * a + b;
+        kernels::unary(kernels::UnaryOp::Sigmoid, n, z, s);
+        for (int64 i = 0; i < n; ++i) dz[i] = dy[i] * (s[i] * (1 + z[i] * (1 - s[i])));
+    } else {
+        for (int64 i = 0; i < n; ++i) {
+            const T z = x[i] * a + b;
+            T d = T(1);
+            if constexpr (A == Act::ReLU) d = static_cast<T>(z > 0);
+            if constexpr (A == Act::ReLU6) d = detail::hardtanh_derivative(z, T(0), T(6));
+            if constexpr (A == Act::Hardswish) d = detail::hardswish_derivative(z);
+            if constexpr (A == Act::SiLU) d = detail::silu_derivative(z);
+            dz[i] = dy[i] * d;
+        }
+    }
+}
+
+// y = act((x − mean)·invstd·w + b), as y = act(x·scale + shift) per channel
+template <class T>
+void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& scale, const std::vector<double>& shift,
+               Act act) {
+    const int64 rows = l.N * l.C;
+    with_activation(act, [&]<Act A>(std::integral_constant<Act, A>) {
+        kernels::parallel_for(0, rows, l.numel(), [&](int64 lo, int64 hi) {
+            for (int64 r = lo; r < hi; ++r) {
+                const int64 c = r % l.C;
+                activate_row<A, T>(l.S, x + r * l.S, static_cast<T>(scale[c]), static_cast<T>(shift[c]), y + r * l.S);
+            }
+        });
     });
 }
 
@@ -88,24 +153,35 @@ void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& s
 //   ⇒ db = Σ dy, dw = Σ dy·x̂, dx = w·σ⁻¹·(dy − db/M − x̂·dw/M)
 // eval: y = (x − μᵣ)·σᵣ⁻¹·w + b with the running statistics (constants)
 //   ⇒ db = Σ dy, dw = Σ dy·x̂, dx = w·σᵣ⁻¹·dy
+// with an activation: out = act(y)  ⇒  dy = dout·act'(y), y recomputed from the saved x, then as above
 struct BatchNormBackward final : Node {
     const char* name() const override { return "BatchNormBackward"; }
     std::vector<Tensor> apply(const Tensor& grad) override {
         std::vector<Tensor> grads(3);
         const bool need_dx = needs_input_grad(0), need_dw = needs_input_grad(1), need_db = needs_input_grad(2);
-        const bool need_x = need_dw || (need_dx && training);
-        const Tensor dy = grad.contiguous();
+        const bool need_x = need_dw || (need_dx && training) || activation != Act::None;
+        const Tensor dout = grad.contiguous();
         const Tensor xc = need_x ? x.unpack(name()).contiguous() : Tensor();
+        // The gradient at the activation's input: written over dx's buffer (each element of dx
+        // reads only its own), or a buffer of its own when dx is not needed.
+        if (need_dx) grads[0] = empty(input_shapes[0], dout.dtype());
+        const Tensor dy = activation == Act::None ? dout : need_dx ? grads[0] : empty(input_shapes[0], dout.dtype());
         std::vector<double> sum_dy(static_cast<std::size_t>(l.C)), sum_dy_xhat(static_cast<std::size_t>(l.C));
         detail::dispatch_floating(dy.dtype(), name(), [&]<class T>() {
             const T* d = dy.data_ptr<T>();
             const T* xp = need_x ? xc.data_ptr<T>() : nullptr;
-            T* dx = nullptr;
-            if (need_dx) {
-                grads[0] = empty(input_shapes[0], dy.dtype());
-                dx = grads[0].data_ptr<T>();
-            }
+            T* dx = need_dx ? grads[0].data_ptr<T>() : nullptr;
             for_each_channel(l, [&](int64 c) {
+                if (activation != Act::None) {
+                    with_activation(activation, [&]<Act A>(std::integral_constant<Act, A>) {
+                        const T a = static_cast<T>(scale[c]), b = static_cast<T>(shift[c]);
+                        for (int64 n = 0; n < l.N; ++n) {
+                            const int64 off = (n * l.C + c) * l.S;
+                            activation_grad_row<A, T>(l.S, xp + off, a, b, dout.data_ptr<T>() + off,
+                                                      dy.data_ptr<T>() + off);
+                        }
+                    });
+                }
                 const T mu = static_cast<T>(mean[c]);
                 double sdy = 0, sdyx = 0;
                 for (int64 n = 0; n < l.N; ++n) {
@@ -144,7 +220,9 @@ struct BatchNormBackward final : Node {
     void release_saved() override { x.release(); }
     BnLayout l{};
     bool training = false;
+    Act activation = Act::None;
     std::vector<double> mean, invstd, weight;  // per channel, at forward time (weight 1 without affine)
+    std::vector<double> scale, shift;          // y = x·scale + shift, the activation's input (with one)
     SavedTensor x;
 };
 
@@ -159,8 +237,8 @@ void check_channel_tensor(const char* what, const Tensor& t, const Tensor& x) {
 }  // namespace
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
-    GRAFT_PROFILE_SCOPE("batch_norm");
+                  const Tensor& bias, bool training, double momentum, double eps, BatchNormActivation activation) {
+    GRAFT_PROFILE_SCOPE(activation == Act::None ? "batch_norm" : "batch_norm_activation");
     if (input.dim() < 2)
         throw ShapeError("batch_norm: expected an input [N, C] or [N, C, *], got " + shape_str(input.shape()));
     if (!is_floating(input.dtype()))
@@ -200,7 +278,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
             scale[c] = w[c] * invstd[c];
             shift[c] -= mean[c] * scale[c];
         }
-        normalize<T>(l, xc.data_ptr<T>(), out.data_ptr<T>(), scale, shift);
+        normalize<T>(l, xc.data_ptr<T>(), out.data_ptr<T>(), scale, shift, activation);
     });
 
     if (training && running_mean.defined()) {
@@ -218,7 +296,13 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
         node->mean = std::move(mean);
         node->invstd = std::move(invstd);
         node->weight = std::move(w);
-        if (node->needs_input_grad(1) || (node->needs_input_grad(0) && training)) node->x = SavedTensor(input);
+        node->activation = activation;
+        if (activation != Act::None) {
+            node->scale = std::move(scale);
+            node->shift = std::move(shift);
+        }
+        if (node->needs_input_grad(1) || (node->needs_input_grad(0) && training) || activation != Act::None)
+            node->x = SavedTensor(input);
     }
     return out;
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "core/scratch_array.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/gemm/gemm.hpp"
 #include "graft/autocast.hpp"
@@ -268,7 +269,7 @@ void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const
     const int64 P = g.P(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
     const GroupWeights<T> weights(g, w, /*transpose=*/false);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
-    std::vector<T> col(static_cast<std::size_t>(rows * chunk * P)), out(static_cast<std::size_t>(g.O * chunk * P));
+    detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), out(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
         const int64 nb = std::min(chunk, g.N - n0), ld = nb * P;
         const int threads = batched_copy_threads(g, nb);
@@ -296,7 +297,7 @@ void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, cons
     std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
     if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
-    std::vector<T> col(static_cast<std::size_t>(rows * chunk * P)), dys(static_cast<std::size_t>(g.O * chunk * P));
+    detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), dys(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
         const int64 nb = std::min(chunk, g.N - n0), ld = nb * P;
         const int threads = batched_copy_threads(g, nb);
@@ -336,7 +337,7 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
         if (use_winograd(g) && winograd_conv(g, x, w, /*flip=*/false, b, y)) return;
     if (use_batched(g)) return conv2d_forward_batched(g, x, w, b, y);
     const int threads = image_threads(g);
-    std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
+    detail::ScratchArray<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     const int64 P = g.P();
     const GroupWeights<T> weights(g, w, /*transpose=*/false);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
@@ -382,12 +383,13 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
     if (use_batched(g)) return conv2d_backward_batched(g, x, w, dy, dx, dw);
     const int threads = image_threads(g);
     const int64 Og = g.Og(), Kg = g.Kg(), P = g.P(), wsize = g.weight_size();
-    std::vector<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
+    detail::ScratchArray<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
     if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
     // Thread 0 accumulates straight into dw (zeroed by the caller); the others into their own.
-    std::vector<T> partial(dw != nullptr ? static_cast<std::size_t>((threads - 1) * wsize) : 0, T(0));
+    detail::ScratchArray<T> partial(dw != nullptr ? static_cast<std::size_t>((threads - 1) * wsize) : 0);
+    if (partial.data() != nullptr) std::fill(partial.data(), partial.data() + (threads - 1) * wsize, T(0));
     for_each_image(g.N, threads, [&](int t, int64 n) {
         const T* dyn = dy + n * g.O * P;
         T* buf = g.direct() ? nullptr : cols.data() + t * g.col_size();

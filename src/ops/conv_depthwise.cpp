@@ -92,47 +92,44 @@ void forward_stride1(const ConvGeometry& g, const T* x, const T* w, const T* b, 
     });
 }
 
+// By channel: each input plane is padded once for the m filters that read it, each output-gradient
+// plane widened once for both gradients.
 template <class T>
 void backward_stride1(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
     const kernels::DepthwisePlane p = padded_plane(g);
     const PlaneKernels<T> k = plane_kernels<T>();
     const int64 m = g.O / g.C, HW = g.H * g.W, K = g.kh * g.kw, P = g.P(), padded_size = p.Hp * p.Wp;
-    if (dx != nullptr) {
-        const int64 planes = g.N * g.C;
-        kernels::parallel_for(0, planes, planes * (padded_size + m * P * (K + 1)), [&](int64 lo, int64 hi) {
-            std::vector<T> dxp(static_cast<std::size_t>(padded_size)), dyw(static_cast<std::size_t>(p.OH * p.Wp));
-            for (int64 q = lo; q < hi; ++q) {
-                const int64 n = q / g.C, c = q % g.C;
-                std::fill(dxp.begin(), dxp.end(), T(0));
+    const int64 work = g.N * (g.C * padded_size * 2 + g.O * P * (K + 1) * ((dx != nullptr) + (dw != nullptr)));
+    kernels::parallel_for(0, g.C, work, [&](int64 lo, int64 hi) {
+        std::vector<T> xp(dw != nullptr ? static_cast<std::size_t>(padded_size) : 0);
+        std::vector<T> dxp(dx != nullptr ? static_cast<std::size_t>(padded_size) : 0);
+        std::vector<T> dyw(static_cast<std::size_t>(p.OH * p.Wp)), part(static_cast<std::size_t>(K));
+        std::vector<double> acc(static_cast<std::size_t>(m * K));
+        for (int64 c = lo; c < hi; ++c) {
+            std::fill(acc.begin(), acc.end(), 0.0);
+            for (int64 n = 0; n < g.N; ++n) {
+                if (dw != nullptr) pad_plane(g, p, x + (n * g.C + c) * HW, xp.data());
+                if (dx != nullptr) std::fill(dxp.begin(), dxp.end(), T(0));
                 for (int64 r = 0; r < m; ++r) {
                     const int64 o = c * m + r;
                     widen_plane(g, p, dy + (n * g.O + o) * P, dyw.data());
-                    k.input_grad(p, dyw.data(), w + o * K, dxp.data());
+                    if (dx != nullptr) k.input_grad(p, dyw.data(), w + o * K, dxp.data());
+                    if (dw == nullptr) continue;
+                    k.weight_grad(p, xp.data(), dyw.data(), part.data());
+                    for (int64 t = 0; t < K; ++t)
+                        acc[static_cast<std::size_t>(r * K + t)] += part[static_cast<std::size_t>(t)];
                 }
-                T* dxq = dx + q * HW;
+                if (dx == nullptr) continue;
+                T* dxq = dx + (n * g.C + c) * HW;
                 for (int64 h = 0; h < g.H; ++h) {
                     const T* row = dxp.data() + (g.ph + h) * p.Wp + g.pw;
                     std::copy(row, row + g.W, dxq + h * g.W);
                 }
             }
-        });
-    }
-    if (dw != nullptr)
-        kernels::parallel_for(0, g.O, g.N * g.O * (padded_size + P * (K + 1)), [&](int64 lo, int64 hi) {
-            std::vector<T> xp(static_cast<std::size_t>(padded_size)), dyw(static_cast<std::size_t>(p.OH * p.Wp));
-            std::vector<T> part(static_cast<std::size_t>(K));
-            std::vector<double> acc(static_cast<std::size_t>(K));
-            for (int64 o = lo; o < hi; ++o) {
-                std::fill(acc.begin(), acc.end(), 0.0);
-                for (int64 n = 0; n < g.N; ++n) {
-                    pad_plane(g, p, x + (n * g.C + o / m) * HW, xp.data());
-                    widen_plane(g, p, dy + (n * g.O + o) * P, dyw.data());
-                    k.weight_grad(p, xp.data(), dyw.data(), part.data());
-                    for (int64 t = 0; t < K; ++t) acc[static_cast<std::size_t>(t)] += part[static_cast<std::size_t>(t)];
-                }
-                for (int64 t = 0; t < K; ++t) dw[o * K + t] = static_cast<T>(acc[static_cast<std::size_t>(t)]);
-            }
-        });
+            if (dw != nullptr)
+                for (int64 t = 0; t < m * K; ++t) dw[c * m * K + t] = static_cast<T>(acc[static_cast<std::size_t>(t)]);
+        }
+    });
 }
 
 // ---- other strides: row by row over each tap's valid output columns ----------------------------

@@ -17,8 +17,9 @@ template <class T>
 void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y);
 
 /// dx [N, C, H, W] and dw [O, 1, kh, kw] of depthwise_forward for the output gradient dy; either
-/// may be null (not computed). dx planes are spread over the threads, dw filters too (each filter's
-/// sum over the batch on one thread): no partial buffers, the same bits for any thread count.
+/// may be null (not computed). Channels (stride 1) or planes and filters (other strides) are
+/// spread over the threads, each filter's sum over the batch on one thread: no partial buffers,
+/// the same bits for any thread count.
 /// dw is overwritten (not accumulated).
 template <class T>
 void depthwise_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw);

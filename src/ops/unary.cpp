@@ -11,6 +11,7 @@
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
+#include "ops/activation_math.hpp"
 #include "ops/elementwise.hpp"
 #include "kernels/vector/vector.hpp"
 
@@ -184,9 +185,9 @@ Tensor hardtanh(const Tensor& x, double lo, double hi) {
         x, "hardtanh",
         [lo, hi](auto v) {
             using T = decltype(v);
-            return v != v ? v : std::min(std::max(v, static_cast<T>(lo)), static_cast<T>(hi));
+            return detail::hardtanh_value(v, static_cast<T>(lo), static_cast<T>(hi));
         },
-        [lo, hi](auto v) { return static_cast<decltype(v)>(v > lo && v < hi); });
+        [lo, hi](auto v) { return detail::hardtanh_derivative(v, lo, hi); });
 }
 
 // out = min(max(x, 0), 6)  ⇒  dx = dout where 0 < x < 6, else 0
@@ -210,30 +211,14 @@ Tensor hardsigmoid(const Tensor& x) {
 // (PyTorch's hardswish_backward, the same piecewise form)
 Tensor hardswish(const Tensor& x) {
     return pointwise(
-        x, "hardswish",
-        [](auto v) {
-            using T = decltype(v);
-            return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
-        },
-        [](auto v) {
-            using T = decltype(v);
-            if (v < T(-3)) return T(0);
-            if (v <= T(3)) return v / T(3) + T(0.5);
-            return T(1);
-        });
+        x, "hardswish", [](auto v) { return detail::hardswish_value(v); },
+        [](auto v) { return detail::hardswish_derivative(v); });
 }
 
 // out = 1/(1+e⁻ˣ)  ⇒  dx = dout · out·(1−out)
 Tensor sigmoid(const Tensor& x) {
     return pointwise(
-        x, "sigmoid",
-        [](auto v) {
-            using T = decltype(v);
-            // Stable on both tails.
-            if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-            const T e = std::exp(v);
-            return e / (T(1) + e);
-        },
+        x, "sigmoid", [](auto v) { return detail::sigmoid_value(v); },
         [](auto y) { return y * (1 - y); }, true, kernels::UnaryOp::Sigmoid);
 }
 
@@ -281,17 +266,8 @@ Tensor gelu(const Tensor& x, GeluApprox approximate) {
 
 // out = x·σ(x)  ⇒  dx = dout · σ(x)(1 + x(1 − σ(x)))
 Tensor silu(const Tensor& x) {
-    auto sig = [](auto v) {
-        using T = decltype(v);
-        if (v >= 0) return T(1) / (T(1) + std::exp(-v));
-        const T e = std::exp(v);
-        return e / (T(1) + e);
-    };
-    return pointwise(x, "silu", [sig](auto v) { return v * sig(v); },
-                     [sig](auto v) {
-                         const auto s = sig(v);
-                         return s * (1 + v * (1 - s));
-                     });
+    return pointwise(x, "silu", [](auto v) { return detail::silu_value(v); },
+                     [](auto v) { return detail::silu_derivative(v); });
 }
 
 }  // namespace graft

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "graft/functional/batch_norm.hpp"
 #include "graft/nn/module.hpp"
 
 namespace graft::nn {
@@ -42,6 +43,9 @@ public:
     void reset_parameters();
     /// Normalises per channel (dim 1); ShapeError naming the layer and the input shape.
     Tensor forward(const Tensor& x) override;
+    /// activation(forward(x)) in one pass (functional::batch_norm's fused activation); what
+    /// Sequential calls for a BatchNorm followed by ReLU, ReLU6, Hardswish or SiLU.
+    Tensor forward_activation(const Tensor& x, functional::BatchNormActivation activation);
     bool has_running_stats() const override { return true; }
     std::string extra_repr() const override;
 
