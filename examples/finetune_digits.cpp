@@ -50,15 +50,15 @@ using Clock = std::chrono::steady_clock;
 
 /// Each recipe's settings; the defaults are what --sweep chose (docs/user-guide.md).
 struct Settings {
-    double head_lr = 1e-2;
+    double head_lr = 1e-3;
     double gradual_lr = 3e-3;
-    double gradual_decay = 0.3;        // each lower block's lr this factor below the one above
+    double gradual_decay = 1.0;        // each lower block's lr this factor below the one above
     std::int64_t gradual_every = 10;   // steps between unfreezing one more block
-    double full_lr = 1e-3;
-    double scratch_lr = 1e-2;
-    double l2sp_alpha = 0.1;           // Li et al. 2018
-    double l2sp_beta = 0.01;
-    double ewc_lambda = 100.0;
+    double full_lr = 3e-4;
+    double scratch_lr = 1e-3;
+    double l2sp_alpha = 1.0;           // on the pretrained parameters
+    double l2sp_beta = 0.1;            // on the new head: alpha / 10
+    double ewc_lambda = 1e7;
 };
 
 struct Args {
@@ -406,7 +406,7 @@ Settings sweep_settings(const Context& cx, const std::shared_ptr<const data::Dat
             t.l2sp_alpha = rec.param("alpha");
             t.l2sp_beta = rec.param("alpha") / 10;
         });
-        run_grid(all[5], {{"lambda", {1e5, 1e4, 1e3, 1e2}}},
+        run_grid(all[5], {{"lambda", {1e8, 1e7, 1e6, 1e5, 1e4}}},
                  [](Settings& t, const train::Recipe& rec) { t.ewc_lambda = rec.param("lambda"); });
     }
     std::printf("chosen: head lr %g; gradual lr %g, decay %g, every %lld steps; full lr %g; scratch lr %g; L2-SP alpha %g "
