@@ -110,7 +110,7 @@ QUICK_MATCH=(
 QUICK_SED=(
   's/$/ --benchmark_min_time=0.001 --benchmark_repetitions=1/'
   's/--profile [0-9]+/--profile 1/; s/$/ --reps 1 --warmup 0/'
-  's/$/ --seeds 2 --shots 1,5 --steps 5,20 --pretrain-epochs 3 --fisher-batches 2 --no-cache-compare/'
+  's/$/ --seeds 2 --shots 1,5 --steps 5,20 --guards --pretrain-epochs 3 --fisher-batches 2 --no-cache-compare/'
   's/$/ --pretrain-steps 30 --finetune-steps 30 --block 32 --batch 8 --n-embd 32/'
   's/$/ --epochs 20/'
   's/REPS=[0-9]+/REPS=1/; s/^/TORCH_BENCH=\/dev\/null /'
