@@ -12,7 +12,7 @@
 #   tokenizers Hugging Face tokenizer.json (BPE, WordPiece, Unigram), training, batch encoding to int64 tensors
 #   data      datasets, transforms, the DataLoader
 #   models    model families
-#   train     Trainer, metrics, callbacks, unfreezing, feature cache
+#   train     Trainer, metrics, callbacks, unfreezing, feature cache, forgetting guards, sweeps
 #   dist      MPI data parallelism: the environment, collectives, DistributedDataParallel, the
 #             Trainer's distributed options (built only with GRAFT_WITH_MPI: GRAFT_OPTIONAL_LAYERS)
 set(GRAFT_LAYERS kernels core autograd ops testing nn optim io tokenizers data models train dist)

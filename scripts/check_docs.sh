@@ -111,7 +111,7 @@ QUICK_MATCH=(
 QUICK_SED=(
   's/$/ --benchmark_min_time=0.001 --benchmark_repetitions=1/'
   's/--profile [0-9]+/--profile 1/; s/$/ --reps 1 --warmup 0/'
-  's/$/ --seeds 2 --pretrain-epochs 3 --epochs 4 --early 2 --no-cache-compare/'
+  's/$/ --seeds 2 --shots 1,5 --steps 5,20 --guards --pretrain-epochs 3 --fisher-batches 2 --no-cache-compare/'
   's/$/ --pretrain-steps 30 --finetune-steps 30 --block 32 --batch 8 --n-embd 32/'
   's/$/ --epochs 20/'
   's/$/ --n-layer 2 --n-embd 64 --n-head 4 --batch 4 --seq 32 --depth-step 1/'

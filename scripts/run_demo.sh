@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs missing Debian packages, builds graft and the flagship demo in build/ (Release), and
-# runs it: a CNN pretrained on handwritten digits 0-4 is fine-tuned on digits 5-9 from 10
-# labelled images per class and compared with training from scratch (examples/finetune_digits.cpp).
+# runs it: a CNN pretrained on handwritten digits 0-4 is fine-tuned on digits 5-9 from a few
+# labelled images per class with several recipes and compared with training from scratch, over
+# seeds (examples/finetune_digits.cpp).
 # Arguments go to the demo.
 #
-#   bash scripts/run_demo.sh                       # 10 shots, 5 seeds; curves in finetune_digits_out/
+#   bash scripts/run_demo.sh                       # 1 and 10 shots, 5 seeds; results in finetune_digits_out/
+#   bash scripts/run_demo.sh --full                # 1, 5, 10 and 50 shots; 10, 100 and 300 steps
 #   bash scripts/run_demo.sh --shots 5 --seeds 3
 #   bash scripts/run_demo.sh --help
 #

@@ -100,12 +100,14 @@ void Trainer::train_epoch(data::DataLoader& loader, EpochLogs& logs, detail::Pro
     for (const auto& m : metrics_) m->reset();
     const std::int64_t accum = options_.accumulate_steps;
     const double scale = 1.0 / static_cast<double>(accum);
-    std::int64_t pending = 0, batches = 0, samples = 0;
-    double loss_sum = 0.0;
+    std::int64_t pending = 0, batches = 0, samples = 0, steps = 0;
+    double loss_sum = 0.0, penalty_sum = 0.0;
 
     progress.begin_epoch(epoch_, options_.epochs, static_cast<std::int64_t>(loader.size()));
 
     auto take_step = [&] {
+        if (options_.guard) penalty_sum += options_.guard->apply(*model_);
+        ++steps;
         if (options_.clip_grad_norm > 0) clip_grad_norm(model_->trainable_parameters(), options_.clip_grad_norm);
         optimizer_->step();
         optimizer_->zero_grad();
@@ -153,6 +155,7 @@ void Trainer::train_epoch(data::DataLoader& loader, EpochLogs& logs, detail::Pro
     }
     if (samples == 0) throw ValueError("Trainer: the training loader yielded no batch (empty dataset, or drop_last with fewer samples than batch_size)");
     logs.values["train_loss"] = loss_sum / static_cast<double>(samples);
+    if (options_.guard) logs.values["train_penalty"] = penalty_sum / static_cast<double>(steps);
     if (options_.train_metrics)
         for (const auto& m : metrics_) logs.values["train_" + m->name()] = m->compute();
     logs.values["samples_per_s"] = static_cast<double>(samples);  // divided by the epoch's time in fit()
@@ -231,6 +234,7 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
             if (improved(value)) {
                 best_value_ = value;
                 best_epoch_ = logs.epoch;
+                best_step_ = global_step_;
                 epochs_without_improvement_ = 0;
                 if (is_main && !options_.best_checkpoint.empty()) save_checkpoint(options_.best_checkpoint);
                 if (is_main && !options_.best_weights.empty())
@@ -266,6 +270,7 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
     for (const auto& cb : callbacks_) cb->on_fit_end(*this);
     result.epochs_run = epoch_;
     result.best_epoch = best_epoch_;
+    result.best_step = best_step_;
     result.best_value = best_value_.value_or(std::nan(""));
     result.seconds = seconds_since(fit_start);
     return result;
@@ -274,6 +279,7 @@ FitResult Trainer::fit(data::DataLoader& train_loader, data::DataLoader* val_loa
 void Trainer::save_checkpoint(const std::filesystem::path& path) const {
     io::Metadata meta{{"trainer.epoch", std::to_string(epoch_)},
                       {"trainer.best_epoch", std::to_string(best_epoch_)},
+                      {"trainer.best_step", std::to_string(best_step_)},
                       {"trainer.epochs_without_improvement", std::to_string(epochs_without_improvement_)},
                       {"trainer.monitor", options_.monitor}};
     if (best_value_) meta["trainer.best_value"] = exact(*best_value_);
@@ -296,6 +302,8 @@ void Trainer::resume(const std::filesystem::path& path) {
         epoch_ = std::stoll(get("trainer.epoch"));
         best_epoch_ = std::stoll(get("trainer.best_epoch"));
         epochs_without_improvement_ = std::stoll(get("trainer.epochs_without_improvement"));
+        auto step_it = info.metadata.find("trainer.best_step");
+        best_step_ = step_it == info.metadata.end() ? -1 : std::stoll(step_it->second);
         auto it = info.metadata.find("trainer.best_value");
         best_value_ = it == info.metadata.end() ? std::nullopt : std::optional<double>(std::stod(it->second));
     } catch (const std::logic_error&) {

@@ -39,6 +39,7 @@
 #include "graft/optim/lr_scheduler.hpp"
 #include "graft/optim/optimizer.hpp"
 #include "graft/train/callback.hpp"
+#include "graft/train/forgetting_guard.hpp"
 #include "graft/train/metrics.hpp"
 
 namespace graft::train {
@@ -125,6 +126,11 @@ struct TrainerOptions {
     /// Data parallelism across processes; graft::dist fills it (dist::trainer_distribution(ddp),
     /// graft/dist/trainer.hpp). The default is one process.
     TrainerDistribution distribution{};
+    /// A penalty against forgetting the pretrained task (train::L2SP, train::EWC; see
+    /// graft/train/forgetting_guard.hpp): its gradient is added to the trainable parameters'
+    /// gradients before each optimizer step, its mean value per step logged as "train_penalty".
+    /// Empty: none.
+    std::shared_ptr<const ForgettingGuard> guard{};
 };
 
 /// What fit() did.
@@ -132,6 +138,7 @@ struct FitResult {
     std::vector<EpochLogs> history;      ///< every epoch run by this fit() call
     std::int64_t epochs_run = 0;         ///< epochs completed in total (including resumed ones)
     std::int64_t best_epoch = -1;        ///< the epoch with the best monitored value (-1: none)
+    std::int64_t best_step = -1;         ///< optimizer steps taken by the end of that epoch (-1: none)
     double best_value = 0.0;             ///< its value
     bool stopped_early = false;
     double seconds = 0.0;                ///< wall time of this fit() call
@@ -187,6 +194,7 @@ private:
     std::int64_t global_step_ = 0;
     std::optional<double> best_value_;
     std::int64_t best_epoch_ = -1;
+    std::int64_t best_step_ = -1;
     /// The best epoch's model state (copies), kept under restore_best_weights.
     StateDict best_state_;
     std::int64_t epochs_without_improvement_ = 0;
