@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "golden_compare.hpp"
+#include "padded_generation.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -445,4 +446,32 @@ TEST(GoldenExport, Gpt2WritesStateDictPyTorchLoads) {
     io::save_safetensors(path, out, {{"model", "gpt2_tiny"}});
     std::printf("  wrote %s\n", path.c_str());
     EXPECT_EQ(io::load_safetensors(path).keys(), out.keys());
+}
+
+TEST(GPT2Generate, LeftPaddedBatchGeneratesWhatEachPromptGeneratesAlone) {
+    // Prompts of 3, 6 and 1 tokens in one batch, padded on the left with id 0: the mask hides the
+    // padding keys and wpe numbers each row from its first real token.
+    models::GPT2LMHead model = golden_model();
+    test::expect_padded_batch_matches_each_prompt(model, {{5, 17, 42}, {1, 2, 3, 49, 8, 33}, {30}}, 0, 6);
+    EXPECT_THROW_MSG(model.forward(from_vector<std::int64_t>({1, 2}, {1, 2}), nullptr, ones({1, 3}, DType::Int64)),
+                     ShapeError, "padding mask must be [batch, cached + new positions] = [1, 2], got [1, 3]");
+}
+
+TEST(GPT2Golden, AttentionDropoutInTrainMode) {
+    // Only attn_pdrop on: training-mode logits differ from eval's and are reproducible by seed.
+    models::GPT2Config config = tiny_config();
+    config.resid_pdrop = config.embd_pdrop = 0.0;
+    config.attn_pdrop = 0.5;
+    models::GPT2LMHead model(config);
+    model.load_pretrained(hf_weights());
+    const Tensor ids = golden().tensors.at("input_ids");
+    NoGradGuard guard;
+    model.train();
+    manual_seed(2);
+    const Tensor a = model.forward(ids);
+    EXPECT_FALSE(allclose(a, golden().tensors.at("logits"), 1e-3, 1e-3));
+    manual_seed(2);
+    EXPECT_TRUE(allclose(model.forward(ids), a, 0.0, 0.0));
+    model.eval();
+    test::expect_close("eval logits", model.forward(ids), golden().tensors.at("logits"), kTol);
 }

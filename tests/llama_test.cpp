@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "golden_compare.hpp"
+#include "padded_generation.hpp"
 #include "graft/io/hf_config.hpp"
 #include "graft/io/pretrained.hpp"
 #include "test_util.hpp"
@@ -337,4 +338,25 @@ TEST(LlamaLora, AttentionProjectionsTrainAndMerge) {
     EXPECT_FALSE(allclose(adapted, golden().at("llama.logits"), 1e-3, 1e-3));
     nn::merge_lora(model);
     test::expect_close("merged logits", model.forward(ids), adapted, {1e-5, 1e-4});
+}
+
+TEST(LlamaGenerate, LeftPaddedBatchGeneratesWhatEachPromptGeneratesAlone) {
+    // Prompts of 3, 6 and 1 tokens in one batch, padded on the left with id 0; the GQA Llama and
+    // the Qwen2 (biases, untied head) alike.
+    for (const fs::path& dir : {kLlamaDir, kQwen2Dir}) {
+        SCOPED_TRACE(dir.filename().string());
+        models::LlamaForCausalLM model = golden_model(dir);
+        test::expect_padded_batch_matches_each_prompt(model, {{5, 17, 42}, {1, 2, 3, 90, 8, 33}, {64}}, 0, 4);
+    }
+}
+
+TEST(LlamaGenerate, PaddedGenerationErrors) {
+    models::LlamaForCausalLM model = golden_model(kLlamaDir);
+    const Tensor ids = from_vector<std::int64_t>({1, 2, 3, 4, 5, 6}, {2, 3});
+    EXPECT_THROW_MSG(models::generate(model, ids, from_vector<std::int64_t>({1, 1, 1, 1, 1, 0}, {2, 3})), ValueError,
+                     "row 1 of the attention mask ends in padding");
+    EXPECT_THROW_MSG(models::generate(model, ids, ones({2, 2}, DType::Int64)), ShapeError,
+                     "attention mask must be [batch, positions] = [2, 3]");
+    EXPECT_THROW_MSG(model.forward(ids, nullptr, Tensor(), zeros({2, 2}, DType::Int64)), ShapeError,
+                     "position ids must be [batch, new positions] = [2, 3], got [2, 2]");
 }
