@@ -628,20 +628,15 @@ TEST(Attention, GradcheckWithDropout) {
     const Tensor padding = from_vector<bool>({true, true, true, false, false, false, true, true, true, true}, {2, 5});
     for (const F::AttentionOptions& options :
          {F::AttentionOptions{}, F::AttentionOptions{.mask = padding}, F::AttentionOptions{.causal = true, .mask = padding}}) {
-        EXPECT_GRADCHECK([&options](const std::vector<Tensor>& in) {
-            Generator fixed(9);
-            F::AttentionOptions o = options;
-            o.dropout_p = 0.3;
-            o.generator = &fixed;
-            return F::scaled_dot_product_attention(in[0], in[1], in[2], o);
-        }, q, k, v);
-        EXPECT_GRADCHECK([&options](const std::vector<Tensor>& in) {
-            Generator fixed(9);
-            F::AttentionOptions o = options;
-            o.dropout_p = 0.3;
-            o.generator = &fixed;
-            return F::scaled_dot_product_attention_reference(in[0], in[1], in[2], o);
-        }, q, k, v);
+        for (bool fused : {true, false})
+            EXPECT_GRADCHECK([&options, fused](const std::vector<Tensor>& in) {
+                Generator fixed(9);
+                F::AttentionOptions o = options;
+                o.dropout_p = 0.3;
+                o.generator = &fixed;
+                return fused ? F::scaled_dot_product_attention(in[0], in[1], in[2], o)
+                             : F::scaled_dot_product_attention_reference(in[0], in[1], in[2], o);
+            }, q, k, v);
     }
 }
 

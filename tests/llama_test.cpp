@@ -350,6 +350,22 @@ TEST(LlamaGenerate, LeftPaddedBatchGeneratesWhatEachPromptGeneratesAlone) {
     }
 }
 
+TEST(LlamaGenerate, LeftPaddedBatchEqualsPyTorchGenerate) {
+    // make_llama_golden.py: HF's generate with an attention_mask (position_ids = cumsum(mask) − 1)
+    // on prompts of 5, 2 and 4 tokens left-padded with 0, greedy, 8 tokens.
+    for (const auto& [key, dir] : {std::pair{"llama", kLlamaDir}, std::pair{"qwen2", kQwen2Dir}}) {
+        models::LlamaForCausalLM model = golden_model(dir);
+        const Tensor prompt = golden().at(std::string(key) + ".padded_prompt");
+        const Tensor mask = golden().at(std::string(key) + ".padded_mask");
+        const auto expected = golden().at(std::string(key) + ".padded_greedy_ids").to_vector<std::int64_t>();
+        for (bool use_cache : {true, false})
+            EXPECT_EQ(models::generate(model, prompt, mask, {.max_new_tokens = 8, .use_cache = use_cache})
+                          .to_vector<std::int64_t>(),
+                      expected)
+                << key << ", use_cache " << use_cache;
+    }
+}
+
 TEST(LlamaGenerate, PaddedGenerationErrors) {
     models::LlamaForCausalLM model = golden_model(kLlamaDir);
     const Tensor ids = from_vector<std::int64_t>({1, 2, 3, 4, 5, 6}, {2, 3});
