@@ -534,7 +534,7 @@ TEST(Attention, MasksMatchPyTorchGolden) {
     }
 }
 
-TEST(Attention, DropoutRunsTheReferenceWithTheGivenGenerator) {
+TEST(Attention, DropoutUsesTheGivenGeneratorOnce) {
     const Qkv in = random_qkv(1, 2, 4, 6, 8, DType::Float64, 61);
     const auto with_seed = [&](std::uint64_t seed) {
         Generator g(seed);
@@ -543,16 +543,101 @@ TEST(Attention, DropoutRunsTheReferenceWithTheGivenGenerator) {
     EXPECT_EQ(max_abs_diff(with_seed(3), with_seed(3)), 0.0);
     EXPECT_GT(max_abs_diff(with_seed(3), F::scaled_dot_product_attention(in.q, in.k, in.v)), 1e-3);
     EXPECT_GT(max_abs_diff(with_seed(3), with_seed(4)), 1e-3);
-    // The same probabilities, dropped and rescaled by 1/(1 − p), as dropout of the reference's.
-    Generator g(3);
-    const Tensor scores = mul(matmul(in.q, in.k.transpose(-2, -1)), 1.0 / std::sqrt(8.0));
-    const Tensor manual = matmul(dropout(softmax(scores, -1), 0.5, true, &g), in.v);
-    EXPECT_LT(max_abs_diff(with_seed(3), manual), 1e-12);
-    const Tensor q = in.q.clone().requires_grad_();
-    EXPECT_GRADCHECK([&](const std::vector<Tensor>& x) {
-        Generator fixed(9);
-        return F::scaled_dot_product_attention(x[0], in.k, in.v, {.dropout_p = 0.3, .generator = &fixed});
-    }, q);
+    // One 64-bit draw per call (the mask's seed), in the fused op and in the reference alike.
+    for (bool fused : {true, false}) {
+        Generator used(3), expected(3);
+        const F::AttentionOptions options{.dropout_p = 0.5, .generator = &used};
+        (void)(fused ? F::scaled_dot_product_attention(in.q, in.k, in.v, options)
+                     : F::scaled_dot_product_attention_reference(in.q, in.k, in.v, options));
+        expected.next_u64();
+        EXPECT_EQ(used.next_u64(), expected.next_u64()) << fused;
+    }
+}
+
+TEST(Attention, DropoutDropsAFractionPAndScalesTheRest) {
+    // q = 0 makes every probability 1/Tk, and v = the identity over keys makes out[i, j] the
+    // dropped probability itself: 0 or 1/(Tk·(1 − p)).
+    const std::int64_t B = 2, H = 2, T = 64;
+    const double p = 0.3;
+    const Tensor q = zeros({B, H, T, 8}, DType::Float64), k = randn({B, H, T, 8}, DType::Float64);
+    const Tensor v = one_hot(arange(static_cast<double>(T)), T).to(DType::Float64).expand({B, H, T, T});
+    Generator g(5);
+    const std::vector<double> out = values(F::scaled_dot_product_attention(q, k, v, {.dropout_p = p, .generator = &g}));
+    std::size_t dropped = 0;
+    for (double x : out) {
+        if (x == 0.0) ++dropped;
+        else EXPECT_NEAR(x, 1.0 / (static_cast<double>(T) * (1 - p)), 1e-15);
+    }
+    // 16384 Bernoulli(0.3) draws: standard deviation 0.0036.
+    EXPECT_NEAR(static_cast<double>(dropped) / static_cast<double>(out.size()), p, 0.015);
+}
+
+TEST_F(AttentionFused, DropoutMatchesReferenceWithMasksAndGqa) {
+    // The fused op and the reference drop the same elements for the same generator state:
+    // outputs and gradients agree on every ISA, per-slice and split backward (1 and 2 threads),
+    // across the 32-row and 128-key tiles, with a padding mask, causal, and grouped-query heads
+    // (2 key/value heads expanded, stride 0, to 4 query heads).
+    const std::int64_t B = 2, H = 4, Tq = 70, Tk = 140, D = 8;
+    Generator g(81);
+    const Tensor q = randn({B, H, Tq, D}, DType::Float32, &g);
+    const Tensor k = randn({B, 2, 1, Tk, D}, DType::Float32, &g).expand({B, 2, 2, Tk, D}).reshape({B, H, Tk, D});
+    const Tensor kv = randn({B, 2, Tk, D}, DType::Float32, &g);
+    const Tensor v = kv.unsqueeze(2).expand({B, 2, 2, Tk, D}).reshape({B, H, Tk, D});
+    const Tensor dout = randn({B, H, Tq, D}, DType::Float32, &g);
+    Tensor padding = ones({B, Tk}, DType::Bool);
+    {
+        NoGradGuard guard;
+        padding.select(0, 1).narrow(0, 0, 30).fill_(0.0);  // batch 1 left-padded by 30
+    }
+    const auto run = [&](bool fused, const F::AttentionOptions& base, std::uint64_t seed) {
+        Generator gen(seed);
+        F::AttentionOptions options = base;
+        options.generator = &gen;
+        options.dropout_p = 0.25;
+        return run_masked(Qkv{q, k, v}, dout, options, fused);
+    };
+    const std::vector<std::pair<std::string, F::AttentionOptions>> cases{
+        {"none", {}},
+        {"key padding", {.mask = padding}},
+        {"padding and causal", {.causal = true, .mask = padding}},
+    };
+    for (const auto& [name, options] : cases) {
+        const Grads ref = run(false, options, 7);
+        for (const std::string& isa : available_isas())
+            for (int threads : {1, 2}) {
+                set_isa(isa);
+                set_num_threads(threads);
+                const Grads fused = run(true, options, 7);
+                SCOPED_TRACE(name + " on " + isa + ", threads " + std::to_string(threads));
+                EXPECT_LT(max_abs_diff(fused.out, ref.out), 2e-6 * std::max(1.0, max_abs(ref.out)));
+                EXPECT_LT(max_abs_diff(fused.dq, ref.dq), 1e-5 * std::max(1.0, max_abs(ref.dq)));
+                EXPECT_LT(max_abs_diff(fused.dk, ref.dk), 1e-5 * std::max(1.0, max_abs(ref.dk)));
+                EXPECT_LT(max_abs_diff(fused.dv, ref.dv), 1e-5 * std::max(1.0, max_abs(ref.dv)));
+            }
+        // Another seed drops other elements.
+        EXPECT_GT(max_abs_diff(run(true, options, 8).out, ref.out), 1e-3) << name;
+    }
+}
+
+TEST(Attention, GradcheckWithDropout) {
+    // A fresh generator per call fixes the mask, so the dropped attention is a smooth function.
+    Generator g(91);
+    const Tensor q = randn({2, 2, 3, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor k = randn({2, 2, 5, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor v = randn({2, 2, 5, 4}, DType::Float64, &g).requires_grad_();
+    const Tensor padding = from_vector<bool>({true, true, true, false, false, false, true, true, true, true}, {2, 5});
+    for (const F::AttentionOptions& options :
+         {F::AttentionOptions{}, F::AttentionOptions{.mask = padding}, F::AttentionOptions{.causal = true, .mask = padding}}) {
+        for (bool fused : {true, false})
+            EXPECT_GRADCHECK([&options, fused](const std::vector<Tensor>& in) {
+                Generator fixed(9);
+                F::AttentionOptions o = options;
+                o.dropout_p = 0.3;
+                o.generator = &fixed;
+                return fused ? F::scaled_dot_product_attention(in[0], in[1], in[2], o)
+                             : F::scaled_dot_product_attention_reference(in[0], in[1], in[2], o);
+            }, q, k, v);
+    }
 }
 
 TEST(Attention, MaskErrorsNameTheShapes) {

@@ -180,8 +180,9 @@ TEST(BertModel, ShapesAndErrors) {
 }
 
 TEST(BertModel, TrainingStepWithAttentionDropoutRuns) {
-    // Training mode with attention_probs_dropout_prob > 0 takes the reference attention path:
-    // the loss is finite, every trainable parameter gets a gradient, and eval is deterministic again.
+    // Training mode with attention_probs_dropout_prob > 0 drops probabilities inside the fused
+    // attention: the loss is finite, every trainable parameter gets a gradient, and eval is
+    // deterministic again.
     auto model = models::BertForSequenceClassification::from_pretrained(kModelDir);
     model.train();
     const Tensor loss = nn::functional::cross_entropy(

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "golden_compare.hpp"
+#include "padded_generation.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -325,17 +326,26 @@ TEST(GPT2Golden, ReplacedConv1DChildTakesEffect) {
 }
 
 TEST(GPT2Golden, DropoutOnlyInTrainMode) {
-    models::GPT2LMHead model = golden_model();
-    const Tensor ids = golden().tensors.at("input_ids");
-    NoGradGuard guard;
-    model.train();
-    manual_seed(1);
-    const Tensor a = model.forward(ids);
-    EXPECT_FALSE(allclose(a, golden().tensors.at("logits"), 1e-3, 1e-3));
-    manual_seed(1);
-    EXPECT_TRUE(allclose(model.forward(ids), a, 0.0, 0.0));
-    model.eval();
-    test::expect_close("eval logits", model.forward(ids), golden().tensors.at("logits"), kTol);
+    // The golden config's dropouts (attn_pdrop, resid_pdrop, embd_pdrop 0.1), then attn_pdrop
+    // alone (the dropout inside the fused attention): training-mode logits differ from eval's
+    // and are reproducible by seed.
+    models::GPT2Config attention_only = tiny_config();
+    attention_only.resid_pdrop = attention_only.embd_pdrop = 0.0;
+    attention_only.attn_pdrop = 0.5;
+    for (const models::GPT2Config& config : {tiny_config(), attention_only}) {
+        models::GPT2LMHead model(config);
+        ASSERT_TRUE(model.load_pretrained(hf_weights()).ok());
+        const Tensor ids = golden().tensors.at("input_ids");
+        NoGradGuard guard;
+        model.train();
+        manual_seed(1);
+        const Tensor a = model.forward(ids);
+        EXPECT_FALSE(allclose(a, golden().tensors.at("logits"), 1e-3, 1e-3));
+        manual_seed(1);
+        EXPECT_TRUE(allclose(model.forward(ids), a, 0.0, 0.0));
+        model.eval();
+        test::expect_close("eval logits", model.forward(ids), golden().tensors.at("logits"), kTol);
+    }
 }
 
 // ---- generation -----------------------------------------------------------------------------------
@@ -445,4 +455,13 @@ TEST(GoldenExport, Gpt2WritesStateDictPyTorchLoads) {
     io::save_safetensors(path, out, {{"model", "gpt2_tiny"}});
     std::printf("  wrote %s\n", path.c_str());
     EXPECT_EQ(io::load_safetensors(path).keys(), out.keys());
+}
+
+TEST(GPT2Generate, LeftPaddedBatchGeneratesWhatEachPromptGeneratesAlone) {
+    // Prompts of 3, 6 and 1 tokens in one batch, padded on the left with id 0: the mask hides the
+    // padding keys and wpe numbers each row from its first real token.
+    models::GPT2LMHead model = golden_model();
+    test::expect_padded_batch_matches_each_prompt(model, {{5, 17, 42}, {1, 2, 3, 49, 8, 33}, {30}}, 0, 6);
+    EXPECT_THROW_MSG(model.forward(from_vector<std::int64_t>({1, 2}, {1, 2}), nullptr, ones({1, 3}, DType::Int64)),
+                     ShapeError, "padding mask must be [batch, cached + new positions] = [1, 2], got [1, 3]");
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "golden_compare.hpp"
+#include "padded_generation.hpp"
 #include "graft/io/hf_config.hpp"
 #include "graft/io/pretrained.hpp"
 #include "test_util.hpp"
@@ -337,4 +338,41 @@ TEST(LlamaLora, AttentionProjectionsTrainAndMerge) {
     EXPECT_FALSE(allclose(adapted, golden().at("llama.logits"), 1e-3, 1e-3));
     nn::merge_lora(model);
     test::expect_close("merged logits", model.forward(ids), adapted, {1e-5, 1e-4});
+}
+
+TEST(LlamaGenerate, LeftPaddedBatchGeneratesWhatEachPromptGeneratesAlone) {
+    // Prompts of 3, 6 and 1 tokens in one batch, padded on the left with id 0; the GQA Llama and
+    // the Qwen2 (biases, untied head) alike.
+    for (const fs::path& dir : {kLlamaDir, kQwen2Dir}) {
+        SCOPED_TRACE(dir.filename().string());
+        models::LlamaForCausalLM model = golden_model(dir);
+        test::expect_padded_batch_matches_each_prompt(model, {{5, 17, 42}, {1, 2, 3, 90, 8, 33}, {64}}, 0, 4);
+    }
+}
+
+TEST(LlamaGenerate, LeftPaddedBatchEqualsPyTorchGenerate) {
+    // make_llama_golden.py: HF's generate with an attention_mask (position_ids = cumsum(mask) − 1)
+    // on prompts of 5, 2 and 4 tokens left-padded with 0, greedy, 8 tokens.
+    for (const auto& [key, dir] : {std::pair{"llama", kLlamaDir}, std::pair{"qwen2", kQwen2Dir}}) {
+        models::LlamaForCausalLM model = golden_model(dir);
+        const Tensor prompt = golden().at(std::string(key) + ".padded_prompt");
+        const Tensor mask = golden().at(std::string(key) + ".padded_mask");
+        const auto expected = golden().at(std::string(key) + ".padded_greedy_ids").to_vector<std::int64_t>();
+        for (bool use_cache : {true, false})
+            EXPECT_EQ(models::generate(model, prompt, mask, {.max_new_tokens = 8, .use_cache = use_cache})
+                          .to_vector<std::int64_t>(),
+                      expected)
+                << key << ", use_cache " << use_cache;
+    }
+}
+
+TEST(LlamaGenerate, PaddedGenerationErrors) {
+    models::LlamaForCausalLM model = golden_model(kLlamaDir);
+    const Tensor ids = from_vector<std::int64_t>({1, 2, 3, 4, 5, 6}, {2, 3});
+    EXPECT_THROW_MSG(models::generate(model, ids, from_vector<std::int64_t>({1, 1, 1, 1, 1, 0}, {2, 3})), ValueError,
+                     "row 1 of the attention mask ends in padding");
+    EXPECT_THROW_MSG(models::generate(model, ids, ones({2, 2}, DType::Int64)), ShapeError,
+                     "attention mask must be [batch, positions] = [2, 3]");
+    EXPECT_THROW_MSG(model.forward(ids, nullptr, Tensor(), zeros({2, 2}, DType::Int64)), ShapeError,
+                     "position ids must be [batch, new positions] = [2, 3], got [2, 2]");
 }

@@ -259,6 +259,21 @@ TEST(OpsLm, ValuesByHand) {
     EXPECT_EQ(logsumexp(from_vector<float>({inf, 1}), {0}).item<float>(), inf);
 }
 
+TEST(OpsLm, WeightedMeanWithEveryTargetIgnoredIsNanWithZeroGradient) {
+    // PyTorch: 0/0 = NaN for the loss, but the logits' gradient is 0 (found by the differential
+    // test, tests/ops_differential_test.cpp), with and without label smoothing.
+    for (DType dt : {DType::Float32, DType::Float64})
+        for (double eps : {0.0, 0.3}) {
+            const Tensor logits = from_vector<double>({0.5, -1, 2, 0.25, 1, -2}, {2, 3}).to(dt).requires_grad_();
+            const F::CrossEntropyOptions options{
+                .ignore_index = 1, .label_smoothing = eps, .weight = from_vector<double>({1, 2, 0.5}).to(dt)};
+            const Tensor loss = F::cross_entropy(logits, ints({1, 1}, {2}), options);
+            EXPECT_TRUE(std::isnan(loss.item<double>())) << eps;
+            loss.backward();
+            for (double g : logits.grad().to_vector<double>()) EXPECT_EQ(g, 0.0) << dtype_name(dt) << " eps " << eps;
+        }
+}
+
 TEST(OpsLm, ErrorsNameTheOpAndTheValues) {
     const Tensor x = zeros({2, 3});
     EXPECT_THROW_MSG(gather(x, 1, ints({0, 3}, {2, 1})), IndexError,

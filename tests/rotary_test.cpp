@@ -91,3 +91,32 @@ TEST(Rotary, Errors) {
     EXPECT_THROW_MSG(F::apply_rotary(randn({4})), ShapeError, "[..., T, D]");
     EXPECT_THROW_MSG(F::apply_rotary(randn({2, 4}).to(DType::Int64)), DTypeError, "apply_rotary");
 }
+
+TEST(Rotary, PositionIdsRotateEachRowByItsOwnPositions) {
+    // Row b of x [B, H, T, D] with position_ids[b] = offset_b … offset_b + T − 1 equals that row
+    // rotated with the scalar offset; ids that are not consecutive rotate each step on its own.
+    Generator g(6);
+    const Tensor x = randn({3, 2, 4, 8}, DType::Float64, &g);
+    const Tensor ids = from_vector<std::int64_t>({0, 1, 2, 3, 5, 6, 7, 8, 1, 1, 0, 9}, {3, 4});
+    const Tensor y = F::apply_rotary(x, ids);
+    for (std::int64_t b : {0, 1}) {
+        const Tensor want = F::apply_rotary(x.narrow(0, b, 1), b == 0 ? 0 : 5);
+        expect_values_near(y.narrow(0, b, 1).contiguous(), values(want), 0.0, b == 0 ? "row 0" : "row 1");
+    }
+    for (std::int64_t t = 0; t < 4; ++t) {
+        const std::int64_t p = ids.select(0, 2).select(0, t).item<std::int64_t>();
+        const Tensor want = F::apply_rotary(x.narrow(0, 2, 1).narrow(2, t, 1), p);
+        expect_values_near(y.narrow(0, 2, 1).narrow(2, t, 1).contiguous(), values(want), 0.0, "row 2");
+    }
+}
+
+TEST(Rotary, PositionIdsGradcheckAndErrors) {
+    const Tensor x = graft::test::leaf64({2, 3, 3, 4}, 7);
+    const Tensor ids = from_vector<std::int64_t>({4, 0, 2, 1, 1, 7}, {2, 3});
+    EXPECT_GRADCHECK([&](const std::vector<Tensor>& in) { return F::apply_rotary(in[0], ids, 500.0); }, x);
+    EXPECT_THROW_MSG(F::apply_rotary(randn({2, 1, 3, 4}), from_vector<std::int64_t>({0, 1, 2}, {1, 3})), ShapeError,
+                     "position_ids must be integer [B, T] = [2, 3] for x [2, 1, 3, 4], got int64 [1, 3]");
+    EXPECT_THROW_MSG(F::apply_rotary(randn({1, 1, 2, 4}), zeros({1, 2})), ShapeError, "got float32 [1, 2]");
+    EXPECT_THROW_MSG(F::apply_rotary(randn({1, 1, 2, 4}), from_vector<std::int64_t>({0, -1}, {1, 2})), ValueError,
+                     "position ids must be non-negative, got -1");
+}

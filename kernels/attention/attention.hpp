@@ -15,6 +15,11 @@
 // one B·H slice per task (or, with fewer slices than threads, dK/dV by key tile and then dQ by
 // query block). Score tensors never exist beyond the thread tiles.
 //
+// Dropout (Z = P∘M/(1 − p), O = Z·V) regenerates the keep mask M of each tile from a counter-based
+// hash (attn_dropout_bits), so nothing of size B·H·Tq·Tk is stored for it either: the forward
+// drops the tile's probabilities after the softmax sum and before P·V; the backward uses
+// dV += Zᵀ·dO and dS = P∘(dZ∘M/(1 − p) − rowsum(dO∘O)) with dZ = dO·Vᵀ (rowsum(dZ∘Z) = dO·O still).
+//
 //   attention_forward(problem, out, lse);                      // float: active ISA; double: scalar
 //   attention_backward(problem, out, lse, dout, dq, nullptr, dv);   // dk not needed
 //
@@ -60,6 +65,26 @@ struct AttnResult {
     int64 sb, sh, st;
 };
 
+/// The dropout draw of score element `index` = ((b·H + h)·Tq + i)·Tk + j under `seed`: 53 random
+/// bits, splitmix64's output for the index-th counter of the stream. The element is kept iff
+/// bits ≥ attn_dropout_threshold(p), i.e. iff the uniform bits·2⁻⁵³ is ≥ p (as graft::dropout
+/// keeps an element whose Generator::uniform() is ≥ p). A pure function of (seed, index), so the
+/// forward and the backward regenerate the same mask tile by tile, in any order, on any thread,
+/// and the unfused reference builds the same mask.
+inline std::uint64_t attn_dropout_bits(std::uint64_t seed, std::uint64_t index) {
+    std::uint64_t z = seed + (index + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) >> 11;
+}
+
+/// ⌈p·2⁵³⌉ for p in [0, 1): the smallest 53-bit value u with u·2⁻⁵³ ≥ p (p·2⁵³ is exact in double).
+inline std::uint64_t attn_dropout_threshold(double p) {
+    const double t = p * 0x1p53;
+    const auto whole = static_cast<std::uint64_t>(t);
+    return static_cast<double>(whole) < t ? whole + 1 : whole;
+}
+
 /// One attention problem; the gradients the backward writes are contiguous.
 template <class T>
 struct AttnProblem {
@@ -70,6 +95,13 @@ struct AttnProblem {
     /// Additive mask [B, H, Tq, Tk] (strides 0 where broadcast) added to scale·q·kᵀ; data
     /// nullptr: none.
     AttnOperand<T> mask{nullptr, 0, 0, 0, 0};
+    /// Dropout on the probabilities: element (b, h, i, j) is kept, scaled by dropout_scale
+    /// (1/(1 − p)), iff attn_dropout_bits(dropout_seed, index) ≥ dropout_threshold, else zeroed.
+    /// dropout_threshold 0: no dropout. The softmax sum and lse are those of the undropped
+    /// probabilities, as dropout after softmax.
+    std::uint64_t dropout_seed = 0;
+    std::uint64_t dropout_threshold = 0;
+    T dropout_scale = T(1);
 };
 
 // ---- row kernels on an m×n score tile s (row stride lds) ---------------------------------------

@@ -91,6 +91,24 @@ void add_mask_tile(const AttnProblem<T>& p, int64 b, int64 h, int64 i0, int64 m,
     }
 }
 
+/// Whether score element (b, h, i, j) survives dropout (always, without dropout).
+template <class T>
+bool dropout_keeps(const AttnProblem<T>& p, int64 b, int64 h, int64 i, int64 j) {
+    const auto index = static_cast<std::uint64_t>(((b * p.H + h) * p.Tq + i) * p.Tk + j);
+    return attn_dropout_bits(p.dropout_seed, index) >= p.dropout_threshold;
+}
+
+/// Applies dropout to the probability tile of rows [i0, i0 + m) and keys [j0, j0 + n) of slice
+/// (b, h): kept entries scaled by dropout_scale, dropped ones zeroed (nothing without dropout).
+template <class T>
+void dropout_tile(const AttnProblem<T>& p, int64 b, int64 h, int64 i0, int64 m, int64 j0, int64 n, T* s, int64 lds) {
+    if (p.dropout_threshold == 0) return;
+    for (int64 r = 0; r < m; ++r) {
+        T* sr = s + r * lds;
+        for (int64 j = 0; j < n; ++j) sr[j] = dropout_keeps(p, b, h, i0 + r, j0 + j) ? sr[j] * p.dropout_scale : T(0);
+    }
+}
+
 /// The online-softmax step of a tile (RowKernels::softmax_rows), except for rows that have seen
 /// no visible key so far (running max −inf) and see none in this tile either: exp(−inf − (−inf))
 /// would make them NaN, so they keep zero weights (s row 0, rescale 1, sum 0, max −inf). Only a
@@ -148,6 +166,8 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
             for (int64 r = 0; r < m; ++r)
                 if (rescale[r] != T(1))
                     for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
+            // The row sums l already hold the undropped probabilities; only P·V sees the mask.
+            dropout_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
             // O_i += P·V_j
             gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, ldo, 1);
         }
@@ -234,9 +254,42 @@ BlockRows<T> block_rows(const BackwardArgs<T>& a, int64 bh, int64 i0, T* dbuf, T
     return rows;
 }
 
+/// backward_step's part after P = exp(S − lse) is in s, with dropout: dP = dO·Vᵀ first, then one
+/// pass that regenerates the mask and turns dP into dS and P into Z, then the GEMMs.
+template <class T>
+void dropout_backward_step(const BackwardArgs<T>& a, int64 b, int64 h, int64 bh, int64 i0, int64 m, int64 j0, int64 n,
+                           const BlockRows<T>& rows, bool upd_q, bool upd_k, bool upd_v, T* s, T* dp) {
+    const AttnProblem<T>& p = a.p;
+    if (upd_q || upd_k) {
+        gemm<T>(m, n, p.Dv, T(1), rows.dout, rows.lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK, 1);
+        for (int64 r = 0; r < m; ++r) {
+            T* dsr = dp + r * kAttnBlockK;
+            T* pr = s + r * kAttnBlockK;
+            for (int64 j = 0; j < n; ++j) {
+                const bool keep = dropout_keeps(p, b, h, i0 + r, j0 + j);
+                dsr[j] = pr[j] * ((keep ? dsr[j] * p.dropout_scale : T(0)) - rows.delta[r]);
+                pr[j] = keep ? pr[j] * p.dropout_scale : T(0);
+            }
+        }
+    } else {
+        dropout_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
+    }
+    if (upd_v)
+        gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, rows.dout, rows.lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv,
+                1);
+    if (upd_q)
+        gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, at(p.k, b, h, j0), p.k.st, p.k.sd, T(1),
+                a.dq + (bh * p.Tq + i0) * p.D, p.D, 1);
+    if (upd_k)
+        gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, at(p.q, b, h, i0), p.q.st, p.q.sd, T(1),
+                a.dk + (bh * p.Tk + j0) * p.D, p.D, 1);
+}
+
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
 //   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
 //   dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i.
+// With dropout, Z = P∘M·c (c = 1/(1 − p)) replaces P in dV_j += Zᵀ·dO_i, and
+//   dS = P∘(M·c∘(dO_i·V_jᵀ) − delta_i).
 // s and dp are kAttnBlockQ × kAttnBlockK tiles; rows from block_rows(…, i0, …).
 template <class T>
 void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const BlockRows<T>& rows, bool upd_q,
@@ -252,6 +305,10 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const
     add_mask_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
+    if (p.dropout_threshold != 0) {
+        dropout_backward_step(a, b, h, bh, i0, m, j0, n, rows, upd_q, upd_k, upd_v, s, dp);
+        return;
+    }
     if (upd_v)
         gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv, 1);
     if (!upd_q && !upd_k) return;

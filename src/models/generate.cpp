@@ -116,4 +116,40 @@ Tensor generate_tokens(const std::string& op, const CausalLMForward& forward, co
     return ids;
 }
 
+Tensor generate_padded_tokens(const std::string& op, const PaddedCausalLMForward& forward, const Tensor& prompt_ids,
+                              const Tensor& attention_mask, const GenerateOptions& options,
+                              const std::optional<PositionLimit>& limit) {
+    check_generate_args(op, prompt_ids, options, limit);
+    const std::int64_t batch = prompt_ids.size(0), prompt_len = prompt_ids.size(1);
+    if (attention_mask.dim() != 2 || attention_mask.size(0) != batch || attention_mask.size(1) != prompt_len)
+        throw ShapeError(op + ": attention mask must be [batch, positions] = " + shape_str({batch, prompt_len}) +
+                         " like the prompt ids, got " + shape_str(attention_mask.shape()));
+    std::vector<std::int64_t> prompt_mask;
+    {
+        NoGradGuard no_grad;
+        prompt_mask = ne(attention_mask, 0.0).to(DType::Int64).to_vector<std::int64_t>();
+    }
+    for (std::int64_t b = 0; b < batch; ++b)
+        if (prompt_mask[static_cast<std::size_t>((b + 1) * prompt_len - 1)] == 0)
+            throw ValueError(op + ": row " + std::to_string(b) +
+                             " of the attention mask ends in padding; pad prompts on the left for generation");
+    // HF's generate: the mask grows by a 1 per new token; position ids = cumsum(mask) − 1, and 1
+    // at padding positions (any value would do there: those keys are masked out).
+    const CausalLMForward step = [&](const Tensor& ids, KVCache* cache) {
+        const std::int64_t past = cache != nullptr ? cache->length() : 0, steps = ids.size(1), total = past + steps;
+        std::vector<std::int64_t> mask(static_cast<std::size_t>(batch * total), 1), positions(static_cast<std::size_t>(batch * steps));
+        for (std::int64_t b = 0; b < batch; ++b) {
+            std::int64_t count = 0;
+            for (std::int64_t t = 0; t < total; ++t) {
+                const std::size_t at = static_cast<std::size_t>(b * total + t);
+                if (t < prompt_len) mask[at] = prompt_mask[static_cast<std::size_t>(b * prompt_len + t)];
+                count += mask[at];
+                if (t >= past) positions[static_cast<std::size_t>(b * steps + t - past)] = mask[at] != 0 ? count - 1 : 1;
+            }
+        }
+        return forward(ids, cache, from_vector(mask, {batch, total}), from_vector(positions, {batch, steps}));
+    };
+    return generate_tokens(op, step, prompt_ids, options, limit);
+}
+
 }  // namespace graft::models

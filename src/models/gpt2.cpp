@@ -45,8 +45,9 @@ void GPT2Attention::reset() {
 }
 
 // x [B, T, E] → c_attn → q, k, v [B, H, T, D]; with a cache k, v grow to [B, H, T_cached + T, D];
-// causal attention (bottom-right aligned: the new positions see every cached one) → [B, T, E] → c_proj
-Tensor GPT2Attention::forward(const Tensor& x, LayerKV* kv) {
+// causal attention (bottom-right aligned: the new positions see every cached one; padding keys masked;
+// attn_pdrop dropout on the probabilities while training, inside the fused kernel) → [B, T, E] → c_proj
+Tensor GPT2Attention::forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask) {
     const std::vector<Tensor> qkv = split(c_attn(x), config.n_embd, -1);
     const Tensor q = split_heads(qkv[0], config.n_head);
     Tensor k = split_heads(qkv[1], config.n_head), v = split_heads(qkv[2], config.n_head);
@@ -54,7 +55,8 @@ Tensor GPT2Attention::forward(const Tensor& x, LayerKV* kv) {
         k = kv->key = appended(kv->key, k);
         v = kv->value = appended(kv->value, v);
     }
-    nn::functional::AttentionOptions options{.causal = true};
+    nn::functional::AttentionOptions options{.causal = true, .mask = padding_mask,
+                                             .dropout_p = is_training() ? config.attn_pdrop : 0.0};
     if (!config.scale_attn_weights) options.scale = 1.0;
     const Tensor y = merge_heads(nn::functional::scaled_dot_product_attention(q, k, v, options));
     return dropout(c_proj(y), config.resid_pdrop, is_training());
@@ -94,8 +96,8 @@ void GPT2Block::reset() {
     register_module("mlp", &GPT2Block::mlp, GPT2MLP(config));
 }
 
-Tensor GPT2Block::forward(const Tensor& x, LayerKV* kv) {
-    const Tensor h = add(x, attn(ln_1(x), kv));
+Tensor GPT2Block::forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask) {
+    const Tensor h = add(x, attn(ln_1(x), kv, padding_mask));
     return add(h, mlp(ln_2(h)));
 }
 
@@ -116,8 +118,9 @@ void GPT2Model::reset() {
     register_module("ln_f", &GPT2Model::ln_f, nn::LayerNorm({config.n_embd}, config.layer_norm_epsilon));
 }
 
-// ids [B, T] → wte(ids) + wpe(past … past+T−1) → dropout → blocks → ln_f → [B, T, E]
-Tensor GPT2Model::forward(const Tensor& ids, KVCache* cache) {
+// ids [B, T] → wte(ids) + wpe(past … past+T−1, or position_ids) → dropout → blocks (keys at
+// padding positions masked) → ln_f → [B, T, E]
+Tensor GPT2Model::forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask, const Tensor& position_ids) {
     if (ids.dim() != 2 || ids.size(1) == 0)
         throw ShapeError("GPT2Model: input ids must be [batch, positions] with at least one position, got shape " +
                          shape_str(ids.shape()));
@@ -132,7 +135,18 @@ Tensor GPT2Model::forward(const Tensor& ids, KVCache* cache) {
                              std::to_string(cache->layers.front().key.size(0)));
         cache->layers.resize(static_cast<std::size_t>(config.n_layer));
     }
-    const Tensor positions = arange(past, past + steps, 1, DType::Int64);
+    Tensor keep;  // bool [B, past + T], true for the keys attention may use
+    if (padding_mask.defined()) {
+        if (padding_mask.dim() != 2 || padding_mask.size(0) != ids.size(0) || padding_mask.size(1) != past + steps)
+            throw ShapeError("GPT2Model: padding mask must be [batch, cached + new positions] = " +
+                             shape_str({ids.size(0), past + steps}) + ", got " + shape_str(padding_mask.shape()));
+        keep = padding_mask.dtype() == DType::Bool ? padding_mask : ne(padding_mask, 0.0);
+    }
+    if (position_ids.defined() && (position_ids.dim() != 2 || position_ids.size(0) != ids.size(0) ||
+                                   position_ids.size(1) != steps))
+        throw ShapeError("GPT2Model: position ids must be [batch, new positions] = " + shape_str({ids.size(0), steps}) +
+                         ", got " + shape_str(position_ids.shape()));
+    const Tensor positions = position_ids.defined() ? position_ids : arange(past, past + steps, 1, DType::Int64);
     Tensor x = add(wte(ids), wpe(positions));
     x = dropout(x, config.embd_pdrop, is_training());
     for (std::int64_t i = 0; i < config.n_layer; ++i) {
@@ -140,7 +154,7 @@ Tensor GPT2Model::forward(const Tensor& ids, KVCache* cache) {
         if (!block) throw ValueError("GPT2Model: h." + std::to_string(i) + " is not a GPT2Block");
         LayerKV* kv = cache != nullptr ? &cache->layers[static_cast<std::size_t>(i)] : nullptr;
         x = detail::run_block("h." + std::to_string(i), block, gradient_checkpointing && cache == nullptr, x,
-                              [block, kv](const Tensor& in) { return block->forward(in, kv); });
+                              [block, kv, keep](const Tensor& in) { return block->forward(in, kv, keep); });
     }
     return ln_f(x);
 }
@@ -155,8 +169,8 @@ GPT2LMHead::GPT2LMHead(const GPT2Config& c) : config(c) {
 void GPT2LMHead::reset() { register_module("transformer", &GPT2LMHead::transformer, GPT2Model(config)); }
 
 // hidden [B, T, E] · wteᵀ → logits [B, T, V] (the head shares wte's weight)
-Tensor GPT2LMHead::forward(const Tensor& ids, KVCache* cache) {
-    return linear(transformer(ids, cache), transformer->wte->weight);
+Tensor GPT2LMHead::forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask, const Tensor& position_ids) {
+    return linear(transformer(ids, cache, padding_mask, position_ids), transformer->wte->weight);
 }
 
 nn::LoadReport GPT2LMHead::load_pretrained(const StateDict& dict, const nn::LoadOptions& options) {
@@ -225,6 +239,16 @@ Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const GenerateOptio
     return generate_tokens(
         "generate", [&](const Tensor& ids, KVCache* cache) { return model.forward(ids, cache); }, prompt_ids, options,
         PositionLimit{model.config.n_positions, "n_positions"});
+}
+
+Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const Tensor& attention_mask,
+                const GenerateOptions& options) {
+    return generate_padded_tokens(
+        "generate",
+        [&](const Tensor& ids, KVCache* cache, const Tensor& mask, const Tensor& positions) {
+            return model.forward(ids, cache, mask, positions);
+        },
+        prompt_ids, attention_mask, options, PositionLimit{model.config.n_positions, "n_positions"});
 }
 
 }  // namespace graft::models

@@ -80,12 +80,15 @@ void LlamaAttention::reset() {
 // x [B, T, E] → q [B, H, T, D], k, v [B, Hkv, T, D] → RoPE on q, k at positions past … past+T−1 →
 // cache (k, v grow to [B, Hkv, past + T, D]) → causal (and padding-masked) attention, each kv head
 // serving H/Hkv query heads → [B, T, H·D] → o_proj
-Tensor LlamaAttention::forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask) {
+Tensor LlamaAttention::forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask, const Tensor& position_ids) {
     const std::int64_t d = config.head_width();
     const std::int64_t past = kv != nullptr && kv->key.defined() ? kv->key.size(2) : 0;
-    const Tensor q = nn::functional::apply_rotary(split_heads(q_proj(x), config.num_attention_heads, d), past,
-                                                  config.rope_theta);
-    Tensor k = nn::functional::apply_rotary(split_heads(k_proj(x), config.kv_heads(), d), past, config.rope_theta);
+    const auto rotary = [&](const Tensor& heads) {
+        return position_ids.defined() ? nn::functional::apply_rotary(heads, position_ids, config.rope_theta)
+                                      : nn::functional::apply_rotary(heads, past, config.rope_theta);
+    };
+    const Tensor q = rotary(split_heads(q_proj(x), config.num_attention_heads, d));
+    Tensor k = rotary(split_heads(k_proj(x), config.kv_heads(), d));
     Tensor v = split_heads(v_proj(x), config.kv_heads(), d);
     if (kv != nullptr) {
         k = kv->key = appended(kv->key, k);
@@ -127,8 +130,9 @@ void LlamaDecoderLayer::reset() {
                     nn::RMSNorm(config.hidden_size, config.rms_norm_eps));
 }
 
-Tensor LlamaDecoderLayer::forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask) {
-    const Tensor h = add(x, self_attn(input_layernorm(x), kv, padding_mask));
+Tensor LlamaDecoderLayer::forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask,
+                                  const Tensor& position_ids) {
+    const Tensor h = add(x, self_attn(input_layernorm(x), kv, padding_mask, position_ids));
     return add(h, mlp(post_attention_layernorm(h)));
 }
 
@@ -148,7 +152,7 @@ void LlamaModel::reset() {
 }
 
 // ids [B, T] → embed_tokens → layers (each continuing its cache entry) → norm → [B, T, E]
-Tensor LlamaModel::forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask) {
+Tensor LlamaModel::forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask, const Tensor& position_ids) {
     if (ids.dim() != 2 || ids.size(1) == 0)
         throw ShapeError("LlamaModel: input ids must be [batch, positions] with at least one position, got shape " +
                          shape_str(ids.shape()));
@@ -167,12 +171,18 @@ Tensor LlamaModel::forward(const Tensor& ids, KVCache* cache, const Tensor& padd
                              shape_str(padding_mask.shape()));
         keep = padding_mask.dtype() == DType::Bool ? padding_mask : ne(padding_mask, 0.0);
     }
+    if (position_ids.defined() && (position_ids.dim() != 2 || position_ids.size(0) != batch ||
+                                   position_ids.size(1) != ids.size(1)))
+        throw ShapeError("LlamaModel: position ids must be [batch, new positions] = [" + std::to_string(batch) + ", " +
+                         std::to_string(ids.size(1)) + "], got " + shape_str(position_ids.shape()));
     Tensor x = embed_tokens(ids);
     for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {
         std::shared_ptr<LlamaDecoderLayer> layer = layer_at(*layers, i);
         LayerKV* kv = cache != nullptr ? &cache->layers[static_cast<std::size_t>(i)] : nullptr;
         x = detail::run_block("layers." + std::to_string(i), layer, gradient_checkpointing && cache == nullptr, x,
-                              [layer, kv, keep](const Tensor& in) { return layer->forward(in, kv, keep); });
+                              [layer, kv, keep, position_ids](const Tensor& in) {
+                                  return layer->forward(in, kv, keep, position_ids);
+                              });
     }
     return norm(x);
 }
@@ -195,8 +205,9 @@ Tensor LlamaForCausalLM::head_weight() const {
 }
 
 // hidden [B, T, E] → lm_head (or · embed_tokensᵀ when tied) → logits [B, T, V]
-Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask) {
-    const Tensor hidden = model(ids, cache, padding_mask);
+Tensor LlamaForCausalLM::forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask,
+                                 const Tensor& position_ids) {
+    const Tensor hidden = model(ids, cache, padding_mask, position_ids);
     return config.tie_word_embeddings ? linear(hidden, model->embed_tokens->weight) : lm_head(hidden);
 }
 
@@ -224,6 +235,16 @@ LlamaForCausalLM LlamaForCausalLM::from_pretrained(const std::filesystem::path& 
 Tensor generate(LlamaForCausalLM& model, const Tensor& prompt_ids, const GenerateOptions& options) {
     return generate_tokens(
         "generate", [&](const Tensor& ids, KVCache* cache) { return model.forward(ids, cache); }, prompt_ids, options);
+}
+
+Tensor generate(LlamaForCausalLM& model, const Tensor& prompt_ids, const Tensor& attention_mask,
+                const GenerateOptions& options) {
+    return generate_padded_tokens(
+        "generate",
+        [&](const Tensor& ids, KVCache* cache, const Tensor& mask, const Tensor& positions) {
+            return model.forward(ids, cache, mask, positions);
+        },
+        prompt_ids, attention_mask, options);
 }
 
 // ---- sequence classification ------------------------------------------------------------------------

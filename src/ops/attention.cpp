@@ -89,11 +89,39 @@ kernels::AttnOperand<T> operand(const Tensor& t) {
     return {t.data_ptr<T>(), t.stride(0), t.stride(1), t.stride(2), t.stride(3)};
 }
 
+/// One call's attention dropout: the seed of its keep mask (one draw from the generator, so the
+/// fused op and the reference, given generators in the same state, drop the same elements), the
+/// keep threshold (kernels::attn_dropout_threshold) and 1/(1 − p). threshold 0: no dropout.
+struct AttnDropout {
+    std::uint64_t seed = 0, threshold = 0;
+    double scale = 1.0;
+};
+
+AttnDropout draw_dropout(const AttentionOptions& options) {
+    if (options.dropout_p == 0) return {};
+    Generator& g = options.generator ? *options.generator : default_generator();
+    return {g.next_u64(), kernels::attn_dropout_threshold(options.dropout_p), 1.0 / (1.0 - options.dropout_p)};
+}
+
 template <class T>
 kernels::AttnProblem<T> problem(const AttnSizes& s, const Tensor& q, const Tensor& k, const Tensor& v, double scale,
-                                bool causal, const Tensor& mask) {
+                                bool causal, const Tensor& mask, const AttnDropout& drop) {
     return {s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, operand<T>(q), operand<T>(k), operand<T>(v), static_cast<T>(scale),
-            causal, mask.defined() ? operand<T>(mask) : kernels::AttnOperand<T>{nullptr, 0, 0, 0, 0}};
+            causal, mask.defined() ? operand<T>(mask) : kernels::AttnOperand<T>{nullptr, 0, 0, 0, 0},
+            drop.seed, drop.threshold, static_cast<T>(drop.scale)};
+}
+
+/// The reference's dropout factors: [B, H, Tq, Tk] of q's dtype, 1/(1 − p) where the fused
+/// kernel keeps an element and 0 where it drops it (the same draw, kernels::attn_dropout_bits).
+Tensor dropout_factors(const AttnSizes& s, const Tensor& q, const AttnDropout& drop) {
+    Tensor f = empty({s.B, s.H, s.Tq, s.Tk}, q.dtype());
+    detail::dispatch_floating(q.dtype(), "scaled_dot_product_attention_reference", [&]<class T>() {
+        T* out = f.data_ptr<T>();
+        const T kept = static_cast<T>(drop.scale);
+        for (std::int64_t i = 0, n = f.numel(); i < n; ++i)
+            out[i] = kernels::attn_dropout_bits(drop.seed, static_cast<std::uint64_t>(i)) >= drop.threshold ? kept : T(0);
+    });
+    return f;
 }
 
 // O = softmax(scale·Q·Kᵀ)·V, lse = log Σ_j exp(scale·Q·Kᵀ)
@@ -113,7 +141,7 @@ struct AttentionBackward final : Node {
         if (needs_input_grad(2)) dv = empty(input_shapes[2], gc.dtype());
         detail::dispatch_floating(gc.dtype(), name(), [&]<class T>() {
             const auto ptr = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
-            kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal, m), operand<T>(o),
+            kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal, m, drop), operand<T>(o),
                                         l.data_ptr<T>(), operand<T>(gc), ptr(dq), ptr(dk), ptr(dv));
         });
         return {dq, dk, dv};
@@ -133,6 +161,7 @@ struct AttentionBackward final : Node {
     AttnSizes sizes{};
     double scale = 1.0;
     bool causal = false;
+    AttnDropout drop;  // the forward's mask seed: the backward regenerates the mask from it
 };
 
 }  // namespace
@@ -142,16 +171,16 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     GRAFT_PROFILE_SCOPE("scaled_dot_product_attention");
     constexpr const char* op = "scaled_dot_product_attention";
     const AttnSizes s = check_attention_args(q, k, v, options, op);
-    if (options.dropout_p > 0) return scaled_dot_product_attention_reference(q, k, v, options);
     const double scale = scale_of(s, options);
     const Tensor mask = additive_mask(s, q, options, op);
+    const AttnDropout drop = draw_dropout(options);
     // [B, Tq, H, Dv] in memory, returned as its [B, H, Tq, Dv] transpose: merging the heads back,
     // out.transpose(1, 2).reshape({B, Tq, H·Dv}), is then a view, not a copy.
     Tensor out = empty({s.B, s.Tq, s.H, s.Dv}, q.dtype()).transpose(1, 2);
     Tensor lse = empty({s.B, s.H, s.Tq}, q.dtype());
     detail::dispatch_floating(q.dtype(), op, [&]<class T>() {
         const kernels::AttnResult<T> result{out.data_ptr<T>(), out.stride(0), out.stride(1), out.stride(2)};
-        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal, mask), result, lse.data_ptr<T>());
+        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal, mask, drop), result, lse.data_ptr<T>());
     });
     if (auto node = autograd::make_node<AttentionBackward>({&q, &k, &v}, out)) {
         node->q = SavedTensor(q.detach());
@@ -163,6 +192,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         node->sizes = s;
         node->scale = scale;
         node->causal = options.causal;
+        node->drop = drop;
     }
     return out;
 }
@@ -173,6 +203,7 @@ Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, 
     constexpr const char* op = "scaled_dot_product_attention_reference";
     const AttnSizes s = check_attention_args(q, k, v, options, op);
     const Tensor mask = additive_mask(s, q, options, op);
+    const AttnDropout drop = draw_dropout(options);
     Tensor scores = mul(matmul(q, k.transpose(-2, -1)), scale_of(s, options));
     if (mask.defined()) scores = add(scores, mask);
     if (options.causal) {
@@ -195,7 +226,8 @@ Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, 
     } else {
         probs = softmax(scores, -1);
     }
-    return matmul(dropout(probs, options.dropout_p, options.dropout_p > 0, options.generator), v);
+    if (drop.threshold != 0) probs = mul(probs, dropout_factors(s, q, drop));
+    return matmul(probs, v);
 }
 
 }  // namespace graft::nn::functional

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -333,7 +334,14 @@ Tensor cross_entropy_weighted(const Tensor& logits, const Tensor& target, const 
     switch (options.reduction) {
         case Reduction::None: return losses;
         case Reduction::Sum: return sum(losses);
-        case Reduction::Mean: return div(sum(losses), sum(w_t));
+        case Reduction::Mean: {
+            const Tensor total = sum(w_t);
+            // Every position ignored (or of weight 0): PyTorch's loss is 0/0 = NaN with a zero
+            // gradient, where dividing would send 0·∞ = NaN back to the logits.
+            if (total.item<double>() == 0.0)
+                return add(mul(sum(losses), 0.0), std::numeric_limits<double>::quiet_NaN());
+            return div(sum(losses), total);
+        }
     }
     throw ValueError("cross_entropy: unknown reduction " + std::to_string(static_cast<int>(options.reduction)));
 }

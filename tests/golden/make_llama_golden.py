@@ -21,6 +21,10 @@ Writes two Hugging Face model directories and one file of expected values:
         M.prompt        int64 [2, 4]
         M.greedy_ids    [2, 4 + 8]: the prompt followed by 8 greedily generated tokens (each step's
                         top-two logits differ by more than 1e-3, so the choice is not a rounding tie)
+        M.padded_prompt, M.padded_mask   int64 [3, 5]: prompts of 5, 2 and 4 tokens left-padded
+                        with 0, and HF's attention_mask
+        M.padded_greedy_ids  [3, 5 + 8]: HF's generate with that attention_mask (position_ids =
+                        cumsum(mask) − 1), greedy, recomputing every step
     and for LlamaForSequenceClassification on llama_tiny's weights plus score.weight [3, 32]
     (pad_token_id 0, HF's pooling: the rightmost token that is not padding):
         cls.score.weight
@@ -113,9 +117,10 @@ def rotate_half(x):
 
 
 def rope_cos_sin(positions, head_dim, theta):
-    """cos, sin [T, head_dim] with the angles in float32, as HF's rotary embedding computes them."""
+    """cos, sin [..., T, head_dim] for positions [..., T], the angles in float32, as HF's rotary
+    embedding computes them."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
-    freqs = positions.float()[:, None] * inv_freq[None, :]
+    freqs = positions.float()[..., None] * inv_freq
     emb = torch.cat((freqs, freqs), dim=-1)
     return emb.cos(), emb.sin()
 
@@ -132,12 +137,15 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(e, self.kv_heads * self.head_dim, bias=qkv_bias)
         self.o_proj = nn.Linear(self.heads * self.head_dim, e, bias=o_bias)
 
-    def forward(self, x, mask):
+    def forward(self, x, mask, position_ids=None):
         b, t, _ = x.shape
         q = self.q_proj(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-        cos, sin = rope_cos_sin(torch.arange(t), self.head_dim, self.theta)
+        # HF's position_ids [B, T] (default 0 … T−1 in every row); cos, sin [B, 1, T, head_dim]
+        positions = torch.arange(t)[None].expand(b, t) if position_ids is None else position_ids
+        cos, sin = rope_cos_sin(positions, self.head_dim, self.theta)
+        cos, sin = cos[:, None], sin[:, None]
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         rep = self.heads // self.kv_heads  # HF's repeat_kv: kv head j serves query heads j·rep … j·rep+rep−1
@@ -171,8 +179,8 @@ class DecoderLayer(nn.Module):
         self.input_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
         self.post_attention_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
 
-    def forward(self, x, mask):
-        h = x + self.self_attn(self.input_layernorm(x), mask)
+    def forward(self, x, mask, position_ids=None):
+        h = x + self.self_attn(self.input_layernorm(x), mask, position_ids)
         return h + self.mlp(self.post_attention_layernorm(h))
 
 
@@ -193,11 +201,11 @@ class Model(nn.Module):
         self.layers = nn.ModuleList([DecoderLayer(c) for _ in range(c["num_hidden_layers"])])
         self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
 
-    def forward(self, ids, padding_mask=None):
+    def forward(self, ids, padding_mask=None, position_ids=None):
         mask = attention_mask(ids, padding_mask)
         x = self.embed_tokens(ids)
         for layer in self.layers:
-            x = layer(x, mask)
+            x = layer(x, mask, position_ids)
         return self.norm(x)
 
 
@@ -209,8 +217,8 @@ class ForCausalLM(nn.Module):
         if c["tie_word_embeddings"]:
             self.lm_head.weight = self.model.embed_tokens.weight
 
-    def forward(self, ids):
-        return self.lm_head(self.model(ids))
+    def forward(self, ids, padding_mask=None, position_ids=None):
+        return self.lm_head(self.model(ids, padding_mask, position_ids))
 
 
 class ForSequenceClassification(nn.Module):
@@ -272,6 +280,23 @@ def greedy(model, prompt):
     return seq
 
 
+def padded_greedy(model, ids, mask):
+    """HF's generate with an attention_mask, recomputing every step: the mask grows by a 1 per
+    token, position_ids = cumsum(mask) − 1 with 1 at padding positions."""
+    seq = ids
+    with torch.no_grad():
+        for _ in range(NEW_TOKENS):
+            position_ids = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+            last = model(seq, mask, position_ids)[:, -1, :]
+            top2 = last.topk(2, dim=-1).values
+            gap = (top2[:, 0] - top2[:, 1]).min().item()
+            if gap <= 1e-3:
+                sys.exit(f"padded greedy step has a near tie (gap {gap}); pick another seed")
+            seq = torch.cat([seq, last.argmax(dim=-1, keepdim=True)], dim=1)
+            mask = torch.cat([mask, torch.ones(mask.shape[0], 1, dtype=mask.dtype)], dim=1)
+    return seq
+
+
 def write_config(directory, c):
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "config.json"), "w") as f:
@@ -304,6 +329,16 @@ def causal_lm_golden(key, c, seed, out):
             out[f"{key}.grad.{name}"] = p.grad.numpy().copy()
     out[f"{key}.prompt"] = prompt.numpy()
     out[f"{key}.greedy_ids"] = greedy(model, prompt).numpy()
+    # Left-padded prompts of 5, 2 and 4 tokens (pad id 0, masked out)
+    lengths = [5, 2, 4]
+    padded = torch.zeros(3, 5, dtype=torch.int64)
+    padded_mask = torch.zeros(3, 5, dtype=torch.int64)
+    for row, n in enumerate(lengths):
+        padded[row, 5 - n:] = torch.randint(low, c["vocab_size"], (n,), generator=g)
+        padded_mask[row, 5 - n:] = 1
+    out[f"{key}.padded_prompt"] = padded.numpy()
+    out[f"{key}.padded_mask"] = padded_mask.numpy()
+    out[f"{key}.padded_greedy_ids"] = padded_greedy(model, padded, padded_mask).numpy()
     state = {k: v for k, v in model.state_dict().items() if not (c["tie_word_embeddings"] and k == "lm_head.weight")}
     print(f"{key}: loss {loss.item():.6f}, logits in [{logits.min().item():.3f}, {logits.max().item():.3f}]")
     return model, state

@@ -28,11 +28,12 @@ struct AttentionOptions {
     /// softmax gives NaN there). The mask gets no gradient: one that requires grad is a ValueError.
     /// Combined with causal, a key must be visible under both.
     Tensor mask = {};
-    /// Dropout on the attention probabilities (HF's attention_probs_dropout_prob), in [0, 1).
-    /// p > 0 runs the unfused reference (it stores the [B, H, Tq, Tk] probabilities for the
-    /// dropout's backward); 0, for eval and inference, keeps the fused kernel.
+    /// Dropout on the attention probabilities (HF's attention_probs_dropout_prob), in [0, 1),
+    /// inside the fused kernel: the mask is regenerated tile by tile (forward and backward) from
+    /// one seed, never stored. The reference drops the same elements for the same generator state.
     double dropout_p = 0.0;
-    /// Draws the dropout mask; nullptr: the default generator.
+    /// Gives the dropout mask's seed (one next_u64() per call with dropout_p > 0); nullptr: the
+    /// default generator.
     Generator* generator = nullptr;
 };
 
@@ -49,8 +50,9 @@ struct AttentionOptions {
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionOptions& options = {});
 
-/// The unfused reference: matmul, masks, softmax, dropout and matmul through ordinary autograd
-/// ops, storing the [B, H, Tq, Tk] probabilities. Same arguments, checks and result as the fused op.
+/// The unfused reference: matmul, masks, softmax, the dropout factors (the fused op's mask for
+/// the same generator state) and matmul through ordinary autograd ops, storing the [B, H, Tq, Tk]
+/// probabilities. Same arguments, checks and result as the fused op.
 Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
                                               const AttentionOptions& options = {});
 

@@ -12,8 +12,8 @@
 // bert.embeddings.LayerNorm, bert.encoder.layer.N.attention.self.{query,key,value},
 // …attention.output.{dense,LayerNorm}, …intermediate.dense, …output.{dense,LayerNorm},
 // bert.pooler.dense, classifier; Linear weights [out, in]. Attention runs the fused
-// scaled_dot_product_attention with the padding mask (the unfused reference while training
-// with attention_probs_dropout_prob > 0). docs/models.md#bert has the details.
+// scaled_dot_product_attention with the padding mask, and attention_probs_dropout_prob
+// applied inside it while training. docs/models.md#bert has the details.
 #pragma once
 
 #include <cstdint>

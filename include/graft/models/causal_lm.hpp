@@ -7,6 +7,7 @@
 //   auto logits = model.forward(prompt, &cache);        // caches every layer's keys and values
 //   auto more = model.forward(next_token, &cache);      // one new position, continuing the cache
 //   auto ids = models::generate(model, prompt, {.max_new_tokens = 20, .temperature = 0.8, .top_p = 0.9, .seed = 1});
+//   auto batch = models::generate(model, left_padded, attention_mask, {.max_new_tokens = 20});   // prompts of any lengths
 //
 // Each family declares a generate(Model&, prompt, options) overload next to its model (gpt2.hpp,
 // llama.hpp); they all run generate_tokens below.
@@ -76,5 +77,21 @@ struct PositionLimit {
 /// negative temperature, top_k or max_new_tokens or a top_p outside (0, 1].
 Tensor generate_tokens(const std::string& op, const CausalLMForward& forward, const Tensor& prompt_ids,
                        const GenerateOptions& options, const std::optional<PositionLimit>& limit = std::nullopt);
+
+/// A causal language model that takes Hugging Face's attention_mask [B, cached + T] (int64, 1 at
+/// real tokens) and position_ids [B, T] (int64) with the ids.
+using PaddedCausalLMForward = std::function<Tensor(const Tensor& ids, KVCache* cache, const Tensor& attention_mask,
+                                                   const Tensor& position_ids)>;
+
+/// generate_tokens for prompts of different lengths left-padded to one length T, as HF's generate
+/// with an attention_mask: attention_mask [B, T] (int64, int32 or bool; nonzero at real tokens,
+/// zeros only before a row's first real token) grows by a 1 per generated token, and the position
+/// ids of each row are cumsum(mask) − 1 (1 at padding positions), so a row's first real token sits
+/// at position 0 and each row gets the tokens it would get alone. ShapeError for a mask that is
+/// not [B, T]; ValueError for a row whose last position is padding (right padding: the new
+/// tokens would not follow the row's last real token).
+Tensor generate_padded_tokens(const std::string& op, const PaddedCausalLMForward& forward, const Tensor& prompt_ids,
+                              const Tensor& attention_mask, const GenerateOptions& options,
+                              const std::optional<PositionLimit>& limit = std::nullopt);
 
 }  // namespace graft::models

@@ -8,8 +8,8 @@
 // Parameter names are Hugging Face's: distilbert.embeddings.{word_embeddings, position_embeddings,
 // LayerNorm}, distilbert.transformer.layer.N.attention.{q_lin, k_lin, v_lin, out_lin},
 // …sa_layer_norm, …ffn.{lin1, lin2}, …output_layer_norm, pre_classifier, classifier. No token
-// types. Attention as BERT's (models/bert.hpp): the fused op with the padding mask, the reference
-// while training with attention_dropout > 0. docs/models.md#distilbert.
+// types. Attention as BERT's (models/bert.hpp): the fused op with the padding mask and, while
+// training, attention_dropout inside it. docs/models.md#distilbert.
 #pragma once
 
 #include <cstdint>

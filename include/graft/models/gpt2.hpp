@@ -42,8 +42,7 @@ struct GPT2Config {
     double layer_norm_epsilon = 1e-5;
     double resid_pdrop = 0.1;
     double embd_pdrop = 0.1;
-    /// Read for completeness; the attention op has no dropout, so attention probabilities are
-    /// never dropped (see docs/transformers.md).
+    /// Dropout on the attention probabilities while training (inside the fused attention).
     double attn_pdrop = 0.1;
     /// Standard deviation of the normal initialisation of fresh weights.
     double initializer_range = 0.02;
@@ -80,7 +79,9 @@ public:
     /// x [B, T, n_embd] → [B, T, n_embd], causal over T.
     Tensor forward(const Tensor& x) override { return forward(x, nullptr); }
     /// With `kv`, attends to its cached keys and values too and appends this step's to them.
-    Tensor forward(const Tensor& x, LayerKV* kv);
+    /// padding_mask: bool [B, cached + T], true for real tokens (undefined: none); keys at padding
+    /// positions are masked out of every query.
+    Tensor forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask = Tensor());
     std::string type_name() const override { return "GPT2Attention"; }
 
     GPT2Config config;
@@ -106,7 +107,7 @@ public:
     explicit GPT2Block(const GPT2Config& config);
     void reset() override;
     Tensor forward(const Tensor& x) override { return forward(x, nullptr); }
-    Tensor forward(const Tensor& x, LayerKV* kv);
+    Tensor forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask = Tensor());
     std::string type_name() const override { return "GPT2Block"; }
 
     GPT2Config config;
@@ -126,7 +127,11 @@ public:
     /// With a cache, the positions continue after its length() and each layer's keys and values
     /// are appended to it. ValueError naming n_positions when cache length + T exceeds it;
     /// ShapeError unless ids is [B, T] with T ≥ 1 and B equal to the cache's batch.
-    Tensor forward(const Tensor& ids, KVCache* cache);
+    /// padding_mask: HF's attention_mask [B, cached + T] (int64/int32/bool, nonzero for real
+    /// tokens; undefined: none), its padding keys masked out. position_ids: int64 [B, T], each
+    /// row's wpe positions (undefined: cached … cached + T − 1); IndexError past n_positions.
+    Tensor forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask = Tensor(),
+                   const Tensor& position_ids = Tensor());
     std::string type_name() const override { return "GPT2Model"; }
 
     GPT2Config config;
@@ -148,7 +153,8 @@ public:
     /// ids int64 [B, T] → logits [B, T, vocab_size].
     Tensor forward(const Tensor& ids) override { return forward(ids, nullptr); }
     /// Logits of the new positions only, continuing the cached ones (see GPT2Model::forward).
-    Tensor forward(const Tensor& ids, KVCache* cache);
+    Tensor forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask = Tensor(),
+                   const Tensor& position_ids = Tensor());
     std::string type_name() const override { return "GPT2LMHead"; }
 
     /// Loads a Hugging Face GPT-2 state dict as the files hold it: the keys are renamed as
@@ -178,5 +184,11 @@ public:
 /// eval() first, or dropout makes the output random). ValueError naming n_positions when
 /// T + max_new_tokens exceeds it.
 Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const GenerateOptions& options = {});
+/// Batched generation from prompts of different lengths, left-padded to one length T:
+/// attention_mask [B, T] nonzero at real tokens (HF's), the padding keys masked out and each row's
+/// positions counted from its first real token (models::generate_padded_tokens), so every row
+/// gets the tokens it would get alone.
+Tensor generate(GPT2LMHead& model, const Tensor& prompt_ids, const Tensor& attention_mask,
+                const GenerateOptions& options = {});
 
 }  // namespace graft::models

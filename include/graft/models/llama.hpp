@@ -92,8 +92,9 @@ public:
     /// x [B, T, hidden] → [B, T, hidden], causal. With `kv`, the positions continue after its
     /// cached ones (RoPE offset and attention) and this step's rotated keys and values (kv_heads
     /// of them) are appended. padding_mask: bool [B, Tk] (Tk = cached + T), true for real tokens;
-    /// undefined for none.
-    Tensor forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask);
+    /// undefined for none. position_ids: int64 [B, T], each row's RoPE positions (undefined: cached
+    /// … cached + T − 1 in every row).
+    Tensor forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask, const Tensor& position_ids = Tensor());
     std::string type_name() const override { return "LlamaAttention"; }
 
     LlamaConfig config;
@@ -118,7 +119,7 @@ public:
     explicit LlamaDecoderLayer(const LlamaConfig& config);
     void reset() override;
     Tensor forward(const Tensor& x) override { return forward(x, nullptr, Tensor()); }
-    Tensor forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask);
+    Tensor forward(const Tensor& x, LayerKV* kv, const Tensor& padding_mask, const Tensor& position_ids = Tensor());
     std::string type_name() const override { return "LlamaDecoderLayer"; }
 
     LlamaConfig config;
@@ -138,9 +139,13 @@ public:
     /// With a cache, positions continue after its length() and every layer's keys and values are
     /// appended to it. padding_mask: [B, T] (or [B, cached + T] with a cache), int64/int32/bool,
     /// nonzero for real tokens (HF's attention_mask); keys at padding positions are masked out.
-    /// Positions are 0 … T−1 whatever the padding, as HF's forward numbers them. ShapeError
-    /// unless ids is [B, T] with T ≥ 1, B equals the cache's batch and the mask fits.
-    Tensor forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask);
+    /// Positions are cached … cached + T − 1 whatever the padding, as HF's forward numbers them
+    /// without position_ids; position_ids int64 [B, T] gives each row its own (HF's position_ids;
+    /// generate with an attention mask passes cumsum(mask) − 1, so a left-padded row's first real
+    /// token is at 0). ShapeError unless ids is [B, T] with T ≥ 1, B equals the cache's batch and
+    /// the mask and position ids fit.
+    Tensor forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask,
+                   const Tensor& position_ids = Tensor());
     std::string type_name() const override { return "LlamaModel"; }
 
     LlamaConfig config;
@@ -163,7 +168,8 @@ public:
     /// ids int64 [B, T] → logits [B, T, vocab_size].
     Tensor forward(const Tensor& ids) override { return forward(ids, nullptr); }
     /// Logits of the new positions only, continuing the cached ones (see LlamaModel::forward).
-    Tensor forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask = Tensor());
+    Tensor forward(const Tensor& ids, KVCache* cache, const Tensor& padding_mask = Tensor(),
+                   const Tensor& position_ids = Tensor());
     std::string type_name() const override { return "LlamaForCausalLM"; }
     /// The output projection's weight [vocab, hidden]: lm_head's, or embed_tokens' when tied.
     Tensor head_weight() const;
@@ -213,5 +219,11 @@ public:
 /// (models::generate_tokens in causal_lm.hpp), no limit on positions. The model's train/eval mode is
 /// left as it is.
 Tensor generate(LlamaForCausalLM& model, const Tensor& prompt_ids, const GenerateOptions& options = {});
+/// Batched generation from prompts of different lengths, left-padded to one length T:
+/// attention_mask [B, T] nonzero at real tokens (HF's), the padding positions masked out and each
+/// row's positions counted from its first real token (models::generate_padded_tokens), so every
+/// row gets the tokens it would get alone.
+Tensor generate(LlamaForCausalLM& model, const Tensor& prompt_ids, const Tensor& attention_mask,
+                const GenerateOptions& options = {});
 
 }  // namespace graft::models
