@@ -11,16 +11,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "graft/tensor.hpp"
 
 namespace graft::data {
 
 /// One sample (or, with a leading batch dimension, one batch). `target` may be undefined for
-/// unlabelled data.
+/// unlabelled data. `fields` holds named tensors that go with `input` (a text batch's
+/// "attention_mask" and "token_type_ids", graft/data/text_dataset.hpp); collate stacks them too.
 struct Example {
     Tensor input;
     Tensor target;
+    std::map<std::string, Tensor> fields = {};
 };
 
 /// Random access to samples. Implementations must make get() thread-safe.
