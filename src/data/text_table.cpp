@@ -163,9 +163,11 @@ TextTable read_jsonl(std::string_view text, const std::filesystem::path& path, c
         try {
             object = nlohmann::json::parse(row);
         } catch (const nlohmann::json::parse_error& e) {
-            // e.byte is the 1-based position of the character the parser stopped at.
-            throw IOError(where(path, line) + ", column " + std::to_string(e.byte) + ": not valid JSON (" +
-                          e.what() + ")");
+            // e.byte: the 1-based column where the parser stopped (the end of the offending token).
+            // Its message counts lines within the one row, so only its description is kept.
+            std::string what = e.what();
+            if (const std::size_t dash = what.find(" - "); dash != std::string::npos) what = what.substr(dash + 3);
+            throw IOError(where(path, line) + ", column " + std::to_string(e.byte) + ": not valid JSON (" + what + ")");
         }
         if (!object.is_object())
             throw IOError(where(path, line) + ": not a JSON object but " + object.type_name());
