@@ -195,3 +195,82 @@ TEST(BertModel, TrainingStepWithAttentionDropoutRuns) {
     test::expect_close("logits after train()", model.forward(g("input_ids"), g("attention_mask"), g("token_type_ids")),
                        g("logits"), kLogitTol);
 }
+
+namespace {
+
+const fs::path kMlmDir = kGoldenDir / "bert_tiny_mlm";
+// The token logits go through the head's dense, GELU and a third LayerNorm and a 32-term dot
+// product after the encoder: logits near 0 differ from PyTorch's by up to 2e-6 absolute.
+constexpr test::Tolerance kMlmLogitTol{5e-6, 1e-5};
+
+const Tensor& mlm_g(const std::string& name) {
+    static const io::SafetensorsFile file = io::read_safetensors(kGoldenDir / "bert_tiny_mlm_golden.safetensors");
+    return file.tensors.at(name);
+}
+
+}  // namespace
+
+TEST(BertMaskedLM, HuggingFaceNamesAndTiedDecoder) {
+    models::BertConfig c;
+    c.vocab_size = 50;
+    c.hidden_size = 16;
+    c.num_hidden_layers = 1;
+    c.num_attention_heads = 2;
+    c.intermediate_size = 32;
+    models::BertForMaskedLM model(c);
+    const StateDict sd = model.state_dict();
+    for (const char* key : {"cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+                            "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias",
+                            "cls.predictions.bias", "bert.pooler.dense.weight", "bert.embeddings.word_embeddings.weight"})
+        EXPECT_TRUE(sd.contains(key)) << key;
+    for (const auto& [name, t] : sd) EXPECT_FALSE(name.starts_with("cls.predictions.decoder")) << name;
+    // The decoder is the word embeddings: a change of one of them changes that token's logit at
+    // every position (one element: a whole row's shift would be cancelled by the head's LayerNorm,
+    // whose output sums to 0).
+    const Tensor ids = from_vector(std::vector<std::int64_t>{1, 2, 3}, {1, 3});
+    model.eval();
+    const Tensor before = model.forward(ids);
+    EXPECT_EQ(before.shape(), (Shape{1, 3, 50}));
+    {
+        NoGradGuard guard;
+        model.bert->embeddings->word_embeddings->weight.select(0, 7).select(0, 0).add_(1.0);
+    }
+    const Tensor after = model.forward(ids);
+    EXPECT_GT((after.select(2, 7) - before.select(2, 7)).abs().max().item<float>(), 1e-3f);
+}
+
+TEST(BertMaskedLM, LogitsAndGradientsMatchPyTorch) {
+    // The golden directory is HF's layout: no pooler, the tied copies cls.predictions.decoder.*.
+    auto model = models::BertForMaskedLM::from_pretrained(kMlmDir);
+    model.eval();
+    const Tensor logits = model.forward(mlm_g("input_ids"), mlm_g("attention_mask"));
+    test::expect_close("logits", logits, mlm_g("logits"), kMlmLogitTol);
+    const Tensor loss = nn::functional::cross_entropy(logits.reshape({-1, 100}), mlm_g("labels").reshape({-1}));
+    test::expect_close("loss", loss, mlm_g("loss"), kMlmLogitTol);
+    loss.backward();
+    std::size_t compared = 0;
+    for (const auto& [name, p] : model.named_parameters()) {
+        if (name.starts_with("bert.pooler.")) continue;  // unused by masked-language modelling
+        ASSERT_TRUE(p.grad().defined()) << name;
+        test::expect_close("grad." + name, p.grad(), mlm_g("grad." + name), kGradTol);
+        ++compared;
+    }
+    EXPECT_EQ(compared, 5u + 2u * 16u + 5u);  // embeddings, 16 tensors per layer, the head
+}
+
+TEST(BertMaskedLM, SavedModelLoadsStrictlyAsClassifierAndMaskedLM) {
+    auto mlm = models::BertForMaskedLM::from_pretrained(kMlmDir);
+    test::ScratchDir dir("bertmlm");
+    fs::copy_file(kMlmDir / "config.json", dir.path("config.json"));
+    io::save_safetensors(dir.path("model.safetensors"), mlm.state_dict());
+    nn::LoadReport report;
+    auto clf = models::BertForSequenceClassification::from_pretrained(dir.dir(), {.num_labels = 4, .report = &report});
+    for (const auto& key : report.missing) EXPECT_TRUE(key.starts_with("classifier.")) << key;
+    EXPECT_TRUE(report.unexpected.empty());
+    test::expect_close("word embeddings", clf.bert->embeddings->word_embeddings->weight,
+                       mlm.bert->embeddings->word_embeddings->weight, kLogitTol);
+    auto again = models::BertForMaskedLM::from_pretrained(dir.dir());
+    again.eval();
+    test::expect_close("reloaded logits", again.forward(mlm_g("input_ids"), mlm_g("attention_mask")), mlm_g("logits"),
+                       kMlmLogitTol);
+}

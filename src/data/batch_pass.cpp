@@ -16,8 +16,14 @@
 namespace graft::data::detail {
 
 BatchPass::BatchPass(std::shared_ptr<const Dataset> dataset, std::vector<std::size_t> order, std::size_t batch_size,
-                     std::size_t prefetch, std::size_t threads, std::uint64_t epoch)
-    : dataset_(std::move(dataset)), order_(std::move(order)), batch_size_(batch_size), threads_(threads), epoch_(epoch) {
+                     std::size_t prefetch, std::size_t threads, std::uint64_t epoch,
+                     std::function<Example(const std::vector<Example>&)> collate_fn)
+    : dataset_(std::move(dataset)),
+      order_(std::move(order)),
+      batch_size_(batch_size),
+      threads_(threads),
+      epoch_(epoch),
+      collate_(std::move(collate_fn)) {
     if (threads_ <= 1 || num_batches() == 0) return;
     // Worker slots (no more than the process's TBB workers, so TBB does not warn about the
     // excess) plus one reserved for the consumer, which joins only while it waits: with no worker
@@ -120,7 +126,7 @@ Example BatchPass::assemble(std::size_t batch) const {
                 throw;
             }
         }
-        return collate(samples);
+        return collate_ ? collate_(samples) : collate(samples);
     } catch (Error& e) {
         e.add_context(where);
         throw;

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -25,9 +26,11 @@ namespace graft::data::detail {
 class BatchPass {
 public:
     /// `order`: the dataset indices of the epoch's samples, batch after batch. threads ≥ 1,
-    /// prefetch ≥ 1. With threads > 1 the first batches are submitted here.
+    /// prefetch ≥ 1; `collate_fn` empty: data::collate. With threads > 1 the first batches are
+    /// submitted here.
     BatchPass(std::shared_ptr<const Dataset> dataset, std::vector<std::size_t> order, std::size_t batch_size,
-              std::size_t prefetch, std::size_t threads, std::uint64_t epoch);
+              std::size_t prefetch, std::size_t threads, std::uint64_t epoch,
+              std::function<Example(const std::vector<Example>&)> collate_fn = nullptr);
     /// Cancels what has not started and waits for what has.
     ~BatchPass();
     BatchPass(const BatchPass&) = delete;
@@ -62,6 +65,7 @@ private:
     std::size_t batch_size_;
     std::size_t threads_;
     std::uint64_t epoch_;
+    std::function<Example(const std::vector<Example>&)> collate_;
 
     std::size_t next_batch_ = 0;
     bool finished_ = false;

@@ -1,4 +1,4 @@
-// collate: samples → one batch, stacking inputs and targets along a new dimension 0.
+// collate: samples → one batch, stacking inputs, targets and named fields along a new dimension 0.
 #include <string>
 
 #include "graft/data/dataloader.hpp"
@@ -38,6 +38,22 @@ Example collate(const std::vector<Example>& samples) {
     Example batch;
     batch.input = stack_field(inputs, "inputs");
     if (labelled) batch.target = stack_field(targets, "targets");
+    for (const auto& [name, first] : samples[0].fields) {
+        std::vector<Tensor> column;
+        column.reserve(samples.size());
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            const auto it = samples[i].fields.find(name);
+            if (it == samples[i].fields.end() || samples[i].fields.size() != samples[0].fields.size())
+                throw ValueError("collate: sample " + std::to_string(i) + "'s fields differ from sample 0's (field '" +
+                                 name + "')");
+            column.push_back(it->second);
+        }
+        batch.fields.emplace(name, stack_field(column, ("field '" + name + "'").c_str()));
+    }
+    if (samples[0].fields.empty())
+        for (std::size_t i = 1; i < samples.size(); ++i)
+            if (!samples[i].fields.empty())
+                throw ValueError("collate: sample " + std::to_string(i) + " has fields but sample 0 has none");
     return batch;
 }
 

@@ -25,9 +25,24 @@ std::size_t DataLoader::size() const {
 }
 
 std::vector<std::size_t> DataLoader::sample_order(std::uint64_t epoch) const {
-    std::vector<std::size_t> order(dataset_->size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    if (options_.shuffle) {
+    std::vector<std::size_t> order;
+    if (options_.order) {
+        order = options_.order(epoch);
+        std::vector<bool> seen(dataset_->size(), false);
+        bool permutation = order.size() == seen.size();
+        for (std::size_t i = 0; permutation && i < order.size(); ++i) {
+            permutation = order[i] < seen.size() && !seen[order[i]];
+            if (permutation) seen[order[i]] = true;
+        }
+        if (!permutation)
+            throw ValueError("DataLoader: options.order(" + std::to_string(epoch) + ") returned " +
+                             std::to_string(order.size()) + " indices that are not a permutation of the dataset's " +
+                             std::to_string(seen.size()));
+    } else {
+        order.resize(dataset_->size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+    }
+    if (options_.shuffle && !options_.order) {
         Generator gen(derive_seed(options_.seed, {epoch}));
         for (std::size_t i = order.size(); i > 1; --i) {
             const auto j = static_cast<std::size_t>(gen.randint(0, static_cast<std::int64_t>(i)));
@@ -44,7 +59,7 @@ DataLoader::Iterator DataLoader::begin() {
     const std::size_t threads =
         options_.num_threads != 0 ? options_.num_threads : static_cast<std::size_t>(get_num_threads());
     auto pass = std::make_shared<detail::BatchPass>(dataset_, sample_order(epoch), options_.batch_size,
-                                                    options_.prefetch, threads, epoch);
+                                                    options_.prefetch, threads, epoch, options_.collate);
     pass->advance();
     return Iterator(std::move(pass));
 }

@@ -234,6 +234,105 @@ Tensor BertForSequenceClassification::forward(const Tensor& ids, const Tensor& a
     return classifier(dropout(bert(ids, attention_mask, token_type_ids).pooler_output));
 }
 
+// ---- masked language modelling ---------------------------------------------------------------------
+
+BertPredictionHeadTransform::BertPredictionHeadTransform(const BertConfig& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void BertPredictionHeadTransform::reset() {
+    register_module("dense", &BertPredictionHeadTransform::dense, bert_linear(config, config.hidden_size, config.hidden_size));
+    register_module("LayerNorm", &BertPredictionHeadTransform::LayerNorm, bert_layer_norm(config));
+}
+
+// hidden → dense → GELU (erf) → LayerNorm
+Tensor BertPredictionHeadTransform::forward(const Tensor& hidden) { return LayerNorm(gelu(dense(hidden))); }
+
+BertLMPredictionHead::BertLMPredictionHead(const BertConfig& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void BertLMPredictionHead::reset() {
+    register_module("transform", &BertLMPredictionHead::transform, BertPredictionHeadTransform(config));
+    bias = register_parameter("bias", zeros({config.vocab_size}));
+}
+
+Tensor BertLMPredictionHead::forward(const Tensor&) {
+    throw ValueError("BertLMPredictionHead::forward: needs the decoder weight (the word embeddings): "
+                     "forward(hidden, decoder_weight)");
+}
+
+// transform(hidden) · decoder_weightᵀ + bias
+Tensor BertLMPredictionHead::forward(const Tensor& hidden, const Tensor& decoder_weight) {
+    return linear(transform(hidden), decoder_weight, bias);
+}
+
+BertOnlyMLMHead::BertOnlyMLMHead(const BertConfig& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void BertOnlyMLMHead::reset() {
+    register_module("predictions", &BertOnlyMLMHead::predictions, BertLMPredictionHead(config));
+}
+
+BertForMaskedLM::BertForMaskedLM(const BertConfig& c) : config(c) {
+    config.validate();
+    reset();
+}
+
+void BertForMaskedLM::reset() {
+    register_module("bert", &BertForMaskedLM::bert, BertModel(config));
+    register_module("cls", &BertForMaskedLM::cls, BertOnlyMLMHead(config));
+}
+
+// encoder states [B, T, E] → the prediction head with the word embeddings as decoder → [B, T, V]
+Tensor BertForMaskedLM::forward(const Tensor& ids, const Tensor& attention_mask, const Tensor& token_type_ids) {
+    const Tensor key_mask = attention_mask.defined() ? ne(attention_mask, 0.0) : Tensor();
+    if (attention_mask.defined() && attention_mask.shape() != ids.shape())
+        throw ShapeError("BertForMaskedLM: attention_mask " + shape_str(attention_mask.shape()) +
+                         " must have the shape of input_ids " + shape_str(ids.shape()));
+    if (token_type_ids.defined() && token_type_ids.shape() != ids.shape())
+        throw ShapeError("BertForMaskedLM: token_type_ids " + shape_str(token_type_ids.shape()) +
+                         " must have the shape of input_ids " + shape_str(ids.shape()));
+    // The pooler is skipped: HF's BertForMaskedLM has none.
+    const Tensor hidden = bert->encoder(bert->embeddings(ids, token_type_ids), key_mask);
+    return cls->predictions->forward(hidden, bert->embeddings->word_embeddings->weight);
+}
+
+nn::LoadReport BertForMaskedLM::load_pretrained(const StateDict& dict, const nn::LoadOptions& options) {
+    const StateDict renamed = normalized_bert_state_dict(nn::renamed_state_dict(dict, options));
+    StateDict kept;
+    bool has_pooler = false;
+    for (const auto& [name, t] : renamed) {
+        if (name == "cls.predictions.decoder.weight" || name == "cls.predictions.decoder.bias" ||
+            name.starts_with("cls.seq_relationship."))
+            continue;
+        has_pooler = has_pooler || name.starts_with("bert.pooler.");
+        kept.insert(name, t);
+    }
+    if (!has_pooler)
+        for (const auto& [name, t] : bert->pooler->state_dict()) kept.insert("bert.pooler." + name, t);
+    nn::LoadOptions already_renamed = options;
+    already_renamed.rename = {};
+    already_renamed.strip_prefix.clear();
+    already_renamed.add_prefix.clear();
+    return load_state_dict(kept, already_renamed);
+}
+
+BertForMaskedLM BertForMaskedLM::from_pretrained(const std::filesystem::path& dir) {
+    try {
+        BertForMaskedLM model(BertConfig::from_file(dir / "config.json"));
+        model.load_pretrained(io::load_pretrained_state_dict(dir));
+        return model;
+    } catch (Error& e) {
+        e.add_context("BertForMaskedLM::from_pretrained '" + dir.string() + "'");
+        throw;
+    }
+}
+
 StateDict normalized_bert_state_dict(const StateDict& dict) {
     StateDict out;
     for (const auto& [name, t] : dict) {

@@ -29,6 +29,13 @@ tests/golden/bert_tiny_golden.safetensors holding:
 and the same for DistilBERT (modeling_distilbert.py's structure and names): tests/golden/distilbert_tiny/
 (config.json, model.safetensors) and tests/golden/distilbert_tiny_golden.safetensors (input_ids,
 attention_mask, labels, logits, loss, grad.<name> outside distilbert.embeddings).
+
+And for BertForMaskedLM (cls.predictions.transform.{dense,LayerNorm}, cls.predictions.bias, the
+decoder tied to the word embeddings): tests/golden/bert_tiny_mlm/ (config.json, model.safetensors
+with no pooler, as HF's BertForMaskedLM has none, and the tied copies cls.predictions.decoder.weight
+and .bias that transformers writes) and tests/golden/bert_tiny_mlm_golden.safetensors (input_ids,
+attention_mask, labels with -100 where not masked, logits [2, 6, 100], loss, grad.<name> for every
+parameter, the word embeddings' gathering both the input and the tied decoder's gradient).
 """
 import json
 import math
@@ -435,6 +442,81 @@ def distilbert_goldens():
                       {"torch": torch.__version__, "seed": str(SEED + 2)})
 
 
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
+        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+
+    def forward(self, x):
+        return self.LayerNorm(nn.functional.gelu(self.dense(x)))
+
+
+class BertLMPredictionHead(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(c)
+        self.decoder = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        self.bias = nn.Parameter(torch.zeros(c["vocab_size"]))
+
+    def forward(self, x):
+        return self.decoder(self.transform(x)) + self.bias
+
+
+class BertOnlyMLMHead(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(c)
+
+
+class BertForMaskedLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.bert = BertModel(c)
+        del self.bert.pooler  # add_pooling_layer=False
+        self.cls = BertOnlyMLMHead(c)
+        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight  # tied
+
+    def forward(self, ids, attention_mask):
+        extended = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        h = self.bert.encoder(self.bert.embeddings(ids, torch.zeros_like(ids)), extended)
+        return self.cls.predictions(h)
+
+
+def mlm_goldens():
+    torch.manual_seed(SEED + 3)
+    c = dict(CONFIG, architectures=["BertForMaskedLM"])
+    for key in ("id2label", "label2id", "problem_type"):
+        del c[key]
+    model = BertForMaskedLM(c)
+    init_weights(model)
+    directory = os.path.join(HERE, "bert_tiny_mlm")
+    os.makedirs(directory, exist_ok=True)
+    state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    state["cls.predictions.decoder.bias"] = state["cls.predictions.bias"]
+    write_safetensors(os.path.join(directory, "model.safetensors"), state, {"format": "pt"})
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+
+    ids = torch.randint(5, c["vocab_size"], (2, 6))
+    mask = torch.ones(2, 6, dtype=torch.int64)
+    mask[1, 4:] = 0
+    ids[1, 4:] = c["pad_token_id"]
+    labels = torch.full((2, 6), -100, dtype=torch.int64)
+    labels[0, 1], labels[0, 4], labels[1, 2] = ids[0, 1], ids[0, 4], ids[1, 2]
+    ids[0, 1], ids[1, 2] = 4, 4  # the [MASK] id
+    model.eval()
+    logits = model(ids, mask)
+    loss = nn.functional.cross_entropy(logits.reshape(-1, c["vocab_size"]), labels.reshape(-1))
+    loss.backward()
+    out = {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "labels": labels.numpy(),
+           "logits": logits.detach().numpy(), "loss": loss.detach().numpy().reshape(())}
+    for name, p in model.named_parameters():
+        out[f"grad.{name}"] = p.grad.numpy().copy()
+    write_safetensors(os.path.join(HERE, "bert_tiny_mlm_golden.safetensors"), out,
+                      {"torch": torch.__version__, "seed": str(SEED + 3)})
+
+
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
@@ -468,6 +550,7 @@ def main():
     write_safetensors(os.path.join(HERE, "bert_tiny_golden.safetensors"), out,
                       {"torch": torch.__version__, "seed": str(SEED)})
     distilbert_goldens()
+    mlm_goldens()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -51,12 +52,20 @@ struct DataLoaderOptions {
     /// Data parallelism: read only this rank's shard of each epoch's order
     /// (graft/data/distributed_sampler.hpp); drop_last then applies to the shard's last batch.
     std::optional<DistributedSampler> sampler = std::nullopt;
+    /// Turns a batch's samples into the batch; empty: collate below. Text batches use
+    /// text_collate (graft/data/text_dataset.hpp), which pads each batch to its longest sample.
+    std::function<Example(const std::vector<Example>&)> collate = nullptr;
+    /// The sample order of an epoch (a permutation of the dataset's indices) in place of
+    /// `shuffle`'s; batches are its consecutive runs of batch_size. Length-bucketed batching
+    /// (graft/data/length_buckets.hpp) is one. ValueError when what it returns is not a permutation.
+    std::function<std::vector<std::size_t>(std::uint64_t epoch)> order = nullptr;
 };
 
 /// Stacks the samples' inputs, and their targets, along a new dimension 0: inputs [F] become
-/// [B, F], 0-d int64 labels become [B]. Targets may be undefined in every sample (the batch's
-/// target is then undefined) but not in some only. ValueError for no samples or mixed targets;
-/// ShapeError/DTypeError naming the sample when shapes or dtypes differ.
+/// [B, F], 0-d int64 labels become [B]; each of `fields` likewise. Targets may be undefined in
+/// every sample (the batch's target is then undefined) but not in some only. ValueError for no
+/// samples, mixed targets or samples whose field names differ; ShapeError/DTypeError naming the
+/// sample when shapes or dtypes differ.
 Example collate(const std::vector<Example>& samples);
 
 namespace detail {

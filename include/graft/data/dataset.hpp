@@ -11,17 +11,42 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
 
 #include "graft/tensor.hpp"
 
 namespace graft::data {
 
 /// One sample (or, with a leading batch dimension, one batch). `target` may be undefined for
-/// unlabelled data.
+/// unlabelled data. `fields` holds named tensors that go with `input` (a text batch's
+/// "attention_mask" and "token_type_ids", graft/data/text_dataset.hpp); collate stacks them too.
+/// `auto [x, y] = example` binds input and target (the tuple protocol below leaves fields out).
 struct Example {
     Tensor input;
     Tensor target;
+    std::map<std::string, Tensor> fields = {};
 };
+
+/// get<0> is the input, get<1> the target: what structured bindings of an Example bind.
+template <std::size_t I>
+const Tensor& get(const Example& e) {
+    static_assert(I < 2, "an Example binds two tensors: input and target");
+    if constexpr (I == 0) return e.input;
+    else return e.target;
+}
+template <std::size_t I>
+Tensor& get(Example& e) {
+    static_assert(I < 2, "an Example binds two tensors: input and target");
+    if constexpr (I == 0) return e.input;
+    else return e.target;
+}
+template <std::size_t I>
+Tensor&& get(Example&& e) {
+    return std::move(get<I>(e));
+}
 
 /// Random access to samples. Implementations must make get() thread-safe.
 class Dataset {
@@ -62,3 +87,10 @@ private:
 void check_index(std::size_t index, std::size_t size, const char* who);
 
 }  // namespace graft::data
+
+template <>
+struct std::tuple_size<graft::data::Example> : std::integral_constant<std::size_t, 2> {};
+template <std::size_t I>
+struct std::tuple_element<I, graft::data::Example> {
+    using type = graft::Tensor;
+};

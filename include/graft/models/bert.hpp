@@ -1,5 +1,5 @@
 // graft/models/bert.hpp — BERT, loading Hugging Face's BertModel / BertForSequenceClassification
-// directories as they are.
+// / BertForMaskedLM directories as they are.
 //
 //   auto model = models::BertForSequenceClassification::from_pretrained("bert-sst2");   // config.json + weights
 //   model.eval();
@@ -7,6 +7,9 @@
 //   // a new task: a fresh 3-way head on a pretrained encoder, the encoder frozen
 //   auto clf = models::BertForSequenceClassification::from_pretrained("bert-base-uncased", {.num_labels = 3});
 //   clf.freeze("bert.*");
+//   // masked-language-model pretraining (graft/data/mlm_masking.hpp masks the batches)
+//   models::BertForMaskedLM mlm(config);
+//   Tensor token_logits = mlm.forward(masked_ids, attention_mask);   // [B, T, vocab_size]
 //
 // Parameter names are Hugging Face's: bert.embeddings.{word,position,token_type}_embeddings,
 // bert.embeddings.LayerNorm, bert.encoder.layer.N.attention.self.{query,key,value},
@@ -257,6 +260,76 @@ public:
     nn::Child<BertModel> bert;
     nn::Child<nn::Dropout> dropout;
     nn::Child<nn::Linear> classifier;
+};
+
+/// HF's BertPredictionHeadTransform: "dense" (hidden → hidden), GELU (erf), "LayerNorm".
+class BertPredictionHeadTransform : public nn::Cloneable<BertPredictionHeadTransform> {
+public:
+    explicit BertPredictionHeadTransform(const BertConfig& config);
+    void reset() override;
+    Tensor forward(const Tensor& hidden) override;
+    std::string type_name() const override { return "BertPredictionHeadTransform"; }
+
+    BertConfig config;
+    nn::Child<nn::Linear> dense;
+    nn::Child<nn::LayerNorm> LayerNorm;
+};
+
+/// HF's BertLMPredictionHead: "transform" and "bias" [vocab_size]; the decoder's weight is the
+/// word embeddings' (tied, so no parameter of its own), passed to forward.
+class BertLMPredictionHead : public nn::Cloneable<BertLMPredictionHead> {
+public:
+    explicit BertLMPredictionHead(const BertConfig& config);
+    void reset() override;
+    /// Without the decoder weight: an Error (use the two-argument form).
+    Tensor forward(const Tensor& hidden) override;
+    /// hidden [B, T, hidden], decoder_weight [vocab, hidden] → logits [B, T, vocab].
+    Tensor forward(const Tensor& hidden, const Tensor& decoder_weight);
+    std::string type_name() const override { return "BertLMPredictionHead"; }
+
+    BertConfig config;
+    nn::Child<BertPredictionHeadTransform> transform;
+    Tensor bias;
+};
+
+/// HF's BertOnlyMLMHead: "predictions".
+class BertOnlyMLMHead : public nn::Cloneable<BertOnlyMLMHead> {
+public:
+    explicit BertOnlyMLMHead(const BertConfig& config);
+    void reset() override;
+    Tensor forward(const Tensor& hidden) override { return predictions->forward(hidden); }
+    std::string type_name() const override { return "BertOnlyMLMHead"; }
+
+    BertConfig config;
+    nn::Child<BertLMPredictionHead> predictions;
+};
+
+/// HF's BertForMaskedLM: "bert" (BertModel) and "cls" (BertOnlyMLMHead), the decoder tied to
+/// bert.embeddings.word_embeddings.weight. state_dict() keys are HF's (cls.predictions.transform.
+/// {dense,LayerNorm}, cls.predictions.bias) plus bert.pooler.dense, which HF's BertForMaskedLM
+/// lacks but its BertForSequenceClassification needs: a saved MLM model loads strictly into both.
+class BertForMaskedLM : public nn::Cloneable<BertForMaskedLM> {
+public:
+    explicit BertForMaskedLM(const BertConfig& config);
+    void reset() override;
+    /// ids [B, T] → logits [B, T, vocab_size].
+    Tensor forward(const Tensor& ids) override { return forward(ids, Tensor(), Tensor()); }
+    /// Logits [B, T, vocab_size]; arguments as BertModel::forward.
+    Tensor forward(const Tensor& ids, const Tensor& attention_mask, const Tensor& token_type_ids = Tensor());
+    std::string type_name() const override { return "BertForMaskedLM"; }
+
+    /// Loads a Hugging Face BERT state dict: keys renamed as options say and normalised as
+    /// normalized_bert_state_dict does; cls.predictions.decoder.{weight,bias} (HF's tied copies)
+    /// and BertForPreTraining's cls.seq_relationship are dropped; a dict without bert.pooler
+    /// (HF's BertForMaskedLM has none) leaves the pooler as initialised; then load_state_dict.
+    nn::LoadReport load_pretrained(const StateDict& dict, const nn::LoadOptions& options = {});
+    /// A model from dir/config.json and dir's weights, loaded strictly but for the pooler (see
+    /// load_pretrained). Errors name the directory.
+    static BertForMaskedLM from_pretrained(const std::filesystem::path& dir);
+
+    BertConfig config;
+    nn::Child<BertModel> bert;
+    nn::Child<BertOnlyMLMHead> cls;
 };
 
 /// dict with BERT's older names and buffers normalised (gamma/beta → weight/bias; position_ids
