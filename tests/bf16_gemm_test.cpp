@@ -19,6 +19,7 @@
 #include "kernels/cpu/gemm_precision.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/gemm/bf16_gemm.hpp"
+#include "gemm_epilogue_reference.hpp"
 #include "test_util.hpp"
 
 using namespace graft;
@@ -51,16 +52,6 @@ struct Mat {
         return out;
     }
 };
-
-double activate(double v, Activation act) {
-    switch (act) {
-        case Activation::None: return v;
-        case Activation::Relu: return v < 0 ? 0 : v;
-        case Activation::GeluTanh: return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-        case Activation::GeluErf: return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-    }
-    return v;
-}
 
 struct Case {
     int64 M, N, K;
@@ -105,12 +96,12 @@ struct Case {
                 // fp32 summation of K products (a relative 2⁻²⁴ per addition) plus the epilogue's
                 // own rounding and its activation approximations.
                 const double sum_tol = 1e-5 + 4.0 * double(K) * 0x1p-24 * std::abs(alpha) * magnitude;
-                EXPECT_NEAR(got, activate(alpha * rounded + tail, act), sum_tol + 1e-5 * std::abs(got))
+                EXPECT_NEAR(got, test::reference_activation(alpha * rounded + tail, act), sum_tol + 1e-5 * std::abs(got))
                     << describe(v) << " at " << i << "," << j;
                 // Against the float32 operands: each product carries both inputs' rounding, 2⁻⁸
                 // relative each (8 significant bits), so (1 + 2⁻⁸)² − 1 < 1.01·2⁻⁷ relative.
                 const double bf16_tol = sum_tol + 1.01 * 0x1p-7 * std::abs(alpha) * magnitude;
-                EXPECT_NEAR(got, activate(alpha * exact + tail, act), bf16_tol + 1e-5 * std::abs(got))
+                EXPECT_NEAR(got, test::reference_activation(alpha * exact + tail, act), bf16_tol + 1e-5 * std::abs(got))
                     << describe(v) << " (float32 operands) at " << i << "," << j;
                 if (::testing::Test::HasFailure()) return C.data;
             }

@@ -19,6 +19,7 @@
 #include "kernels/gemm/gemm.hpp"
 #include "kernels/gemm/ukernel.hpp"
 #include "graft/runtime.hpp"
+#include "gemm_epilogue_reference.hpp"
 #include "ops/frozen_weight_pack.hpp"
 #include "test_util.hpp"
 
@@ -66,16 +67,6 @@ struct Strided {
     }
 };
 
-double activate(double v, Activation act) {
-    switch (act) {
-        case Activation::None: return v;
-        case Activation::Relu: return v < 0 ? 0 : v;
-        case Activation::GeluTanh: return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-        case Activation::GeluErf: return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-    }
-    return v;
-}
-
 /// One GEMM problem with its operands; run() calls sgemm and checks C against the oracle.
 struct Case {
     int64 M, N, K;
@@ -98,7 +89,7 @@ struct Case {
         if (beta != 0.f) want += beta * C.eigen();
         for (int64 i = 0; i < M; ++i)
             for (int64 j = 0; j < N; ++j)
-                want(i, j) = activate(want(i, j) + (with_bias ? bias[static_cast<std::size_t>(j)] : 0.0), act);
+                want(i, j) = test::reference_activation(want(i, j) + (with_bias ? bias[static_cast<std::size_t>(j)] : 0.0), act);
         set_num_threads(threads);
         kernels::sgemm(M, N, K, alpha, A.data.data(), A.rs, A.cs, B.data.data(), B.rs, B.cs, beta, C.data.data(), C.rs,
                        C.cs, GemmEpilogue{with_bias ? bias.data() : nullptr, act});
