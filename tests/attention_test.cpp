@@ -629,14 +629,15 @@ TEST(Attention, GradcheckWithDropout) {
     for (const F::AttentionOptions& options :
          {F::AttentionOptions{}, F::AttentionOptions{.mask = padding}, F::AttentionOptions{.causal = true, .mask = padding}}) {
         for (bool fused : {true, false})
-            EXPECT_GRADCHECK([&options, fused](const std::vector<Tensor>& in) {
-                Generator fixed(9);
-                F::AttentionOptions o = options;
-                o.dropout_p = 0.3;
-                o.generator = &fixed;
-                return fused ? F::scaled_dot_product_attention(in[0], in[1], in[2], o)
-                             : F::scaled_dot_product_attention_reference(in[0], in[1], in[2], o);
-            }, q, k, v);
+            EXPECT_GRADCHECK(([&options, fused](const std::vector<Tensor>& in) {
+                                 Generator fixed(9);
+                                 F::AttentionOptions o = options;
+                                 o.dropout_p = 0.3;
+                                 o.generator = &fixed;
+                                 return fused ? F::scaled_dot_product_attention(in[0], in[1], in[2], o)
+                                              : F::scaled_dot_product_attention_reference(in[0], in[1], in[2], o);
+                             }),
+                             q, k, v);
     }
 }
 
