@@ -148,6 +148,30 @@ TEST(LlamaConfig, BadSizesAreErrors) {
     EXPECT_THROW_MSG(c.validate(), ValueError, "pad_token_id 96");
 }
 
+TEST(LlamaConfig, AttentionDropoutIsReadValidatedAndAppliedOnlyInTraining) {
+    EXPECT_DOUBLE_EQ(models::LlamaConfig::from_json_file(kLlamaDir / "config.json").attention_dropout, 0.0);
+    models::LlamaConfig c = models::LlamaConfig::from_hf_config(
+        edited_config("\"rms_norm_eps\"", "\"attention_dropout\": 0.5, \"rms_norm_eps\""));
+    EXPECT_DOUBLE_EQ(c.attention_dropout, 0.5);
+    models::LlamaConfig bad = c;
+    bad.attention_dropout = 1.0;
+    EXPECT_THROW_MSG(bad.validate(), ValueError, "attention_dropout");
+
+    manual_seed(5);
+    models::LlamaForCausalLM dropped(c);
+    models::LlamaConfig plain_config = c;
+    plain_config.attention_dropout = 0.0;
+    models::LlamaForCausalLM plain(plain_config);
+    plain.load_state_dict(dropped.state_dict());
+    const Tensor ids = from_vector<std::int64_t>({1, 5, 9, 3, 7, 2}, {1, 6});
+    dropped.train();
+    plain.train();
+    const auto logits = [&](models::LlamaForCausalLM& m) { return m.forward(ids).to_vector<float>(); };
+    EXPECT_NE(logits(dropped), logits(plain)) << "training mode must drop attention probabilities";
+    dropped.eval();
+    EXPECT_EQ(logits(dropped), logits(plain)) << "eval mode must not drop anything";
+}
+
 // ---- names -----------------------------------------------------------------------------------------
 
 TEST(LlamaNames, StateDictKeysAreTheFilesKeys) {

@@ -34,15 +34,15 @@ Tensor merge_heads(const Tensor& x) {
 /// head h using key/value head h / rep (HF's repeat_kv) → [B, T, H·D]. Each group's rep query heads
 /// attend to their kv head expanded to rep heads, a stride-0 view: the keys and values (the whole
 /// cache, when generating) are never copied; only the outputs are joined. keep: bool [B, Tk] of the
-/// keys a query may see, undefined for all.
-Tensor grouped_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep) {
+/// keys a query may see, undefined for all. dropout_p: attention dropout (0 outside training).
+Tensor grouped_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& keep, double dropout_p) {
     const std::int64_t kv_heads = k.size(1), rep = q.size(1) / kv_heads;
     const Shape group{k.size(0), rep, k.size(2), k.size(3)};
     std::vector<Tensor> outputs;
     for (std::int64_t g = 0; g < kv_heads; ++g) {
         const Tensor qg = q.narrow(1, g * rep, rep);
         const Tensor kg = k.narrow(1, g, 1).expand(group), vg = v.narrow(1, g, 1).expand(group);
-        outputs.push_back(merge_heads(nn::functional::scaled_dot_product_attention(qg, kg, vg, {.causal = true, .mask = keep})));
+        outputs.push_back(merge_heads(nn::functional::scaled_dot_product_attention(qg, kg, vg, {.causal = true, .mask = keep, .dropout_p = dropout_p})));
     }
     return outputs.size() == 1 ? outputs.front() : cat(outputs, -1);
 }
@@ -94,7 +94,7 @@ Tensor LlamaAttention::forward(const Tensor& x, LayerKV* kv, const Tensor& paddi
         k = kv->key = appended(kv->key, k);
         v = kv->value = appended(kv->value, v);
     }
-    return o_proj(grouped_attention(q, k, v, padding_mask));
+    return o_proj(grouped_attention(q, k, v, padding_mask, is_training() ? config.attention_dropout : 0.0));
 }
 
 // ---- MLP ----------------------------------------------------------------------------------------

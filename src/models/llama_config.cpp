@@ -30,6 +30,7 @@ LlamaConfig LlamaConfig::from_hf_config(const io::HfConfig& hf) {
     c.tie_word_embeddings = hf.bool_or("tie_word_embeddings", c.tie_word_embeddings);
     c.attention_bias = hf.bool_or("attention_bias", c.attention_bias);
     c.mlp_bias = hf.bool_or("mlp_bias", c.mlp_bias);
+    c.attention_dropout = hf.double_or("attention_dropout", c.attention_dropout);
     c.qkv_bias = c.model_type == "qwen2";
     if (hf.has("pad_token_id")) c.pad_token_id = hf.required_int("pad_token_id");
 
@@ -80,6 +81,8 @@ void LlamaConfig::validate() const {
                          " is not a multiple of num_key_value_heads " + std::to_string(kv_heads()));
     if (head_width() % 2 != 0)
         throw ValueError("LlamaConfig: the head width " + std::to_string(head_width()) + " must be even for RoPE");
+    if (!(attention_dropout >= 0 && attention_dropout < 1))
+        throw ValueError("LlamaConfig: attention_dropout must lie in [0, 1), got " + std::to_string(attention_dropout));
     if (!(rms_norm_eps >= 0))
         throw ValueError("LlamaConfig: rms_norm_eps must be ≥ 0, got " + std::to_string(rms_norm_eps));
     if (!(rope_theta > 0)) throw ValueError("LlamaConfig: rope_theta must be positive, got " + std::to_string(rope_theta));

@@ -59,6 +59,8 @@ struct LlamaConfig {
     bool qkv_bias = false;
     /// Biases on gate, up and down_proj (Llama's "mlp_bias").
     bool mlp_bias = false;
+    /// Dropout on the attention probabilities while training ("attention_dropout"), in [0, 1).
+    double attention_dropout = 0.0;
     /// The padding token: embed_tokens' padding_idx, and what sequence classification skips.
     std::optional<std::int64_t> pad_token_id = std::nullopt;
     /// "llama" or "qwen2", as config.json names it.
@@ -74,7 +76,8 @@ struct LlamaConfig {
     static LlamaConfig from_json_file(const std::filesystem::path& path);
 
     /// ValueError naming the field unless every size is positive, num_key_value_heads divides
-    /// num_attention_heads, the head width is even, rms_norm_eps ≥ 0, rope_theta > 0, pad_token_id
+    /// num_attention_heads, the head width is even, rms_norm_eps ≥ 0, rope_theta > 0, attention_dropout
+    /// lies in [0, 1), pad_token_id
     /// lies in the vocabulary and the weights' float32 byte counts fit in 64 bits.
     void validate() const;
     std::int64_t kv_heads() const { return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads; }
