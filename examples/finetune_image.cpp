@@ -197,59 +197,6 @@ models::ResNet finetune_model(const StateDict& pretrained, std::int64_t num_clas
     return ft;
 }
 
-int run_study(const Args& a, const StateDict& pretrained);
-
-int run(const Args& a) {
-    fs::create_directories(a.out);
-
-    // ---- 1. the pretrained checkpoint ---------------------------------------------------------
-    const StateDict pretrained = io::load_safetensors(pretrained_checkpoint(a));
-    if (a.study) return run_study(a, pretrained);
-
-    // ---- 2. the target task: load strictly, new head, freeze conv1…layer3 ----------------------
-    auto target = std::make_shared<data::ImageFolder>(a.data);
-    const auto num_classes = static_cast<std::int64_t>(target->classes().size());
-    auto parts = data::random_split(target, {0.8, 0.2}, a.seed);
-    auto train_set = std::make_shared<data::TransformedDataset>(parts[0], train_transform(a.size), a.seed);
-    auto held_out = std::make_shared<data::TransformedDataset>(parts[1], eval_transform(a.size), a.seed);
-    std::printf("[2/4] target: %s, %lld classes, %zu train / %zu held-out images, %lld steps of batch %lld\n",
-                a.data.c_str(), static_cast<long long>(num_classes), train_set->size(), held_out->size(),
-                static_cast<long long>(a.steps), static_cast<long long>(a.batch));
-    manual_seed(a.seed + 1);
-    models::ResNet ft = finetune_model(pretrained, num_classes);
-    std::int64_t trainable = 0, total = 0;
-    for (const Tensor& p : ft.parameters()) (p.requires_grad() ? trainable : total) += p.numel();
-    total += trainable;
-    auto t0 = Clock::now();
-    const double ft_loss = train_steps(ft, train_set, a, a.steps, a.seed);
-    const double ft_seconds = seconds_since(t0);
-    const double ft_acc = accuracy(ft, held_out);
-    std::printf("      fine-tuned (layer4 + fc, %lld of %lld parameters): held-out accuracy %.3f, train loss %.3f, %.1f s\n",
-                static_cast<long long>(trainable), static_cast<long long>(total), ft_acc, ft_loss, ft_seconds);
-
-    // ---- 3. the same network from scratch ------------------------------------------------------
-    manual_seed(a.seed + 1);
-    models::ResNet scratch = models::resnet18({.num_classes = num_classes});
-    t0 = Clock::now();
-    const double sc_loss = train_steps(scratch, train_set, a, a.steps, a.seed);
-    const double sc_seconds = seconds_since(t0);
-    const double sc_acc = accuracy(scratch, held_out);
-    std::printf("[3/4] from scratch (all %lld parameters): held-out accuracy %.3f, train loss %.3f, %.1f s\n",
-                static_cast<long long>(total), sc_acc, sc_loss, sc_seconds);
-
-    // ---- 4. save with torchvision's names ------------------------------------------------------
-    const fs::path finetuned = a.out / "finetuned.safetensors";
-    io::save_safetensors(finetuned, ft.state_dict(), {{"model", "resnet18"}, {"task", a.data.string()}});
-    models::ResNet check = models::resnet18({.num_classes = num_classes});
-    check.load_state_dict(io::load_safetensors(finetuned));  // strict, as PyTorch will load it
-    std::printf("[4/4] fine-tuned %.1f%% vs scratch %.1f%% held-out accuracy after %lld steps each\n", 100 * ft_acc,
-                100 * sc_acc, static_cast<long long>(a.steps));
-    std::printf("      saved %s; in PyTorch:\n", finetuned.c_str());
-    std::printf("        model = torchvision.models.resnet18(num_classes=%lld)\n", static_cast<long long>(num_classes));
-    std::printf("        model.load_state_dict(safetensors.torch.load_file(\"%s\"), strict=True)\n", finetuned.c_str());
-    return 0;
-}
-
 // ---- --study: fine-tuned vs scratch over label budgets and seeds ------------------------------
 
 /// The images of `folder` at `idx`, transformed.
@@ -260,7 +207,7 @@ std::shared_ptr<data::TransformedDataset> images_at(const std::shared_ptr<const 
                                                       seed);
 }
 
-int run_study(const Args& a, const StateDict& pretrained) {
+int run_study(const Args& a) {
     auto target = std::make_shared<data::ImageFolder>(a.data);
     const auto num_classes = static_cast<std::int64_t>(target->classes().size());
     const std::int64_t max_shots = a.shots.back();
@@ -275,6 +222,7 @@ int run_study(const Args& a, const StateDict& pretrained) {
                              std::to_string(max_shots + 2) + " (the budget and two held-out images)");
         held_out_per_class = std::min(held_out_per_class, by_class[c].size() - static_cast<std::size_t>(max_shots));
     }
+    const StateDict pretrained = io::load_safetensors(pretrained_checkpoint(a));
     // Seed s shuffles each class with mt19937_64(1000 + s): its first `shots` images train, its
     // last held_out_per_class images evaluate, so that every budget of a seed (and both recipes)
     // meets the same held-out images and the smaller budgets' images are part of the larger ones.
@@ -354,6 +302,57 @@ int run_study(const Args& a, const StateDict& pretrained) {
                               0.0, 1.0);
     std::printf("\n[4/4] %s (every run), %s (accuracy vs labels per class)\n", (a.out / "study.csv").c_str(),
                 (a.out / "study.svg").c_str());
+    return 0;
+}
+
+int run(const Args& a) {
+    fs::create_directories(a.out);
+    if (a.study) return run_study(a);
+
+    // ---- 1. the pretrained checkpoint ---------------------------------------------------------
+    const StateDict pretrained = io::load_safetensors(pretrained_checkpoint(a));
+
+    // ---- 2. the target task: load strictly, new head, freeze conv1…layer3 ----------------------
+    auto target = std::make_shared<data::ImageFolder>(a.data);
+    const auto num_classes = static_cast<std::int64_t>(target->classes().size());
+    auto parts = data::random_split(target, {0.8, 0.2}, a.seed);
+    auto train_set = std::make_shared<data::TransformedDataset>(parts[0], train_transform(a.size), a.seed);
+    auto held_out = std::make_shared<data::TransformedDataset>(parts[1], eval_transform(a.size), a.seed);
+    std::printf("[2/4] target: %s, %lld classes, %zu train / %zu held-out images, %lld steps of batch %lld\n",
+                a.data.c_str(), static_cast<long long>(num_classes), train_set->size(), held_out->size(),
+                static_cast<long long>(a.steps), static_cast<long long>(a.batch));
+    manual_seed(a.seed + 1);
+    models::ResNet ft = finetune_model(pretrained, num_classes);
+    std::int64_t trainable = 0, total = 0;
+    for (const Tensor& p : ft.parameters()) (p.requires_grad() ? trainable : total) += p.numel();
+    total += trainable;
+    auto t0 = Clock::now();
+    const double ft_loss = train_steps(ft, train_set, a, a.steps, a.seed);
+    const double ft_seconds = seconds_since(t0);
+    const double ft_acc = accuracy(ft, held_out);
+    std::printf("      fine-tuned (layer4 + fc, %lld of %lld parameters): held-out accuracy %.3f, train loss %.3f, %.1f s\n",
+                static_cast<long long>(trainable), static_cast<long long>(total), ft_acc, ft_loss, ft_seconds);
+
+    // ---- 3. the same network from scratch ------------------------------------------------------
+    manual_seed(a.seed + 1);
+    models::ResNet scratch = models::resnet18({.num_classes = num_classes});
+    t0 = Clock::now();
+    const double sc_loss = train_steps(scratch, train_set, a, a.steps, a.seed);
+    const double sc_seconds = seconds_since(t0);
+    const double sc_acc = accuracy(scratch, held_out);
+    std::printf("[3/4] from scratch (all %lld parameters): held-out accuracy %.3f, train loss %.3f, %.1f s\n",
+                static_cast<long long>(total), sc_acc, sc_loss, sc_seconds);
+
+    // ---- 4. save with torchvision's names ------------------------------------------------------
+    const fs::path finetuned = a.out / "finetuned.safetensors";
+    io::save_safetensors(finetuned, ft.state_dict(), {{"model", "resnet18"}, {"task", a.data.string()}});
+    models::ResNet check = models::resnet18({.num_classes = num_classes});
+    check.load_state_dict(io::load_safetensors(finetuned));  // strict, as PyTorch will load it
+    std::printf("[4/4] fine-tuned %.1f%% vs scratch %.1f%% held-out accuracy after %lld steps each\n", 100 * ft_acc,
+                100 * sc_acc, static_cast<long long>(a.steps));
+    std::printf("      saved %s; in PyTorch:\n", finetuned.c_str());
+    std::printf("        model = torchvision.models.resnet18(num_classes=%lld)\n", static_cast<long long>(num_classes));
+    std::printf("        model.load_state_dict(safetensors.torch.load_file(\"%s\"), strict=True)\n", finetuned.c_str());
     return 0;
 }
 
