@@ -1,6 +1,6 @@
 // cli.hpp — command-line handling shared by the example programs: walking the options, reading
-// their values with checks that name the option, and a main() wrapper that prints an error as
-// "<program>: <message>" and exits with status 2.
+// their values with checks that name the option (positive_list: "5,10,30"), and a main() wrapper
+// that prints an error as "<program>: <message>" and exits with status 2.
 //
 //   examples::Cli cli(argc, argv);
 //   while (cli.next()) {
