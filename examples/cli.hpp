@@ -1,6 +1,6 @@
 // cli.hpp — command-line handling shared by the example programs: walking the options, reading
-// their values with checks that name the option, and a main() wrapper that prints an error as
-// "<program>: <message>" and exits with status 2.
+// their values with checks that name the option (positive_list: "5,10,30"), and a main() wrapper
+// that prints an error as "<program>: <message>" and exits with status 2.
 //
 //   examples::Cli cli(argc, argv);
 //   while (cli.next()) {
@@ -10,9 +10,12 @@
 //   }
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -80,6 +83,25 @@ private:
     std::size_t pos_ = 0;
     std::string key_;
 };
+
+/// A comma-separated list of positive integers ("5,10,30"), sorted, repeats dropped. ValueError
+/// naming `flag` and the text for anything else or an empty list.
+inline std::vector<std::int64_t> positive_list(const std::string& s, const char* flag) {
+    std::vector<std::int64_t> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        char* end = nullptr;
+        const long long v = std::strtoll(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || v < 1)
+            throw graft::ValueError(std::string(flag) + ": expected positive integers separated by commas, got '" + s + "'");
+        out.push_back(v);
+    }
+    if (out.empty()) throw graft::ValueError(std::string(flag) + ": empty list");
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
 
 /// Runs `body` and turns an exception into "<program>: <message>" on stderr and exit status 2.
 template <class F>

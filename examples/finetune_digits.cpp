@@ -40,6 +40,7 @@
 
 #include "cli.hpp"
 #include "png_chart.hpp"
+#include "seed_stats.hpp"
 #include "svg_chart.hpp"
 
 namespace {
@@ -97,22 +98,7 @@ void usage(const char* argv0) {
         argv0, GRAFT_EXAMPLES_DATA_DIR "/digits.csv.gz");
 }
 
-std::vector<std::int64_t> positive_list(const std::string& s, const char* flag) {
-    std::vector<std::int64_t> out;
-    std::stringstream in(s);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        char* end = nullptr;
-        const long long v = std::strtoll(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0' || v < 1)
-            throw ValueError(std::string(flag) + ": expected positive integers separated by commas, got '" + s + "'");
-        out.push_back(v);
-    }
-    if (out.empty()) throw ValueError(std::string(flag) + ": empty list");
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
-}
+using examples::positive_list;
 
 Args parse(int argc, char** argv) {
     Args a;
@@ -219,13 +205,8 @@ Score score_on(nn::Module& model, const std::shared_ptr<const data::Dataset>& se
     return {acc.compute(), loss_sum / static_cast<double>(set->size())};
 }
 
-double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-double stddev(const std::vector<double>& v) {
-    const double m = mean(v);
-    double s = 0;
-    for (double x : v) s += (x - m) * (x - m);
-    return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
-}
+using examples::mean;
+using examples::stddev;
 
 // ---- the recipes ----------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@
 #include <graft/tokenizers/train.hpp>
 
 #include "cli.hpp"
+#include "seed_stats.hpp"
 #include "svg_chart.hpp"
 
 using namespace graft;
@@ -199,14 +200,8 @@ std::vector<Package> load_packages(const Args& a) {
     return packages;
 }
 
-double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-double stddev(const std::vector<double>& v) {
-    if (v.size() < 2) return 0.0;
-    const double m = mean(v);
-    double s = 0;
-    for (double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
+using examples::mean;
+using examples::stddev;
 
 /// HF's config.json for `c` (the keys BertConfig::from_hf_config and transformers read).
 std::string config_json(const models::BertConfig& c) {
