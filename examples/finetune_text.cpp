@@ -51,6 +51,7 @@
 #include <graft/random.hpp>
 #include <graft/runtime.hpp>
 #include <graft/tokenizers/train.hpp>
+#include <graft/train/paired_t_test.hpp>
 
 #include "cli.hpp"
 #include "seed_stats.hpp"
@@ -409,8 +410,9 @@ int run(const Args& a) {
         }
     }
 
-    std::printf("\nlabels/class | pretrained BERT (MLM) | from scratch   (test accuracy, mean ± std over %lld seeds; chance %.3f)\n",
+    std::printf("\ntest accuracy, mean ± std over %lld seeds (chance %.3f); the difference with Student's paired t-test\n",
                 static_cast<long long>(a.seeds), 1.0 / static_cast<double>(num_labels));
+    std::printf("labels/class | pretrained BERT (MLM) | from scratch  | pretrained − scratch\n");
     std::ofstream csv(a.out / "accuracy.csv");
     csv << "labels_per_class,seed,pretrained,scratch\n";
     examples::Series s_pre{"pretrained (MLM)", "#1f77b4", {}}, s_scratch{"from scratch", "#d62728", {}};
@@ -418,8 +420,14 @@ int run(const Args& a) {
     for (std::int64_t n : a.labels) {
         const auto& p = acc_pre[n];
         const auto& s = acc_scratch[n];
-        std::printf("%12lld | %.3f ± %.3f         | %.3f ± %.3f\n", static_cast<long long>(n), mean(p), stddev(p), mean(s),
+        std::printf("%12lld | %.3f ± %.3f         | %.3f ± %.3f | ", static_cast<long long>(n), mean(p), stddev(p), mean(s),
                     stddev(s));
+        if (p.size() >= 2) {
+            const train::PairedTTest t = train::paired_t_test(p, s);
+            std::printf("%+.3f (t = %.2f, p = %.3g)\n", t.mean_difference, t.t, t.p_value);
+        } else {
+            std::printf("%+.3f (one seed: no test)\n", mean(p) - mean(s));
+        }
         for (std::size_t i = 0; i < p.size(); ++i) csv << n << ',' << i << ',' << p[i] << ',' << s[i] << '\n';
         s_pre.points.emplace_back(std::log2(static_cast<double>(n)), mean(p));
         s_scratch.points.emplace_back(std::log2(static_cast<double>(n)), mean(s));
