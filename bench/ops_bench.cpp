@@ -142,7 +142,8 @@ BENCHMARK(BM_Conv2d)
     ->Unit(benchmark::kMillisecond);
 
 // The convolutions a fine-tune trains in real CNNs (the deep stages of torchvision's ResNet-18/50,
-// ResNeXt-50 and MobileNetV2 on 112×112 images), forward + input gradient + weight gradient.
+// ResNeXt-50, MobileNetV2 and EfficientNet-B0 on 112×112 and 224×224 images), forward + input
+// gradient + weight gradient.
 // range(0) indexes kRealConvs. FLOPs: 3 passes of 2·N·O·OH·OW·(C/groups)·k².
 struct RealConv {
     const char* name;
@@ -155,6 +156,9 @@ constexpr RealConv kRealConvs[] = {
     {"r50.layer4.1x1.512to2048.s4", 8, 512, 4, 2048, 1, 1, 1}, {"r50.layer4.3x3.512.s4", 8, 512, 4, 512, 3, 1, 1},
     {"rx50.layer4.3x3.g32.s4", 8, 1024, 4, 1024, 3, 1, 32},  {"mv2.dw3x3.960.s4", 16, 960, 4, 960, 3, 1, 960},
     {"mv2.1x1.160to960.s4", 16, 160, 4, 960, 1, 1, 1},       {"mv2.dw3x3.144.s28", 16, 144, 28, 144, 3, 1, 144},
+    {"mv2.dw3x3.576.s14", 16, 576, 14, 576, 3, 1, 576},      {"mv2.dw3x3.960.s7", 16, 960, 7, 960, 3, 1, 960},
+    {"mv2.dw3x3.96.s56.stride2", 16, 96, 56, 96, 3, 2, 96},  {"effb0.dw5x5.1152.s4", 16, 1152, 4, 1152, 5, 1, 1152},
+    {"effb0.dw5x5.672.s7.stride2", 16, 672, 7, 672, 5, 2, 672},
 };
 void BM_ConvRealShapes(benchmark::State& state) {
     const RealConv& c = kRealConvs[state.range(0)];

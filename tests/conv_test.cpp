@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -265,6 +266,11 @@ TEST(Conv2d, DepthwiseMatchesDirectLoops) {
         {"1x1 maps", {4, 16, 1, 1}, {16, 1, 3, 3}, true, 1, 1, 1, 16},
         {"kernel larger than the map", {2, 5, 2, 3}, {5, 1, 3, 3}, true, 1, 1, 1, 5},
         {"wide planes", {1, 2, 3, 37}, {2, 1, 3, 3}, true, 1, 1, 1, 2},
+        {"21 channels on 3x5 (a tile and 5 lanes)", {2, 21, 3, 5}, {21, 1, 3, 3}, true, 1, 1, 1, 21},
+        {"17 channels 5x5 stride 2 on 7x7", {3, 17, 7, 7}, {17, 1, 5, 5}, false, 2, 2, 1, 17},
+        {"stride 2 on 1x1 maps", {2, 18, 1, 1}, {18, 1, 3, 3}, true, 2, 1, 1, 18},
+        {"3x3 stride 2 on a 33x30 map", {2, 5, 33, 30}, {5, 1, 3, 3}, true, 2, 1, 1, 5},
+        {"3x3 stride 1 on a 17x17 map (past the tiles' bound)", {2, 3, 17, 17}, {3, 1, 3, 3}, true, 1, 1, 1, 3},
     };
     expect_cases_match_direct_loops(depthwise, 17);
 }
@@ -273,21 +279,32 @@ TEST(Conv2d, DepthwiseGradcheckAndThreadIndependence) {
     const ConvCase c{"depthwise", {2, 4, 5, 6}, {8, 1, 3, 3}, true, 2, 1, 1, 4};
     Tensor x = leaf64(c.x, 31), w = leaf64(c.w, 32), b = leaf64({8}, 33);
     EXPECT_GRADCHECK([&](const std::vector<Tensor>& in) { return run_case(c, in[0], in[1], in[2]); }, x, w, b);
-    // Enough planes to be spread over threads; every thread count gives the same bits.
+    // One filter per channel (the tile kernels), 18 channels (a full tile and 2 lanes), stride 1 and 2.
+    for (std::int64_t stride : {1, 2}) {
+        const ConvCase t{"depthwise tiles", {2, 18, 3, 5}, {18, 1, 3, 3}, true, stride, 1, 1, 18};
+        Tensor xt = leaf64(t.x, 35), wt = leaf64(t.w, 36), bt = leaf64({18}, 37);
+        EXPECT_GRADCHECK([&](const std::vector<Tensor>& in) { return run_case(t, in[0], in[1], in[2]); }, xt, wt, bt);
+    }
+    // Enough planes (20×20 maps: the plane kernels) and tiles (7×7 maps, 200 channels: the tile
+    // kernels) to be spread over threads; every thread count gives the same bits.
     Generator g(34);
     const Tensor x0 = randn({6, 32, 20, 20}, DType::Float32, &g), w0 = randn({32, 1, 3, 3}, DType::Float32, &g);
     const Tensor dy = randn({6, 32, 20, 20}, DType::Float32, &g);
+    const Tensor x1 = randn({6, 200, 7, 7}, DType::Float32, &g), w1 = randn({200, 1, 3, 3}, DType::Float32, &g);
+    const Tensor dy1 = randn({6, 200, 7, 7}, DType::Float32, &g);
     const int saved_threads = get_num_threads();
     std::vector<std::vector<float>> results;
     for (int threads : {1, 2, 3}) {
         set_num_threads(threads);
-        Tensor xi = x0.clone().requires_grad_(), wi = w0.clone().requires_grad_();
-        Tensor y = F::conv2d(xi, wi, Tensor(), 1, 1, 1, 32);
-        y.backward(dy);
-        std::vector<float> all = y.to_vector<float>();
-        for (const Tensor& t : {xi.grad(), wi.grad()}) {
-            const std::vector<float> v = t.to_vector<float>();
-            all.insert(all.end(), v.begin(), v.end());
+        std::vector<float> all;
+        for (const auto& [xs, ws, dys] : {std::tuple{x0, w0, dy}, std::tuple{x1, w1, dy1}}) {
+            Tensor xi = xs.clone().requires_grad_(), wi = ws.clone().requires_grad_();
+            Tensor y = F::conv2d(xi, wi, Tensor(), 1, 1, 1, ws.size(0));
+            y.backward(dys);
+            for (const Tensor& t : {y, xi.grad(), wi.grad()}) {
+                const std::vector<float> v = t.to_vector<float>();
+                all.insert(all.end(), v.begin(), v.end());
+            }
         }
         results.push_back(std::move(all));
     }
