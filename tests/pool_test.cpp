@@ -235,13 +235,18 @@ TEST(PoolAdaptiveAvg2d, PyTorchWindows) {
     Tensor gap = F::adaptive_avg_pool2d(r, 1);
     EXPECT_EQ(gap.shape(), (Shape{2, 3, 1, 1}));
     EXPECT_TRUE(allclose(gap, mean(r, {2, 3}, true), 1e-12, 1e-12));
+    // float32 on a 13×17 plane (13 full runs of 16 lanes and a tail), against the double mean.
+    Tensor f = randn({2, 5, 13, 17}, DType::Float32, &g);
+    EXPECT_TRUE(allclose(F::adaptive_avg_pool2d(f, 1).to(DType::Float64), mean(f.to(DType::Float64), {2, 3}, true),
+                         1e-6, 1e-7));
 }
 
 TEST(PoolAdaptiveAvg2d, ForwardMatchesDirectLoops) {
     Generator g(5);
     Tensor x = randn({2, 3, 7, 10}, DType::Float64, &g);
     const std::vector<double> v = x.to_vector<double>();
-    for (Size2 out : {Size2{3, 4}, Size2{7, 10}, Size2{4, 3}, Size2{9, 11}}) {
+    // Widths 1 pool whole rows (one contiguous run per window, summed in vector lanes).
+    for (Size2 out : {Size2{3, 4}, Size2{7, 10}, Size2{4, 3}, Size2{9, 11}, Size2{3, 1}, Size2{1, 1}}) {
         std::vector<double> want;
         for (std::int64_t p = 0; p < 6; ++p)
             for (std::int64_t i = 0; i < out.h; ++i)

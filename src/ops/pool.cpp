@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "core/lane_sum.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
 #include "graft/functional/conv.hpp"
@@ -274,8 +275,15 @@ void avg_pool_forward(const PoolPlan& plan, bool include_pad, const T* x, T* y) 
             for (int64 ow = 0; ow < OW; ++ow) {
                 const Span c = plan.cols[static_cast<std::size_t>(ow)];
                 T s = 0;
-                for (int64 ih = r.first; ih < r.first + r.count; ++ih)
-                    for (int64 iw = c.first; iw < c.first + c.count; ++iw) s += plane[ih * W + iw];
+                if (c.count == W) {
+                    // Whole rows (global pooling: the squeeze-excitation's mean): one contiguous run
+                    // summed in vector lanes, where one running sum waits for every add.
+                    const T* run = plane + r.first * W;
+                    s = static_cast<T>(detail::lane_sum<T>(r.count * W, [&](int64 i) { return run[i]; }));
+                } else {
+                    for (int64 ih = r.first; ih < r.first + r.count; ++ih)
+                        for (int64 iw = c.first; iw < c.first + c.count; ++iw) s += plane[ih * W + iw];
+                }
                 const int64 divisor = avg_divisor(r, c, include_pad);
                 yp[oh * OW + ow] = divisor > 0 ? s / static_cast<T>(divisor) : T(0);
             }
