@@ -362,28 +362,34 @@ TEST(BatchNorm, FusedActivationGradcheck) {
 }
 
 TEST(BatchNorm, FusedActivationMatchesTheTwoOps) {
-    Generator g(21);
-    const Tensor x0 = randn({4, 5, 6, 7}, DType::Float32, &g) * 3.0, dy = randn({4, 5, 6, 7}, DType::Float32, &g);
-    const Tensor w0 = randn({5}, DType::Float32, &g) * 3.0, b0 = randn({5}, DType::Float32, &g);
-    for (Act a : kFusedActivations) {
-        for (bool training : {true, false}) {
-            SCOPED_TRACE(std::to_string(static_cast<int>(a)) + (training ? " training" : " eval"));
-            std::vector<Tensor> outs, grads;
-            for (bool fused : {false, true}) {
-                Tensor x = x0.detach().requires_grad_(), w = w0.detach().requires_grad_();
-                Tensor b = b0.detach().requires_grad_();
-                Tensor rm = full({5}, 0.2), rv = full({5}, 1.7);
-                Tensor y = fused ? F::batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5, a)
-                                 : apply_activation(a, F::batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5));
-                y.backward(dy);
-                outs.push_back(y.detach());
-                grads.insert(grads.end(), {x.grad(), w.grad(), b.grad()});
+    // Rows of 42 values; 160 rows of 16 (4×4 maps: more rows than one σ block holds); rows of 300
+    // (the backward's channel-by-channel activation gradient).
+    for (const Shape& shape : {Shape{4, 5, 6, 7}, Shape{4, 40, 4, 4}, Shape{2, 3, 15, 20}}) {
+        Generator g(21);
+        const Tensor x0 = randn(shape, DType::Float32, &g) * 3.0, dy = randn(shape, DType::Float32, &g);
+        const std::int64_t C = shape[1];
+        const Tensor w0 = randn({C}, DType::Float32, &g) * 3.0, b0 = randn({C}, DType::Float32, &g);
+        for (Act a : kFusedActivations) {
+            for (bool training : {true, false}) {
+                SCOPED_TRACE(shape_str(shape) + " " + std::to_string(static_cast<int>(a)) +
+                             (training ? " training" : " eval"));
+                std::vector<Tensor> outs, grads;
+                for (bool fused : {false, true}) {
+                    Tensor x = x0.detach().requires_grad_(), w = w0.detach().requires_grad_();
+                    Tensor b = b0.detach().requires_grad_();
+                    Tensor rm = full({C}, 0.2), rv = full({C}, 1.7);
+                    Tensor y = fused ? F::batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5, a)
+                                     : apply_activation(a, F::batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5));
+                    y.backward(dy);
+                    outs.push_back(y.detach());
+                    grads.insert(grads.end(), {x.grad(), w.grad(), b.grad()});
+                }
+                // float32 SiLU's fused σ is the vector kernel's; the others compute the same bits.
+                const double tol = a == Act::SiLU ? 1e-6 : 0.0;
+                EXPECT_TRUE(allclose(outs[1], outs[0], tol, tol));
+                for (std::size_t k = 0; k < 3; ++k)
+                    EXPECT_TRUE(allclose(grads[3 + k], grads[k], 1e-5, 1e-4)) << "gradient " << k;
             }
-            // float32 SiLU's fused σ is the vector kernel's; the others compute the same bits.
-            const double tol = a == Act::SiLU ? 1e-6 : 0.0;
-            EXPECT_TRUE(allclose(outs[1], outs[0], tol, tol));
-            for (std::size_t k = 0; k < 3; ++k)
-                EXPECT_TRUE(allclose(grads[3 + k], grads[k], 1e-5, 1e-4)) << "gradient " << k;
         }
     }
 }

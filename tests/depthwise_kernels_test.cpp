@@ -156,28 +156,30 @@ TEST(DepthwiseKernels, EveryTileVariantMatchesDirectLoops) {
                             }
                     }
             // Pack, run, unpack as conv_depthwise.cpp does; guards after every buffer.
-            std::vector<float> xt(static_cast<std::size_t>(HW * L + GUARD), SENTINEL),
-                dyt(static_cast<std::size_t>(P * L + GUARD), SENTINEL), ft(static_cast<std::size_t>(K * L + GUARD), SENTINEL);
+            const auto guarded = [](int64 n) {
+                return std::vector<float>(static_cast<std::size_t>(n + GUARD), SENTINEL);
+            };
+            std::vector<float> xt = guarded(HW * L), dyt = guarded(P * L), ft = guarded(K * L);
             v->pack(x.data(), HW, HW, c.lanes, xt.data());
             v->pack(dy.data(), P, P, c.lanes, dyt.data());
             v->pack(f.data(), K, K, c.lanes, ft.data());
             for (int64 k = 0; k < HW; ++k)
                 for (int64 l = c.lanes; l < L; ++l) ASSERT_EQ(xt[static_cast<std::size_t>(k * L + l)], 0.f) << v->name;
             for (int64 k = HW * L; k < HW * L + GUARD; ++k) ASSERT_EQ(xt[static_cast<std::size_t>(k)], SENTINEL);
-            std::vector<float> yt(static_cast<std::size_t>(P * L + GUARD), SENTINEL),
-                dxt(static_cast<std::size_t>(HW * L + GUARD), SENTINEL), dft(static_cast<std::size_t>(K * L + GUARD), SENTINEL);
+            std::vector<float> yt = guarded(P * L), dxt = guarded(HW * L), dft = guarded(K * L);
             v->forward(t, xt.data(), ft.data(), b.data(), yt.data());
             v->input_grad(t, dyt.data(), ft.data(), dxt.data());
             v->weight_grad(t, xt.data(), dyt.data(), dft.data());
             for (const auto* buf : {&yt, &dxt, &dft})
-                for (std::size_t k = buf->size() - GUARD; k < buf->size(); ++k) ASSERT_EQ((*buf)[k], SENTINEL) << v->name;
-            std::vector<float> got_y(static_cast<std::size_t>(c.lanes * P + GUARD), SENTINEL),
-                got_dx(static_cast<std::size_t>(c.lanes * HW + GUARD), SENTINEL),
-                got_df(static_cast<std::size_t>(c.lanes * K + GUARD), SENTINEL);
+                for (std::size_t k = buf->size() - GUARD; k < buf->size(); ++k)
+                    ASSERT_EQ((*buf)[k], SENTINEL) << v->name;
+            std::vector<float> got_y = guarded(c.lanes * P), got_dx = guarded(c.lanes * HW);
+            std::vector<float> got_df = guarded(c.lanes * K);
             v->unpack(yt.data(), P, c.lanes, got_y.data(), P);
             v->unpack(dxt.data(), HW, c.lanes, got_dx.data(), HW);
             v->unpack(dft.data(), K, c.lanes, got_df.data(), K);
-            const auto expect_near = [&](const std::vector<float>& got, const std::vector<double>& want, const char* what) {
+            const auto expect_near = [&](const std::vector<float>& got, const std::vector<double>& want,
+                                         const char* what) {
                 for (std::size_t k = 0; k < want.size(); ++k)
                     ASSERT_NEAR(got[k], want[k], 1e-4 * std::max(1.0, std::abs(want[k])))
                         << v->name << " " << what << " " << c.H << "x" << c.W << " k" << c.kh << "x" << c.kw << " s"

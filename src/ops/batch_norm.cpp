@@ -1,5 +1,6 @@
 // batch_norm over [N, C] and [N, C, *] inputs, forward followed by its fused backward. The input
 // is seen as [N, C, S] (S = Π*); statistics are per channel over M = N·S elements.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -54,19 +55,17 @@ void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean,
         }
     }
     const T* x = xt.data_ptr<T>();
+    const int64 row_stride = l.C * l.S;
     for_each_channel(l, [&](int64 c) {
-        double s = 0;
-        for (int64 n = 0; n < l.N; ++n) {
-            const T* row = x + (n * l.C + c) * l.S;
-            s += detail::lane_sum<T>(l.S, [&](int64 i) { return row[i]; });
-        }
+        const T* first = x + c * l.S;
+        const double s =
+            detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) { return first[n * row_stride + i]; });
         const double m = s / static_cast<double>(l.M());
         const T mt = static_cast<T>(m);
-        double q = 0;
-        for (int64 n = 0; n < l.N; ++n) {
-            const T* row = x + (n * l.C + c) * l.S;
-            q += detail::lane_sum<T>(l.S, [&](int64 i) { return (row[i] - mt) * (row[i] - mt); });
-        }
+        const double q = detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) {
+            const T v = first[n * row_stride + i] - mt;
+            return v * v;
+        });
         mean[c] = m;
         var[c] = q / static_cast<double>(l.M());
     });
@@ -90,46 +89,79 @@ void with_activation(Act a, F&& fn) {
 template <Act A, class T>
 constexpr bool kVectorSigmoid = A == Act::SiLU && std::is_same_v<T, float>;
 
-/// y[i] = act(x[i]·a + b) over one row of n (the unary ops' formulas, ops/activation_math.hpp).
+/// Rows [lo, hi) of S values (row r is channel r mod C): y = act(x·a + b) (the unary ops'
+/// formulas, ops/activation_math.hpp). float32 SiLU takes its σ from the vector kernel, on blocks
+/// of whole rows of about kSigmoidBlock values: per row, short rows (4×4 maps) would pay a call
+/// and a scratch lookup for every 16 values.
+constexpr int64 kSigmoidBlock = 2048;
+
 template <Act A, class T>
-void activate_row(int64 n, const T* x, T a, T b, T* y) {
+void activate_rows(const BnLayout& l, int64 lo, int64 hi, const T* x, T* y, const std::vector<double>& scale,
+                   const std::vector<double>& shift) {
+    const int64 S = l.S;
     if constexpr (kVectorSigmoid<A, T>) {
         thread_local kernels::Workspace scratch;
-        float* s = scratch.reserve(n);
-        for (int64 i = 0; i < n; ++i) y[i] = x[i] * a + b;
-        kernels::unary(kernels::UnaryOp::Sigmoid, n, y, s);
-        for (int64 i = 0; i < n; ++i) y[i] *= s[i];
+        const int64 block = std::max<int64>(1, kSigmoidBlock / S);
+        for (int64 r0 = lo; r0 < hi; r0 += block) {
+            const int64 r1 = std::min(hi, r0 + block), n = (r1 - r0) * S;
+            float* s = scratch.reserve(n);
+            for (int64 r = r0; r < r1; ++r) {
+                const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
+                for (int64 i = r * S; i < (r + 1) * S; ++i) y[i] = x[i] * a + b;
+            }
+            T* yb = y + r0 * S;
+            kernels::unary(kernels::UnaryOp::Sigmoid, n, yb, s);
+            for (int64 i = 0; i < n; ++i) yb[i] *= s[i];
+        }
     } else {
-        for (int64 i = 0; i < n; ++i) {
-            const T z = x[i] * a + b;
-            if constexpr (A == Act::None) y[i] = z;
-            if constexpr (A == Act::ReLU) y[i] = z > 0 || z != z ? z : T(0);
-            if constexpr (A == Act::ReLU6) y[i] = detail::hardtanh_value(z, T(0), T(6));
-            if constexpr (A == Act::Hardswish) y[i] = detail::hardswish_value(z);
-            if constexpr (A == Act::SiLU) y[i] = detail::silu_value(z);
+        for (int64 r = lo; r < hi; ++r) {
+            const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
+            for (int64 i = r * S; i < (r + 1) * S; ++i) {
+                const T z = x[i] * a + b;
+                if constexpr (A == Act::None) y[i] = z;
+                if constexpr (A == Act::ReLU) y[i] = z > 0 || z != z ? z : T(0);
+                if constexpr (A == Act::ReLU6) y[i] = detail::hardtanh_value(z, T(0), T(6));
+                if constexpr (A == Act::Hardswish) y[i] = detail::hardswish_value(z);
+                if constexpr (A == Act::SiLU) y[i] = detail::silu_value(z);
+            }
         }
     }
 }
 
-/// dz[i] = dy[i]·act'(z), z = x[i]·a + b recomputed as the forward computed it; dz may equal dy.
+/// Rows [lo, hi) as activate_rows: dz = dy·act'(z), z = x·a + b recomputed as the forward
+/// computed it; dz may equal dy.
 template <Act A, class T>
-void activation_grad_row(int64 n, const T* x, T a, T b, const T* dy, T* dz) {
+void activation_grad_rows(const BnLayout& l, int64 lo, int64 hi, const T* x, const std::vector<double>& scale,
+                          const std::vector<double>& shift, const T* dy, T* dz) {
+    const int64 S = l.S;
     if constexpr (kVectorSigmoid<A, T>) {
         thread_local kernels::Workspace scratch;
-        float* z = scratch.reserve(2 * n);
-        float* s = z + n;
-        for (int64 i = 0; i < n; ++i) z[i] = x[i] * a + b;
-        kernels::unary(kernels::UnaryOp::Sigmoid, n, z, s);
-        for (int64 i = 0; i < n; ++i) dz[i] = dy[i] * (s[i] * (1 + z[i] * (1 - s[i])));
+        const int64 block = std::max<int64>(1, kSigmoidBlock / S);
+        for (int64 r0 = lo; r0 < hi; r0 += block) {
+            const int64 r1 = std::min(hi, r0 + block), n = (r1 - r0) * S;
+            float* z = scratch.reserve(2 * n);
+            float* s = z + n;
+            for (int64 r = r0; r < r1; ++r) {
+                const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
+                for (int64 i = r * S; i < (r + 1) * S; ++i) z[i - r0 * S] = x[i] * a + b;
+            }
+            kernels::unary(kernels::UnaryOp::Sigmoid, n, z, s);
+            const T* dyb = dy + r0 * S;
+            T* dzb = dz + r0 * S;
+            for (int64 i = 0; i < n; ++i) dzb[i] = dyb[i] * (s[i] * (1 + z[i] * (1 - s[i])));
+        }
     } else {
-        for (int64 i = 0; i < n; ++i) {
-            const T z = x[i] * a + b;
-            T d = T(1);
-            if constexpr (A == Act::ReLU) d = static_cast<T>(z > 0);
-            if constexpr (A == Act::ReLU6) d = detail::hardtanh_derivative(z, T(0), T(6));
-            if constexpr (A == Act::Hardswish) d = detail::hardswish_derivative(z);
-            if constexpr (A == Act::SiLU) d = detail::silu_derivative(z);
-            dz[i] = dy[i] * d;
+        for (int64 r = lo; r < hi; ++r) {
+            const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
+            for (int64 i = r * S; i < (r + 1) * S; ++i) {
+                const T z = x[i] * a + b;
+                T d = T(1);
+                if constexpr (A == Act::ReLU) d = static_cast<T>(z > 0);
+                if constexpr (A == Act::ReLU6) d = detail::hardtanh_derivative(z, T(0), T(6));
+                if constexpr (A == Act::Hardswish) d = detail::hardswish_derivative(z);
+                if constexpr (A == Act::SiLU) d = detail::silu_derivative(z);
+                dz[i] = dy[i] * d;
+            }
         }
     }
 }
@@ -140,12 +172,8 @@ void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& s
                Act act) {
     const int64 rows = l.N * l.C;
     with_activation(act, [&]<Act A>(std::integral_constant<Act, A>) {
-        kernels::parallel_for(0, rows, l.numel(), [&](int64 lo, int64 hi) {
-            for (int64 r = lo; r < hi; ++r) {
-                const int64 c = r % l.C;
-                activate_row<A, T>(l.S, x + r * l.S, static_cast<T>(scale[c]), static_cast<T>(shift[c]), y + r * l.S);
-            }
-        });
+        kernels::parallel_for(0, rows, l.numel(),
+                              [&](int64 lo, int64 hi) { activate_rows<A, T>(l, lo, hi, x, y, scale, shift); });
     });
 }
 
@@ -171,26 +199,31 @@ struct BatchNormBackward final : Node {
             const T* d = dy.data_ptr<T>();
             const T* xp = need_x ? xc.data_ptr<T>() : nullptr;
             T* dx = need_dx ? grads[0].data_ptr<T>() : nullptr;
+            // dy = dout·act'(y): short rows in one pass over all rows first (blocks of whole rows
+            // per σ call), long ones channel by channel below, where the channel's rows are still
+            // in cache for its sums.
+            const bool rows_first = activation != Act::None && l.S < kSigmoidBlock / 8;
+            const auto activation_grad = [&](int64 lo, int64 hi) {
+                with_activation(activation, [&]<Act A>(std::integral_constant<Act, A>) {
+                    activation_grad_rows<A, T>(l, lo, hi, xp, scale, shift, dout.data_ptr<T>(), dy.data_ptr<T>());
+                });
+            };
+            if (rows_first) kernels::parallel_for(0, l.N * l.C, l.numel(), activation_grad);
             for_each_channel(l, [&](int64 c) {
-                if (activation != Act::None) {
-                    with_activation(activation, [&]<Act A>(std::integral_constant<Act, A>) {
-                        const T a = static_cast<T>(scale[c]), b = static_cast<T>(shift[c]);
-                        for (int64 n = 0; n < l.N; ++n) {
-                            const int64 off = (n * l.C + c) * l.S;
-                            activation_grad_row<A, T>(l.S, xp + off, a, b, dout.data_ptr<T>() + off,
-                                                      dy.data_ptr<T>() + off);
-                        }
-                    });
-                }
+                if (activation != Act::None && !rows_first)
+                    for (int64 n = 0; n < l.N; ++n) activation_grad(n * l.C + c, n * l.C + c + 1);
                 const T mu = static_cast<T>(mean[c]);
-                double sdy = 0, sdyx = 0;
-                for (int64 n = 0; n < l.N; ++n) {
-                    const T* drow = d + (n * l.C + c) * l.S;
-                    sdy += detail::lane_sum<T>(l.S, [&](int64 i) { return drow[i]; });
-                    if (need_x) {
-                        const T* xrow = xp + (n * l.C + c) * l.S;
-                        sdyx += detail::lane_sum<T>(l.S, [&](int64 i) { return drow[i] * (xrow[i] - mu); });
-                    }
+                const int64 row_stride = l.C * l.S;
+                const T* dfirst = d + c * l.S;
+                const double sdy =
+                    detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) { return dfirst[n * row_stride + i]; });
+                double sdyx = 0;
+                if (need_x) {
+                    const T* xfirst = xp + c * l.S;
+                    sdyx = detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) {
+                        const int64 k = n * row_stride + i;
+                        return dfirst[k] * (xfirst[k] - mu);
+                    });
                 }
                 sum_dy[c] = sdy;
                 sum_dy_xhat[c] = sdyx * invstd[c];
