@@ -23,16 +23,30 @@ struct Range {
     }
 };
 
-/// Calls body(out, in) with the lane offsets of every (output pixel, input pixel) pair that tap
-/// (i, j) joins, row by row.
-template <class Body>
-void for_each_tap_pair(const DepthwiseTile& t, int64 i, int64 j, Body&& body) {
-    const int64 row_off = i * t.dh - t.ph, col_off = j * t.dw - t.pw;
-    const Range rows(row_off, t.sh, t.H, t.OH), cols(col_off, t.sw, t.W, t.OW);
-    for (int64 oh = rows.lo; oh < rows.hi; ++oh) {
-        const int64 out_row = oh * t.OW, in_row = (oh * t.sh + row_off) * t.W + col_off;
-        for (int64 ow = cols.lo; ow < cols.hi; ++ow) body((out_row + ow) * L, (in_row + ow * t.sw) * L);
-    }
+/// One tap (i, j) of a tile: the output rows [rows.lo, rows.hi) and columns [cols.lo, cols.hi)
+/// whose input pixel lies inside the map, and the input pixel of output (oh, ow):
+/// (oh·sh + row_off, ow·sw + col_off).
+struct Tap {
+    int64 row_off, col_off;
+    Range rows, cols;
+    Tap(const DepthwiseTile& t, int64 i, int64 j)
+        : row_off(i * t.dh - t.ph),
+          col_off(j * t.dw - t.pw),
+          rows(row_off, t.sh, t.H, t.OH),
+          cols(col_off, t.sw, t.W, t.OW) {}
+    /// The lane offset of output row oh's first pixel, and of the input pixel its column 0 reads.
+    int64 out_row(const DepthwiseTile& t, int64 oh) const { return oh * t.OW * L; }
+    int64 in_row(const DepthwiseTile& t, int64 oh) const { return ((oh * t.sh + row_off) * t.W + col_off) * L; }
+};
+
+// The lane operations, as functions so that __restrict holds for the compiler inside them.
+template <class T>
+inline void lanes_fma(T* __restrict y, const T* __restrict f, const T* __restrict x) {
+    for (int64 l = 0; l < L; ++l) y[l] += f[l] * x[l];
+}
+template <class T>
+inline void lanes_dot(T* __restrict acc, const T* __restrict a, const T* __restrict b) {
+    for (int64 l = 0; l < L; ++l) acc[l] += a[l] * b[l];
 }
 
 template <class T>
@@ -60,35 +74,47 @@ void forward(const DepthwiseTile& t, const T* __restrict xt, const T* __restrict
     const int64 P = t.OH * t.OW;
     for (int64 p = 0; p < P; ++p)
         for (int64 l = 0; l < L; ++l) yt[p * L + l] = bias[l];
+    const int64 step = t.sw * L;
     for (int64 i = 0; i < t.kh; ++i)
         for (int64 j = 0; j < t.kw; ++j) {
-            const T* __restrict f = ft + (i * t.kw + j) * L;
-            for_each_tap_pair(t, i, j, [&](int64 out, int64 in) {
-                for (int64 l = 0; l < L; ++l) yt[out + l] += f[l] * xt[in + l];
-            });
+            const Tap tap(t, i, j);
+            const T* f = ft + (i * t.kw + j) * L;
+            for (int64 oh = tap.rows.lo; oh < tap.rows.hi; ++oh) {
+                T* y = yt + tap.out_row(t, oh);
+                const T* x = xt + tap.in_row(t, oh);
+                for (int64 ow = tap.cols.lo; ow < tap.cols.hi; ++ow) lanes_fma(y + ow * L, f, x + ow * step);
+            }
         }
 }
 
 template <class T>
 void input_grad(const DepthwiseTile& t, const T* __restrict dyt, const T* __restrict ft, T* __restrict dxt) {
     std::fill(dxt, dxt + t.H * t.W * L, T(0));
+    const int64 step = t.sw * L;
     for (int64 i = 0; i < t.kh; ++i)
         for (int64 j = 0; j < t.kw; ++j) {
-            const T* __restrict f = ft + (i * t.kw + j) * L;
-            for_each_tap_pair(t, i, j, [&](int64 out, int64 in) {
-                for (int64 l = 0; l < L; ++l) dxt[in + l] += f[l] * dyt[out + l];
-            });
+            const Tap tap(t, i, j);
+            const T* f = ft + (i * t.kw + j) * L;
+            for (int64 oh = tap.rows.lo; oh < tap.rows.hi; ++oh) {
+                const T* dy = dyt + tap.out_row(t, oh);
+                T* dx = dxt + tap.in_row(t, oh);
+                for (int64 ow = tap.cols.lo; ow < tap.cols.hi; ++ow) lanes_fma(dx + ow * step, f, dy + ow * L);
+            }
         }
 }
 
 template <class T>
 void weight_grad(const DepthwiseTile& t, const T* __restrict xt, const T* __restrict dyt, T* __restrict dft) {
+    const int64 step = t.sw * L;
     for (int64 i = 0; i < t.kh; ++i)
         for (int64 j = 0; j < t.kw; ++j) {
+            const Tap tap(t, i, j);
             T acc[L] = {};
-            for_each_tap_pair(t, i, j, [&](int64 out, int64 in) {
-                for (int64 l = 0; l < L; ++l) acc[l] += xt[in + l] * dyt[out + l];
-            });
+            for (int64 oh = tap.rows.lo; oh < tap.rows.hi; ++oh) {
+                const T* dy = dyt + tap.out_row(t, oh);
+                const T* x = xt + tap.in_row(t, oh);
+                for (int64 ow = tap.cols.lo; ow < tap.cols.hi; ++ow) lanes_dot(acc, x + ow * step, dy + ow * L);
+            }
             std::copy(acc, acc + L, dft + (i * t.kw + j) * L);
         }
 }
