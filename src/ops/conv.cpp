@@ -1,5 +1,6 @@
 // conv2d, forward followed by its backward, choosing the algorithm per shape:
-// - depthwise (groups = in channels): direct loops per plane (conv_depthwise.cpp);
+// - depthwise (groups = in channels): channel-interleaved tiles on small maps and strides, direct
+//   loops per plane otherwise (conv_depthwise.cpp);
 // - float32 3×3 convolutions with stride 1, padding 1, at least 16 channels in and out and
 //   enough tiles (winograd_eligible): Winograd F(2×2, 3×3) (conv_winograd.cpp) for the forward
 //   and the input gradient, chunks of images spread over the threads; their weight gradient
