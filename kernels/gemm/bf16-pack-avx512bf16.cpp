@@ -20,13 +20,55 @@ alignas(64) constexpr std::uint16_t INTERLEAVE[32] = {0, 16, 1, 17, 2,  18, 3,  
 
 __mmask16 first_lanes(int64 n) { return n >= 16 ? 0xffff : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1u); }
 
+/// Stores the transpose of the 16×16 words at t (row r at t[r]): its row c (t[0..16][c]) to
+/// out + c·ld, the lanes of `lanes`, for c < rows. Two rounds of in-lane unpacks transpose each
+/// 4×4 block; two rounds of 128-bit lane shuffles put the blocks in place.
+void store_transposed16(const float (*t)[16], int rows, float* out, int64 ld, __mmask16 lanes) {
+    // The zero-masked forms with every lane selected: the same instructions, without GCC 12's
+    // false "may be used uninitialized" on the plain forms' undefined source.
+    constexpr __mmask16 ALL = 0xffff;
+    constexpr __mmask8 ALL64 = 0xff;
+    __m512 u[16], v[16];
+    for (int i = 0; i < 8; ++i) {
+        const __m512 a = _mm512_load_ps(t[2 * i]), b = _mm512_load_ps(t[2 * i + 1]);
+        u[2 * i] = _mm512_maskz_unpacklo_ps(ALL, a, b);      // lane L: a[4L], b[4L], a[4L+1], b[4L+1]
+        u[2 * i + 1] = _mm512_maskz_unpackhi_ps(ALL, a, b);  // lane L: a[4L+2], b[4L+2], a[4L+3], b[4L+3]
+    }
+    const auto lo64 = [](__m512 a, __m512 b) {
+        return _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(ALL64, _mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    const auto hi64 = [](__m512 a, __m512 b) {
+        return _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(ALL64, _mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    // v[4i + j], lane L: column 4L + j of rows 4i..4i+3.
+    for (int i = 0; i < 4; ++i) {
+        v[4 * i] = lo64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 1] = hi64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 2] = lo64(u[4 * i + 1], u[4 * i + 3]);
+        v[4 * i + 3] = hi64(u[4 * i + 1], u[4 * i + 3]);
+    }
+    // Row 4L + j of the transpose: lane L of v[j], v[4 + j], v[8 + j], v[12 + j].
+    for (int j = 0; j < 4; ++j) {
+        const __m512 x0 = _mm512_maskz_shuffle_f32x4(ALL, v[j], v[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512 x1 = _mm512_maskz_shuffle_f32x4(ALL, v[j], v[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        const __m512 y0 = _mm512_maskz_shuffle_f32x4(ALL, v[8 + j], v[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512 y1 = _mm512_maskz_shuffle_f32x4(ALL, v[8 + j], v[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        const __m512 row[4] = {_mm512_maskz_shuffle_f32x4(ALL, x0, y0, _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_maskz_shuffle_f32x4(ALL, x0, y0, _MM_SHUFFLE(3, 1, 3, 1)),
+                               _mm512_maskz_shuffle_f32x4(ALL, x1, y1, _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_maskz_shuffle_f32x4(ALL, x1, y1, _MM_SHUFFLE(3, 1, 3, 1))};
+        for (int L = 0; L < 4; ++L)
+            if (4 * L + j < rows) _mm512_mask_storeu_ps(out + (4 * L + j) * ld, lanes, row[L]);
+    }
+}
+
 /// k contiguous along each line: one panel of R ≤ width lines. 16 pairs (32 values) of every
-/// line are rounded into an L1 tile, then the tile is transposed into the panel with 4×4
-/// transposes. Tile lines R..width stay zero: the panel's padding.
+/// line are rounded into an L1 tile, then each 16-line half of the tile is transposed into the
+/// panel. Tile lines R..width (rounded up to 16) stay zero: the panel's padding.
 void pack_k_contiguous(const float* src, int64 rs_r, int R, int64 kc, int64 k_values, float* dst, int width) {
     alignas(64) float tile[kBf16PairPanelMaxWidth][16];
-    for (int r = R; r < width; ++r) _mm512_store_ps(tile[r], _mm512_setzero_ps());
-    const int W4 = width / 4 * 4;
+    const int lines = (width + 15) / 16 * 16;
+    for (int r = R; r < lines; ++r) _mm512_store_ps(tile[r], _mm512_setzero_ps());
     for (int64 p0 = 0; p0 < kc; p0 += 16) {
         const int pairs = static_cast<int>(std::min<int64>(16, kc - p0));
         const int64 n = std::min<int64>(2 * pairs, k_values - 2 * p0);  // values in this chunk
@@ -38,20 +80,8 @@ void pack_k_contiguous(const float* src, int64 rs_r, int R, int64 kc, int64 k_va
             const __m512 a = _mm512_maskz_loadu_ps(lo, s), b = _mm512_maskz_loadu_ps(hi, s + 16);
             _mm512_store_si512(tile[r], std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(b, a)));
         }
-        float* out = dst + p0 * width;
-        const int P4 = pairs / 4 * 4;
-        for (int r = 0; r < W4; r += 4)
-            for (int p = 0; p < P4; p += 4) {
-                __m128 r0 = _mm_load_ps(tile[r] + p), r1 = _mm_load_ps(tile[r + 1] + p);
-                __m128 r2 = _mm_load_ps(tile[r + 2] + p), r3 = _mm_load_ps(tile[r + 3] + p);
-                _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-                _mm_storeu_ps(out + p * width + r, r0);
-                _mm_storeu_ps(out + (p + 1) * width + r, r1);
-                _mm_storeu_ps(out + (p + 2) * width + r, r2);
-                _mm_storeu_ps(out + (p + 3) * width + r, r3);
-            }
-        for (int p = 0; p < pairs; ++p)
-            for (int r = p < P4 ? W4 : 0; r < width; ++r) out[p * width + r] = tile[r][p];
+        for (int h = 0; h < width; h += 16)
+            store_transposed16(tile + h, pairs, dst + p0 * width + h, width, first_lanes(width - h));
     }
 }
 
