@@ -117,6 +117,16 @@ struct Case {
             EXPECT_TRUE(one == two) << describe(*v) << ": 1 and 2 threads differ";
         }
     }
+
+    /// check_all with A and B each row- and column-major.
+    void check_all_layouts() const {
+        for (int layout = 0; layout < 4; ++layout) {
+            Case c = *this;
+            c.trans_a = layout & 1;
+            c.trans_b = layout & 2;
+            c.check_all();
+        }
+    }
 };
 
 class Bf16Gemm : public ::testing::Test {
@@ -169,17 +179,13 @@ TEST_F(Bf16Gemm, OddShapesAroundTheTiles) {
 }
 
 TEST_F(Bf16Gemm, TransposesAndEpilogues) {
-    for (int layout = 0; layout < 4; ++layout) {
-        Case c{29, 45, 37};
-        c.trans_a = layout & 1;
-        c.trans_b = layout & 2;
-        c.check_all();
-        c.beta = 0.5f;
-        c.alpha = -1.5f;
-        c.bias = true;
-        c.act = Activation::GeluTanh;
-        c.check_all();
-    }
+    Case c{29, 45, 37};
+    c.check_all_layouts();
+    c.beta = 0.5f;
+    c.alpha = -1.5f;
+    c.bias = true;
+    c.act = Activation::GeluTanh;
+    c.check_all_layouts();
     Case relu{14, 40, 9};
     relu.bias = true;
     relu.act = Activation::Relu;
@@ -188,22 +194,13 @@ TEST_F(Bf16Gemm, TransposesAndEpilogues) {
 
 TEST_F(Bf16Gemm, ManyLinesAndStridedOperands) {
     // More lines than the native packing converts per pass (256), k contiguous or strided.
-    for (int layout = 0; layout < 4; ++layout) {
-        Case c{300, 41, 37};
-        c.trans_a = layout & 1;
-        c.trans_b = layout & 2;
-        c.check_all();
-    }
+    Case{300, 41, 37}.check_all_layouts();
     Case wide{7, 290, 36};  // B's lines contiguous across many panels
     wide.check_all();
     // Neither stride of A or B is 1: the packing's element-wise path.
-    for (int layout = 0; layout < 4; ++layout) {
-        Case c{17, 35, 23};
-        c.trans_a = layout & 1;
-        c.trans_b = layout & 2;
-        c.spread = 2;
-        c.check_all();
-    }
+    Case spread{17, 35, 23};
+    spread.spread = 2;
+    spread.check_all_layouts();
 }
 
 TEST_F(Bf16Gemm, Bf16SourcesInPlaceAndConverted) {
