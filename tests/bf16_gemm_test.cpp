@@ -193,8 +193,10 @@ TEST_F(Bf16Gemm, TransposesAndEpilogues) {
 }
 
 TEST_F(Bf16Gemm, ManyLinesAndStridedOperands) {
-    // More lines than the native packing converts per pass (256), k contiguous or strided.
-    Case{300, 41, 37}.check_all_layouts();
+    // An A block of 256 rows (one thread: M = 256 is one row chunk), more lines than the native
+    // packing converts per pass when they are contiguous (252 in 12-line panels); k contiguous or
+    // strided.
+    Case{256, 41, 37}.check_all_layouts();
     Case wide{7, 290, 36};  // B's lines contiguous across many panels
     wide.check_all();
     // Neither stride of A or B is 1: the packing's element-wise path.

@@ -89,13 +89,14 @@ void pack_k_contiguous(const float* src, int64 rs_r, int R, int64 kc, int64 k_va
 /// all R lines (contiguous, so the reads stream), interleaves them 16 lines per vector into a
 /// row of pair words in L1, and copies that row's width-word pieces into the panels.
 void pack_lines_contiguous(const float* src, int64 ks, int64 R, int64 kc, int64 k_values, float* dst, int width) {
-    constexpr int64 kRowWords = 256;  // lines per pass; a multiple of 16
+    constexpr int64 kRowWords = 256;  // the row buffer's words; a multiple of 16
     alignas(64) float row[kRowWords + 16];
     const __m512i interleave = _mm512_load_si512(INTERLEAVE);
     const int64 panel_floats = width * kc;
-    for (int64 r0 = 0; r0 < R; r0 += kRowWords) {
-        // Whole panels per pass: kRowWords rounded down to a multiple of width.
-        const int64 lines = std::min(R - r0, kRowWords / width * width);
+    // Whole panels per pass: kRowWords rounded down to a multiple of width.
+    const int64 per_pass = kRowWords / width * width;
+    for (int64 r0 = 0; r0 < R; r0 += per_pass) {
+        const int64 lines = std::min(R - r0, per_pass);
         const int64 padded = (lines + width - 1) / width * width;
         float* panels = dst + r0 / width * panel_floats;
         for (int64 p = 0; p < kc; ++p) {
