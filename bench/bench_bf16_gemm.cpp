@@ -6,10 +6,11 @@
 //
 // Cases are named <kernel>/<shape><pass>/threads:<t>, every shape a Linear of W [N, K] row-major on
 // X [M, K] and each of its three GEMMs (pass): the forward Y [M, N] = X·Wᵀ (no suffix), the input
-// gradient dX [M, K] = dY·W (`_dx`) and the weight gradient dW [N, K] = dYᵀ·X (`_dw`). Kernels: f32 (sgemm), bf16 (the bf16 GEMM's default variant on
-// float32 X and W: both rounded per call, as autocast does), bf16_w (W already held as bf16 bits,
-// a frozen bf16 weight: read in place), via_f32 (the rounding path through the fp32 kernel, the
-// fallback of CPUs without AVX512_BF16). GFLOP/s = 2·M·N·K per second of wall-clock time; compare
+// gradient dX [M, K] = dY·W (`_dx`) and the weight gradient dW [N, K] = dYᵀ·X (`_dw`). Kernels:
+// f32 (sgemm), bf16 (the bf16 GEMM's default variant on float32 operands: rounded per call, as
+// autocast does), bf16_w (W already held as bf16 bits, a frozen bf16 weight; the same as bf16 in
+// `_dw`, which does not read W), via_f32 (the rounding path through the fp32 kernel, the fallback
+// of CPUs without AVX512_BF16). GFLOP/s = 2·M·N·K per second of wall-clock time; compare
 // kernels as ratios taken from one run (the machine is shared, its speed drifts between runs); on a
 // loaded machine the CPU column of the one-thread cases is the steadier figure.
 #include <benchmark/benchmark.h>
@@ -83,9 +84,11 @@ void run(benchmark::State& state, const Shape& s, Pass pass, Kernel kernel, int 
     // W as given to the kernel: float32, or bf16 bits for bf16_w.
     const Operand W{kernel == Kernel::Bf16Weights ? nullptr : w.data(),
                     kernel == Kernel::Bf16Weights ? w_bits.data() : nullptr, s.K, 1};
-    const Gemm g = pass == Pass::Forward     ? Gemm{s.M, s.N, s.K, {x.data(), nullptr, s.K, 1}, {W.f32, W.bf16, 1, s.K}}
-                   : pass == Pass::InputGrad ? Gemm{s.M, s.K, s.N, {dy.data(), nullptr, s.N, 1}, W}
-                                             : Gemm{s.N, s.K, s.M, {dy.data(), nullptr, 1, s.N}, {x.data(), nullptr, s.K, 1}};
+    const Operand X{x.data(), nullptr, s.K, 1}, dY{dy.data(), nullptr, s.N, 1};
+    const Operand Wt{W.f32, W.bf16, 1, s.K}, dYt{dy.data(), nullptr, 1, s.N};  // Wᵀ, dYᵀ
+    const Gemm g = pass == Pass::Forward     ? Gemm{s.M, s.N, s.K, X, Wt}
+                   : pass == Pass::InputGrad ? Gemm{s.M, s.K, s.N, dY, W}
+                                             : Gemm{s.N, s.K, s.M, dYt, X};
     auto multiply = [&] {
         if (kernel == Kernel::F32)
             kernels::sgemm(g.m, g.n, g.k, 1.f, g.a.f32, g.a.rs, g.a.cs, g.b.f32, g.b.rs, g.b.cs, 0.f, y.data(), g.n, 1);

@@ -40,7 +40,8 @@ struct Mat {
     Mat(int64 m, int64 n, bool col_major, std::uint64_t seed, float scale, int64 spread = 1) : rows(m), cols(n) {
         rs = (col_major ? 1 : n + 2) * spread;
         cs = (col_major ? m + 2 : 1) * spread;
-        data.assign(static_cast<std::size_t>(std::max<int64>(1, (col_major ? n * (m + 2) : m * (n + 2)) * spread)), 0.f);
+        const int64 size = (col_major ? n * (m + 2) : m * (n + 2)) * spread;
+        data.assign(static_cast<std::size_t>(std::max<int64>(1, size)), 0.f);
         Generator g(seed);
         for (int64 i = 0; i < m; ++i)
             for (int64 j = 0; j < n; ++j) at(i, j) = static_cast<float>((g.uniform() * 2 - 1) * scale);

@@ -110,7 +110,8 @@ void pack_lines_contiguous(const float* src, int64 ks, int64 R, int64 kc, int64 
                 const __mmask16 load = first_lanes(lines - r);
                 const __m512 e = _mm512_maskz_loadu_ps(load, even + r);
                 const __m512 o = odd ? _mm512_maskz_loadu_ps(load, even + ks + r) : _mm512_setzero_ps();
-                _mm512_store_si512(row + r, _mm512_permutexvar_epi16(interleave, std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(o, e))));
+                const __m512i halves = std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(o, e));
+                _mm512_store_si512(row + r, _mm512_permutexvar_epi16(interleave, halves));
             }
             for (int64 i = 0; i * width < padded; ++i) {
                 float* out = panels + i * panel_floats + p * width;
