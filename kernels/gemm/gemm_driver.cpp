@@ -11,7 +11,9 @@
 // Packing reads any strides, so op(A)/op(B) cost nothing: a transposed operand is packed with a
 // 4×4 SSE transpose instead of a copy. Edge panels are zero-padded in B and cut short in A (the
 // kernels have instantiations for fewer rows). beta applies on the first K block only; the
-// epilogue (bias, activation) on the last, while the tile is in registers.
+// epilogue (bias, activation) on the last, while the tile is in registers. Under the bf16 pair
+// kernel (gemm_on_pairs) a float32 operand is rounded into pair words by the packing itself
+// (bf16_pack_pairs__avx512bf16, a whole A block per call), and K counts pairs of k.
 //
 // Threads claim B panels to pack and then tasks to run from atomic counters — two or more row
 // chunks per thread, each keeping its A block in its own core's L2 while all share the packed B
