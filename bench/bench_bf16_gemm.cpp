@@ -4,15 +4,18 @@
 //   build/bench/bench_bf16_gemm --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 //   build/bench/bench_bf16_gemm --benchmark_filter='gpt_mlp_fc/'
 //
-// Cases are named <kernel>/<shape>/threads:<t>, every shape Y [M, N] = X [M, K] · Wᵀ with W [N, K]
-// row-major (a Linear's forward). Kernels: f32 (sgemm), bf16 (the bf16 GEMM's default variant on
-// float32 X and W: both rounded per call, as autocast does), bf16_w (W already held as bf16 bits,
-// a frozen bf16 weight: read in place), via_f32 (the rounding path through the fp32 kernel, the
-// fallback of CPUs without AVX512_BF16). GFLOP/s = 2·M·N·K per second of wall-clock time; compare
+// Cases are named <kernel>/<shape><pass>/threads:<t>, every shape a Linear of W [N, K] row-major on
+// X [M, K] and each of its three GEMMs (pass): the forward Y [M, N] = X·Wᵀ (no suffix), the input
+// gradient dX [M, K] = dY·W (`_dx`) and the weight gradient dW [N, K] = dYᵀ·X (`_dw`). Kernels:
+// f32 (sgemm), bf16 (the bf16 GEMM's default variant on float32 operands: rounded per call, as
+// autocast does), bf16_w (W already held as bf16 bits, a frozen bf16 weight; the same as bf16 in
+// `_dw`, which does not read W), via_f32 (the rounding path through the fp32 kernel, the fallback
+// of CPUs without AVX512_BF16). GFLOP/s = 2·M·N·K per second of wall-clock time; compare
 // kernels as ratios taken from one run (the machine is shared, its speed drifts between runs); on a
 // loaded machine the CPU column of the one-thread cases is the steadier figure.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,12 +45,32 @@ const Shape SHAPES[] = {
 
 enum class Kernel { F32, Bf16, Bf16Weights, ViaF32 };
 
-void run(benchmark::State& state, const Shape& s, Kernel kernel, int threads) {
+/// One of a Linear's GEMMs: the forward, the input gradient, the weight gradient.
+enum class Pass { Forward, InputGrad, WeightGrad };
+
+/// A strided operand.
+struct Operand {
+    const float* f32;
+    const std::uint16_t* bf16;
+    int64 rs, cs;
+    kernels::Bf16Operand as_bf16() const {
+        return bf16 ? kernels::Bf16Operand::of(bf16, rs, cs) : kernels::Bf16Operand::of(f32, rs, cs);
+    }
+};
+
+/// The GEMM of pass `pass`: C [m, n] = A [m, k]·B [k, n].
+struct Gemm {
+    int64 m, n, k;
+    Operand a, b;
+};
+
+void run(benchmark::State& state, const Shape& s, Pass pass, Kernel kernel, int threads) {
     graft::set_num_threads(threads);
     std::vector<float> x(static_cast<std::size_t>(s.M * s.K)), w(static_cast<std::size_t>(s.N * s.K));
-    std::vector<float> y(static_cast<std::size_t>(s.M * s.N));
+    std::vector<float> dy(static_cast<std::size_t>(s.M * s.N));
+    std::vector<float> y(static_cast<std::size_t>(std::max({s.M * s.N, s.M * s.K, s.N * s.K})));
     std::uint32_t r = 12345;
-    for (std::vector<float>* v : {&x, &w})
+    for (std::vector<float>* v : {&x, &w, &dy})
         for (float& e : *v) {
             r = r * 1664525u + 1013904223u;
             e = static_cast<float>(r >> 8) / static_cast<float>(1u << 23) - 1.f;
@@ -58,24 +81,20 @@ void run(benchmark::State& state, const Shape& s, Kernel kernel, int threads) {
     const kernels::Bf16GemmVariant* via_f32 = &best;
     for (const kernels::Bf16GemmVariant* v : kernels::bf16_gemm_variants())
         if (!v->native && v->isa == kernels::active_isa()) via_f32 = v;
+    // W as given to the kernel: float32, or bf16 bits for bf16_w.
+    const Operand W{kernel == Kernel::Bf16Weights ? nullptr : w.data(),
+                    kernel == Kernel::Bf16Weights ? w_bits.data() : nullptr, s.K, 1};
+    const Operand X{x.data(), nullptr, s.K, 1}, dY{dy.data(), nullptr, s.N, 1};
+    const Operand Wt{W.f32, W.bf16, 1, s.K}, dYt{dy.data(), nullptr, 1, s.N};  // Wᵀ, dYᵀ
+    const Gemm g = pass == Pass::Forward     ? Gemm{s.M, s.N, s.K, X, Wt}
+                   : pass == Pass::InputGrad ? Gemm{s.M, s.K, s.N, dY, W}
+                                             : Gemm{s.N, s.K, s.M, dYt, X};
     auto multiply = [&] {
-        switch (kernel) {
-            case Kernel::F32:
-                kernels::sgemm(s.M, s.N, s.K, 1.f, x.data(), s.K, 1, w.data(), 1, s.K, 0.f, y.data(), s.N, 1);
-                break;
-            case Kernel::Bf16:
-                kernels::bf16_gemm(best, s.M, s.N, s.K, 1.f, kernels::Bf16Operand::of(x.data(), s.K, 1),
-                                   kernels::Bf16Operand::of(w.data(), 1, s.K), 0.f, y.data(), s.N, 1);
-                break;
-            case Kernel::Bf16Weights:
-                kernels::bf16_gemm(best, s.M, s.N, s.K, 1.f, kernels::Bf16Operand::of(x.data(), s.K, 1),
-                                   kernels::Bf16Operand::of(w_bits.data(), 1, s.K), 0.f, y.data(), s.N, 1);
-                break;
-            case Kernel::ViaF32:
-                kernels::bf16_gemm(*via_f32, s.M, s.N, s.K, 1.f, kernels::Bf16Operand::of(x.data(), s.K, 1),
-                                   kernels::Bf16Operand::of(w.data(), 1, s.K), 0.f, y.data(), s.N, 1);
-                break;
-        }
+        if (kernel == Kernel::F32)
+            kernels::sgemm(g.m, g.n, g.k, 1.f, g.a.f32, g.a.rs, g.a.cs, g.b.f32, g.b.rs, g.b.cs, 0.f, y.data(), g.n, 1);
+        else
+            kernels::bf16_gemm(kernel == Kernel::ViaF32 ? *via_f32 : best, g.m, g.n, g.k, 1.f, g.a.as_bf16(),
+                               g.b.as_bf16(), 0.f, y.data(), g.n, 1);
     };
     multiply();  // untimed: grows the packing and conversion buffers, so no iteration pays page faults
     for (auto _ : state) {
@@ -83,8 +102,8 @@ void run(benchmark::State& state, const Shape& s, Kernel kernel, int threads) {
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
-    state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * static_cast<double>(s.M) * static_cast<double>(s.N) *
-                                                       static_cast<double>(s.K),
+    state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * static_cast<double>(g.m) * static_cast<double>(g.n) *
+                                                       static_cast<double>(g.k),
                                                    benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel(kernel == Kernel::F32 ? "sgemm" : kernel == Kernel::ViaF32 ? via_f32->name : best.name);
 }
@@ -92,14 +111,19 @@ void run(benchmark::State& state, const Shape& s, Kernel kernel, int threads) {
 void register_all() {
     const std::pair<const char*, Kernel> kernels_run[] = {
         {"f32", Kernel::F32}, {"bf16", Kernel::Bf16}, {"bf16_w", Kernel::Bf16Weights}, {"via_f32", Kernel::ViaF32}};
+    const std::pair<const char*, Pass> passes[] = {
+        {"", Pass::Forward}, {"_dx", Pass::InputGrad}, {"_dw", Pass::WeightGrad}};
     for (int threads : {1, 2})
         for (const Shape& s : SHAPES)
-            for (const auto& [name, kernel] : kernels_run)
-                benchmark::RegisterBenchmark(
-                    (std::string(name) + "/" + s.name + "/threads:" + std::to_string(threads)).c_str(),
-                    [&s, kernel = kernel, threads](benchmark::State& st) { run(st, s, kernel, threads); })
-                    ->UseRealTime()
-                    ->Unit(benchmark::kMillisecond);
+            for (const auto& [suffix, pass] : passes)
+                for (const auto& [name, kernel] : kernels_run)
+                    benchmark::RegisterBenchmark(
+                        (std::string(name) + "/" + s.name + suffix + "/threads:" + std::to_string(threads)).c_str(),
+                        [&s, pass = pass, kernel = kernel, threads](benchmark::State& st) {
+                            run(st, s, pass, kernel, threads);
+                        })
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // bench_workloads — the reference workloads of docs/performance.md, one line each:
 // `name  median_ms` (and GFLOP/s for the GEMMs), the format a PyTorch twin of the workloads prints
-// too, so the two give comparable tables (bench/compare.sh puts them side by side).
+// too, so the two give comparable tables (bench/compare.sh puts them side by side). A training
+// step's line adds `cpu X ms`: the median CPU time of the process (all threads) per step, the
+// steadier figure on a shared machine with --threads 1.
 //
 //   build/bench/bench_workloads                      # every workload, the default thread count
 //   build/bench/bench_workloads --threads 1 --filter mlp
@@ -247,7 +249,8 @@ int main(int argc, char** argv) {
     // Times a training workload, then profiles it when asked.
     auto run_step = [&](const std::string& name, const std::function<void()>& fn) {
         const Timing t = time_ms(fn, o);
-        report(name, t.wall_ms);
+        std::printf("%s  %.3f ms  cpu %.3f ms\n", name.c_str(), t.wall_ms, t.cpu_ms);
+        std::fflush(stdout);
         if (o.profile > 0) profile_steps(name, fn, o.profile);
         return t;
     };

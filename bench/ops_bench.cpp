@@ -83,11 +83,13 @@ void BM_MlpTrainStep(benchmark::State& state) {
 BENCHMARK(BM_MlpTrainStep)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Causal self-attention on [1, 12, T, 64] (B·H = 12 heads): fused (range(1) = 1) or the unfused
-// reference (0), forward only (range(2) = 0) or forward + backward into q, k and v (1).
-// FLOPs counted as the two T×T×64 products forward (4·B·H·T²·D) and five more backward.
+// reference (0), forward only (range(2) = 0) or forward + backward into q, k and v (1), in float32
+// (range(3) = 0) or under bf16 autocast (1). FLOPs counted as the two T×T×64 products forward
+// (4·B·H·T²·D) and five more backward.
 void BM_Attention(benchmark::State& state) {
     const std::int64_t T = state.range(0), BH = 12, D = 64;
     const bool fused = state.range(1) != 0, backward = state.range(2) != 0;
+    const AutocastGuard autocast(state.range(3) != 0 ? DType::BFloat16 : DType::Float32);
     manual_seed(1);
     const Tensor q = randn({1, BH, T, D}).requires_grad_(backward);
     const Tensor k = randn({1, BH, T, D}).requires_grad_(backward);
@@ -103,11 +105,12 @@ void BM_Attention(benchmark::State& state) {
     const double pair = 2.0 * static_cast<double>(BH * T * T * D);
     state.counters["FLOP/s"] =
         benchmark::Counter((backward ? 7.0 : 2.0) * pair, benchmark::Counter::kIsIterationInvariantRate);
-    state.SetLabel(std::string(fused ? "fused" : "reference") + (backward ? " fwd+bwd" : " fwd"));
+    state.SetLabel(std::string(fused ? "fused" : "reference") + (backward ? " fwd+bwd" : " fwd") +
+                   (state.range(3) != 0 ? " bf16" : ""));
 }
 BENCHMARK(BM_Attention)
-    ->ArgsProduct({{128, 256}, {1, 0}, {0, 1}})
-    ->ArgNames({"T", "fused", "bwd"})
+    ->ArgsProduct({{128, 256}, {1, 0}, {0, 1}, {0, 1}})
+    ->ArgNames({"T", "fused", "bwd", "bf16"})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

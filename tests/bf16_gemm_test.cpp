@@ -2,10 +2,10 @@
 // kernel and the via_f32 path of each ISA), against a float64 oracle: tightly against the exact
 // product of the bf16-rounded operands (only fp32 summation error is allowed, so a misplaced pair
 // or a wrong rounding shows), and within the bf16 bound of the float32 operands. Odd shapes (M, N,
-// K not multiples of the tile, K odd), transposed operands, bf16-bit sources (in place and
-// converted), alpha/beta/bias/activation, 1 and 2 threads; the fp32 → bf16 rounding (ties to
-// even, NaN and ±Inf kept); sgemm routed to bf16 by the GEMM precision, also inside a parallel
-// region's workers.
+// K not multiples of the tile, K odd), transposed and strided operands, more lines than one
+// packing pass, bf16-bit sources (in place and converted), alpha/beta/bias/activation, 1 and 2
+// threads; the fp32 → bf16 rounding (ties to even, NaN and ±Inf kept); sgemm routed to bf16 by
+// the GEMM precision, also inside a parallel region's workers.
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -32,14 +32,16 @@ namespace {
 
 float bf16_round(float f) { return std::bit_cast<float>(std::uint32_t{kernels::round_to_bf16(f)} << 16); }
 
-/// A rows×cols matrix at any strides (row- or column-major, padded).
+/// A rows×cols matrix at any strides (row- or column-major, padded; with spread > 1 neither
+/// stride is 1: the elements of a row or column are `spread` apart).
 struct Mat {
     int64 rows, cols, rs, cs;
     std::vector<float> data;
-    Mat(int64 m, int64 n, bool col_major, std::uint64_t seed, float scale) : rows(m), cols(n) {
-        rs = col_major ? 1 : n + 2;
-        cs = col_major ? m + 2 : 1;
-        data.assign(static_cast<std::size_t>(std::max<int64>(1, (col_major ? n * (m + 2) : m * (n + 2)))), 0.f);
+    Mat(int64 m, int64 n, bool col_major, std::uint64_t seed, float scale, int64 spread = 1) : rows(m), cols(n) {
+        rs = (col_major ? 1 : n + 2) * spread;
+        cs = (col_major ? m + 2 : 1) * spread;
+        const int64 size = (col_major ? n * (m + 2) : m * (n + 2)) * spread;
+        data.assign(static_cast<std::size_t>(std::max<int64>(1, size)), 0.f);
         Generator g(seed);
         for (int64 i = 0; i < m; ++i)
             for (int64 j = 0; j < n; ++j) at(i, j) = static_cast<float>((g.uniform() * 2 - 1) * scale);
@@ -61,17 +63,19 @@ struct Case {
     Activation act = Activation::None;
     bool bf16_a = false, bf16_b = false;  // operands given as bf16 bits
     float scale = 1.f;
+    int64 spread = 1;  // Mat's spread of A and B
 
     std::string describe(const Bf16GemmVariant& v) const {
         return std::string(v.name) + " M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" +
                std::to_string(K) + (trans_a ? " Aᵀ" : "") + (trans_b ? " Bᵀ" : "") + (bf16_a ? " bf16 A" : "") +
                (bf16_b ? " bf16 B" : "") + " alpha=" + std::to_string(alpha) + " beta=" + std::to_string(beta) +
-               (bias ? " bias" : "") + " act=" + std::to_string(static_cast<int>(act));
+               (bias ? " bias" : "") + " act=" + std::to_string(static_cast<int>(act)) +
+               (spread > 1 ? " spread=" + std::to_string(spread) : "");
     }
 
     /// Runs the variant on `threads` threads and checks C; returns C.
     std::vector<float> check(const Bf16GemmVariant& v, int threads) const {
-        const Mat A(M, K, trans_a, 11, scale), B(K, N, trans_b, 12, scale);
+        const Mat A(M, K, trans_a, 11, scale, spread), B(K, N, trans_b, 12, scale, spread);
         Mat C(M, N, false, 13, 1.f);
         const std::vector<std::uint16_t> a_bits = A.bits(), b_bits = B.bits();
         std::vector<float> bias_v(static_cast<std::size_t>(N));
@@ -112,6 +116,16 @@ struct Case {
         for (const Bf16GemmVariant* v : kernels::bf16_gemm_variants()) {
             const std::vector<float> one = check(*v, 1), two = check(*v, 2);
             EXPECT_TRUE(one == two) << describe(*v) << ": 1 and 2 threads differ";
+        }
+    }
+
+    /// check_all with A and B each row- and column-major.
+    void check_all_layouts() const {
+        for (int layout = 0; layout < 4; ++layout) {
+            Case c = *this;
+            c.trans_a = layout & 1;
+            c.trans_b = layout & 2;
+            c.check_all();
         }
     }
 };
@@ -166,21 +180,30 @@ TEST_F(Bf16Gemm, OddShapesAroundTheTiles) {
 }
 
 TEST_F(Bf16Gemm, TransposesAndEpilogues) {
-    for (int layout = 0; layout < 4; ++layout) {
-        Case c{29, 45, 37};
-        c.trans_a = layout & 1;
-        c.trans_b = layout & 2;
-        c.check_all();
-        c.beta = 0.5f;
-        c.alpha = -1.5f;
-        c.bias = true;
-        c.act = Activation::GeluTanh;
-        c.check_all();
-    }
+    Case c{29, 45, 37};
+    c.check_all_layouts();
+    c.beta = 0.5f;
+    c.alpha = -1.5f;
+    c.bias = true;
+    c.act = Activation::GeluTanh;
+    c.check_all_layouts();
     Case relu{14, 40, 9};
     relu.bias = true;
     relu.act = Activation::Relu;
     relu.check_all();
+}
+
+TEST_F(Bf16Gemm, ManyLinesAndStridedOperands) {
+    // An A block of 256 rows (one thread: M = 256 is one row chunk), more lines than the native
+    // packing converts per pass when they are contiguous (252 in 12-line panels); k contiguous or
+    // strided.
+    Case{256, 41, 37}.check_all_layouts();
+    Case wide{7, 290, 36};  // B's lines contiguous across many panels
+    wide.check_all();
+    // Neither stride of A or B is 1: the packing's element-wise path.
+    Case spread{17, 35, 23};
+    spread.spread = 2;
+    spread.check_all_layouts();
 }
 
 TEST_F(Bf16Gemm, Bf16SourcesInPlaceAndConverted) {

@@ -6,7 +6,7 @@ can join them:  `name  median_ms  ms`  and, for the real-architecture workloads,
 
 With BENCH_BF16=1 in the environment (bench/compare.sh's BF16=1) the training steps run their
 forward and loss under torch.autocast('cpu', dtype=torch.bfloat16), the peer of graft's
-bench_workloads --bf16."""
+bench_workloads --bf16. With BENCH_CPU_TIME=1 the medians are of the process's CPU time."""
 import contextlib
 import os
 import statistics
@@ -24,15 +24,21 @@ def autocast():
     return torch.autocast("cpu", dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
 
 
+# BENCH_CPU_TIME=1: time the process's CPU time (all threads) instead of wall time — with one
+# thread the steadier figure on a shared machine, as bench_workloads' `cpu X ms`.
+CLOCK = time.process_time if os.environ.get("BENCH_CPU_TIME", "") == "1" else time.perf_counter
+
+
 def median_ms(fn, warmup=3, reps=10):
-    """Median wall time of `reps` calls of fn after `warmup` untimed ones, in milliseconds."""
+    """Median time (wall, or CPU with BENCH_CPU_TIME=1) of `reps` calls of fn after `warmup` untimed
+    ones, in milliseconds."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(reps):
-        start = time.perf_counter()
+        start = CLOCK()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK() - start)
     return statistics.median(times) * 1e3
 
 

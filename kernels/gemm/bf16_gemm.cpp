@@ -1,19 +1,20 @@
 // The bf16 GEMM (bf16_gemm.hpp): the operands' conversion and the variant table.
 //
-// An operand is a set of R lines (A's rows, B's columns) of K values. It is converted into a
-// buffer laid out like its source — line-major when the source's k is contiguous, else k-major —
-// so that the conversion reads and writes contiguous memory on the common layouts, and sgemm's
-// driver (whose packing reads any strides) takes the buffer with the matching strides. The
-// native variant's buffer holds ⌈K/2⌉ pair words per line and the driver runs with depth ⌈K/2⌉;
-// the via_f32 variants' buffer holds the rounded values as float32. The native variant converts
-// float32 on contiguous memory with AVX512_BF16's own instructions (bf16-pack-avx512bf16.cpp),
-// which treat subnormals as zero as vdpbf16ps does; other layouts and the via_f32 variants round
-// one value at a time (round_to_bf16). Conversions run on the threads of parallel_for; the
-// buffers are grow-only, one pair per calling thread.
+// The native variant hands float32 operands to sgemm's driver as they are (gemm_on_pairs): the
+// driver rounds them into pair words while it packs its panels (bf16_pack_pairs__avx512bf16,
+// AVX512_BF16's own conversions, which treat subnormals as zero as vdpbf16ps does), so an operand
+// is read once, with no converted copy, and runs with depth ⌈K/2⌉. A bf16 operand that is not
+// already in the pair layout, and both operands of the via_f32 variants, are converted first:
+// an operand is a set of R lines (A's rows, B's columns) of K values, converted into a buffer
+// laid out like its source — line-major when the source's k is contiguous, else k-major — so
+// that the conversion reads and writes contiguous memory on the common layouts, and the driver
+// (whose packing reads any strides) takes the buffer with the matching strides. The pair buffer
+// holds ⌈K/2⌉ pair words per line; the via_f32 buffer the rounded values as float32, one at a
+// time (round_to_bf16). Conversions run on the threads of parallel_for; the buffers are
+// grow-only, one pair per calling thread.
 #include "kernels/gemm/bf16_gemm.hpp"
 
 #include <bit>
-#include <type_traits>
 
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/cpu/workspace.hpp"
@@ -23,9 +24,11 @@ namespace graft::kernels {
 
 namespace {
 
-// The native kernel's blocking, in pair words: kc = 256 pairs is the fp32 kernel's 512 values of k
-// per K block (a 12×256-word A panel, 12 KiB, in L1), mc and nc as the fp32 kernel's.
-constexpr F32GemmVariant PAIR_KERNEL = {"bf16_gemm_12x32__avx512bf16", Isa::Avx512, 12, 32, 256, 256, 4096,
+// The native kernel's blocking, in pair words, the fp32 kernel's in words: kc = 512 pairs (1024
+// values of k per K block: a 12×512-word A panel, 24 KiB, in L1; the GPT's K = 1024 and 2048
+// GEMMs take one or two blocks, about a tenth faster than with 256 pairs, bench_bf16_gemm), mc
+// and nc as the fp32 kernel's.
+constexpr F32GemmVariant PAIR_KERNEL = {"bf16_gemm_12x32__avx512bf16", Isa::Avx512, 12, 32, 256, 512, 4096,
                                         &bf16_gemm_12x32__avx512bf16};
 
 constexpr Bf16GemmVariant VARIANTS[] = {
@@ -67,28 +70,15 @@ Converted convert(const Src* src, int64 ls, int64 ks, int64 R, int64 K, float* d
             return std::bit_cast<float>(bf16_bits(line[s * ks]) << 16);
         }
     };
-    // float32 into pairs on contiguous memory: the AVX512_BF16 conversions (only the native
-    // variant makes pairs, so the CPU has them).
-    constexpr bool FAST = PAIRS && std::is_same_v<Src, float>;
     if (line_major)
         parallel_for(0, R, R * K, [&](int64 lo, int64 hi) {
             for (int64 r = lo; r < hi; ++r)
-                if constexpr (FAST)
-                    bf16_pair_line__avx512bf16(src + r * ls, K, dst + r * out.rs_line);
-                else
-                    for (int64 s = 0; s < steps; ++s) dst[r * out.rs_line + s] = word(r, s);
+                for (int64 s = 0; s < steps; ++s) dst[r * out.rs_line + s] = word(r, s);
         });
     else
         parallel_for(0, steps, R * K, [&](int64 lo, int64 hi) {
-            for (int64 s = lo; s < hi; ++s) {
-                if constexpr (FAST)
-                    if (ls == 1) {
-                        bf16_pair_rows__avx512bf16(src + 2 * s * ks, 2 * s + 1 < K ? src + (2 * s + 1) * ks : nullptr,
-                                                   R, dst + s * out.rs_step);
-                        continue;
-                    }
+            for (int64 s = lo; s < hi; ++s)
                 for (int64 r = 0; r < R; ++r) dst[s * out.rs_step + r] = word(r, s);
-            }
         });
     return out;
 }
@@ -109,14 +99,23 @@ Converted prepare(const Bf16Operand& x, int64 ls, int64 ks, int64 R, int64 K, Wo
 
 thread_local Workspace tl_a, tl_b;
 
-template <bool PAIRS>
-void run(const F32GemmVariant& kernel, int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A,
-         const Bf16Operand& B, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
-    const int64 steps = PAIRS ? (K + 1) / 2 : K;
-    const Converted a = prepare<PAIRS>(A, A.rs, A.cs, M, K, tl_a);
-    const Converted b = prepare<PAIRS>(B, B.cs, B.rs, N, K, tl_b);
-    gemm_on_variant(kernel, M, N, steps, alpha, a.data, a.rs_line, a.rs_step, b.data, b.rs_step, b.rs_line, beta, C,
-                    rsC, csC, epilogue);
+/// The native variant: float32 operands go to the driver as they are and are rounded into pair
+/// words as it packs them; bf16 ones are laid out as pair words first (prepare).
+void run_pairs(int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A, const Bf16Operand& B, float beta, float* C,
+               int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    const Converted a = A.f32 ? Converted{A.f32, A.rs, A.cs} : prepare<true>(A, A.rs, A.cs, M, K, tl_a);
+    const Converted b = B.f32 ? Converted{B.f32, B.cs, B.rs} : prepare<true>(B, B.cs, B.rs, N, K, tl_b);
+    gemm_on_pairs(PAIR_KERNEL, M, N, K, alpha, a.data, a.rs_line, a.rs_step, A.f32 != nullptr, b.data, b.rs_step,
+                  b.rs_line, B.f32 != nullptr, beta, C, rsC, csC, epilogue);
+}
+
+/// A via_f32 variant: both operands rounded into float32 buffers, then the ISA's fp32 kernel.
+void run_via_f32(const F32GemmVariant& kernel, int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A,
+                 const Bf16Operand& B, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    const Converted a = prepare<false>(A, A.rs, A.cs, M, K, tl_a);
+    const Converted b = prepare<false>(B, B.cs, B.rs, N, K, tl_b);
+    gemm_on_variant(kernel, M, N, K, alpha, a.data, a.rs_line, a.rs_step, b.data, b.rs_step, b.rs_line, beta, C, rsC,
+                    csC, epilogue);
 }
 
 }  // namespace
@@ -159,9 +158,9 @@ void bf16_gemm(const Bf16GemmVariant& variant, int64 M, int64 N, int64 K, float 
         return;
     }
     if (variant.native)
-        run<true>(PAIR_KERNEL, M, N, K, alpha, A, B, beta, C, rsC, csC, epilogue);
+        run_pairs(M, N, K, alpha, A, B, beta, C, rsC, csC, epilogue);
     else
-        run<false>(f32_gemm_variant(variant.isa), M, N, K, alpha, A, B, beta, C, rsC, csC, epilogue);
+        run_via_f32(f32_gemm_variant(variant.isa), M, N, K, alpha, A, B, beta, C, rsC, csC, epilogue);
 }
 
 }  // namespace graft::kernels

@@ -10,8 +10,9 @@
 //   - bf16_gemm_12x32__avx512bf16 (AVX512_BF16): the operands are laid out as pairs of bf16 of
 //     consecutive k in 32-bit words (k odd: the last pair's second half is zero) and sgemm's
 //     blocked driver packs and tiles those words like floats for a micro-kernel that multiplies
-//     them with vdpbf16ps (bf16-gemm-12x32-avx512bf16.cpp). A bf16 operand whose k is contiguous
-//     and even is read in place; any other is converted once per call.
+//     them with vdpbf16ps (bf16-gemm-12x32-avx512bf16.cpp). A float32 operand is rounded into
+//     pair words by the driver's packing itself (one pass over it, no copy); a bf16 operand
+//     whose k is contiguous and even is read in place; any other is converted once per call.
 //   - via_f32 on every ISA: the operands are rounded to bf16 and widened back to float32, and the
 //     ISA's fp32 kernel multiplies them: the same products, summed in another order.
 // Both accumulate in float32, so against an exact product of the rounded operands the error is
@@ -60,10 +61,16 @@ void bf16_gemm(int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A, con
 void bf16_gemm(const Bf16GemmVariant& variant, int64 M, int64 N, int64 K, float alpha, const Bf16Operand& A,
                const Bf16Operand& B, float beta, float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue = {});
 
-/// The native variant's conversions (bf16-pack-avx512bf16.cpp; only on a CPU with AVX512_BF16):
-/// a line of K contiguous floats into ⌈K/2⌉ pair words, and two rows of R contiguous floats (the
-/// even and odd k of one pair; odd == nullptr: zeros) into R pair words.
-void bf16_pair_line__avx512bf16(const float* src, int64 K, float* dst);
-void bf16_pair_rows__avx512bf16(const float* even, const float* odd, int64 R, float* dst);
+/// The widest panel bf16_pack_pairs__avx512bf16 packs (the pair kernel's NR).
+constexpr int kBf16PairPanelMaxWidth = 32;
+
+/// The native variant's packing of a float32 operand (bf16-pack-avx512bf16.cpp; only on a CPU
+/// with AVX512_BF16; the driver calls it instead of copying words, gemm_on_pairs): R lines × kc
+/// pair steps into ⌈R/width⌉ panels of width ≤ kBf16PairPanelMaxWidth lines, panel i at
+/// dst + i·width·kc, dst[i·width·kc + p·width + r] = bf16(x[l, 2p]) | bf16(x[l, 2p + 1]) << 16 for
+/// line l = i·width + r, with x[l, k] = src[l·rs_r + k·ks]; the high half is zero where
+/// 2p + 1 ≥ k_values (the values of k left from src on), and the last panel's lines past R are zero.
+void bf16_pack_pairs__avx512bf16(const float* src, int64 rs_r, int64 ks, int64 R, int64 kc, int64 k_values,
+                                 float* dst, int width);
 
 }  // namespace graft::kernels

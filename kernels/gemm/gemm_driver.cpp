@@ -11,7 +11,9 @@
 // Packing reads any strides, so op(A)/op(B) cost nothing: a transposed operand is packed with a
 // 4×4 SSE transpose instead of a copy. Edge panels are zero-padded in B and cut short in A (the
 // kernels have instantiations for fewer rows). beta applies on the first K block only; the
-// epilogue (bias, activation) on the last, while the tile is in registers.
+// epilogue (bias, activation) on the last, while the tile is in registers. Under the bf16 pair
+// kernel (gemm_on_pairs) a float32 operand is rounded into pair words by the packing itself
+// (bf16_pack_pairs__avx512bf16, a whole A block per call), and K counts pairs of k.
 //
 // Threads claim B panels to pack and then tasks to run from atomic counters — two or more row
 // chunks per thread, each keeping its A block in its own core's L2 while all share the packed B
@@ -88,6 +90,11 @@ struct Problem {
     GemmEpilogue epilogue;
     const float* packed_a = nullptr;  // A already packed (SgemmPackedA); then A, rsA, csA are unused
     const float* packed_b = nullptr;  // B already packed (SgemmPackedB); then B, rsB, csB are unused
+    // The bf16 pair kernel's float32 operands (gemm_on_pairs): K counts pair steps, k_values the
+    // values of k; an operand flagged here holds float32 values (its k stride is one value's) and
+    // is rounded into pair words while it is packed.
+    int64 k_values = 0;
+    bool a_pairs = false, b_pairs = false;
 };
 
 /// The depth of the K blocks: ⌈K/kc⌉ blocks of near-equal depth.
@@ -123,10 +130,10 @@ Plan make_plan(const Problem& g, const F32GemmVariant& v, int threads) {
     row_chunks = ceil_div(g.M, p.chunk);
     p.col_chunks = threads > 1 && row_chunks < 2 * int64{threads} ? ceil_div(2 * int64{threads}, row_chunks) : 1;
     const bool light = product && g.K <= v.kc && g.M <= v.mc && g.N <= v.nc && g.M * g.N * g.K <= LIGHT_MAX_MNK;
-    p.direct_a = light && g.rsA == 1 && !g.packed_a;
+    p.direct_a = light && g.rsA == 1 && !g.packed_a && !g.a_pairs;
     // With A pre-packed, B is read in place whenever each of its panels is read once (one row chunk).
     const bool read_b_once = g.packed_a && product && row_chunks == 1;
-    p.direct_b = !g.packed_b && (light || read_b_once) && g.csB == 1 && g.N % v.nr == 0;
+    p.direct_b = !g.packed_b && !g.b_pairs && (light || read_b_once) && g.csB == 1 && g.N % v.nr == 0;
     p.a_floats = p.direct_a || g.packed_a ? 0 : round_up(round_up(p.chunk, v.mr) * p.kc, 16);
     p.b_floats = p.direct_b || g.packed_b ? 0 : round_up(p.nc * p.kc, 16);
     return p;
@@ -176,6 +183,21 @@ void pack_panel(const float* src, int64 rs_r, int64 rs_p, int R, int64 kc, float
         for (int64 p = 0; p < kc; ++p) dst[p * width + r] = src[r * rs_r + p * rs_p];
 }
 
+/// Packs R lines × kc steps, from step pc on, of an operand whose line 0 is at `line0` (line
+/// stride rs_r, step stride rs_p) into ⌈R/width⌉ panels, panel i at dst + i·width·kc: pack_panel
+/// per panel, or for a float32 operand of the pair kernel (`pairs`; rs_p is then one value's
+/// stride) bf16 rounding into pair words, all panels in one pass over the source.
+void pack_panels(const Problem& g, bool pairs, const float* line0, int64 rs_r, int64 rs_p, int64 R, int64 pc,
+                 int64 kc, float* dst, int width) {
+    if (pairs) {
+        bf16_pack_pairs__avx512bf16(line0 + 2 * pc * rs_p, rs_r, rs_p, R, kc, g.k_values - 2 * pc, dst, width);
+        return;
+    }
+    for (int64 r = 0; r < R; r += width)
+        pack_panel(line0 + r * rs_r + pc * rs_p, rs_r, rs_p, static_cast<int>(std::min<int64>(width, R - r)), kc,
+                   dst + r * kc, width);
+}
+
 /// Where share `index` of `parts` near-equal shares of `total` begins.
 int64 share_begin(int64 total, int64 parts, int64 index) { return total * index / parts; }
 
@@ -216,8 +238,8 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
                 for (int64 jb = shared ? shared->pack_next.fetch_add(1) : 0; jb < panels;
                      jb = shared ? shared->pack_next.fetch_add(1) : jb + 1) {
                     const int cols = static_cast<int>(std::min<int64>(v.nr, nc - jb * v.nr));
-                    pack_panel(g.B + pc * g.rsB + (jc + jb * v.nr) * g.csB, g.csB, g.rsB, cols, kc,
-                               b_pack[block & 1] + jb * v.nr * kc, v.nr);
+                    pack_panels(g, g.b_pairs, g.B + (jc + jb * v.nr) * g.csB, g.csB, g.rsB, cols, pc, kc,
+                                b_pack[block & 1] + jb * v.nr * kc, v.nr);
                     if (shared) advance(shared->packed, shared->sleepers);
                 }
                 if (shared) wait_for(shared->packed, static_cast<int>(panels), shared->sleepers);
@@ -237,9 +259,7 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
                 if (g.packed_a)
                     a_block = g.packed_a + pc * round_up(g.M, v.mr) + ic * kc;
                 else if (product && !plan.direct_a)
-                    for (int64 ir = 0; ir < mc; ir += v.mr)
-                        pack_panel(g.A + (ic + ir) * g.rsA + pc * g.csA, g.rsA, g.csA,
-                                   static_cast<int>(std::min<int64>(v.mr, mc - ir)), kc, a_pack + ir * kc, v.mr);
+                    pack_panels(g, g.a_pairs, g.A + ic * g.rsA, g.rsA, g.csA, mc, pc, kc, a_pack, v.mr);
                 const int64 jb_end = share_begin(panels, col_chunks, cc + 1);
                 for (int64 jb = share_begin(panels, col_chunks, cc); jb < jb_end; ++jb) {
                     const int64 j = jc + jb * v.nr;
@@ -320,6 +340,17 @@ void gemm_on_variant(const F32GemmVariant& v, int64 M, int64 N, int64 K, float a
                      const GemmEpilogue& epilogue) {
     if (M <= 0 || N <= 0) return;
     const Problem g{M, N, K, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, epilogue};
+    run(g, v, gemm_threads(M, N, K));
+}
+
+void gemm_on_pairs(const F32GemmVariant& v, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA,
+                   int64 csA, bool a_values, const float* B, int64 rsB, int64 csB, bool b_values, float beta, float* C,
+                   int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
+    if (M <= 0 || N <= 0) return;
+    Problem g{M, N, (K + 1) / 2, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC, epilogue};
+    g.k_values = K;
+    g.a_pairs = a_values;
+    g.b_pairs = b_values;
     run(g, v, gemm_threads(M, N, K));
 }
 

@@ -63,4 +63,12 @@ void gemm_on_variant(const F32GemmVariant& variant, int64 M, int64 N, int64 K, f
                      int64 csA, const float* B, int64 rsB, int64 csB, float beta, float* C, int64 rsC, int64 csC,
                      const GemmEpilogue& epilogue);
 
+/// gemm_on_variant for the bf16 pair kernel (bf16_gemm.hpp) over K values of k, whatever the GEMM
+/// precision: an operand flagged `values` holds float32 values (strides per value), rounded into
+/// pair words while the driver packs it; an unflagged one already holds pair words (strides per
+/// pair, ⌈K/2⌉ of them).
+void gemm_on_pairs(const F32GemmVariant& variant, int64 M, int64 N, int64 K, float alpha, const float* A, int64 rsA,
+                   int64 csA, bool a_values, const float* B, int64 rsB, int64 csB, bool b_values, float beta, float* C,
+                   int64 rsC, int64 csC, const GemmEpilogue& epilogue);
+
 }  // namespace graft::kernels
