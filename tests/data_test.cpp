@@ -405,8 +405,9 @@ TEST(DataLoaderThreads, WorkersRunAheadOfTheConsumer) {
     auto probe = std::make_shared<ProbeDataset>(counting_dataset(40));
     DataLoader loader(probe, {.batch_size = 4, .prefetch = 3, .num_threads = 2});
     auto it = loader.begin();
-    // Without the consumer asking, the next prefetch batches get assembled.
-    for (int i = 0; i < 200 && probe->calls.load() < 16; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Without the consumer asking, the next prefetch batches get assembled. The wait ends as soon
+    // as they are; its bound (30 s) only keeps a loaded machine's slow workers from failing it.
+    for (int i = 0; i < 6000 && probe->calls.load() < 16; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     EXPECT_EQ(probe->calls.load(), 16u);  // batch 0 plus 3 ahead
 }
 
