@@ -49,16 +49,17 @@ using int64 = std::int64_t;
 
 /// op(W[g]) for every group g, the A operand that every image's GEMM shares: W[g] [Og, Kg] for
 /// the forward, W[g]ᵀ [Kg, Og] for the input gradient. float32 packs each group once
-/// (kernels::SgemmPackedA) outside autocast; double reads W in place through gemm_scalar.
+/// (kernels::SgemmPackedA) outside autocast when `shared` (more than one GEMM per group will read
+/// it); double, and a W read by one GEMM, go through kernels::gemm, which packs as it goes.
 template <class T>
 class GroupWeights {
 public:
-    GroupWeights(const ConvGeometry& g, const T* w, bool transpose)
+    GroupWeights(const ConvGeometry& g, const T* w, bool transpose, bool shared = true)
         : w_(w), M_(transpose ? g.Kg() : g.Og()), K_(transpose ? g.Og() : g.Kg()), rs_(transpose ? 1 : g.Kg()),
           cs_(transpose ? g.Kg() : 1), group_stride_(g.Og() * g.Kg()) {
         if constexpr (std::is_same_v<T, float>) {
             // Under autocast the GEMM rounds W to bf16 itself: no float32 panels.
-            if (!Autocast::enabled()) {
+            if (shared && !Autocast::enabled()) {
                 packed_.reserve(static_cast<std::size_t>(g.groups));
                 for (int64 grp = 0; grp < g.groups; ++grp)
                     packed_.emplace_back(M_, K_, w + grp * group_stride_, rs_, cs_);
@@ -283,7 +284,9 @@ int batched_copy_threads(const ConvGeometry& g, int64 images) {
 template <class T>
 void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
     const int64 P = g.P(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
-    const GroupWeights<T> weights(g, w, /*transpose=*/false);
+    // One chunk: one GEMM per group, which packs W itself; pre-packed panels (a W-sized buffer,
+    // zero-filled, then packed over) would only add a pass (512→512 3×3 on 4×4 maps: 9.4 MB).
+    const GroupWeights<T> weights(g, w, /*transpose=*/false, /*shared=*/chunk < g.N);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
     detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), out(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
@@ -310,8 +313,8 @@ void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const
 template <class T>
 void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
     const int64 P = g.P(), Og = g.Og(), Kg = g.Kg(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
-    std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
-    if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
+    std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only; packed ahead only for several chunks
+    if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true, /*shared=*/chunk < g.N);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
     detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), dys(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
