@@ -11,7 +11,8 @@
 //   column buffer (reused from image to image) and, in the backward, its own partial weight
 //   gradient, summed once at the end.
 // In float32 the weights, the A operand of the forward (W) and of the input gradient (Wᵀ), are
-// packed for the micro-kernel once per call and shared by every GEMM (kernels::SgemmPackedA).
+// packed for the micro-kernel once per call and shared by every GEMM (kernels::SgemmPackedA) where
+// several GEMMs per group read them; a batched call in one chunk leaves the packing to its GEMM.
 // Under autocast (graft/autocast.hpp) every GEMM rounds its operands to bf16: no float32 packs,
 // and no Winograd (its products are float32 only).
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
