@@ -248,6 +248,19 @@ TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
     expect_cases_match_direct_loops(paths, 13);
 }
 
+TEST(Conv2d, WeightGradientOrientationsMatchDirectLoops) {
+    // The weight gradient is computed as dWᵀ only when Kg = C·kh·kw is under 32 and below Og;
+    // otherwise in dW's own layout, whichever side is larger. Each case on both paths.
+    const std::vector<ConvCase> cases = {
+        {"Kg 27 < 32 < Og 40, per image", {2, 3, 9, 9}, {40, 3, 3, 3}, true, 1, 1, 1, 1},
+        {"Kg 27 < 32 < Og 40, batched", {3, 3, 4, 4}, {40, 3, 3, 3}, false, 1, 1, 1, 1},
+        {"Og 48 > Kg 36 >= 32, per image", {2, 4, 9, 9}, {48, 4, 3, 3}, true, 1, 1, 1, 1},
+        {"Og 80 > Kg 40 >= 32, batched 1x1 stride 2", {3, 40, 7, 7}, {80, 40, 1, 1}, false, 2, 0, 1, 1},
+        {"Og 8 < Kg 45, batched", {3, 5, 4, 4}, {8, 5, 3, 3}, true, 1, 1, 1, 1},
+    };
+    expect_cases_match_direct_loops(cases, 23);
+}
+
 TEST(Conv2d, BatchedPathInChunksMatchesDirectLoops) {
     // 10 images of 1024·9·25 floats of columns each (900 KB): chunks of 9 and 1 images under the
     // 8 MB bound; the weight gradient accumulates over the chunks.

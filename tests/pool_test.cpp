@@ -171,6 +171,36 @@ TEST(MaxPool2d, ForwardMatchesDirectLoops) {
     }
 }
 
+TEST(MaxPool2d, WithoutGradientSkipsIndicesButNotValues) {
+    // ResNet's stem pool (3×3, stride 2, padding 1) on a frozen stem: no gradient to record, so no
+    // indices are computed; the values, NaN included, are the indexed path's.
+    Generator g(5);
+    Tensor x = randn({2, 3, 9, 8}, DType::Float32, &g);
+    x.data_ptr<float>()[10] = std::numeric_limits<float>::quiet_NaN();
+    x.data_ptr<float>()[100] = -std::numeric_limits<float>::infinity();
+    const auto [indexed, indices] = F::max_pool2d_with_indices(x, 3, 2, 1);
+    ASSERT_TRUE(indices.defined());
+    const Tensor plain = F::max_pool2d(x, 3, 2, 1);
+    const std::vector<float> a = indexed.to_vector<float>(), b = plain.to_vector<float>();
+    ASSERT_EQ(a.size(), b.size());
+    int nans = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::isnan(a[i])) {
+            EXPECT_TRUE(std::isnan(b[i])) << i;
+            ++nans;
+        } else {
+            EXPECT_EQ(a[i], b[i]) << i;
+        }
+    }
+    EXPECT_GT(nans, 0);
+    // With a gradient to record, the same values and a backward through the indices.
+    Tensor xg = x.clone().requires_grad_();
+    const Tensor y = F::max_pool2d(xg, 3, 2, 1);
+    ASSERT_TRUE(y.grad_fn());
+    y.sum().backward();
+    EXPECT_TRUE(xg.grad().defined());
+}
+
 TEST(MaxPool2d, Gradcheck) {
     for (const PoolCase& c : pool_cases()) {
         Tensor x = leaf64(c.x, 31);

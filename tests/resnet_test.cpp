@@ -190,6 +190,35 @@ TEST(ResNet, WrongInputNamesTheModulePath) {
     EXPECT_THROW_MSG(model.forward(zeros({3, 32, 32})), ShapeError, "ResNet: input must be [N, 3, H, W]");
 }
 
+TEST(ResNet, BlocksFuseBatchNormReluAndTheResidualJoin) {
+    models::BasicBlock block(4, 4, 1, false);
+    block.train();
+    const Tensor x = randn({2, 4, 5, 5}).requires_grad_();
+    const Tensor y = block.forward(x);
+    ASSERT_TRUE(y.grad_fn());
+    EXPECT_STREQ(y.grad_fn()->name(), "AddReluBackward");
+
+    // The same block computed one module at a time: the same values and input gradient.
+    const Tensor x2 = x.detach().clone().requires_grad_();
+    const Tensor h = block.relu(block.bn1(block.conv1(x2)));
+    const Tensor reference = block.relu(add(block.bn2(block.conv2(h)), x2));
+    test::expect_close("block output", y, reference, {.atol = 1e-6, .rtol = 1e-5});
+    y.sum().backward();
+    reference.sum().backward();
+    test::expect_close("input grad", x.grad(), x2.grad(), {.atol = 1e-5, .rtol = 1e-4});
+}
+
+TEST(ResNet, ReplacedActivationIsCalledNotFused) {
+    models::Bottleneck block(8, 2, 1, false, 1, 64);
+    block.replace("relu", nn::LeakyReLU(0.5));
+    block.eval();
+    const Tensor x = randn({1, 8, 3, 3}).requires_grad_();
+    const Tensor y = block.forward(x);
+    ASSERT_TRUE(y.grad_fn());
+    EXPECT_STREQ(y.grad_fn()->name(), "LeakyReluBackward");
+    EXPECT_LT(y.min().item<double>(), 0.0);  // leaky: negative outputs survive
+}
+
 TEST(ResNet, ConfigValidation) {
     EXPECT_THROW_MSG(models::ResNet({.block = models::ResNetBlock::Basic, .layers = {2, 2, 2, 2}, .groups = 32}),
                      ValueError, "groups = 32");

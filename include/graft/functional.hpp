@@ -8,6 +8,7 @@
 
 #include <optional>
 
+#include "graft/functional/add_relu.hpp"
 #include "graft/functional/attention.hpp"
 #include "graft/functional/batch_norm.hpp"
 #include "graft/functional/conv.hpp"

@@ -12,7 +12,8 @@
 //   column buffer (reused from image to image) and, in the backward, its own partial weight
 //   gradient, summed once at the end.
 // In float32 the weights, the A operand of the forward (W) and of the input gradient (Wᵀ), are
-// packed for the micro-kernel once per call and shared by every GEMM (kernels::SgemmPackedA).
+// packed for the micro-kernel once per call and shared by every GEMM (kernels::SgemmPackedA) where
+// several GEMMs per group read them; a batched call in one chunk leaves the packing to its GEMM.
 // Under autocast (graft/autocast.hpp) every GEMM rounds its operands to bf16: no float32 packs,
 // and no Winograd (its products are float32 only).
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
@@ -50,16 +51,17 @@ using int64 = std::int64_t;
 
 /// op(W[g]) for every group g, the A operand that every image's GEMM shares: W[g] [Og, Kg] for
 /// the forward, W[g]ᵀ [Kg, Og] for the input gradient. float32 packs each group once
-/// (kernels::SgemmPackedA) outside autocast; double reads W in place through gemm_scalar.
+/// (kernels::SgemmPackedA) outside autocast when `shared` (more than one GEMM per group will read
+/// it); double, and a W read by one GEMM, go through kernels::gemm, which packs as it goes.
 template <class T>
 class GroupWeights {
 public:
-    GroupWeights(const ConvGeometry& g, const T* w, bool transpose)
+    GroupWeights(const ConvGeometry& g, const T* w, bool transpose, bool shared = true)
         : w_(w), M_(transpose ? g.Kg() : g.Og()), K_(transpose ? g.Og() : g.Kg()), rs_(transpose ? 1 : g.Kg()),
           cs_(transpose ? g.Kg() : 1), group_stride_(g.Og() * g.Kg()) {
         if constexpr (std::is_same_v<T, float>) {
             // Under autocast the GEMM rounds W to bf16 itself: no float32 panels.
-            if (!Autocast::enabled()) {
+            if (shared && !Autocast::enabled()) {
                 packed_.reserve(static_cast<std::size_t>(g.groups));
                 for (int64 grp = 0; grp < g.groups; ++grp)
                     packed_.emplace_back(M_, K_, w + grp * group_stride_, rs_, cs_);
@@ -167,6 +169,22 @@ void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol,
     }
 }
 
+/// Kg below which the weight gradient is computed as dW[g]ᵀ [Kg, Og] (C written column by column):
+/// a Kg narrower than the micro-tile's 32 columns would leave most of each tile idle as the N side
+/// (the first conv of a CNN, 3 channels in: Kg = 27, measured 88 vs 78 GFLOP/s); from there on dW's
+/// own layout wins, its contiguous stores beating the strided ones the more the larger dW is
+/// (measured on one thread: Og 2048, Kg 1024, depth 128 121 vs 43 GFLOP/s; 128 × 64 × 3136 135 vs 122).
+constexpr int64 kTransposedWeightGradMaxKg = 32;
+
+/// dW[g] [Og, Kg] += dY[g] [Og, depth] · col[g]ᵀ (col [Kg, depth]), both with row stride depth.
+template <class T>
+void weight_grad_gemm(int64 Og, int64 Kg, int64 depth, const T* dy, const T* col, T* dw) {
+    if (Kg < kTransposedWeightGradMaxKg && Kg < Og)
+        kernels::gemm<T>(Kg, Og, depth, T(1), col, depth, 1, dy, 1, depth, T(1), dw, 1, Kg);  // dW[g]ᵀ = col · dYᵀ
+    else
+        kernels::gemm<T>(Og, Kg, depth, T(1), dy, depth, 1, col, 1, depth, T(1), dw, Kg, 1);
+}
+
 /// Multiply-adds below which a call stays on one thread (a parallel region costs more than it saves).
 constexpr int64 kParallelMinMacs = 1 << 18;
 
@@ -268,7 +286,9 @@ int batched_copy_threads(const ConvGeometry& g, int64 images) {
 template <class T>
 void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
     const int64 P = g.P(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
-    const GroupWeights<T> weights(g, w, /*transpose=*/false);
+    // One chunk: one GEMM per group, which packs W itself; pre-packed panels (a W-sized buffer,
+    // zero-filled, then packed over) would only add a pass (512→512 3×3 on 4×4 maps: 9.4 MB).
+    const GroupWeights<T> weights(g, w, /*transpose=*/false, /*shared=*/chunk < g.N);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
     detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), out(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
@@ -295,8 +315,8 @@ void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const
 template <class T>
 void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
     const int64 P = g.P(), Og = g.Og(), Kg = g.Kg(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
-    std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
-    if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
+    std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only; packed ahead only for several chunks
+    if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true, /*shared=*/chunk < g.N);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
     detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), dys(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
@@ -313,11 +333,7 @@ void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, cons
             for (int64 grp = 0; grp < g.groups; ++grp) {
                 const T* dyg = dys.data() + grp * Og * ld;
                 const T* colg = col.data() + grp * Kg * ld;
-                T* dwg = dw + grp * Og * Kg;
-                if (Og <= Kg)
-                    kernels::gemm<T>(Og, Kg, ld, T(1), dyg, ld, 1, colg, 1, ld, T(1), dwg, Kg, 1);
-                else
-                    kernels::gemm<T>(Kg, Og, ld, T(1), colg, ld, 1, dyg, 1, ld, T(1), dwg, 1, Kg);  // dW[g]ᵀ
+                weight_grad_gemm<T>(Og, Kg, ld, dyg, colg, dw + grp * Og * Kg);
             }
         }
         if (dx != nullptr) {
@@ -369,7 +385,7 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
 // y[n, g] = W[g] · col[n, g] + b
 //   ⇒ dcol[n, g] = W[g]ᵀ · dy[n, g], dx[n] = col2im(dcol[n])   (only with dx)
 //     dW[g] = Σₙ dy[n, g] · col[n, g]ᵀ                          (only with dw; per-thread partial sums;
-//                                                              as dW[g]ᵀ = Σₙ col · dyᵀ when Kg < Og)
+//                                                              weight_grad_gemm picks the orientation)
 // x is needed for dw only, w for dx only; dx and dw may be null.
 template <class T>
 void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
@@ -405,13 +421,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
             for (int64 grp = 0; grp < g.groups; ++grp) {
                 const T* dyg = dyn + grp * Og * P;
                 const T* colg = col + grp * Kg * P;
-                T* dwg = dwt + grp * Og * Kg;
-                // The GEMM runs faster with the smaller side as its rows (the first conv of a CNN,
-                // 3 channels in: Kg = 27 < Og), so that side decides the orientation.
-                if (Og <= Kg)
-                    kernels::gemm<T>(Og, Kg, P, T(1), dyg, P, 1, colg, 1, P, T(1), dwg, Kg, 1);
-                else
-                    kernels::gemm<T>(Kg, Og, P, T(1), colg, P, 1, dyg, 1, P, T(1), dwg, 1, Kg);  // dW[g]ᵀ = col · dyᵀ
+                weight_grad_gemm<T>(Og, Kg, P, dyg, colg, dwt + grp * Og * Kg);
             }
         }
         if (dx != nullptr) {

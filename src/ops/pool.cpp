@@ -173,7 +173,7 @@ std::pair<T, int64> window_max_with_nan(const T* plane, int64 first, int64 row_s
 }
 
 // out[p, oh, ow] = max over the window of x[p]; idx = h·W + w of the first maximum (the last NaN
-// when there is one, as PyTorch)
+// when there is one, as PyTorch). A null idx skips the positions (no gradient will need them).
 template <class T>
 void max_pool_forward(const PoolPlan& plan, const T* x, T* y, int64* idx) {
     for_each_plane(plan.planes(), plan.work(), [&](int64 p) {
@@ -184,7 +184,7 @@ void max_pool_forward(const PoolPlan& plan, const T* x, T* y, int64* idx) {
         const Span* cols = plan.cols.data();
         const T* plane = x + p * plan.H * W;
         T* yp = y + p * OH * OW;
-        int64* ip = idx + p * OH * OW;
+        int64* ip = idx != nullptr ? idx + p * OH * OW : nullptr;
         for (int64 oh = 0; oh < OH; ++oh) {
             const Span r = rows[oh];
             for (int64 ow = 0; ow < OW; ++ow) {
@@ -200,6 +200,11 @@ void max_pool_forward(const PoolPlan& plan, const T* x, T* y, int64* idx) {
                         best = best > v ? best : v;
                         nan |= v != v;
                     }
+                if (idx == nullptr) {
+                    if (nan) best = window_max_with_nan(plane, first, row_step, col_step, r.count, c.count).first;
+                    yp[oh * OW + ow] = best;
+                    continue;
+                }
                 int64 best_at = -1;  // stays -1 only for a window entirely in the padding (output −∞)
                 for (int64 i = r.count - 1; i >= 0; --i)
                     for (int64 j = c.count - 1; j >= 0; --j) {
@@ -346,17 +351,24 @@ Tensor run_avg_pool(const char* op, const char* node_name, const Tensor& input, 
 
 }  // namespace
 
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 kernel_size, std::optional<Size2> stride,
-                                                  Size2 padding, Size2 dilation, bool ceil_mode) {
+namespace {
+
+/// max_pool2d's output and, with want_indices or a gradient to record, its indices (undefined
+/// otherwise: the general window loop then skips their scan, which is half its work; the 2×2
+/// kernel writes them regardless).
+std::pair<Tensor, Tensor> max_pool2d_impl(const Tensor& input, Size2 kernel_size, std::optional<Size2> stride,
+                                          Size2 padding, Size2 dilation, bool ceil_mode, bool want_indices) {
     GRAFT_PROFILE_SCOPE("max_pool2d");
     if (input.dim() == 3) {
-        auto [y, idx] = max_pool2d_with_indices(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode);
-        return {y.squeeze(0), idx.squeeze(0)};
+        auto [y, idx] = max_pool2d_impl(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
+                                        want_indices);
+        return {y.squeeze(0), idx.defined() ? idx.squeeze(0) : idx};
     }
     check_floating_4d("max_pool2d", input);
     const PoolGeometry g =
         pool_geometry("max_pool2d", input, kernel_size, stride.value_or(kernel_size), padding, dilation, ceil_mode);
-    Tensor indices = empty({g.N, g.C, g.OH, g.OW}, DType::Int64);
+    const bool indexed = want_indices || autograd::any_requires_grad({&input}) || is_max_pool_2x2(g);
+    Tensor indices = indexed ? empty({g.N, g.C, g.OH, g.OW}, DType::Int64) : Tensor();
     Tensor out = detail::dispatch_floating(input.dtype(), "max_pool2d", [&]<class T>() {
         const Tensor xc = input.detach().contiguous();
         Tensor y = empty({g.N, g.C, g.OH, g.OW}, input.dtype());
@@ -364,16 +376,25 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 ker
             kernels::max_pool_2x2<T>(g.planes(), g.H, g.W, g.OH, g.OW, xc.data_ptr<T>(), y.data_ptr<T>(),
                                      indices.data_ptr<int64>());
         else
-            max_pool_forward<T>(window_plan(g), xc.data_ptr<T>(), y.data_ptr<T>(), indices.data_ptr<int64>());
+            max_pool_forward<T>(window_plan(g), xc.data_ptr<T>(), y.data_ptr<T>(),
+                                indexed ? indices.data_ptr<int64>() : nullptr);
         return y;
     });
     if (auto node = autograd::make_node<MaxPool2dBackward>({&input}, out, g)) node->indices = SavedTensor(indices);
     return {out, indices};
 }
 
+}  // namespace
+
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 kernel_size, std::optional<Size2> stride,
+                                                  Size2 padding, Size2 dilation, bool ceil_mode) {
+    return max_pool2d_impl(input, kernel_size, stride, padding, dilation, ceil_mode, /*want_indices=*/true);
+}
+
+// Without a gradient to record (a frozen stem, inference) the indices are not computed.
 Tensor max_pool2d(const Tensor& input, Size2 kernel_size, std::optional<Size2> stride, Size2 padding, Size2 dilation,
                   bool ceil_mode) {
-    return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode).first;
+    return max_pool2d_impl(input, kernel_size, stride, padding, dilation, ceil_mode, /*want_indices=*/false).first;
 }
 
 Tensor avg_pool2d(const Tensor& input, Size2 kernel_size, std::optional<Size2> stride, Size2 padding, bool ceil_mode,
