@@ -31,7 +31,9 @@
 // it and prints a `plan` line: the estimated step time and peak memory next to the measured median
 // and peak resident memory. The peak is measured per workload (the kernel's high-water mark is
 // reset before it, /proc/self/clear_refs), and compared with the resident memory before the model
-// existed plus the planner's total. Run one workload per process (--filter) for clean figures.
+// existed plus the planner's total; and the planner's total against the most graft itself held at
+// once (graft::allocated_memory(): tensors and kernel scratch, without the buffers the memory
+// cache keeps for reuse). Run one workload per process (--filter) for clean figures.
 // With one thread (--threads 1) both the calibration and the step are timed in CPU time.
 #include <sys/resource.h>
 #include <time.h>
@@ -273,17 +275,22 @@ int main(int argc, char** argv) {
         release_cached_memory();
         const double before_model_mb = status_kb("VmRSS") / 1024.0 - model_bytes(model) / (1024.0 * 1024.0);
         reset_peak_rss();
+        reset_peak_allocated_memory();
         const Timing t = run_step(name, fn);
+        const double held_peak_mb = static_cast<double>(allocated_memory().peak_bytes) / (1024.0 * 1024.0);
         const double ms = cpu ? t.cpu_ms : t.wall_ms;
         const double peak_mb = status_kb("VmHWM") / 1024.0;
         const double est_peak_mb = before_model_mb + static_cast<double>(est.memory.total()) / (1024.0 * 1024.0);
+        const double est_held_mb = static_cast<double>(est.memory.total()) / (1024.0 * 1024.0);
         std::printf("plan %s  est %.1f ms  measured %.1f ms %s  (%+.0f%%)  est_peak %.0f MB  measured_peak %.0f MB  (%+.0f%%)"
-                    "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f MB, gemm %.2f GFLOP, attn %.2f GFLOP,"
-                    " other %.3f GB, %lld ops]\n",
+                    "  est_held %.0f MB  held_peak %.0f MB  (%+.0f%%)"
+                    "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f transient %.1f MB, gemm %.2f GFLOP, attn %.2f GFLOP,"
+                    " conv %.2f GFLOP in %.1f ms, other %.3f GB, %lld ops]\n",
                     name.c_str(), est.step_ms, ms, cpu ? "CPU" : "wall", 100.0 * (est.step_ms / ms - 1), est_peak_mb, peak_mb,
-                    100.0 * (est_peak_mb / peak_mb - 1), est.memory.parameters / 1e6, est.memory.gradients / 1e6,
-                    est.memory.optimizer_state / 1e6, est.memory.saved_activations / 1e6, est.memory.workspace / 1e6,
-                    est.work.gemm_gflop, est.work.attention_gflop, est.work.other_gb + est.work.optimizer_gb,
+                    100.0 * (est_peak_mb / peak_mb - 1), est_held_mb, held_peak_mb, 100.0 * (est_held_mb / held_peak_mb - 1),
+                    est.memory.parameters / 1e6, est.memory.gradients / 1e6, est.memory.optimizer_state / 1e6,
+                    est.memory.saved_activations / 1e6, est.memory.workspace / 1e6, est.memory.forward_transients / 1e6, est.work.gemm_gflop,
+                    est.work.attention_gflop, est.work.conv_gflop, est.work.conv_ms, est.work.other_gb + est.work.optimizer_gb,
                     static_cast<long long>(est.work.ops));
         std::fflush(stdout);
     };

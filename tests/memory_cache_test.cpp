@@ -111,3 +111,23 @@ TEST_F(MemoryCache, ThreadsAllocateAndFreeConcurrently) {
     for (auto& th : threads) th.join();
     for (int t = 0; t < 4; ++t) EXPECT_EQ(sums[static_cast<std::size_t>(t)], 50.0 * (t + 1));
 }
+
+TEST(AllocatedMemory, CountsWhatTensorsHoldAndItsPeak) {
+    const std::size_t base = allocated_memory().in_use_bytes;
+    reset_peak_allocated_memory();
+    EXPECT_EQ(allocated_memory().peak_bytes, base);
+    {
+        Tensor big = empty({512, 512});  // 1 MiB: a cached size class
+        Tensor small = empty({10});      // below the cache: straight from malloc, counted too
+        EXPECT_GE(allocated_memory().in_use_bytes, base + (std::size_t{1} << 20) + 40);
+        {
+            Tensor more = empty({256, 512});
+            EXPECT_GE(allocated_memory().peak_bytes, base + (std::size_t{3} << 19));
+        }
+    }
+    // Everything given back (a cached buffer is not held); the peak stays until reset.
+    EXPECT_EQ(allocated_memory().in_use_bytes, base);
+    EXPECT_GE(allocated_memory().peak_bytes, base + (std::size_t{3} << 19));
+    reset_peak_allocated_memory();
+    EXPECT_EQ(allocated_memory().peak_bytes, base);
+}

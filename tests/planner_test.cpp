@@ -176,3 +176,25 @@ TEST(Planner, TableHasARowPerPlan) {
 }
 
 }  // namespace
+
+TEST(Planner, ConvolutionsAreTimedPerShapeAndFollowTheNeededGradients) {
+    // A stem convolution and a head: each conv shape is run and timed on this machine.
+    nn::Sequential net{nn::Conv2d(3, 8, 3, {.stride = 2, .padding = 1}), nn::ReLU(), nn::Conv2d(8, 8, 3, {.padding = 1}),
+                       nn::AdaptiveAvgPool2d(1), nn::Flatten(), nn::Linear(8, 4)};
+    Generator g(5);
+    const Tensor x = randn({2, 3, 12, 12}, DType::Float32, &g), y = randint(0, 4, {2}, DType::Int64, &g);
+    const train::ExampleLoss loss = [x, y](nn::Module& m) { return nn::functional::cross_entropy(m.forward(x), y); };
+    const auto full = train::plan_step(net, loss, {}, fixed_throughput());
+    const auto head = train::plan_step(net, loss, {.freeze = {"0.*", "2.*"}}, fixed_throughput());
+    // FLOP: conv 1 is [2,8,6,6] from 3·3·3 per output, conv 2 [2,8,6,6] from 8·3·3.
+    const double c1 = 2.0 * 2 * 8 * 6 * 6 * 27, c2 = 2.0 * 2 * 8 * 6 * 6 * 72;
+    // Full: both forwards, conv 1's weight gradient (its input needs none), conv 2's two.
+    EXPECT_DOUBLE_EQ(full.work.conv_gflop * 1e9, c1 + c2 + c1 + 2 * c2);
+    // Frozen convolutions: their forwards only, and no conv FLOP in the GEMM count.
+    EXPECT_DOUBLE_EQ(head.work.conv_gflop * 1e9, c1 + c2);
+    EXPECT_DOUBLE_EQ(head.work.gemm_gflop * 1e9, 2.0 * 2 * 8 * 4 * 2);  // the head's forward and weight gradient
+    EXPECT_GT(head.work.conv_ms, 0.0);
+    EXPECT_GT(full.work.conv_ms, head.work.conv_ms) << "the backward convolutions take time too";
+    EXPECT_GE(full.step_ms, full.work.conv_ms);
+}
+

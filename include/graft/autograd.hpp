@@ -98,6 +98,11 @@ public:
     /// Drops saved tensors once the graph has been used (retain_graph=false).
     virtual void release_saved() {}
 
+    /// The op's integer arguments other than its tensors, for tools that re-run or price an op from
+    /// its node (train::plan_step times each convolution shape): a convolution's {stride_h,
+    /// stride_w, pad_h, pad_w, dilation_h, dilation_w, groups}. Empty for ops that need none.
+    virtual std::vector<std::int64_t> attributes() const { return {}; }
+
     /// Whether input i leads to anything that needs a gradient.
     bool needs_input_grad(std::size_t i) const { return i < next.size() && next[i] != nullptr; }
 

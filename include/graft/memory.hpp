@@ -3,6 +3,8 @@
 //   graft::release_cached_memory();                  // hand every cached buffer back to the OS
 //   graft::set_memory_cache_limit(256 << 20);         // or GRAFT_MEMORY_CACHE_MB=256; 0 turns it off
 //   auto s = graft::memory_cache_stats();             // s.cached_bytes, s.hits, s.misses
+//   graft::reset_peak_allocated_memory();             // then run a step …
+//   auto a = graft::allocated_memory();               // a.in_use_bytes, a.peak_bytes
 //
 // A training step allocates the same activation and gradient buffers every step. Fresh large
 // allocations come from the kernel (mmap), which maps and zeroes every page again on first touch
@@ -38,5 +40,19 @@ void set_memory_cache_limit(std::size_t bytes);
 
 /// Frees every cached buffer (tensors in use are untouched).
 void release_cached_memory();
+
+/// Bytes of tensor storage and kernel scratch buffers graft holds: handed out and not yet given
+/// back (buffers waiting in the cache are not counted; they show in memory_cache_stats()).
+struct AllocatedMemory {
+    std::size_t in_use_bytes = 0;  ///< held now
+    std::size_t peak_bytes = 0;    ///< the most held at once since start or the last reset
+};
+
+/// The allocation counters now (process-wide; sizes as allocated: rounded up to the 64-byte
+/// alignment and, from 128 KiB, to the cache's size class).
+AllocatedMemory allocated_memory();
+
+/// Starts a new high-water mark at what is held now.
+void reset_peak_allocated_memory();
 
 }  // namespace graft

@@ -2,6 +2,7 @@
 #include "core/buffer_cache.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +40,18 @@ namespace {
 /// mapping pages).
 constexpr std::size_t kMinCached = std::size_t{128} << 10;
 constexpr std::size_t kDefaultLimit = std::size_t{1024} << 20;
+
+/// Bytes handed out by buffer_acquire and not yet released, and their high-water mark
+/// (graft::allocated_memory).
+std::atomic<std::size_t> g_in_use{0};
+std::atomic<std::size_t> g_peak{0};
+
+void count_acquired(std::size_t nbytes) noexcept {
+    const std::size_t now = g_in_use.fetch_add(nbytes, std::memory_order_relaxed) + nbytes;
+    std::size_t peak = g_peak.load(std::memory_order_relaxed);
+    while (now > peak && !g_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+}
 
 /// n rounded up to a multiple of an eighth of its leading power of two (at least a page): at
 /// most 12.5 % larger, and the few sizes a training loop uses map to few classes.
@@ -184,7 +197,11 @@ void* buffer_acquire(std::size_t& nbytes) {
     check_request(nbytes);
     nbytes = (nbytes + Storage::kAlignment - 1) / Storage::kAlignment * Storage::kAlignment;
     if (nbytes == 0) nbytes = Storage::kAlignment;
-    if (nbytes < kMinCached) return system_alloc(nbytes);
+    if (nbytes < kMinCached) {
+        void* p = system_alloc(nbytes);
+        count_acquired(nbytes);
+        return p;
+    }
     nbytes = size_class(nbytes);
     Cache& c = cache();
     {
@@ -194,16 +211,20 @@ void* buffer_acquire(std::size_t& nbytes) {
         if (void* p = c.take(nbytes)) {
             ++c.hits;
             GRAFT_UNPOISON(p, nbytes);
+            count_acquired(nbytes);
             return p;
         }
         ++c.misses;
         c.drop_stale();
     }
-    return system_alloc(nbytes);
+    void* p = system_alloc(nbytes);
+    count_acquired(nbytes);
+    return p;
 }
 
 void buffer_release(void* p, std::size_t nbytes) noexcept {
     if (p == nullptr) return;
+    g_in_use.fetch_sub(nbytes, std::memory_order_relaxed);
     if (nbytes >= kMinCached) {
         Cache& c = cache();
         std::lock_guard<std::mutex> lock(c.mutex);
@@ -251,5 +272,11 @@ void release_cached_memory() {
     std::lock_guard<std::mutex> lock(c.mutex);
     c.trim(0);
 }
+
+AllocatedMemory allocated_memory() {
+    return {g_in_use.load(std::memory_order_relaxed), g_peak.load(std::memory_order_relaxed)};
+}
+
+void reset_peak_allocated_memory() { g_peak.store(g_in_use.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
 }  // namespace graft

@@ -442,6 +442,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
 struct Conv2dBackward final : Node {
     explicit Conv2dBackward(const ConvGeometry& geometry) : g(geometry) {}
     const char* name() const override { return "Conv2dBackward"; }
+    std::vector<std::int64_t> attributes() const override { return {g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups}; }
     std::vector<Tensor> apply(const Tensor& grad) override {
         std::vector<Tensor> grads(3);
         const Tensor dy = grad.contiguous();

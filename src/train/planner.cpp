@@ -5,13 +5,16 @@
 #include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 
@@ -19,6 +22,8 @@
 #include "graft/autograd/saved_memory.hpp"
 #include "graft/error.hpp"
 #include "graft/functional/attention.hpp"
+#include "graft/functional/conv.hpp"
+#include "graft/memory.hpp"
 #include "graft/models/gradient_checkpointing.hpp"
 #include "graft/ops.hpp"
 #include "graft/random.hpp"
@@ -55,8 +60,23 @@ double numel(const Shape& s) {
     return std::accumulate(s.begin(), s.end(), 1.0, [](double a, std::int64_t b) { return a * static_cast<double>(b); });
 }
 
+/// One convolution of the graph: what it takes to run it again (shapes, arguments, dtype and the
+/// autocast it ran under) and which of input, weight and bias its backward needs.
+struct ConvCall {
+    Shape input, weight;
+    bool bias = false;
+    std::vector<std::int64_t> attributes;  // Node::attributes(): stride, padding, dilation, groups
+    DType dtype = DType::Float32, autocast = DType::Float32;
+    std::array<bool, 3> needs{};
+    double flop = 0;  // forward multiply-adds × 2
+
+    /// What its forward's cost depends on (its backward's adds `needs`).
+    auto forward_key() const { return std::tie(input, weight, bias, attributes, dtype, autocast); }
+};
+
 /// The work one recorded graph stands for: its ops' forward, and the backward the plan needs.
 struct GraphWork {
+    std::vector<ConvCall> convs;        // timed per shape (ConvTimer), not priced by FLOP
     double gemm_fwd = 0, gemm_bwd = 0;  // FLOP
     double attn_fwd = 0, attn_bwd = 0;  // FLOP
     double bytes_fwd = 0, bytes_bwd = 0;
@@ -104,10 +124,16 @@ void count_node(Node& n, GraphWork& w) {
     } else if (name == "MatmulBackward" && inputs >= 2 && !n.input_shapes[0].empty()) {
         const double k = static_cast<double>(n.input_shapes[0].back());
         gemm(2.0 * numel(n.output_shape) * k);
-    } else if (name == "Conv2dBackward" && inputs >= 2 && n.input_shapes[1].size() == 4 &&
-               n.input_shapes[1][1] > 1) {
-        const Shape& wshape = n.input_shapes[1];
-        gemm(2.0 * numel(n.output_shape) * numel(wshape) / static_cast<double>(wshape[0]));
+    } else if (name == "Conv2dBackward" && inputs >= 2 && n.input_shapes[1].size() == 4 && n.attributes().size() == 7) {
+        ConvCall c{.input = n.input_shapes[0],
+                   .weight = n.input_shapes[1],
+                   .bias = inputs > 2 && !n.input_shapes[2].empty(),
+                   .attributes = n.attributes(),
+                   .dtype = n.input_dtypes[0],
+                   .autocast = n.autocast_dtype};
+        for (std::size_t i = 0; i < std::min<std::size_t>(inputs, 3); ++i) c.needs[i] = n.needs_input_grad(i);
+        c.flop = 2.0 * numel(n.output_shape) * numel(c.weight) / static_cast<double>(c.weight[0]);
+        w.convs.push_back(std::move(c));
     } else if (name == "ScaledDotProductAttentionBackward" && inputs >= 3 && n.input_shapes[0].size() >= 2) {
         const Shape &q = n.input_shapes[0], &k = n.input_shapes[1], &v = n.input_shapes[2];
         const double rows = numel(q) / static_cast<double>(q.back());
@@ -146,6 +172,7 @@ GraphWork graph_work(const Tensor& loss) {
 struct Trace {
     GraphWork work;
     double saved_bytes = 0;
+    double forward_transient_bytes = 0;  // held at the forward's peak and let go of before its end
 };
 
 Trace trace(nn::Module& model, const ExampleLoss& loss_fn) {
@@ -154,7 +181,10 @@ Trace trace(nn::Module& model, const ExampleLoss& loss_fn) {
     const std::size_t before = autograd::saved_tensor_bytes();
     Trace t;
     {
+        reset_peak_allocated_memory();
         const Tensor loss = loss_fn(model);
+        const AllocatedMemory held = allocated_memory();
+        t.forward_transient_bytes = static_cast<double>(held.peak_bytes - held.in_use_bytes);
         if (!loss.defined() || loss.numel() != 1)
             throw ValueError("plan_step: the example loss must be a one-element tensor" +
                              (loss.defined() ? ", got shape " + shape_str(loss.shape()) : std::string()));
@@ -232,6 +262,96 @@ std::pair<double, double> optimizer_bytes(OptimizerKind kind) {
     return {0, 0};
 }
 
+/// The measured cost of one convolution shape: forward and (with what it needs) backward seconds,
+/// and the scratch its kernels held beyond its inputs, output and gradients.
+struct ConvCost {
+    double forward_s = 0, backward_s = 0;
+    double scratch_bytes = 0;
+};
+
+/// Times convolutions by shape on this machine, once per distinct shape: their speed depends on
+/// the shape far more than a FLOP rate can say (maps of 2×2 to 112×112, 1×1 to 7×7 kernels,
+/// depthwise), and the kernel each shape takes (im2col, batched over N·H·W, Winograd, direct
+/// depthwise) is graft's own choice.
+class ConvTimer {
+public:
+    explicit ConvTimer(TimeBase base) : base_(base) {}
+
+    double forward_s(const ConvCall& c) { return cost(c, false).forward_s; }
+    double backward_s(const ConvCall& c) { return cost(c, true).backward_s; }
+    /// The most scratch any convolution measured so far held.
+    double scratch_bytes() const { return scratch_; }
+
+private:
+    using Key = std::tuple<Shape, Shape, bool, std::vector<std::int64_t>, DType, DType, std::array<bool, 3>>;
+
+    const ConvCost& cost(const ConvCall& c, bool backward) {
+        const std::array<bool, 3> needs = backward ? c.needs : std::array<bool, 3>{};
+        const Key key = std::tuple_cat(c.forward_key(), std::make_tuple(needs));
+        auto it = cache_.find(key);
+        if (it == cache_.end()) it = cache_.emplace(key, measure(c, needs)).first;
+        scratch_ = std::max(scratch_, it->second.scratch_bytes);
+        return it->second;
+    }
+
+    ConvCost measure(const ConvCall& c, const std::array<bool, 3>& needs) const {
+        Generator g(17);
+        const DType dt = c.dtype;
+        const Tensor x0 = randn(c.input, dt, &g), w0 = mul(randn(c.weight, dt, &g), 0.1);
+        const Tensor b0 = c.bias ? zeros({c.weight[0]}, dt) : Tensor();
+        const std::vector<std::int64_t>& a = c.attributes;
+        const AutocastGuard autocast(c.autocast);
+        const bool any = needs[0] || needs[1] || (c.bias && needs[2]);
+        const EnableGradGuard grad_mode;
+        ConvCost cost;
+        // Fresh leaves per run, so that no run adds into the gradient of the one before.
+        Tensor x, w, b;
+        auto leaves = [&] {
+            x = x0.detach().requires_grad_(needs[0]);
+            w = w0.detach().requires_grad_(needs[1]);
+            b = c.bias ? b0.detach().requires_grad_(needs[2]) : Tensor();
+        };
+        auto run = [&] { return nn::functional::conv2d(x, w, b, nn::Size2(a[0], a[1]), nn::Size2(a[2], a[3]), nn::Size2(a[4], a[5]), a[6]); };
+        auto held = [](const Tensor& t) { return t.defined() ? static_cast<double>(t.storage()->nbytes()) : 0.0; };
+        leaves();
+        const double base = static_cast<double>(allocated_memory().in_use_bytes);
+        reset_peak_allocated_memory();
+        Tensor y = run();
+        double scratch = static_cast<double>(allocated_memory().peak_bytes) - base - held(y);
+        if (!any) {
+            cost.forward_s = median_seconds(base_, [&] { (void)run(); }, 1, 3);
+        } else {
+            const Tensor gy = randn(y.shape(), dt, &g);
+            reset_peak_allocated_memory();
+            const double before = static_cast<double>(allocated_memory().in_use_bytes);
+            y.backward(gy);
+            scratch = std::max(scratch, static_cast<double>(allocated_memory().peak_bytes) - before -
+                                            held(x.grad()) - held(w.grad()) - held(b.defined() ? b.grad() : Tensor()));
+            std::vector<double> fwd, bwd;
+            for (int rep = 0; rep < 3; ++rep) {
+                leaves();
+                const double t0 = now_seconds(base_);
+                y = run();
+                const double t1 = now_seconds(base_);
+                y.backward(gy);
+                const double t2 = now_seconds(base_);
+                fwd.push_back(t1 - t0);
+                bwd.push_back(t2 - t1);
+            }
+            std::sort(fwd.begin(), fwd.end());
+            std::sort(bwd.begin(), bwd.end());
+            cost.forward_s = fwd[1];
+            cost.backward_s = bwd[1];
+        }
+        cost.scratch_bytes = std::max(0.0, scratch);
+        return cost;
+    }
+
+    TimeBase base_;
+    std::map<Key, ConvCost> cache_;
+    double scratch_ = 0;
+};
+
 }  // namespace
 
 Throughput Throughput::measure(TimeBase time_base) {
@@ -239,6 +359,7 @@ Throughput Throughput::measure(TimeBase time_base) {
     const Generator::State rng = default_generator().state();
     Generator g(1);
     Throughput t;
+    t.time_base = time_base;
     {
         const Tensor a = randn({2048, 256}, DType::Float32, &g), b = randn({256, 1024}, DType::Float32, &g);
         const double s = median_seconds(time_base, [&] { (void)matmul(a, b); }, 2, 7);
@@ -335,9 +456,25 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     const GraphWork& b = planned.work;
     double gemm = f.gemm_fwd + b.gemm_bwd, attn = f.attn_fwd + b.attn_bwd, bytes = f.bytes_fwd + b.bytes_bwd;
     std::int64_t ops = f.nodes + b.nodes;
+    // Convolutions: each shape timed, its forward as every op runs it, its backward as planned.
+    ConvTimer conv_timer(throughput.time_base);
+    double conv_s = 0, conv_flop = 0;
+    auto forward_convs = [&](const GraphWork& w) {
+        double s = 0;
+        for (const ConvCall& c : w.convs) s += conv_timer.forward_s(c);
+        return s;
+    };
+    conv_s += forward_convs(f);
+    for (const ConvCall& c : f.convs) conv_flop += c.flop;
+    for (const ConvCall& c : b.convs)
+        if (c.needs[0] || c.needs[1] || (c.bias && c.needs[2])) {
+            conv_s += conv_timer.backward_s(c);
+            conv_flop += c.flop * ((c.needs[0] ? 1 : 0) + (c.needs[1] ? 1 : 0));
+        }
     double recompute_activations = 0;
     if (plan.gradient_checkpointing) {
         const GraphWork& c = checkpointed.work;
+        conv_s += std::max(0.0, forward_convs(b) - forward_convs(c));
         gemm += std::max(0.0, b.gemm_fwd - c.gemm_fwd);
         attn += std::max(0.0, b.attn_fwd - c.attn_fwd);
         bytes += std::max(0.0, b.bytes_fwd - c.bytes_fwd);
@@ -347,11 +484,14 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
             recompute_activations = std::max(0.0, planned.saved_bytes - checkpointed.saved_bytes) / static_cast<double>(c.checkpoints);
     }
     est.memory.saved_activations = static_cast<std::size_t>(kept.saved_bytes * scale);
-    est.memory.workspace = static_cast<std::size_t>((b.largest_gradients + recompute_activations) * scale);
+    est.memory.forward_transients = static_cast<std::size_t>(kept.forward_transient_bytes * scale);
+    est.memory.workspace = static_cast<std::size_t>((b.largest_gradients + recompute_activations + conv_timer.scratch_bytes()) * scale);
 
     const double trainable = static_cast<double>(est.trainable_parameters);
     est.work.gemm_gflop = gemm * scale / 1e9;
     est.work.attention_gflop = attn * scale / 1e9;
+    est.work.conv_gflop = conv_flop * scale / 1e9;
+    est.work.conv_ms = conv_s * scale * 1e3;
     est.work.other_gb = bytes * scale / 1e9;
     est.work.optimizer_gb = trainable * (step_bytes_per_value + 4) / 1e9;  // + zero_grad's write
     est.work.ops = ops;
@@ -359,22 +499,22 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     const double gemm_rate = throughput.gemm_gflops * (plan.bf16 ? plan.bf16_gemm_speedup : 1.0);
     est.step_ms = 1e3 * (est.work.gemm_gflop / gemm_rate + est.work.attention_gflop / throughput.attention_gflops +
                          (est.work.other_gb + est.work.optimizer_gb) / throughput.bandwidth_gbps) +
-                  1e-3 * throughput.op_overhead_us * static_cast<double>(ops);
+                  est.work.conv_ms + 1e-3 * throughput.op_overhead_us * static_cast<double>(ops);
     return est;
 }
 
 std::string plan_table(const std::vector<PlanEstimate>& estimates) {
     std::string out;
     char line[256];
-    std::snprintf(line, sizeof line, "%-22s %12s %9s %9s %9s %9s %9s %9s %9s\n", "plan", "trainable", "params", "grads",
-                  "optim", "saved", "workspace", "total MB", "step ms");
+    std::snprintf(line, sizeof line, "%-22s %12s %9s %9s %9s %9s %9s %9s %9s %9s\n", "plan", "trainable", "params",
+                  "grads", "optim", "saved", "workspace", "transient", "total MB", "step ms");
     out += line;
     auto mb = [](std::size_t b) { return static_cast<double>(b) / 1e6; };
     for (const PlanEstimate& e : estimates) {
-        std::snprintf(line, sizeof line, "%-22s %12lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", e.label.c_str(),
-                      static_cast<long long>(e.trainable_parameters), mb(e.memory.parameters), mb(e.memory.gradients),
-                      mb(e.memory.optimizer_state), mb(e.memory.saved_activations), mb(e.memory.workspace),
-                      mb(e.memory.total()), e.step_ms);
+        std::snprintf(line, sizeof line, "%-22s %12lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n",
+                      e.label.c_str(), static_cast<long long>(e.trainable_parameters), mb(e.memory.parameters),
+                      mb(e.memory.gradients), mb(e.memory.optimizer_state), mb(e.memory.saved_activations),
+                      mb(e.memory.workspace), mb(e.memory.forward_transients), mb(e.memory.total()), e.step_ms);
         out += line;
     }
     return out;

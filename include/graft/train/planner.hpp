@@ -49,6 +49,8 @@ struct Throughput {
     double attention_gflops = 0;  ///< scaled_dot_product_attention of a transformer-sized batch
     double bandwidth_gbps = 0;    ///< a large elementwise op: bytes read and written per second
     double op_overhead_us = 0;    ///< one tiny op or backward node (dispatch, allocation, recording)
+    /// The clock the calibration used; plan_step times convolution shapes on the same one.
+    TimeBase time_base = TimeBase::Wall;
     /// Runs the calibration (about a second; the thread count in force is the one measured): the
     /// median of several runs of each kernel.
     static Throughput measure(TimeBase time_base = TimeBase::Wall);
@@ -84,14 +86,21 @@ struct MemoryEstimate {
     std::size_t gradients = 0;          ///< one float32 .grad per trainable parameter
     std::size_t optimizer_state = 0;    ///< e.g. AdamW's two moments per trainable parameter
     std::size_t saved_activations = 0;  ///< what the graph keeps from forward to backward
-    std::size_t workspace = 0;          ///< gradients in flight during the backward
-    std::size_t total() const { return parameters + gradients + optimizer_state + saved_activations + workspace; }
+    std::size_t workspace = 0;          ///< gradients in flight during the backward, convolution scratch
+    /// Buffers the forward let go of before its end (a frozen prefix's activations, temporaries):
+    /// the memory cache keeps them for reuse, so the process holds them too.
+    std::size_t forward_transients = 0;
+    std::size_t total() const {
+        return parameters + gradients + optimizer_state + saved_activations + workspace + forward_transients;
+    }
 };
 
 /// The work of one step, as counted from the graph (at the planned batch).
 struct StepWork {
     double gemm_gflop = 0;       ///< forward + backward (+ recomputation) GEMM GFLOP
     double attention_gflop = 0;  ///< scaled_dot_product_attention, forward + backward
+    double conv_gflop = 0;       ///< conv2d, forward + the planned backward (+ recomputation)
+    double conv_ms = 0;          ///< the same convolutions, each shape timed on this machine
     double other_gb = 0;         ///< bytes moved by the other ops, forward + backward
     double optimizer_gb = 0;     ///< bytes the optimizer step and zero_grad move
     std::int64_t ops = 0;        ///< forward ops + backward nodes run
