@@ -78,7 +78,7 @@ TEST(Bf16Frozen, LargeLinearUnderAutocastMatchesTheRoundedTwin) {
 }
 
 TEST(Bf16Frozen, LongInnerDimensionRunsInBlocks) {
-    // K above the product's 4096-value block, forward (Linear: x·wᵀ) and input gradient (Conv1D:
+    // K above the product's 1024-value block, forward (Linear: x·wᵀ) and input gradient (Conv1D:
     // dy·wᵀ with K = 4100 outputs); N above the 256 columns widened at a time without autocast.
     manual_seed(13);
     nn::Linear fc(4100, 5);

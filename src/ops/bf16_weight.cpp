@@ -18,7 +18,7 @@ namespace {
 
 /// Values of k per GEMM call on a bf16 weight (even: a block of a bf16 operand whose k is
 /// contiguous stays in pairs); and, without autocast, columns of B widened at a time.
-constexpr std::int64_t kKBlock = 4096;
+constexpr std::int64_t kKBlock = 1024;
 constexpr std::int64_t kNBlock = 256;
 
 }  // namespace
