@@ -8,9 +8,11 @@
 // Such a weight never requires grad (bf16 tensors cannot), so its ops compute no weight gradient;
 // the input gradient multiplies by the same bf16 weight. Under autocast (graft/autocast.hpp) the
 // bf16 GEMM reads the weight's bits in place (kernels/gemm/bf16_gemm.hpp; x is rounded to bf16 as
-// any autocast operand is). Without autocast the weight is widened to a float32 copy for that one
-// product (exact: every bf16 value is a float32) and the float32 GEMM multiplies x unrounded, so
-// the result is the float32 model's with its weights rounded to bf16.
+// any autocast operand is). Without autocast blocks of the weight are widened to float32 (exact:
+// every bf16 value is a float32) and the float32 GEMM multiplies x unrounded, so the result is the
+// float32 model's with its weights rounded to bf16, up to summation order. The inner dimension
+// runs in blocks, so the conversions of one call stay a few MB (a vocabulary-sized head's input
+// gradient has K = vocabulary).
 #pragma once
 
 #include "graft/tensor.hpp"
