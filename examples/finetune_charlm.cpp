@@ -178,6 +178,8 @@ int run(const Args& a) {
 
     fs::create_directories(a.out);
     io::save_lora_adapter(a.out / "lora_adapter.safetensors", model, lora);
+    // Full precision, for comparing runs (the --bf16 study of docs/mixed-precision.md).
+    std::printf("final validation loss %.6f (LoRA phase in %s)\n", dst_after, a.bf16 ? "bf16" : "float32");
     std::printf("\nvalidation loss on %s: %.3f before LoRA, %.3f after (%+.3f)\n", a.finetune_text.filename().c_str(),
                 dst_before, dst_after, dst_after - dst_before);
     const std::int64_t base_params = total - trainable;  // every parameter LoRA did not add
