@@ -10,6 +10,7 @@
 //   build/bench/bench_workloads --filter gpt --profile 5   # + where each step's time goes
 //   build/bench/bench_workloads --filter gpt_full --checkpoint   # the GPT's blocks checkpointed
 //   build/bench/bench_workloads --filter gpt_full --bf16   # under bf16 autocast
+//   build/bench/bench_workloads --filter real_llama_lora --bf16 --bf16-frozen   # + the frozen base in bf16
 //
 // --profile N runs N more steps of each training workload under graft::profiler and prints the
 // step's wall and CPU time (on a shared machine the CPU time of a one-thread run is the steadier
@@ -26,6 +27,10 @@
 // --checkpoint runs the GPT workloads with every block checkpointed (autograd::checkpoint), named
 // with a `_ckpt` suffix. Each GPT workload also prints `saved_activations  X MB`: what one step's
 // graph holds for its backward between forward and backward, parameters excluded.
+//
+// --bf16-frozen stores the frozen weights of the LoRA and last-block workloads (real_llama_lora_step,
+// gpt_last_block_step) in bf16 once the model is built and frozen:
+// model.to(DType::BFloat16, {.frozen_only = true}) (docs/mixed-precision.md).
 //
 // --plan runs the dry-run planner (graft/train/planner.hpp) on each training workload before timing
 // it and prints a `plan` line: the estimated step time and peak memory next to the measured median
@@ -67,6 +72,7 @@ struct Options {
     bool checkpoint = false;  // the GPT's blocks through autograd::checkpoint
     bool plan = false;        // the planner's estimate next to each training workload's figures
     bool bf16 = false;  // every workload under AutocastGuard(DType::BFloat16)
+    bool bf16_frozen = false;  // frozen weights of the partly frozen workloads stored in bf16
 };
 
 /// A field of /proc/self/status in kB ("VmRSS", "VmHWM"); 0 when it cannot be read.
@@ -204,9 +210,10 @@ std::size_t saved_activation_bytes(nn::Module& model, const Tensor& x, const Ten
 
 void usage(const char* argv0) {
     std::printf("usage: %s [--threads N] [--filter SUBSTRING] [--reps N] [--warmup N] [--profile STEPS] "
-                "[--checkpoint] [--plan] [--bf16]\n"
+                "[--checkpoint] [--plan] [--bf16] [--bf16-frozen]\n"
                 "Times the reference workloads of docs/performance.md; one line each: name  median_ms.\n"
-                "--bf16 runs them under AutocastGuard(DType::BFloat16) (docs/mixed-precision.md).\n",
+                "--bf16 runs them under AutocastGuard(DType::BFloat16) (docs/mixed-precision.md).\n"
+                "--bf16-frozen stores the frozen weights of real_llama_lora_step and gpt_last_block_step in bf16.\n",
                 argv0);
 }
 
@@ -234,6 +241,7 @@ int main(int argc, char** argv) {
         else if (k == "--checkpoint") o.checkpoint = true;
         else if (k == "--plan") o.plan = true;
         else if (k == "--bf16") o.bf16 = true;
+        else if (k == "--bf16-frozen") o.bf16_frozen = true;
         else {
             std::fprintf(stderr, "bench_workloads: unknown option %s (see --help)\n", k.c_str());
             return 2;
@@ -242,7 +250,12 @@ int main(int argc, char** argv) {
     if (o.threads > 0) set_num_threads(o.threads);
     // The workloads run on this thread: one guard covers every step, forward and backward.
     const AutocastGuard autocast(o.bf16 ? DType::BFloat16 : DType::Float32);
-    std::printf("graft threads=%d isa=%s autocast=%s\n", get_num_threads(), active_isa(), dtype_name(Autocast::dtype()));
+    std::printf("graft threads=%d isa=%s autocast=%s frozen_weights=%s\n", get_num_threads(), active_isa(),
+                dtype_name(Autocast::dtype()), o.bf16_frozen ? "bfloat16" : "float32");
+    // The frozen weights of a partly frozen model in bf16 under --bf16-frozen.
+    auto store_frozen = [&](nn::Module& m) {
+        if (o.bf16_frozen) m.to(DType::BFloat16, {.frozen_only = true});
+    };
     auto want = [&](const std::string& name) { return o.filter.empty() || name.find(o.filter) != std::string::npos; };
     auto want_any = [&](std::initializer_list<const char*> names) {
         return std::any_of(names.begin(), names.end(), [&](const char* n) { return want(n); });
@@ -348,6 +361,7 @@ int main(int argc, char** argv) {
         if (want("gpt_full_step")) gpt_step("gpt_full_step");
         gpt.freeze();
         gpt.unfreeze("blocks.3.*").unfreeze("lnf.*").unfreeze("head.*");
+        store_frozen(gpt);
         if (want("gpt_last_block_step")) gpt_step("gpt_last_block_step");
     }
 
@@ -442,6 +456,7 @@ int main(int argc, char** argv) {
         models::LlamaForCausalLM llama(config);
         llama.train();
         nn::apply_lora(llama, {.r = 8, .alpha = 16, .target_modules = {"q_proj", "v_proj"}});
+        store_frozen(llama);
         const Tensor tokens = randint(0, 32000, {4, 129});
         const Tensor input = tokens.slice(1, 0, 128).contiguous(), target = tokens.slice(1, 1, 129).contiguous();
         run_planned("real_llama_lora_step", llama, example_loss(input, target, bench::lm_loss), {},

@@ -2,6 +2,7 @@
 //
 //   build/examples/finetune_charlm                                   # GPL-3 → Apache-2.0
 //   build/examples/finetune_charlm --pretrain-text A.txt --finetune-text B.txt --lora-r 4
+//   build/examples/finetune_charlm --bf16        # the LoRA phase in bf16, on a bf16 base
 //
 // 1. Pretrain a GPT-2-shaped model (bytes as tokens, vocab 256) on the first text, all parameters
 //    trainable.
@@ -46,6 +47,7 @@ struct Args {
     std::int64_t n_layer = 2, n_embd = 64, n_head = 4;
     std::int64_t lora_r = 8;
     std::uint64_t seed = 0;
+    bool bf16 = false;  // the LoRA phase under bf16 autocast, on a base stored in bf16
 };
 
 void usage(const char* argv0) {
@@ -58,6 +60,7 @@ void usage(const char* argv0) {
         "  --pretrain-steps N     [1000]   --finetune-steps N   [300]\n"
         "  --block N              context length [64]   --batch N [16]\n"
         "  --n-layer N [2]  --n-embd N [64]  --n-head N [4]  --lora-r N [8]  --seed S [0]\n"
+        "  --bf16                 the LoRA phase under bf16 autocast, the frozen base stored in bf16\n"
         "  --help\n",
         argv0);
 }
@@ -81,6 +84,7 @@ Args parse(int argc, char** argv) {
         else if (cli.is("--n-head")) a.n_head = cli.positive();
         else if (cli.is("--lora-r")) a.lora_r = cli.positive();
         else if (cli.is("--seed")) a.seed = static_cast<std::uint64_t>(cli.non_negative());
+        else if (cli.is("--bf16")) a.bf16 = true;
         else cli.unknown();
     }
     return a;
@@ -159,6 +163,10 @@ int run(const Args& a) {
     const nn::LoraConfig lora{.r = a.lora_r, .alpha = 2.0 * static_cast<double>(a.lora_r),
                               .target_modules = {"*.attn.c_attn", "*.attn.c_proj", "*.mlp.c_fc", "*.mlp.c_proj"}};
     const auto wrapped = nn::apply_lora(model, lora);
+    // --bf16: the frozen base in bf16 (half its bytes) and the whole LoRA phase, evaluation and
+    // sampling included, under bf16 autocast (docs/mixed-precision.md).
+    if (a.bf16) model.to(DType::BFloat16, {.frozen_only = true});
+    const AutocastGuard autocast(a.bf16 ? DType::BFloat16 : DType::Float32);
     const std::int64_t total = model.parameter_count(), trainable = model.parameter_count(true);
     std::printf("\n[2/2] LoRA r=%lld on %zu layers: %lld trainable parameters of %lld (%.1f%%), on %s\n",
                 static_cast<long long>(a.lora_r), wrapped.size(), static_cast<long long>(trainable),
@@ -170,6 +178,8 @@ int run(const Args& a) {
 
     fs::create_directories(a.out);
     io::save_lora_adapter(a.out / "lora_adapter.safetensors", model, lora);
+    // Full precision, for comparing runs (the --bf16 study of docs/mixed-precision.md).
+    std::printf("final validation loss %.6f (LoRA phase in %s)\n", dst_after, a.bf16 ? "bf16" : "float32");
     std::printf("\nvalidation loss on %s: %.3f before LoRA, %.3f after (%+.3f)\n", a.finetune_text.filename().c_str(),
                 dst_before, dst_after, dst_after - dst_before);
     const std::int64_t base_params = total - trainable;  // every parameter LoRA did not add

@@ -48,7 +48,31 @@ TEST(Planner, FreezingAndOptimizerKindChangeTheStateExactly) {
                                       fixed_throughput());
     EXPECT_EQ(sgd.memory.optimizer_state, 0u);
     const auto bf16 = train::plan_step(net, mlp_loss(), {.freeze = {"0.*"}, .bf16 = true}, fixed_throughput());
-    EXPECT_EQ(bf16.memory.parameters, kFirst * 2 + kSecond * 4) << "frozen weights at 2 bytes, trainable at 4";
+    EXPECT_EQ(bf16.memory.parameters, 10 * 20 * 2 + 20 * 4 + kSecond * 4)
+        << "the frozen weight at 2 bytes; its bias and the trainable layer at 4";
+}
+
+TEST(Planner, Bf16FrozenWeightsCountTwoBytesExactly) {
+    // An embedding, a linear and a LayerNorm frozen, the head trainable: with plan.bf16 the
+    // embedding table and the linear weight count 2 bytes each, the bias, the norm and the head 4;
+    // the same as the model once converted by to(BFloat16, {.frozen_only = true}) holds.
+    nn::Sequential net{nn::Embedding(30, 12), nn::Linear(12, 16), nn::LayerNorm({16}), nn::Linear(16, 5)};
+    net.freeze("0.*").freeze("1.*").freeze("2.*");
+    Generator g(4);
+    const Tensor ids = randint(0, 30, {3, 7}, DType::Int64, &g), y = randint(0, 5, {21}, DType::Int64, &g);
+    const train::ExampleLoss loss = [ids, y](nn::Module& m) {
+        return nn::functional::cross_entropy(m.forward(ids).reshape({-1, 5}), y);
+    };
+    const std::size_t expected = (30 * 12 + 16 * 12) * 2 + (16 + 16 + 16) * 4 + (16 * 5 + 5) * 4;
+    const auto planned = train::plan_step(net, loss, {.bf16 = true}, fixed_throughput());
+    EXPECT_EQ(planned.memory.parameters, expected);
+    EXPECT_EQ(planned.frozen_parameters, 30 * 12 + 16 * 12 + 16 + 16 + 16);
+    net.to(DType::BFloat16, {.frozen_only = true});
+    std::size_t held = 0;
+    for (const Tensor& p : net.parameters()) held += static_cast<std::size_t>(p.numel()) * p.element_size();
+    EXPECT_EQ(held, expected);
+    for (const bool bf16 : {false, true})
+        EXPECT_EQ(train::plan_step(net, loss, {.bf16 = bf16}, fixed_throughput()).memory.parameters, expected);
 }
 
 TEST(Planner, SavedActivationsAreWhatTheGraphHolds) {

@@ -82,9 +82,11 @@ LoraLinear::LoraLinear(std::shared_ptr<Module> base, const LoraConfig& config)
     // The base's own tensors, frozen: registering them shares storage and the requires_grad flag.
     weight = register_parameter("weight", *w, /*requires_grad=*/false);
     if (b != nullptr && b->defined()) bias = register_parameter("bias", *b, /*requires_grad=*/false);
-    lora_A = register_parameter("lora_A", empty({r_, target_.in_features}, weight.dtype()));
+    // The adapters train, so a base held in bf16 (Module::to) gets float32 ones.
+    const DType adapter_dtype = is_storage_only(weight.dtype()) ? DType::Float32 : weight.dtype();
+    lora_A = register_parameter("lora_A", empty({r_, target_.in_features}, adapter_dtype));
     init::kaiming_uniform_(lora_A, std::sqrt(5.0));
-    lora_B = register_parameter("lora_B", zeros({target_.out_features, r_}, weight.dtype()));
+    lora_B = register_parameter("lora_B", zeros({target_.out_features, r_}, adapter_dtype));
 }
 
 Tensor LoraLinear::forward(const Tensor& x) {
@@ -110,14 +112,22 @@ Tensor LoraLinear::delta_weight() const {
 void LoraLinear::merge() {
     if (merged_) throw Error("LoraLinear.merge: the layer is already merged");
     NoGradGuard guard;
-    weight.add_(delta_weight());
+    // A bf16 base (Module::to) gets the sum rounded to bf16: unmerge() then restores it only to
+    // within that rounding.
+    if (is_storage_only(weight.dtype()))
+        weight.copy_(add(weight.to(DType::Float32), delta_weight()));
+    else
+        weight.add_(delta_weight());
     merged_ = true;
 }
 
 void LoraLinear::unmerge() {
     if (!merged_) throw Error("LoraLinear.unmerge: the layer is not merged");
     NoGradGuard guard;
-    weight.sub_(delta_weight());
+    if (is_storage_only(weight.dtype()))
+        weight.copy_(sub(weight.to(DType::Float32), delta_weight()));
+    else
+        weight.sub_(delta_weight());
     merged_ = false;
 }
 

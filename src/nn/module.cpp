@@ -130,9 +130,10 @@ void Module::check_new_name(const std::string& name, const char* what) const {
 Tensor Module::register_parameter(const std::string& name, Tensor t, bool requires_grad) {
     check_new_name(name, "parameter");
     if (!t.defined()) throw ValueError(type_name() + ": parameter '" + name + "' is undefined");
-    if (!is_floating(t.dtype()))
-        throw DTypeError(type_name() + ": parameter '" + name + "' must be floating-point, got " +
-                         dtype_name(t.dtype()));
+    // A frozen weight may be held in a storage dtype (Module::to(DType::BFloat16)).
+    if (!is_floating(t.dtype()) && !(is_storage_only(t.dtype()) && !requires_grad))
+        throw DTypeError(type_name() + ": parameter '" + name + "' must be floating-point" +
+                         (is_storage_only(t.dtype()) ? " to require grad" : "") + ", got " + dtype_name(t.dtype()));
     if (!t.is_leaf()) t = t.detach();
     t.requires_grad_(requires_grad);
     parameters_.push_back({name, t, true});
@@ -464,6 +465,82 @@ void Module::clear_registrations() {
 
 namespace {
 
+/// Points t's implementation, which every handle to the parameter shares, at a converted copy of
+/// its values; a gradient it held is dropped (a bf16 parameter has none; a converted one starts anew).
+void convert_in_place(const Tensor& t, DType dtype) {
+    Tensor converted;
+    {
+        NoGradGuard guard;
+        converted = t.detach().to(dtype).contiguous();
+    }
+    TensorImpl& impl = *t.impl_ptr();
+    impl.storage = converted.storage();
+    impl.strides = converted.strides();
+    impl.offset = converted.offset();
+    impl.dtype = dtype;
+    if (impl.autograd) impl.autograd->grad.reset();
+}
+
+/// "'a' (bfloat16 [2, 3]), 'b' (…)" for an error message.
+std::string describe_named(const std::vector<std::pair<std::string, Tensor>>& named) {
+    std::string out;
+    for (const auto& [n, t] : named)
+        out += (out.empty() ? "'" : ", '") + n + "' (" + dtype_name(t.dtype()) + " " + shape_str(t.shape()) + ")";
+    return out;
+}
+
+}  // namespace
+
+Module& Module::to(DType dtype, const ToOptions& options) {
+    if (dtype != DType::Float32 && dtype != DType::BFloat16)
+        throw ValueError(std::string("Module::to: converts parameters to float32 or bfloat16, got ") +
+                         dtype_name(dtype));
+    std::vector<std::pair<std::string, Tensor>> targets, trainable;
+    std::unordered_set<const TensorImpl*> seen;  // a parameter registered twice (a LoRA base) once
+    for (const auto& [path, m] : named_modules()) {
+        const std::vector<std::string> readable = m->bf16_weight_names();
+        for (const auto& [name, t] : m->named_parameters(false)) {
+            const bool eligible = dtype == DType::BFloat16
+                                      ? t.dtype() == DType::Float32 &&
+                                            std::find(readable.begin(), readable.end(), name) != readable.end()
+                                      : is_storage_only(t.dtype());
+            if (!eligible || (options.frozen_only && t.requires_grad()) || !seen.insert(t.impl_ptr().get()).second)
+                continue;
+            targets.emplace_back(path.empty() ? name : path + "." + name, t);
+            if (t.requires_grad()) trainable.push_back(targets.back());
+        }
+    }
+    if (dtype == DType::BFloat16 && !trainable.empty())
+        throw ValueError("Module::to(bfloat16): " + describe_named(trainable) +
+                         " would be trainable in bf16, which cannot hold an optimizer's small updates; freeze "
+                         "them first, or pass {.frozen_only = true} to convert only the frozen weights; nothing "
+                         "converted");
+    for (const auto& [name, t] : targets) convert_in_place(t, dtype);
+    return *this;
+}
+
+namespace {
+
+/// ValueError naming the parameters among `named` that are held in a storage-only dtype (bf16
+/// weights of Module::to), which `op` would make trainable.
+void check_can_train(const std::vector<std::pair<std::string, Tensor>>& named, const std::string& op) {
+    std::vector<std::pair<std::string, Tensor>> stored;
+    for (const auto& [n, t] : named)
+        if (is_storage_only(t.dtype())) stored.emplace_back(n, t);
+    if (!stored.empty())
+        throw ValueError(op + ": " + describe_named(stored) +
+                         " cannot be trained in their storage dtype; convert them back with "
+                         "to(DType::Float32) first; nothing changed");
+}
+
+/// The named parameters whose names match the glob.
+std::vector<std::pair<std::string, Tensor>> named_matching(const Module& m, const std::string& pattern) {
+    std::vector<std::pair<std::string, Tensor>> out;
+    for (const auto& [n, t] : m.named_parameters())
+        if (glob_match(pattern, n)) out.emplace_back(n, t);
+    return out;
+}
+
 /// Whether copy_state_from can copy `original`'s values into `rebuilt`: same type and
 /// configuration (extra_repr), the same own parameters (names, shapes, dtypes) and buffer names,
 /// the same child names.
@@ -506,6 +583,10 @@ void Module::copy_state_from(const Module& other) {
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
         Tensor& dst = parameters_[i].tensor;
         const Tensor& src = other.parameters_[i].tensor;
+        // A weight the original holds in bf16 (Module::to) is held so in the copy too.
+        if (dst.defined() && src.defined() && dst.shape() == src.shape() && is_storage_only(src.dtype()) &&
+            dst.dtype() != src.dtype())
+            convert_in_place(dst, src.dtype());
         if (parameters_[i].name != other.parameters_[i].name || !same_layout(dst, src))
             throw Error("clone: " + type_name() + " rebuilt parameter '" + parameters_[i].name + "' " +
                         shape_str(dst.shape()) + " " + dtype_name(dst.dtype()) + " where the original has '" +
@@ -556,6 +637,7 @@ Module& Module::freeze(const FreezeOptions& options) {
 }
 
 Module& Module::unfreeze() {
+    check_can_train(named_parameters(), "unfreeze");
     for (auto& t : parameters()) t.requires_grad_(true);
     for (auto& [n, m] : named_modules())
         if (m->has_running_stats()) m->set_eval_pinned(false);
@@ -569,6 +651,7 @@ Module& Module::freeze(const std::string& pattern, const FreezeOptions& options)
 }
 
 Module& Module::unfreeze(const std::string& pattern) {
+    check_can_train(named_matching(*this, pattern), "unfreeze('" + pattern + "')");
     for (auto& t : parameters_matching(pattern)) t.requires_grad_(true);
     release_pins();
     return *this;
@@ -585,7 +668,10 @@ void Module::release_pins() {
 
 Module& Module::freeze_except(const std::vector<std::string>& patterns, const FreezeOptions& options) {
     std::vector<std::vector<Tensor>> keep;
-    for (const auto& p : patterns) keep.push_back(parameters_matching(p));  // throws before any change
+    for (const auto& p : patterns) {
+        keep.push_back(parameters_matching(p));  // throws before any change
+        check_can_train(named_matching(*this, p), "freeze_except");
+    }
     freeze(options);
     for (const auto& tensors : keep)
         for (Tensor t : tensors) t.requires_grad_(true);

@@ -38,6 +38,7 @@
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
 #include "graft/runtime.hpp"
+#include "ops/bf16_weight.hpp"
 #include "ops/conv_depthwise.hpp"
 #include "ops/conv_geometry.hpp"
 #include "ops/conv_winograd.hpp"
@@ -451,7 +452,8 @@ struct Conv2dBackward final : Node {
             T* dx = nullptr;
             T* dw = nullptr;
             if (needs_input_grad(0)) {
-                wc = w.unpack(name()).contiguous();
+                const Tensor wt = w.unpack(name());
+                wc = wt.dtype() == DType::BFloat16 ? detail::widen_bf16_weight(wt) : wt.contiguous();
                 grads[0] = empty({g.N, g.C, g.H, g.W}, dy.dtype());
                 dx = grads[0].data_ptr<T>();
             }
@@ -533,10 +535,15 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
         throw ShapeError("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got " +
                          shape_str(input.shape()));
     const ConvGeometry g = conv2d_geometry(input, weight, bias, stride, padding, dilation, groups);
-    detail::check_same_dtype(input, weight, "conv2d");
+    // A frozen bf16 weight (ops/bf16_weight.hpp) is widened to float32 for the call: convolution
+    // weights are small next to their activations, and every path (im2col, Winograd, depthwise)
+    // then runs as for a float32 weight holding the same values.
+    const bool w_bf16 = detail::is_bf16_weight(input, weight, "conv2d");
+    if (!w_bf16) detail::check_same_dtype(input, weight, "conv2d");
     if (bias.defined()) detail::check_same_dtype(input, bias, "conv2d");
     Tensor out = detail::dispatch_floating(input.dtype(), "conv2d", [&]<class T>() {
-        const Tensor xc = input.detach().contiguous(), wc = weight.detach().contiguous();
+        const Tensor xc = input.detach().contiguous();
+        const Tensor wc = w_bf16 ? detail::widen_bf16_weight(weight) : weight.detach().contiguous();
         const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
         Tensor y = empty({g.N, g.O, g.OH, g.OW}, input.dtype());
         if (y.numel() > 0)

@@ -207,6 +207,8 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std:
     out_shape.push_back(width);
     Tensor out = empty(out_shape, weight.dtype());
     gather_rows(out, weight.detach().contiguous(), idx, 1, rows, width);
+    // A frozen bf16 table (ops/bf16_weight.hpp) gives float32 rows, as its float32 twin would.
+    if (weight.dtype() == DType::BFloat16) out = out.to(DType::Float32);
     if (auto node = autograd::make_node<EmbeddingBackward>({&weight}, out, padding_idx))
         node->indices = SavedTensor(indices);
     return out;

@@ -4,6 +4,8 @@
 // operands are swapped strides and broadcast batch dims are stride 0, so nothing is copied
 // except an operand whose leading dims cannot be folded into one row stride where a single GEMM
 // over them is wanted (folded_tmm). linear's bias is added by the GEMM (float32: in its epilogue).
+// A frozen bf16 weight (linear's w, matmul's 2-D right operand) is multiplied by
+// ops/bf16_weight.hpp's product, in forward and for the input gradient.
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -15,6 +17,7 @@
 #include "graft/autograd.hpp"
 #include "graft/ops.hpp"
 #include "graft/profiler.hpp"
+#include "ops/bf16_weight.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/frozen_weight_pack.hpp"
 
@@ -164,7 +167,9 @@ struct MatmulBackward final : Node {
         if (b_vec) g2 = g2.unsqueeze(g2.dim());
         std::vector<Tensor> grads(2);
         detail::dispatch_floating(g.dtype(), name(), [&]<class T>() {
-            if (needs_input_grad(0)) {
+            if (needs_input_grad(0) && b_bf16) {
+                grads[0] = detail::bf16_weight_matmul(g, b.unpack(name()), /*transpose_w=*/true);
+            } else if (needs_input_grad(0)) {
                 const Tensor b2 = as_column_matrix(b.unpack(name()));
                 Shape a2_shape = input_shapes[0];
                 if (a_vec) a2_shape.insert(a2_shape.begin(), 1);
@@ -186,21 +191,28 @@ struct MatmulBackward final : Node {
         b.release();
     }
     SavedTensor a, b;
+    bool b_bf16 = false;  // b is a frozen bf16 weight [K, N] (it gets no gradient)
 };
 
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
     GRAFT_PROFILE_SCOPE("matmul");
-    detail::check_same_dtype(a, b, "matmul");
+    const bool b_bf16 = detail::is_bf16_weight(a, b, "matmul");
+    if (b_bf16 && b.dim() != 2)
+        throw ShapeError("matmul: a bfloat16 right operand must be a 2-D weight [K, N], got " + shape_str(b.shape()) +
+                         " (left operand " + shape_str(a.shape()) + ")");
+    if (!b_bf16) detail::check_same_dtype(a, b, "matmul");
     Shape out_shape = matmul_batch_shape(a, b);
     if (a.dim() > 1) out_shape.push_back(a.size(-2));
     if (b.dim() > 1) out_shape.push_back(b.size(-1));
-    Tensor out = detail::dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
-        return batched_matmul<T>(as_row_matrix(a), as_column_matrix(b));
-    });
+    Tensor out = b_bf16 ? detail::bf16_weight_matmul(a, b, /*transpose_w=*/false)
+                        : detail::dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
+                              return batched_matmul<T>(as_row_matrix(a), as_column_matrix(b));
+                          });
     out = out.view(out_shape);
     if (auto node = autograd::make_node<MatmulBackward>({&a, &b}, out)) {
+        node->b_bf16 = b_bf16;
         if (node->needs_input_grad(0)) node->b = SavedTensor(b);
         if (node->needs_input_grad(1)) node->a = SavedTensor(a);
     }
@@ -218,7 +230,10 @@ struct LinearBackward final : Node {
     std::vector<Tensor> apply(const Tensor& g) override {
         std::vector<Tensor> grads(3);
         detail::dispatch_floating(g.dtype(), name(), [&]<class T>() {
-            if (needs_input_grad(0))
+            if (needs_input_grad(0) && w_bf16)
+                grads[0] = detail::bf16_weight_matmul(g, w.unpack(name()), /*transpose_w=*/false)
+                               .reshape(input_shapes[0]);
+            else if (needs_input_grad(0))
                 grads[0] = batched_matmul<T>(as_row_matrix(g), w.unpack(name())).reshape(input_shapes[0]);
             if (needs_input_grad(1)) grads[1] = folded_tmm<T>(g, x.unpack(name()));
         });
@@ -230,6 +245,7 @@ struct LinearBackward final : Node {
         w.release();
     }
     SavedTensor x, w;
+    bool w_bf16 = false;  // w is a frozen bf16 weight (it gets no gradient)
 };
 
 void check_linear_args(const Tensor& x, const Tensor& w, const Tensor& b) {
@@ -243,7 +259,7 @@ void check_linear_args(const Tensor& x, const Tensor& w, const Tensor& b) {
     if (b.defined() && (b.dim() != 1 || b.size(0) != w.size(0)))
         throw ShapeError("linear: bias has shape " + shape_str(b.shape()) + ", expected [" +
                          std::to_string(w.size(0)) + "] (weight " + shape_str(w.shape()) + ")");
-    detail::check_same_dtype(x, w, "linear");
+    if (!detail::is_bf16_weight(x, w, "linear")) detail::check_same_dtype(x, w, "linear");
     if (b.defined()) detail::check_same_dtype(x, b, "linear");
 }
 
@@ -252,10 +268,11 @@ void check_linear_args(const Tensor& x, const Tensor& w, const Tensor& b) {
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     GRAFT_PROFILE_SCOPE("linear");
     check_linear_args(x, w, b);
+    const bool w_bf16 = w.dtype() == DType::BFloat16;
     Shape out_shape = x.shape();
     out_shape.back() = w.size(0);
-    Tensor out = empty(out_shape, x.dtype());
-    detail::dispatch_floating(x.dtype(), "linear", [&]<class T>() {
+    Tensor out = w_bf16 ? detail::bf16_weight_matmul(x, w, /*transpose_w=*/true, b) : empty(out_shape, x.dtype());
+    if (!w_bf16) detail::dispatch_floating(x.dtype(), "linear", [&]<class T>() {
         // the bias joins in the GEMM (float32: in its epilogue, while each tile of out is in registers)
         const Tensor bias = b.defined() ? b.detach().contiguous() : Tensor();
         const T* bias_ptr = b.defined() ? detail::storage_ptr<T>(bias) + bias.offset() : nullptr;
@@ -273,6 +290,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
         batched_gemm<T>(xm, mT(w.detach()), T(0), as_row_matrix(out), bias_ptr);
     });
     if (auto node = autograd::make_node<LinearBackward>({&x, &w, &b}, out)) {
+        node->w_bf16 = w_bf16;
         if (node->needs_input_grad(0)) node->w = SavedTensor(w);
         if (node->needs_input_grad(1)) node->x = SavedTensor(x);
     }

@@ -84,7 +84,11 @@ void Optimizer::add_params(std::vector<Tensor> params) {
         if (!p.defined()) throw ValueError(where + " is an undefined tensor");
         if (!is_floating(p.dtype()))
             throw DTypeError(where + " has dtype " + dtype_name(p.dtype()) +
-                             "; only float32 and float64 parameters can be optimized");
+                             "; only float32 and float64 parameters can be optimized" +
+                             (is_storage_only(p.dtype())
+                                  ? std::string(" (a frozen weight stored in bf16 by Module::to: convert it back with "
+                                                "to(DType::Float32) and unfreeze it to train it)")
+                                  : std::string()));
         if (!p.is_leaf())
             throw ValueError(where + " (shape " + shape_str(p.shape()) + ") is not a leaf: it was produced by " +
                              p.grad_fn()->name() + "; optimize leaf tensors");

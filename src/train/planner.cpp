@@ -428,6 +428,15 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     PlanEstimate est;
     est.label = plan.label;
     const auto [state_per_value, step_bytes_per_value] = optimizer_bytes(plan.optimizer);
+    // With plan.bf16, the frozen weights Module::to(BFloat16, {.frozen_only = true}) would store in
+    // bf16: those its layers read as bf16 (bf16_weight_names), float32 now; weights already in bf16
+    // count their 2 bytes anyway.
+    std::unordered_set<const TensorImpl*> bf16_storable;
+    if (plan.bf16)
+        for (const auto& [path, mod] : m->named_modules())
+            for (const std::string& w : mod->bf16_weight_names())
+                if (const Tensor* t = mod->find_tensor(w); t && t->defined() && t->dtype() == DType::Float32)
+                    bf16_storable.insert(t->impl_ptr().get());
     for (const auto& [name, p] : m->named_parameters()) {
         const auto n = static_cast<std::size_t>(p.numel());
         if (p.requires_grad()) {
@@ -437,7 +446,7 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
             est.memory.optimizer_state += static_cast<std::size_t>(static_cast<double>(n) * state_per_value);
         } else {
             est.frozen_parameters += p.numel();
-            est.memory.parameters += n * (plan.bf16 ? 2 : p.element_size());
+            est.memory.parameters += n * (bf16_storable.contains(p.impl_ptr().get()) ? 2 : p.element_size());
         }
     }
     for (const auto& [name, b] : m->named_buffers()) est.memory.parameters += static_cast<std::size_t>(b.numel()) * b.element_size();

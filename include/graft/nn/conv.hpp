@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "graft/functional/conv.hpp"
 #include "graft/nn/module.hpp"
@@ -52,6 +53,7 @@ public:
     /// x [N, in_channels, H, W] or [in_channels, H, W]; ShapeError naming the layer and the input shape.
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Conv2d"; }
+    std::vector<std::string> bf16_weight_names() const override { return {"weight"}; }
     std::string extra_repr() const override;
 
     std::int64_t in_channels;

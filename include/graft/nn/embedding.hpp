@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "graft/nn/module.hpp"
 
@@ -25,6 +26,7 @@ public:
     /// indices (int64 or int32, any shape) → [*indices.shape, embedding_dim].
     Tensor forward(const Tensor& indices) override;
     std::string type_name() const override { return "Embedding"; }
+    std::vector<std::string> bf16_weight_names() const override { return {"weight"}; }
     std::string extra_repr() const override;
 
     std::int64_t num_embeddings;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "graft/nn/module.hpp"
 
@@ -24,6 +25,7 @@ public:
     /// x [..., in_features] → [..., out_features]; ShapeError naming the layer and the input shape.
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Linear"; }
+    std::vector<std::string> bf16_weight_names() const override { return {"weight"}; }
     std::string extra_repr() const override;
 
     std::int64_t in_features;

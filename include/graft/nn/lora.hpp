@@ -92,6 +92,7 @@ public:
     /// (training mode, grad recording on, adapters trainable) since the adapters would get no gradient.
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "LoraLinear"; }
+    std::vector<std::string> bf16_weight_names() const override { return {"weight"}; }
     /// "in_features=…, out_features=…, r=…, alpha=…, dropout=…, merged=…" and the base's repr.
     std::string extra_repr() const override;
     /// A deep copy, base included.

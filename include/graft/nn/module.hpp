@@ -132,6 +132,13 @@ struct FreezeOptions {
     bool batchnorm_eval = false;
 };
 
+/// How Module::to converts. Use designated initializers: `model.to(DType::BFloat16, {.frozen_only = true})`.
+struct ToOptions {
+    /// Convert only frozen parameters (requires_grad false) and leave trainable ones as they are.
+    /// Without it, converting a trainable parameter to bf16 is an error (bf16 parameters cannot train).
+    bool frozen_only = false;
+};
+
 class Module {
 public:
     Module() = default;
@@ -232,6 +239,24 @@ public:
     /// is overwritten (a dict that swaps two layers' weights swaps them).
     LoadReport load_state_dict(const StateDict& dict, const LoadOptions& options = {});
 
+    // ---- dtype ---------------------------------------------------------------------------------
+    /// Converts parameters in place, so every handle to one (a layer's `weight` member, a tied
+    /// output head, a LoRA wrapper's base) sees the new dtype; buffers are left as they are.
+    ///  - DType::BFloat16: the float32 weights that their layers read in place as bf16
+    ///    (bf16_weight_names(): Linear, Conv1D, Conv2d, Embedding and LoRA base weights), half the
+    ///    bytes; biases, norm weights and every other parameter stay float32. A bf16 parameter is
+    ///    frozen for good: its ops compute no weight gradient, an optimizer refuses it, and
+    ///    unfreezing it is a ValueError until it is converted back. With options.frozen_only only
+    ///    frozen weights are converted; without it a trainable one is a ValueError naming it
+    ///    (nothing is converted).
+    ///  - DType::Float32: every bf16/f16 parameter back to float32 (exact values).
+    /// ValueError for any other dtype. state_dict() gives the parameters in their dtype (a bf16
+    /// weight saves as BF16); load_state_dict converts into it.
+    Module& to(DType dtype, const ToOptions& options = {});
+    /// Names of this module's own parameters that its forward reads as bf16 when converted by
+    /// to(DType::BFloat16): "weight" for Linear, Conv1D, Conv2d, Embedding and LoraLinear; none here.
+    virtual std::vector<std::string> bf16_weight_names() const { return {}; }
+
     // ---- structure ----------------------------------------------------------------------------
     /// Swaps the submodule at a dotted path ("classifier.2") for `module`; returns the new one.
     /// A child held by an nn::Child member is swapped in that member (forward() uses the new one);
@@ -257,7 +282,9 @@ public:
     // ---- freezing -----------------------------------------------------------------------------
     /// requires_grad = false on every parameter.
     Module& freeze(const FreezeOptions& options = {});
-    /// requires_grad = true on every parameter (and un-pins BatchNorm).
+    /// requires_grad = true on every parameter (and un-pins BatchNorm). The unfreezing calls are a
+    /// ValueError naming the parameters, with nothing changed, when one they would make trainable
+    /// is stored in bf16 (to(DType::BFloat16)): convert it back with to(DType::Float32) first.
     Module& unfreeze();
     /// Freezes the parameters whose dotted names match a glob ("features.*", "*.bias");
     /// ValueError listing the parameter names when nothing matches.

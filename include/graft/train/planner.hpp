@@ -75,14 +75,17 @@ struct TrainingPlan {
     std::int64_t batch_size = 0;          ///< planned batch; 0: the example's (see example_batch_size)
     std::int64_t example_batch_size = 0;  ///< batch of the example the loss function runs; 0: same as planned
     OptimizerKind optimizer = OptimizerKind::AdamW;
-    /// Frozen weights held in bf16 (2 bytes each) and GEMMs timed at gemm_gflops · bf16_gemm_speedup.
+    /// Frozen weights held in bf16, as Module::to(DType::BFloat16, {.frozen_only = true}) stores them
+    /// (2 bytes each: the GEMM and embedding weights; biases and norm weights stay float32), and
+    /// GEMMs timed at gemm_gflops · bf16_gemm_speedup. A model already converted counts its bf16
+    /// weights at 2 bytes either way.
     bool bf16 = false;
     double bf16_gemm_speedup = 1.0;       ///< measured fp32 GEMM time / bf16 GEMM time
 };
 
 /// Peak memory of a training step, by what holds it (bytes).
 struct MemoryEstimate {
-    std::size_t parameters = 0;         ///< every parameter and buffer (frozen ones at 2 bytes with bf16)
+    std::size_t parameters = 0;         ///< every parameter and buffer, each at its dtype's size (see TrainingPlan::bf16)
     std::size_t gradients = 0;          ///< one float32 .grad per trainable parameter
     std::size_t optimizer_state = 0;    ///< e.g. AdamW's two moments per trainable parameter
     std::size_t saved_activations = 0;  ///< what the graph keeps from forward to backward
