@@ -33,9 +33,8 @@ public:
         std::vector<std::size_t> byte_at;  // byte offset in `word` of each character, and the end
         for (const Text& w : words) {
             if (w.empty()) continue;
-            const Span whole = join_spans(w.spans, 0, w.size());
             if (w.size() > max_chars_) {
-                out.push_back({unk(), whole});
+                out.push_back({unk(), join_spans(w.spans, 0, w.size())});
                 continue;
             }
             word.clear();
@@ -45,29 +44,17 @@ public:
                 append_utf8(word, c);
             }
             byte_at.push_back(word.size());
-            const std::size_t first = out.size();
-            bool unknown = false;
-            for (std::size_t start = 0; start < w.size();) {
-                const Vocab& table = start > 0 ? continuations_ : vocab_;
-                const std::size_t longest = start > 0 ? max_continuation_bytes_ : max_bytes_;
-                std::size_t end = w.size();
-                while (end > start && byte_at[end] - byte_at[start] > longest) --end;
-                std::optional<std::int64_t> id;
-                for (; end > start; --end) {
-                    id = table.find(std::string_view(word.data() + byte_at[start], byte_at[end] - byte_at[start]));
-                    if (id) break;
-                }
-                if (!id) {
-                    unknown = true;
-                    break;
-                }
-                out.push_back({*id, join_spans(w.spans, start, end)});
-                start = end;
-            }
-            if (unknown) {
-                out.resize(first);
-                out.push_back({unk(), whole});
-            }
+            split_word(word, w.size(), [&](std::size_t c) { return byte_at[c]; },
+                       [&](std::size_t b, std::size_t e) { return join_spans(w.spans, b, e); }, out);
+        }
+    }
+    void tokenize_ascii(std::string_view text, const std::uint32_t* origin, const std::vector<ByteRange>& words,
+                        std::vector<Token>& out) const override {
+        for (const ByteRange& w : words) {
+            if (w.begin == w.end) continue;
+            const std::uint32_t* at = origin + w.begin;
+            split_word(text.substr(w.begin, w.end - w.begin), w.end - w.begin, [](std::size_t c) { return c; },
+                       [at](std::size_t b, std::size_t e) { return Span{at[b], at[e - 1] + 1}; }, out);
         }
     }
     Vocab& vocab() override { return vocab_; }
@@ -75,6 +62,34 @@ public:
     std::optional<std::int64_t> unk_id() const override { return vocab_.find(unk_token_); }
 
 private:
+    // Splits `word` (`chars` characters, the k-th starting at byte byte_at(k)); span(b, e) is the
+    // span of characters [b, e) in the original text.
+    template <typename ByteAt, typename SpanOf>
+    void split_word(std::string_view word, std::size_t chars, ByteAt byte_at, SpanOf span, std::vector<Token>& out) const {
+        if (chars > max_chars_) {
+            out.push_back({unk(), span(0, chars)});
+            return;
+        }
+        const std::size_t first = out.size();
+        for (std::size_t start = 0; start < chars;) {
+            const Vocab& table = start > 0 ? continuations_ : vocab_;
+            const std::size_t longest = start > 0 ? max_continuation_bytes_ : max_bytes_;
+            std::size_t end = chars;
+            while (end > start && byte_at(end) - byte_at(start) > longest) --end;
+            std::optional<std::int64_t> id;
+            for (; end > start; --end) {
+                id = table.find(word.substr(byte_at(start), byte_at(end) - byte_at(start)));
+                if (id) break;
+            }
+            if (!id) {
+                out.resize(first);
+                out.push_back({unk(), span(0, chars)});
+                return;
+            }
+            out.push_back({*id, span(start, end)});
+            start = end;
+        }
+    }
     std::int64_t unk() const {
         auto id = vocab_.find(unk_token_);
         if (!id) throw TokenizerError("WordPiece: a word matches no vocabulary entry and the unk_token \"" + unk_token_ + "\" is not in the vocabulary");
