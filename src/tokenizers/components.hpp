@@ -82,6 +82,9 @@ public:
     /// override it to read the bytes in place.
     virtual void tokenize_ascii(std::string_view text, const std::uint32_t* origin, const std::vector<ByteRange>& words,
                                 std::vector<Token>& out) const;
+    /// Called once the added tokens are in vocab(): models that index the vocabulary for their
+    /// lookups build the index here.
+    virtual void finish_vocab() {}
     /// The model's json, for to_json (with the vocabulary as it was loaded).
     virtual Vocab& vocab() = 0;
     virtual const Vocab& vocab() const = 0;

@@ -18,6 +18,11 @@ std::vector<TokenizerImpl::Section> TokenizerImpl::split_added(const Chars& char
     }
     std::size_t start = 0;
     for (std::size_t i = 0; i < chars.size();) {
+        const auto c = static_cast<char32_t>(chars[i]);
+        if (c < 128 && !splitter.ascii_first[c]) {  // the common case, without a call
+            ++i;
+            continue;
+        }
         const auto hit = splitter.match(chars, i);
         if (!hit) {
             ++i;

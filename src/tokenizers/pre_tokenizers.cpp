@@ -1,5 +1,6 @@
 // The pre-tokenizers of a tokenizer.json, with the JS reference's semantics.
 #include <algorithm>
+#include <array>
 
 #include "tokenizers/byte_level.hpp"
 #include "tokenizers/components.hpp"
@@ -188,11 +189,10 @@ bool is_bert_punctuation(char32_t c) {
 }
 
 // Trimmed, then runs of non-space non-punctuation, each punctuation character alone: calls
-// emit(begin, end) for each word of chars[0, n).
-template <typename Chars, typename Emit>
-void bert_words(const Chars& chars, std::size_t n, Emit emit) {
-    auto space = [&](std::size_t i) { return is_js_space(static_cast<char32_t>(chars[i])); };
-    auto punctuation = [&](std::size_t i) { return is_bert_punctuation(static_cast<char32_t>(chars[i])); };
+// emit(begin, end) for each word of the n characters, space(i) and punctuation(i) saying what
+// character i is.
+template <typename Space, typename Punctuation, typename Emit>
+void bert_words(std::size_t n, Space space, Punctuation punctuation, Emit emit) {
     std::size_t b = 0, e = n;
     while (b < e && space(b)) ++b;
     while (e > b && space(e - 1)) --e;
@@ -214,13 +214,26 @@ void bert_words(const Chars& chars, std::size_t n, Emit emit) {
 class BertPreTokenizer final : public PreTokenizer {
 public:
     void split(const Text& text, std::size_t, std::vector<Text>& out) const override {
-        bert_words(text.chars, text.size(), [&](std::size_t b, std::size_t e) { out.push_back(text.sub(b, e)); });
+        const auto& c = text.chars;
+        bert_words(
+            text.size(), [&](std::size_t i) { return is_js_space(c[i]); }, [&](std::size_t i) { return is_bert_punctuation(c[i]); },
+            [&](std::size_t b, std::size_t e) { out.push_back(text.sub(b, e)); });
     }
     bool has_ascii_path() const override { return true; }
     void split_ascii(std::string_view text, std::uint32_t base, std::vector<ByteRange>& out) const override {
-        bert_words(text, text.size(), [&](std::size_t b, std::size_t e) {
-            out.push_back({base + static_cast<std::uint32_t>(b), base + static_cast<std::uint32_t>(e)});
-        });
+        // What each ASCII character is, from the same tests as split's.
+        enum : std::uint8_t { kWord, kSpace, kPunctuation };
+        static const std::array<std::uint8_t, 128> kind = [] {
+            std::array<std::uint8_t, 128> k{};
+            for (char32_t c = 0; c < 128; ++c) k[c] = is_js_space(c) ? kSpace : is_bert_punctuation(c) ? kPunctuation : kWord;
+            return k;
+        }();
+        auto at = [&](std::size_t i) { return kind[static_cast<unsigned char>(text[i])]; };
+        bert_words(
+            text.size(), [&](std::size_t i) { return at(i) == kSpace; }, [&](std::size_t i) { return at(i) == kPunctuation; },
+            [&](std::size_t b, std::size_t e) {
+                out.push_back({base + static_cast<std::uint32_t>(b), base + static_cast<std::uint32_t>(e)});
+            });
     }
 };
 

@@ -41,6 +41,7 @@ TokenizerImpl::TokenizerImpl(const json& j, const std::string& source) {
             added.push_back(std::move(token));
         }
     }
+    model->finish_vocab();
     for (std::size_t i = 0; i < added.size(); ++i) {
         if (added[i].normalized && normalizer) {
             detail::Text t;
