@@ -119,6 +119,42 @@ TEST(Tokenizer, EncodeBatchPadsAndTruncatesIntoInt64Tensors) {
     EXPECT_EQ(padded.attention_mask.to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 1, 1, 0, 0}));
 }
 
+// Padding::None: the rows, truncated, and no tensors.
+TEST(Tokenizer, EncodeBatchWithoutPaddingGivesTheRowsOnly) {
+    const auto batch = bert().encode_batch({"hello world !", "hello"}, {.padding = Padding::None, .max_length = 4, .truncation = true});
+    EXPECT_FALSE(batch.input_ids.defined());
+    EXPECT_FALSE(batch.attention_mask.defined());
+    EXPECT_FALSE(batch.token_type_ids.defined());
+    ASSERT_EQ(batch.encodings.size(), 2u);
+    EXPECT_EQ(batch.encodings[0].ids, (std::vector<std::int64_t>{2, 4, 6, 3}));
+    EXPECT_EQ(batch.encodings[1].ids, (std::vector<std::int64_t>{2, 4, 3}));
+}
+
+// Texts of very different lengths, enough for every thread: each row is what encode gives,
+// padded after it.
+TEST(Tokenizer, EncodeBatchOnAllThreadsGivesEveryRowAsEncodeDoes) {
+    std::vector<std::string> texts;
+    for (int i = 0; i < 400; ++i) {
+        std::string t = "Hello, " + std::to_string(i) + " un";
+        for (int k = 0; k < (i * 37) % 60; ++k) t += " unaffable world";
+        if (i % 7 == 0) t += " Héllo 中文";
+        texts.push_back(t);
+    }
+    const auto batch = bert().encode_batch(texts);
+    ASSERT_EQ(batch.encodings.size(), texts.size());
+    const auto width = static_cast<std::size_t>(batch.input_ids.shape()[1]);
+    const auto ids = batch.input_ids.to_vector<std::int64_t>(), mask = batch.attention_mask.to_vector<std::int64_t>();
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto want = bert().encode(texts[i]);
+        EXPECT_EQ(batch.encodings[i].ids, want.ids) << i;
+        EXPECT_EQ(batch.encodings[i].offsets, want.offsets) << i;
+        for (std::size_t t = 0; t < width; ++t) {
+            ASSERT_EQ(ids[i * width + t], t < want.ids.size() ? want.ids[t] : 0) << i << ", " << t;
+            ASSERT_EQ(mask[i * width + t], t < want.ids.size() ? 1 : 0) << i << ", " << t;
+        }
+    }
+}
+
 TEST(Tokenizer, EncodeBatchRejectsRowsLongerThanMaxLengthAndMissingMaxLength) {
     try {
         bert().encode_batch({"hello", "hello world !"}, {.padding = Padding::MaxLength, .max_length = 4});
