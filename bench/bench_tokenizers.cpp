@@ -1,7 +1,16 @@
 // Encode throughput of graft::tokenizers in MB/s of UTF-8 input: the corpus of the tokenizer
 // goldens (Debian license paragraphs, package descriptions, adversarial strings), repeated to
-// about 1 MB, encoded text by text on one thread (encode) and as one batch on all threads
-// (encode_batch). bench/tokenizers_js_bench.mjs measures the JS reference on the same texts.
+// about 1 MB, for each tokenizer type:
+//   encode_one_thread            text by text with encode
+//   encode_batch/threads:1       in batches of 512 with encode_batch, Padding::None, one thread
+//   encode_batch/threads:all     the same on all threads (graft's default thread count)
+//   encode_batch_padded          the same, padded to each batch's longest row (the corpus's
+//                                1000-token strings make that most of the time)
+// The encode_batch cases measure the CPU time of the whole process (all threads), so that MB per
+// CPU-second on one and on all threads show what splitting the work costs even where other work
+// leaves no core free to scale onto.
+// bench/tokenizers_js_bench.mjs measures the JS reference on the same texts;
+// bench/tokenizers_compare.sh runs both and prints the table of docs/text.md.
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +20,7 @@
 
 namespace {
 
+using graft::tokenizers::Padding;
 using graft::tokenizers::Tokenizer;
 
 const std::string kDir = GRAFT_TOKENIZER_DATA_DIR;
@@ -68,12 +78,16 @@ void encode_one_thread(benchmark::State& state, const std::string& name) {
     state.SetBytesProcessed(state.iterations() * total_bytes());
 }
 
-void encode_batch_all_threads(benchmark::State& state, const std::string& name) {
+// encode_batch over the batches on `threads` threads (0: graft's default).
+void encode_batch(benchmark::State& state, const std::string& name, int threads, Padding padding) {
     const Tokenizer& tok = tokenizer(name);
+    const int all = graft::get_num_threads();
+    graft::set_num_threads(threads > 0 ? threads : all);
     for (auto _ : state)
-        for (std::size_t i = 0; i < batches().size(); ++i) benchmark::DoNotOptimize(tok.encode_batch(batches()[i]));
+        for (const auto& batch : batches()) benchmark::DoNotOptimize(tok.encode_batch(batch, {.padding = padding}));
     state.SetBytesProcessed(state.iterations() * total_bytes());
     state.counters["threads"] = graft::get_num_threads();
+    graft::set_num_threads(all);
 }
 
 }  // namespace
@@ -82,9 +96,17 @@ BENCHMARK_CAPTURE(encode_one_thread, gpt2, std::string("gpt2"))->Unit(benchmark:
 BENCHMARK_CAPTURE(encode_one_thread, wordpiece, std::string("bert"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(encode_one_thread, byte_fallback, std::string("llama"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(encode_one_thread, unigram, std::string("unigram"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(encode_batch_all_threads, gpt2, std::string("gpt2"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(encode_batch_all_threads, wordpiece, std::string("bert"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(encode_batch_all_threads, byte_fallback, std::string("llama"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(encode_batch_all_threads, unigram, std::string("unigram"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_1/gpt2, std::string("gpt2"), 1, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_all/gpt2, std::string("gpt2"), 0, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, padded_threads_all/gpt2, std::string("gpt2"), 0, Padding::Longest)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_1/wordpiece, std::string("bert"), 1, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_all/wordpiece, std::string("bert"), 0, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, padded_threads_all/wordpiece, std::string("bert"), 0, Padding::Longest)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_1/byte_fallback, std::string("llama"), 1, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_all/byte_fallback, std::string("llama"), 0, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, padded_threads_all/byte_fallback, std::string("llama"), 0, Padding::Longest)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_1/unigram, std::string("unigram"), 1, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, threads_all/unigram, std::string("unigram"), 0, Padding::None)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK_CAPTURE(encode_batch, padded_threads_all/unigram, std::string("unigram"), 0, Padding::Longest)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "graft/tokenizers/tokenizer.hpp"
+#include "tokenizers/tokenizer_impl.hpp"
 
 namespace {
 
@@ -118,6 +119,42 @@ TEST(Tokenizer, EncodeBatchPadsAndTruncatesIntoInt64Tensors) {
     EXPECT_EQ(padded.attention_mask.to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 1, 1, 0, 0}));
 }
 
+// Padding::None: the rows, truncated, and no tensors.
+TEST(Tokenizer, EncodeBatchWithoutPaddingGivesTheRowsOnly) {
+    const auto batch = bert().encode_batch({"hello world !", "hello"}, {.padding = Padding::None, .max_length = 4, .truncation = true});
+    EXPECT_FALSE(batch.input_ids.defined());
+    EXPECT_FALSE(batch.attention_mask.defined());
+    EXPECT_FALSE(batch.token_type_ids.defined());
+    ASSERT_EQ(batch.encodings.size(), 2u);
+    EXPECT_EQ(batch.encodings[0].ids, (std::vector<std::int64_t>{2, 4, 6, 3}));
+    EXPECT_EQ(batch.encodings[1].ids, (std::vector<std::int64_t>{2, 4, 3}));
+}
+
+// Texts of very different lengths, enough for every thread: each row is what encode gives,
+// padded after it.
+TEST(Tokenizer, EncodeBatchOnAllThreadsGivesEveryRowAsEncodeDoes) {
+    std::vector<std::string> texts;
+    for (int i = 0; i < 400; ++i) {
+        std::string t = "Hello, " + std::to_string(i) + " un";
+        for (int k = 0; k < (i * 37) % 60; ++k) t += " unaffable world";
+        if (i % 7 == 0) t += " Héllo 中文";
+        texts.push_back(t);
+    }
+    const auto batch = bert().encode_batch(texts);
+    ASSERT_EQ(batch.encodings.size(), texts.size());
+    const auto width = static_cast<std::size_t>(batch.input_ids.shape()[1]);
+    const auto ids = batch.input_ids.to_vector<std::int64_t>(), mask = batch.attention_mask.to_vector<std::int64_t>();
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto want = bert().encode(texts[i]);
+        EXPECT_EQ(batch.encodings[i].ids, want.ids) << i;
+        EXPECT_EQ(batch.encodings[i].offsets, want.offsets) << i;
+        for (std::size_t t = 0; t < width; ++t) {
+            ASSERT_EQ(ids[i * width + t], t < want.ids.size() ? want.ids[t] : 0) << i << ", " << t;
+            ASSERT_EQ(mask[i * width + t], t < want.ids.size() ? 1 : 0) << i << ", " << t;
+        }
+    }
+}
+
 TEST(Tokenizer, EncodeBatchRejectsRowsLongerThanMaxLengthAndMissingMaxLength) {
     try {
         bert().encode_batch({"hello", "hello world !"}, {.padding = Padding::MaxLength, .max_length = 4});
@@ -179,6 +216,90 @@ TEST(Tokenizer, DecodeRejectsIdsOutsideTheVocabulary) {
     EXPECT_EQ(bert().token_to_id("world"), 6);
     EXPECT_EQ(bert().vocab_size(), 14u);
     EXPECT_EQ(bert().pad_id(), 0);
+}
+
+// A copy of `j` that encodes on the general path: a Sequence around the pre-tokenizer splits the
+// same way but has no ASCII path.
+Tokenizer general_path(json j) {
+    j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {j["pre_tokenizer"]}}};
+    return Tokenizer::from_json(j.dump(), "general.json");
+}
+
+// Texts whose every byte is ASCII, to compare the ASCII path with the general one.
+std::vector<std::string> ascii_texts() {
+    std::vector<std::string> texts = {"", "   ", "Hello, WORLD!! unaffable", "hello\tworld\r\nun\x01" "aff\x7f" "able",
+                                      "\x01\x02\x1f", "[CLS] hello [MASK]world[SEP][SEP]", "  [MASK]  un  [MASK]", "Un aFF",
+                                      "HELLO,,world...un-aff-able", std::string("x\vy\fz\0w", 8), std::string(150, 'a'),
+                                      "un" + std::string(98, 'f') + " un" + std::string(99, 'f')};
+    std::string all;
+    for (int c = 0; c < 128; ++c) {
+        texts.push_back("a" + std::string(1, static_cast<char>(c)) + "b hello" + std::string(1, static_cast<char>(c)));
+        all += static_cast<char>(c);
+    }
+    texts.push_back(all);
+    return texts;
+}
+
+// Normalizers that map ASCII characters one by one (BERT's with its options, Lowercase, NFx,
+// StripAccents, Precompiled, none), added tokens raw and normalized with lstrip/rstrip: encode
+// and encode_pair give the same ids, tokens and offsets on the ASCII path as on the general one.
+TEST(Tokenizer, AsciiPathGivesWhatTheGeneralPathGives) {
+    std::vector<json> variants;
+    variants.push_back(bert_json());
+    json j = bert_json();
+    j["normalizer"]["clean_text"] = false;
+    j["normalizer"]["lowercase"] = false;
+    variants.push_back(j);
+    j = bert_json();
+    j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFD"}}, {{"type", "Lowercase"}}, {{"type", "StripAccents"}}}}};
+    variants.push_back(j);
+    j = bert_json();
+    j["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", nullptr}};
+    variants.push_back(j);
+    j = bert_json();
+    j["normalizer"] = nullptr;
+    variants.push_back(j);
+    j = bert_json();
+    j["added_tokens"][4]["lstrip"] = true;  // [MASK]
+    j["added_tokens"][4]["rstrip"] = true;
+    j["added_tokens"].push_back({{"id", 14}, {"content", "UN"}, {"lstrip", false}, {"rstrip", true}, {"normalized", true},
+                                 {"special", false}});
+    variants.push_back(j);
+    for (std::size_t v = 0; v < variants.size(); ++v) {
+        const Tokenizer fast = Tokenizer::from_json(variants[v].dump(), "fast.json");
+        const Tokenizer general = general_path(variants[v]);
+        ASSERT_TRUE(fast.impl().has_ascii_path()) << "variant " << v;
+        ASSERT_FALSE(general.impl().has_ascii_path()) << "variant " << v;
+        for (const std::string& text : ascii_texts()) {
+            const auto want = general.encode(text), got = fast.encode(text);
+            EXPECT_EQ(got.ids, want.ids) << "variant " << v << ": " << json(text).dump();
+            EXPECT_EQ(got.tokens, want.tokens) << "variant " << v << ": " << json(text).dump();
+            EXPECT_EQ(got.offsets, want.offsets) << "variant " << v << ": " << json(text).dump();
+            const auto want_pair = general.encode_pair(text, "Hello [MASK]"), got_pair = fast.encode_pair(text, "Hello [MASK]");
+            EXPECT_EQ(got_pair.ids, want_pair.ids) << "variant " << v << ": " << json(text).dump();
+            EXPECT_EQ(got_pair.offsets, want_pair.offsets) << "variant " << v << ": " << json(text).dump();
+        }
+    }
+    // Normalizers that look beyond one character keep every text on the general path.
+    j = bert_json();
+    j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "Lowercase"}}, {{"type", "Strip"}, {"strip_left", true}}}}};
+    EXPECT_FALSE(Tokenizer::from_json(j.dump()).impl().has_ascii_path());
+}
+
+// Beside ASCII text, text with accents, CJK or a control character above U+007F takes the general
+// path and is split exactly as the same words in ASCII are.
+TEST(Tokenizer, AsciiAndNonAsciiTextsOfOneTokenizerAgree) {
+    const auto ascii = bert().encode("Hello, WORLD! unaffable");
+    const auto accents = bert().encode("Héllo, WÖRLD! unaffable");
+    EXPECT_EQ(accents.ids, ascii.ids);
+    EXPECT_EQ(accents.offsets, (Offsets{{0, 0}, {0, 6}, {6, 7}, {8, 14}, {14, 15}, {16, 18}, {18, 21}, {21, 25}, {0, 0}}));
+    const auto cjk = bert().encode("hello中world");
+    EXPECT_EQ(cjk.tokens, (std::vector<std::string>{"[CLS]", "hello", "中", "world", "[SEP]"}));
+    EXPECT_EQ(cjk.offsets, (Offsets{{0, 0}, {0, 5}, {5, 8}, {8, 13}, {0, 0}}));
+    // U+0085 (a C1 control) is dropped by clean_text like U+0001 is.
+    EXPECT_EQ(bert().encode("hel\u0085lo").ids, bert().encode("hel\x01lo").ids);
+    EXPECT_EQ(bert().encode("hel\u0085lo").offsets, (Offsets{{0, 0}, {0, 7}, {0, 0}}));
+    EXPECT_EQ(bert().encode("hel\x01lo").offsets, (Offsets{{0, 0}, {0, 6}, {0, 0}}));
 }
 
 TEST(Tokenizer, ToJsonRoundTrips) {

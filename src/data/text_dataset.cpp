@@ -36,7 +36,7 @@ const std::string& LabelMap::name(std::int64_t id) const {
 
 namespace {
 
-/// Texts encoded per call of encode_batch: bounds the padded tensors it builds.
+/// Texts encoded per call of encode_batch (unpadded: the dataset keeps the rows).
 constexpr std::size_t kChunk = 512;
 
 std::string where(const TextTable& table, std::size_t row) {
@@ -142,6 +142,7 @@ void TextDataset::tokenize(const std::vector<std::string>& texts, const tokenize
     lengths_.clear();
     lengths_.reserve(texts.size());
     tokenizers::BatchOptions batch_options;
+    batch_options.padding = tokenizers::Padding::None;
     batch_options.truncation = true;
     batch_options.max_length = max_length;
     for (std::size_t first = 0; first < texts.size(); first += kChunk) {

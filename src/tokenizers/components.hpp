@@ -24,10 +24,20 @@ struct Token {
     bool special = false;  ///< added by the post-processor
 };
 
+/// [begin, end) bytes of an ASCII buffer (the ASCII path's words).
+struct ByteRange {
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+};
+
 class Normalizer {
 public:
     virtual ~Normalizer() = default;
     virtual Text normalize(const Text& text) const = 0;
+    /// Whether, on ASCII text, each character is normalized on its own (to nothing or to one
+    /// ASCII character, whatever surrounds it), so that a table of what normalize does to each
+    /// ASCII character stands for it on ASCII text: TokenizerImpl's ASCII path.
+    virtual bool ascii_per_character() const { return false; }
 };
 
 class PreTokenizer {
@@ -36,6 +46,13 @@ public:
     /// Appends the pieces of `text`; `section` is the index of the piece of input between added
     /// tokens (Metaspace's prepend_scheme "first" looks at it).
     virtual void split(const Text& text, std::size_t section, std::vector<Text>& out) const = 0;
+    /// Whether TokenizerImpl's ASCII path may use split_ascii: on ASCII text the pre-tokenizer only
+    /// cuts (no character rewritten or added, nothing depending on `section`).
+    virtual bool has_ascii_path() const { return false; }
+    /// The words split cuts ASCII `text` into, appended as byte ranges of `text` shifted by
+    /// `base`. This one runs split and reads the ranges off the pieces' spans; pre-tokenizers
+    /// override it with a pass over the bytes.
+    virtual void split_ascii(std::string_view text, std::uint32_t base, std::vector<ByteRange>& out) const;
 };
 
 /// token string → id, id → token string, shared by the model and the added tokens.
@@ -60,6 +77,14 @@ public:
     virtual ~Model() = default;
     /// Appends the tokens of the words (pre-tokenizer pieces) of one section of input.
     virtual void tokenize(const std::vector<Text>& words, std::vector<Token>& out) const = 0;
+    /// What tokenize does to the ASCII words `words` of `text`, where text[i] stands for the
+    /// original byte origin[i]. This one builds the words' Texts and runs tokenize; models
+    /// override it to read the bytes in place.
+    virtual void tokenize_ascii(std::string_view text, const std::uint32_t* origin, const std::vector<ByteRange>& words,
+                                std::vector<Token>& out) const;
+    /// Called once the added tokens are in vocab(): models that index the vocabulary for their
+    /// lookups build the index here.
+    virtual void finish_vocab() {}
     /// The model's json, for to_json (with the vocabulary as it was loaded).
     virtual Vocab& vocab() = 0;
     virtual const Vocab& vocab() const = 0;

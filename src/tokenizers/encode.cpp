@@ -1,5 +1,7 @@
 // The encoding pipeline: added tokens cut out, then normalizer, pre-tokenizer and model on each
 // piece between them, then the post-processor — in the order and with the rules of the reference.
+#include <limits>
+
 #include "tokenizers/tokenizer_impl.hpp"
 
 namespace graft::tokenizers {
@@ -7,11 +9,21 @@ namespace graft::tokenizers {
 using detail::Text;
 using detail::Token;
 
-std::vector<TokenizerImpl::Section> TokenizerImpl::split_added(const Text& text, const Splitter& splitter) const {
+template <typename Chars>
+std::vector<TokenizerImpl::Section> TokenizerImpl::split_added(const Chars& chars, const Splitter& splitter) const {
     std::vector<Section> sections;
+    if (splitter.entries.empty()) {
+        if (!chars.empty()) sections.push_back({0, chars.size(), std::nullopt});
+        return sections;
+    }
     std::size_t start = 0;
-    for (std::size_t i = 0; i < text.size();) {
-        const auto hit = splitter.match(text.chars, i);
+    for (std::size_t i = 0; i < chars.size();) {
+        const auto c = static_cast<char32_t>(chars[i]);
+        if (c < 128 && !splitter.ascii_first[c]) {  // the common case, without a call
+            ++i;
+            continue;
+        }
+        const auto hit = splitter.match(chars, i);
         if (!hit) {
             ++i;
             continue;
@@ -21,27 +33,31 @@ std::vector<TokenizerImpl::Section> TokenizerImpl::split_added(const Text& text,
         i += hit->second;
         start = i;
     }
-    if (start < text.size()) sections.push_back({start, text.size(), std::nullopt});
+    if (start < chars.size()) sections.push_back({start, chars.size(), std::nullopt});
     // lstrip / rstrip: the whitespace before / after the added token goes.
     for (std::size_t k = 0; k < sections.size(); ++k) {
         if (!sections[k].added) continue;
         const AddedToken& token = added[*sections[k].added];
         if (token.lstrip && k > 0 && !sections[k - 1].added) {
             Section& s = sections[k - 1];
-            while (s.end > s.begin && detail::is_js_space(text.chars[s.end - 1])) --s.end;
+            while (s.end > s.begin && detail::is_js_space(static_cast<char32_t>(chars[s.end - 1]))) --s.end;
         }
         if (token.rstrip && k + 1 < sections.size() && !sections[k + 1].added) {
             Section& s = sections[k + 1];
-            while (s.begin < s.end && detail::is_js_space(text.chars[s.begin])) ++s.begin;
+            while (s.begin < s.end && detail::is_js_space(static_cast<char32_t>(chars[s.begin]))) ++s.begin;
         }
     }
     return sections;
 }
 
 void TokenizerImpl::encode_sequence(std::string_view utf8, std::vector<Token>& out) const {
+    if (ascii_path_ && utf8.size() < std::numeric_limits<std::uint32_t>::max() && detail::is_ascii(utf8)) {
+        encode_ascii(utf8, out);
+        return;
+    }
     const Text text = detail::decode_utf8(utf8, "encode");
     std::vector<Text> words;
-    const auto sections = split_added(text, raw_);
+    const auto sections = split_added(text.chars, raw_);
     for (std::size_t index = 0; index < sections.size(); ++index) {
         const Section& section = sections[index];
         if (section.begin == section.end) continue;
@@ -52,7 +68,7 @@ void TokenizerImpl::encode_sequence(std::string_view utf8, std::vector<Token>& o
         Text piece = text.sub(section.begin, section.end);
         if (normalizer) piece = normalizer->normalize(piece);
         if (piece.empty()) continue;
-        for (const Section& sub : split_added(piece, normalized_)) {
+        for (const Section& sub : split_added(piece.chars, normalized_)) {
             if (sub.begin == sub.end) continue;
             if (sub.added) {
                 out.push_back({added[*sub.added].id, detail::join_spans(piece.spans, sub.begin, sub.end)});
@@ -63,6 +79,60 @@ void TokenizerImpl::encode_sequence(std::string_view utf8, std::vector<Token>& o
             if (pre_tokenizer) pre_tokenizer->split(part, index, words);
             else words.push_back(std::move(part));
             model->tokenize(words, out);
+        }
+    }
+}
+
+namespace {
+
+// The buffers of encode_ascii, kept per thread so that encoding text after text allocates nothing.
+struct AsciiScratch {
+    std::string text;                    // the normalized bytes of a section
+    std::vector<std::uint32_t> origin;   // the original byte of each
+    std::vector<detail::ByteRange> words;
+};
+
+AsciiScratch& ascii_scratch() {
+    thread_local AsciiScratch scratch;
+    return scratch;
+}
+
+}  // namespace
+
+void TokenizerImpl::encode_ascii(std::string_view text, std::vector<Token>& out) const {
+    AsciiScratch& scratch = ascii_scratch();
+    std::string& piece = scratch.text;
+    std::vector<std::uint32_t>& origin = scratch.origin;
+    const auto sections = split_added(text, raw_);
+    for (const Section& section : sections) {
+        if (section.begin == section.end) continue;
+        if (section.added) {
+            out.push_back({added[*section.added].id,
+                           {static_cast<std::uint32_t>(section.begin), static_cast<std::uint32_t>(section.end)}});
+            continue;
+        }
+        piece.clear();
+        origin.clear();
+        for (std::size_t i = section.begin; i < section.end; ++i) {
+            const std::int16_t c = ascii_map_[static_cast<unsigned char>(text[i])];
+            if (c < 0) continue;
+            piece.push_back(static_cast<char>(c));
+            origin.push_back(static_cast<std::uint32_t>(i));
+        }
+        if (piece.empty()) continue;
+        for (const Section& sub : split_added(std::string_view(piece), normalized_)) {
+            if (sub.begin == sub.end) continue;
+            if (sub.added) {
+                out.push_back({added[*sub.added].id, {origin[sub.begin], origin[sub.end - 1] + 1}});
+                continue;
+            }
+            scratch.words.clear();
+            if (pre_tokenizer)
+                pre_tokenizer->split_ascii(std::string_view(piece).substr(sub.begin, sub.end - sub.begin),
+                                           static_cast<std::uint32_t>(sub.begin), scratch.words);
+            else
+                scratch.words.push_back({static_cast<std::uint32_t>(sub.begin), static_cast<std::uint32_t>(sub.end)});
+            model->tokenize_ascii(piece, origin.data(), scratch.words, out);
         }
     }
 }

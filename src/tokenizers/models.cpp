@@ -11,6 +11,15 @@ void Vocab::set(const std::string& token, std::int64_t id) {
     tokens[static_cast<std::size_t>(id)] = token;
 }
 
+void Model::tokenize_ascii(std::string_view text, const std::uint32_t* origin, const std::vector<ByteRange>& words,
+                           std::vector<Token>& out) const {
+    std::vector<Text> texts(words.size());
+    for (std::size_t w = 0; w < words.size(); ++w)
+        for (std::uint32_t i = words[w].begin; i < words[w].end; ++i)
+            texts[w].push(static_cast<unsigned char>(text[i]), {origin[i], origin[i] + 1});
+    tokenize(texts, out);
+}
+
 Vocab read_vocab(const json& j, const JsonPath& at) {
     const json& vocab = object_field(j, "vocab", at);
     Vocab out;

@@ -66,6 +66,7 @@ public:
         }
         return text;
     }
+    bool ascii_per_character() const override { return true; }
 
 private:
     // The same steps in one pass for ASCII text, where no character is CJK, has an accent or
@@ -93,6 +94,7 @@ private:
 class Lowercase final : public Normalizer {
 public:
     Text normalize(const Text& text) const override { return lowercase(text); }
+    bool ascii_per_character() const override { return true; }
 };
 
 // The reference's StripAccents drops every \p{M} without decomposing first.
@@ -104,12 +106,14 @@ public:
             if (!is_mark(text.chars[i])) out.push(text.chars[i], text.spans[i]);
         return out;
     }
+    bool ascii_per_character() const override { return true; }
 };
 
 class UnicodeForm final : public Normalizer {
 public:
     explicit UnicodeForm(NormalForm form) : form_(form) {}
     Text normalize(const Text& text) const override { return detail::normalize(text, form_); }
+    bool ascii_per_character() const override { return true; }
 
 private:
     NormalForm form_;
@@ -142,6 +146,7 @@ public:
         }
         return out;
     }
+    bool ascii_per_character() const override { return true; }
 };
 
 class Strip final : public Normalizer {
@@ -223,6 +228,9 @@ public:
         Text t = text;
         for (const auto& step : steps_) t = step->normalize(t);
         return t;
+    }
+    bool ascii_per_character() const override {
+        return std::all_of(steps_.begin(), steps_.end(), [](const auto& step) { return step->ascii_per_character(); });
     }
 
 private:

@@ -1,5 +1,6 @@
 // The pre-tokenizers of a tokenizer.json, with the JS reference's semantics.
 #include <algorithm>
+#include <array>
 
 #include "tokenizers/byte_level.hpp"
 #include "tokenizers/components.hpp"
@@ -187,27 +188,52 @@ bool is_bert_punctuation(char32_t c) {
     return is_punctuation(c);
 }
 
-// Trimmed, then runs of non-space non-punctuation, each punctuation character alone.
+// Trimmed, then runs of non-space non-punctuation, each punctuation character alone: calls
+// emit(begin, end) for each word of the n characters, space(i) and punctuation(i) saying what
+// character i is.
+template <typename Space, typename Punctuation, typename Emit>
+void bert_words(std::size_t n, Space space, Punctuation punctuation, Emit emit) {
+    std::size_t b = 0, e = n;
+    while (b < e && space(b)) ++b;
+    while (e > b && space(e - 1)) --e;
+    for (std::size_t i = b; i < e;) {
+        if (space(i)) {
+            ++i;
+        } else if (punctuation(i)) {
+            emit(i, i + 1);
+            ++i;
+        } else {
+            std::size_t j = i + 1;
+            while (j < e && !space(j) && !punctuation(j)) ++j;
+            emit(i, j);
+            i = j;
+        }
+    }
+}
+
 class BertPreTokenizer final : public PreTokenizer {
 public:
     void split(const Text& text, std::size_t, std::vector<Text>& out) const override {
-        std::size_t b = 0, e = text.size();
-        while (b < e && is_js_space(text.chars[b])) ++b;
-        while (e > b && is_js_space(text.chars[e - 1])) --e;
-        for (std::size_t i = b; i < e;) {
-            const char32_t c = text.chars[i];
-            if (is_js_space(c)) {
-                ++i;
-            } else if (is_bert_punctuation(c)) {
-                out.push_back(text.sub(i, i + 1));
-                ++i;
-            } else {
-                std::size_t j = i + 1;
-                while (j < e && !is_js_space(text.chars[j]) && !is_bert_punctuation(text.chars[j])) ++j;
-                out.push_back(text.sub(i, j));
-                i = j;
-            }
-        }
+        const auto& c = text.chars;
+        bert_words(
+            text.size(), [&](std::size_t i) { return is_js_space(c[i]); }, [&](std::size_t i) { return is_bert_punctuation(c[i]); },
+            [&](std::size_t b, std::size_t e) { out.push_back(text.sub(b, e)); });
+    }
+    bool has_ascii_path() const override { return true; }
+    void split_ascii(std::string_view text, std::uint32_t base, std::vector<ByteRange>& out) const override {
+        // What each ASCII character is, from the same tests as split's.
+        enum : std::uint8_t { kWord, kSpace, kPunctuation };
+        static const std::array<std::uint8_t, 128> kind = [] {
+            std::array<std::uint8_t, 128> k{};
+            for (char32_t c = 0; c < 128; ++c) k[c] = is_js_space(c) ? kSpace : is_bert_punctuation(c) ? kPunctuation : kWord;
+            return k;
+        }();
+        auto at = [&](std::size_t i) { return kind[static_cast<unsigned char>(text[i])]; };
+        bert_words(
+            text.size(), [&](std::size_t i) { return at(i) == kSpace; }, [&](std::size_t i) { return at(i) == kPunctuation; },
+            [&](std::size_t b, std::size_t e) {
+                out.push_back({base + static_cast<std::uint32_t>(b), base + static_cast<std::uint32_t>(e)});
+            });
     }
 };
 
@@ -300,6 +326,20 @@ private:
 };
 
 }  // namespace
+
+void PreTokenizer::split_ascii(std::string_view text, std::uint32_t base, std::vector<ByteRange>& out) const {
+    Text t;
+    t.chars.reserve(text.size());
+    t.spans.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto at = base + static_cast<std::uint32_t>(i);
+        t.push(static_cast<unsigned char>(text[i]), {at, at + 1});
+    }
+    std::vector<Text> pieces;
+    split(t, 0, pieces);
+    for (const Text& piece : pieces)
+        if (!piece.empty()) out.push_back({piece.spans.front().begin, piece.spans.back().end});
+}
 
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const JsonPath& at) {
     const std::string type = component_type(j, at);

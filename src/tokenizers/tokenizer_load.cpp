@@ -41,6 +41,7 @@ TokenizerImpl::TokenizerImpl(const json& j, const std::string& source) {
             added.push_back(std::move(token));
         }
     }
+    model->finish_vocab();
     for (std::size_t i = 0; i < added.size(); ++i) {
         if (added[i].normalized && normalizer) {
             detail::Text t;
@@ -52,6 +53,19 @@ TokenizerImpl::TokenizerImpl(const json& j, const std::string& source) {
     }
     raw_.finish();
     normalized_.finish();
+    ascii_path_ = (!normalizer || normalizer->ascii_per_character()) && (!pre_tokenizer || pre_tokenizer->has_ascii_path());
+    for (char32_t c = 0; c < 128 && ascii_path_; ++c) {
+        if (!normalizer) {
+            ascii_map_[c] = static_cast<std::int16_t>(c);
+            continue;
+        }
+        detail::Text one;
+        one.push(c, {0, 1});
+        const detail::Text mapped = normalizer->normalize(one);
+        if (mapped.empty()) ascii_map_[c] = -1;
+        else if (mapped.size() == 1 && mapped.chars[0] < 128) ascii_map_[c] = static_cast<std::int16_t>(mapped.chars[0]);
+        else ascii_path_ = false;
+    }
 
     const detail::TokenResolver resolve = [this](const std::string& token, const JsonPath& at) -> std::int64_t {
         const std::u32string content = detail::to_u32(token, "post_processor");
@@ -71,23 +85,47 @@ void TokenizerImpl::Splitter::add(std::u32string content, std::size_t token) {
 }
 
 void TokenizerImpl::Splitter::finish() {
-    for (std::size_t i = 0; i < entries.size(); ++i) by_first[entries[i].first[0]].push_back(i);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const char32_t first = entries[i].first[0];
+        by_first[first].push_back(i);
+        if (first < 128) ascii_first[first] = true;
+        else non_ascii_first = true;
+    }
     for (auto& [c, list] : by_first)
         std::stable_sort(list.begin(), list.end(), [&](std::size_t a, std::size_t b) {
             return entries[a].first.size() > entries[b].first.size();
         });
 }
 
-std::optional<std::pair<std::size_t, std::size_t>> TokenizerImpl::Splitter::match(const std::u32string& s, std::size_t at) const {
-    if (by_first.empty()) return std::nullopt;
-    auto it = by_first.find(s[at]);
+namespace {
+
+template <typename Chars, typename Entries, typename ByFirst>
+std::optional<std::pair<std::size_t, std::size_t>> longest_entry(const Chars& s, std::size_t at, const Entries& entries,
+                                                                 const ByFirst& by_first) {
+    auto it = by_first.find(static_cast<char32_t>(s[at]));
     if (it == by_first.end()) return std::nullopt;
     for (std::size_t e : it->second) {
         const std::u32string& content = entries[e].first;
-        if (at + content.size() <= s.size() && s.compare(at, content.size(), content) == 0)
-            return std::make_pair(entries[e].second, content.size());
+        if (at + content.size() > s.size()) continue;
+        std::size_t k = 0;
+        while (k < content.size() && static_cast<char32_t>(s[at + k]) == content[k]) ++k;
+        if (k == content.size()) return std::make_pair(entries[e].second, content.size());
     }
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::size_t, std::size_t>> TokenizerImpl::Splitter::match(const std::u32string& s, std::size_t at) const {
+    const char32_t c = s[at];
+    if (c < 128 ? !ascii_first[c] : !non_ascii_first) return std::nullopt;
+    return longest_entry(s, at, entries, by_first);
+}
+
+std::optional<std::pair<std::size_t, std::size_t>> TokenizerImpl::Splitter::match(std::string_view s, std::size_t at) const {
+    const auto c = static_cast<unsigned char>(s[at]);
+    if (c >= 128 || !ascii_first[c]) return std::nullopt;
+    return longest_entry(s, at, entries, by_first);
 }
 
 Tokenizer::Tokenizer(std::shared_ptr<const TokenizerImpl> impl) : impl_(std::move(impl)) {}

@@ -41,6 +41,8 @@ Text decode_utf8(std::string_view utf8, const char* who, std::size_t base = 0);
 /// The code points alone (same checks).
 std::u32string to_u32(std::string_view utf8, const char* who);
 void append_utf8(std::string& out, char32_t c);
+/// Whether every byte is below 0x80 (ASCII text, valid UTF-8).
+bool is_ascii(std::string_view bytes);
 std::string to_utf8(std::u32string_view chars);
 /// UTF-8 bytes to text the way the WHATWG TextDecoder (non-fatal) does: each maximal invalid
 /// subsequence becomes U+FFFD. Used by the decoders, where byte tokens may cut a character.

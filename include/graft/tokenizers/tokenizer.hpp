@@ -62,6 +62,7 @@ struct Encoding {
 enum class Padding {
     Longest,    ///< pad to the longest row of the batch
     MaxLength,  ///< pad every row to max_length (a row longer than it without truncation: TokenizerError)
+    None,       ///< no tensors: the rows only in `encodings`, for a caller that pads later (per batch)
 };
 
 /// Options of encode_batch.
@@ -78,7 +79,7 @@ struct BatchOptions {
     std::optional<std::int64_t> pad_id = std::nullopt;
 };
 
-/// encode_batch's result: int64 tensors [B, T] ready for a model.
+/// encode_batch's result: int64 tensors [B, T] ready for a model (undefined with Padding::None).
 struct BatchEncoding {
     Tensor input_ids;
     Tensor attention_mask;  ///< 1 on tokens, 0 on padding
@@ -102,7 +103,8 @@ public:
     Encoding encode(std::string_view text, bool add_special_tokens = true) const;
     /// A pair of texts (BERT's sentence A and B, type ids 0 and 1).
     Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens = true) const;
-    /// Every text encoded (on all threads) and padded into int64 [B, T] tensors.
+    /// Every text encoded (on all threads, each taking texts as it finishes its last) and, unless
+    /// options.padding is Padding::None, padded into int64 [B, T] tensors.
     BatchEncoding encode_batch(const std::vector<std::string>& texts, const BatchOptions& options = {}) const;
     /// The text of `ids`, through the decoder; special tokens left out with skip_special_tokens.
     std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = false) const;
