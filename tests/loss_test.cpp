@@ -205,6 +205,44 @@ TEST(Loss, CrossEntropyGradientIsSoftmaxMinusSmoothedOnehot) {
     EXPECT_STREQ(F::cross_entropy(logits, t).grad_fn()->name(), "CrossEntropyBackward");
 }
 
+TEST(Loss, CrossEntropyGradientOverwritesLogitsNothingElseHolds) {
+    // A language-model head: small hidden states times a wide projection. With the graph freed
+    // after it and nothing else holding the logits, the gradient is written over them: the
+    // backward's peak holds one [rows, classes] buffer fewer. Values equal in every case, and
+    // logits someone holds are left as they were.
+    Generator g(9);
+    const std::int64_t rows = 256, hidden = 8, classes = 4096;  // 4 MiB of logits
+    const Tensor h0 = randn({rows, hidden}, DType::Float32, &g), w = randn({hidden, classes}, DType::Float32, &g);
+    const Tensor t = randint(0, classes, {rows}, DType::Int64, &g);
+    struct Run {
+        Tensor grad;
+        std::size_t peak_above_start = 0;
+    };
+    auto run = [&](bool hold_logits, bool retain_graph) {
+        Tensor h = h0.detach().requires_grad_();
+        Tensor held, loss;
+        {
+            Tensor logits = matmul(h, w);
+            if (hold_logits) held = logits;
+            loss = F::cross_entropy(logits, t);
+        }
+        const Tensor before = hold_logits ? held.clone() : Tensor();
+        const std::size_t start = allocated_memory().in_use_bytes;
+        reset_peak_allocated_memory();
+        loss.backward(Tensor(), retain_graph);
+        Run r{h.grad(), allocated_memory().peak_bytes - start};
+        if (hold_logits) EXPECT_TRUE(allclose(held, before, 0.0, 0.0)) << "held logits changed";
+        return r;
+    };
+    const Run reused = run(false, false), held = run(true, false), retained = run(false, true);
+    EXPECT_TRUE(allclose(reused.grad, held.grad, 0.0, 0.0));
+    EXPECT_TRUE(allclose(reused.grad, retained.grad, 0.0, 0.0));
+    const std::size_t logits_bytes = rows * classes * sizeof(float);
+    EXPECT_GE(held.peak_above_start, logits_bytes);
+    EXPECT_GE(retained.peak_above_start, logits_bytes);
+    EXPECT_LT(reused.peak_above_start, logits_bytes / 2);
+}
+
 TEST(Loss, GradcheckCrossEntropy) {
     for (std::int64_t c : {1, 7, 33}) {
         Generator g(static_cast<std::uint64_t>(c));

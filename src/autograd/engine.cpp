@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "autograd/frees_saved.hpp"
 #include "autograd/nested_backward.hpp"
 #include "core/dispatch.hpp"
 #include "graft/autograd.hpp"
@@ -254,6 +255,26 @@ private:
 void run_graph(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph);
 }  // namespace
 
+namespace {
+/// Set while a node runs whose saved tensors are freed after it (autograd::detail::frees_saved_after_apply).
+thread_local bool frees_saved_now = false;
+
+/// Sets frees_saved_now for one apply(), and puts back the enclosing backward's value after it
+/// (a checkpoint's nested backward runs inside a node's apply()).
+class FreesSavedScope {
+public:
+    explicit FreesSavedScope(bool frees) : prev_(frees_saved_now) { frees_saved_now = frees; }
+    ~FreesSavedScope() { frees_saved_now = prev_; }
+    FreesSavedScope(const FreesSavedScope&) = delete;
+    FreesSavedScope& operator=(const FreesSavedScope&) = delete;
+
+private:
+    bool prev_;
+};
+}  // namespace
+
+bool autograd::detail::frees_saved_after_apply() { return frees_saved_now; }
+
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
     CallbackScope callbacks;
     run_graph(roots, grads, retain_graph);
@@ -350,6 +371,7 @@ void run_graph(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad
                 const profiler::Scope scope(node->name());
                 // The backward's GEMMs compute in the dtype its forward ran under (graft/autocast.hpp).
                 const AutocastGuard autocast(node->autocast_dtype);
+                const FreesSavedScope frees(!retain_graph);
                 if (!deliver_in_place(*node, grad, buffer)) input_grads = node->apply(grad);
             }
             if (!retain_graph && dynamic_cast<AccumulateGrad*>(node) == nullptr) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/frees_saved.hpp"
 #include "core/dispatch.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "graft/autograd.hpp"
@@ -152,7 +153,13 @@ struct CrossEntropyBackward final : Node {
         const Tensor x = logits.unpack(name()).contiguous();
         const Tensor lse_t = lse.unpack(name());
         const Tensor tgt = target.unpack(name());
-        Tensor dx = empty(x.shape(), x.dtype());
+        // The gradient overwrites the logits when nothing else can read them again: the graph is
+        // freed after this node and no tensor but this node's (and x) holds them or a view of
+        // them. A language model's backward then holds one vocabulary-wide [positions, classes]
+        // buffer fewer at its peak. The kernels read each logit before writing its gradient.
+        const bool reuse = autograd::detail::frees_saved_after_apply() && x.impl_ptr().use_count() <= 2 &&
+                           x.storage().use_count() == 1 && x.storage()->writable();
+        Tensor dx = reuse ? x : empty(x.shape(), x.dtype());
         if (lse_t.dtype() == DType::Float32) {  // the vector kernels' forward: rows [max; log_sum]
             const PositionGrad<float> w(g, reduction, layout.count);
             const std::int64_t n = layout.positions();
