@@ -74,6 +74,7 @@ struct Args {
     bool guards = false;
     bool sweep = false;
     bool compare_cache = true;
+    bool bf16 = false;  // the new-task training steps under bf16 autocast
     Settings settings{};
 };
 
@@ -94,6 +95,7 @@ void usage(const char* argv0) {
         "  --pretrain-epochs N    epochs on digits 0-4 [12]\n"
         "  --fisher-batches N     batches of 32 source images for EWC's Fisher [10]\n"
         "  --no-cache-compare     skip timing the head training without the feature cache\n"
+        "  --bf16                 train on the new task under bf16 autocast (TrainerOptions::autocast)\n"
         "  --help\n",
         argv0, GRAFT_EXAMPLES_DATA_DIR "/digits.csv.gz");
 }
@@ -119,6 +121,7 @@ Args parse(int argc, char** argv) {
         else if (cli.is("--pretrain-epochs")) a.pretrain_epochs = cli.positive();
         else if (cli.is("--fisher-batches")) a.fisher_batches = cli.positive();
         else if (cli.is("--no-cache-compare")) a.compare_cache = false;
+        else if (cli.is("--bf16")) a.bf16 = true;
         else cli.unknown();
     }
     if (a.full && !shots_given) a.shots = {1, 5, 10, 50};
@@ -510,7 +513,8 @@ int run(const Args& a) {
             auto [train_set, eval_set] = split(static_cast<std::uint64_t>(100 + seed), a.shots[bi]);
             for (std::size_t ri = 0; ri < R; ++ri) {
                 const Outcome o = train_target(cx, all[ri], cx.settings, train_set, eval_set, a.steps,
-                                               static_cast<std::uint64_t>(seed), {}, false);
+                                               static_cast<std::uint64_t>(seed),
+                                               {.autocast = a.bf16 ? DType::BFloat16 : DType::Float32}, false);
                 for (std::size_t si = 0; si < S; ++si) {
                     acc[bi][ri][si].push_back(o.accuracy.at(si));
                     csv << all[ri].name << "," << a.shots[bi] << "," << seed << "," << a.steps[si] << ","

@@ -98,6 +98,30 @@ TEST(Trainer, FitLearnsAndLogsEveryEpoch) {
     EXPECT_THROW_MSG(r.history.back().at("val_nope"), IndexError, "val_accuracy");
 }
 
+TEST(Trainer, AutocastRunsTheStepsGemmsInBf16) {
+    // The same run in float32 and under bf16 autocast: both learn, their weights differ by bf16
+    // rounding (so the steps did run in bf16), and the thread's autocast is float32 again after.
+    auto set = blobs(96, 6);
+    manual_seed(7);
+    auto a = mlp();
+    auto b = a.clone();
+    data::DataLoader loader(set, {.batch_size = 16});
+    optim::SGD opt_a(a.parameters(), {.lr = 0.1}), opt_b(b->parameters(), {.lr = 0.1});
+    const auto fa = train::Trainer(a, opt_a, {.epochs = 3, .progress = train::Progress::Off}).fit(loader, &loader);
+    train::Trainer tb(*b, opt_b, {.epochs = 3, .progress = train::Progress::Off, .autocast = DType::BFloat16});
+    const auto fb = tb.fit(loader, &loader);
+    EXPECT_EQ(Autocast::dtype(), DType::Float32);
+    const auto pa = flat_params(a), pb = flat_params(*b);
+    ASSERT_EQ(pa.size(), pb.size());
+    float largest = 0;
+    for (std::size_t i = 0; i < pa.size(); ++i) largest = std::max(largest, std::abs(pa[i] - pb[i]));
+    EXPECT_GT(largest, 0.f) << "autocast changed nothing";
+    EXPECT_LT(largest, 0.05f);
+    EXPECT_LT(fb.history.back().at("train_loss"), fb.history.front().at("train_loss"));
+    EXPECT_NEAR(fb.history.back().at("val_loss"), fa.history.back().at("val_loss"), 0.05);
+    EXPECT_THROW_MSG(train::Trainer(a, opt_a, {.autocast = DType::Float64}), ValueError, "autocast");
+}
+
 TEST(Trainer, GradientAccumulationEqualsTheLargerBatch) {
     auto set = blobs(64, 4);
     manual_seed(5);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "graft/autocast.hpp"
 #include "graft/autograd.hpp"
 #include "graft/error.hpp"
 #include "graft/io/checkpoint.hpp"
@@ -50,6 +51,8 @@ Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, TrainerOptions 
     if (!loss_)
         loss_ = [](const Tensor& out, const Tensor& target) { return nn::functional::cross_entropy(out, target); };
     if (options_.epochs < 0) throw ValueError("Trainer: epochs must be >= 0, got " + std::to_string(options_.epochs));
+    if (options_.autocast != DType::Float32 && options_.autocast != DType::BFloat16)
+        throw ValueError(std::string("Trainer: autocast must be Float32 or BFloat16, got ") + dtype_name(options_.autocast));
     if (options_.accumulate_steps < 1)
         throw ValueError("Trainer: accumulate_steps must be >= 1, got " + std::to_string(options_.accumulate_steps));
     if (options_.clip_grad_norm < 0)
@@ -118,6 +121,7 @@ void Trainer::train_epoch(data::DataLoader& loader, EpochLogs& logs, detail::Pro
 
     const auto& distribution = options_.distribution;
     const std::size_t loader_batches = loader.size();
+    const AutocastGuard autocast(options_.autocast);
     for (const data::Example& batch : loader) {
         // Gradients stay local until the last micro-batch of an accumulation (or of the epoch).
         if (distribution.set_gradient_sync)
@@ -170,6 +174,7 @@ EpochLogs Trainer::evaluate(data::DataLoader& loader) {
         ~RestoreMode() { m->train(training); }
     } restore{model_, was_training};
     NoGradGuard no_grad;
+    const AutocastGuard autocast(options_.autocast);
     for (const auto& m : metrics_) m->reset();
     double loss_sum = 0.0;
     std::int64_t samples = 0;

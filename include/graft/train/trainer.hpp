@@ -131,6 +131,10 @@ struct TrainerOptions {
     /// gradients before each optimizer step, its mean value per step logged as "train_penalty".
     /// Empty: none.
     std::shared_ptr<const ForgettingGuard> guard{};
+    /// The dtype the GEMMs of training and evaluation steps compute in: DType::BFloat16 runs each
+    /// step's forward and backward (and evaluate()) under AutocastGuard (graft/autocast.hpp,
+    /// docs/mixed-precision.md); parameters, gradients and optimizer state stay float32.
+    DType autocast = DType::Float32;
 };
 
 /// What fit() did.
