@@ -231,7 +231,9 @@ TEST(Loss, CrossEntropyGradientOverwritesLogitsNothingElseHolds) {
         reset_peak_allocated_memory();
         loss.backward(Tensor(), retain_graph);
         Run r{h.grad(), allocated_memory().peak_bytes - start};
-        if (hold_logits) EXPECT_TRUE(allclose(held, before, 0.0, 0.0)) << "held logits changed";
+        if (hold_logits) {
+            EXPECT_TRUE(allclose(held, before, 0.0, 0.0)) << "held logits changed";
+        }
         return r;
     };
     const Run reused = run(false, false), held = run(true, false), retained = run(false, true);
