@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "graft/autograd.hpp"
+#include "graft/memory.hpp"
 
 namespace graft::nn {
 
@@ -516,6 +517,9 @@ Module& Module::to(DType dtype, const ToOptions& options) {
                          "them first, or pass {.frozen_only = true} to convert only the frozen weights; nothing "
                          "converted");
     for (const auto& [name, t] : targets) convert_in_place(t, dtype);
+    // The float32 buffers just let go of would wait in the memory cache, which keeps freed
+    // buffers for reuse: hand them back, since saving that memory is what bf16 weights are for.
+    if (dtype == DType::BFloat16 && !targets.empty()) release_cached_memory();
     return *this;
 }
 

@@ -84,8 +84,16 @@ struct GraphWork {
     double largest_gradients = 0;  // bytes: one node's incoming and outgoing non-leaf gradients
 };
 
+/// Whether a node is a view's backward (its input gradient mostly aliases its incoming one).
+bool is_view(std::string_view name) {
+    return name == "ViewBackward" || name == "PermuteBackward" || name == "SliceBackward" || name == "SelectBackward" ||
+           name == "ExpandBackward";
+}
+
 /// Adds one node's forward and backward work (the backward only for the inputs that need it).
-void count_node(Node& n, GraphWork& w) {
+/// `incoming_in_saved`: the node's incoming gradient is written over a buffer the graph already
+/// holds (cross_entropy's gradient over its saved logits), so it adds no bytes of its own.
+void count_node(Node& n, GraphWork& w, bool incoming_in_saved) {
     const std::string name = n.name();
     if (name == "AccumulateGrad") return;
     if (name == "CheckpointBackward") {
@@ -105,11 +113,14 @@ void count_node(Node& n, GraphWork& w) {
             // A leaf's gradient becomes its .grad (counted with the gradients); the others are in flight.
             if (std::string_view(n.next[i]->name()) != "AccumulateGrad") needed_activation_bytes += in_bytes(i);
         }
-    const bool view = name == "ViewBackward" || name == "PermuteBackward" || name == "SliceBackward" ||
-                      name == "SelectBackward" || name == "ExpandBackward";
+    const bool view = is_view(name);
     // While a node runs, its incoming gradient and the input gradients it makes exist together (a
     // view's input gradient mostly aliases its incoming one).
-    if (!view && any_needed) w.largest_gradients = std::max(w.largest_gradients, out_bytes + needed_activation_bytes);
+    // cross_entropy's own input gradient is written over its saved logits (see graph_work).
+    const bool outgoing_in_saved = name == "CrossEntropyBackward";
+    if (!view && any_needed)
+        w.largest_gradients = std::max(w.largest_gradients, (incoming_in_saved ? 0.0 : out_bytes) +
+                                                                (outgoing_in_saved ? 0.0 : needed_activation_bytes));
     // A GEMM-shaped op: `flop` per product, one more product per input gradient needed (a bias,
     // input 2, is a reduction: bytes).
     auto gemm = [&](double flop) {
@@ -154,17 +165,26 @@ void count_node(Node& n, GraphWork& w) {
 }
 
 GraphWork graph_work(const Tensor& loss) {
-    GraphWork w;
-    std::vector<Node*> stack;
+    std::vector<Node*> nodes, stack;
     std::unordered_set<Node*> seen;
     if (auto root = loss.grad_fn()) stack.push_back(root.get()), seen.insert(root.get());
     while (!stack.empty()) {
         Node* n = stack.back();
         stack.pop_back();
-        count_node(*n, w);
+        nodes.push_back(n);
         for (const auto& next : n->next)
             if (next && seen.insert(next.get()).second) stack.push_back(next.get());
     }
+    // cross_entropy writes the logits' gradient over its saved logits when the graph is freed
+    // after it (a training step's backward): the logits' producer receives it in that buffer,
+    // through any views of the logits.
+    std::unordered_set<Node*> gradient_in_saved;
+    for (Node* n : nodes)
+        if (std::string_view(n->name()) == "CrossEntropyBackward" && n->needs_input_grad(0))
+            for (Node* p = n->next[0].get(); p != nullptr && gradient_in_saved.insert(p).second;)
+                p = is_view(p->name()) && p->needs_input_grad(0) ? p->next[0].get() : nullptr;
+    GraphWork w;
+    for (Node* n : nodes) count_node(*n, w, gradient_in_saved.count(n) > 0);
     return w;
 }
 

@@ -248,7 +248,8 @@ public:
     ///    frozen for good: its ops compute no weight gradient, an optimizer refuses it, and
     ///    unfreezing it is a ValueError until it is converted back. With options.frozen_only only
     ///    frozen weights are converted; without it a trainable one is a ValueError naming it
-    ///    (nothing is converted).
+    ///    (nothing is converted). The float32 buffers it frees go back to the system, not to the
+    ///    memory cache (graft/memory.hpp; the cache's other buffers are released with them).
     ///  - DType::Float32: every bf16/f16 parameter back to float32 (exact values).
     /// ValueError for any other dtype. state_dict() gives the parameters in their dtype (a bf16
     /// weight saves as BF16); load_state_dict converts into it.
