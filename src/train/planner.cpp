@@ -177,12 +177,13 @@ GraphWork graph_work(const Tensor& loss) {
     }
     // cross_entropy writes the logits' gradient over its saved logits when the graph is freed
     // after it (a training step's backward): the logits' producer receives it in that buffer,
-    // through any views of the logits.
+    // through reshapes of the logits (ViewBackward passes its gradient on as a view). Other view
+    // backwards (slice, select, expand) write a new full-size gradient, which stops the chain.
     std::unordered_set<Node*> gradient_in_saved;
     for (Node* n : nodes)
         if (std::string_view(n->name()) == "CrossEntropyBackward" && n->needs_input_grad(0))
             for (Node* p = n->next[0].get(); p != nullptr && gradient_in_saved.insert(p).second;)
-                p = is_view(p->name()) && p->needs_input_grad(0) ? p->next[0].get() : nullptr;
+                p = std::string_view(p->name()) == "ViewBackward" && p->needs_input_grad(0) ? p->next[0].get() : nullptr;
     GraphWork w;
     for (Node* n : nodes) count_node(*n, w, gradient_in_saved.count(n) > 0);
     return w;
