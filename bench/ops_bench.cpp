@@ -182,6 +182,43 @@ void BM_ConvRealShapes(benchmark::State& state) {
 }
 BENCHMARK(BM_ConvRealShapes)->DenseRange(0, std::size(kRealConvs) - 1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// Every distinct convolution of torchvision's ResNet-18 fine-tuned on a batch of 16 112×112
+// images (real_resnet18_full_step), one pass at a time so that a slow pass shows by itself:
+// range(0) indexes kResNet18Convs, range(1) = 0 forward only, 1 forward + input gradient,
+// 2 forward + weight gradient. bench/pytorch/conv_layers.py times the same cases in PyTorch.
+constexpr RealConv kResNet18Convs[] = {
+    {"stem.7x7.s2", 16, 3, 112, 64, 7, 2, 1},         {"layer1.3x3.64.s28", 16, 64, 28, 64, 3, 1, 1},
+    {"layer2.0.3x3.s2", 16, 64, 28, 128, 3, 2, 1},     {"layer2.down.1x1.s2", 16, 64, 28, 128, 1, 2, 1},
+    {"layer2.3x3.128.s14", 16, 128, 14, 128, 3, 1, 1}, {"layer3.0.3x3.s2", 16, 128, 14, 256, 3, 2, 1},
+    {"layer3.down.1x1.s2", 16, 128, 14, 256, 1, 2, 1}, {"layer3.3x3.256.s7", 16, 256, 7, 256, 3, 1, 1},
+    {"layer4.0.3x3.s2", 16, 256, 7, 512, 3, 2, 1},     {"layer4.down.1x1.s2", 16, 256, 7, 512, 1, 2, 1},
+    {"layer4.3x3.512.s4", 16, 512, 4, 512, 3, 1, 1},
+};
+void BM_ConvResNet18Passes(benchmark::State& state) {
+    const RealConv& c = kResNet18Convs[state.range(0)];
+    const int mode = static_cast<int>(state.range(1));
+    const std::int64_t pad = c.k / 2, OS = (c.S + 2 * pad - c.k) / c.stride + 1;
+    manual_seed(1);
+    const Tensor x = randn({c.N, c.C, c.S, c.S}).requires_grad_(mode == 1);
+    const Tensor w = (randn({c.O, c.C / c.groups, c.k, c.k}) * 0.05).requires_grad_(mode == 2);
+    const Tensor dy = randn({c.N, c.O, OS, OS});
+    for (auto _ : state) {
+        Tensor y = F::conv2d(x, w, Tensor(), c.stride, pad, 1, c.groups);
+        if (mode != 0) y.backward(dy);
+        benchmark::DoNotOptimize(y.raw_data());
+        benchmark::ClobberMemory();
+    }
+    const double pass = 2.0 * static_cast<double>(c.N * c.O * OS * OS * (c.C / c.groups) * c.k * c.k);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter((mode == 0 ? 1.0 : 2.0) * pass * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(c.name);
+}
+BENCHMARK(BM_ConvResNet18Passes)
+    ->ArgsProduct({benchmark::CreateDenseRange(0, std::size(kResNet18Convs) - 1, 1), {0, 1, 2}})
+    ->ArgNames({"conv", "pass"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 // 2×2 max-pool of the CNN workload's first block: [64, 32, 32, 32] → [64, 32, 16, 16]; range(0) = 0
 // forward only, 1 forward + backward. Bytes: the input read, the output and its int64 indices
 // written (and, backward, the gradient read and dx written).
