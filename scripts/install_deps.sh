@@ -6,7 +6,7 @@
 #
 # OpenMP comes with g++ (libgomp); nlohmann-json (header-only, parses safetensors headers
 # inside the library), oneTBB, Eigen (the test oracle), GoogleTest, Google Benchmark and
-# OpenBLAS (what bench_gemm compares against), zlib (reading .csv.gz), libpng and libjpeg-turbo (reading
+# OpenBLAS (what bench_gemm compares against), oneDNN (bench_bf16_gemm's bf16 peer), zlib (reading .csv.gz), libpng and libjpeg-turbo (reading
 # and writing image files), ICU (the tokenizers' Unicode data) and Open MPI (graft::dist, data
 # parallelism, and mpirun for its tests) are the Debian packages below. Nothing else is downloaded.
 set -euo pipefail
@@ -21,6 +21,7 @@ packages=(
   libgtest-dev
   libbenchmark-dev
   libopenblas-dev
+  libdnnl-dev
   zlib1g-dev
   libicu-dev
   libpng-dev
