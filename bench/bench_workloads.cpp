@@ -40,6 +40,7 @@
 // once (graft::allocated_memory(): tensors and kernel scratch, without the buffers the memory
 // cache keeps for reuse). Run one workload per process (--filter) for clean figures.
 // With one thread (--threads 1) both the calibration and the step are timed in CPU time.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -285,7 +286,10 @@ int main(int argc, char** argv) {
         }
         plan.label = name;
         const train::PlanEstimate est = train::plan_step(model, loss, plan, *throughput);
+        // The planning's freed buffers back to the system: the cache's, and the heap pages malloc
+        // keeps (the worker threads' arenas), which the step would reuse inside the baseline.
         release_cached_memory();
+        malloc_trim(0);
         const double before_model_mb = status_kb("VmRSS") / 1024.0 - model_bytes(model) / (1024.0 * 1024.0);
         reset_peak_rss();
         reset_peak_allocated_memory();
