@@ -256,9 +256,10 @@ TEST(Planner, StepBuffersAreWhatOneStepFromAnEmptyCacheTakes) {
         EXPECT_EQ(est.memory.step_buffers, expected) << threads << " threads";
         EXPECT_GT(cached, held.peak_bytes - held.in_use_bytes) << "several size classes: the cache keeps more than was live";
         EXPECT_EQ(est.memory.total(), est.memory.parameters + est.memory.gradients + est.memory.optimizer_state + expected);
-        // Scaled with the batch like the saved activations.
+        // To a larger batch: the modelled parts' growth added, the measured excess over them once.
+        const std::size_t modelled = est.memory.saved_activations + est.memory.workspace + est.memory.forward_transients;
         const auto twice = train::plan_step(net, loss, {.batch_size = 2, .example_batch_size = 1}, fixed_throughput());
-        EXPECT_EQ(twice.memory.step_buffers, 2 * expected);
+        EXPECT_NEAR(static_cast<double>(twice.memory.step_buffers), static_cast<double>(expected + modelled), 2.0);
         graft::set_num_threads(was);
     }
 }

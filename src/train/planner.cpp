@@ -538,11 +538,18 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
         if (c.checkpoints > 0)
             recompute_activations = std::max(0.0, planned.saved_bytes - checkpointed.saved_bytes) / static_cast<double>(c.checkpoints);
     }
-    // The step run once as planned (checkpointing included): its buffers with the cache's retention.
-    est.memory.step_buffers = static_cast<std::size_t>(step_buffer_bytes(*m, loss) * scale);
+    const double workspace = b.largest_gradients + recompute_activations + conv_timer.scratch_bytes();
     est.memory.saved_activations = static_cast<std::size_t>(kept.saved_bytes * scale);
     est.memory.forward_transients = static_cast<std::size_t>(kept.forward_transient_bytes * scale);
-    est.memory.workspace = static_cast<std::size_t>((b.largest_gradients + recompute_activations + conv_timer.scratch_bytes()) * scale);
+    est.memory.workspace = static_cast<std::size_t>(workspace * scale);
+    // The step run once as planned (checkpointing included): its buffers with the cache's
+    // retention, at the example batch. To the planned batch they grow as the modelled parts do;
+    // what the measurement finds beyond those is counted once, not scaled: it holds the
+    // parameter-shaped temporaries (a tied embedding's gradient from its second use), which do not
+    // grow with the batch, as well as the cache's size-class retention, which does.
+    const double modelled = kept.saved_bytes + kept.forward_transient_bytes + workspace;
+    const double measured = step_buffer_bytes(*m, loss);
+    if (measured > 0) est.memory.step_buffers = static_cast<std::size_t>(std::max(measured + modelled * (scale - 1), modelled * scale));
 
     const double trainable = static_cast<double>(est.trainable_parameters);
     est.work.gemm_gflop = gemm * scale / 1e9;
