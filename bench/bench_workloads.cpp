@@ -40,6 +40,7 @@
 // once (graft::allocated_memory(): tensors and kernel scratch, without the buffers the memory
 // cache keeps for reuse). Run one workload per process (--filter) for clean figures.
 // With one thread (--threads 1) both the calibration and the step are timed in CPU time.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -285,7 +286,10 @@ int main(int argc, char** argv) {
         }
         plan.label = name;
         const train::PlanEstimate est = train::plan_step(model, loss, plan, *throughput);
+        // The planning's freed buffers back to the system: the cache's, and the heap pages malloc
+        // keeps (the worker threads' arenas), which the step would reuse inside the baseline.
         release_cached_memory();
+        malloc_trim(0);
         const double before_model_mb = status_kb("VmRSS") / 1024.0 - model_bytes(model) / (1024.0 * 1024.0);
         reset_peak_rss();
         reset_peak_allocated_memory();
@@ -294,15 +298,20 @@ int main(int argc, char** argv) {
         const double ms = cpu ? t.cpu_ms : t.wall_ms;
         const double peak_mb = status_kb("VmHWM") / 1024.0;
         const double est_peak_mb = before_model_mb + static_cast<double>(est.memory.total()) / (1024.0 * 1024.0);
-        const double est_held_mb = static_cast<double>(est.memory.total()) / (1024.0 * 1024.0);
+        // What graft holds at its peak, modelled: without the memory cache's retention.
+        const train::MemoryEstimate& em = est.memory;
+        const double est_held_mb = static_cast<double>(em.parameters + em.gradients + em.optimizer_state + em.saved_activations +
+                                                       em.workspace + em.forward_transients) /
+                                   (1024.0 * 1024.0);
         std::printf("plan %s  est %.1f ms  measured %.1f ms %s  (%+.0f%%)  est_peak %.0f MB  measured_peak %.0f MB  (%+.0f%%)"
                     "  est_held %.0f MB  held_peak %.0f MB  (%+.0f%%)"
-                    "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f transient %.1f MB, gemm %.2f GFLOP, attn %.2f GFLOP,"
+                    "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f transient %.1f step_buffers %.1f MB, gemm %.2f GFLOP, attn %.2f GFLOP,"
                     " conv %.2f GFLOP in %.1f ms, other %.3f GB, %lld ops]\n",
                     name.c_str(), est.step_ms, ms, cpu ? "CPU" : "wall", 100.0 * (est.step_ms / ms - 1), est_peak_mb, peak_mb,
                     100.0 * (est_peak_mb / peak_mb - 1), est_held_mb, held_peak_mb, 100.0 * (est_held_mb / held_peak_mb - 1),
                     est.memory.parameters / 1e6, est.memory.gradients / 1e6, est.memory.optimizer_state / 1e6,
-                    est.memory.saved_activations / 1e6, est.memory.workspace / 1e6, est.memory.forward_transients / 1e6, est.work.gemm_gflop,
+                    est.memory.saved_activations / 1e6, est.memory.workspace / 1e6, est.memory.forward_transients / 1e6,
+                    est.memory.step_buffers / 1e6, est.work.gemm_gflop,
                     est.work.attention_gflop, est.work.conv_gflop, est.work.conv_ms, est.work.other_gb + est.work.optimizer_gb,
                     static_cast<long long>(est.work.ops));
         std::fflush(stdout);
@@ -394,7 +403,8 @@ int main(int argc, char** argv) {
         net.train();
         net.freeze_stages(15);
         const Tensor x = randn({16, 3, 112, 112}), y = randint(0, 10, {16});
-        run_step("real_mobilenet_v2_last_blocks_step", step_fn(net, x, y, ce, sgd(net)));
+        run_planned("real_mobilenet_v2_last_blocks_step", net, example_loss(x, y, ce), {.optimizer = train::OptimizerKind::SGDMomentum},
+                    step_fn(net, x, y, ce, sgd(net)));
     }
     if (want("real_efficientnet_b0_last_blocks_step")) {
         // features.6 (four MBConv blocks), features.7, features.8 and the classifier trainable:
@@ -404,7 +414,8 @@ int main(int argc, char** argv) {
         net.train();
         net.freeze_stages(5);
         const Tensor x = randn({16, 3, 112, 112}), y = randint(0, 10, {16});
-        run_step("real_efficientnet_b0_last_blocks_step", step_fn(net, x, y, ce, sgd(net)));
+        run_planned("real_efficientnet_b0_last_blocks_step", net, example_loss(x, y, ce), {.optimizer = train::OptimizerKind::SGDMomentum},
+                    step_fn(net, x, y, ce, sgd(net)));
     }
 
     // BertForSequenceClassification's layout at a small size (vocabulary 30522, width 256, 4 layers

@@ -222,3 +222,63 @@ TEST(Planner, ConvolutionsAreTimedPerShapeAndFollowTheNeededGradients) {
     EXPECT_GE(full.step_ms, full.work.conv_ms);
 }
 
+
+namespace {
+
+/// Layers whose activations and gradients take several of the memory cache's size classes (all
+/// from 128 KiB), so that what the cache keeps after a step exceeds what the step held at once.
+nn::Sequential wide_mlp() {
+    return nn::Sequential{nn::Linear(64, 600), nn::ReLU(), nn::Linear(600, 300), nn::ReLU(), nn::Linear(300, 7)};
+}
+
+train::ExampleLoss wide_mlp_loss() {
+    Generator g(5);
+    const Tensor x = randn({128, 64}, DType::Float32, &g), y = randint(0, 7, {128}, DType::Int64, &g);
+    return [x, y](nn::Module& m) { return nn::functional::cross_entropy(m.forward(x), y); };
+}
+
+}  // namespace
+
+TEST(Planner, StepBuffersAreWhatOneStepFromAnEmptyCacheTakes) {
+    for (const int threads : {1, 2}) {
+        const int was = graft::get_num_threads();
+        graft::set_num_threads(threads);
+        auto net = wide_mlp();
+        const train::ExampleLoss loss = wide_mlp_loss();
+        const auto est = train::plan_step(net, loss, {}, fixed_throughput());
+        // The same step by hand: forward and backward from an empty cache.
+        release_cached_memory();
+        reset_peak_allocated_memory();
+        loss(net).backward();
+        const AllocatedMemory held = allocated_memory();
+        const std::size_t cached = memory_cache_stats().cached_bytes;
+        const std::size_t expected = std::max(held.peak_bytes - held.in_use_bytes, cached);
+        EXPECT_EQ(est.memory.step_buffers, expected) << threads << " threads";
+        EXPECT_GT(cached, held.peak_bytes - held.in_use_bytes) << "several size classes: the cache keeps more than was live";
+        EXPECT_EQ(est.memory.total(), est.memory.parameters + est.memory.gradients + est.memory.optimizer_state + expected);
+        // To a larger batch: the modelled parts' growth added, the measured excess over them once.
+        const std::size_t modelled = est.memory.saved_activations + est.memory.workspace + est.memory.forward_transients;
+        const auto twice = train::plan_step(net, loss, {.batch_size = 2, .example_batch_size = 1}, fixed_throughput());
+        EXPECT_NEAR(static_cast<double>(twice.memory.step_buffers), static_cast<double>(expected + modelled), 2.0);
+        graft::set_num_threads(was);
+    }
+}
+
+TEST(Planner, StepBuffersLeaveTheGradientsAsTheyWere) {
+    auto net = wide_mlp();
+    std::vector<Tensor> params = net.parameters();
+    const Tensor g = full(params[0].shape(), 0.5);
+    params[0].set_grad(g);
+    (void)train::plan_step(net, wide_mlp_loss(), {}, fixed_throughput());
+    ASSERT_TRUE(params[0].grad().defined());
+    EXPECT_EQ(params[0].grad().impl_ptr(), g.impl_ptr());
+    for (std::size_t i = 1; i < params.size(); ++i) EXPECT_FALSE(params[i].grad().defined()) << "parameter " << i;
+}
+
+TEST(Planner, WithoutTheMeasuredStepBuffersTheTotalIsTheModelledParts) {
+    train::MemoryEstimate m{.parameters = 1, .gradients = 2, .optimizer_state = 4, .saved_activations = 8, .workspace = 16,
+                            .forward_transients = 32};
+    EXPECT_EQ(m.total(), 63u);
+    m.step_buffers = 100;
+    EXPECT_EQ(m.total(), 107u);
+}

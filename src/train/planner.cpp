@@ -221,6 +221,31 @@ Trace trace(nn::Module& model, const ExampleLoss& loss_fn) {
     return t;
 }
 
+/// The bytes one step of the example loss takes beyond the parameters, their gradients and the
+/// optimizer state, measured by running its forward and backward once from an empty memory cache:
+/// the most it held at once of what it let go of by its end (activations, gradients in flight,
+/// scratch) or, when more, what the cache kept of those buffers. The cache keeps a freed buffer
+/// for the next request of its size class, so a step whose buffers come in many sizes (a CNN's
+/// maps at each width and resolution) ends up holding, per class, as many buffers as were ever
+/// live at once: more than its peak of live bytes. The parameters' gradients and the default
+/// generator are put back; the cache is left holding the step's buffers.
+double step_buffer_bytes(nn::Module& model, const ExampleLoss& loss_fn) {
+    const EnableGradGuard grad_mode;
+    const Generator::State rng = default_generator().state();
+    std::vector<std::pair<Tensor, Tensor>> grads;
+    for (const auto& [name, p] : model.named_parameters())
+        if (p.requires_grad()) grads.emplace_back(p, p.grad());
+    for (auto& [p, g] : grads) p.set_grad(Tensor());
+    release_cached_memory();
+    reset_peak_allocated_memory();
+    loss_fn(model).backward();
+    const AllocatedMemory held = allocated_memory();
+    const double cached = static_cast<double>(memory_cache_stats().cached_bytes);
+    for (auto& [p, g] : grads) p.set_grad(g);
+    default_generator().set_state(rng);
+    return std::max(static_cast<double>(held.peak_bytes - held.in_use_bytes), cached);
+}
+
 /// The switch of graft's transformer families: off on a model without block stacks is a no-op.
 bool families_switch(nn::Module& m, bool on) {
     const bool was = models::gradient_checkpointing_enabled(m);
@@ -513,9 +538,18 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
         if (c.checkpoints > 0)
             recompute_activations = std::max(0.0, planned.saved_bytes - checkpointed.saved_bytes) / static_cast<double>(c.checkpoints);
     }
+    const double workspace = b.largest_gradients + recompute_activations + conv_timer.scratch_bytes();
     est.memory.saved_activations = static_cast<std::size_t>(kept.saved_bytes * scale);
     est.memory.forward_transients = static_cast<std::size_t>(kept.forward_transient_bytes * scale);
-    est.memory.workspace = static_cast<std::size_t>((b.largest_gradients + recompute_activations + conv_timer.scratch_bytes()) * scale);
+    est.memory.workspace = static_cast<std::size_t>(workspace * scale);
+    // The step run once as planned (checkpointing included): its buffers with the cache's
+    // retention, at the example batch. To the planned batch they grow as the modelled parts do;
+    // what the measurement finds beyond those is counted once, not scaled: it holds the
+    // parameter-shaped temporaries (a tied embedding's gradient from its second use), which do not
+    // grow with the batch, as well as the cache's size-class retention, which does.
+    const double modelled = kept.saved_bytes + kept.forward_transient_bytes + workspace;
+    const double measured = step_buffer_bytes(*m, loss);
+    if (measured > 0) est.memory.step_buffers = static_cast<std::size_t>(std::max(measured + modelled * (scale - 1), modelled * scale));
 
     const double trainable = static_cast<double>(est.trainable_parameters);
     est.work.gemm_gflop = gemm * scale / 1e9;
@@ -536,15 +570,16 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
 std::string plan_table(const std::vector<PlanEstimate>& estimates) {
     std::string out;
     char line[256];
-    std::snprintf(line, sizeof line, "%-22s %12s %9s %9s %9s %9s %9s %9s %9s %9s\n", "plan", "trainable", "params",
-                  "grads", "optim", "saved", "workspace", "transient", "total MB", "step ms");
+    std::snprintf(line, sizeof line, "%-22s %12s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "plan", "trainable", "params",
+                  "grads", "optim", "saved", "workspace", "transient", "step bufs", "total MB", "step ms");
     out += line;
     auto mb = [](std::size_t b) { return static_cast<double>(b) / 1e6; };
     for (const PlanEstimate& e : estimates) {
-        std::snprintf(line, sizeof line, "%-22s %12lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n",
+        std::snprintf(line, sizeof line, "%-22s %12lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n",
                       e.label.c_str(), static_cast<long long>(e.trainable_parameters), mb(e.memory.parameters),
                       mb(e.memory.gradients), mb(e.memory.optimizer_state), mb(e.memory.saved_activations),
-                      mb(e.memory.workspace), mb(e.memory.forward_transients), mb(e.memory.total()), e.step_ms);
+                      mb(e.memory.workspace), mb(e.memory.forward_transients), mb(e.memory.step_buffers),
+                      mb(e.memory.total()), e.step_ms);
         out += line;
     }
     return out;

@@ -17,10 +17,13 @@
 //     needs counted (a frozen layer costs its forward only), plus the recomputation that
 //     gradient checkpointing adds;
 // and prices the work with the measured Throughput. Parameters, gradients and optimizer state
-// follow from the trainable and frozen parameter counts. Nothing is updated: the model's weights
-// and requires_grad flags are as they were when plan_step returns.
+// follow from the trainable and frozen parameter counts. It then runs the step's forward and
+// backward once from an empty memory cache (MemoryEstimate::step_buffers: what the step's buffers
+// take with what the cache keeps of them). Nothing is updated: the model's weights, gradients and
+// requires_grad flags are as they were when plan_step returns; the memory cache is left holding
+// the step's buffers, as after a step.
 //
-// What the estimate leaves out: the memory cache's retained buffers and the process's own size
+// What the estimate leaves out: the process's own size
 // (code, libraries, thread stacks) — compare peak RSS with total() + a baseline — and time spent
 // outside ops beyond the per-op overhead. docs/memory.md lists the errors measured on the bench
 // models.
@@ -93,8 +96,14 @@ struct MemoryEstimate {
     /// Buffers the forward let go of before its end (a frozen prefix's activations, temporaries):
     /// the memory cache keeps them for reuse, so the process holds them too.
     std::size_t forward_transients = 0;
+    /// The step's own buffers (the three above and what the memory cache keeps of them) as one
+    /// forward and backward of the example, run from an empty cache, took them; 0 if not measured.
+    std::size_t step_buffers = 0;
+    /// Parameters, gradients and optimizer state, plus the step's buffers: measured when they
+    /// were, else the modelled saved activations, workspace and forward transients.
     std::size_t total() const {
-        return parameters + gradients + optimizer_state + saved_activations + workspace + forward_transients;
+        const std::size_t modelled = saved_activations + workspace + forward_transients;
+        return parameters + gradients + optimizer_state + (step_buffers > 0 ? step_buffers : modelled);
     }
 };
 
