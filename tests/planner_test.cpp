@@ -141,6 +141,29 @@ TEST(Planner, TheModelIsLeftAsItWas) {
     EXPECT_EQ(default_generator().state().s, rng.s);
 }
 
+TEST(Planner, BatchNormRunningStatisticsAreLeftAsTheyWere) {
+    // A training-mode BatchNorm updates its running statistics on every forward; the planner's
+    // traced steps must not leave theirs behind.
+    nn::Sequential net{nn::Conv2d(3, 4, 3, {.padding = 1}), nn::BatchNorm2d(4), nn::ReLU(), nn::AdaptiveAvgPool2d(1),
+                       nn::Flatten(), nn::Linear(4, 3)};
+    Generator g(7);
+    const Tensor x = randn({2, 3, 6, 6}, DType::Float32, &g) * 3.0 + 1.0, y = randint(0, 3, {2}, DType::Int64, &g);
+    const train::ExampleLoss loss = [x, y](nn::Module& m) { return nn::functional::cross_entropy(m.forward(x), y); };
+    std::vector<std::pair<std::string, Tensor>> before;
+    for (const auto& [name, b] : net.named_buffers()) before.emplace_back(name, b.clone());
+    ASSERT_FALSE(before.empty());
+    (void)train::plan_step(net, loss, {}, fixed_throughput());
+    const auto after = net.named_buffers();
+    ASSERT_EQ(after.size(), before.size());
+    for (std::size_t i = 0; i < after.size(); ++i) {
+        EXPECT_EQ(after[i].first, before[i].first);
+        EXPECT_TRUE(allclose(after[i].second, before[i].second, 0.0, 0.0)) << after[i].first;
+    }
+    // The same forward outside the planner does move them: the check above can fail.
+    (void)net.forward(x);
+    EXPECT_FALSE(allclose(net.named_buffers()[0].second, before[0].second, 0.0, 0.0)) << before[0].first;
+}
+
 models::GPT2Config tiny_gpt2() {
     models::GPT2Config c;
     c.vocab_size = 64;

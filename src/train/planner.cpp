@@ -259,9 +259,15 @@ public:
     ModelStateGuard(nn::Module& m, std::function<bool(nn::Module&, bool)> checkpointing_switch)
         : model_(m), switch_(checkpointing_switch ? std::move(checkpointing_switch) : families_switch) {
         for (const auto& [name, p] : m.named_parameters()) flags_.emplace_back(p, p.requires_grad());
+        // The traced steps run the model as it is: in training mode a BatchNorm updates its
+        // running statistics, which must come back as they were.
+        for (const auto& [name, b] : m.named_buffers())
+            if (b.defined()) buffers_.emplace_back(b, b.clone());
     }
     ~ModelStateGuard() {
         restore_flags();
+        const NoGradGuard no_grad;
+        for (auto& [b, was] : buffers_) b.copy_(was);
         if (original_) switch_(model_, *original_);
     }
     ModelStateGuard(const ModelStateGuard&) = delete;
@@ -282,6 +288,7 @@ private:
     std::function<bool(nn::Module&, bool)> switch_;
     std::optional<bool> original_;
     std::vector<std::pair<Tensor, bool>> flags_;
+    std::vector<std::pair<Tensor, Tensor>> buffers_;  // each buffer and a copy of its values
 };
 
 void apply_freezing(nn::Module& m, const TrainingPlan& plan) {

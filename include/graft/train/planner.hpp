@@ -19,13 +19,13 @@
 // and prices the work with the measured Throughput. Parameters, gradients and optimizer state
 // follow from the trainable and frozen parameter counts. It then runs the step's forward and
 // backward once from an empty memory cache (MemoryEstimate::step_buffers: what the step's buffers
-// take with what the cache keeps of them). Nothing is updated: the model's weights, gradients and
-// requires_grad flags are as they were when plan_step returns; the memory cache is left holding
-// the step's buffers, as after a step.
+// take with what the cache keeps of them). Nothing is updated: the model's weights, gradients,
+// requires_grad flags and buffers (BatchNorm's running statistics) are as they were when
+// plan_step returns; the memory cache is left holding the step's buffers, as after a step.
 //
-// What the estimate leaves out: the process's own size
-// (code, libraries, thread stacks) — compare peak RSS with total() + a baseline — and time spent
-// outside ops beyond the per-op overhead. docs/memory.md lists the errors measured on the bench
+// What the estimate leaves out: the process's own size (code, libraries, thread stacks) —
+// compare peak RSS with total() + a baseline — and time spent outside ops beyond the per-op
+// overhead. docs/memory.md lists the errors measured on the bench
 // models.
 #pragma once
 
