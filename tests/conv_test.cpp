@@ -248,6 +248,22 @@ TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
     expect_cases_match_direct_loops(paths, 13);
 }
 
+TEST(Conv2d, StrideTwoMatchesDirectLoops) {
+    // Stride 2 along the width (the stem and every downsampling conv of a ResNet) copies and adds
+    // its even columns with the stride known to the compiler: runs long enough for the vector
+    // loop and its remainder, odd maps and paddings, batch 1 and 3, per image and batched.
+    const std::vector<ConvCase> strided = {
+        {"stem-like 7x7 s2 p3, odd map", {3, 3, 21, 19}, {5, 3, 7, 7}, true, 2, 3, 1, 1},
+        {"stem-like 7x7 s2 p3, batch 1", {1, 3, 23, 24}, {4, 3, 7, 7}, false, 2, 3, 1, 1},
+        {"3x3 s2 p1, wide rows", {3, 5, 9, 37}, {6, 5, 3, 3}, true, 2, 1, 1, 1},
+        {"3x3 s2 p1, small map batched", {3, 24, 7, 7}, {20, 24, 3, 3}, false, 2, 1, 1, 1},
+        {"3x3 s2 p1, small map batch 1", {1, 24, 7, 9}, {20, 24, 3, 3}, true, 2, 1, 1, 1},
+        {"1x1 s2, odd map", {3, 7, 11, 13}, {9, 7, 1, 1}, false, 2, 0, 1, 1},
+        {"3x3 stride 1x2 dilation 2", {3, 4, 10, 33}, {5, 4, 3, 3}, true, Size2{1, 2}, 2, 2, 1},
+    };
+    expect_cases_match_direct_loops(strided, 31);
+}
+
 TEST(Conv2d, WeightGradientOrientationsMatchDirectLoops) {
     // The weight gradient is computed as dWᵀ only when Kg = C·kh·kw is under 32 and below Og;
     // otherwise in dW's own layout, whichever side is larger. Each case on both paths.

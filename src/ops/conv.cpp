@@ -126,8 +126,12 @@ void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T*
                     }
                     const T* src = x + (c * g.H + ih) * g.W + col_off;
                     for (int64 ow = 0; ow < lo; ++ow) out[ow] = T(0);
+                    // Stride 2 (every downsampling conv of a ResNet, the 7×7 stem) with the stride
+                    // known to the compiler: the even elements taken by vector shuffles, not one by one.
                     if (sw == 1)
                         for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow];
+                    else if (sw == 2)
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[2 * ow];
                     else
                         for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * sw];
                     for (int64 ow = hi; ow < OW; ++ow) out[ow] = T(0);
@@ -164,7 +168,10 @@ void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol,
                     if (ih < 0 || ih >= g.H) continue;
                     const T* in = row + oh * g.OW;
                     T* dst = dx + (c * g.H + ih) * g.W + col_off;
-                    for (int64 ow = lo; ow < hi; ++ow) dst[ow * g.sw] += in[ow];
+                    if (g.sw == 2)  // as in im2col
+                        for (int64 ow = lo; ow < hi; ++ow) dst[2 * ow] += in[ow];
+                    else
+                        for (int64 ow = lo; ow < hi; ++ow) dst[ow * g.sw] += in[ow];
                 }
             }
     }
