@@ -264,6 +264,18 @@ TEST(Conv2d, StrideTwoMatchesDirectLoops) {
     expect_cases_match_direct_loops(strided, 31);
 }
 
+TEST(Conv2d, BandedWeightGradientMatchesDirectLoops) {
+    // Per-image column matrices above 512 KB (strided, im2col's general path) are built and
+    // multiplied into dW in bands of output rows: several bands and a short last one, groups,
+    // batch 1 and 3, and (float64) bands of half the rows.
+    const std::vector<ConvCase> banded = {
+        {"7x7 s2 p3, 3 bands", {1, 5, 71, 67}, {6, 5, 7, 7}, true, 2, 3, 1, 1},
+        {"7x7 s2 p3, batch 3", {3, 4, 67, 45}, {7, 4, 7, 7}, false, 2, 3, 1, 1},
+        {"7x7 s2 p3, groups 2", {2, 6, 60, 50}, {4, 3, 7, 7}, true, 2, 3, 1, 2},
+    };
+    expect_cases_match_direct_loops(banded, 37);
+}
+
 TEST(Conv2d, WeightGradientOrientationsMatchDirectLoops) {
     // The weight gradient is computed as dWᵀ only when Kg = C·kh·kw is under 32 and below Og;
     // otherwise in dW's own layout, whichever side is larger. Each case on both paths.

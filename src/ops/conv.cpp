@@ -87,6 +87,41 @@ private:
     std::vector<std::conditional_t<std::is_same_v<T, float>, kernels::SgemmPackedA, None>> packed_;
 };
 
+/// Output rows [oh0, oh1) of im2col's general path: col [C·kh·kw, (oh1 − oh0)·OW], rows `ld` apart,
+/// row (c, i, j) holding x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw] at column (oh − oh0)·OW + ow.
+template <class T>
+void im2col_rows(const ConvGeometry& g, const T* x, T* col, int64 ld, int64 oh0, int64 oh1) {
+    for (int64 c = 0; c < g.C; ++c)
+        for (int64 i = 0; i < g.kh; ++i)
+            for (int64 j = 0; j < g.kw; ++j) {
+                T* row = col + ((c * g.kh + i) * g.kw + j) * ld;
+                const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
+                const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
+                // Plain loops, not std::fill/std::copy: the rows are short (OW of 8 to 32 floats
+                // in a small CNN), so a library call per row would cost more than the copy.
+                const int64 OW = g.OW, sw = g.sw;
+                for (int64 oh = oh0; oh < oh1; ++oh) {
+                    T* out = row + (oh - oh0) * OW;
+                    const int64 ih = oh * g.sh + row_off;
+                    if (ih < 0 || ih >= g.H) {
+                        for (int64 ow = 0; ow < OW; ++ow) out[ow] = T(0);
+                        continue;
+                    }
+                    const T* src = x + (c * g.H + ih) * g.W + col_off;
+                    for (int64 ow = 0; ow < lo; ++ow) out[ow] = T(0);
+                    // Stride 2 (every downsampling conv of a ResNet, the 7×7 stem) with the stride
+                    // known to the compiler: the even elements taken by vector shuffles, not one by one.
+                    if (sw == 1)
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow];
+                    else if (sw == 2)
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[2 * ow];
+                    else
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * sw];
+                    for (int64 ow = hi; ow < OW; ++ow) out[ow] = T(0);
+                }
+            }
+}
+
 /// col [C·kh·kw, OH·OW] from one image x [C, H, W]: row (c, i, j) holds x[c, oh·sh − ph + i·dh,
 /// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding. taps: shifted_rows(g).
 /// Rows are `ld` elements apart (ld ≥ OH·OW): the images of a batch side by side in one matrix.
@@ -108,35 +143,7 @@ void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T*
         }
         return;
     }
-    for (int64 c = 0; c < g.C; ++c)
-        for (int64 i = 0; i < g.kh; ++i)
-            for (int64 j = 0; j < g.kw; ++j) {
-                T* row = col + ((c * g.kh + i) * g.kw + j) * ld;
-                const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
-                const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
-                // Plain loops, not std::fill/std::copy: the rows are short (OW of 8 to 32 floats
-                // in a small CNN), so a library call per row would cost more than the copy.
-                const int64 OW = g.OW, sw = g.sw;
-                for (int64 oh = 0; oh < g.OH; ++oh) {
-                    T* out = row + oh * OW;
-                    const int64 ih = oh * g.sh + row_off;
-                    if (ih < 0 || ih >= g.H) {
-                        for (int64 ow = 0; ow < OW; ++ow) out[ow] = T(0);
-                        continue;
-                    }
-                    const T* src = x + (c * g.H + ih) * g.W + col_off;
-                    for (int64 ow = 0; ow < lo; ++ow) out[ow] = T(0);
-                    // Stride 2 (every downsampling conv of a ResNet, the 7×7 stem) with the stride
-                    // known to the compiler: the even elements taken by vector shuffles, not one by one.
-                    if (sw == 1)
-                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow];
-                    else if (sw == 2)
-                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[2 * ow];
-                    else
-                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * sw];
-                    for (int64 ow = hi; ow < OW; ++ow) out[ow] = T(0);
-                }
-            }
+    im2col_rows(g, x, col, ld, 0, g.OH);
 }
 
 /// The adjoint of im2col: dx [C, H, W] = the sum of every entry of dcol at the input pixel it was
@@ -184,13 +191,29 @@ void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol,
 /// (measured on one thread: Og 2048, Kg 1024, depth 128 121 vs 43 GFLOP/s; 128 × 64 × 3136 135 vs 122).
 constexpr int64 kTransposedWeightGradMaxKg = 32;
 
-/// dW[g] [Og, Kg] += dY[g] [Og, depth] · col[g]ᵀ (col [Kg, depth]), both with row stride depth.
+/// dW[g] [Og, Kg] += dY[g] [Og, depth] · col[g]ᵀ (col [Kg, depth]), with row strides ldy and ldcol.
 template <class T>
-void weight_grad_gemm(int64 Og, int64 Kg, int64 depth, const T* dy, const T* col, T* dw) {
+void weight_grad_gemm(int64 Og, int64 Kg, int64 depth, const T* dy, int64 ldy, const T* col, int64 ldcol, T* dw) {
     if (Kg < kTransposedWeightGradMaxKg && Kg < Og)
-        kernels::gemm<T>(Kg, Og, depth, T(1), col, depth, 1, dy, 1, depth, T(1), dw, 1, Kg);  // dW[g]ᵀ = col · dYᵀ
+        kernels::gemm<T>(Kg, Og, depth, T(1), col, ldcol, 1, dy, 1, ldy, T(1), dw, 1, Kg);  // dW[g]ᵀ = col · dYᵀ
     else
-        kernels::gemm<T>(Og, Kg, depth, T(1), dy, depth, 1, col, 1, depth, T(1), dw, Kg, 1);
+        kernels::gemm<T>(Og, Kg, depth, T(1), dy, ldy, 1, col, 1, ldcol, T(1), dw, Kg, 1);
+}
+
+/// Bytes of an image's column matrix above which the per-image weight gradient builds it and
+/// multiplies it in bands of output rows (im2col's general path only: strided or unpadded
+/// convolutions): a band stays in the L2 between im2col writing it and the GEMM's transposing
+/// pack reading it. The 7×7 stem on 112×112 images has 1.8 MB of columns per image, 15 output
+/// rows of it 0.5 MB (its forward + weight gradient measured 31.4 → 28.7 ms on one thread; the
+/// forward alone, whose pack copies rows instead, did not change and keeps the whole image).
+constexpr int64 kBandColBytes = int64(512) << 10;
+
+/// Output rows per band of the per-image weight gradient (OH: one band).
+template <class T>
+int64 band_rows(const ConvGeometry& g, const std::vector<ShiftedRow>& taps) {
+    if (g.direct() || !taps.empty() || g.col_size() * int64(sizeof(T)) <= kBandColBytes) return g.OH;
+    const int64 row_bytes = g.C * g.kh * g.kw * g.OW * int64(sizeof(T));
+    return std::clamp<int64>(kBandColBytes / row_bytes, 1, g.OH);
 }
 
 /// Multiply-adds below which a call stays on one thread (a parallel region costs more than it saves).
@@ -341,7 +364,7 @@ void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, cons
             for (int64 grp = 0; grp < g.groups; ++grp) {
                 const T* dyg = dys.data() + grp * Og * ld;
                 const T* colg = col.data() + grp * Kg * ld;
-                weight_grad_gemm<T>(Og, Kg, ld, dyg, colg, dw + grp * Og * Kg);
+                weight_grad_gemm<T>(Og, Kg, ld, dyg, ld, colg, ld, dw + grp * Og * Kg);
             }
         }
         if (dx != nullptr) {
@@ -412,6 +435,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
     std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
     if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
+    const int64 band = band_rows<T>(g, taps);
     // Thread 0 accumulates straight into dw (zeroed by the caller); the others into their own.
     detail::ScratchArray<T> partial(dw != nullptr ? static_cast<std::size_t>((threads - 1) * wsize) : 0);
     if (partial.data() != nullptr) std::fill(partial.data(), partial.data() + (threads - 1) * wsize, T(0));
@@ -420,16 +444,23 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
         T* buf = g.direct() ? nullptr : cols.data() + t * g.col_size();
         if (dw != nullptr) {
             const T* xn = x + n * g.image_size();
-            const T* col = xn;
-            if (!g.direct()) {
-                im2col(g, taps, xn, buf, P);
-                col = buf;
-            }
             T* dwt = t == 0 ? dw : partial.data() + (t - 1) * wsize;
-            for (int64 grp = 0; grp < g.groups; ++grp) {
-                const T* dyg = dyn + grp * Og * P;
-                const T* colg = col + grp * Kg * P;
-                weight_grad_gemm<T>(Og, Kg, P, dyg, colg, dwt + grp * Og * Kg);
+            if (band < g.OH) {
+                for (int64 oh0 = 0; oh0 < g.OH; oh0 += band) {
+                    const int64 oh1 = std::min(g.OH, oh0 + band), width = (oh1 - oh0) * g.OW;
+                    im2col_rows(g, xn, buf, width, oh0, oh1);
+                    for (int64 grp = 0; grp < g.groups; ++grp)
+                        weight_grad_gemm<T>(Og, Kg, width, dyn + grp * Og * P + oh0 * g.OW, P,
+                                            buf + grp * Kg * width, width, dwt + grp * Og * Kg);
+                }
+            } else {
+                const T* col = xn;
+                if (!g.direct()) {
+                    im2col(g, taps, xn, buf, P);
+                    col = buf;
+                }
+                for (int64 grp = 0; grp < g.groups; ++grp)
+                    weight_grad_gemm<T>(Og, Kg, P, dyn + grp * Og * P, P, col + grp * Kg * P, P, dwt + grp * Og * Kg);
             }
         }
         if (dx != nullptr) {
