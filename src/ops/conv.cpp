@@ -18,7 +18,10 @@
 // and no Winograd (its products are float32 only).
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
 // input plane shifted by a constant offset: im2col copies it in one run and zeroes the columns
-// that fall in the padding, col2im adds it back in one run.
+// that fall in the padding, col2im adds it back in one run. Other geometries with at most
+// kGatherMaxPixels output pixels per image read through a per-call table of input offsets;
+// larger ones go row by row. Image by image, a weight gradient whose columns pass kBandColBytes
+// (the 7×7/2 stem) builds and multiplies them in bands of output rows that stay in L2.
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -88,12 +91,14 @@ private:
     std::vector<std::conditional_t<std::is_same_v<T, float>, kernels::SgemmPackedA, None>> packed_;
 };
 
-/// Output pixels per image up to which im2col's general path (strides other than 1, no padding
-/// on a "same" width) reads through a per-call table of input offsets instead of row by row. On
-/// such maps a row of col is a handful of runs of 4–8 pixels (a 3×3/2 conv onto 4×4 or 7×7), and
-/// their bounds, fills and loop set-up cost more than the copies (im2col was 17 % of ResNet
-/// layer4.0's forward that way; one thread, 9.7 → 7.3 ms). From 14×14 (196 pixels) on, the rows'
-/// vectorised stride-2 copies were as fast or faster (layer2's 1×1/2 downsample 0.69 → 0.84 ms).
+/// Output pixels per image up to which im2col and col2im, for geometries that are not shifted
+/// planes (strides other than 1, or an output width other than the input's), go through a
+/// per-call table of input offsets instead of row by row. On such maps a row of col is a handful
+/// of runs of 4–8 pixels (a 3×3/2 conv onto 4×4 or 7×7), whose bounds, fills and loop set-up cost
+/// more than the copies (im2col was 17 % of ResNet layer4.0's forward that way; one thread,
+/// 10.3 → 7.2 ms). From 14×14 (196 pixels) on, the rows' vectorised stride-2 copies were as fast
+/// or faster (layer2's 1×1/2 downsample 0.69 → 0.84 ms through the table); for shifted planes the
+/// table was slower than their whole-plane runs.
 constexpr int64 kGatherMaxPixels = 64;
 
 /// For tap t = i·kw + j and output pixel p, the offset in an input plane that col's row (c, i, j)
