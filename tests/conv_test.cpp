@@ -248,6 +248,39 @@ TEST(Conv2d, BatchedAndPerImagePathsMatchDirectLoops) {
     expect_cases_match_direct_loops(paths, 13);
 }
 
+TEST(Conv2d, StrideTwoMatchesDirectLoops) {
+    // Stride 2 along the width (the stem and every downsampling conv of a ResNet) copies and adds
+    // its even columns with the stride known to the compiler: runs long enough for the vector
+    // loop and its remainder, odd maps and paddings, batch 1 and 3, per image and batched; maps
+    // of at most 64 output pixels through the table of input offsets (gather_table).
+    const std::vector<ConvCase> strided = {
+        {"stem-like 7x7 s2 p3, odd map", {3, 3, 21, 19}, {5, 3, 7, 7}, true, 2, 3, 1, 1},
+        {"stem-like 7x7 s2 p3, batch 1", {1, 3, 23, 24}, {4, 3, 7, 7}, false, 2, 3, 1, 1},
+        {"3x3 s2 p1, wide rows", {3, 5, 9, 37}, {6, 5, 3, 3}, true, 2, 1, 1, 1},
+        {"3x3 s2 p1, small map batched", {3, 24, 7, 7}, {20, 24, 3, 3}, false, 2, 1, 1, 1},
+        {"3x3 s2 p1, small map batch 1", {1, 24, 7, 9}, {20, 24, 3, 3}, true, 2, 1, 1, 1},
+        {"1x1 s2, odd map", {3, 7, 11, 13}, {9, 7, 1, 1}, false, 2, 0, 1, 1},
+        {"3x3 stride 1x2 dilation 2", {3, 4, 10, 33}, {5, 4, 3, 3}, true, Size2{1, 2}, 2, 2, 1},
+        // Maps of at most 64 output pixels read through the offset table (taps in the padding too).
+        {"3x3 s2 p2 dilation 2, 3x3 out", {3, 5, 5, 6}, {4, 5, 3, 3}, true, 2, 2, 2, 1},
+        {"5x5 stride 3 pad 2", {1, 3, 8, 10}, {2, 3, 5, 5}, false, 3, 2, 1, 1},
+        {"3x3 s2 p1 onto 8x8, grouped", {3, 6, 15, 16}, {4, 3, 3, 3}, true, 2, 1, 1, 2},
+    };
+    expect_cases_match_direct_loops(strided, 31);
+}
+
+TEST(Conv2d, BandedWeightGradientMatchesDirectLoops) {
+    // Per-image column matrices above 512 KB (strided, im2col's general path) are built and
+    // multiplied into dW in bands of output rows: several bands and a short last one, groups,
+    // batch 1 and 3, and (float64) bands of half the rows.
+    const std::vector<ConvCase> banded = {
+        {"7x7 s2 p3, 3 bands", {1, 5, 71, 67}, {6, 5, 7, 7}, true, 2, 3, 1, 1},
+        {"7x7 s2 p3, batch 3", {3, 4, 67, 45}, {7, 4, 7, 7}, false, 2, 3, 1, 1},
+        {"7x7 s2 p3, groups 2", {2, 6, 60, 50}, {4, 3, 7, 7}, true, 2, 3, 1, 2},
+    };
+    expect_cases_match_direct_loops(banded, 37);
+}
+
 TEST(Conv2d, WeightGradientOrientationsMatchDirectLoops) {
     // The weight gradient is computed as dWᵀ only when Kg = C·kh·kw is under 32 and below Og;
     // otherwise in dW's own layout, whichever side is larger. Each case on both paths.

@@ -149,7 +149,10 @@ void pack_panel(const float* src, int64 rs_r, int64 rs_p, int R, int64 kc, float
         for (int64 p = 0; p < kc; ++p) {
             const float* s = src + p * rs_p;
             float* d = dst + p * width;
+            // Both cache lines of a 32-float row (B's NR): the rows are rs_p apart, a stride the
+            // hardware prefetchers do not follow.
             _mm_prefetch(reinterpret_cast<const char*>(s + 8 * rs_p), _MM_HINT_T0);
+            if (R > 16) _mm_prefetch(reinterpret_cast<const char*>(s + 8 * rs_p + 16), _MM_HINT_T0);
             int r = 0;
             for (; r < R4; r += 4) _mm_storeu_ps(d + r, _mm_loadu_ps(s + r));
             for (; r < R; ++r) d[r] = s[r];

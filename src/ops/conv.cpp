@@ -18,8 +18,12 @@
 // and no Winograd (its products are float32 only).
 // With stride 1 and OW = W (a "same" convolution, 3×3 with padding 1), every row of col is the
 // input plane shifted by a constant offset: im2col copies it in one run and zeroes the columns
-// that fall in the padding, col2im adds it back in one run.
+// that fall in the padding, col2im adds it back in one run. Other geometries with at most
+// kGatherMaxPixels output pixels per image read through a per-call table of input offsets;
+// larger ones go row by row. Image by image, a weight gradient whose columns pass kBandColBytes
+// (the 7×7/2 stem) builds and multiplies them in bands of output rows that stay in L2.
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -87,11 +91,77 @@ private:
     std::vector<std::conditional_t<std::is_same_v<T, float>, kernels::SgemmPackedA, None>> packed_;
 };
 
+/// Output pixels per image up to which im2col and col2im, for geometries that are not shifted
+/// planes (strides other than 1, or an output width other than the input's), go through a
+/// per-call table of input offsets instead of row by row. On such maps a row of col is a handful
+/// of runs of 4–8 pixels (a 3×3/2 conv onto 4×4 or 7×7), whose bounds, fills and loop set-up cost
+/// more than the copies (im2col was 17 % of ResNet layer4.0's forward that way; one thread,
+/// 10.3 → 7.2 ms). From 14×14 (196 pixels) on, the rows' vectorised stride-2 copies were as fast
+/// or faster (layer2's 1×1/2 downsample 0.69 → 0.84 ms through the table); for shifted planes the
+/// table was slower than their whole-plane runs.
+constexpr int64 kGatherMaxPixels = 64;
+
+/// For tap t = i·kw + j and output pixel p, the offset in an input plane that col's row (c, i, j)
+/// reads at p (ih·W + iw), or −1 in the padding: [kh·kw][P]. Empty (row-by-row copies) for
+/// shifted-planes geometries (`taps` not empty), 1×1 convolutions read in place, and maps over
+/// kGatherMaxPixels.
+std::vector<std::int32_t> gather_table(const ConvGeometry& g, const std::vector<ShiftedRow>& taps) {
+    if (!taps.empty() || g.direct() || g.P() > kGatherMaxPixels || g.H * g.W > INT32_MAX) return {};
+    std::vector<std::int32_t> idx(static_cast<std::size_t>(g.kh * g.kw * g.P()));
+    std::int32_t* out = idx.data();
+    for (int64 i = 0; i < g.kh; ++i)
+        for (int64 j = 0; j < g.kw; ++j)
+            for (int64 oh = 0; oh < g.OH; ++oh)
+                for (int64 ow = 0; ow < g.OW; ++ow) {
+                    const int64 ih = oh * g.sh - g.ph + i * g.dh, iw = ow * g.sw - g.pw + j * g.dw;
+                    const bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+                    *out++ = inside ? static_cast<std::int32_t>(ih * g.W + iw) : -1;
+                }
+    return idx;
+}
+
+/// Output rows [oh0, oh1) of im2col's general path: col [C·kh·kw, (oh1 − oh0)·OW], rows `ld` apart,
+/// row (c, i, j) holding x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw] at column (oh − oh0)·OW + ow.
+template <class T>
+void im2col_rows(const ConvGeometry& g, const T* x, T* col, int64 ld, int64 oh0, int64 oh1) {
+    for (int64 c = 0; c < g.C; ++c)
+        for (int64 i = 0; i < g.kh; ++i)
+            for (int64 j = 0; j < g.kw; ++j) {
+                T* row = col + ((c * g.kh + i) * g.kw + j) * ld;
+                const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
+                const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
+                // Plain loops, not std::fill/std::copy: the rows are short (OW of 8 to 32 floats
+                // in a small CNN), so a library call per row would cost more than the copy.
+                const int64 OW = g.OW, sw = g.sw;
+                for (int64 oh = oh0; oh < oh1; ++oh) {
+                    T* out = row + (oh - oh0) * OW;
+                    const int64 ih = oh * g.sh + row_off;
+                    if (ih < 0 || ih >= g.H) {
+                        for (int64 ow = 0; ow < OW; ++ow) out[ow] = T(0);
+                        continue;
+                    }
+                    const T* src = x + (c * g.H + ih) * g.W + col_off;
+                    for (int64 ow = 0; ow < lo; ++ow) out[ow] = T(0);
+                    // Stride 2 (every downsampling conv of a ResNet, the 7×7 stem) with the stride
+                    // known to the compiler: the even elements taken by vector shuffles, not one by one.
+                    if (sw == 1)
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow];
+                    else if (sw == 2)
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[2 * ow];
+                    else
+                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * sw];
+                    for (int64 ow = hi; ow < OW; ++ow) out[ow] = T(0);
+                }
+            }
+}
+
 /// col [C·kh·kw, OH·OW] from one image x [C, H, W]: row (c, i, j) holds x[c, oh·sh − ph + i·dh,
 /// ow·sw − pw + j·dw] for every output pixel (oh, ow), 0 in the padding. taps: shifted_rows(g).
 /// Rows are `ld` elements apart (ld ≥ OH·OW): the images of a batch side by side in one matrix.
+/// gather: gather_table(g, taps).
 template <class T>
-void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T* x, T* col, int64 ld) {
+void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const std::vector<std::int32_t>& gather,
+            const T* x, T* col, int64 ld) {
     if (!taps.empty()) {
         const int64 P = g.P();
         // Channel by channel: its plane stays in L1 while its kh·kw rows are written.
@@ -108,40 +178,30 @@ void im2col(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const T*
         }
         return;
     }
-    for (int64 c = 0; c < g.C; ++c)
-        for (int64 i = 0; i < g.kh; ++i)
-            for (int64 j = 0; j < g.kw; ++j) {
-                T* row = col + ((c * g.kh + i) * g.kw + j) * ld;
-                const int64 row_off = i * g.dh - g.ph, col_off = j * g.dw - g.pw;
-                const auto [lo, hi] = valid_range(col_off, g.sw, g.W, g.OW);
-                // Plain loops, not std::fill/std::copy: the rows are short (OW of 8 to 32 floats
-                // in a small CNN), so a library call per row would cost more than the copy.
-                const int64 OW = g.OW, sw = g.sw;
-                for (int64 oh = 0; oh < g.OH; ++oh) {
-                    T* out = row + oh * OW;
-                    const int64 ih = oh * g.sh + row_off;
-                    if (ih < 0 || ih >= g.H) {
-                        for (int64 ow = 0; ow < OW; ++ow) out[ow] = T(0);
-                        continue;
-                    }
-                    const T* src = x + (c * g.H + ih) * g.W + col_off;
-                    for (int64 ow = 0; ow < lo; ++ow) out[ow] = T(0);
-                    if (sw == 1)
-                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow];
-                    else
-                        for (int64 ow = lo; ow < hi; ++ow) out[ow] = src[ow * sw];
-                    for (int64 ow = hi; ow < OW; ++ow) out[ow] = T(0);
-                }
+    if (!gather.empty()) {
+        const int64 P = g.P(), K = g.kh * g.kw;
+        for (int64 c = 0; c < g.C; ++c) {
+            const T* plane = x + c * g.H * g.W;
+            for (int64 t = 0; t < K; ++t) {
+                const std::int32_t* idx = gather.data() + t * P;
+                T* out = col + (c * K + t) * ld;
+                for (int64 p = 0; p < P; ++p) out[p] = idx[p] < 0 ? T(0) : plane[idx[p]];
             }
+        }
+        return;
+    }
+    im2col_rows(g, x, col, ld, 0, g.OH);
 }
 
 /// The adjoint of im2col: dx [C, H, W] = the sum of every entry of dcol at the input pixel it was
 /// read from (0 where none was). dcol is scratch: its padding entries may be overwritten. taps:
-/// shifted_rows(g). Rows of dcol are `ld` elements apart, as im2col writes them.
+/// shifted_rows(g). Rows of dcol are `ld` elements apart, as im2col writes them. gather:
+/// gather_table(g, taps). Only the planes of channels [c0, c1) are written.
 template <class T>
-void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol, T* dx, int64 ld) {
+void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, const std::vector<std::int32_t>& gather,
+            T* dcol, T* dx, int64 ld, int64 c0, int64 c1) {
     const int64 HW = g.H * g.W;
-    for (int64 c = 0; c < g.C; ++c) {
+    for (int64 c = c0; c < c1; ++c) {
         // One plane at a time, zeroed just before its sums: it stays in L1 for them.
         T* plane = dx + c * HW;
         std::fill(plane, plane + HW, T(0));
@@ -151,6 +211,17 @@ void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol,
                 s.zero_gaps(g, row);
                 for (int64 k = s.first; k < s.last; ++k) plane[k + s.shift] += row[k];
                 row += ld;
+            }
+            continue;
+        }
+        if (!gather.empty()) {
+            // Within one tap the output pixels read distinct input pixels: no two adds collide.
+            const int64 P = g.P(), K = g.kh * g.kw;
+            for (int64 t = 0; t < K; ++t) {
+                const std::int32_t* idx = gather.data() + t * P;
+                const T* row = dcol + (c * K + t) * ld;
+                for (int64 p = 0; p < P; ++p)
+                    if (idx[p] >= 0) plane[idx[p]] += row[p];
             }
             continue;
         }
@@ -164,7 +235,10 @@ void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol,
                     if (ih < 0 || ih >= g.H) continue;
                     const T* in = row + oh * g.OW;
                     T* dst = dx + (c * g.H + ih) * g.W + col_off;
-                    for (int64 ow = lo; ow < hi; ++ow) dst[ow * g.sw] += in[ow];
+                    if (g.sw == 2)  // as in im2col
+                        for (int64 ow = lo; ow < hi; ++ow) dst[2 * ow] += in[ow];
+                    else
+                        for (int64 ow = lo; ow < hi; ++ow) dst[ow * g.sw] += in[ow];
                 }
             }
     }
@@ -177,13 +251,29 @@ void col2im(const ConvGeometry& g, const std::vector<ShiftedRow>& taps, T* dcol,
 /// (measured on one thread: Og 2048, Kg 1024, depth 128 121 vs 43 GFLOP/s; 128 × 64 × 3136 135 vs 122).
 constexpr int64 kTransposedWeightGradMaxKg = 32;
 
-/// dW[g] [Og, Kg] += dY[g] [Og, depth] · col[g]ᵀ (col [Kg, depth]), both with row stride depth.
+/// dW[g] [Og, Kg] += dY[g] [Og, depth] · col[g]ᵀ (col [Kg, depth]), with row strides ldy and ldcol.
 template <class T>
-void weight_grad_gemm(int64 Og, int64 Kg, int64 depth, const T* dy, const T* col, T* dw) {
+void weight_grad_gemm(int64 Og, int64 Kg, int64 depth, const T* dy, int64 ldy, const T* col, int64 ldcol, T* dw) {
     if (Kg < kTransposedWeightGradMaxKg && Kg < Og)
-        kernels::gemm<T>(Kg, Og, depth, T(1), col, depth, 1, dy, 1, depth, T(1), dw, 1, Kg);  // dW[g]ᵀ = col · dYᵀ
+        kernels::gemm<T>(Kg, Og, depth, T(1), col, ldcol, 1, dy, 1, ldy, T(1), dw, 1, Kg);  // dW[g]ᵀ = col · dYᵀ
     else
-        kernels::gemm<T>(Og, Kg, depth, T(1), dy, depth, 1, col, 1, depth, T(1), dw, Kg, 1);
+        kernels::gemm<T>(Og, Kg, depth, T(1), dy, ldy, 1, col, 1, ldcol, T(1), dw, Kg, 1);
+}
+
+/// Bytes of an image's column matrix above which the per-image weight gradient builds it and
+/// multiplies it in bands of output rows (im2col's general path only: strided or unpadded
+/// convolutions): a band stays in the L2 between im2col writing it and the GEMM's transposing
+/// pack reading it. The 7×7 stem on 112×112 images has 1.8 MB of columns per image, 15 output
+/// rows of it 0.5 MB (its forward + weight gradient measured 31.4 → 28.7 ms on one thread; the
+/// forward alone, whose pack copies rows instead, did not change and keeps the whole image).
+constexpr int64 kBandColBytes = int64(512) << 10;
+
+/// Output rows per band of the per-image weight gradient (OH: one band).
+template <class T>
+int64 band_rows(const ConvGeometry& g, const std::vector<ShiftedRow>& taps) {
+    if (g.direct() || !taps.empty() || g.col_size() * int64(sizeof(T)) <= kBandColBytes) return g.OH;
+    const int64 row_bytes = g.C * g.kh * g.kw * g.OW * int64(sizeof(T));
+    return std::clamp<int64>(kBandColBytes / row_bytes, 1, g.OH);
 }
 
 /// Multiply-adds below which a call stays on one thread (a parallel region costs more than it saves).
@@ -291,12 +381,13 @@ void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const
     // zero-filled, then packed over) would only add a pass (512→512 3×3 on 4×4 maps: 9.4 MB).
     const GroupWeights<T> weights(g, w, /*transpose=*/false, /*shared=*/chunk < g.N);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
+    const std::vector<std::int32_t> gather = gather_table(g, taps);
     detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), out(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
         const int64 nb = std::min(chunk, g.N - n0), ld = nb * P;
         const int threads = batched_copy_threads(g, nb);
         for_each_image(nb, threads,
-                       [&](int, int64 m) { im2col(g, taps, x + (n0 + m) * g.image_size(), col.data() + m * P, ld); });
+                       [&](int, int64 m) { im2col(g, taps, gather, x + (n0 + m) * g.image_size(), col.data() + m * P, ld); });
         for (int64 grp = 0; grp < g.groups; ++grp)
             weights.multiply(grp, ld, col.data() + grp * g.Kg() * ld, ld, T(0), out.data() + grp * g.Og() * ld, ld);
         for_each_image(nb, threads, [&](int, int64 m) {
@@ -319,6 +410,7 @@ void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, cons
     std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only; packed ahead only for several chunks
     if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true, /*shared=*/chunk < g.N);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
+    const std::vector<std::int32_t> gather = gather_table(g, taps);
     detail::ScratchArray<T> col(static_cast<std::size_t>(rows * chunk * P)), dys(static_cast<std::size_t>(g.O * chunk * P));
     for (int64 n0 = 0; n0 < g.N; n0 += chunk) {
         const int64 nb = std::min(chunk, g.N - n0), ld = nb * P;
@@ -329,19 +421,25 @@ void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, cons
         });
         if (dw != nullptr) {
             for_each_image(nb, threads, [&](int, int64 m) {
-                im2col(g, taps, x + (n0 + m) * g.image_size(), col.data() + m * P, ld);
+                im2col(g, taps, gather, x + (n0 + m) * g.image_size(), col.data() + m * P, ld);
             });
             for (int64 grp = 0; grp < g.groups; ++grp) {
                 const T* dyg = dys.data() + grp * Og * ld;
                 const T* colg = col.data() + grp * Kg * ld;
-                weight_grad_gemm<T>(Og, Kg, ld, dyg, colg, dw + grp * Og * Kg);
+                weight_grad_gemm<T>(Og, Kg, ld, dyg, ld, colg, ld, dw + grp * Og * Kg);
             }
         }
         if (dx != nullptr) {
             for (int64 grp = 0; grp < g.groups; ++grp)
                 weights_t->multiply(grp, ld, dys.data() + grp * Og * ld, ld, T(0), col.data() + grp * Kg * ld, ld);
-            for_each_image(nb, threads, [&](int, int64 m) {
-                col2im(g, taps, col.data() + m * P, dx + (n0 + m) * g.image_size(), ld);
+            // Channel by channel with every image inside: the kh·kw rows of a channel are read
+            // whole and in order. Image by image, each read a P-float piece of every row, rows
+            // ld floats apart, which the prefetchers do not follow (col2im was 7–8 % of layer3's
+            // and layer4's forward + input gradient, its loads waiting on memory).
+            kernels::parallel_chunks(threads, 0, g.C, 1, [&](int64 c0, int64 c1) {
+                for (int64 c = c0; c < c1; ++c)
+                    for (int64 m = 0; m < nb; ++m)
+                        col2im(g, taps, gather, col.data() + m * P, dx + (n0 + m) * g.image_size(), ld, c, c + 1);
             });
         }
     }
@@ -359,12 +457,13 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
     const int64 P = g.P();
     const GroupWeights<T> weights(g, w, /*transpose=*/false);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
+    const std::vector<std::int32_t> gather = gather_table(g, taps);
     for_each_image(g.N, threads, [&](int t, int64 n) {
         const T* xn = x + n * g.image_size();
         const T* col = xn;
         if (!g.direct()) {
             T* buf = cols.data() + t * g.col_size();
-            im2col(g, taps, xn, buf, P);
+            im2col(g, taps, gather, xn, buf, P);
             col = buf;
         }
         T* yn = y + n * g.O * P;
@@ -405,6 +504,8 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
     std::optional<GroupWeights<T>> weights_t;  // Wᵀ, for dx only
     if (dx != nullptr) weights_t.emplace(g, w, /*transpose=*/true);
     const std::vector<ShiftedRow> taps = shifted_rows(g);
+    const std::vector<std::int32_t> gather = gather_table(g, taps);
+    const int64 band = band_rows<T>(g, taps);
     // Thread 0 accumulates straight into dw (zeroed by the caller); the others into their own.
     detail::ScratchArray<T> partial(dw != nullptr ? static_cast<std::size_t>((threads - 1) * wsize) : 0);
     if (partial.data() != nullptr) std::fill(partial.data(), partial.data() + (threads - 1) * wsize, T(0));
@@ -413,16 +514,23 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
         T* buf = g.direct() ? nullptr : cols.data() + t * g.col_size();
         if (dw != nullptr) {
             const T* xn = x + n * g.image_size();
-            const T* col = xn;
-            if (!g.direct()) {
-                im2col(g, taps, xn, buf, P);
-                col = buf;
-            }
             T* dwt = t == 0 ? dw : partial.data() + (t - 1) * wsize;
-            for (int64 grp = 0; grp < g.groups; ++grp) {
-                const T* dyg = dyn + grp * Og * P;
-                const T* colg = col + grp * Kg * P;
-                weight_grad_gemm<T>(Og, Kg, P, dyg, colg, dwt + grp * Og * Kg);
+            if (band < g.OH) {
+                for (int64 oh0 = 0; oh0 < g.OH; oh0 += band) {
+                    const int64 oh1 = std::min(g.OH, oh0 + band), width = (oh1 - oh0) * g.OW;
+                    im2col_rows(g, xn, buf, width, oh0, oh1);
+                    for (int64 grp = 0; grp < g.groups; ++grp)
+                        weight_grad_gemm<T>(Og, Kg, width, dyn + grp * Og * P + oh0 * g.OW, P,
+                                            buf + grp * Kg * width, width, dwt + grp * Og * Kg);
+                }
+            } else {
+                const T* col = xn;
+                if (!g.direct()) {
+                    im2col(g, taps, gather, xn, buf, P);
+                    col = buf;
+                }
+                for (int64 grp = 0; grp < g.groups; ++grp)
+                    weight_grad_gemm<T>(Og, Kg, P, dyn + grp * Og * P, P, col + grp * Kg * P, P, dwt + grp * Og * Kg);
             }
         }
         if (dx != nullptr) {
@@ -430,7 +538,7 @@ void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* dy,
             T* dcol = g.direct() ? dxn : buf;
             for (int64 grp = 0; grp < g.groups; ++grp)
                 weights_t->multiply(grp, P, dyn + grp * Og * P, P, T(0), dcol + grp * Kg * P, P);
-            if (!g.direct()) col2im(g, taps, dcol, dxn, P);
+            if (!g.direct()) col2im(g, taps, gather, dcol, dxn, P, 0, g.C);
         }
     });
     if (dw != nullptr && threads > 1)
