@@ -149,6 +149,37 @@ TEST(Elementwise, UnaryForwardMatchesStdMath) {
     }
 }
 
+TEST(Elementwise, SiluFloat32MatchesFloat64ForwardAndGradient) {
+    // Contiguous float32 runs σ through the sigmoid vector kernel in blocks of 2048: sizes below,
+    // at and across a block, and a strided input (the generic loop), at 1 and 2 threads; +inf, ±0
+    // and NaN keep their results.
+    const int threads = get_num_threads();
+    for (int t : {1, 2}) {
+        set_num_threads(t);
+        for (std::int64_t n : {1, 17, 2048, 2049, 70001}) {
+            Generator gen(static_cast<std::uint64_t>(n));
+            const Tensor x64 = randn({n}, DType::Float64, &gen) * 6.0, dy64 = randn({n}, DType::Float64, &gen);
+            const Tensor x = x64.to(DType::Float32).requires_grad_(), dy = dy64.to(DType::Float32);
+            const Tensor y = silu(x);
+            y.backward(dy);
+            const std::vector<double> xs = values(x64), ds = values(dy64), ys = values(y), gs = values(x.grad());
+            for (std::int64_t i = 0; i < n; ++i) {
+                const double v = static_cast<double>(static_cast<float>(xs[i])), s = 1 / (1 + std::exp(-v));
+                const double dyv = static_cast<double>(static_cast<float>(ds[i]));
+                ASSERT_NEAR(ys[i], v * s, 1e-6 * std::max(1.0, std::abs(v * s))) << "n " << n << " i " << i;
+                ASSERT_NEAR(gs[i], dyv * s * (1 + v * (1 - s)), 2e-6 * std::max(1.0, std::abs(dyv))) << "n " << n << " i " << i;
+            }
+        }
+    }
+    set_num_threads(threads);
+    const Tensor strided = randn({8, 6}, DType::Float32).t();
+    EXPECT_TRUE(allclose(silu(strided), mul(strided, sigmoid(strided)), 1e-6, 1e-7));
+    const std::vector<double> special = values(silu(from_vector(std::vector<float>{INFINITY, 0.f, -0.f, NAN})));
+    EXPECT_EQ(special[0], INFINITY);
+    EXPECT_EQ(special[1], 0.0);
+    EXPECT_TRUE(std::isnan(special[3]));
+}
+
 TEST(Elementwise, WhereAndMaskedFill) {
     Tensor c = from_vector<bool>({true, false, true});
     Tensor a = leaf64({2, 3}, 8), b = leaf64({3}, 9);

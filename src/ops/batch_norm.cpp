@@ -184,6 +184,8 @@ void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& s
 // with an activation: out = act(y)  ⇒  dy = dout·act'(y), y recomputed from the saved x, then as above
 struct BatchNormBackward final : Node {
     const char* name() const override { return "BatchNormBackward"; }
+    /// The fused activation (nn::functional::BatchNormActivation), for the planner's pricing.
+    std::vector<std::int64_t> attributes() const override { return {static_cast<std::int64_t>(activation)}; }
     std::vector<Tensor> apply(const Tensor& grad) override {
         std::vector<Tensor> grads(3);
         const bool need_dx = needs_input_grad(0), need_dw = needs_input_grad(1), need_db = needs_input_grad(2);

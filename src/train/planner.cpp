@@ -22,6 +22,7 @@
 #include "graft/autograd/saved_memory.hpp"
 #include "graft/error.hpp"
 #include "graft/functional/attention.hpp"
+#include "graft/functional/batch_norm.hpp"
 #include "graft/functional/conv.hpp"
 #include "graft/memory.hpp"
 #include "graft/models/gradient_checkpointing.hpp"
@@ -80,6 +81,7 @@ struct GraphWork {
     double gemm_fwd = 0, gemm_bwd = 0;  // FLOP
     double attn_fwd = 0, attn_bwd = 0;  // FLOP
     double bytes_fwd = 0, bytes_bwd = 0;
+    double transcendental_fwd = 0, transcendental_bwd = 0;  // elements (is_transcendental)
     std::int64_t nodes = 0, checkpoints = 0;
     double largest_gradients = 0;  // bytes: one node's incoming and outgoing non-leaf gradients
 };
@@ -88,6 +90,22 @@ struct GraphWork {
 bool is_view(std::string_view name) {
     return name == "ViewBackward" || name == "PermuteBackward" || name == "SliceBackward" || name == "SelectBackward" ||
            name == "ExpandBackward";
+}
+
+/// Whether a node's forward and backward evaluate an exponential (or log, tanh, erf) per element,
+/// which costs more than moving it once the data is in cache: the unary activations, and
+/// BatchNorm with its SiLU fused (its attributes() name the activation).
+bool is_transcendental(Node& n) {
+    static const std::unordered_set<std::string_view> unary = {
+        "SiluBackward", "SigmoidBackward", "GeluBackward", "TanhBackward", "ExpBackward", "LogBackward",
+        "SoftplusBackward", "EluBackward", "MishBackward", "LogSigmoidBackward"};
+    const std::string_view name = n.name();
+    if (unary.contains(name)) return true;
+    if (name == "BatchNormBackward") {
+        const std::vector<std::int64_t> a = n.attributes();
+        return !a.empty() && a[0] == static_cast<std::int64_t>(nn::functional::BatchNormActivation::SiLU);
+    }
+    return false;
 }
 
 /// Adds one node's forward and backward work (the backward only for the inputs that need it).
@@ -161,6 +179,10 @@ void count_node(Node& n, GraphWork& w, bool incoming_in_saved) {
         w.bytes_fwd += all_in + out_bytes;
         // Reads the incoming gradient and what was saved, writes each needed input gradient.
         if (any_needed) w.bytes_bwd += out_bytes + all_in + needed_bytes;
+        if (is_transcendental(n)) {
+            w.transcendental_fwd += numel(n.output_shape);
+            if (any_needed) w.transcendental_bwd += numel(n.output_shape);
+        }
     }
 }
 
@@ -431,6 +453,14 @@ Throughput Throughput::measure(TimeBase time_base) {
         t.bandwidth_gbps = 3.0 * static_cast<double>(n) * 4 / s / 1e9;
     }
     {
+        // SiLU over the same n: its time beyond the bytes the add's rate moves is its arithmetic.
+        const std::int64_t n = std::int64_t{1} << 23;
+        const Tensor x = randn({n}, DType::Float32, &g);
+        const double s = median_seconds(time_base, [&] { (void)silu(x); }, 2, 7);
+        const double arithmetic = s - 2.0 * static_cast<double>(n) * 4 / (t.bandwidth_gbps * 1e9);
+        t.transcendental_gelems = arithmetic > 0 ? static_cast<double>(n) / arithmetic / 1e9 : 0.0;
+    }
+    {
         const EnableGradGuard grad_mode;
         const Tensor a = ones({4}).requires_grad_();
         const int chain = 200;
@@ -517,6 +547,7 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     const GraphWork& f = full.work;
     const GraphWork& b = planned.work;
     double gemm = f.gemm_fwd + b.gemm_bwd, attn = f.attn_fwd + b.attn_bwd, bytes = f.bytes_fwd + b.bytes_bwd;
+    double transcendental = f.transcendental_fwd + b.transcendental_bwd;
     std::int64_t ops = f.nodes + b.nodes;
     // Convolutions: each shape timed, its forward as every op runs it, its backward as planned.
     ConvTimer conv_timer(throughput.time_base);
@@ -540,6 +571,7 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
         gemm += std::max(0.0, b.gemm_fwd - c.gemm_fwd);
         attn += std::max(0.0, b.attn_fwd - c.attn_fwd);
         bytes += std::max(0.0, b.bytes_fwd - c.bytes_fwd);
+        transcendental += std::max(0.0, b.transcendental_fwd - c.transcendental_fwd);
         ops += std::max<std::int64_t>(0, b.nodes - c.nodes);
         // During the backward one segment's activations exist again at a time.
         if (c.checkpoints > 0)
@@ -564,12 +596,16 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     est.work.conv_gflop = conv_flop * scale / 1e9;
     est.work.conv_ms = conv_s * scale * 1e3;
     est.work.other_gb = bytes * scale / 1e9;
+    est.work.transcendental_gelems = transcendental * scale / 1e9;
     est.work.optimizer_gb = trainable * (step_bytes_per_value + 4) / 1e9;  // + zero_grad's write
     est.work.ops = ops;
 
     const double gemm_rate = throughput.gemm_gflops * (plan.bf16 ? plan.bf16_gemm_speedup : 1.0);
     est.step_ms = 1e3 * (est.work.gemm_gflop / gemm_rate + est.work.attention_gflop / throughput.attention_gflops +
-                         (est.work.other_gb + est.work.optimizer_gb) / throughput.bandwidth_gbps) +
+                         (est.work.other_gb + est.work.optimizer_gb) / throughput.bandwidth_gbps +
+                         (throughput.transcendental_gelems > 0
+                              ? est.work.transcendental_gelems / throughput.transcendental_gelems
+                              : 0.0)) +
                   est.work.conv_ms + 1e-3 * throughput.op_overhead_us * static_cast<double>(ops);
     return est;
 }

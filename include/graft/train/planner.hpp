@@ -52,6 +52,9 @@ struct Throughput {
     double attention_gflops = 0;  ///< scaled_dot_product_attention of a transformer-sized batch
     double bandwidth_gbps = 0;    ///< a large elementwise op: bytes read and written per second
     double op_overhead_us = 0;    ///< one tiny op or backward node (dispatch, allocation, recording)
+    /// Elements per second (in G) of a transcendental activation's arithmetic beyond its memory
+    /// traffic (SiLU forward: exp and a division per element); 0 prices those ops by bytes alone.
+    double transcendental_gelems = 0;
     /// The clock the calibration used; plan_step times convolution shapes on the same one.
     TimeBase time_base = TimeBase::Wall;
     /// Runs the calibration (about a second; the thread count in force is the one measured): the
@@ -114,6 +117,10 @@ struct StepWork {
     double conv_gflop = 0;       ///< conv2d, forward + the planned backward (+ recomputation)
     double conv_ms = 0;          ///< the same convolutions, each shape timed on this machine
     double other_gb = 0;         ///< bytes moved by the other ops, forward + backward
+    /// Elements that transcendental activations (SiLU, sigmoid, GELU, tanh, exp, log; BatchNorm's
+    /// fused SiLU) compute, forward + backward, in G: priced at transcendental_gelems on top of
+    /// their bytes.
+    double transcendental_gelems = 0;
     double optimizer_gb = 0;     ///< bytes the optimizer step and zero_grad move
     std::int64_t ops = 0;        ///< forward ops + backward nodes run
 };
