@@ -280,9 +280,10 @@ int main(int argc, char** argv) {
         const bool cpu = get_num_threads() == 1;
         if (!throughput) {
             throughput = train::Throughput::measure(cpu ? train::TimeBase::ProcessCpu : train::TimeBase::Wall);
-            std::printf("throughput  gemm %.1f GFLOP/s  attention %.1f GFLOP/s  bandwidth %.1f GB/s  op %.2f us\n",
+            std::printf("throughput  gemm %.1f GFLOP/s  attention %.1f GFLOP/s  bandwidth %.1f GB/s  op %.2f us"
+                        "  transcendental %.2f G elements/s\n",
                         throughput->gemm_gflops, throughput->attention_gflops, throughput->bandwidth_gbps,
-                        throughput->op_overhead_us);
+                        throughput->op_overhead_us, throughput->transcendental_gelems);
         }
         plan.label = name;
         const train::PlanEstimate est = train::plan_step(model, loss, plan, *throughput);
@@ -306,14 +307,14 @@ int main(int argc, char** argv) {
         std::printf("plan %s  est %.1f ms  measured %.1f ms %s  (%+.0f%%)  est_peak %.0f MB  measured_peak %.0f MB  (%+.0f%%)"
                     "  est_held %.0f MB  held_peak %.0f MB  (%+.0f%%)"
                     "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f transient %.1f step_buffers %.1f MB, gemm %.2f GFLOP, attn %.2f GFLOP,"
-                    " conv %.2f GFLOP in %.1f ms, other %.3f GB, %lld ops]\n",
+                    " conv %.2f GFLOP in %.1f ms, other %.3f GB, transcendental %.3f G elements, %lld ops]\n",
                     name.c_str(), est.step_ms, ms, cpu ? "CPU" : "wall", 100.0 * (est.step_ms / ms - 1), est_peak_mb, peak_mb,
                     100.0 * (est_peak_mb / peak_mb - 1), est_held_mb, held_peak_mb, 100.0 * (est_held_mb / held_peak_mb - 1),
                     est.memory.parameters / 1e6, est.memory.gradients / 1e6, est.memory.optimizer_state / 1e6,
                     est.memory.saved_activations / 1e6, est.memory.workspace / 1e6, est.memory.forward_transients / 1e6,
                     est.memory.step_buffers / 1e6, est.work.gemm_gflop,
                     est.work.attention_gflop, est.work.conv_gflop, est.work.conv_ms, est.work.other_gb + est.work.optimizer_gb,
-                    static_cast<long long>(est.work.ops));
+                    est.work.transcendental_gelems, static_cast<long long>(est.work.ops));
         std::fflush(stdout);
     };
     auto example_loss = [](const Tensor& x, const Tensor& y, std::function<Tensor(const Tensor&, const Tensor&)> loss_fn) {

@@ -585,10 +585,13 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     // retention, at the example batch. To the planned batch they grow as the modelled parts do;
     // what the measurement finds beyond those is counted once, not scaled: it holds the
     // parameter-shaped temporaries (a tied embedding's gradient from its second use), which do not
-    // grow with the batch, as well as the cache's size-class retention, which does.
+    // grow with the batch, as well as the cache's size-class retention, which does. The
+    // measurement also stands where it is below the modelled parts: those add the forward's
+    // transients to the backward's workspace, which a checkpointed step never holds together
+    // (one block's activations, freed in the forward and recomputed in the backward).
     const double modelled = kept.saved_bytes + kept.forward_transient_bytes + workspace;
     const double measured = step_buffer_bytes(*m, loss);
-    if (measured > 0) est.memory.step_buffers = static_cast<std::size_t>(std::max(measured + modelled * (scale - 1), modelled * scale));
+    if (measured > 0) est.memory.step_buffers = static_cast<std::size_t>(std::max(0.0, measured + modelled * (scale - 1)));
 
     const double trainable = static_cast<double>(est.trainable_parameters);
     est.work.gemm_gflop = gemm * scale / 1e9;
