@@ -163,23 +163,33 @@ constexpr RealConv kRealConvs[] = {
     {"mv2.dw3x3.96.s56.stride2", 16, 96, 56, 96, 3, 2, 96},  {"effb0.dw5x5.1152.s4", 16, 1152, 4, 1152, 5, 1, 1152},
     {"effb0.dw5x5.672.s7.stride2", 16, 672, 7, 672, 5, 2, 672},
 };
-void BM_ConvRealShapes(benchmark::State& state) {
-    const RealConv& c = kRealConvs[state.range(0)];
+/// Which passes a convolution case runs: the forward only, the forward and its input gradient,
+/// the forward and its weight gradient, or all three.
+enum class ConvPasses { Forward, InputGrad, WeightGrad, All };
+
+/// Times conv2d on case c (square maps, "same" padding k/2, no bias) for `passes`; GFLOP/s counts
+/// 2·N·O·OH·OW·(C/groups)·k² per pass run.
+void run_conv_case(benchmark::State& state, const RealConv& c, ConvPasses passes) {
     const std::int64_t pad = c.k / 2, OS = (c.S + 2 * pad - c.k) / c.stride + 1;
     manual_seed(1);
-    const Tensor x = randn({c.N, c.C, c.S, c.S}).requires_grad_();
-    const Tensor w = (randn({c.O, c.C / c.groups, c.k, c.k}) * 0.05).requires_grad_();
+    const bool dx = passes == ConvPasses::InputGrad || passes == ConvPasses::All;
+    const bool dw = passes == ConvPasses::WeightGrad || passes == ConvPasses::All;
+    const Tensor x = randn({c.N, c.C, c.S, c.S}).requires_grad_(dx);
+    const Tensor w = (randn({c.O, c.C / c.groups, c.k, c.k}) * 0.05).requires_grad_(dw);
     const Tensor dy = randn({c.N, c.O, OS, OS});
     for (auto _ : state) {
         Tensor y = F::conv2d(x, w, Tensor(), c.stride, pad, 1, c.groups);
-        y.backward(dy);
+        if (dx || dw) y.backward(dy);
         benchmark::DoNotOptimize(y.raw_data());
         benchmark::ClobberMemory();
     }
     const double pass = 2.0 * static_cast<double>(c.N * c.O * OS * OS * (c.C / c.groups) * c.k * c.k);
-    state.counters["GFLOP/s"] = benchmark::Counter(3.0 * pass * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    const double runs = 1.0 + (dx ? 1.0 : 0.0) + (dw ? 1.0 : 0.0);
+    state.counters["GFLOP/s"] = benchmark::Counter(runs * pass * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel(c.name);
 }
+
+void BM_ConvRealShapes(benchmark::State& state) { run_conv_case(state, kRealConvs[state.range(0)], ConvPasses::All); }
 BENCHMARK(BM_ConvRealShapes)->DenseRange(0, std::size(kRealConvs) - 1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Every distinct convolution of torchvision's ResNet-18 fine-tuned on a batch of 16 112×112
@@ -195,23 +205,7 @@ constexpr RealConv kResNet18Convs[] = {
     {"layer4.3x3.512.s4", 16, 512, 4, 512, 3, 1, 1},
 };
 void BM_ConvResNet18Passes(benchmark::State& state) {
-    const RealConv& c = kResNet18Convs[state.range(0)];
-    const int mode = static_cast<int>(state.range(1));
-    const std::int64_t pad = c.k / 2, OS = (c.S + 2 * pad - c.k) / c.stride + 1;
-    manual_seed(1);
-    const Tensor x = randn({c.N, c.C, c.S, c.S}).requires_grad_(mode == 1);
-    const Tensor w = (randn({c.O, c.C / c.groups, c.k, c.k}) * 0.05).requires_grad_(mode == 2);
-    const Tensor dy = randn({c.N, c.O, OS, OS});
-    for (auto _ : state) {
-        Tensor y = F::conv2d(x, w, Tensor(), c.stride, pad, 1, c.groups);
-        if (mode != 0) y.backward(dy);
-        benchmark::DoNotOptimize(y.raw_data());
-        benchmark::ClobberMemory();
-    }
-    const double pass = 2.0 * static_cast<double>(c.N * c.O * OS * OS * (c.C / c.groups) * c.k * c.k);
-    state.counters["GFLOP/s"] =
-        benchmark::Counter((mode == 0 ? 1.0 : 2.0) * pass * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-    state.SetLabel(c.name);
+    run_conv_case(state, kResNet18Convs[state.range(0)], static_cast<ConvPasses>(state.range(1)));
 }
 BENCHMARK(BM_ConvResNet18Passes)
     ->ArgsProduct({benchmark::CreateDenseRange(0, std::size(kResNet18Convs) - 1, 1), {0, 1, 2}})
