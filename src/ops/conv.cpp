@@ -95,10 +95,8 @@ private:
 /// planes (strides other than 1, or an output width other than the input's), go through a
 /// per-call table of input offsets instead of row by row. On such maps a row of col is a handful
 /// of runs of 4–8 pixels (a 3×3/2 conv onto 4×4 or 7×7), whose bounds, fills and loop set-up cost
-/// more than the copies (im2col was 17 % of ResNet layer4.0's forward that way; one thread,
-/// 10.3 → 7.2 ms). From 14×14 (196 pixels) on, the rows' vectorised stride-2 copies were as fast
-/// or faster (layer2's 1×1/2 downsample 0.69 → 0.84 ms through the table); for shifted planes the
-/// table was slower than their whole-plane runs.
+/// more than the copies. On larger maps the rows' vectorised stride-2 copies are as fast or
+/// faster than the table, and for shifted planes their whole-plane runs always are.
 constexpr int64 kGatherMaxPixels = 64;
 
 /// For tap t = i·kw + j and output pixel p, the offset in an input plane that col's row (c, i, j)
@@ -263,9 +261,8 @@ void weight_grad_gemm(int64 Og, int64 Kg, int64 depth, const T* dy, int64 ldy, c
 /// Bytes of an image's column matrix above which the per-image weight gradient builds it and
 /// multiplies it in bands of output rows (im2col's general path only: strided or unpadded
 /// convolutions): a band stays in the L2 between im2col writing it and the GEMM's transposing
-/// pack reading it. The 7×7 stem on 112×112 images has 1.8 MB of columns per image, 15 output
-/// rows of it 0.5 MB (its forward + weight gradient measured 31.4 → 28.7 ms on one thread; the
-/// forward alone, whose pack copies rows instead, did not change and keeps the whole image).
+/// pack reading it (the 7×7 stem on 112×112 images has 1.8 MB of columns per image). The forward
+/// keeps whole images: its pack copies rows of col rather than transposing them.
 constexpr int64 kBandColBytes = int64(512) << 10;
 
 /// Output rows per band of the per-image weight gradient (OH: one band).
@@ -433,9 +430,8 @@ void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, cons
             for (int64 grp = 0; grp < g.groups; ++grp)
                 weights_t->multiply(grp, ld, dys.data() + grp * Og * ld, ld, T(0), col.data() + grp * Kg * ld, ld);
             // Channel by channel with every image inside: the kh·kw rows of a channel are read
-            // whole and in order. Image by image, each read a P-float piece of every row, rows
-            // ld floats apart, which the prefetchers do not follow (col2im was 7–8 % of layer3's
-            // and layer4's forward + input gradient, its loads waiting on memory).
+            // whole and in order. Image by image, each would read a P-float piece of every row,
+            // rows ld floats apart, a stride the hardware prefetchers do not follow.
             kernels::parallel_chunks(threads, 0, g.C, 1, [&](int64 c0, int64 c1) {
                 for (int64 c = c0; c < c1; ++c)
                     for (int64 m = 0; m < nb; ++m)
