@@ -6,8 +6,9 @@
 #
 # OpenMP comes with g++ (libgomp); nlohmann-json (header-only, parses safetensors headers
 # inside the library), oneTBB, Eigen (the test oracle), GoogleTest, Google Benchmark and
-# OpenBLAS (what bench_gemm compares against), oneDNN (bench_bf16_gemm's bf16 peer), zlib (reading .csv.gz), libpng and libjpeg-turbo (reading
-# and writing image files), ICU (the tokenizers' Unicode data) and Open MPI (graft::dist, data
+# OpenBLAS (what bench_gemm compares against), oneDNN (bench_bf16_gemm's bf16 peer; Debian's
+# build looks for OpenCL when CMake loads it, hence ocl-icd-opencl-dev), zlib (reading .csv.gz),
+# libpng and libjpeg-turbo (reading and writing image files), ICU (the tokenizers' Unicode data) and Open MPI (graft::dist, data
 # parallelism, and mpirun for its tests) are the Debian packages below. Nothing else is downloaded.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ packages=(
   libbenchmark-dev
   libopenblas-dev
   libdnnl-dev
+  ocl-icd-opencl-dev
   zlib1g-dev
   libicu-dev
   libpng-dev
