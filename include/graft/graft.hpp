@@ -43,6 +43,7 @@
 #include "graft/nn/checkpoint.hpp"
 #include "graft/nn/container.hpp"
 #include "graft/nn/conv.hpp"
+#include "graft/nn/conv_batch_norm.hpp"
 #include "graft/nn/conv1d.hpp"
 #include "graft/nn/dropout.hpp"
 #include "graft/nn/embedding.hpp"

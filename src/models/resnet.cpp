@@ -7,6 +7,7 @@
 
 #include "graft/error.hpp"
 #include "graft/functional/add_relu.hpp"
+#include "graft/nn/conv_batch_norm.hpp"
 #include "graft/nn/init.hpp"
 #include "graft/ops.hpp"
 
@@ -36,6 +37,26 @@ Tensor bn_relu(const nn::Child<nn::BatchNorm2d>& bn, const nn::Child<nn::ReLU>& 
     return nn::with_module_path(bn.name(), norm, [&] {
         return static_cast<nn::BatchNorm2d&>(norm).forward_activation(x, nn::functional::BatchNormActivation::ReLU);
     });
+}
+
+/// bn(conv(x)), or relu(bn(conv(x))) when relu is given, as one convolution with the BatchNorm
+/// (and the ReLU) folded in (nn::conv_batch_norm) when the slots hold exactly a Conv2d, a
+/// BatchNorm2d and a ReLU and the BatchNorm folds (frozen, in eval mode); otherwise as above.
+Tensor conv_bn(const nn::Child<nn::Conv2d>& conv, const nn::Child<nn::BatchNorm2d>& bn,
+               const nn::Child<nn::ReLU>* relu, const Tensor& x) {
+    nn::Module &c = *conv.module(), &norm = *bn.module();
+    if (typeid(c) == typeid(nn::Conv2d) && typeid(norm) == typeid(nn::BatchNorm2d) &&
+        (relu == nullptr || typeid(*relu->module()) == typeid(nn::ReLU))) {
+        auto& cv = static_cast<nn::Conv2d&>(c);
+        auto& bn2d = static_cast<nn::BatchNorm2d&>(norm);
+        if (nn::batch_norm_folds(cv, bn2d, x)) {
+            using A = nn::functional::BatchNormActivation;
+            return nn::with_module_path(conv.name(), c, [&] {
+                return nn::conv_batch_norm(cv, bn2d, x, relu != nullptr ? A::ReLU : A::None);
+            });
+        }
+    }
+    return relu != nullptr ? bn_relu(bn, *relu, conv(x)) : bn(conv(x));
 }
 
 /// relu(branch + shortcut) as one add_relu when the slot holds exactly a ReLU, the two ops otherwise.
@@ -86,8 +107,8 @@ void BasicBlock::reset() {
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-    const Tensor out = bn_relu(bn1, relu, conv1(x));
-    return join_relu(relu, bn2(conv2(out)), shortcut(downsample, x));
+    const Tensor out = conv_bn(conv1, bn1, &relu, x);
+    return join_relu(relu, conv_bn(conv2, bn2, nullptr, out), shortcut(downsample, x));
 }
 
 Bottleneck::Bottleneck(std::int64_t inplanes_, std::int64_t planes_, std::int64_t stride_, bool downsample_,
@@ -121,9 +142,9 @@ void Bottleneck::reset() {
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-    Tensor out = bn_relu(bn1, relu, conv1(x));
-    out = bn_relu(bn2, relu, conv2(out));
-    return join_relu(relu, bn3(conv3(out)), shortcut(downsample, x));
+    Tensor out = conv_bn(conv1, bn1, &relu, x);
+    out = conv_bn(conv2, bn2, &relu, out);
+    return join_relu(relu, conv_bn(conv3, bn3, nullptr, out), shortcut(downsample, x));
 }
 
 // ---- the network --------------------------------------------------------------------------------
@@ -179,7 +200,7 @@ void ResNet::reset() {
 Tensor ResNet::forward(const Tensor& x) {
     if (x.dim() != 4)
         throw ShapeError("ResNet: input must be [N, 3, H, W], got shape " + shape_str(x.shape()));
-    Tensor h = maxpool(bn_relu(bn1, relu, conv1(x)));
+    Tensor h = maxpool(conv_bn(conv1, bn1, &relu, x));
     h = layer4(layer3(layer2(layer1(h))));
     return fc(avgpool(h).flatten(1));
 }

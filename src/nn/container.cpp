@@ -5,6 +5,8 @@
 
 #include "graft/nn/activation.hpp"
 #include "graft/nn/batchnorm.hpp"
+#include "graft/nn/conv.hpp"
+#include "graft/nn/conv_batch_norm.hpp"
 
 namespace graft::nn {
 
@@ -60,12 +62,28 @@ void Sequential::push_back_shared(std::shared_ptr<Module> module) {
 std::shared_ptr<Module> Sequential::operator[](std::int64_t i) const { return child_at(*this, i, "Sequential"); }
 
 // A BatchNorm followed by ReLU, ReLU6, Hardswish or SiLU runs as one batch_norm with the
-// activation fused (the same values and gradients, one tensor and two passes fewer).
+// activation fused (the same values and gradients, one tensor and two passes fewer). A Conv2d
+// followed by such a BatchNorm, frozen in eval mode, runs as one convolution that applies both
+// (nn::conv_batch_norm; the same values, no pass of the BatchNorm's own).
 Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
     const auto children = named_children();
+    const auto activation_at = [&](std::size_t j) {
+        return j < children.size() ? fusable_activation(*children[j].second) : functional::BatchNormActivation::None;
+    };
     for (std::size_t i = 0; i < children.size(); ++i) {
         const auto& [name, child] = children[i];
+        if (i + 1 < children.size() && typeid(*child) == typeid(Conv2d) &&
+            typeid(*children[i + 1].second) == typeid(BatchNorm2d)) {
+            auto& conv = static_cast<Conv2d&>(*child);
+            auto& bn = static_cast<BatchNorm2d&>(*children[i + 1].second);
+            if (batch_norm_folds(conv, bn, h)) {
+                const auto activation = activation_at(i + 2);
+                h = with_module_path(name, conv, [&] { return conv_batch_norm(conv, bn, h, activation); });
+                i += activation != functional::BatchNormActivation::None ? 2 : 1;
+                continue;
+            }
+        }
         if (i + 1 < children.size()) {
             const auto activation = fusable_activation(*children[i + 1].second);
             if (activation != functional::BatchNormActivation::None) {

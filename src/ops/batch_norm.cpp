@@ -15,7 +15,7 @@
 #include "graft/autograd.hpp"
 #include "graft/functional/batch_norm.hpp"
 #include "graft/profiler.hpp"
-#include "ops/activation_math.hpp"
+#include "ops/channel_affine_activation.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce.hpp"
 
@@ -72,99 +72,8 @@ void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean,
 }
 
 using Act = BatchNormActivation;
-
-/// Calls fn(std::integral_constant<Act, a>{}): the activation as a compile-time constant.
-template <class F>
-void with_activation(Act a, F&& fn) {
-    switch (a) {
-        case Act::None: return fn(std::integral_constant<Act, Act::None>{});
-        case Act::ReLU: return fn(std::integral_constant<Act, Act::ReLU>{});
-        case Act::ReLU6: return fn(std::integral_constant<Act, Act::ReLU6>{});
-        case Act::Hardswish: return fn(std::integral_constant<Act, Act::Hardswish>{});
-        case Act::SiLU: return fn(std::integral_constant<Act, Act::SiLU>{});
-    }
-}
-
-/// float32 SiLU runs σ through the vector kernel (a row at a time, into per-thread scratch).
-template <Act A, class T>
-constexpr bool kVectorSigmoid = A == Act::SiLU && std::is_same_v<T, float>;
-
-/// Rows [lo, hi) of S values (row r is channel r mod C): y = act(x·a + b) (the unary ops'
-/// formulas, ops/activation_math.hpp). float32 SiLU takes its σ from the vector kernel, on blocks
-/// of whole rows of about kSigmoidBlock values: per row, short rows (4×4 maps) would pay a call
-/// and a scratch lookup for every 16 values.
-constexpr int64 kSigmoidBlock = 2048;
-
-template <Act A, class T>
-void activate_rows(const BnLayout& l, int64 lo, int64 hi, const T* x, T* y, const std::vector<double>& scale,
-                   const std::vector<double>& shift) {
-    const int64 S = l.S;
-    if constexpr (kVectorSigmoid<A, T>) {
-        thread_local kernels::Workspace scratch;
-        const int64 block = std::max<int64>(1, kSigmoidBlock / S);
-        for (int64 r0 = lo; r0 < hi; r0 += block) {
-            const int64 r1 = std::min(hi, r0 + block), n = (r1 - r0) * S;
-            float* s = scratch.reserve(n);
-            for (int64 r = r0; r < r1; ++r) {
-                const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
-                for (int64 i = r * S; i < (r + 1) * S; ++i) y[i] = x[i] * a + b;
-            }
-            T* yb = y + r0 * S;
-            kernels::unary(kernels::UnaryOp::Sigmoid, n, yb, s);
-            for (int64 i = 0; i < n; ++i) yb[i] *= s[i];
-        }
-    } else {
-        for (int64 r = lo; r < hi; ++r) {
-            const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
-            for (int64 i = r * S; i < (r + 1) * S; ++i) {
-                const T z = x[i] * a + b;
-                if constexpr (A == Act::None) y[i] = z;
-                if constexpr (A == Act::ReLU) y[i] = z > 0 || z != z ? z : T(0);
-                if constexpr (A == Act::ReLU6) y[i] = detail::hardtanh_value(z, T(0), T(6));
-                if constexpr (A == Act::Hardswish) y[i] = detail::hardswish_value(z);
-                if constexpr (A == Act::SiLU) y[i] = detail::silu_value(z);
-            }
-        }
-    }
-}
-
-/// Rows [lo, hi) as activate_rows: dz = dy·act'(z), z = x·a + b recomputed as the forward
-/// computed it; dz may equal dy.
-template <Act A, class T>
-void activation_grad_rows(const BnLayout& l, int64 lo, int64 hi, const T* x, const std::vector<double>& scale,
-                          const std::vector<double>& shift, const T* dy, T* dz) {
-    const int64 S = l.S;
-    if constexpr (kVectorSigmoid<A, T>) {
-        thread_local kernels::Workspace scratch;
-        const int64 block = std::max<int64>(1, kSigmoidBlock / S);
-        for (int64 r0 = lo; r0 < hi; r0 += block) {
-            const int64 r1 = std::min(hi, r0 + block), n = (r1 - r0) * S;
-            float* z = scratch.reserve(2 * n);
-            float* s = z + n;
-            for (int64 r = r0; r < r1; ++r) {
-                const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
-                for (int64 i = r * S; i < (r + 1) * S; ++i) z[i - r0 * S] = x[i] * a + b;
-            }
-            kernels::unary(kernels::UnaryOp::Sigmoid, n, z, s);
-            const T* dyb = dy + r0 * S;
-            T* dzb = dz + r0 * S;
-            for (int64 i = 0; i < n; ++i) dzb[i] = dyb[i] * (s[i] * (1 + z[i] * (1 - s[i])));
-        }
-    } else {
-        for (int64 r = lo; r < hi; ++r) {
-            const T a = static_cast<T>(scale[r % l.C]), b = static_cast<T>(shift[r % l.C]);
-            for (int64 i = r * S; i < (r + 1) * S; ++i) {
-                const T z = x[i] * a + b;
-                T d = T(1);
-                if constexpr (A == Act::ReLU) d = static_cast<T>(z > 0);
-                if constexpr (A == Act::ReLU6) d = detail::hardtanh_derivative(z, T(0), T(6));
-                if constexpr (A == Act::Hardswish) d = detail::hardswish_derivative(z);
-                if constexpr (A == Act::SiLU) d = detail::silu_derivative(z);
-                dz[i] = dy[i] * d;
-            }
-        }
-    }
-}
+using detail::with_activation;
+using detail::kSigmoidBlock;
 
 // y = act((x − mean)·invstd·w + b), as y = act(x·scale + shift) per channel
 template <class T>
@@ -173,7 +82,7 @@ void normalize(const BnLayout& l, const T* x, T* y, const std::vector<double>& s
     const int64 rows = l.N * l.C;
     with_activation(act, [&]<Act A>(std::integral_constant<Act, A>) {
         kernels::parallel_for(0, rows, l.numel(),
-                              [&](int64 lo, int64 hi) { activate_rows<A, T>(l, lo, hi, x, y, scale, shift); });
+                              [&](int64 lo, int64 hi) { detail::affine_activate_rows<A, T>(l.C, l.S, lo, hi, x, y, scale.data(), shift.data()); });
     });
 }
 
@@ -207,7 +116,8 @@ struct BatchNormBackward final : Node {
             const bool rows_first = activation != Act::None && l.S < kSigmoidBlock / 8;
             const auto activation_grad = [&](int64 lo, int64 hi) {
                 with_activation(activation, [&]<Act A>(std::integral_constant<Act, A>) {
-                    activation_grad_rows<A, T>(l, lo, hi, xp, scale, shift, dout.data_ptr<T>(), dy.data_ptr<T>());
+                    detail::affine_activation_grad_rows<A, T>(l.C, l.S, lo, hi, xp, scale.data(), shift.data(),
+                                                             dout.data_ptr<T>(), dy.data_ptr<T>());
                 });
             };
             if (rows_first) kernels::parallel_for(0, l.N * l.C, l.numel(), activation_grad);

@@ -22,7 +22,10 @@
 // kGatherMaxPixels output pixels per image read through a per-call table of input offsets;
 // larger ones go row by row. Image by image, a weight gradient whose columns pass kBandColBytes
 // (the 7×7/2 stem) builds and multiplies them in bands of output rows that stay in L2.
+// conv2d_folded_batch_norm runs the same paths with an output stage (ops/conv_output_stage.hpp):
+// each path applies a frozen BatchNorm's affine and its activation to the rows it has just written.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,7 +47,9 @@
 #include "graft/runtime.hpp"
 #include "ops/bf16_weight.hpp"
 #include "ops/conv_depthwise.hpp"
+#include "ops/conv_folded_batch_norm.hpp"
 #include "ops/conv_geometry.hpp"
+#include "ops/conv_output_stage.hpp"
 #include "ops/conv_winograd.hpp"
 #include "ops/elementwise.hpp"
 
@@ -306,7 +311,8 @@ bool use_winograd(const ConvGeometry& g) {
 /// with y partly written, when w or x holds a non-finite value (all_finite): the caller then takes
 /// the im2col path, which gives what a direct convolution gives (inf where Winograd gives NaN).
 /// Each chunk of x is checked just before its input transform reads it, while it is in cache.
-bool winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool flip, const float* b, float* y) {
+bool winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool flip, const float* b, float* y,
+                   const ConvOutputStage* stage = nullptr) {
     if (g.N == 0) return true;
     if (!all_finite(w, g.weight_size())) return false;
     const int64 Cin = flip ? g.O : g.C, Cout = flip ? g.C : g.O;
@@ -325,6 +331,7 @@ bool winograd_conv(const ConvGeometry& g, const float* x, const float* w, bool f
             return;
         }
         wino.run(images, xk, b, y + n0 * Cout * g.H * g.W);
+        finish_rows(stage, g, y, n0 * Cout, (n0 + images) * Cout);
     });
     return finite.load();
 }
@@ -372,7 +379,8 @@ int batched_copy_threads(const ConvGeometry& g, int64 images) {
 //   col [C·kh·kw, ld], image m's columns at m·P;  Y[g] [Og, ld] = W[g] · col[g];
 //   y[n0 + m, o, p] = Y[o, m·P + p] + b[o]
 template <class T>
-void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y,
+                            const ConvOutputStage* stage) {
     const int64 P = g.P(), chunk = batched_chunk<T>(g), rows = g.C * g.kh * g.kw;
     // One chunk: one GEMM per group, which packs W itself; pre-packed panels (a W-sized buffer,
     // zero-filled, then packed over) would only add a pass (512→512 3×3 on 4×4 maps: 9.4 MB).
@@ -394,6 +402,7 @@ void conv2d_forward_batched(const ConvGeometry& g, const T* x, const T* w, const
                 const T bo = b != nullptr ? b[o] : T(0);
                 for (int64 p = 0; p < P; ++p) yn[o * P + p] = src[p] + bo;
             }
+            finish_rows(stage, g, y, (n0 + m) * g.O, (n0 + m + 1) * g.O);
         });
     }
 }
@@ -443,11 +452,12 @@ void conv2d_backward_batched(const ConvGeometry& g, const T* x, const T* w, cons
 
 // y[n, g] = W[g] · im2col(x[n])[g] + b   (x, w, y contiguous; b may be null)
 template <class T>
-void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
-    if (is_depthwise(g)) return depthwise_forward(g, x, w, b, y);
+void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y,
+                    const ConvOutputStage* stage = nullptr) {
+    if (is_depthwise(g)) return depthwise_forward(g, x, w, b, y, stage);
     if constexpr (std::is_same_v<T, float>)
-        if (use_winograd(g) && winograd_conv(g, x, w, /*flip=*/false, b, y)) return;
-    if (use_batched(g)) return conv2d_forward_batched(g, x, w, b, y);
+        if (use_winograd(g) && winograd_conv(g, x, w, /*flip=*/false, b, y, stage)) return;
+    if (use_batched(g)) return conv2d_forward_batched(g, x, w, b, y, stage);
     const int threads = image_threads(g);
     detail::ScratchArray<T> cols(g.direct() ? 0 : static_cast<std::size_t>(threads * g.col_size()));
     const int64 P = g.P();
@@ -475,6 +485,7 @@ void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T
                 const T bo = b[o];
                 for (int64 p = 0; p < P; ++p) row[p] += bo;
             }
+        finish_rows(stage, g, y, n * g.O, (n + 1) * g.O);
     });
 }
 
@@ -626,19 +637,17 @@ ConvGeometry conv2d_geometry(const Tensor& x, const Tensor& w, const Tensor& b, 
     return g;
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
-              Size2 dilation, std::int64_t groups) {
-    GRAFT_PROFILE_SCOPE("conv2d");
-    if (input.dim() == 3) {
-        Tensor y = conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups);
-        return y.squeeze(0);
-    }
+/// ShapeError unless input is 4-D (conv2d's entries take a 3-D one as a batch of one first).
+void check_batched_input(const Tensor& input) {
     if (input.dim() != 4)
         throw ShapeError("conv2d: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got " +
                          shape_str(input.shape()));
-    const ConvGeometry g = conv2d_geometry(input, weight, bias, stride, padding, dilation, groups);
+}
+
+/// conv2d's output for the 4-D input of geometry g (no autograd node), with the stage, when
+/// given, applied to it.
+Tensor conv2d_output(const ConvGeometry& g, const Tensor& input, const Tensor& weight, const Tensor& bias,
+                     const ConvOutputStage* stage) {
     // A frozen bf16 weight (ops/bf16_weight.hpp) is widened to float32 for the call: convolution
     // weights are small next to their activations, and every path (im2col, Winograd, depthwise)
     // then runs as for a float32 weight holding the same values.
@@ -652,9 +661,21 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
         Tensor y = empty({g.N, g.O, g.OH, g.OW}, input.dtype());
         if (y.numel() > 0)
             conv2d_forward<T>(g, xc.data_ptr<T>(), wc.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr,
-                              y.data_ptr<T>());
+                              y.data_ptr<T>(), stage);
         return y;
     });
+    return out;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
+              Size2 dilation, std::int64_t groups) {
+    GRAFT_PROFILE_SCOPE("conv2d");
+    if (input.dim() == 3) return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
+    check_batched_input(input);
+    const ConvGeometry g = conv2d_geometry(input, weight, bias, stride, padding, dilation, groups);
+    Tensor out = conv2d_output(g, input, weight, bias, nullptr);
     if (auto node = autograd::make_node<Conv2dBackward>({&input, &weight, &bias}, out, g)) {
         if (node->needs_input_grad(0)) node->w = SavedTensor(weight);
         if (node->needs_input_grad(1)) node->x = SavedTensor(input);
@@ -686,3 +707,46 @@ Tensor conv2d_padding_mode(const Tensor& input, const Tensor& weight, const Tens
 }
 
 }  // namespace graft::nn::functional
+
+namespace graft::detail {
+
+// scale = w·σᵣ⁻¹ and shift = b − μᵣ·scale in double, as batch_norm computes them in eval mode,
+// then y·scale + shift on the convolution's output (bias included) while it is in cache.
+Tensor conv2d_folded_batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, nn::Size2 stride,
+                                nn::Size2 padding, nn::Size2 dilation, std::int64_t groups, const Tensor& running_mean,
+                                const Tensor& running_var, const Tensor& bn_weight, const Tensor& bn_bias, double eps,
+                                nn::functional::BatchNormActivation activation) {
+    using namespace nn::functional;
+    GRAFT_PROFILE_SCOPE("conv2d_batch_norm");
+    if (input.dim() == 3)
+        return conv2d_folded_batch_norm(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups,
+                                        running_mean, running_var, bn_weight, bn_bias, eps, activation)
+            .squeeze(0);
+    check_batched_input(input);
+    if (GradMode::is_enabled())
+        for (const Tensor* t : {&input, &weight, &bias, &bn_weight, &bn_bias})
+            if (t->defined() && t->requires_grad())
+                throw Error("conv2d_batch_norm: an operand requires grad; the folded BatchNorm has no backward");
+    const ConvGeometry g = conv2d_geometry(input, weight, bias, stride, padding, dilation, groups);
+    if (!running_mean.defined() || !running_var.defined())
+        throw ValueError("conv2d_batch_norm: running_mean and running_var are needed");
+    for (const Tensor* t : {&running_mean, &running_var, &bn_weight, &bn_bias})
+        if (t->defined() && (t->dim() != 1 || t->size(0) != g.O))
+            throw ShapeError("conv2d_batch_norm: a BatchNorm tensor has shape " + shape_str(t->shape()) +
+                             ", expected [" + std::to_string(g.O) + "] for the convolution's " +
+                             std::to_string(g.O) + " output channels");
+    if (!(eps >= 0)) throw ValueError("conv2d_batch_norm: eps must be non-negative, got " + std::to_string(eps));
+    const auto O = static_cast<std::size_t>(g.O);
+    const std::vector<double> mean = running_mean.to_vector<double>(), var = running_var.to_vector<double>();
+    std::vector<double> scale(O, 1.0), shift(O, 0.0);
+    if (bn_weight.defined()) scale = bn_weight.to_vector<double>();
+    if (bn_bias.defined()) shift = bn_bias.to_vector<double>();
+    for (std::size_t c = 0; c < O; ++c) {
+        scale[c] *= 1.0 / std::sqrt(var[c] + eps);
+        shift[c] -= mean[c] * scale[c];
+    }
+    const ConvOutputStage stage{scale.data(), shift.data(), activation};
+    return conv2d_output(g, input, weight, bias, &stage);
+}
+
+}  // namespace graft::detail

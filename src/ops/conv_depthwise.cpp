@@ -78,7 +78,7 @@ void widen_plane(const ConvGeometry& g, const kernels::DepthwisePlane& p, const 
 }
 
 template <class T>
-void forward_stride1(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+void forward_stride1(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y, const ConvOutputStage* stage) {
     const kernels::DepthwisePlane p = padded_plane(g);
     const PlaneKernels<T> k = plane_kernels<T>();
     const int64 m = g.O / g.C, planes = g.N * g.O, HW = g.H * g.W, K = g.kh * g.kw, P = g.P();
@@ -92,6 +92,7 @@ void forward_stride1(const ConvGeometry& g, const T* x, const T* w, const T* b, 
             T* yq = y + q * P;
             for (int64 oh = 0; oh < g.OH; ++oh)
                 std::copy(yw.data() + oh * p.Wp, yw.data() + oh * p.Wp + g.OW, yq + oh * g.OW);
+            finish_rows(stage, g, y, q, q + 1);
         }
     });
 }
@@ -193,7 +194,7 @@ struct Tiles {
 };
 
 template <class T>
-void forward_tiles(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+void forward_tiles(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y, const ConvOutputStage* stage) {
     constexpr int64 L = Tiles<T>::L;
     const Tiles<T> tiles(g, w);
     const int64 HW = g.H * g.W, P = g.P(), tasks = g.N * tiles.blocks;
@@ -206,6 +207,7 @@ void forward_tiles(const ConvGeometry& g, const T* x, const T* w, const T* b, T*
             tiles.k.pack(x + (n * g.C + c0) * HW, HW, HW, lanes, xt.data());
             tiles.k.forward(tiles.t, xt.data(), tiles.filters(blk), bias.data() + c0, yt.data());
             tiles.k.unpack(yt.data(), P, lanes, y + (n * g.C + c0) * P, P);
+            finish_rows(stage, g, y, n * g.C + c0, n * g.C + c0 + lanes);
         }
     });
 }
@@ -266,7 +268,7 @@ std::vector<Tap> taps_of(const ConvGeometry& g) {
 }
 
 template <class T>
-void forward_strided(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+void forward_strided(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y, const ConvOutputStage* stage) {
     const std::vector<Tap> taps = taps_of(g);
     const int64 m = g.O / g.C, planes = g.N * g.O, HW = g.H * g.W, K = g.kh * g.kw, P = g.P();
     kernels::parallel_for(0, planes, planes * P * (K + 1), [&](int64 lo, int64 hi) {
@@ -282,6 +284,7 @@ void forward_strided(const ConvGeometry& g, const T* x, const T* w, const T* b, 
                     T* dst = yq + oh * g.OW;
                     for (int64 ow = t.lo; ow < t.hi; ++ow) dst[ow] += f[t.index] * src[ow * g.sw];
                 }
+            finish_rows(stage, g, y, q, q + 1);
         }
     });
 }
@@ -334,13 +337,13 @@ void backward_strided(const ConvGeometry& g, const T* x, const T* w, const T* dy
 }  // namespace
 
 template <class T>
-void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
+void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y, const ConvOutputStage* stage) {
     if (use_tiles(g))
-        forward_tiles(g, x, w, b, y);
+        forward_tiles(g, x, w, b, y, stage);
     else if (g.sh == 1 && g.sw == 1)
-        forward_stride1(g, x, w, b, y);
+        forward_stride1(g, x, w, b, y, stage);
     else
-        forward_strided(g, x, w, b, y);
+        forward_strided(g, x, w, b, y, stage);
 }
 
 template <class T>
@@ -353,8 +356,10 @@ void depthwise_backward(const ConvGeometry& g, const T* x, const T* w, const T* 
         backward_strided(g, x, w, dy, dx, dw);
 }
 
-template void depthwise_forward<float>(const ConvGeometry&, const float*, const float*, const float*, float*);
-template void depthwise_forward<double>(const ConvGeometry&, const double*, const double*, const double*, double*);
+template void depthwise_forward<float>(const ConvGeometry&, const float*, const float*, const float*, float*,
+                                       const ConvOutputStage*);
+template void depthwise_forward<double>(const ConvGeometry&, const double*, const double*, const double*, double*,
+                                        const ConvOutputStage*);
 template void depthwise_backward<float>(const ConvGeometry&, const float*, const float*, const float*, float*, float*);
 template void depthwise_backward<double>(const ConvGeometry&, const double*, const double*, const double*, double*,
                                          double*);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ops/conv_geometry.hpp"
+#include "ops/conv_output_stage.hpp"
 
 namespace graft::nn::functional {
 
@@ -13,9 +14,11 @@ inline bool is_depthwise(const ConvGeometry& g) { return g.groups == g.C && g.gr
 /// y [N, O, OH, OW] = the depthwise conv of x [N, C, H, W] with w [O, 1, kh, kw], plus b [O]
 /// (may be null). Planes (n, o), or tiles (n, 16 channels), are spread over the threads; each
 /// output element is one thread's sum in a fixed order, so the result does not depend on the
-/// thread count. T: float or double.
+/// thread count. A stage, when given, is applied to each plane or tile as soon as it is written.
+/// T: float or double.
 template <class T>
-void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y);
+void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y,
+                       const ConvOutputStage* stage = nullptr);
 
 /// dx [N, C, H, W] and dw [O, 1, kh, kw] of depthwise_forward for the output gradient dy; either
 /// may be null (not computed). Channels (stride 1 planes), blocks of 16 channels (tiles) or planes
