@@ -168,7 +168,9 @@ constexpr RealConv kRealConvs[] = {
 enum class ConvPasses { Forward, InputGrad, WeightGrad, All };
 
 /// Times conv2d on case c (square maps, "same" padding k/2, no bias) for `passes`; GFLOP/s counts
-/// 2·N·O·OH·OW·(C/groups)·k² per pass run.
+/// 2·N·O·OH·OW·(C/groups)·k² per pass run, bytes_per_second the bytes each pass run must move
+/// at the least (forward: x read, y written; input gradient: dy read, dx written; weight
+/// gradient: x and dy read; the weights and their gradient read or written once).
 void run_conv_case(benchmark::State& state, const RealConv& c, ConvPasses passes) {
     const std::int64_t pad = c.k / 2, OS = (c.S + 2 * pad - c.k) / c.stride + 1;
     manual_seed(1);
@@ -186,6 +188,8 @@ void run_conv_case(benchmark::State& state, const RealConv& c, ConvPasses passes
     const double pass = 2.0 * static_cast<double>(c.N * c.O * OS * OS * (c.C / c.groups) * c.k * c.k);
     const double runs = 1.0 + (dx ? 1.0 : 0.0) + (dw ? 1.0 : 0.0);
     state.counters["GFLOP/s"] = benchmark::Counter(runs * pass * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    const std::int64_t maps = 4 * (x.numel() + dy.numel()), weights = 4 * w.numel();
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(runs) * (maps + weights));
     state.SetLabel(c.name);
 }
 
@@ -212,6 +216,52 @@ BENCHMARK(BM_ConvResNet18Passes)
     ->ArgNames({"conv", "pass"})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// Every distinct depthwise convolution of torchvision's MobileNetV2 on a batch of 16 112×112
+// images (real_mobilenet_v2_last_blocks_step): features.1 … features.17's 3×3 depthwise layers,
+// memory-bound, so read by bytes_per_second against BM_CopyReference at the same working set.
+// range(1) = 0 forward only (the frozen blocks), 1 forward + input gradient, 2 forward + weight
+// gradient (the trainable 960-channel blocks 16 and 17).
+constexpr RealConv kMobileNetV2Depthwise[] = {
+    {"f1.dw32.s56", 16, 32, 56, 32, 3, 1, 32},          {"f2.dw96.s56.stride2", 16, 96, 56, 96, 3, 2, 96},
+    {"f3.dw144.s28", 16, 144, 28, 144, 3, 1, 144},     {"f4.dw144.s28.stride2", 16, 144, 28, 144, 3, 2, 144},
+    {"f5-6.dw192.s14", 16, 192, 14, 192, 3, 1, 192},   {"f7.dw192.s14.stride2", 16, 192, 14, 192, 3, 2, 192},
+    {"f8-11.dw384.s7", 16, 384, 7, 384, 3, 1, 384},    {"f12-13.dw576.s7", 16, 576, 7, 576, 3, 1, 576},
+    {"f14.dw576.s7.stride2", 16, 576, 7, 576, 3, 2, 576}, {"f15-17.dw960.s4", 16, 960, 4, 960, 3, 1, 960},
+};
+void BM_DepthwiseMobileNetV2(benchmark::State& state) {
+    run_conv_case(state, kMobileNetV2Depthwise[state.range(0)], static_cast<ConvPasses>(state.range(1)));
+}
+BENCHMARK(BM_DepthwiseMobileNetV2)
+    ->ArgsProduct({benchmark::CreateDenseRange(0, std::size(kMobileNetV2Depthwise) - 1, 1), {0}})
+    ->Args({std::size(kMobileNetV2Depthwise) - 1, 1})
+    ->Args({std::size(kMobileNetV2Depthwise) - 1, 2})
+    ->ArgNames({"conv", "pass"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The memory-bandwidth reference for memory-bound ops: a copy of range(0) floats into a buffer
+// allocated once (clone's parallel copy; 8 bytes per float: read and written). 1.6 Mi floats
+// (6.4 MB, one MobileNetV2 depthwise input at 56×56) stays in the 32 MiB L3; 32 Mi floats
+// (128 MiB) goes to DRAM.
+void BM_CopyReference(benchmark::State& state) {
+    const std::int64_t n = state.range(0);
+    manual_seed(1);
+    const Tensor x = randn({n});
+    Tensor y = empty({n});
+    for (auto _ : state) {
+        y.copy_(x);
+        benchmark::DoNotOptimize(y.raw_data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(state.iterations() * 8 * n);
+}
+BENCHMARK(BM_CopyReference)
+    ->Arg(std::int64_t{1} << 18)
+    ->Arg(16 * 32 * 56 * 56)
+    ->Arg(std::int64_t{1} << 25)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // 2×2 max-pool of the CNN workload's first block: [64, 32, 32, 32] → [64, 32, 16, 16]; range(0) = 0
 // forward only, 1 forward + backward. Bytes: the input read, the output and its int64 indices

@@ -114,11 +114,13 @@ void expect_near_all(const std::vector<double>& got, const std::vector<double>& 
 }
 
 /// Runs case c in dtype dt on inputs drawn from Generator(seed) (x, w, the bias, then dy), its
-/// backward for dy, and checks y, dx and dw against the direct loops (float32 to 1e-4).
-void expect_case_matches_direct_loops(const ConvCase& c, DType dt, std::uint64_t seed) {
+/// backward for dy, and checks y, dx and dw against the direct loops (float32 to 1e-4). Without
+/// input_grad, x needs no gradient: the backward computes dw alone (a trainable layer right after
+/// a frozen one), and no dx is checked.
+void expect_case_matches_direct_loops(const ConvCase& c, DType dt, std::uint64_t seed, bool input_grad = true) {
     const double tol = dt == DType::Float32 ? 1e-4 : 1e-12;
     Generator g(seed);
-    Tensor x = randn(c.x, dt, &g).requires_grad_(), w = randn(c.w, dt, &g).requires_grad_();
+    Tensor x = randn(c.x, dt, &g).requires_grad_(input_grad), w = randn(c.w, dt, &g).requires_grad_();
     Tensor b = c.bias ? randn({c.w[0]}, dt, &g) : Tensor();
     Tensor y = run_case(c, x, w, b);
     Tensor dy = randn(y.shape(), dt, &g);
@@ -127,20 +129,42 @@ void expect_case_matches_direct_loops(const ConvCase& c, DType dt, std::uint64_t
     const RefConv ref = ref_conv2d(x.detach(), w.detach(), b, c, &dyv);
     ASSERT_EQ(y.shape(), ref.y_shape) << c.name;
     expect_near_all(y.to_vector<double>(), ref.y, tol, "forward", c.name);
-    expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
+    if (input_grad) expect_near_all(x.grad().to_vector<double>(), ref.dx, tol, "dx", c.name);
+    EXPECT_FALSE(!input_grad && x.grad().defined()) << c.name;
     expect_near_all(w.grad().to_vector<double>(), ref.dw, tol, "dw", c.name);
 }
 
 /// expect_case_matches_direct_loops for every case, on 1 and 2 threads, in float32 and float64.
-void expect_cases_match_direct_loops(const std::vector<ConvCase>& cases, std::uint64_t seed) {
+void expect_cases_match_direct_loops(const std::vector<ConvCase>& cases, std::uint64_t seed, bool input_grad = true) {
     const int saved_threads = get_num_threads();
     for (int threads : {1, 2})
         for (DType dt : {DType::Float32, DType::Float64}) {
             set_num_threads(threads);
             SCOPED_TRACE(std::to_string(threads) + " threads, " + dtype_name(dt));
-            for (const ConvCase& c : cases) expect_case_matches_direct_loops(c, dt, seed);
+            for (const ConvCase& c : cases) expect_case_matches_direct_loops(c, dt, seed, input_grad);
         }
     set_num_threads(saved_threads);
+}
+
+/// Depthwise geometries (groups = in channels) for every depthwise path: planes, tiles, strides.
+const std::vector<ConvCase>& depthwise_cases() {
+    static const std::vector<ConvCase> all = {
+        {"3x3 pad 1", {3, 8, 6, 5}, {8, 1, 3, 3}, true, 1, 1, 1, 8},
+        {"3x3 stride 2 (MobileNet's downsampling)", {2, 6, 9, 8}, {6, 1, 3, 3}, false, 2, 1, 1, 6},
+        {"5x5 pad 2 (EfficientNet)", {2, 4, 7, 7}, {4, 1, 5, 5}, true, 1, 2, 1, 4},
+        {"multiplier 3, dilation 2", {2, 3, 9, 10}, {9, 1, 3, 3}, true, 1, 2, 2, 3},
+        {"non-square, stride 2x1, padding 0x2", {2, 4, 8, 5}, {8, 1, 2, 5}, false, Size2{2, 1}, Size2{0, 2}, 1, 4},
+        {"1x1 maps", {4, 16, 1, 1}, {16, 1, 3, 3}, true, 1, 1, 1, 16},
+        {"kernel larger than the map", {2, 5, 2, 3}, {5, 1, 3, 3}, true, 1, 1, 1, 5},
+        {"wide planes", {1, 2, 3, 37}, {2, 1, 3, 3}, true, 1, 1, 1, 2},
+        {"21 channels on 3x5 (a tile and 5 lanes)", {2, 21, 3, 5}, {21, 1, 3, 3}, true, 1, 1, 1, 21},
+        {"17 channels 5x5 stride 2 on 7x7", {3, 17, 7, 7}, {17, 1, 5, 5}, false, 2, 2, 1, 17},
+        {"stride 2 on 1x1 maps", {2, 18, 1, 1}, {18, 1, 3, 3}, true, 2, 1, 1, 18},
+        {"3x3 stride 2 on a 33x30 map", {2, 5, 33, 30}, {5, 1, 3, 3}, true, 2, 1, 1, 5},
+        {"3x3 stride 1 on a 17x17 map (past the tiles' bound)", {2, 3, 17, 17}, {3, 1, 3, 3}, true, 1, 1, 1, 3},
+        {"960 channels on 4x4 (MobileNetV2's last blocks)", {2, 960, 4, 4}, {960, 1, 3, 3}, false, 1, 1, 1, 960},
+    };
+    return all;
 }
 
 }  // namespace
@@ -302,23 +326,17 @@ TEST(Conv2d, BatchedPathInChunksMatchesDirectLoops) {
 }
 
 TEST(Conv2d, DepthwiseMatchesDirectLoops) {
-    // groups = in channels: the direct per-plane loops, forward, dx and dw, with m filters per channel.
-    const std::vector<ConvCase> depthwise = {
-        {"3x3 pad 1", {3, 8, 6, 5}, {8, 1, 3, 3}, true, 1, 1, 1, 8},
-        {"3x3 stride 2 (MobileNet's downsampling)", {2, 6, 9, 8}, {6, 1, 3, 3}, false, 2, 1, 1, 6},
-        {"5x5 pad 2 (EfficientNet)", {2, 4, 7, 7}, {4, 1, 5, 5}, true, 1, 2, 1, 4},
-        {"multiplier 3, dilation 2", {2, 3, 9, 10}, {9, 1, 3, 3}, true, 1, 2, 2, 3},
-        {"non-square, stride 2x1, padding 0x2", {2, 4, 8, 5}, {8, 1, 2, 5}, false, Size2{2, 1}, Size2{0, 2}, 1, 4},
-        {"1x1 maps", {4, 16, 1, 1}, {16, 1, 3, 3}, true, 1, 1, 1, 16},
-        {"kernel larger than the map", {2, 5, 2, 3}, {5, 1, 3, 3}, true, 1, 1, 1, 5},
-        {"wide planes", {1, 2, 3, 37}, {2, 1, 3, 3}, true, 1, 1, 1, 2},
-        {"21 channels on 3x5 (a tile and 5 lanes)", {2, 21, 3, 5}, {21, 1, 3, 3}, true, 1, 1, 1, 21},
-        {"17 channels 5x5 stride 2 on 7x7", {3, 17, 7, 7}, {17, 1, 5, 5}, false, 2, 2, 1, 17},
-        {"stride 2 on 1x1 maps", {2, 18, 1, 1}, {18, 1, 3, 3}, true, 2, 1, 1, 18},
-        {"3x3 stride 2 on a 33x30 map", {2, 5, 33, 30}, {5, 1, 3, 3}, true, 2, 1, 1, 5},
-        {"3x3 stride 1 on a 17x17 map (past the tiles' bound)", {2, 3, 17, 17}, {3, 1, 3, 3}, true, 1, 1, 1, 3},
-    };
-    expect_cases_match_direct_loops(depthwise, 17);
+    // groups = in channels: the direct per-plane loops and the tiles, forward, dx and dw, with m
+    // filters per channel.
+    expect_cases_match_direct_loops(depthwise_cases(), 17);
+}
+
+// A trainable convolution whose input needs no gradient (the first trainable layer after a
+// frozen prefix: MobileNetV2's features.1 starts with its depthwise conv) computes dw alone; the
+// weights, which only dx reads, are then not saved.
+TEST(Conv2d, WeightGradientAloneMatchesDirectLoopsOnEveryPath) {
+    expect_cases_match_direct_loops(cases(), 18, /*input_grad=*/false);
+    expect_cases_match_direct_loops(depthwise_cases(), 19, /*input_grad=*/false);
 }
 
 TEST(Conv2d, DepthwiseGradcheckAndThreadIndependence) {

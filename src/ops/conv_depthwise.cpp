@@ -181,12 +181,14 @@ struct Tiles {
     int64 blocks, K;
     std::vector<T> ft;
 
+    /// w may be null (a weight gradient alone needs no filters): no filters packed.
     Tiles(const ConvGeometry& g, const T* w)
         : t{g.H, g.W, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw},
           blocks((g.C + L - 1) / L),
           K(g.kh * g.kw),
-          ft(static_cast<std::size_t>(blocks * K * L)) {
-        for (int64 b = 0; b < blocks; ++b) k.pack(w + b * L * K, K, K, lanes(g, b), ft.data() + b * K * L);
+          ft(w != nullptr ? static_cast<std::size_t>(blocks * K * L) : 0) {
+        if (w != nullptr)
+            for (int64 b = 0; b < blocks; ++b) k.pack(w + b * L * K, K, K, lanes(g, b), ft.data() + b * K * L);
     }
     /// The channels of block b: L but for the last block.
     static int64 lanes(const ConvGeometry& g, int64 b) { return std::min(L, g.C - b * L); }
