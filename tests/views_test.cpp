@@ -136,3 +136,36 @@ TEST(Views, ToIsDifferentiableBetweenFloatTypes) {
 }
 
 }  // namespace
+
+// Strided copies, adds and fills large enough to spread their rows over the threads
+// (kParallelRowsMinElements): a slice of the last dim (split's parts and their gradients), a
+// transpose made contiguous (attention's heads), a fill; equal to element loops at every thread
+// count.
+TEST(Views, LargeStridedCopiesAddsAndFillsMatchElementLoops) {
+    const int saved = get_num_threads();
+    Generator g(12);
+    const Tensor src = randn({16, 128, 768}, DType::Float32, &g);
+    const Tensor heads = randn({16, 128, 12, 64}, DType::Float32, &g);
+    const std::vector<float> sv = src.to_vector<float>(), hv = heads.to_vector<float>();
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        SCOPED_TRACE(std::to_string(threads) + " threads");
+        Tensor big = zeros({16, 128, 2304});
+        big.slice(2, 768, 1536).copy_(src);
+        big.slice(2, 768, 1536).add_(src);
+        big.slice(2, 1536, 2304).fill_(3.0);
+        const std::vector<float> bv = big.to_vector<float>();
+        for (std::int64_t r = 0; r < 16 * 128; ++r)
+            for (std::int64_t j = 0; j < 2304; ++j) {
+                const float want = j < 768 ? 0.f : j < 1536 ? sv[r * 768 + j - 768] * 2.f : 3.f;
+                ASSERT_EQ(bv[r * 2304 + j], want) << "row " << r << " column " << j;
+            }
+        const std::vector<float> tv = heads.transpose(1, 2).contiguous().to_vector<float>();
+        for (std::int64_t n = 0; n < 16; ++n)
+            for (std::int64_t h = 0; h < 12; ++h)
+                for (std::int64_t t = 0; t < 128; ++t)
+                    for (std::int64_t d = 0; d < 64; ++d)
+                        ASSERT_EQ(tv[((n * 12 + h) * 128 + t) * 64 + d], hv[((n * 128 + t) * 12 + h) * 64 + d]);
+    }
+    set_num_threads(saved);
+}

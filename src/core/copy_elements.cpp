@@ -79,7 +79,14 @@ void copy_elements(const Tensor& dst, const Tensor& src, const char* op) {
                     }
                 });
             }
-            for_each_row<2>(dst.shape(), strides, base, [&](auto off, std::int64_t n, auto inner) {
+            // Rows on several threads where no row can read what another writes.
+            const auto rows = [&](auto&& fn) {
+                if (dst.shares_storage(src))
+                    for_each_row<2>(dst.shape(), strides, base, fn);
+                else
+                    parallel_for_each_row<2>(dst.shape(), strides, base, fn);
+            };
+            rows([&](auto off, std::int64_t n, auto inner) {
                 D* dp = d + off[0];
                 const S* sp = s + off[1];
                 if constexpr (std::is_same_v<D, S>) {
@@ -124,9 +131,13 @@ void add_elements(const Tensor& dst, const Tensor& src) {
     dispatch_floating(dst.dtype(), "add_elements", [&]<class T>() {
         T* d = storage_ptr<T>(dst);
         const T* s = storage_ptr<T>(src);
-        for_each_row<2>(dst.shape(), strides, base, [&](auto off, std::int64_t n, auto inner) {
+        const auto row = [&](auto off, std::int64_t n, auto inner) {
             for (std::int64_t i = 0; i < n; ++i) d[off[0] + i * inner[0]] += s[off[1] + i * inner[1]];
-        });
+        };
+        if (dst.shares_storage(src))
+            for_each_row<2>(dst.shape(), strides, base, row);
+        else
+            parallel_for_each_row<2>(dst.shape(), strides, base, row);
     });
 }
 

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/parallel.hpp"
 #include "graft/error.hpp"
 #include "graft/tensor.hpp"
 
@@ -105,6 +106,72 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 /// Strides that read `t` as if expanded to `shape` (0 along broadcast dimensions).
 Shape broadcast_strides(const Tensor& t, const Shape& shape);
 
+/// `shape` and N operands' strides with size-1 dims dropped and adjacent dims merged where every
+/// operand allows it (stride[d-1] == stride[d]·shape[d]), so contiguous data is one long row.
+template <std::size_t N>
+struct CoalescedRows {
+    Shape sh;
+    std::array<Shape, N> st;
+    bool empty = false;  ///< a dimension of size 0: no element at all
+
+    CoalescedRows(const Shape& shape, const std::array<Shape, N>& strides) {
+        for (std::size_t d = 0; d < shape.size(); ++d) {
+            if (shape[d] == 0) empty = true;
+            if (shape[d] == 1) continue;
+            if (!sh.empty()) {
+                bool merge = true;
+                for (std::size_t k = 0; k < N; ++k)
+                    if (st[k].back() != strides[k][d] * shape[d]) merge = false;
+                if (merge) {
+                    sh.back() *= shape[d];
+                    for (std::size_t k = 0; k < N; ++k) st[k].back() = strides[k][d];
+                    continue;
+                }
+            }
+            sh.push_back(shape[d]);
+            for (std::size_t k = 0; k < N; ++k) st[k].push_back(strides[k][d]);
+        }
+    }
+    /// Elements per innermost row (1 for a single element).
+    std::int64_t row_length() const { return sh.empty() ? 1 : sh.back(); }
+    /// Innermost rows.
+    std::int64_t rows() const {
+        std::int64_t r = 1;
+        for (std::size_t d = 0; d + 1 < sh.size(); ++d) r *= sh[d];
+        return r;
+    }
+    /// Calls fn(offsets, n, inner_strides) for rows [lo, hi) in row-major order.
+    template <class F>
+    void run(const std::array<std::int64_t, N>& base, std::int64_t lo, std::int64_t hi, F&& fn) const {
+        if (lo >= hi) return;
+        const std::int64_t n = row_length();
+        std::array<std::int64_t, N> inner{};
+        if (!sh.empty())
+            for (std::size_t k = 0; k < N; ++k) inner[k] = st[k].back();
+        const std::size_t outer = sh.empty() ? 0 : sh.size() - 1;
+        // Row lo's position in the outer dims, and its offsets.
+        Shape counter(outer, 0);
+        std::array<std::int64_t, N> off = base;
+        for (std::int64_t r = lo, d = static_cast<std::int64_t>(outer) - 1; d >= 0; --d) {
+            counter[static_cast<std::size_t>(d)] = r % sh[static_cast<std::size_t>(d)];
+            r /= sh[static_cast<std::size_t>(d)];
+            for (std::size_t k = 0; k < N; ++k)
+                off[k] += counter[static_cast<std::size_t>(d)] * st[k][static_cast<std::size_t>(d)];
+        }
+        for (std::int64_t row = lo;;) {
+            fn(off, n, inner);
+            if (++row == hi) return;
+            for (std::size_t d = outer; d-- > 0;) {
+                ++counter[d];
+                for (std::size_t k = 0; k < N; ++k) off[k] += st[k][d];
+                if (counter[d] < sh[d]) break;
+                for (std::size_t k = 0; k < N; ++k) off[k] -= st[k][d] * sh[d];
+                counter[d] = 0;
+            }
+        }
+    }
+};
+
 /// Iterates `shape` row by row in row-major order for N operands with the given strides
 /// (in elements). fn(offsets, n, inner_strides) handles one innermost row of n elements,
 /// where offsets[k] is operand k's element offset of the row's first element.
@@ -113,54 +180,25 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape);
 template <std::size_t N, class F>
 void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, const std::array<std::int64_t, N>& base,
                   F&& fn) {
-    for (std::int64_t s : shape)
-        if (s == 0) return;
-    // Coalesce: drop size-1 dims, merge dims d-1,d when stride[d-1] == stride[d]*shape[d] for all operands.
-    Shape sh;
-    std::array<Shape, N> st;
-    for (std::size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 1) continue;
-        if (!sh.empty()) {
-            bool merge = true;
-            for (std::size_t k = 0; k < N; ++k)
-                if (st[k].back() != strides[k][d] * shape[d]) merge = false;
-            if (merge) {
-                sh.back() *= shape[d];
-                for (std::size_t k = 0; k < N; ++k) st[k].back() = strides[k][d];
-                continue;
-            }
-        }
-        sh.push_back(shape[d]);
-        for (std::size_t k = 0; k < N; ++k) st[k].push_back(strides[k][d]);
-    }
-    if (sh.empty()) {
-        std::array<std::int64_t, N> inner{};
-        fn(base, std::int64_t{1}, inner);
-        return;
-    }
-    const std::size_t nd = sh.size();
-    const std::int64_t n = sh[nd - 1];
-    std::array<std::int64_t, N> inner;
-    for (std::size_t k = 0; k < N; ++k) inner[k] = st[k][nd - 1];
-    std::array<std::int64_t, N> off = base;
-    if (nd == 1) {
-        fn(off, n, inner);
-        return;
-    }
-    Shape counter(nd - 1, 0);
-    for (;;) {
-        fn(off, n, inner);
-        std::size_t d = nd - 1;
-        for (;;) {
-            if (d == 0) return;
-            --d;
-            ++counter[d];
-            for (std::size_t k = 0; k < N; ++k) off[k] += st[k][d];
-            if (counter[d] < sh[d]) break;
-            for (std::size_t k = 0; k < N; ++k) off[k] -= st[k][d] * sh[d];
-            counter[d] = 0;
-        }
-    }
+    const CoalescedRows<N> rows(shape, strides);
+    if (!rows.empty) rows.run(base, 0, rows.rows(), fn);
+}
+
+/// Elements from which parallel_for_each_row spreads its rows over the threads: what the
+/// memory-bound vector kernels take (a smaller copy is done before threads would start).
+inline constexpr std::int64_t kParallelRowsMinElements = std::int64_t{1} << 18;
+
+/// for_each_row with the rows split over the threads (kernels::parallel_for) when there are at
+/// least kParallelRowsMinElements elements and two rows: for element-wise work where each row
+/// writes only its own elements. fn must not throw (it may run inside a parallel region).
+template <std::size_t N, class F>
+void parallel_for_each_row(const Shape& shape, const std::array<Shape, N>& strides,
+                           const std::array<std::int64_t, N>& base, F&& fn) {
+    const CoalescedRows<N> rows(shape, strides);
+    if (rows.empty) return;
+    const std::int64_t count = rows.rows(), elements = count * rows.row_length();
+    if (elements < kParallelRowsMinElements) return rows.run(base, 0, count, fn);
+    kernels::parallel_for(0, count, elements, [&](std::int64_t lo, std::int64_t hi) { rows.run(base, lo, hi, fn); });
 }
 
 /// Element-typed base pointer of a tensor's storage (offset not applied).

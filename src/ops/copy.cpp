@@ -93,11 +93,11 @@ bool recording(const Tensor& a, const Tensor* b = nullptr) {
 
 /// self op= other row by row, for a strided self (a slice of a larger tensor) and an other of
 /// self's shape that shares no memory with it: the float32 binary kernel on each row both
-/// operands hold contiguously (one element at a time otherwise).
+/// operands hold contiguously (one element at a time otherwise), rows spread over the threads.
 void inplace_f32_rows(Tensor& self, const Tensor& other, kernels::BinaryOp op) {
     float* d = detail::storage_ptr<float>(self);
     const float* s = detail::storage_ptr<float>(other);
-    detail::for_each_row<2>(self.shape(), {self.strides(), other.strides()}, {self.offset(), other.offset()},
+    detail::parallel_for_each_row<2>(self.shape(), {self.strides(), other.strides()}, {self.offset(), other.offset()},
                             [&](auto off, std::int64_t n, auto inner) {
                                 float* dp = d + off[0];
                                 const float* sp = s + off[1];
