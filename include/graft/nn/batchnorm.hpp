@@ -5,6 +5,7 @@
 //   bn.eval();  auto z = bn.forward(x);           // running statistics
 //   nn::BatchNorm1d cum(16, {.momentum = std::nullopt});   // running stats: cumulative average of the batches
 //   model.freeze({.batchnorm_eval = true});       // frozen BatchNorms stay in eval, even after train()
+//                                                 // (and fold into the Conv2d before them: nn/conv_batch_norm.hpp)
 //
 // Parameters "weight", "bias" and buffers "running_mean", "running_var", "num_batches_tracked"
 // (int64, 0-d) carry PyTorch's names, so state dicts load both ways.
