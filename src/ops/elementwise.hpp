@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <type_traits>
 
 #include "core/dispatch.hpp"
 #include "kernels/vector/vector.hpp"
@@ -37,7 +38,7 @@ Tensor binary_map(const Tensor& a, const Tensor& b, const char* op, F&& f) {
     const T* pa = storage_ptr<T>(a);
     const T* pb = storage_ptr<T>(b);
     const std::array<Shape, 3> strides{out.strides(), broadcast_strides(a, shape), broadcast_strides(b, shape)};
-    for_each_row<3>(shape, strides, {0, a.offset(), b.offset()}, [&](auto off, std::int64_t n, auto inner) {
+    const auto row = [&](auto off, std::int64_t n, auto inner) {
         R* op_ = o + off[0];
         const T* x = pa + off[1];
         const T* y = pb + off[2];
@@ -52,7 +53,13 @@ Tensor binary_map(const Tensor& a, const Tensor& b, const char* op, F&& f) {
         } else {
             for (std::int64_t i = 0; i < n; ++i) op_[i] = f(x[i * inner[1]], y[i * inner[2]]);
         }
-    });
+    };
+    // Floating-point rows on several threads (out is new, each row writes only its own elements);
+    // integer ops stay on the calling thread, where f may throw (a division by zero).
+    if constexpr (std::is_floating_point_v<T>)
+        parallel_for_each_row<3>(shape, strides, {0, a.offset(), b.offset()}, row);
+    else
+        for_each_row<3>(shape, strides, {0, a.offset(), b.offset()}, row);
     return out;
 }
 
