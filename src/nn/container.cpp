@@ -85,7 +85,7 @@ Tensor Sequential::forward(const Tensor& x) {
             }
         }
         if (i + 1 < children.size()) {
-            const auto activation = fusable_activation(*children[i + 1].second);
+            const auto activation = activation_at(i + 1);
             if (activation != functional::BatchNormActivation::None) {
                 Tensor fused =
                     with_module_path(name, *child, [&] { return forward_batch_norm_activation(*child, h, activation); });

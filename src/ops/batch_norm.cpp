@@ -218,11 +218,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
             mean = running_mean.to_vector<double>();
             var = running_var.to_vector<double>();
         }
-        for (std::size_t c = 0; c < C; ++c) {
-            invstd[c] = 1.0 / std::sqrt(var[c] + eps);
-            scale[c] = w[c] * invstd[c];
-            shift[c] -= mean[c] * scale[c];
-        }
+        scale = w;
+        detail::batch_norm_affine(mean, var, eps, scale, shift, &invstd);
         normalize<T>(l, xc.data_ptr<T>(), out.data_ptr<T>(), scale, shift, activation);
     });
 

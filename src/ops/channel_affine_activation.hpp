@@ -6,9 +6,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "kernels/cpu/workspace.hpp"
 #include "kernels/vector/vector.hpp"
@@ -18,6 +20,21 @@
 namespace graft::detail {
 
 using Act = nn::functional::BatchNormActivation;
+
+/// The per-channel affine of a BatchNorm with statistics mean and var: invstd = (var + eps)^-½,
+/// scale = weight·invstd and shift = bias − mean·scale, in double. scale comes in holding the
+/// weight and shift the bias (ones and zeros without affine); both leave holding the affine.
+/// batch_norm and the convolution that folds an eval-mode BatchNorm both take it from here, so
+/// they compute the same bits.
+inline void batch_norm_affine(const std::vector<double>& mean, const std::vector<double>& var, double eps,
+                              std::vector<double>& scale, std::vector<double>& shift, std::vector<double>* invstd) {
+    for (std::size_t c = 0; c < scale.size(); ++c) {
+        const double inv = 1.0 / std::sqrt(var[c] + eps);
+        if (invstd != nullptr) (*invstd)[c] = inv;
+        scale[c] *= inv;
+        shift[c] -= mean[c] * scale[c];
+    }
+}
 
 /// Calls fn(std::integral_constant<Act, a>{}): the activation as a compile-time constant.
 template <class F>

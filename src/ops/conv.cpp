@@ -25,7 +25,6 @@
 // conv2d_folded_batch_norm runs the same paths with an output stage (ops/conv_output_stage.hpp):
 // each path applies a frozen BatchNorm's affine and its activation to the rows it has just written.
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -710,8 +709,8 @@ Tensor conv2d_padding_mode(const Tensor& input, const Tensor& weight, const Tens
 
 namespace graft::detail {
 
-// scale = w·σᵣ⁻¹ and shift = b − μᵣ·scale in double, as batch_norm computes them in eval mode,
-// then y·scale + shift on the convolution's output (bias included) while it is in cache.
+// scale = w·σᵣ⁻¹ and shift = b − μᵣ·scale (batch_norm_affine, as batch_norm computes them in eval
+// mode), then y·scale + shift on the convolution's output (bias included) while it is in cache.
 Tensor conv2d_folded_batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, nn::Size2 stride,
                                 nn::Size2 padding, nn::Size2 dilation, std::int64_t groups, const Tensor& running_mean,
                                 const Tensor& running_var, const Tensor& bn_weight, const Tensor& bn_bias, double eps,
@@ -741,10 +740,7 @@ Tensor conv2d_folded_batch_norm(const Tensor& input, const Tensor& weight, const
     std::vector<double> scale(O, 1.0), shift(O, 0.0);
     if (bn_weight.defined()) scale = bn_weight.to_vector<double>();
     if (bn_bias.defined()) shift = bn_bias.to_vector<double>();
-    for (std::size_t c = 0; c < O; ++c) {
-        scale[c] *= 1.0 / std::sqrt(var[c] + eps);
-        shift[c] -= mean[c] * scale[c];
-    }
+    batch_norm_affine(mean, var, eps, scale, shift, nullptr);
     const ConvOutputStage stage{scale.data(), shift.data(), activation};
     return conv2d_output(g, input, weight, bias, &stage);
 }
