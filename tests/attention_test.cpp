@@ -656,3 +656,64 @@ TEST(Attention, MaskErrorsNameTheShapes) {
     EXPECT_THROW_MSG(F::scaled_dot_product_attention(in.q, in.k, in.v, {.dropout_p = 1.0}), ValueError,
                      "dropout_p must lie in [0, 1), got 1");
 }
+
+TEST_F(AttentionFused, Bf16AutocastMatchesTheReferenceUnderAutocast) {
+    // Under bf16 autocast the tile products run in bf16 (on a CPU with AVX512_BF16, from panels
+    // packed once per slice, block or tile): outputs and gradients must match the unfused
+    // reference under the same autocast (its matmuls round the same operands to bf16), across
+    // the 32-row and 128-key tiles, odd head dims, causal or not, with masks and dropout, on
+    // strided inputs, with slice tasks (2 slices or more per thread) and the two-pass backward
+    // (one slice on two threads), and must differ from float32 (the products did run in bf16).
+    struct Case {
+        std::int64_t B, H, Tq, Tk, D, Dv;
+        bool causal, mask, dropout, strided;
+        int threads;
+    };
+    const std::vector<Case> cases{
+        {2, 2, 1, 1, 16, 16, false, false, false, false, 2},   {2, 2, 63, 130, 64, 64, false, false, false, false, 2},
+        {2, 2, 65, 129, 64, 32, true, false, false, false, 2},  {2, 3, 130, 130, 7, 9, true, false, false, false, 2},
+        {1, 1, 150, 260, 24, 24, true, false, false, false, 2}, {1, 1, 150, 260, 24, 24, false, false, false, false, 1},
+        {2, 4, 70, 140, 16, 16, true, true, false, true, 2},    {2, 4, 70, 140, 16, 16, false, true, true, false, 2},
+        {1, 1, 70, 140, 33, 33, true, false, true, true, 2},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE("B " + std::to_string(c.B) + " H " + std::to_string(c.H) + " Tq " + std::to_string(c.Tq) +
+                     " Tk " + std::to_string(c.Tk) + " D " + std::to_string(c.D) + " Dv " + std::to_string(c.Dv) +
+                     " causal " + std::to_string(c.causal) + " mask " + std::to_string(c.mask) + " dropout " +
+                     std::to_string(c.dropout) + " strided " + std::to_string(c.strided) + " threads " +
+                     std::to_string(c.threads));
+        set_num_threads(c.threads);
+        Generator g(static_cast<std::uint64_t>(c.Tq * 7 + c.Tk + c.D));
+        // Strided: the heads of [B, T, H, D] memory, as a model's split of its projections.
+        const auto operand = [&](std::int64_t T, std::int64_t D) {
+            return c.strided ? randn({c.B, T, c.H, D}, DType::Float32, &g).transpose(1, 2)
+                             : randn({c.B, c.H, T, D}, DType::Float32, &g);
+        };
+        const Qkv in{operand(c.Tq, c.D), operand(c.Tk, c.D), operand(c.Tk, c.Dv)};
+        const Tensor dout = randn({c.B, c.H, c.Tq, c.Dv}, DType::Float32, &g);
+        F::AttentionOptions options{.causal = c.causal};
+        if (c.mask) options.mask = random_bool_mask({c.B, 1, c.Tq, c.Tk}, 5);
+        const auto run = [&](bool fused, DType precision) {
+            Generator gen(11);
+            F::AttentionOptions o = options;
+            if (c.dropout) {
+                o.generator = &gen;
+                o.dropout_p = 0.2;
+            }
+            AutocastGuard autocast(precision);
+            return run_masked(in, dout, o, fused);
+        };
+        const Grads bf16 = run(true, DType::BFloat16), ref = run(false, DType::BFloat16);
+        const Grads fp32 = run(true, DType::Float32);
+        const auto close = [](const Tensor& got, const Tensor& want, double rel) {
+            EXPECT_LT(max_abs_diff(got, want), rel * std::max(1.0, max_abs(want)));
+        };
+        close(bf16.out, ref.out, 2e-2);
+        close(bf16.dq, ref.dq, 3e-2);
+        close(bf16.dk, ref.dk, 3e-2);
+        close(bf16.dv, ref.dv, 3e-2);
+        close(bf16.out, fp32.out, 5e-2);
+        close(bf16.dq, fp32.dq, 1e-1);
+        EXPECT_GT(max_abs_diff(bf16.out, fp32.out), 1e-5);
+    }
+}

@@ -1,5 +1,8 @@
 // The attention drivers: query-block tasks over threads (cpu/parallel.hpp), score tiles through the GEMM
 // (sgemm for float32, gemm_scalar for double), the row kernels of the active ISA in between.
+// Under bf16 autocast on a CPU with AVX512_BF16 the tile products run on the bf16 pair kernel
+// from panels packed once per call (PairProducts) instead of through sgemm, which would round and
+// pack both operands of every tile product again.
 // Compiled for baseline x86-64; it only calls into an ISA file once cpu_features allows it.
 #include <algorithm>
 #include <atomic>
@@ -9,8 +12,12 @@
 #include <vector>
 
 #include "kernels/attention/attention.hpp"
+#include "kernels/cpu/gemm_precision.hpp"
 #include "kernels/cpu/parallel.hpp"
+#include "kernels/cpu/workspace.hpp"
+#include "kernels/gemm/bf16_gemm.hpp"
 #include "kernels/gemm/gemm.hpp"
+#include "kernels/gemm/ukernel.hpp"
 
 namespace graft::kernels {
 
@@ -136,51 +143,317 @@ void softmax_tile(const AttnProblem<T>& p, const RowKernels<T>& kernels, int64 m
     }
 }
 
-// O[i] = Σ_j P[i,j]·V[j], P = softmax_j(scale·Q[i]·K[j]), one query block per task; lse[i] = log Σ_j exp(S[i,j]).
+/// Where one tile product sits: slice (b, h) = bh, query rows [i0, i0 + m), keys [j0, j0 + n).
+struct TileAt {
+    int64 b, h, bh, i0, m, j0, n;
+};
+
+/// The tile products on gemm<T>, operands read in place: float32 through sgemm (which under
+/// autocast rounds and packs both operands of each product itself), double through gemm_scalar.
+/// Block: a query block's rows of Q and, in the backward, of dO (row stride lddo, unit stride).
 template <class T>
-void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse) {
+struct GemmProducts {
+    struct Slice {};
+    struct Block {
+        const T* q;
+        const T* dout;
+        int64 lddo;
+    };
+    const AttnProblem<T>& p;
+    static constexpr std::size_t kScratch = 0;  ///< per-thread scratch elements the products need
+    static constexpr bool kSliceTasks = false;  ///< whether the forward's tasks are whole slices
+
+    Slice slice(int64) const { return {}; }
+    Block block(const Slice&, int64 b, int64 h, int64 i0, int64, const T* dout, int64 lddo, T*) const {
+        return {at(p.q, b, h, i0), dout, lddo};
+    }
+    /// s (m × n, row stride kAttnBlockK) = scale·Q_i·K_jᵀ
+    void scores(const Block& blk, const TileAt& t, T* s) const {
+        gemm<T>(t.m, t.n, p.D, p.scale, blk.q, p.q.st, p.q.sd, at(p.k, t.b, t.h, t.j0), p.k.sd, p.k.st, T(0), s,
+                kAttnBlockK, 1);
+    }
+    /// o (m × Dv, row stride ldo) += P·V_j, P = s
+    void pv(const Block&, const TileAt& t, const T* s, T* o, int64 ldo) const {
+        gemm<T>(t.m, p.Dv, t.n, T(1), s, kAttnBlockK, 1, at(p.v, t.b, t.h, t.j0), p.v.st, p.v.sd, T(1), o, ldo, 1);
+    }
+    /// dv_j (n × Dv, contiguous) += Pᵀ·dO_i
+    void dv(const Block& blk, const TileAt& t, const T* s, T* dv_j) const {
+        gemm<T>(t.n, p.Dv, t.m, T(1), s, 1, kAttnBlockK, blk.dout, blk.lddo, 1, T(1), dv_j, p.Dv, 1);
+    }
+    /// dp (m × n, row stride kAttnBlockK) = dO_i·V_jᵀ
+    void dp(const Block& blk, const TileAt& t, T* dp) const {
+        gemm<T>(t.m, t.n, p.Dv, T(1), blk.dout, blk.lddo, 1, at(p.v, t.b, t.h, t.j0), p.v.sd, p.v.st, T(0), dp,
+                kAttnBlockK, 1);
+    }
+    /// dq_i (m × D, contiguous) += scale·dS·K_j
+    void dq(const Block&, const TileAt& t, const T* ds, T* dq_i) const {
+        gemm<T>(t.m, p.D, t.n, p.scale, ds, kAttnBlockK, 1, at(p.k, t.b, t.h, t.j0), p.k.st, p.k.sd, T(1), dq_i, p.D,
+                1);
+    }
+    /// dk_j (n × D, contiguous) += scale·dSᵀ·Q_i
+    void dk(const Block& blk, const TileAt& t, const T* ds, T* dk_j) const {
+        gemm<T>(t.n, p.D, t.m, p.scale, ds, 1, kAttnBlockK, blk.q, p.q.st, p.q.sd, T(1), dk_j, p.D, 1);
+    }
+};
+
+constexpr int kPairRows = 12, kPairCols = 32;  // the pair kernel's tile (bf16_gemm_12x32__avx512bf16)
+static_assert(kAttnBlockK % kPairCols == 0 && kAttnBlockQ % 2 == 0 && kAttnBlockK % 2 == 0,
+              "key tiles start on a B panel, and query blocks and key tiles on a pair of k");
+
+int64 pairs_of(int64 values) { return (values + 1) / 2; }
+int64 round_up(int64 a, int64 b) { return (a + b - 1) / b * b; }
+
+/// Floats of `lines` lines × `values` values of k packed as pair panels `width` lines wide.
+int64 panel_floats(int64 lines, int64 values, int width) { return round_up(lines, width) * pairs_of(values); }
+
+/// Rounds `lines` lines × `values` values of k (line l, value k at src[l·rs_line + k·ks]) to bf16
+/// pair panels `width` lines wide at dst (bf16_pack_pairs__avx512bf16): panel i at
+/// dst + i·width·⌈values/2⌉; an odd last pair's high half and the lines past `lines` are zero.
+void pack_pairs(const float* src, int64 rs_line, int64 ks, int64 lines, int64 values, float* dst, int width) {
+    bf16_pack_pairs__avx512bf16(src, rs_line, ks, lines, pairs_of(values), values, dst, width);
+}
+
+/// C (m × n, rows ldc apart, unit column stride) = alpha·A·B + beta·C on the pair kernel: A's m
+/// lines from 12-line panels at a (panel stride sa floats), B's n lines from 32-line panels at b
+/// (stride sb), both already offset to their first pair step, kp pair steps.
+void pair_gemm(int64 m, int64 n, int64 kp, float alpha, const float* a, int64 sa, const float* b, int64 sb, float beta,
+               float* c, int64 ldc) {
+    F32GemmTile t{};
+    t.kc = kp;
+    t.lda = kPairRows;
+    t.ldb = kPairCols;
+    t.rs_c = ldc;
+    t.cs_c = 1;
+    t.alpha = alpha;
+    t.beta = beta;
+    t.act = Activation::None;
+    for (int64 j = 0; j < n; j += kPairCols) {
+        t.b = b + j / kPairCols * sb;
+        t.cols = static_cast<int>(std::min<int64>(kPairCols, n - j));
+        for (int64 i = 0; i < m; i += kPairRows) {
+            t.a = a + i / kPairRows * sa;
+            t.rows = static_cast<int>(std::min<int64>(kPairRows, m - i));
+            t.c = c + i * ldc + j;
+            bf16_gemm_12x32__avx512bf16(t);
+        }
+    }
+}
+
+/// Whether the float32 tile products run on PairProducts: bf16 autocast (the calling thread's
+/// GEMM precision) on a CPU whose bf16 GEMM is the native pair kernel.
+bool pair_products_here() {
+    return gemm_precision() == GemmPrecision::BFloat16 && bf16_gemm_variant(active_isa()).native;
+}
+
+/// The float32 tile products in bf16 on the pair kernel, the products and sums those of
+/// bf16_gemm (operands rounded to bf16, pairs of k from the start of each product, float32 sums):
+/// the operands that a slice's tiles share (K and V, and in the backward Q and dO, each in the
+/// layout its product reads) are packed once per slice — by the task that runs the slice, into
+/// its thread's workspace where they stay in cache, or, when tasks are smaller than slices (fewer
+/// slices than threads), for every slice before the tasks start; a query block's Q and dO rows
+/// once per block; a probability or dS tile once per product. An odd number of keys (or queries)
+/// in a product pairs the last one with a zero, as bf16_gemm does.
+struct PairProducts {
+    /// One slice's shared operands (B panels, 32 lines wide); null where not needed.
+    struct Slice {
+        const float *k_rows, *v_cols;          ///< keys × D (S = Q·Kᵀ); Dv × keys (O += P·V)
+        const float *v_rows, *k_cols, *q_cols;  ///< keys × Dv (dP = dO·Vᵀ); D × keys (dQ); D × queries (dK)
+        const float* dout_cols;                 ///< Dv × queries (dV += Pᵀ·dO)
+    };
+    struct Block {
+        Slice slice;
+        const float* q;     ///< the block's Q rows, 12-line panels over D
+        const float* dout;  ///< its dO rows, 12-line panels over Dv (backward)
+        float* work;        ///< a tile's A panels
+    };
+    /// One shared operand: which, its lines along T (k along the head dim) or along the head dim,
+    /// its panels' floats per slice and panel stride.
+    struct Operand {
+        const float* Slice::*member;
+        const AttnOperand<float>* x;  ///< null: not needed
+        bool rows;
+        int64 T, width, slice_floats, stride;
+    };
+    const AttnProblem<float>& p;
+    AttnOperand<float> dout_op{};
+    std::vector<Operand> operands;
+    int64 slice_floats = 0;     ///< all shared operands of one slice
+    const float* all = nullptr;  ///< every slice's, when packed ahead (not kSliceTasks)
+    bool kSliceTasks;
+    std::size_t kScratch;
+
+    /// The shared operands the forward (dout null) or the backward (the gradients asked for)
+    /// reads; packed here into `panels` for every slice unless slice_tasks (then slice() packs).
+    PairProducts(const AttnProblem<float>& problem, const AttnOperand<float>* dout, bool dq, bool dk, bool dv,
+                 bool slice_tasks, Workspace& panels)
+        : p(problem), kSliceTasks(slice_tasks) {
+        const bool backward = dout != nullptr;
+        if (backward) dout_op = *dout;
+        const auto want = [&](const float* Slice::*member, const AttnOperand<float>* x, bool rows, int64 T,
+                              int64 width) {
+            const int64 floats = rows ? panel_floats(T, width, kPairCols) : panel_floats(width, T, kPairCols);
+            operands.push_back({member, x, rows, T, width, floats, kPairCols * (rows ? pairs_of(width) : pairs_of(T))});
+            slice_floats += x ? floats : 0;
+        };
+        want(&Slice::k_rows, &p.k, true, p.Tk, p.D);
+        want(&Slice::v_cols, backward ? nullptr : &p.v, false, p.Tk, p.Dv);
+        want(&Slice::v_rows, backward && (dq || dk) ? &p.v : nullptr, true, p.Tk, p.Dv);
+        want(&Slice::k_cols, backward && dq ? &p.k : nullptr, false, p.Tk, p.D);
+        want(&Slice::q_cols, backward && dk ? &p.q : nullptr, false, p.Tq, p.D);
+        want(&Slice::dout_cols, backward && dv ? &dout_op : nullptr, false, p.Tq, p.Dv);
+        if (!slice_tasks) {
+            float* dst = panels.reserve(slice_floats * p.B * p.H);
+            all = dst;
+            parallel_for(0, p.B * p.H, p.B * p.H * slice_floats, [&](int64 lo, int64 hi) {
+                for (int64 bh = lo; bh < hi; ++bh) pack_slice(bh, dst + bh * slice_floats);
+            });
+        }
+        const int64 rows = round_up(kAttnBlockQ, kPairRows);
+        const int64 tile = std::max(panel_floats(kAttnBlockQ, kAttnBlockK, kPairRows),
+                                    panel_floats(kAttnBlockK, kAttnBlockQ, kPairRows));
+        kScratch = static_cast<std::size_t>(rows * (pairs_of(p.D) + (backward ? pairs_of(p.Dv) : 0)) + tile);
+    }
+
+    /// Packs slice bh's shared operands at dst (slice_floats floats) and says where each is.
+    Slice pack_slice(int64 bh, float* dst) const {
+        Slice out{};
+        for (const Operand& o : operands) {
+            if (!o.x) continue;
+            const float* src = at(*o.x, bh / p.H, bh % p.H, 0);
+            if (o.rows)
+                pack_pairs(src, o.x->st, o.x->sd, o.T, o.width, dst, kPairCols);
+            else
+                pack_pairs(src, o.x->sd, o.x->st, o.width, o.T, dst, kPairCols);
+            out.*o.member = dst;
+            dst += o.slice_floats;
+        }
+        return out;
+    }
+
+    /// Slice bh's shared operands: packed ahead, or packed now into the calling thread's
+    /// workspace (the task's, valid until its next slice()).
+    Slice slice(int64 bh) const {
+        thread_local Workspace mine;
+        if (!kSliceTasks) {
+            Slice out{};
+            const float* at_slice = all + bh * slice_floats;
+            for (const Operand& o : operands)
+                if (o.x) {
+                    out.*o.member = at_slice;
+                    at_slice += o.slice_floats;
+                }
+            return out;
+        }
+        return pack_slice(bh, mine.reserve(slice_floats));
+    }
+
+    int64 stride(const float* Slice::*member) const {
+        for (const Operand& o : operands)
+            if (o.member == member) return o.stride;
+        return 0;
+    }
+
+    Block block(const Slice& sl, int64 b, int64 h, int64 i0, int64 m, const float* dout, int64 lddo,
+                float* scratch) const {
+        const int64 rows = round_up(kAttnBlockQ, kPairRows);
+        Block blk{sl, scratch, scratch + rows * pairs_of(p.D), scratch + rows * pairs_of(p.D)};
+        pack_pairs(at(p.q, b, h, i0), p.q.st, p.q.sd, m, p.D, scratch, kPairRows);
+        if (dout) {
+            pack_pairs(dout, lddo, 1, m, p.Dv, blk.work, kPairRows);
+            blk.work += rows * pairs_of(p.Dv);
+        }
+        return blk;
+    }
+    void scores(const Block& blk, const TileAt& t, float* s) const {
+        pair_gemm(t.m, t.n, pairs_of(p.D), p.scale, blk.q, kPairRows * pairs_of(p.D),
+                  blk.slice.k_rows + t.j0 / kPairCols * stride(&Slice::k_rows), stride(&Slice::k_rows), 0.f, s, kAttnBlockK);
+    }
+    void pv(const Block& blk, const TileAt& t, const float* s, float* o, int64 ldo) const {
+        pack_pairs(s, kAttnBlockK, 1, t.m, t.n, blk.work, kPairRows);
+        pair_gemm(t.m, p.Dv, pairs_of(t.n), 1.f, blk.work, kPairRows * pairs_of(t.n),
+                  blk.slice.v_cols + t.j0 / 2 * kPairCols, stride(&Slice::v_cols), 1.f, o, ldo);
+    }
+    void dv(const Block& blk, const TileAt& t, const float* s, float* dv_j) const {
+        pack_pairs(s, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
+        pair_gemm(t.n, p.Dv, pairs_of(t.m), 1.f, blk.work, kPairRows * pairs_of(t.m),
+                  blk.slice.dout_cols + t.i0 / 2 * kPairCols, stride(&Slice::dout_cols), 1.f, dv_j, p.Dv);
+    }
+    void dp(const Block& blk, const TileAt& t, float* dp) const {
+        pair_gemm(t.m, t.n, pairs_of(p.Dv), 1.f, blk.dout, kPairRows * pairs_of(p.Dv),
+                  blk.slice.v_rows + t.j0 / kPairCols * stride(&Slice::v_rows), stride(&Slice::v_rows), 0.f, dp, kAttnBlockK);
+    }
+    void dq(const Block& blk, const TileAt& t, const float* ds, float* dq_i) const {
+        pack_pairs(ds, kAttnBlockK, 1, t.m, t.n, blk.work, kPairRows);
+        pair_gemm(t.m, p.D, pairs_of(t.n), p.scale, blk.work, kPairRows * pairs_of(t.n),
+                  blk.slice.k_cols + t.j0 / 2 * kPairCols, stride(&Slice::k_cols), 1.f, dq_i, p.D);
+    }
+    void dk(const Block& blk, const TileAt& t, const float* ds, float* dk_j) const {
+        pack_pairs(ds, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
+        pair_gemm(t.n, p.D, pairs_of(t.m), p.scale, blk.work, kPairRows * pairs_of(t.m),
+                  blk.slice.q_cols + t.i0 / 2 * kPairCols, stride(&Slice::q_cols), 1.f, dk_j, p.D);
+    }
+};
+
+/// The calling thread's pair panels of every slice (PairProducts without slice tasks): kept
+/// between calls.
+thread_local Workspace tl_pair_panels;
+
+/// Whether tasks take whole slices (B·H slices, at least one per thread), which then pack their
+/// shared operands themselves: the backward's per-slice mode (backward_impl), and so the forward's.
+template <class T>
+bool slice_tasks(const AttnProblem<T>& p) {
+    return p.B * p.H >= num_threads();
+}
+
+// O[i] = Σ_j P[i,j]·V[j], P = softmax_j(scale·Q[i]·K[j]), one query block per task (or one slice,
+// where the products share per-slice operands); lse[i] = log Σ_j exp(S[i,j]).
+template <class T, class Products>
+void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse, const Products& prod) {
     const RowKernels<T> kernels = row_kernels<T>();
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ;
+    const int64 per_task = prod.kSliceTasks ? std::max<int64>(qblocks, 1) : 1;
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
-    for_tasks<T>(p.B * p.H * qblocks, tile + 3 * kAttnBlockQ, [&](int64 task, T* scratch) {
-        const int64 bh = task / qblocks, b = bh / p.H, h = bh % p.H;
-        const int64 i0 = (task % qblocks) * kAttnBlockQ, m = std::min(kAttnBlockQ, p.Tq - i0);
+    for_tasks<T>(p.B * p.H * qblocks / per_task, tile + 3 * kAttnBlockQ + prod.kScratch, [&](int64 task, T* scratch) {
+        const int64 first = task * per_task, bh = first / qblocks, b = bh / p.H, h = bh % p.H;
         T* s = scratch;
         T* mx = scratch + tile;
         T* l = mx + kAttnBlockQ;
         T* rescale = l + kAttnBlockQ;
-        std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
-        std::fill(l, l + m, T(0));
-        T* o = out.data + b * out.sb + h * out.sh + i0 * out.st;
-        const int64 ldo = out.st;
-        for (int64 r = 0; r < m; ++r) std::fill(o + r * ldo, o + r * ldo + p.Dv, T(0));
-        const T* qi = at(p.q, b, h, i0);
-        const int64 keys = visible_keys(p, i0, m);
-        for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
-            const int64 n = std::min(kAttnBlockK, keys - j0);
-            // S = scale·Q_i·K_jᵀ
-            gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, at(p.k, b, h, j0), p.k.sd, p.k.st, T(0), s, kAttnBlockK, 1);
-            add_mask_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
-            mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
-            softmax_tile(p, kernels, m, n, s, kAttnBlockK, mx, l, rescale);
-            for (int64 r = 0; r < m; ++r)
-                if (rescale[r] != T(1))
-                    for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
-            // The row sums l already hold the undropped probabilities; only P·V sees the mask.
-            dropout_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
-            // O_i += P·V_j
-            gemm<T>(m, p.Dv, n, T(1), s, kAttnBlockK, 1, at(p.v, b, h, j0), p.v.st, p.v.sd, T(1), o, ldo, 1);
-        }
-        for (int64 r = 0; r < m; ++r) {
-            if (l[r] == T(0)) {
-                // No visible key: the output row stays 0, and lse = +inf makes the backward's
-                // probabilities exp(s − lse) 0 for this row.
-                lse[bh * p.Tq + i0 + r] = std::numeric_limits<T>::infinity();
-                continue;
+        const auto slice = prod.slice(bh);
+        for (int64 block = first % qblocks; block < first % qblocks + per_task; ++block) {
+            const int64 i0 = block * kAttnBlockQ, m = std::min(kAttnBlockQ, p.Tq - i0);
+            std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
+            std::fill(l, l + m, T(0));
+            T* o = out.data + b * out.sb + h * out.sh + i0 * out.st;
+            const int64 ldo = out.st;
+            for (int64 r = 0; r < m; ++r) std::fill(o + r * ldo, o + r * ldo + p.Dv, T(0));
+            const auto blk = prod.block(slice, b, h, i0, m, nullptr, 0, rescale + kAttnBlockQ);
+            const int64 keys = visible_keys(p, i0, m);
+            for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
+                const int64 n = std::min(kAttnBlockK, keys - j0);
+                const TileAt t{b, h, bh, i0, m, j0, n};
+                prod.scores(blk, t, s);  // S = scale·Q_i·K_jᵀ
+                add_mask_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
+                mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
+                softmax_tile(p, kernels, m, n, s, kAttnBlockK, mx, l, rescale);
+                for (int64 r = 0; r < m; ++r)
+                    if (rescale[r] != T(1))
+                        for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
+                // The row sums l already hold the undropped probabilities; only P·V sees the mask.
+                dropout_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
+                prod.pv(blk, t, s, o, ldo);  // O_i += P·V_j
             }
-            const T inv = T(1) / l[r];
-            for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= inv;
-            lse[bh * p.Tq + i0 + r] = mx[r] + std::log(l[r]);
+            for (int64 r = 0; r < m; ++r) {
+                if (l[r] == T(0)) {
+                    // No visible key: the output row stays 0, and lse = +inf makes the backward's
+                    // probabilities exp(s − lse) 0 for this row.
+                    lse[bh * p.Tq + i0 + r] = std::numeric_limits<T>::infinity();
+                    continue;
+                }
+                const T inv = T(1) / l[r];
+                for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= inv;
+                lse[bh * p.Tq + i0 + r] = mx[r] + std::log(l[r]);
+            }
         }
     });
 }
@@ -218,7 +491,7 @@ void row_dots(const AttnProblem<T>& p, int64 n, const AttnOperand<T>& a, const A
 
 /// The backward's operands and outputs (q, k, v, out, dout strided, the rest contiguous); an
 /// output is nullptr when not needed, and a step updates only the outputs it is asked for.
-template <class T>
+template <class T, class Products>
 struct BackwardArgs {
     const AttnProblem<T>& p;
     RowKernels<T> kernels;
@@ -226,63 +499,64 @@ struct BackwardArgs {
     AttnOperand<T> out, dout;
     const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]; nullptr: computed per query block
     T *dq, *dk, *dv;
+    const Products& prod;
 };
 
-/// What the steps of one query block share: its dO rows (row stride lddo) and delta = rowsum(dO∘O).
-template <class T>
+/// What the steps of one query block share: its dO rows (row stride lddo), delta = rowsum(dO∘O),
+/// and the products' operands of the block.
+template <class T, class Products>
 struct BlockRows {
     const T* dout;
     int64 lddo;
     const T* delta;
+    typename Products::Block operands;
 };
 
 /// The rows of query block i0 of slice bh. Where dO's rows are not packed (the gradient of the
 /// merged-heads view, rows H·Dv apart) they are copied into dbuf (kAttnBlockQ × Dv), since the
 /// GEMMs read dO in place and rows far apart conflict in L1; without a precomputed delta, the
-/// block's is computed into dl (kAttnBlockQ) while those rows are in cache.
-template <class T>
-BlockRows<T> block_rows(const BackwardArgs<T>& a, int64 bh, int64 i0, T* dbuf, T* dl) {
+/// block's is computed into dl (kAttnBlockQ) while those rows are in cache. slice: the products'
+/// operands of slice bh; work: their per-thread scratch.
+template <class T, class Products>
+BlockRows<T, Products> block_rows(const BackwardArgs<T, Products>& a, const typename Products::Slice& slice, int64 bh,
+                                  int64 i0, T* dbuf, T* dl, T* work) {
     const AttnProblem<T>& p = a.p;
     const int64 b = bh / p.H, h = bh % p.H, m = std::min(kAttnBlockQ, p.Tq - i0);
-    BlockRows<T> rows{at(a.dout, b, h, i0), a.dout.st, a.delta ? a.delta + bh * p.Tq + i0 : dl};
-    if (rows.lddo != p.Dv) {
-        for (int64 r = 0; r < m; ++r) std::copy(rows.dout + r * rows.lddo, rows.dout + r * rows.lddo + p.Dv, dbuf + r * p.Dv);
-        rows.dout = dbuf;
-        rows.lddo = p.Dv;
+    const T* dout = at(a.dout, b, h, i0);
+    int64 lddo = a.dout.st;
+    if (lddo != p.Dv) {
+        for (int64 r = 0; r < m; ++r) std::copy(dout + r * lddo, dout + r * lddo + p.Dv, dbuf + r * p.Dv);
+        dout = dbuf;
+        lddo = p.Dv;
     }
-    if (!a.delta && (a.dq || a.dk)) row_dots_slice(m, p.Dv, rows.dout, rows.lddo, at(a.out, b, h, i0), a.out.st, dl);
-    return rows;
+    const T* delta = a.delta ? a.delta + bh * p.Tq + i0 : dl;
+    if (!a.delta && (a.dq || a.dk)) row_dots_slice(m, p.Dv, dout, lddo, at(a.out, b, h, i0), a.out.st, dl);
+    return {dout, lddo, delta, a.prod.block(slice, b, h, i0, m, dout, lddo, work)};
 }
 
 /// backward_step's part after P = exp(S − lse) is in s, with dropout: dP = dO·Vᵀ first, then one
-/// pass that regenerates the mask and turns dP into dS and P into Z, then the GEMMs.
-template <class T>
-void dropout_backward_step(const BackwardArgs<T>& a, int64 b, int64 h, int64 bh, int64 i0, int64 m, int64 j0, int64 n,
-                           const BlockRows<T>& rows, bool upd_q, bool upd_k, bool upd_v, T* s, T* dp) {
+/// pass that regenerates the mask and turns dP into dS and P into Z, then the products.
+template <class T, class Products>
+void dropout_backward_step(const BackwardArgs<T, Products>& a, const TileAt& t, const BlockRows<T, Products>& rows,
+                           bool upd_q, bool upd_k, bool upd_v, T* s, T* dp) {
     const AttnProblem<T>& p = a.p;
     if (upd_q || upd_k) {
-        gemm<T>(m, n, p.Dv, T(1), rows.dout, rows.lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK, 1);
-        for (int64 r = 0; r < m; ++r) {
+        a.prod.dp(rows.operands, t, dp);
+        for (int64 r = 0; r < t.m; ++r) {
             T* dsr = dp + r * kAttnBlockK;
             T* pr = s + r * kAttnBlockK;
-            for (int64 j = 0; j < n; ++j) {
-                const bool keep = dropout_keeps(p, b, h, i0 + r, j0 + j);
+            for (int64 j = 0; j < t.n; ++j) {
+                const bool keep = dropout_keeps(p, t.b, t.h, t.i0 + r, t.j0 + j);
                 dsr[j] = pr[j] * ((keep ? dsr[j] * p.dropout_scale : T(0)) - rows.delta[r]);
                 pr[j] = keep ? pr[j] * p.dropout_scale : T(0);
             }
         }
     } else {
-        dropout_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
+        dropout_tile(p, t.b, t.h, t.i0, t.m, t.j0, t.n, s, kAttnBlockK);
     }
-    if (upd_v)
-        gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, rows.dout, rows.lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv,
-                1);
-    if (upd_q)
-        gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, at(p.k, b, h, j0), p.k.st, p.k.sd, T(1),
-                a.dq + (bh * p.Tq + i0) * p.D, p.D, 1);
-    if (upd_k)
-        gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, at(p.q, b, h, i0), p.q.st, p.q.sd, T(1),
-                a.dk + (bh * p.Tk + j0) * p.D, p.D, 1);
+    if (upd_v) a.prod.dv(rows.operands, t, s, a.dv + (t.bh * p.Tk + t.j0) * p.Dv);
+    if (upd_q) a.prod.dq(rows.operands, t, dp, a.dq + (t.bh * p.Tq + t.i0) * p.D);
+    if (upd_k) a.prod.dk(rows.operands, t, dp, a.dk + (t.bh * p.Tk + t.j0) * p.D);
 }
 
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
@@ -291,40 +565,32 @@ void dropout_backward_step(const BackwardArgs<T>& a, int64 b, int64 h, int64 bh,
 // With dropout, Z = P∘M·c (c = 1/(1 − p)) replaces P in dV_j += Zᵀ·dO_i, and
 //   dS = P∘(M·c∘(dO_i·V_jᵀ) − delta_i).
 // s and dp are kAttnBlockQ × kAttnBlockK tiles; rows from block_rows(…, i0, …).
-template <class T>
-void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const BlockRows<T>& rows, bool upd_q,
-                   bool upd_k, bool upd_v, T* s, T* dp) {
+template <class T, class Products>
+void backward_step(const BackwardArgs<T, Products>& a, int64 bh, int64 i0, int64 j0, const BlockRows<T, Products>& rows,
+                   bool upd_q, bool upd_k, bool upd_v, T* s, T* dp) {
     const AttnProblem<T>& p = a.p;
     const int64 b = bh / p.H, h = bh % p.H;
     const int64 m = std::min(kAttnBlockQ, p.Tq - i0), n = std::min(kAttnBlockK, visible_keys(p, i0, m) - j0);
-    const T* qi = at(p.q, b, h, i0);
-    const T* kj = at(p.k, b, h, j0);
-    const T* doi = rows.dout;
-    const int64 lddo = rows.lddo;
-    gemm<T>(m, n, p.D, p.scale, qi, p.q.st, p.q.sd, kj, p.k.sd, p.k.st, T(0), s, kAttnBlockK, 1);
+    const TileAt t{b, h, bh, i0, m, j0, n};
+    a.prod.scores(rows.operands, t, s);
     add_mask_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
     mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
     a.kernels.exp_rows(m, n, s, kAttnBlockK, a.lse + bh * p.Tq + i0);
     if (p.dropout_threshold != 0) {
-        dropout_backward_step(a, b, h, bh, i0, m, j0, n, rows, upd_q, upd_k, upd_v, s, dp);
+        dropout_backward_step(a, t, rows, upd_q, upd_k, upd_v, s, dp);
         return;
     }
-    if (upd_v)
-        gemm<T>(n, p.Dv, m, T(1), s, 1, kAttnBlockK, doi, lddo, 1, T(1), a.dv + (bh * p.Tk + j0) * p.Dv, p.Dv, 1);
+    if (upd_v) a.prod.dv(rows.operands, t, s, a.dv + (bh * p.Tk + j0) * p.Dv);
     if (!upd_q && !upd_k) return;
-    gemm<T>(m, n, p.Dv, T(1), doi, lddo, 1, at(p.v, b, h, j0), p.v.sd, p.v.st, T(0), dp, kAttnBlockK, 1);
+    a.prod.dp(rows.operands, t, dp);
     const T* delta = rows.delta;
     for (int64 r = 0; r < m; ++r) {
         T* dsr = dp + r * kAttnBlockK;
         const T* pr = s + r * kAttnBlockK;
         for (int64 j = 0; j < n; ++j) dsr[j] = pr[j] * (dsr[j] - delta[r]);
     }
-    if (upd_q)
-        gemm<T>(m, p.D, n, p.scale, dp, kAttnBlockK, 1, kj, p.k.st, p.k.sd, T(1), a.dq + (bh * p.Tq + i0) * p.D, p.D,
-                1);
-    if (upd_k)
-        gemm<T>(n, p.D, m, p.scale, dp, 1, kAttnBlockK, qi, p.q.st, p.q.sd, T(1), a.dk + (bh * p.Tk + j0) * p.D, p.D,
-                1);
+    if (upd_q) a.prod.dq(rows.operands, t, dp, a.dq + (bh * p.Tq + i0) * p.D);
+    if (upd_k) a.prod.dk(rows.operands, t, dp, a.dk + (bh * p.Tk + j0) * p.D);
 }
 
 // Given dO: P = exp(S − lse), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K,
@@ -333,11 +599,11 @@ void backward_step(const BackwardArgs<T>& a, int64 bh, int64 i0, int64 j0, const
 // passes keep every thread busy: dK and dV by (slice, key tile), then dQ by (slice, query block);
 // that recomputes P and dP once more, and each gradient element sees the same products in the
 // same order, so the result is the same (rowsum(dO∘O) is computed first, by the same loop).
-template <class T>
+template <class T, class Products>
 void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout, T* dq,
-                   T* dk, T* dv) {
+                   T* dk, T* dv, const Products& prod) {
     const int64 slices = p.B * p.H;
-    const bool per_slice = slices >= num_threads();
+    const bool per_slice = slice_tasks(p);
     // Zeroes slices [first, first + count) of the gradients asked for; per-slice tasks zero their
     // own slice just before accumulating into it (while it is in cache).
     const auto zero_slices = [&](int64 first, int64 count) {
@@ -351,19 +617,26 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
         delta.assign(static_cast<std::size_t>(slices * p.Tq), T(0));
         row_dots(p, p.Dv, dout, out, delta.data());
     }
-    const BackwardArgs<T> a{p, row_kernels<T>(), lse, out, dout, per_slice ? nullptr : delta.data(), dq, dk, dv};
+    const BackwardArgs<T, Products> a{p, row_kernels<T>(), lse, out, dout, per_slice ? nullptr : delta.data(), dq, dk, dv,
+                                      prod};
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
-    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * (p.Dv + 1));
+    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * (p.Dv + 1)) + prod.kScratch;
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
     const auto keys_of_block = [&](int64 i0) { return visible_keys(p, i0, std::min(kAttnBlockQ, p.Tq - i0)); };
-    // Per task scratch: the score tile s, the dP tile, dO's block rows and their delta.
+    // Per task scratch: the score tile s, the dP tile, dO's block rows and their delta, then the
+    // products' own.
     const auto dbuf = [&](T* scratch) { return scratch + 2 * tile; };
     const auto dl = [&](T* scratch) { return scratch + 2 * tile + kAttnBlockQ * p.Dv; };
+    const auto work = [&](T* scratch) { return scratch + 2 * tile + kAttnBlockQ * (p.Dv + 1); };
+    const auto rows_of = [&](const typename Products::Slice& slice, int64 bh, int64 i0, T* scratch) {
+        return block_rows(a, slice, bh, i0, dbuf(scratch), dl(scratch), work(scratch));
+    };
     if (per_slice) {
         for_tasks<T>(slices, scratch_size, [&](int64 bh, T* scratch) {
             zero_slices(bh, 1);
+            const auto slice = prod.slice(bh);
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ) {
-                const BlockRows<T> rows = block_rows(a, bh, i0, dbuf(scratch), dl(scratch));
+                const BlockRows<T, Products> rows = rows_of(slice, bh, i0, scratch);
                 for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
                     backward_step(a, bh, i0, j0, rows, dq != nullptr, dk != nullptr, dv != nullptr, scratch,
                                   scratch + tile);
@@ -374,15 +647,16 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
     if (dk || dv)
         for_tasks<T>(slices * ktiles, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / ktiles, j0 = (task % ktiles) * kAttnBlockK;
+            const auto slice = prod.slice(bh);
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
                 if (j0 < keys_of_block(i0))
-                    backward_step(a, bh, i0, j0, block_rows(a, bh, i0, dbuf(scratch), dl(scratch)), false,
-                                  dk != nullptr, dv != nullptr, scratch, scratch + tile);
+                    backward_step(a, bh, i0, j0, rows_of(slice, bh, i0, scratch), false, dk != nullptr,
+                                  dv != nullptr, scratch, scratch + tile);
         });
     if (dq)
         for_tasks<T>(slices * qblocks, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / qblocks, i0 = (task % qblocks) * kAttnBlockQ;
-            const BlockRows<T> rows = block_rows(a, bh, i0, dbuf(scratch), dl(scratch));
+            const BlockRows<T, Products> rows = rows_of(prod.slice(bh), bh, i0, scratch);
             for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
                 backward_step(a, bh, i0, j0, rows, true, false, false, scratch, scratch + tile);
         });
@@ -397,19 +671,27 @@ const F32AttentionVariant& f32_attention_variant(Isa isa) {
 }
 
 void attention_forward(const AttnProblem<float>& p, const AttnResult<float>& out, float* lse) {
-    forward_impl(p, out, lse);
+    if (pair_products_here())
+        forward_impl(p, out, lse, PairProducts(p, nullptr, false, false, false, slice_tasks(p), tl_pair_panels));
+    else
+        forward_impl(p, out, lse, GemmProducts<float>{p});
 }
 void attention_forward(const AttnProblem<double>& p, const AttnResult<double>& out, double* lse) {
-    forward_impl(p, out, lse);
+    forward_impl(p, out, lse, GemmProducts<double>{p});
 }
 
 void attention_backward(const AttnProblem<float>& p, const AttnOperand<float>& out, const float* lse,
                         const AttnOperand<float>& dout, float* dq, float* dk, float* dv) {
-    backward_impl(p, out, lse, dout, dq, dk, dv);
+    if (pair_products_here())
+        backward_impl(p, out, lse, dout, dq, dk, dv,
+                      PairProducts(p, &dout, dq != nullptr, dk != nullptr, dv != nullptr, slice_tasks(p),
+                                   tl_pair_panels));
+    else
+        backward_impl(p, out, lse, dout, dq, dk, dv, GemmProducts<float>{p});
 }
 void attention_backward(const AttnProblem<double>& p, const AttnOperand<double>& out, const double* lse,
                         const AttnOperand<double>& dout, double* dq, double* dk, double* dv) {
-    backward_impl(p, out, lse, dout, dq, dk, dv);
+    backward_impl(p, out, lse, dout, dq, dk, dv, GemmProducts<double>{p});
 }
 
 }  // namespace graft::kernels
