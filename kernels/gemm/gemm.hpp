@@ -36,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -100,7 +101,7 @@ private:
                              int64, const GemmEpilogue&);
     const F32GemmVariant* variant_;
     int64 M_, K_;
-    std::vector<float> panels_;
+    std::unique_ptr<float[]> panels_;  // every element written by the packing: not zeroed first
 };
 
 /// sgemm with a packed A: C [A.rows(), N] = act(alpha·A·B + beta·C + bias), B [A.depth(), N].
@@ -125,7 +126,7 @@ private:
                              int64, const GemmEpilogue&);
     const F32GemmVariant* variant_;
     int64 K_, N_;
-    std::vector<float> panels_;
+    std::unique_ptr<float[]> panels_;  // every element written by the packing: not zeroed first
 };
 
 /// sgemm with a packed B: C [M, B.cols()] = act(alpha·A·B + beta·C + bias), A [M, B.depth()].

@@ -372,14 +372,14 @@ SgemmPackedA::SgemmPackedA(int64 M, int64 K, const float* A, int64 rsA, int64 cs
     : variant_(&f32_gemm_variant(active_isa())), M_(std::max<int64>(M, 0)), K_(std::max<int64>(K, 0)) {
     const F32GemmVariant& v = *variant_;
     const int64 Mp = round_up(M_, v.mr);
-    panels_.resize(static_cast<std::size_t>(Mp * K_));
+    panels_ = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(Mp * K_));
     if (M_ == 0 || K_ == 0) return;
     const int64 kc = balanced_kc(K_, v);
     for (int64 pc = 0; pc < K_; pc += kc) {
         const int64 kb = std::min(kc, K_ - pc);
         for (int64 ir = 0; ir < M_; ir += v.mr)
             pack_panel(A + ir * rsA + pc * csA, rsA, csA, static_cast<int>(std::min<int64>(v.mr, M_ - ir)), kb,
-                       panels_.data() + pc * Mp + ir * kb, v.mr);
+                       panels_.get() + pc * Mp + ir * kb, v.mr);
     }
 }
 
@@ -387,7 +387,7 @@ void sgemm_packed(const SgemmPackedA& A, int64 N, float alpha, const float* B, i
                   float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
     if (A.M_ <= 0 || N <= 0) return;
     Problem g{A.M_, N, A.K_, alpha, nullptr, 0, 0, B, rsB, csB, beta, C, rsC, csC, epilogue};
-    g.packed_a = A.panels_.data();
+    g.packed_a = A.panels_.get();
     run(g, *A.variant_, gemm_threads(A.M_, N, A.K_));
 }
 
@@ -397,13 +397,13 @@ SgemmPackedB::SgemmPackedB(int64 K, int64 N, const float* B, int64 rsB, int64 cs
     // The plan's blocking for any M: nc from N, kc from K (make_plan).
     const Problem shape{1, N_, K_, 1.f, nullptr, 0, 0, nullptr, 0, 0, 0.f, nullptr, 0, 0, {}};
     const Plan plan = make_plan(shape, v, 1);
-    panels_.resize(static_cast<std::size_t>(round_up(N_, v.nr) * K_));
+    panels_ = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(round_up(N_, v.nr) * K_));
     if (N_ == 0 || K_ == 0) return;
     for (int64 jc = 0; jc < N_; jc += plan.nc) {
         const int64 nc = std::min(plan.nc, N_ - jc);
         for (int64 pc = 0; pc < K_; pc += plan.kc) {
             const int64 kc = std::min(plan.kc, K_ - pc);
-            float* block = panels_.data() + jc * K_ + pc * round_up(nc, v.nr);
+            float* block = panels_.get() + jc * K_ + pc * round_up(nc, v.nr);
             for (int64 jb = 0; jb * v.nr < nc; ++jb)
                 pack_panel(B + pc * rsB + (jc + jb * v.nr) * csB, csB, rsB,
                            static_cast<int>(std::min<int64>(v.nr, nc - jb * v.nr)), kc, block + jb * v.nr * kc, v.nr);
@@ -415,7 +415,7 @@ void sgemm_packed(int64 M, float alpha, const float* A, int64 rsA, int64 csA, co
                   float* C, int64 rsC, int64 csC, const GemmEpilogue& epilogue) {
     if (M <= 0 || B.N_ <= 0) return;
     Problem g{M, B.N_, B.K_, alpha, A, rsA, csA, nullptr, 0, 0, beta, C, rsC, csC, epilogue};
-    g.packed_b = B.panels_.data();
+    g.packed_b = B.panels_.get();
     run(g, *B.variant_, gemm_threads(M, B.N_, B.K_));
 }
 

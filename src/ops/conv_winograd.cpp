@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 namespace graft::nn::functional {
 
@@ -61,7 +62,8 @@ Winograd3x3::Winograd3x3(int64 C, int64 O, int64 H, int64 W, const float* w, boo
     // U [16][O][C], its planes kPlanePad floats apart (O·C floats apart, the 16 streams written
     // below would share L1 sets whenever O·C is a multiple of 1024).
     const int64 plane = O * C + kPlanePad;
-    std::vector<float> u(static_cast<std::size_t>(16 * plane));
+    // Every element of the 16 planes is written below (the pads between them are never read).
+    const auto u = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(16 * plane));
     for (int64 o = 0; o < O; ++o)
         for (int64 c = 0; c < C; ++c) {
             float g[3][3];
@@ -82,7 +84,7 @@ Winograd3x3::Winograd3x3(int64 C, int64 O, int64 H, int64 W, const float* w, boo
             }
         }
     u_.reserve(16);
-    for (int64 xi = 0; xi < 16; ++xi) u_.emplace_back(O, C, u.data() + xi * plane, C, 1);
+    for (int64 xi = 0; xi < 16; ++xi) u_.emplace_back(O, C, u.get() + xi * plane, C, 1);
 }
 
 int64 Winograd3x3::chunk_images(int64 N, int threads) const {
