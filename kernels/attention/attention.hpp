@@ -140,7 +140,8 @@ struct F32AttentionVariant {
 /// The variant compiled for `isa` (call it only where the CPU runs that ISA).
 const F32AttentionVariant& f32_attention_variant(Isa isa);
 
-// ---- drivers: float32 on the active ISA (tiles through sgemm), double on the scalar path -----
+// ---- drivers: float32 on the active ISA (tiles through sgemm; under bf16 autocast on a CPU with
+// AVX512_BF16, on the bf16 pair kernel from operands packed once per slice), double on the scalar path
 
 /// out [B, H, Tq, Dv] (strided, unit stride along Dv) and lse [B, H, Tq] (contiguous).
 void attention_forward(const AttnProblem<float>& p, const AttnResult<float>& out, float* lse);
