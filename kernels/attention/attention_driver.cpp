@@ -251,8 +251,11 @@ bool pair_products_here() {
 /// layout its product reads) are packed once per slice — by the task that runs the slice, into
 /// its thread's workspace where they stay in cache, or, when tasks are smaller than slices (fewer
 /// slices than threads), for every slice before the tasks start; a query block's Q and dO rows
-/// once per block; a probability or dS tile once per product. An odd number of keys (or queries)
-/// in a product pairs the last one with a zero, as bf16_gemm does.
+/// once per block; a probability or dS tile once per product. Where a product sums over an odd
+/// number of keys (or queries), the A side's last pair has a zero high half, as in bf16_gemm, but
+/// the B panels, packed for the whole slice, hold the next key there: it adds 0·x, exactly 0 for
+/// a finite x (NaN for an infinite one, as in PyTorch's masked attention, which multiplies the
+/// zero probabilities of hidden keys by their values).
 struct PairProducts {
     /// One slice's shared operands (B panels, 32 lines wide); null where not needed.
     struct Slice {
