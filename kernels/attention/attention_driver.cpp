@@ -160,8 +160,8 @@ struct GemmProducts {
         int64 lddo;
     };
     const AttnProblem<T>& p;
-    static constexpr std::size_t kScratch = 0;  ///< per-thread scratch elements the products need
-    static constexpr bool kSliceTasks = false;  ///< whether the forward's tasks are whole slices
+    static constexpr std::size_t work_size = 0;     ///< per-thread scratch elements the products need
+    static constexpr bool slice_task_mode = false;  ///< whether the forward's tasks are whole slices
 
     Slice slice(int64) const { return {}; }
     Block block(const Slice&, int64 b, int64 h, int64 i0, int64, const T* dout, int64 lddo, T*) const {
@@ -257,22 +257,31 @@ bool pair_products_here() {
 /// a finite x (NaN for an infinite one, as in PyTorch's masked attention, which multiplies the
 /// zero probabilities of hidden keys by their values).
 struct PairProducts {
-    /// One slice's shared operands (B panels, 32 lines wide); null where not needed.
+    /// One operand's B panels (32 lines wide, `stride` floats apart); data null where not needed.
+    struct Panels {
+        const float* data = nullptr;
+        int64 stride = 0;
+        /// The panels from line l on (l a multiple of 32).
+        const float* from_line(int64 l) const { return data + l / kPairCols * stride; }
+        /// Every panel from pair step s on (s = k/2, k even).
+        const float* from_step(int64 s) const { return data + s * kPairCols; }
+    };
+    /// One slice's shared operands.
     struct Slice {
-        const float *k_rows, *v_cols;          ///< keys × D (S = Q·Kᵀ); Dv × keys (O += P·V)
-        const float *v_rows, *k_cols, *q_cols;  ///< keys × Dv (dP = dO·Vᵀ); D × keys (dQ); D × queries (dK)
-        const float* dout_cols;                 ///< Dv × queries (dV += Pᵀ·dO)
+        Panels k_rows, v_cols;          ///< keys × D (S = Q·Kᵀ); Dv × keys (O += P·V)
+        Panels v_rows, k_cols, q_cols;  ///< keys × Dv (dP = dO·Vᵀ); D × keys (dQ); D × queries (dK)
+        Panels dout_cols;               ///< Dv × queries (dV += Pᵀ·dO)
     };
     struct Block {
         Slice slice;
         const float* q;     ///< the block's Q rows, 12-line panels over D
-        const float* dout;  ///< its dO rows, 12-line panels over Dv (backward)
+        const float* dout;  ///< its dO rows, 12-line panels over Dv (backward, where dP is needed)
         float* work;        ///< a tile's A panels
     };
     /// One shared operand: which, its lines along T (k along the head dim) or along the head dim,
     /// its panels' floats per slice and panel stride.
     struct Operand {
-        const float* Slice::*member;
+        Panels Slice::*member;
         const AttnOperand<float>* x;  ///< null: not needed
         bool rows;
         int64 T, width, slice_floats, stride;
@@ -281,18 +290,18 @@ struct PairProducts {
     AttnOperand<float> dout_op{};
     std::vector<Operand> operands;
     int64 slice_floats = 0;     ///< all shared operands of one slice
-    const float* all = nullptr;  ///< every slice's, when packed ahead (not kSliceTasks)
-    bool kSliceTasks;
-    std::size_t kScratch;
+    const float* all = nullptr;  ///< every slice's, when packed ahead (not slice_task_mode)
+    bool slice_task_mode;  ///< tasks take whole slices and pack their shared operands (slice())
+    std::size_t work_size;  ///< per-thread scratch floats: a block's row panels and one tile's A panels
 
     /// The shared operands the forward (dout null) or the backward (the gradients asked for)
     /// reads; packed here into `panels` for every slice unless slice_tasks (then slice() packs).
     PairProducts(const AttnProblem<float>& problem, const AttnOperand<float>* dout, bool dq, bool dk, bool dv,
                  bool slice_tasks, Workspace& panels)
-        : p(problem), kSliceTasks(slice_tasks) {
+        : p(problem), slice_task_mode(slice_tasks) {
         const bool backward = dout != nullptr;
         if (backward) dout_op = *dout;
-        const auto want = [&](const float* Slice::*member, const AttnOperand<float>* x, bool rows, int64 T,
+        const auto want = [&](Panels Slice::*member, const AttnOperand<float>* x, bool rows, int64 T,
                               int64 width) {
             const int64 floats = rows ? panel_floats(T, width, kPairCols) : panel_floats(width, T, kPairCols);
             operands.push_back({member, x, rows, T, width, floats, kPairCols * (rows ? pairs_of(width) : pairs_of(T))});
@@ -314,12 +323,23 @@ struct PairProducts {
         const int64 rows = round_up(kAttnBlockQ, kPairRows);
         const int64 tile = std::max(panel_floats(kAttnBlockQ, kAttnBlockK, kPairRows),
                                     panel_floats(kAttnBlockK, kAttnBlockQ, kPairRows));
-        kScratch = static_cast<std::size_t>(rows * (pairs_of(p.D) + (backward ? pairs_of(p.Dv) : 0)) + tile);
+        work_size = static_cast<std::size_t>(rows * (pairs_of(p.D) + (backward ? pairs_of(p.Dv) : 0)) + tile);
+    }
+
+    /// Where a slice's shared operands lie when packed at base (slice_floats floats, in order).
+    Slice place(const float* base) const {
+        Slice out{};
+        for (const Operand& o : operands)
+            if (o.x) {
+                out.*o.member = {base, o.stride};
+                base += o.slice_floats;
+            }
+        return out;
     }
 
     /// Packs slice bh's shared operands at dst (slice_floats floats) and says where each is.
     Slice pack_slice(int64 bh, float* dst) const {
-        Slice out{};
+        const Slice out = place(dst);
         for (const Operand& o : operands) {
             if (!o.x) continue;
             const float* src = at(*o.x, bh / p.H, bh % p.H, 0);
@@ -327,7 +347,6 @@ struct PairProducts {
                 pack_pairs(src, o.x->st, o.x->sd, o.T, o.width, dst, kPairCols);
             else
                 pack_pairs(src, o.x->sd, o.x->st, o.width, o.T, dst, kPairCols);
-            out.*o.member = dst;
             dst += o.slice_floats;
         }
         return out;
@@ -337,23 +356,7 @@ struct PairProducts {
     /// workspace (the task's, valid until its next slice()).
     Slice slice(int64 bh) const {
         thread_local Workspace mine;
-        if (!kSliceTasks) {
-            Slice out{};
-            const float* at_slice = all + bh * slice_floats;
-            for (const Operand& o : operands)
-                if (o.x) {
-                    out.*o.member = at_slice;
-                    at_slice += o.slice_floats;
-                }
-            return out;
-        }
-        return pack_slice(bh, mine.reserve(slice_floats));
-    }
-
-    int64 stride(const float* Slice::*member) const {
-        for (const Operand& o : operands)
-            if (o.member == member) return o.stride;
-        return 0;
+        return slice_task_mode ? pack_slice(bh, mine.reserve(slice_floats)) : place(all + bh * slice_floats);
     }
 
     Block block(const Slice& sl, int64 b, int64 h, int64 i0, int64 m, const float* dout, int64 lddo,
@@ -361,7 +364,7 @@ struct PairProducts {
         const int64 rows = round_up(kAttnBlockQ, kPairRows);
         Block blk{sl, scratch, scratch + rows * pairs_of(p.D), scratch + rows * pairs_of(p.D)};
         pack_pairs(at(p.q, b, h, i0), p.q.st, p.q.sd, m, p.D, scratch, kPairRows);
-        if (dout) {
+        if (dout && sl.v_rows.data) {  // dO's rows are dP's A operand, whose B is v_rows
             pack_pairs(dout, lddo, 1, m, p.Dv, blk.work, kPairRows);
             blk.work += rows * pairs_of(p.Dv);
         }
@@ -369,31 +372,31 @@ struct PairProducts {
     }
     void scores(const Block& blk, const TileAt& t, float* s) const {
         pair_gemm(t.m, t.n, pairs_of(p.D), p.scale, blk.q, kPairRows * pairs_of(p.D),
-                  blk.slice.k_rows + t.j0 / kPairCols * stride(&Slice::k_rows), stride(&Slice::k_rows), 0.f, s, kAttnBlockK);
+                  blk.slice.k_rows.from_line(t.j0), blk.slice.k_rows.stride, 0.f, s, kAttnBlockK);
     }
     void pv(const Block& blk, const TileAt& t, const float* s, float* o, int64 ldo) const {
         pack_pairs(s, kAttnBlockK, 1, t.m, t.n, blk.work, kPairRows);
         pair_gemm(t.m, p.Dv, pairs_of(t.n), 1.f, blk.work, kPairRows * pairs_of(t.n),
-                  blk.slice.v_cols + t.j0 / 2 * kPairCols, stride(&Slice::v_cols), 1.f, o, ldo);
+                  blk.slice.v_cols.from_step(t.j0 / 2), blk.slice.v_cols.stride, 1.f, o, ldo);
     }
     void dv(const Block& blk, const TileAt& t, const float* s, float* dv_j) const {
         pack_pairs(s, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
         pair_gemm(t.n, p.Dv, pairs_of(t.m), 1.f, blk.work, kPairRows * pairs_of(t.m),
-                  blk.slice.dout_cols + t.i0 / 2 * kPairCols, stride(&Slice::dout_cols), 1.f, dv_j, p.Dv);
+                  blk.slice.dout_cols.from_step(t.i0 / 2), blk.slice.dout_cols.stride, 1.f, dv_j, p.Dv);
     }
     void dp(const Block& blk, const TileAt& t, float* dp) const {
         pair_gemm(t.m, t.n, pairs_of(p.Dv), 1.f, blk.dout, kPairRows * pairs_of(p.Dv),
-                  blk.slice.v_rows + t.j0 / kPairCols * stride(&Slice::v_rows), stride(&Slice::v_rows), 0.f, dp, kAttnBlockK);
+                  blk.slice.v_rows.from_line(t.j0), blk.slice.v_rows.stride, 0.f, dp, kAttnBlockK);
     }
     void dq(const Block& blk, const TileAt& t, const float* ds, float* dq_i) const {
         pack_pairs(ds, kAttnBlockK, 1, t.m, t.n, blk.work, kPairRows);
         pair_gemm(t.m, p.D, pairs_of(t.n), p.scale, blk.work, kPairRows * pairs_of(t.n),
-                  blk.slice.k_cols + t.j0 / 2 * kPairCols, stride(&Slice::k_cols), 1.f, dq_i, p.D);
+                  blk.slice.k_cols.from_step(t.j0 / 2), blk.slice.k_cols.stride, 1.f, dq_i, p.D);
     }
     void dk(const Block& blk, const TileAt& t, const float* ds, float* dk_j) const {
         pack_pairs(ds, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
         pair_gemm(t.n, p.D, pairs_of(t.m), p.scale, blk.work, kPairRows * pairs_of(t.m),
-                  blk.slice.q_cols + t.i0 / 2 * kPairCols, stride(&Slice::q_cols), 1.f, dk_j, p.D);
+                  blk.slice.q_cols.from_step(t.i0 / 2), blk.slice.q_cols.stride, 1.f, dk_j, p.D);
     }
 };
 
@@ -414,9 +417,9 @@ template <class T, class Products>
 void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse, const Products& prod) {
     const RowKernels<T> kernels = row_kernels<T>();
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ;
-    const int64 per_task = prod.kSliceTasks ? std::max<int64>(qblocks, 1) : 1;
+    const int64 per_task = prod.slice_task_mode ? std::max<int64>(qblocks, 1) : 1;
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
-    for_tasks<T>(p.B * p.H * qblocks / per_task, tile + 3 * kAttnBlockQ + prod.kScratch, [&](int64 task, T* scratch) {
+    for_tasks<T>(p.B * p.H * qblocks / per_task, tile + 3 * kAttnBlockQ + prod.work_size, [&](int64 task, T* scratch) {
         const int64 first = task * per_task, bh = first / qblocks, b = bh / p.H, h = bh % p.H;
         T* s = scratch;
         T* mx = scratch + tile;
@@ -620,10 +623,10 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
         delta.assign(static_cast<std::size_t>(slices * p.Tq), T(0));
         row_dots(p, p.Dv, dout, out, delta.data());
     }
-    const BackwardArgs<T, Products> a{p, row_kernels<T>(), lse, out, dout, per_slice ? nullptr : delta.data(), dq, dk, dv,
-                                      prod};
+    const BackwardArgs<T, Products> a{
+        p, row_kernels<T>(), lse, out, dout, per_slice ? nullptr : delta.data(), dq, dk, dv, prod};
     const std::size_t tile = static_cast<std::size_t>(kAttnBlockQ * kAttnBlockK);
-    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * (p.Dv + 1)) + prod.kScratch;
+    const std::size_t scratch_size = 2 * tile + static_cast<std::size_t>(kAttnBlockQ * (p.Dv + 1)) + prod.work_size;
     const int64 qblocks = (p.Tq + kAttnBlockQ - 1) / kAttnBlockQ, ktiles = (p.Tk + kAttnBlockK - 1) / kAttnBlockK;
     const auto keys_of_block = [&](int64 i0) { return visible_keys(p, i0, std::min(kAttnBlockQ, p.Tq - i0)); };
     // Per task scratch: the score tile s, the dP tile, dO's block rows and their delta, then the
