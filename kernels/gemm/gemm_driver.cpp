@@ -100,6 +100,9 @@ struct Problem {
 /// The depth of the K blocks: ⌈K/kc⌉ blocks of near-equal depth.
 int64 balanced_kc(int64 K, const F32GemmVariant& v) { return ceil_div(K, ceil_div(K, v.kc)); }
 
+// Plan::row_strips: the largest B panel and the most B words of one task (16 KiB, 512 KiB).
+constexpr int64 ROW_STRIP_MAX_B_PANEL = 4096, ROW_STRIP_MAX_B_TASK = 128 * 1024;
+
 /// Rows are cut in multiples of 4: any multiple of 4 is an efficient tile height.
 constexpr int64 ROW_GRAIN = 4;
 
@@ -109,6 +112,7 @@ struct Plan {
     int64 chunk;               // rows of C per task: one A block, packed by the task that runs it
     int64 col_chunks;          // tasks per row chunk (they split a B block's panels)
     bool direct_a, direct_b;   // read in place (light path) instead of packing
+    bool row_strips;           // a task's tiles row panel by row panel (else B panel by B panel)
     int64 a_floats, b_floats;  // one A block, one B block
 };
 
@@ -134,6 +138,14 @@ Plan make_plan(const Problem& g, const F32GemmVariant& v, int threads) {
     // With A pre-packed, B is read in place whenever each of its panels is read once (one row chunk).
     const bool read_b_once = g.packed_a && product && row_chunks == 1;
     p.direct_b = !g.packed_b && !g.b_pairs && (light || read_b_once) && g.csB == 1 && g.N % v.nr == 0;
+    // A shallow product (a B panel of at most 16 KiB) spends much of its time storing C. Tile by
+    // tile down a column of B panels, C is written 128 bytes a row over hundreds of rows, which
+    // under a power-of-two row stride fall into few cache sets (the bf16 kernel, [2048, 1024] C
+    // with K = 256 at two threads, loses a sixth there). Row panel by row panel, C is written in
+    // whole row strips instead; the task's B panels, swept once per row panel, must then stay in
+    // L2 (at most half of it).
+    const int64 task_panels = ceil_div(ceil_div(p.nc, v.nr), p.col_chunks);
+    p.row_strips = product && p.kc * v.nr <= ROW_STRIP_MAX_B_PANEL && task_panels * v.nr * p.kc <= ROW_STRIP_MAX_B_TASK;
     p.a_floats = p.direct_a || g.packed_a ? 0 : round_up(round_up(p.chunk, v.mr) * p.kc, 16);
     p.b_floats = p.direct_b || g.packed_b ? 0 : round_up(p.nc * p.kc, 16);
     return p;
@@ -263,19 +275,23 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
                     a_block = g.packed_a + pc * round_up(g.M, v.mr) + ic * kc;
                 else if (product && !plan.direct_a)
                     pack_panels(g, g.a_pairs, g.A + ic * g.rsA, g.rsA, g.csA, mc, pc, kc, a_pack, v.mr);
-                const int64 jb_end = share_begin(panels, col_chunks, cc + 1);
-                for (int64 jb = share_begin(panels, col_chunks, cc); jb < jb_end; ++jb) {
+                const int64 jb_begin = share_begin(panels, col_chunks, cc), jb_end = share_begin(panels, col_chunks, cc + 1);
+                auto tile = [&](int64 jb, int64 ir) {
                     const int64 j = jc + jb * v.nr;
                     t.b = plan.direct_b ? g.B + pc * g.rsB + j : bp + jb * v.nr * kc;
                     t.cols = static_cast<int>(std::min<int64>(v.nr, g.N - j));
                     t.bias = last && g.epilogue.bias ? g.epilogue.bias + j : nullptr;
-                    for (int64 ir = 0; ir < mc; ir += v.mr) {
-                        t.a = plan.direct_a ? g.A + (ic + ir) + pc * g.csA : a_block + ir * kc;
-                        t.rows = static_cast<int>(std::min<int64>(v.mr, mc - ir));
-                        t.c = g.C + (ic + ir) * g.rsC + j * g.csC;
-                        v.ukernel(t);
-                    }
-                }
+                    t.a = plan.direct_a ? g.A + (ic + ir) + pc * g.csA : a_block + ir * kc;
+                    t.rows = static_cast<int>(std::min<int64>(v.mr, mc - ir));
+                    t.c = g.C + (ic + ir) * g.rsC + j * g.csC;
+                    v.ukernel(t);
+                };
+                if (plan.row_strips)
+                    for (int64 ir = 0; ir < mc; ir += v.mr)
+                        for (int64 jb = jb_begin; jb < jb_end; ++jb) tile(jb, ir);
+                else
+                    for (int64 jb = jb_begin; jb < jb_end; ++jb)
+                        for (int64 ir = 0; ir < mc; ir += v.mr) tile(jb, ir);
                 if (shared) {
                     advance(shared->task_finished[task], shared->sleepers);
                     advance(shared->tasks_done, shared->sleepers);
