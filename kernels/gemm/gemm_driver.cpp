@@ -7,6 +7,7 @@
 //         pack the chunk's A block into MR-row panels          (private: stays in this core's L2)
 //         for jr in the task's B panels:
 //           for ir in the A block's panels: micro-kernel(A panel, B panel) → C tile
+//         (the two loops swapped for shallow products, so that C is written in row strips)
 //
 // Packing reads any strides, so op(A)/op(B) cost nothing: a transposed operand is packed with a
 // 4×4 SSE transpose instead of a copy. Edge panels are zero-padded in B and cut short in A (the
