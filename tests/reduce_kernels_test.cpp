@@ -65,69 +65,78 @@ TEST(ColumnKernels, VariantsMatchScalar) {
         GTEST_SKIP() << "this CPU runs only the scalar variant";
     for (Isa isa : vector_isas())
         for (int64 rows : ROW_COUNTS)
-            for (int64 n : WIDTHS) {
-                const std::string what =
-                    std::string(kernels::isa_name(isa)) + " rows=" + std::to_string(rows) + " n=" + std::to_string(n);
-                const int64 stride = n + 3;
-                std::vector<float> xv = uniform(rows * stride, 5 + rows * 131 + n, -50, 50);
-                for (std::size_t i = 0; i < xv.size(); i += 3)
-                    xv[i] += 1e4f;  // large and small terms mixed
-                Unaligned x(xv);
-                const std::vector<double> meanv = [&] {
-                    std::vector<double> m(static_cast<std::size_t>(n));
+            for (int64 n : WIDTHS)
+                for (bool eight_rows : {false, true}) {
+                    const std::string what = std::string(kernels::isa_name(isa)) + " rows=" + std::to_string(rows) +
+                                             " n=" + std::to_string(n) + (eight_rows ? " eight rows a step" : "");
+                    const int64 stride = n + 3;
+                    std::vector<float> xv = uniform(rows * stride, 5 + rows * 131 + n, -50, 50);
+                    for (std::size_t i = 0; i < xv.size(); i += 3)
+                        xv[i] += 1e4f;  // large and small terms mixed
+                    Unaligned x(xv);
+                    const std::vector<double> meanv = [&] {
+                        std::vector<double> m(static_cast<std::size_t>(n));
+                        for (int64 j = 0; j < n; ++j)
+                            m[static_cast<std::size_t>(j)] = 3000.0 + 0.37 * static_cast<double>(j);
+                        return m;
+                    }();
+                    Accumulators want(n, -2.5), got(n, -2.5), want_sq(n, 1.0), got_sq(n, 1.0);
+                    variant(Isa::Scalar).sum_columns(rows, n, stride, x.data(), want.data(), false);
+                    variant(isa).sum_columns(rows, n, stride, x.data(), got.data(), eight_rows);
+                    EXPECT_EQ(got.values(), want.values()) << what << ": sums differ from the scalar reference's bits";
+                    variant(Isa::Scalar).squared_deviation_columns(rows, n, stride, x.data(), meanv.data(), want_sq.data(),
+                                                                   false);
+                    variant(isa).squared_deviation_columns(rows, n, stride, x.data(), meanv.data(), got_sq.data(),
+                                                           eight_rows);
                     for (int64 j = 0; j < n; ++j)
-                        m[static_cast<std::size_t>(j)] = 3000.0 + 0.37 * static_cast<double>(j);
-                    return m;
-                }();
-                Accumulators want(n, -2.5), got(n, -2.5), want_sq(n, 1.0), got_sq(n, 1.0);
-                variant(Isa::Scalar).sum_columns(rows, n, stride, x.data(), want.data());
-                variant(isa).sum_columns(rows, n, stride, x.data(), got.data());
-                EXPECT_EQ(got.values(), want.values()) << what << ": sums differ from the scalar reference's bits";
-                variant(Isa::Scalar).squared_deviation_columns(rows, n, stride, x.data(), meanv.data(), want_sq.data());
-                variant(isa).squared_deviation_columns(rows, n, stride, x.data(), meanv.data(), got_sq.data());
-                for (int64 j = 0; j < n; ++j)
-                    EXPECT_NEAR(got_sq.data()[j], want_sq.data()[j], 1e-14 * want_sq.data()[j])
-                        << what << " column " << j;
-                got.expect_guard(what);
-                got_sq.expect_guard(what + " squared");
-            }
+                        EXPECT_NEAR(got_sq.data()[j], want_sq.data()[j], 1e-14 * want_sq.data()[j])
+                            << what << " column " << j;
+                    got.expect_guard(what);
+                    got_sq.expect_guard(what + " squared");
+                }
 }
 
 TEST(ColumnKernels, SpecialValuesPropagatePerColumn) {
-    for (Isa isa : kernels::supported_isas()) {
-        const std::string what = kernels::isa_name(isa);
-        const int64 rows = 6, n = 19;
-        std::vector<float> xv(static_cast<std::size_t>(rows * n), 1.f);
-        xv[2 * n + 3] = kNaN;
-        xv[5 * n + 17] = kInf;  // a row past the four-row step, a column in the tail
-        xv[1 * n + 18] = 3.4e38f;
-        xv[4 * n + 18] = 3.4e38f;  // 6.8e38 overflows float, not the double sum
-        Accumulators acc(n, 0.0);
-        for (int64 j = 0; j < n; ++j)
-            acc.data()[j] = 0;
-        variant(isa).sum_columns(rows, n, n, xv.data(), acc.data());
-        for (int64 j = 0; j < n; ++j) {
-            if (j == 3)
-                EXPECT_TRUE(std::isnan(acc.data()[j])) << what;
-            else if (j == 17)
-                EXPECT_EQ(acc.data()[j], INFINITY) << what;
-            else if (j == 18)
-                EXPECT_EQ(acc.data()[j], 2 * double(3.4e38f)) << what;  // the 1s are below its last digit
-            else
-                EXPECT_EQ(acc.data()[j], 6.0) << what << " column " << j;
+    for (Isa isa : kernels::supported_isas())
+        for (bool eight_rows : {false, true}) {
+            const std::string what = std::string(kernels::isa_name(isa)) + (eight_rows ? " eight rows a step" : "");
+            const int64 rows = 11, n = 19;
+            std::vector<float> xv(static_cast<std::size_t>(rows * n), 1.f);
+            xv[2 * n + 3] = kNaN;
+            xv[5 * n + 17] = kInf;   // a column in the tail
+            xv[9 * n + 16] = -kInf;  // a row past the eight-row step
+            xv[1 * n + 18] = 3.4e38f;
+            xv[4 * n + 18] = 3.4e38f;  // 6.8e38 overflows float, not the double sum
+            Accumulators acc(n, 0.0);
+            for (int64 j = 0; j < n; ++j)
+                acc.data()[j] = 0;
+            variant(isa).sum_columns(rows, n, n, xv.data(), acc.data(), eight_rows);
+            for (int64 j = 0; j < n; ++j) {
+                if (j == 3)
+                    EXPECT_TRUE(std::isnan(acc.data()[j])) << what;
+                else if (j == 17)
+                    EXPECT_EQ(acc.data()[j], INFINITY) << what;
+                else if (j == 16)
+                    EXPECT_EQ(acc.data()[j], -INFINITY) << what;
+                else if (j == 18)
+                    EXPECT_EQ(acc.data()[j], 2 * double(3.4e38f)) << what;  // the 1s are below its last digit
+                else
+                    EXPECT_EQ(acc.data()[j], 11.0) << what << " column " << j;
+            }
         }
-    }
 }
 
 // The drivers on [outer, rows, n] against a float64 loop, and the same bits on one and two threads
 // at sizes past the threshold where they go parallel (one slice: the columns are split; several:
-// the slices are).
+// the slices are); [2048, 768] and [3000, 700] split into blocks below 512 columns at two threads,
+// read eight rows a step (an array of at most 8 MiB) and one (a larger one).
 TEST(ColumnKernels, DriversMatchFloat64AndGiveTheSameBitsOnOneAndTwoThreads) {
     const Restore restore;
     struct Case {
         int64 outer, rows, n;
     };
-    for (Case c : {Case{1, 2100, 1030}, Case{3, 700, 1025}, Case{5, 3, 33}, Case{2, 0, 7}, Case{1, 4, 5000}}) {
+    for (Case c : {Case{1, 2100, 1030}, Case{3, 700, 1025}, Case{5, 3, 33}, Case{2, 0, 7}, Case{1, 4, 5000}, Case{1, 2048, 768},
+                   Case{1, 3000, 700}}) {
         const std::string what = shape_str({c.outer, c.rows, c.n});
         const std::vector<float> x = uniform(c.outer * c.rows * c.n, 11, -4, 4);
         const auto results = static_cast<std::size_t>(c.outer * c.n);

@@ -49,13 +49,12 @@ float max_kernel(std::int64_t n, const float* x) {
 
 /// acc[j] += Σ_r (x[r·stride + j] folded in by add(a, value, j, lanes)) for j < n: one double
 /// operation per element and row, each column's rows in order — the order of the scalar
-/// reference, so the sums are bit for bit the same on every variant and any step. Eight rows a
-/// step where each row's segment is a stream of its own (n ≥ 512: 2 KiB and more): one core then
-/// keeps eight DRAM streams in flight (one row a step: 8–11 GB/s on [8192, 4096] over dim 0,
-/// eight: 22). Shorter segments share pages, where reading them interleaved defeats the prefetchers:
-/// one row after another there (15 GB/s on [512, 256, 256] over dim 1, eight rows a step: 9.5).
+/// reference, so the sums are bit for bit the same on every variant and any step. eight_rows
+/// (the driver's choice, vector_driver.cpp): eight rows a step, the accumulators loaded and
+/// stored once per eight rows; else one row after another.
 template <class S, class Add>
-void columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x, double* acc, Add&& add) {
+void columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x, double* acc,
+                    bool eight_rows, Add&& add) {
     auto step = [&]<int K>(std::integral_constant<int, K>, const float* p) {
         for_lanes<S>(n, [&](std::int64_t j, const auto& lanes) {
             typename S::Acc a = lanes.load(acc + j);
@@ -64,21 +63,22 @@ void columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, cons
         });
     };
     std::int64_t r = 0;
-    if (n >= 512)
+    if (eight_rows)
         for (; r + 8 <= rows; r += 8) step(std::integral_constant<int, 8>{}, x + r * stride);
     for (; r < rows; ++r) step(std::integral_constant<int, 1>{}, x + r * stride);
 }
 
 template <class S>
-void sum_columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x, double* acc) {
-    columns_kernel<S>(rows, n, stride, x, acc,
+void sum_columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x, double* acc,
+                        bool eight_rows) {
+    columns_kernel<S>(rows, n, stride, x, acc, eight_rows,
                       [](typename S::Acc& a, typename S::V v, std::int64_t, const auto&) { S::acc_add(a, v); });
 }
 
 template <class S>
 void squared_deviation_columns_kernel(std::int64_t rows, std::int64_t n, std::int64_t stride, const float* x,
-                                      const double* mean, double* acc) {
-    columns_kernel<S>(rows, n, stride, x, acc,
+                                      const double* mean, double* acc, bool eight_rows) {
+    columns_kernel<S>(rows, n, stride, x, acc, eight_rows,
                       [&](typename S::Acc& a, typename S::V v, std::int64_t j, const auto& lanes) {
                           S::acc_add_squared_difference(a, v, lanes.load(mean + j));
                       });

@@ -22,13 +22,13 @@ float f32_max__scalar(int64 n, const float* x) {
     return m;
 }
 
-void f32_sum_columns__scalar(int64 rows, int64 n, int64 stride, const float* x, double* acc) {
+void f32_sum_columns__scalar(int64 rows, int64 n, int64 stride, const float* x, double* acc, bool) {
     for (int64 r = 0; r < rows; ++r)
         for (int64 j = 0; j < n; ++j) acc[j] += static_cast<double>(x[r * stride + j]);
 }
 
 void f32_squared_deviation_columns__scalar(int64 rows, int64 n, int64 stride, const float* x, const double* mean,
-                                           double* acc) {
+                                           double* acc, bool) {
     for (int64 r = 0; r < rows; ++r)
         for (int64 j = 0; j < n; ++j) {
             const double d = static_cast<double>(x[r * stride + j]) - mean[j];

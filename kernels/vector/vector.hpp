@@ -61,11 +61,12 @@ using F32SumKernel = double (*)(int64 n, const float* x);
 /// max x[i]: NaN when any element is NaN, −inf for n = 0.
 using F32MaxKernel = float (*)(int64 n, const float* x);
 /// acc[j] += Σ_r x[r·stride + j] for j < n over `rows` rows: one double addition per element in
-/// row order, so every variant gives the scalar reference's bits.
-using F32SumColumnsKernel = void (*)(int64 rows, int64 n, int64 stride, const float* x, double* acc);
+/// row order, so every variant gives the scalar reference's bits. eight_rows: read eight rows a
+/// step (the accumulators loaded and stored once per eight rows), else one; the same sums.
+using F32SumColumnsKernel = void (*)(int64 rows, int64 n, int64 stride, const float* x, double* acc, bool eight_rows);
 /// acc[j] += Σ_r (x[r·stride + j] − mean[j])², the difference and its square in double.
 using F32SquaredDeviationColumnsKernel = void (*)(int64 rows, int64 n, int64 stride, const float* x,
-                                                  const double* mean, double* acc);
+                                                  const double* mean, double* acc, bool eight_rows);
 /// One row: y = softmax(x) or, with log, log_softmax(x) (max-subtracted); y may equal x.
 using F32SoftmaxKernel = void (*)(int64 n, const float* x, float* y, bool log);
 /// One row: softmax dx = y·(dy − Σ dy·y); log_softmax dx = dy − exp(y)·Σ dy.
@@ -121,8 +122,8 @@ const F32VectorVariant& f32_vector_variant(Isa isa);
     void f32_unary_grad__##suffix(UnaryOp, int64, const float*, const float*, float*);                           \
     double f32_sum__##suffix(int64, const float*);                                                               \
     float f32_max__##suffix(int64, const float*);                                                                \
-    void f32_sum_columns__##suffix(int64, int64, int64, const float*, double*);                                  \
-    void f32_squared_deviation_columns__##suffix(int64, int64, int64, const float*, const double*, double*);     \
+    void f32_sum_columns__##suffix(int64, int64, int64, const float*, double*, bool);                            \
+    void f32_squared_deviation_columns__##suffix(int64, int64, int64, const float*, const double*, double*, bool); \
     void f32_softmax__##suffix(int64, const float*, float*, bool);                                               \
     void f32_softmax_grad__##suffix(int64, const float*, const float*, float*, bool);                            \
     float f32_cross_entropy__##suffix(int64, const float*, int64, float, float*, float*);                        \
