@@ -21,11 +21,13 @@
 // dV += Zᵀ·dO and dS = P∘(dZ∘M/(1 − p) − rowsum(dO∘O)) with dZ = dO·Vᵀ (rowsum(dZ∘Z) = dO·O still).
 //
 //   attention_forward(problem, out, lse);                      // float: active ISA; double: scalar
-//   attention_backward(problem, out, lse, dout, dq, nullptr, dv);   // dk not needed
+//   attention_backward(problem, out, lse, dout, dq, {nullptr}, dv);  // dk not needed
 //
 // out (and dout) may be strided, with unit stride along the head dim: the op writes the
 // output [B, T, H, D] in memory, so its transposed [B, T, H·D] view needs no copy, and the
-// backward reads the gradient of that view in place.
+// backward reads the gradient of that view in place. The gradients are strided results too: the
+// op lays each out as its input lies (heads split from a [B, T, H·D] projection: [B, T, H, D] in
+// memory), so that the gradient flows back through the split's views without a copy.
 //
 // The per-tile row operations (online softmax, exp against the saved lse) are the dispatched
 // kernels: a templated scalar reference (attention-scalar.cpp) and float32 AVX2 / AVX-512
@@ -85,7 +87,7 @@ inline std::uint64_t attn_dropout_threshold(double p) {
     return static_cast<double>(whole) < t ? whole + 1 : whole;
 }
 
-/// One attention problem; the gradients the backward writes are contiguous.
+/// One attention problem.
 template <class T>
 struct AttnProblem {
     int64 B, H, Tq, Tk, D, Dv;  ///< Tk ≥ 1, and Tk ≥ Tq when causal
@@ -148,11 +150,13 @@ void attention_forward(const AttnProblem<float>& p, const AttnResult<float>& out
 void attention_forward(const AttnProblem<double>& p, const AttnResult<double>& out, double* lse);
 
 /// out and lse from the forward, dout [B, H, Tq, Dv] (out and dout strided, sd = 1 for both; lse
-/// contiguous); writes the contiguous gradients dq [B, H, Tq, D], dk [B, H, Tk, D],
-/// dv [B, H, Tk, Dv], each skipped when nullptr.
+/// contiguous); writes the gradients dq [B, H, Tq, D], dk [B, H, Tk, D], dv [B, H, Tk, Dv]
+/// (strided, unit stride along the head dim), each skipped when its data is nullptr.
 void attention_backward(const AttnProblem<float>& p, const AttnOperand<float>& out, const float* lse,
-                        const AttnOperand<float>& dout, float* dq, float* dk, float* dv);
+                        const AttnOperand<float>& dout, const AttnResult<float>& dq, const AttnResult<float>& dk,
+                        const AttnResult<float>& dv);
 void attention_backward(const AttnProblem<double>& p, const AttnOperand<double>& out, const double* lse,
-                        const AttnOperand<double>& dout, double* dq, double* dk, double* dv);
+                        const AttnOperand<double>& dout, const AttnResult<double>& dq, const AttnResult<double>& dk,
+                        const AttnResult<double>& dv);
 
 }  // namespace graft::kernels

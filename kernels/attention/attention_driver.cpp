@@ -84,6 +84,10 @@ template <class T>
 const T* at(const AttnOperand<T>& x, int64 b, int64 h, int64 t) {
     return x.data + b * x.sb + h * x.sh + t * x.st;
 }
+template <class T>
+T* at(const AttnResult<T>& x, int64 b, int64 h, int64 t) {
+    return x.data + b * x.sb + h * x.sh + t * x.st;
+}
 
 /// Adds the additive mask's block for rows [i0, i0 + m) and keys [j0, j0 + n) of slice (b, h) to
 /// the score tile (nothing without a mask).
@@ -176,23 +180,23 @@ struct GemmProducts {
     void pv(const Block&, const TileAt& t, const T* s, T* o, int64 ldo) const {
         gemm<T>(t.m, p.Dv, t.n, T(1), s, kAttnBlockK, 1, at(p.v, t.b, t.h, t.j0), p.v.st, p.v.sd, T(1), o, ldo, 1);
     }
-    /// dv_j (n × Dv, contiguous) += Pᵀ·dO_i
-    void dv(const Block& blk, const TileAt& t, const T* s, T* dv_j) const {
-        gemm<T>(t.n, p.Dv, t.m, T(1), s, 1, kAttnBlockK, blk.dout, blk.lddo, 1, T(1), dv_j, p.Dv, 1);
+    /// dv_j (n × Dv, row stride ld) += Pᵀ·dO_i
+    void dv(const Block& blk, const TileAt& t, const T* s, T* dv_j, int64 ld) const {
+        gemm<T>(t.n, p.Dv, t.m, T(1), s, 1, kAttnBlockK, blk.dout, blk.lddo, 1, T(1), dv_j, ld, 1);
     }
     /// dp (m × n, row stride kAttnBlockK) = dO_i·V_jᵀ
     void dp(const Block& blk, const TileAt& t, T* dp) const {
         gemm<T>(t.m, t.n, p.Dv, T(1), blk.dout, blk.lddo, 1, at(p.v, t.b, t.h, t.j0), p.v.sd, p.v.st, T(0), dp,
                 kAttnBlockK, 1);
     }
-    /// dq_i (m × D, contiguous) += scale·dS·K_j
-    void dq(const Block&, const TileAt& t, const T* ds, T* dq_i) const {
-        gemm<T>(t.m, p.D, t.n, p.scale, ds, kAttnBlockK, 1, at(p.k, t.b, t.h, t.j0), p.k.st, p.k.sd, T(1), dq_i, p.D,
+    /// dq_i (m × D, row stride ld) += scale·dS·K_j
+    void dq(const Block&, const TileAt& t, const T* ds, T* dq_i, int64 ld) const {
+        gemm<T>(t.m, p.D, t.n, p.scale, ds, kAttnBlockK, 1, at(p.k, t.b, t.h, t.j0), p.k.st, p.k.sd, T(1), dq_i, ld,
                 1);
     }
-    /// dk_j (n × D, contiguous) += scale·dSᵀ·Q_i
-    void dk(const Block& blk, const TileAt& t, const T* ds, T* dk_j) const {
-        gemm<T>(t.n, p.D, t.m, p.scale, ds, 1, kAttnBlockK, blk.q, p.q.st, p.q.sd, T(1), dk_j, p.D, 1);
+    /// dk_j (n × D, row stride ld) += scale·dSᵀ·Q_i
+    void dk(const Block& blk, const TileAt& t, const T* ds, T* dk_j, int64 ld) const {
+        gemm<T>(t.n, p.D, t.m, p.scale, ds, 1, kAttnBlockK, blk.q, p.q.st, p.q.sd, T(1), dk_j, ld, 1);
     }
 };
 
@@ -379,24 +383,24 @@ struct PairProducts {
         pair_gemm(t.m, p.Dv, pairs_of(t.n), 1.f, blk.work, kPairRows * pairs_of(t.n),
                   blk.slice.v_cols.from_step(t.j0 / 2), blk.slice.v_cols.stride, 1.f, o, ldo);
     }
-    void dv(const Block& blk, const TileAt& t, const float* s, float* dv_j) const {
+    void dv(const Block& blk, const TileAt& t, const float* s, float* dv_j, int64 ld) const {
         pack_pairs(s, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
         pair_gemm(t.n, p.Dv, pairs_of(t.m), 1.f, blk.work, kPairRows * pairs_of(t.m),
-                  blk.slice.dout_cols.from_step(t.i0 / 2), blk.slice.dout_cols.stride, 1.f, dv_j, p.Dv);
+                  blk.slice.dout_cols.from_step(t.i0 / 2), blk.slice.dout_cols.stride, 1.f, dv_j, ld);
     }
     void dp(const Block& blk, const TileAt& t, float* dp) const {
         pair_gemm(t.m, t.n, pairs_of(p.Dv), 1.f, blk.dout, kPairRows * pairs_of(p.Dv),
                   blk.slice.v_rows.from_line(t.j0), blk.slice.v_rows.stride, 0.f, dp, kAttnBlockK);
     }
-    void dq(const Block& blk, const TileAt& t, const float* ds, float* dq_i) const {
+    void dq(const Block& blk, const TileAt& t, const float* ds, float* dq_i, int64 ld) const {
         pack_pairs(ds, kAttnBlockK, 1, t.m, t.n, blk.work, kPairRows);
         pair_gemm(t.m, p.D, pairs_of(t.n), p.scale, blk.work, kPairRows * pairs_of(t.n),
-                  blk.slice.k_cols.from_step(t.j0 / 2), blk.slice.k_cols.stride, 1.f, dq_i, p.D);
+                  blk.slice.k_cols.from_step(t.j0 / 2), blk.slice.k_cols.stride, 1.f, dq_i, ld);
     }
-    void dk(const Block& blk, const TileAt& t, const float* ds, float* dk_j) const {
+    void dk(const Block& blk, const TileAt& t, const float* ds, float* dk_j, int64 ld) const {
         pack_pairs(ds, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
         pair_gemm(t.n, p.D, pairs_of(t.m), p.scale, blk.work, kPairRows * pairs_of(t.m),
-                  blk.slice.q_cols.from_step(t.i0 / 2), blk.slice.q_cols.stride, 1.f, dk_j, p.D);
+                  blk.slice.q_cols.from_step(t.i0 / 2), blk.slice.q_cols.stride, 1.f, dk_j, ld);
     }
 };
 
@@ -504,7 +508,7 @@ struct BackwardArgs {
     const T* lse;
     AttnOperand<T> out, dout;
     const T* delta;  ///< rowsum(dO∘O), [B·H, Tq]; nullptr: computed per query block
-    T *dq, *dk, *dv;
+    AttnResult<T> dq, dk, dv;  ///< data nullptr: not asked for
     const Products& prod;
 };
 
@@ -536,7 +540,7 @@ BlockRows<T, Products> block_rows(const BackwardArgs<T, Products>& a, const type
         lddo = p.Dv;
     }
     const T* delta = a.delta ? a.delta + bh * p.Tq + i0 : dl;
-    if (!a.delta && (a.dq || a.dk)) row_dots_slice(m, p.Dv, dout, lddo, at(a.out, b, h, i0), a.out.st, dl);
+    if (!a.delta && (a.dq.data || a.dk.data)) row_dots_slice(m, p.Dv, dout, lddo, at(a.out, b, h, i0), a.out.st, dl);
     return {dout, lddo, delta, a.prod.block(slice, b, h, i0, m, dout, lddo, work)};
 }
 
@@ -560,9 +564,9 @@ void dropout_backward_step(const BackwardArgs<T, Products>& a, const TileAt& t, 
     } else {
         dropout_tile(p, t.b, t.h, t.i0, t.m, t.j0, t.n, s, kAttnBlockK);
     }
-    if (upd_v) a.prod.dv(rows.operands, t, s, a.dv + (t.bh * p.Tk + t.j0) * p.Dv);
-    if (upd_q) a.prod.dq(rows.operands, t, dp, a.dq + (t.bh * p.Tq + t.i0) * p.D);
-    if (upd_k) a.prod.dk(rows.operands, t, dp, a.dk + (t.bh * p.Tk + t.j0) * p.D);
+    if (upd_v) a.prod.dv(rows.operands, t, s, at(a.dv, t.b, t.h, t.j0), a.dv.st);
+    if (upd_q) a.prod.dq(rows.operands, t, dp, at(a.dq, t.b, t.h, t.i0), a.dq.st);
+    if (upd_k) a.prod.dk(rows.operands, t, dp, at(a.dk, t.b, t.h, t.j0), a.dk.st);
 }
 
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
@@ -586,7 +590,7 @@ void backward_step(const BackwardArgs<T, Products>& a, int64 bh, int64 i0, int64
         dropout_backward_step(a, t, rows, upd_q, upd_k, upd_v, s, dp);
         return;
     }
-    if (upd_v) a.prod.dv(rows.operands, t, s, a.dv + (bh * p.Tk + j0) * p.Dv);
+    if (upd_v) a.prod.dv(rows.operands, t, s, at(a.dv, b, h, j0), a.dv.st);
     if (!upd_q && !upd_k) return;
     a.prod.dp(rows.operands, t, dp);
     const T* delta = rows.delta;
@@ -595,8 +599,8 @@ void backward_step(const BackwardArgs<T, Products>& a, int64 bh, int64 i0, int64
         const T* pr = s + r * kAttnBlockK;
         for (int64 j = 0; j < n; ++j) dsr[j] = pr[j] * (dsr[j] - delta[r]);
     }
-    if (upd_q) a.prod.dq(rows.operands, t, dp, a.dq + (bh * p.Tq + i0) * p.D);
-    if (upd_k) a.prod.dk(rows.operands, t, dp, a.dk + (bh * p.Tk + j0) * p.D);
+    if (upd_q) a.prod.dq(rows.operands, t, dp, at(a.dq, b, h, i0), a.dq.st);
+    if (upd_k) a.prod.dk(rows.operands, t, dp, at(a.dk, b, h, j0), a.dk.st);
 }
 
 // Given dO: P = exp(S − lse), dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(dO∘O)), dQ = scale·dS·K,
@@ -605,21 +609,38 @@ void backward_step(const BackwardArgs<T, Products>& a, int64 bh, int64 i0, int64
 // passes keep every thread busy: dK and dV by (slice, key tile), then dQ by (slice, query block);
 // that recomputes P and dP once more, and each gradient element sees the same products in the
 // same order, so the result is the same (rowsum(dO∘O) is computed first, by the same loop).
+/// backward_impl's limit on a task's staged gradient rows (3 MiB of float32).
+constexpr int64 kMaxStagedFloats = int64{3} << 18;
+
 template <class T, class Products>
-void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout, T* dq,
-                   T* dk, T* dv, const Products& prod) {
+void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout,
+                   const AttnResult<T>& dq, const AttnResult<T>& dk, const AttnResult<T>& dv, const Products& prod) {
     const int64 slices = p.B * p.H;
     const bool per_slice = slice_tasks(p);
-    // Zeroes slices [first, first + count) of the gradients asked for; per-slice tasks zero their
+    // The gradients' rows and widths. zero() clears slice bh of one; per-slice tasks clear their
     // own slice just before accumulating into it (while it is in cache).
-    const auto zero_slices = [&](int64 first, int64 count) {
-        if (dq) std::fill(dq + first * p.Tq * p.D, dq + (first + count) * p.Tq * p.D, T(0));
-        if (dk) std::fill(dk + first * p.Tk * p.D, dk + (first + count) * p.Tk * p.D, T(0));
-        if (dv) std::fill(dv + first * p.Tk * p.Dv, dv + (first + count) * p.Tk * p.Dv, T(0));
+    struct Grad {
+        AttnResult<T> g;
+        int64 rows, width;
     };
-    if (!per_slice) zero_slices(0, slices);
+    const Grad grads[3] = {{dq, p.Tq, p.D}, {dk, p.Tk, p.D}, {dv, p.Tk, p.Dv}};
+    const auto zero = [&](const AttnResult<T>& g, int64 bh, int64 rows, int64 width) {
+        if (g.data == nullptr) return;
+        if (g.st == width) {  // the slice's rows are contiguous
+            T* first = at(g, bh / p.H, bh % p.H, 0);
+            std::fill(first, first + rows * width, T(0));
+            return;
+        }
+        for (int64 r = 0; r < rows; ++r) {
+            T* row = at(g, bh / p.H, bh % p.H, r);
+            std::fill(row, row + width, T(0));
+        }
+    };
+    if (!per_slice)
+        for (int64 bh = 0; bh < slices; ++bh)
+            for (const Grad& d : grads) zero(d.g, bh, d.rows, d.width);
     std::vector<T> delta;
-    if (!per_slice && (dq || dk)) {
+    if (!per_slice && (dq.data || dk.data)) {
         delta.assign(static_cast<std::size_t>(slices * p.Tq), T(0));
         row_dots(p, p.Dv, dout, out, delta.data());
     }
@@ -638,28 +659,51 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
         return block_rows(a, slice, bh, i0, dbuf(scratch), dl(scratch), work(scratch));
     };
     if (per_slice) {
-        for_tasks<T>(slices, scratch_size, [&](int64 bh, T* scratch) {
-            zero_slices(bh, 1);
+        // A gradient whose rows are not contiguous (heads split from one projection: rows H·D
+        // apart) accumulates the task's slice in contiguous rows after the scratch, copied out
+        // at the end: the tile products slow down on C rows that far apart (float32 GPT blocks,
+        // [16, 4, 128, 64]: by a twentieth of the attention). Up to kMaxStagedFloats per task.
+        int64 staged_floats = 0;
+        for (const Grad& d : grads)
+            if (d.g.data && d.g.st != d.width) staged_floats += d.rows * d.width;
+        const bool stage = staged_floats > 0 && staged_floats <= kMaxStagedFloats;
+        for_tasks<T>(slices, scratch_size + static_cast<std::size_t>(stage ? staged_floats : 0),
+                     [&](int64 bh, T* scratch) {
+            BackwardArgs<T, Products> mine = a;
+            AttnResult<T>* targets[3] = {&mine.dq, &mine.dk, &mine.dv};
+            T* next_stage = scratch + scratch_size;
+            for (int i = 0; i < 3; ++i)
+                if (stage && grads[i].g.data && grads[i].g.st != grads[i].width) {
+                    *targets[i] = {next_stage, 0, 0, grads[i].width};  // at(·, b, h, t) = row t, any (b, h)
+                    next_stage += grads[i].rows * grads[i].width;
+                }
+            for (int i = 0; i < 3; ++i) zero(*targets[i], bh, grads[i].rows, grads[i].width);
             const auto slice = prod.slice(bh);
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ) {
-                const BlockRows<T, Products> rows = rows_of(slice, bh, i0, scratch);
+                const BlockRows<T, Products> rows =
+                    block_rows(mine, slice, bh, i0, dbuf(scratch), dl(scratch), work(scratch));
                 for (int64 j0 = 0; j0 < keys_of_block(i0); j0 += kAttnBlockK)
-                    backward_step(a, bh, i0, j0, rows, dq != nullptr, dk != nullptr, dv != nullptr, scratch,
-                                  scratch + tile);
+                    backward_step(mine, bh, i0, j0, rows, dq.data != nullptr, dk.data != nullptr, dv.data != nullptr,
+                                  scratch, scratch + tile);
             }
+            for (int i = 0; i < 3; ++i)
+                if (targets[i]->data != grads[i].g.data)
+                    for (int64 r = 0; r < grads[i].rows; ++r)
+                        std::copy(targets[i]->data + r * grads[i].width, targets[i]->data + (r + 1) * grads[i].width,
+                                  at(grads[i].g, bh / p.H, bh % p.H, r));
         });
         return;
     }
-    if (dk || dv)
+    if (dk.data || dv.data)
         for_tasks<T>(slices * ktiles, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / ktiles, j0 = (task % ktiles) * kAttnBlockK;
             const auto slice = prod.slice(bh);
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ)
                 if (j0 < keys_of_block(i0))
-                    backward_step(a, bh, i0, j0, rows_of(slice, bh, i0, scratch), false, dk != nullptr,
-                                  dv != nullptr, scratch, scratch + tile);
+                    backward_step(a, bh, i0, j0, rows_of(slice, bh, i0, scratch), false, dk.data != nullptr,
+                                  dv.data != nullptr, scratch, scratch + tile);
         });
-    if (dq)
+    if (dq.data)
         for_tasks<T>(slices * qblocks, scratch_size, [&](int64 task, T* scratch) {
             const int64 bh = task / qblocks, i0 = (task % qblocks) * kAttnBlockQ;
             const BlockRows<T, Products> rows = rows_of(prod.slice(bh), bh, i0, scratch);
@@ -687,16 +731,18 @@ void attention_forward(const AttnProblem<double>& p, const AttnResult<double>& o
 }
 
 void attention_backward(const AttnProblem<float>& p, const AttnOperand<float>& out, const float* lse,
-                        const AttnOperand<float>& dout, float* dq, float* dk, float* dv) {
+                        const AttnOperand<float>& dout, const AttnResult<float>& dq, const AttnResult<float>& dk,
+                        const AttnResult<float>& dv) {
     if (pair_products_here())
         backward_impl(p, out, lse, dout, dq, dk, dv,
-                      PairProducts(p, &dout, dq != nullptr, dk != nullptr, dv != nullptr, slice_tasks(p),
-                                   tl_pair_panels));
+                      PairProducts(p, &dout, dq.data != nullptr, dk.data != nullptr, dv.data != nullptr,
+                                   slice_tasks(p), tl_pair_panels));
     else
         backward_impl(p, out, lse, dout, dq, dk, dv, GemmProducts<float>{p});
 }
 void attention_backward(const AttnProblem<double>& p, const AttnOperand<double>& out, const double* lse,
-                        const AttnOperand<double>& dout, double* dq, double* dk, double* dv) {
+                        const AttnOperand<double>& dout, const AttnResult<double>& dq, const AttnResult<double>& dk,
+                        const AttnResult<double>& dv) {
     backward_impl(p, out, lse, dout, dq, dk, dv, GemmProducts<double>{p});
 }
 

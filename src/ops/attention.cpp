@@ -89,6 +89,22 @@ kernels::AttnOperand<T> operand(const Tensor& t) {
     return {t.data_ptr<T>(), t.stride(0), t.stride(1), t.stride(2), t.stride(3)};
 }
 
+/// A [B, H, T, D] result with unit stride along D; undefined: {nullptr} (not asked for).
+template <class T>
+kernels::AttnResult<T> result(const Tensor& t) {
+    if (!t.defined()) return {nullptr, 0, 0, 0};
+    return {t.data_ptr<T>(), t.stride(0), t.stride(1), t.stride(2)};
+}
+
+/// The gradient of input x [B, H, T, D], laid out as x lies: [B, T, H, D] in memory where x's
+/// heads are inner to its time steps (heads split from a [B, T, H·D] projection, whose
+/// gradient is then a view of it), else contiguous.
+Tensor gradient_like(const Tensor& x, DType dtype) {
+    const bool heads_inner = x.size(1) > 1 && x.size(2) > 1 && x.stride(1) > 0 && x.stride(1) < x.stride(2);
+    if (heads_inner) return empty({x.size(0), x.size(2), x.size(1), x.size(3)}, dtype).transpose(1, 2);
+    return empty(x.shape(), dtype);
+}
+
 /// One call's attention dropout: the seed of its keep mask (one draw from the generator, so the
 /// fused op and the reference, given generators in the same state, drop the same elements), the
 /// keep threshold (kernels::attn_dropout_threshold) and 1/(1 − p). threshold 0: no dropout.
@@ -136,13 +152,12 @@ struct AttentionBackward final : Node {
         // merged-heads view (a transposed [B, Tq, H, Dv] tensor) is used in place.
         const Tensor gc = g.stride(3) == 1 ? g : g.contiguous();
         Tensor dq, dk, dv;
-        if (needs_input_grad(0)) dq = empty(input_shapes[0], gc.dtype());
-        if (needs_input_grad(1)) dk = empty(input_shapes[1], gc.dtype());
-        if (needs_input_grad(2)) dv = empty(input_shapes[2], gc.dtype());
+        if (needs_input_grad(0)) dq = gradient_like(qs, gc.dtype());
+        if (needs_input_grad(1)) dk = gradient_like(ks, gc.dtype());
+        if (needs_input_grad(2)) dv = gradient_like(vs, gc.dtype());
         detail::dispatch_floating(gc.dtype(), name(), [&]<class T>() {
-            const auto ptr = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
             kernels::attention_backward(problem<T>(sizes, qs, ks, vs, scale, causal, m, drop), operand<T>(o),
-                                        l.data_ptr<T>(), operand<T>(gc), ptr(dq), ptr(dk), ptr(dv));
+                                        l.data_ptr<T>(), operand<T>(gc), result<T>(dq), result<T>(dk), result<T>(dv));
         });
         return {dq, dk, dv};
     }
@@ -179,8 +194,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     Tensor out = empty({s.B, s.Tq, s.H, s.Dv}, q.dtype()).transpose(1, 2);
     Tensor lse = empty({s.B, s.H, s.Tq}, q.dtype());
     detail::dispatch_floating(q.dtype(), op, [&]<class T>() {
-        const kernels::AttnResult<T> result{out.data_ptr<T>(), out.stride(0), out.stride(1), out.stride(2)};
-        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal, mask, drop), result, lse.data_ptr<T>());
+        kernels::attention_forward(problem<T>(s, q, k, v, scale, options.causal, mask, drop), result<T>(out),
+                                   lse.data_ptr<T>());
     });
     if (auto node = autograd::make_node<AttentionBackward>({&q, &k, &v}, out)) {
         node->q = SavedTensor(q.detach());
