@@ -177,8 +177,8 @@ struct GemmProducts {
                 kAttnBlockK, 1);
     }
     /// o (m × Dv, row stride ldo) += P·V_j, P = s
-    void pv(const Block&, const TileAt& t, const T* s, T* o, int64 ldo) const {
-        gemm<T>(t.m, p.Dv, t.n, T(1), s, kAttnBlockK, 1, at(p.v, t.b, t.h, t.j0), p.v.st, p.v.sd, T(1), o, ldo, 1);
+    void pv(const Block&, const TileAt& t, const T* s, T* o, int64 ldo, T beta) const {
+        gemm<T>(t.m, p.Dv, t.n, T(1), s, kAttnBlockK, 1, at(p.v, t.b, t.h, t.j0), p.v.st, p.v.sd, beta, o, ldo, 1);
     }
     /// dv_j (n × Dv, row stride ld) += Pᵀ·dO_i
     void dv(const Block& blk, const TileAt& t, const T* s, T* dv_j, int64 ld) const {
@@ -378,10 +378,10 @@ struct PairProducts {
         pair_gemm(t.m, t.n, pairs_of(p.D), p.scale, blk.q, kPairRows * pairs_of(p.D),
                   blk.slice.k_rows.from_line(t.j0), blk.slice.k_rows.stride, 0.f, s, kAttnBlockK);
     }
-    void pv(const Block& blk, const TileAt& t, const float* s, float* o, int64 ldo) const {
+    void pv(const Block& blk, const TileAt& t, const float* s, float* o, int64 ldo, float beta) const {
         pack_pairs(s, kAttnBlockK, 1, t.m, t.n, blk.work, kPairRows);
         pair_gemm(t.m, p.Dv, pairs_of(t.n), 1.f, blk.work, kPairRows * pairs_of(t.n),
-                  blk.slice.v_cols.from_step(t.j0 / 2), blk.slice.v_cols.stride, 1.f, o, ldo);
+                  blk.slice.v_cols.from_step(t.j0 / 2), blk.slice.v_cols.stride, beta, o, ldo);
     }
     void dv(const Block& blk, const TileAt& t, const float* s, float* dv_j, int64 ld) const {
         pack_pairs(s, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
@@ -436,9 +436,8 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse, con
             std::fill(l, l + m, T(0));
             T* o = out.data + b * out.sb + h * out.sh + i0 * out.st;
             const int64 ldo = out.st;
-            for (int64 r = 0; r < m; ++r) std::fill(o + r * ldo, o + r * ldo + p.Dv, T(0));
             const auto blk = prod.block(slice, b, h, i0, m, nullptr, 0, rescale + kAttnBlockQ);
-            const int64 keys = visible_keys(p, i0, m);
+            const int64 keys = visible_keys(p, i0, m);  // ≥ m ≥ 1: the first tile writes O whole
             for (int64 j0 = 0; j0 < keys; j0 += kAttnBlockK) {
                 const int64 n = std::min(kAttnBlockK, keys - j0);
                 const TileAt t{b, h, bh, i0, m, j0, n};
@@ -446,12 +445,13 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse, con
                 add_mask_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
                 mask_tile(p, i0, m, j0, n, s, kAttnBlockK);
                 softmax_tile(p, kernels, m, n, s, kAttnBlockK, mx, l, rescale);
-                for (int64 r = 0; r < m; ++r)
-                    if (rescale[r] != T(1))
-                        for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
+                if (j0 > 0)
+                    for (int64 r = 0; r < m; ++r)
+                        if (rescale[r] != T(1))
+                            for (int64 d = 0; d < p.Dv; ++d) o[r * ldo + d] *= rescale[r];
                 // The row sums l already hold the undropped probabilities; only P·V sees the mask.
                 dropout_tile(p, b, h, i0, m, j0, n, s, kAttnBlockK);
-                prod.pv(blk, t, s, o, ldo);  // O_i += P·V_j
+                prod.pv(blk, t, s, o, ldo, j0 > 0 ? T(1) : T(0));  // O_i (+)= P·V_j
             }
             for (int64 r = 0; r < m; ++r) {
                 if (l[r] == T(0)) {
