@@ -166,6 +166,9 @@ struct GemmProducts {
     const AttnProblem<T>& p;
     static constexpr std::size_t work_size = 0;     ///< per-thread scratch elements the products need
     static constexpr bool slice_task_mode = false;  ///< whether the forward's tasks are whole slices
+    /// The products read dO and write the gradients in place, where rows far apart conflict in
+    /// L1: the backward copies such dO rows together and stages such gradient rows.
+    static constexpr bool gathers_rows = true;
 
     Slice slice(int64) const { return {}; }
     Block block(const Slice&, int64 b, int64 h, int64 i0, int64, const T* dout, int64 lddo, T*) const {
@@ -297,6 +300,8 @@ struct PairProducts {
     const float* all = nullptr;  ///< every slice's, when packed ahead (not slice_task_mode)
     bool slice_task_mode;  ///< tasks take whole slices and pack their shared operands (slice())
     std::size_t work_size;  ///< per-thread scratch floats: a block's row panels and one tile's A panels
+    /// dO is packed (from any strides) and the gradient tiles take 12×32 tiles at any row stride.
+    static constexpr bool gathers_rows = false;
 
     /// The shared operands the forward (dout null) or the backward (the gradients asked for)
     /// reads; packed here into `panels` for every slice unless slice_tasks (then slice() packs).
@@ -523,10 +528,10 @@ struct BlockRows {
 };
 
 /// The rows of query block i0 of slice bh. Where dO's rows are not packed (the gradient of the
-/// merged-heads view, rows H·Dv apart) they are copied into dbuf (kAttnBlockQ × Dv), since the
-/// GEMMs read dO in place and rows far apart conflict in L1; without a precomputed delta, the
-/// block's is computed into dl (kAttnBlockQ) while those rows are in cache. slice: the products'
-/// operands of slice bh; work: their per-thread scratch.
+/// merged-heads view, rows H·Dv apart) and the products read dO in place (gathers_rows), they
+/// are copied into dbuf (kAttnBlockQ × Dv), since rows far apart conflict in L1; without a
+/// precomputed delta, the block's is computed into dl (kAttnBlockQ) while those rows are in
+/// cache. slice: the products' operands of slice bh; work: their per-thread scratch.
 template <class T, class Products>
 BlockRows<T, Products> block_rows(const BackwardArgs<T, Products>& a, const typename Products::Slice& slice, int64 bh,
                                   int64 i0, T* dbuf, T* dl, T* work) {
@@ -534,7 +539,7 @@ BlockRows<T, Products> block_rows(const BackwardArgs<T, Products>& a, const type
     const int64 b = bh / p.H, h = bh % p.H, m = std::min(kAttnBlockQ, p.Tq - i0);
     const T* dout = at(a.dout, b, h, i0);
     int64 lddo = a.dout.st;
-    if (lddo != p.Dv) {
+    if (Products::gathers_rows && lddo != p.Dv) {
         for (int64 r = 0; r < m; ++r) std::copy(dout + r * lddo, dout + r * lddo + p.Dv, dbuf + r * p.Dv);
         dout = dbuf;
         lddo = p.Dv;
@@ -659,14 +664,15 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
         return block_rows(a, slice, bh, i0, dbuf(scratch), dl(scratch), work(scratch));
     };
     if (per_slice) {
-        // A gradient whose rows are not contiguous (heads split from one projection: rows H·D
-        // apart) accumulates the task's slice in contiguous rows after the scratch, copied out
-        // at the end: the tile products slow down on C rows that far apart (float32 GPT blocks,
-        // [16, 4, 128, 64]: by a twentieth of the attention). Up to kMaxStagedFloats per task.
+        // Under products that write in place (gathers_rows), a gradient whose rows are not
+        // contiguous (heads split from one projection: rows H·D apart) accumulates the task's
+        // slice in contiguous rows after the scratch, copied out at the end: sgemm's tiles slow
+        // down on C rows that far apart (float32 GPT blocks, [16, 4, 128, 64]: by a twentieth of
+        // the attention). Up to kMaxStagedFloats per task.
         int64 staged_floats = 0;
         for (const Grad& d : grads)
             if (d.g.data && d.g.st != d.width) staged_floats += d.rows * d.width;
-        const bool stage = staged_floats > 0 && staged_floats <= kMaxStagedFloats;
+        const bool stage = Products::gathers_rows && staged_floats > 0 && staged_floats <= kMaxStagedFloats;
         for_tasks<T>(slices, scratch_size + static_cast<std::size_t>(stage ? staged_floats : 0),
                      [&](int64 bh, T* scratch) {
             BackwardArgs<T, Products> mine = a;

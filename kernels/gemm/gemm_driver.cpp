@@ -276,7 +276,8 @@ void run_blocks(const Problem& g, const F32GemmVariant& v, const Plan& plan, Blo
                     a_block = g.packed_a + pc * round_up(g.M, v.mr) + ic * kc;
                 else if (product && !plan.direct_a)
                     pack_panels(g, g.a_pairs, g.A + ic * g.rsA, g.rsA, g.csA, mc, pc, kc, a_pack, v.mr);
-                const int64 jb_begin = share_begin(panels, col_chunks, cc), jb_end = share_begin(panels, col_chunks, cc + 1);
+                const int64 jb_begin = share_begin(panels, col_chunks, cc);
+                const int64 jb_end = share_begin(panels, col_chunks, cc + 1);
                 auto tile = [&](int64 jb, int64 ir) {
                     const int64 j = jc + jb * v.nr;
                     t.b = plan.direct_b ? g.B + pc * g.rsB + j : bp + jb * v.nr * kc;
