@@ -86,8 +86,9 @@ void pack_k_contiguous(const float* src, int64 rs_r, int R, int64 kc, int64 k_va
 }
 
 /// Lines contiguous (k strided by ks): every pair step reads the even and the odd row of k across
-/// all R lines (contiguous, so the reads stream), interleaves them 16 lines per vector into a
-/// row of pair words in L1, and copies that row's width-word pieces into the panels.
+/// all R lines (contiguous, so the reads stream) and interleaves them 16 lines per vector: into
+/// the panels directly where the width is a multiple of 16, else into a row of pair words in L1
+/// whose width-word pieces are then copied into the panels.
 void pack_lines_contiguous(const float* src, int64 ks, int64 R, int64 kc, int64 k_values, float* dst, int width) {
     constexpr int64 kRowWords = 256;  // the row buffer's words; a multiple of 16
     alignas(64) float row[kRowWords + 16];
@@ -106,13 +107,21 @@ void pack_lines_contiguous(const float* src, int64 ks, int64 R, int64 kc, int64 
                 _mm_prefetch(reinterpret_cast<const char*>(even + 8 * ks + f), _MM_HINT_T0);
                 _mm_prefetch(reinterpret_cast<const char*>(even + 9 * ks + f), _MM_HINT_T0);
             }
+            // Panels a whole number of vectors wide take each vector where it goes; others (A's 12)
+            // go through the row buffer.
+            const bool direct = width % 16 == 0;
             for (int64 r = 0; r < padded; r += 16) {
                 const __mmask16 load = first_lanes(lines - r);
                 const __m512 e = _mm512_maskz_loadu_ps(load, even + r);
                 const __m512 o = odd ? _mm512_maskz_loadu_ps(load, even + ks + r) : _mm512_setzero_ps();
                 const __m512i halves = std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(o, e));
-                _mm512_store_si512(row + r, _mm512_permutexvar_epi16(interleave, halves));
+                const __m512i words = _mm512_permutexvar_epi16(interleave, halves);
+                if (direct)
+                    _mm512_storeu_si512(panels + r / width * panel_floats + p * width + r % width, words);
+                else
+                    _mm512_store_si512(row + r, words);
             }
+            if (direct) continue;
             for (int64 i = 0; i * width < padded; ++i) {
                 float* out = panels + i * panel_floats + p * width;
                 for (int w = 0; w < width; w += 16)
