@@ -192,9 +192,9 @@ struct GemmProducts {
         gemm<T>(t.m, t.n, p.Dv, T(1), blk.dout, blk.lddo, 1, at(p.v, t.b, t.h, t.j0), p.v.sd, p.v.st, T(0), dp,
                 kAttnBlockK, 1);
     }
-    /// dq_i (m × D, row stride ld) += scale·dS·K_j
-    void dq(const Block&, const TileAt& t, const T* ds, T* dq_i, int64 ld) const {
-        gemm<T>(t.m, p.D, t.n, p.scale, ds, kAttnBlockK, 1, at(p.k, t.b, t.h, t.j0), p.k.st, p.k.sd, T(1), dq_i, ld,
+    /// dq_i (m × D, row stride ld) = scale·dS·K_j + beta·dq_i
+    void dq(const Block&, const TileAt& t, const T* ds, T* dq_i, int64 ld, T beta) const {
+        gemm<T>(t.m, p.D, t.n, p.scale, ds, kAttnBlockK, 1, at(p.k, t.b, t.h, t.j0), p.k.st, p.k.sd, beta, dq_i, ld,
                 1);
     }
     /// dk_j (n × D, row stride ld) += scale·dSᵀ·Q_i
@@ -397,10 +397,10 @@ struct PairProducts {
         pair_gemm(t.m, t.n, pairs_of(p.Dv), 1.f, blk.dout, kPairRows * pairs_of(p.Dv),
                   blk.slice.v_rows.from_line(t.j0), blk.slice.v_rows.stride, 0.f, dp, kAttnBlockK);
     }
-    void dq(const Block& blk, const TileAt& t, const float* ds, float* dq_i, int64 ld) const {
+    void dq(const Block& blk, const TileAt& t, const float* ds, float* dq_i, int64 ld, float beta) const {
         pack_pairs(ds, kAttnBlockK, 1, t.m, t.n, blk.work, kPairRows);
         pair_gemm(t.m, p.D, pairs_of(t.n), p.scale, blk.work, kPairRows * pairs_of(t.n),
-                  blk.slice.k_cols.from_step(t.j0 / 2), blk.slice.k_cols.stride, 1.f, dq_i, ld);
+                  blk.slice.k_cols.from_step(t.j0 / 2), blk.slice.k_cols.stride, beta, dq_i, ld);
     }
     void dk(const Block& blk, const TileAt& t, const float* ds, float* dk_j, int64 ld) const {
         pack_pairs(ds, 1, kAttnBlockK, t.n, t.m, blk.work, kPairRows);
@@ -570,13 +570,13 @@ void dropout_backward_step(const BackwardArgs<T, Products>& a, const TileAt& t, 
         dropout_tile(p, t.b, t.h, t.i0, t.m, t.j0, t.n, s, kAttnBlockK);
     }
     if (upd_v) a.prod.dv(rows.operands, t, s, at(a.dv, t.b, t.h, t.j0), a.dv.st);
-    if (upd_q) a.prod.dq(rows.operands, t, dp, at(a.dq, t.b, t.h, t.i0), a.dq.st);
+    if (upd_q) a.prod.dq(rows.operands, t, dp, at(a.dq, t.b, t.h, t.i0), a.dq.st, t.j0 > 0 ? T(1) : T(0));
     if (upd_k) a.prod.dk(rows.operands, t, dp, at(a.dk, t.b, t.h, t.j0), a.dk.st);
 }
 
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
 //   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
-//   dQ_i += scale·dS·K_j;  dK_j += scale·dSᵀ·Q_i.
+//   dQ_i += scale·dS·K_j (= at j0 = 0);  dK_j += scale·dSᵀ·Q_i.
 // With dropout, Z = P∘M·c (c = 1/(1 − p)) replaces P in dV_j += Zᵀ·dO_i, and
 //   dS = P∘(M·c∘(dO_i·V_jᵀ) − delta_i).
 // s and dp are kAttnBlockQ × kAttnBlockK tiles; rows from block_rows(…, i0, …).
@@ -604,7 +604,7 @@ void backward_step(const BackwardArgs<T, Products>& a, int64 bh, int64 i0, int64
         const T* pr = s + r * kAttnBlockK;
         for (int64 j = 0; j < n; ++j) dsr[j] = pr[j] * (dsr[j] - delta[r]);
     }
-    if (upd_q) a.prod.dq(rows.operands, t, dp, at(a.dq, b, h, i0), a.dq.st);
+    if (upd_q) a.prod.dq(rows.operands, t, dp, at(a.dq, b, h, i0), a.dq.st, j0 > 0 ? T(1) : T(0));
     if (upd_k) a.prod.dk(rows.operands, t, dp, at(a.dk, b, h, j0), a.dk.st);
 }
 
@@ -623,7 +623,8 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
     const int64 slices = p.B * p.H;
     const bool per_slice = slice_tasks(p);
     // The gradients' rows and widths. zero() clears slice bh of one; per-slice tasks clear their
-    // own slice just before accumulating into it (while it is in cache).
+    // own slice just before accumulating into it (while it is in cache). dQ is not cleared: a
+    // query block's first key tile writes its rows whole (beta 0), later ones add.
     struct Grad {
         AttnResult<T> g;
         int64 rows, width;
@@ -643,7 +644,7 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
     };
     if (!per_slice)
         for (int64 bh = 0; bh < slices; ++bh)
-            for (const Grad& d : grads) zero(d.g, bh, d.rows, d.width);
+            for (int i = 1; i < 3; ++i) zero(grads[i].g, bh, grads[i].rows, grads[i].width);
     std::vector<T> delta;
     if (!per_slice && (dq.data || dk.data)) {
         delta.assign(static_cast<std::size_t>(slices * p.Tq), T(0));
@@ -683,7 +684,7 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
                     *targets[i] = {next_stage, 0, 0, grads[i].width};  // at(·, b, h, t) = row t, any (b, h)
                     next_stage += grads[i].rows * grads[i].width;
                 }
-            for (int i = 0; i < 3; ++i) zero(*targets[i], bh, grads[i].rows, grads[i].width);
+            for (int i = 1; i < 3; ++i) zero(*targets[i], bh, grads[i].rows, grads[i].width);
             const auto slice = prod.slice(bh);
             for (int64 i0 = 0; i0 < p.Tq; i0 += kAttnBlockQ) {
                 const BlockRows<T, Products> rows =
