@@ -11,9 +11,10 @@
 //
 // Edge tiles (rows < MR, or cols ≤ S::W) run instantiations with fewer accumulators, so a partial
 // tile costs in proportion to its size; packed panels (lda = MR, ldb = NR) get compile-time
-// strides. The accumulators go to an MR × NR scratch tile on the stack; the epilogue then reads it
-// back a row at a time (alpha, beta·C, bias, activation) and writes C with full vectors and a
-// masked tail (lanes.hpp), or element by element when C's columns are strided.
+// strides. The epilogue (alpha, beta·C, bias, activation) runs on the accumulators and writes C
+// with full vectors and a masked tail (lanes.hpp); where C's columns are strided, the accumulators
+// go to an MR × NR scratch tile on the stack, read back a row at a time and written element by
+// element.
 #pragma once
 
 #include <cstddef>
@@ -51,10 +52,12 @@ template <class S>
     return v;
 }
 
-/// The accumulation: tile[i·NR + j] = Σ_p a[p·lda + i]·b[p·ldb + j] for i < ROWS, j < W·COLV
-/// (each product through T::madd).
+/// The accumulation: Σ_p a[p·lda + i]·b[p·ldb + j] for i < ROWS, j < W·COLV (each product
+/// through T::madd). Where C's columns are contiguous the epilogue (write_tile's arithmetic,
+/// the same bits) runs on the accumulators and writes C: returns true. Else the sums go to
+/// tile[i·NR + j] for write_tile: returns false.
 template <class S, class T, int ROWS, int COLV, bool PACKED>
-void accumulate(const F32GemmTile& t, float* tile) {
+bool accumulate(const F32GemmTile& t, float* tile) {
     using V = typename S::V;
     V acc[ROWS][COLV];
 #pragma GCC unroll 16
@@ -99,10 +102,34 @@ void accumulate(const F32GemmTile& t, float* tile) {
     }
     for (; k > 0; --k) step();
 
+    if (t.cs_c == 1) {
+        const V alpha = S::set1(t.alpha), beta = S::set1(t.beta);
+        const bool read_c = t.beta != 0.f;
+        auto columns = [&](int v, const auto& lanes) {
+            const V bias = t.bias ? lanes.load(t.bias + v * T::W) : S::set1(0.f);
+#pragma GCC unroll 16
+            for (int i = 0; i < ROWS; ++i) {
+                float* c = t.c + i * t.rs_c + v * T::W;
+                V out = S::fmadd(acc[i][v], alpha, bias);
+                if (read_c) out = S::fmadd(lanes.load(c), beta, out);
+                lanes.store(c, activate<S>(out, t.act));
+            }
+        };
+        const int last = t.cols - (COLV - 1) * T::W;  // columns of the last vector, 1 … W
+#pragma GCC unroll 2
+        for (int v = 0; v < COLV; ++v) {
+            if (v + 1 < COLV || last == T::W)
+                columns(v, FullLanes<S>{});
+            else
+                columns(v, TailLanes<S>{last});
+        }
+        return true;
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 2
         for (int v = 0; v < COLV; ++v) S::store(tile + i * T::NR + v * T::W, acc[i][v]);
+    return false;
 }
 
 /// C = act(alpha·tile + beta·C + bias) for the tile's rows × cols.
@@ -140,7 +167,7 @@ void write_tile(const float* tile, const F32GemmTile& t) {
     }
 }
 
-using AccumulateFn = void (*)(const F32GemmTile&, float*);
+using AccumulateFn = bool (*)(const F32GemmTile&, float*);
 
 /// accumulate<rows, vectors, PACKED> indexed by [rows − 1][vectors − 1].
 template <int MR>
@@ -163,8 +190,8 @@ void gemm_ukernel(const F32GemmTile& t) {
         accumulate_table<S, T, false>(std::make_index_sequence<T::MR>());
     alignas(64) float tile[T::MR * T::NR];
     const bool packed = t.lda == T::MR && t.ldb == T::NR;
-    (packed ? PACKED_TABLE : STRIDED_TABLE).fn[t.rows - 1][t.cols > T::W ? 1 : 0](t, tile);
-    write_tile<S, T>(tile, t);
+    if (!(packed ? PACKED_TABLE : STRIDED_TABLE).fn[t.rows - 1][t.cols > T::W ? 1 : 0](t, tile))
+        write_tile<S, T>(tile, t);
 }
 
 }  // namespace
