@@ -14,6 +14,10 @@
 #                                                      # (bench_workloads --bf16, torch.autocast)
 #
 # The machine is shared: run it in a quiet moment and quote the medians it prints, never one step.
+# Both sides run in this script's environment. Where page faults are costly (a VM), PyTorch's
+# steps depend on glibc malloc's thresholds (its large tensors come from fresh mmaps by default);
+# to compare with the allocator keeping freed memory, run it under
+#   GLIBC_TUNABLES=glibc.malloc.trim_threshold=2000000000:glibc.malloc.mmap_threshold=33554432
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
