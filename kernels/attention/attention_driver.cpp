@@ -80,12 +80,9 @@ void mask_tile(const AttnProblem<T>& p, int64 i0, int64 m, int64 j0, int64 n, T*
     }
 }
 
-template <class T>
-const T* at(const AttnOperand<T>& x, int64 b, int64 h, int64 t) {
-    return x.data + b * x.sb + h * x.sh + t * x.st;
-}
-template <class T>
-T* at(const AttnResult<T>& x, int64 b, int64 h, int64 t) {
+/// Row t of slice (b, h) of an AttnOperand or AttnResult.
+template <class X>
+auto* at(const X& x, int64 b, int64 h, int64 t) {
     return x.data + b * x.sb + h * x.sh + t * x.st;
 }
 
@@ -439,7 +436,7 @@ void forward_impl(const AttnProblem<T>& p, const AttnResult<T>& out, T* lse, con
             const int64 i0 = block * kAttnBlockQ, m = std::min(kAttnBlockQ, p.Tq - i0);
             std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
             std::fill(l, l + m, T(0));
-            T* o = out.data + b * out.sb + h * out.sh + i0 * out.st;
+            T* o = at(out, b, h, i0);
             const int64 ldo = out.st;
             const auto blk = prod.block(slice, b, h, i0, m, nullptr, 0, rescale + kAttnBlockQ);
             const int64 keys = visible_keys(p, i0, m);  // ≥ m ≥ 1: the first tile writes O whole
@@ -574,6 +571,9 @@ void dropout_backward_step(const BackwardArgs<T, Products>& a, const TileAt& t, 
     if (upd_k) a.prod.dk(rows.operands, t, dp, at(a.dk, t.b, t.h, t.j0), a.dk.st);
 }
 
+/// backward_impl's limit on a task's staged gradient rows (3 MiB of float32).
+constexpr int64 kMaxStagedFloats = int64{3} << 18;
+
 /// One (query block i0, key tile j0) step of slice bh, for the gradients selected:
 //   P = exp(scale·Q_i·K_jᵀ − lse_i);  dV_j += Pᵀ·dO_i;  dS = P∘(dO_i·V_jᵀ − delta_i);
 //   dQ_i += scale·dS·K_j (= at j0 = 0);  dK_j += scale·dSᵀ·Q_i.
@@ -614,9 +614,6 @@ void backward_step(const BackwardArgs<T, Products>& a, int64 bh, int64 i0, int64
 // passes keep every thread busy: dK and dV by (slice, key tile), then dQ by (slice, query block);
 // that recomputes P and dP once more, and each gradient element sees the same products in the
 // same order, so the result is the same (rowsum(dO∘O) is computed first, by the same loop).
-/// backward_impl's limit on a task's staged gradient rows (3 MiB of float32).
-constexpr int64 kMaxStagedFloats = int64{3} << 18;
-
 template <class T, class Products>
 void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* lse, const AttnOperand<T>& dout,
                    const AttnResult<T>& dq, const AttnResult<T>& dk, const AttnResult<T>& dv, const Products& prod) {
@@ -670,17 +667,22 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
         // slice in contiguous rows after the scratch, copied out at the end: sgemm's tiles slow
         // down on C rows that far apart (float32 GPT blocks, [16, 4, 128, 64]: by a twentieth of
         // the attention). Up to kMaxStagedFloats per task.
+        bool staged[3];
         int64 staged_floats = 0;
-        for (const Grad& d : grads)
-            if (d.g.data && d.g.st != d.width) staged_floats += d.rows * d.width;
-        const bool stage = Products::gathers_rows && staged_floats > 0 && staged_floats <= kMaxStagedFloats;
-        for_tasks<T>(slices, scratch_size + static_cast<std::size_t>(stage ? staged_floats : 0),
-                     [&](int64 bh, T* scratch) {
+        for (int i = 0; i < 3; ++i) {
+            staged[i] = Products::gathers_rows && grads[i].g.data && grads[i].g.st != grads[i].width;
+            if (staged[i]) staged_floats += grads[i].rows * grads[i].width;
+        }
+        if (staged_floats > kMaxStagedFloats) {  // too large for the scratch: written in place
+            std::fill(staged, staged + 3, false);
+            staged_floats = 0;
+        }
+        for_tasks<T>(slices, scratch_size + static_cast<std::size_t>(staged_floats), [&](int64 bh, T* scratch) {
             BackwardArgs<T, Products> mine = a;
             AttnResult<T>* targets[3] = {&mine.dq, &mine.dk, &mine.dv};
             T* next_stage = scratch + scratch_size;
             for (int i = 0; i < 3; ++i)
-                if (stage && grads[i].g.data && grads[i].g.st != grads[i].width) {
+                if (staged[i]) {
                     *targets[i] = {next_stage, 0, 0, grads[i].width};  // at(·, b, h, t) = row t, any (b, h)
                     next_stage += grads[i].rows * grads[i].width;
                 }
@@ -694,7 +696,7 @@ void backward_impl(const AttnProblem<T>& p, const AttnOperand<T>& out, const T* 
                                   scratch, scratch + tile);
             }
             for (int i = 0; i < 3; ++i)
-                if (targets[i]->data != grads[i].g.data)
+                if (staged[i])
                     for (int64 r = 0; r < grads[i].rows; ++r)
                         std::copy(targets[i]->data + r * grads[i].width, targets[i]->data + (r + 1) * grads[i].width,
                                   at(grads[i].g, bh / p.H, bh % p.H, r));

@@ -96,6 +96,9 @@ void pack_lines_contiguous(const float* src, int64 ks, int64 R, int64 kc, int64 
     const int64 panel_floats = width * kc;
     // Whole panels per pass: kRowWords rounded down to a multiple of width.
     const int64 per_pass = kRowWords / width * width;
+    // Panels a whole number of vectors wide take each vector where it goes; others (A's 12) go
+    // through the row buffer.
+    const bool direct = width % 16 == 0;
     for (int64 r0 = 0; r0 < R; r0 += per_pass) {
         const int64 lines = std::min(R - r0, per_pass);
         const int64 padded = (lines + width - 1) / width * width;
@@ -107,9 +110,6 @@ void pack_lines_contiguous(const float* src, int64 ks, int64 R, int64 kc, int64 
                 _mm_prefetch(reinterpret_cast<const char*>(even + 8 * ks + f), _MM_HINT_T0);
                 _mm_prefetch(reinterpret_cast<const char*>(even + 9 * ks + f), _MM_HINT_T0);
             }
-            // Panels a whole number of vectors wide take each vector where it goes; others (A's 12)
-            // go through the row buffer.
-            const bool direct = width % 16 == 0;
             for (int64 r = 0; r < padded; r += 16) {
                 const __mmask16 load = first_lanes(lines - r);
                 const __m512 e = _mm512_maskz_loadu_ps(load, even + r);

@@ -53,9 +53,9 @@ template <class S>
 }
 
 /// The accumulation: Σ_p a[p·lda + i]·b[p·ldb + j] for i < ROWS, j < W·COLV (each product
-/// through T::madd). Where C's columns are contiguous the epilogue (write_tile's arithmetic,
-/// the same bits) runs on the accumulators and writes C: returns true. Else the sums go to
-/// tile[i·NR + j] for write_tile: returns false.
+/// through T::madd). Where C's columns are contiguous the epilogue (write_strided_tile's
+/// arithmetic, the same bits) runs on the accumulators and writes C: returns true. Else the sums
+/// go to tile[i·NR + j] for write_strided_tile: returns false.
 template <class S, class T, int ROWS, int COLV, bool PACKED>
 bool accumulate(const F32GemmTile& t, float* tile) {
     using V = typename S::V;
@@ -132,9 +132,10 @@ bool accumulate(const F32GemmTile& t, float* tile) {
     return false;
 }
 
-/// C = act(alpha·tile + beta·C + bias) for the tile's rows × cols.
+/// C = act(alpha·tile + beta·C + bias) for the tile's rows × cols, where C's columns are strided
+/// (accumulate writes contiguous ones itself): each row's vector through a row buffer.
 template <class S, class T>
-void write_tile(const float* tile, const F32GemmTile& t) {
+void write_strided_tile(const float* tile, const F32GemmTile& t) {
     using V = typename S::V;
     const V alpha = S::set1(t.alpha), beta = S::set1(t.beta);
     const bool read_c = t.beta != 0.f;
@@ -144,18 +145,13 @@ void write_tile(const float* tile, const F32GemmTile& t) {
         for (int i = 0; i < t.rows; ++i) {
             float* c = t.c + i * t.rs_c + v * T::W * t.cs_c;
             V out = S::fmadd(S::load(tile + i * T::NR + v * T::W), alpha, bias);
-            if (t.cs_c == 1) {
-                if (read_c) out = S::fmadd(lanes.load(c), beta, out);
-                lanes.store(c, activate<S>(out, t.act));
-            } else {
-                alignas(64) float row[T::W] = {};
-                if (read_c) {
-                    for (int j = 0; j < n; ++j) row[j] = c[j * t.cs_c];
-                    out = S::fmadd(S::load(row), beta, out);
-                }
-                S::store(row, activate<S>(out, t.act));
-                for (int j = 0; j < n; ++j) c[j * t.cs_c] = row[j];
+            alignas(64) float row[T::W] = {};
+            if (read_c) {
+                for (int j = 0; j < n; ++j) row[j] = c[j * t.cs_c];
+                out = S::fmadd(S::load(row), beta, out);
             }
+            S::store(row, activate<S>(out, t.act));
+            for (int j = 0; j < n; ++j) c[j * t.cs_c] = row[j];
         }
     };
     for (int v = 0; v * T::W < t.cols; ++v) {
@@ -191,7 +187,7 @@ void gemm_ukernel(const F32GemmTile& t) {
     alignas(64) float tile[T::MR * T::NR];
     const bool packed = t.lda == T::MR && t.ldb == T::NR;
     if (!(packed ? PACKED_TABLE : STRIDED_TABLE).fn[t.rows - 1][t.cols > T::W ? 1 : 0](t, tile))
-        write_tile<S, T>(tile, t);
+        write_strided_tile<S, T>(tile, t);
 }
 
 }  // namespace
