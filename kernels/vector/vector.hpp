@@ -8,7 +8,8 @@
 //   sum_columns(outer, rows, n, x, out);                  // out[o, j] = Σ_r x[o, r, j], in double
 //
 // A variant is one ISA's set of row kernels (F32VectorVariant): a scalar reference written with
-// <cmath> (unary-scalar.cpp, binary-scalar.cpp, reduce-scalar.cpp, softmax-scalar.cpp, layer-norm-scalar.cpp), and
+// <cmath> (unary-scalar.cpp, binary-scalar.cpp, reduce-scalar.cpp, softmax-scalar.cpp, layer-norm-scalar.cpp,
+// affine-activation-scalar.cpp), and
 // AVX2+FMA / AVX-512 variants (f32-<family>-avx2.cpp / -avx512.cpp) that instantiate one generic
 // body (<family>-body.hpp) over a SIMD lane type (simd-avx2.hpp, simd-avx512.hpp). Each kernel
 // processes one contiguous array or row (the column kernels: a block of columns across rows at a
@@ -57,6 +58,22 @@ using F32BinaryKernel = void (*)(BinaryOp op, int64 n, const float* a, const flo
 /// y[i] = a[i] op s, or s op a[i] with scalar_first; y may equal a.
 using F32BinaryScalarKernel = void (*)(BinaryOp op, int64 n, const float* a, float s, bool scalar_first, float* y);
 /// Σ x[i], accumulated in double; 0 for n = 0.
+/// The activations a per-channel affine ends in (batch_norm's fused activation, a folded
+/// BatchNorm's): y = act(z), z = x·a + b.
+///   ReLU: z > 0 or NaN ? z : 0.  ReLU6: min(max(z, 0), 6), NaN kept (std::max/std::min's
+///   order, so −0 stays −0).  Hardswish: z·min(max(z + 3, 0), 6)/6.  SiLU: z·σ(z), σ the
+///   variant's sigmoid (as unary's).
+enum class AffineActivation { None, ReLU, ReLU6, Hardswish, SiLU };
+/// Rows [lo, hi) of n contiguous values each (row r at x + r·n, its channel r mod channels):
+/// y = act(fma(x, a, b)) with a = float(scale[c]), b = float(shift[c]). y may equal x.
+using F32AffineActivationKernel = void (*)(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi,
+                                           const float* x, float* y, const double* scale, const double* shift);
+/// The same rows: dz = dy·act'(z), z = fma(x, a, b) recomputed as the forward computes it; dz
+/// may equal dy. act' is PyTorch's: ReLU 1 for z > 0; ReLU6 1 strictly inside (0, 6); Hardswish
+/// 0 below −3, z/3 + ½ up to 3, 1 above (and for NaN); SiLU σ(z)·(1 + z·(1 − σ(z))).
+using F32AffineActivationGradKernel = void (*)(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi,
+                                               const float* x, const double* scale, const double* shift,
+                                               const float* dy, float* dz);
 using F32SumKernel = double (*)(int64 n, const float* x);
 /// max x[i]: NaN when any element is NaN, −inf for n = 0.
 using F32MaxKernel = float (*)(int64 n, const float* x);
@@ -111,6 +128,8 @@ struct F32VectorVariant {
     F32LayerNormGradKernel layer_norm_grad;
     F32BinaryKernel binary;
     F32BinaryScalarKernel binary_scalar;
+    F32AffineActivationKernel affine_activation;
+    F32AffineActivationGradKernel affine_activation_grad;
 };
 
 /// The variant compiled for `isa` (call its kernels only where the CPU runs that ISA).
@@ -132,7 +151,11 @@ const F32VectorVariant& f32_vector_variant(Isa isa);
     void f32_layer_norm_grad__##suffix(int64, const float*, const float*, const float*, double, float, float*,     \
                                        float*, float*);                                                          \
     void f32_binary__##suffix(BinaryOp, int64, const float*, const float*, float*);                              \
-    void f32_binary_scalar__##suffix(BinaryOp, int64, const float*, float, bool, float*);
+    void f32_binary_scalar__##suffix(BinaryOp, int64, const float*, float, bool, float*);                        \
+    void f32_affine_activation__##suffix(AffineActivation, int64, int64, int64, int64, const float*, float*,      \
+                                         const double*, const double*);                                          \
+    void f32_affine_activation_grad__##suffix(AffineActivation, int64, int64, int64, int64, const float*,         \
+                                              const double*, const double*, const float*, float*);
 GRAFT_DECLARE_VECTOR_KERNELS(scalar)
 GRAFT_DECLARE_VECTOR_KERNELS(avx2)
 GRAFT_DECLARE_VECTOR_KERNELS(avx512)
@@ -149,6 +172,12 @@ void binary_scalar(BinaryOp op, int64 n, const float* a, float s, bool scalar_fi
 /// stride of 0 broadcasts that operand's one row (a bias) over all rows.
 void binary_rows(BinaryOp op, int64 rows, int64 n, const float* a, int64 a_row_stride, const float* b,
                  int64 b_row_stride, float* y);
+/// The active variant's affine_activation and affine_activation_grad on rows [lo, hi), on the
+/// calling thread: their callers (batch_norm, a convolution's output stage) already split rows.
+void affine_activation_rows(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi, const float* x,
+                            float* y, const double* scale, const double* shift);
+void affine_activation_grad_rows(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi, const float* x,
+                                 const double* scale, const double* shift, const float* dy, float* dz);
 /// out[r] = Σ of row r (rows × n contiguous), accumulated in double.
 void sum_rows(int64 rows, int64 n, const float* x, double* out);
 /// out[r] = max of row r (NaN if the row holds one; n ≥ 1).

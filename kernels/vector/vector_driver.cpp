@@ -18,7 +18,8 @@ namespace {
             f32_sum_columns__##suffix, f32_squared_deviation_columns__##suffix, f32_softmax__##suffix,          \
             f32_softmax_grad__##suffix, f32_cross_entropy__##suffix,                                            \
             f32_cross_entropy_grad__##suffix, f32_layer_norm__##suffix, f32_layer_norm_grad__##suffix,          \
-            f32_binary__##suffix, f32_binary_scalar__##suffix                                                   \
+            f32_binary__##suffix, f32_binary_scalar__##suffix, f32_affine_activation__##suffix,                 \
+            f32_affine_activation_grad__##suffix                                                                \
     }
 const F32VectorVariant kVariants[] = {
     GRAFT_VECTOR_VARIANT(scalar, Isa::Scalar),
@@ -121,6 +122,16 @@ void unary(UnaryOp op, int64 n, const float* x, float* y) {
 void unary_grad(UnaryOp op, int64 n, const float* s, const float* dy, float* dx) {
     const F32UnaryGradKernel kernel = active().unary_grad;
     for_chunks(n, unary_grad_cost(op), [&](int64 b, int64 len) { kernel(op, len, s + b, dy + b, dx + b); });
+}
+
+void affine_activation_rows(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi, const float* x,
+                            float* y, const double* scale, const double* shift) {
+    active().affine_activation(act, channels, n, lo, hi, x, y, scale, shift);
+}
+
+void affine_activation_grad_rows(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi, const float* x,
+                                 const double* scale, const double* shift, const float* dy, float* dz) {
+    active().affine_activation_grad(act, channels, n, lo, hi, x, scale, shift, dy, dz);
 }
 
 void binary(BinaryOp op, int64 n, const float* a, const float* b, float* y) {

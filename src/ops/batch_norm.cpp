@@ -73,7 +73,9 @@ void batch_stats(const BnLayout& l, const Tensor& xt, std::vector<double>& mean,
 
 using Act = BatchNormActivation;
 using detail::with_activation;
-using detail::kSigmoidBlock;
+/// Rows shorter than this (maps of 16×16 and below) take dy = dout·act'(y) in one threaded pass
+/// over all rows before the per-channel sums; longer ones channel by channel, in cache for them.
+constexpr int64 kShortActivationRow = 256;
 
 // y = act((x − mean)·invstd·w + b), as y = act(x·scale + shift) per channel
 template <class T>
@@ -110,10 +112,9 @@ struct BatchNormBackward final : Node {
             const T* d = dy.data_ptr<T>();
             const T* xp = need_x ? xc.data_ptr<T>() : nullptr;
             T* dx = need_dx ? grads[0].data_ptr<T>() : nullptr;
-            // dy = dout·act'(y): short rows in one pass over all rows first (blocks of whole rows
-            // per σ call), long ones channel by channel below, where the channel's rows are still
-            // in cache for its sums.
-            const bool rows_first = activation != Act::None && l.S < kSigmoidBlock / 8;
+            // dy = dout·act'(y): short rows in one pass over all rows first, long ones channel by
+            // channel below, where the channel's rows are still in cache for its sums.
+            const bool rows_first = activation != Act::None && l.S < kShortActivationRow;
             const auto activation_grad = [&](int64 lo, int64 hi) {
                 with_activation(activation, [&]<Act A>(std::integral_constant<Act, A>) {
                     detail::affine_activation_grad_rows<A, T>(l.C, l.S, lo, hi, xp, scale.data(), shift.data(),

@@ -12,7 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/cpu/workspace.hpp"
 #include "kernels/vector/vector.hpp"
 #include "graft/functional/batch_norm.hpp"
 #include "ops/activation_math.hpp"
@@ -48,34 +47,27 @@ void with_activation(Act a, F&& fn) {
     }
 }
 
-/// float32 SiLU runs σ through the vector kernel (blocks of rows, into per-thread scratch).
-template <Act A, class T>
-constexpr bool kVectorSigmoid = A == Act::SiLU && std::is_same_v<T, float>;
-
-/// float32 SiLU takes its σ from the vector kernel on blocks of whole rows of about kSigmoidBlock
-/// values: per row, short rows (4×4 maps) would pay a call and a scratch lookup for every 16 values.
-constexpr std::int64_t kSigmoidBlock = 2048;
+/// The vector kernels' name for an activation.
+constexpr kernels::AffineActivation kernel_activation(Act a) {
+    switch (a) {
+        case Act::None: return kernels::AffineActivation::None;
+        case Act::ReLU: return kernels::AffineActivation::ReLU;
+        case Act::ReLU6: return kernels::AffineActivation::ReLU6;
+        case Act::Hardswish: return kernels::AffineActivation::Hardswish;
+        case Act::SiLU: return kernels::AffineActivation::SiLU;
+    }
+    return kernels::AffineActivation::None;
+}
 
 /// Rows [lo, hi) of S values (row r is channel r mod C): y = act(x·a + b), a = scale[c], b =
-/// shift[c] (the unary ops' formulas, ops/activation_math.hpp). y may equal x.
+/// shift[c]. y may equal x. float32 runs the active ISA's kernel (kernels/vector: z = fma(x, a,
+/// b)); double the unary ops' formulas (ops/activation_math.hpp) one element at a time.
 template <Act A, class T>
 void affine_activate_rows(std::int64_t C, std::int64_t S, std::int64_t lo, std::int64_t hi, const T* x, T* y,
                           const double* scale, const double* shift) {
     using int64 = std::int64_t;
-    if constexpr (kVectorSigmoid<A, T>) {
-        thread_local kernels::Workspace scratch;
-        const int64 block = std::max<int64>(1, kSigmoidBlock / S);
-        for (int64 r0 = lo; r0 < hi; r0 += block) {
-            const int64 r1 = std::min(hi, r0 + block), n = (r1 - r0) * S;
-            float* s = scratch.reserve(n);
-            for (int64 r = r0; r < r1; ++r) {
-                const T a = static_cast<T>(scale[r % C]), b = static_cast<T>(shift[r % C]);
-                for (int64 i = r * S; i < (r + 1) * S; ++i) y[i] = x[i] * a + b;
-            }
-            T* yb = y + r0 * S;
-            kernels::unary(kernels::UnaryOp::Sigmoid, n, yb, s);
-            for (int64 i = 0; i < n; ++i) yb[i] *= s[i];
-        }
+    if constexpr (std::is_same_v<T, float>) {
+        kernels::affine_activation_rows(kernel_activation(A), C, S, lo, hi, x, y, scale, shift);
     } else {
         for (int64 r = lo; r < hi; ++r) {
             const T a = static_cast<T>(scale[r % C]), b = static_cast<T>(shift[r % C]);
@@ -97,22 +89,8 @@ template <Act A, class T>
 void affine_activation_grad_rows(std::int64_t C, std::int64_t S, std::int64_t lo, std::int64_t hi, const T* x,
                                  const double* scale, const double* shift, const T* dy, T* dz) {
     using int64 = std::int64_t;
-    if constexpr (kVectorSigmoid<A, T>) {
-        thread_local kernels::Workspace scratch;
-        const int64 block = std::max<int64>(1, kSigmoidBlock / S);
-        for (int64 r0 = lo; r0 < hi; r0 += block) {
-            const int64 r1 = std::min(hi, r0 + block), n = (r1 - r0) * S;
-            float* z = scratch.reserve(2 * n);
-            float* s = z + n;
-            for (int64 r = r0; r < r1; ++r) {
-                const T a = static_cast<T>(scale[r % C]), b = static_cast<T>(shift[r % C]);
-                for (int64 i = r * S; i < (r + 1) * S; ++i) z[i - r0 * S] = x[i] * a + b;
-            }
-            kernels::unary(kernels::UnaryOp::Sigmoid, n, z, s);
-            const T* dyb = dy + r0 * S;
-            T* dzb = dz + r0 * S;
-            for (int64 i = 0; i < n; ++i) dzb[i] = dyb[i] * (s[i] * (1 + z[i] * (1 - s[i])));
-        }
+    if constexpr (std::is_same_v<T, float>) {
+        kernels::affine_activation_grad_rows(kernel_activation(A), C, S, lo, hi, x, scale, shift, dy, dz);
     } else {
         for (int64 r = lo; r < hi; ++r) {
             const T a = static_cast<T>(scale[r % C]), b = static_cast<T>(shift[r % C]);
