@@ -306,13 +306,13 @@ int main(int argc, char** argv) {
                                    (1024.0 * 1024.0);
         std::printf("plan %s  est %.1f ms  measured %.1f ms %s  (%+.0f%%)  est_peak %.0f MB  measured_peak %.0f MB  (%+.0f%%)"
                     "  est_held %.0f MB  held_peak %.0f MB  (%+.0f%%)"
-                    "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f transient %.1f step_buffers %.1f MB, gemm %.2f GFLOP, attn %.2f GFLOP,"
-                    " conv %.2f GFLOP in %.1f ms, other %.3f GB, transcendental %.3f G elements, %lld ops]\n",
+                    "  [params %.1f grads %.1f optim %.1f saved %.1f workspace %.1f transient %.1f step_buffers %.1f MB, linear %.2f GFLOP in %.1f ms, matmul %.2f GFLOP,"
+                    " attn %.2f GFLOP, conv %.2f GFLOP in %.1f ms, other %.3f GB, transcendental %.3f G elements, %lld ops]\n",
                     name.c_str(), est.step_ms, ms, cpu ? "CPU" : "wall", 100.0 * (est.step_ms / ms - 1), est_peak_mb, peak_mb,
                     100.0 * (est_peak_mb / peak_mb - 1), est_held_mb, held_peak_mb, 100.0 * (est_held_mb / held_peak_mb - 1),
                     est.memory.parameters / 1e6, est.memory.gradients / 1e6, est.memory.optimizer_state / 1e6,
                     est.memory.saved_activations / 1e6, est.memory.workspace / 1e6, est.memory.forward_transients / 1e6,
-                    est.memory.step_buffers / 1e6, est.work.gemm_gflop,
+                    est.memory.step_buffers / 1e6, est.work.linear_gflop, est.work.linear_ms, est.work.gemm_gflop,
                     est.work.attention_gflop, est.work.conv_gflop, est.work.conv_ms, est.work.other_gb + est.work.optimizer_gb,
                     est.work.transcendental_gelems, static_cast<long long>(est.work.ops));
         std::fflush(stdout);

@@ -4,7 +4,7 @@
 //
 //   build/examples/plan_finetune                               # GPT-2 124M sizes, batch 8 × 256 tokens
 //   build/examples/plan_finetune --config gpt2/config.json --batch 16 --seq 128
-//   build/examples/plan_finetune --bf16-speedup 2.1            # + rows with frozen weights in bf16
+//   build/examples/plan_finetune --bf16                        # + rows under bf16 autocast, frozen weights in bf16
 //
 // The weights are random (only shapes matter to the plan); one forward of an example batch of
 // --example-batch rows records each plan's graph, and the figures are scaled to --batch.
@@ -25,13 +25,13 @@ struct Args {
     std::string config;  // config.json; empty: GPT2Config()'s 124M sizes
     std::int64_t n_layer = 0, n_embd = 0, n_head = 0;  // overrides (0: the config's)
     std::int64_t batch = 8, seq = 256, example_batch = 1, step = 3;
-    double bf16_speedup = 0;  // 0: no bf16 rows
+    bool bf16 = false;  // rows under bf16 autocast with the frozen weights in bf16
 };
 
 void usage() {
     std::puts(
         "usage: plan_finetune [--config config.json] [--n-layer N] [--n-embd N] [--n-head N] [--batch N] [--seq N]\n"
-        "                     [--example-batch N] [--depth-step N] [--bf16-speedup X]\n"
+        "                     [--example-batch N] [--depth-step N] [--bf16]\n"
         "Prints the dry-run planner's table for GPT-2 over freeze depths (0, step, 2·step, …, n_layer).");
 }
 
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
             else if (cli.is("--seq")) a.seq = cli.positive();
             else if (cli.is("--example-batch")) a.example_batch = cli.positive();
             else if (cli.is("--depth-step")) a.step = cli.positive();
-            else if (cli.is("--bf16-speedup")) a.bf16_speedup = cli.number();
+            else if (cli.is("--bf16")) a.bf16 = true;
             else cli.unknown();
         }
         models::GPT2Config config = a.config.empty() ? models::GPT2Config() : models::GPT2Config::from_json_file(a.config);
@@ -81,8 +81,7 @@ int main(int argc, char** argv) {
         std::vector<train::PlanEstimate> rows;
         auto plan = [&](std::string label, std::int64_t depth, bool ckpt, bool bf16) {
             train::TrainingPlan p{.label = std::move(label), .gradient_checkpointing = ckpt, .batch_size = a.batch,
-                                  .example_batch_size = a.example_batch, .bf16 = bf16,
-                                  .bf16_gemm_speedup = bf16 ? a.bf16_speedup : 1.0};
+                                  .example_batch_size = a.example_batch, .bf16 = bf16};
             if (depth > 0) p.freeze = {"transformer.wte.*", "transformer.wpe.*"};
             for (std::int64_t i = 0; i < depth; ++i) p.freeze.push_back("transformer.h." + std::to_string(i) + ".*");
             rows.push_back(train::plan_step(model, loss, p, tp));
@@ -91,7 +90,7 @@ int main(int argc, char** argv) {
             if (depth == config.n_layer) break;  // everything frozen but ln_f: see the last row
             plan("freeze " + std::to_string(depth), depth, false, false);
             plan("freeze " + std::to_string(depth) + " +ckpt", depth, true, false);
-            if (a.bf16_speedup > 0) plan("freeze " + std::to_string(depth) + " bf16", depth, false, true);
+            if (a.bf16) plan("freeze " + std::to_string(depth) + " bf16", depth, false, true);
         }
         plan("freeze all blocks", config.n_layer, false, false);
         train::TrainingPlan lora{.label = "LoRA r8 c_attn", .lora = nn::LoraConfig{.r = 8, .alpha = 16, .target_modules = {"c_attn"}},

@@ -112,9 +112,13 @@ TEST(Planner, GemmWorkFollowsTheNeededGradients) {
     const auto head = train::plan_step(net, mlp_loss(batch), {.freeze = {"0.*"}}, fixed_throughput());
     const double f1 = 2.0 * batch * 10 * 20, f2 = 2.0 * batch * 20 * 5;
     // Full: both forwards, the first layer's weight gradient, the head's input and weight gradients.
-    EXPECT_DOUBLE_EQ(full.work.gemm_gflop * 1e9, f1 + f2 + f1 + 2 * f2);
+    EXPECT_DOUBLE_EQ(full.work.linear_gflop * 1e9, f1 + f2 + f1 + 2 * f2);
     // Head only: both forwards and the head's weight gradient.
-    EXPECT_DOUBLE_EQ(head.work.gemm_gflop * 1e9, f1 + f2 + f2);
+    EXPECT_DOUBLE_EQ(head.work.linear_gflop * 1e9, f1 + f2 + f2);
+    EXPECT_EQ(full.work.gemm_gflop, 0.0);  // no matmul
+    // Each shape timed: the head-only plan runs fewer products.
+    EXPECT_GT(full.work.linear_ms, 0.0);
+    EXPECT_LT(head.work.linear_ms, full.work.linear_ms);
     EXPECT_LT(head.step_ms, full.step_ms);
 }
 
@@ -239,7 +243,7 @@ TEST(Planner, ConvolutionsAreTimedPerShapeAndFollowTheNeededGradients) {
     EXPECT_DOUBLE_EQ(full.work.conv_gflop * 1e9, c1 + c2 + c1 + 2 * c2);
     // Frozen convolutions: their forwards only, and no conv FLOP in the GEMM count.
     EXPECT_DOUBLE_EQ(head.work.conv_gflop * 1e9, c1 + c2);
-    EXPECT_DOUBLE_EQ(head.work.gemm_gflop * 1e9, 2.0 * 2 * 8 * 4 * 2);  // the head's forward and weight gradient
+    EXPECT_DOUBLE_EQ(head.work.linear_gflop * 1e9, 2.0 * 2 * 8 * 4 * 2);  // the head's forward and weight gradient
     EXPECT_GT(head.work.conv_ms, 0.0);
     EXPECT_GT(full.work.conv_ms, head.work.conv_ms) << "the backward convolutions take time too";
     EXPECT_GE(full.step_ms, full.work.conv_ms);

@@ -62,24 +62,33 @@ double numel(const Shape& s) {
     return std::accumulate(s.begin(), s.end(), 1.0, [](double a, std::int64_t b) { return a * static_cast<double>(b); });
 }
 
-/// One convolution of the graph: what it takes to run it again (shapes, arguments, dtype and the
-/// autocast it ran under) and which of input, weight and bias its backward needs.
-struct ConvCall {
+/// One convolution or linear layer of the graph: what it takes to run it again (shapes,
+/// arguments, dtypes and the autocast it ran under) and which of input, weight and bias its
+/// backward needs.
+struct TimedCall {
+    enum class Op { Conv2d, Linear };
+    Op op = Op::Conv2d;
     Shape input, weight;
     bool bias = false;
-    std::vector<std::int64_t> attributes;  // Node::attributes(): stride, padding, dilation, groups
-    DType dtype = DType::Float32, autocast = DType::Float32;
+    std::vector<std::int64_t> attributes;  // conv2d: Node::attributes() (stride, padding, dilation, groups)
+    DType dtype = DType::Float32, weight_dtype = DType::Float32, bias_dtype = DType::Float32;
+    DType autocast = DType::Float32;
     std::array<bool, 3> needs{};
     double flop = 0;  // forward multiply-adds × 2
 
     /// What its forward's cost depends on (its backward's adds `needs`).
-    auto forward_key() const { return std::tie(input, weight, bias, attributes, dtype, autocast); }
+    auto forward_key() const {
+        return std::tie(op, input, weight, bias, attributes, dtype, weight_dtype, bias_dtype, autocast);
+    }
+    bool any_needed() const { return needs[0] || needs[1] || (bias && needs[2]); }
+    /// The FLOP of its backward: one product per input or weight gradient needed.
+    double backward_flop() const { return flop * ((needs[0] ? 1 : 0) + (needs[1] ? 1 : 0)); }
 };
 
 /// The work one recorded graph stands for: its ops' forward, and the backward the plan needs.
 struct GraphWork {
-    std::vector<ConvCall> convs;        // timed per shape (ConvTimer), not priced by FLOP
-    double gemm_fwd = 0, gemm_bwd = 0;  // FLOP
+    std::vector<TimedCall> timed;       // convolutions and linear layers: timed per shape (OpTimer)
+    double gemm_fwd = 0, gemm_bwd = 0;  // FLOP of the other GEMM-shaped ops (matmul)
     double attn_fwd = 0, attn_bwd = 0;  // FLOP
     double bytes_fwd = 0, bytes_bwd = 0;
     double transcendental_fwd = 0, transcendental_bwd = 0;  // elements (is_transcendental)
@@ -140,30 +149,33 @@ void count_node(Node& n, GraphWork& w, bool incoming_in_saved) {
     if (!view && any_needed)
         w.largest_gradients = std::max(w.largest_gradients, (incoming_in_saved ? 0.0 : out_bytes) +
                                                                 (outgoing_in_saved ? 0.0 : needed_activation_bytes));
-    // A GEMM-shaped op: `flop` per product, one more product per input gradient needed (a bias,
-    // input 2, is a reduction: bytes).
-    auto gemm = [&](double flop) {
-        w.gemm_fwd += flop;
-        for (std::size_t i = 0; i < std::min<std::size_t>(inputs, 2); ++i)
-            if (n.needs_input_grad(i)) w.gemm_bwd += flop;
-        if (inputs > 2 && n.needs_input_grad(2)) w.bytes_bwd += out_bytes;
-    };
-    if (name == "LinearBackward" && inputs >= 2 && !n.input_shapes[0].empty() && !n.output_shape.empty()) {
-        const double k = static_cast<double>(n.input_shapes[0].back());
-        gemm(2.0 * numel(n.output_shape) * k);
-    } else if (name == "MatmulBackward" && inputs >= 2 && !n.input_shapes[0].empty()) {
-        const double k = static_cast<double>(n.input_shapes[0].back());
-        gemm(2.0 * numel(n.output_shape) * k);
-    } else if (name == "Conv2dBackward" && inputs >= 2 && n.input_shapes[1].size() == 4 && n.attributes().size() == 7) {
-        ConvCall c{.input = n.input_shapes[0],
-                   .weight = n.input_shapes[1],
-                   .bias = inputs > 2 && !n.input_shapes[2].empty(),
-                   .attributes = n.attributes(),
-                   .dtype = n.input_dtypes[0],
-                   .autocast = n.autocast_dtype};
+    // Convolutions and linear layers are timed by shape (OpTimer); their bias gradient is part of
+    // the timed backward.
+    auto timed = [&](TimedCall::Op op, double flop) {
+        TimedCall c{.op = op,
+                    .input = n.input_shapes[0],
+                    .weight = n.input_shapes[1],
+                    .bias = inputs > 2 && !n.input_shapes[2].empty(),
+                    .attributes = op == TimedCall::Op::Conv2d ? n.attributes() : std::vector<std::int64_t>{},
+                    .dtype = n.input_dtypes[0],
+                    .weight_dtype = n.input_dtypes[1],
+                    .bias_dtype = inputs > 2 ? n.input_dtypes[2] : n.input_dtypes[1],
+                    .autocast = n.autocast_dtype,
+                    .flop = flop};
         for (std::size_t i = 0; i < std::min<std::size_t>(inputs, 3); ++i) c.needs[i] = n.needs_input_grad(i);
-        c.flop = 2.0 * numel(n.output_shape) * numel(c.weight) / static_cast<double>(c.weight[0]);
-        w.convs.push_back(std::move(c));
+        w.timed.push_back(std::move(c));
+    };
+    if (name == "LinearBackward" && inputs >= 2 && !n.input_shapes[0].empty() && n.input_shapes[1].size() == 2 &&
+        !n.output_shape.empty()) {
+        timed(TimedCall::Op::Linear, 2.0 * numel(n.output_shape) * static_cast<double>(n.input_shapes[0].back()));
+    } else if (name == "MatmulBackward" && inputs >= 2 && !n.input_shapes[0].empty()) {
+        const double flop = 2.0 * numel(n.output_shape) * static_cast<double>(n.input_shapes[0].back());
+        w.gemm_fwd += flop;
+        for (std::size_t i = 0; i < 2; ++i)
+            if (n.needs_input_grad(i)) w.gemm_bwd += flop;
+    } else if (name == "Conv2dBackward" && inputs >= 2 && n.input_shapes[1].size() == 4 && n.attributes().size() == 7) {
+        const Shape& wt = n.input_shapes[1];
+        timed(TimedCall::Op::Conv2d, 2.0 * numel(n.output_shape) * numel(wt) / static_cast<double>(wt[0]));
     } else if (name == "ScaledDotProductAttentionBackward" && inputs >= 3 && n.input_shapes[0].size() >= 2) {
         const Shape &q = n.input_shapes[0], &k = n.input_shapes[1], &v = n.input_shapes[2];
         const double rows = numel(q) / static_cast<double>(q.back());
@@ -338,28 +350,33 @@ std::pair<double, double> optimizer_bytes(OptimizerKind kind) {
     return {0, 0};
 }
 
-/// The measured cost of one convolution shape: forward and (with what it needs) backward seconds,
-/// and the scratch its kernels held beyond its inputs, output and gradients.
-struct ConvCost {
+/// The measured cost of one convolution or linear shape: forward and (with what it needs)
+/// backward seconds, and the scratch its kernels held beyond its inputs, output and gradients.
+struct OpCost {
     double forward_s = 0, backward_s = 0;
     double scratch_bytes = 0;
 };
 
-/// Times convolutions by shape on this machine, once per distinct shape: their speed depends on
-/// the shape far more than a FLOP rate can say (maps of 2×2 to 112×112, 1×1 to 7×7 kernels,
-/// depthwise), and the kernel each shape takes (im2col, batched over N·H·W, Winograd, direct
-/// depthwise) is graft's own choice.
-class ConvTimer {
+/// Times convolutions and linear layers by shape on this machine, once per distinct shape: their
+/// speed depends on the shape far more than one FLOP rate can say. A convolution's maps run from
+/// 2×2 to 112×112 with 1×1 to 7×7 kernels or depthwise, and the kernel each shape takes (im2col,
+/// batched over N·H·W, Winograd, direct depthwise) is graft's own choice; a linear layer's product
+/// may be thin (a LoRA adapter's rank-8 halves run far below the GEMM's peak, and below it by
+/// more at two threads than at one) or bf16 with a bf16 or float32 weight.
+class OpTimer {
 public:
-    explicit ConvTimer(TimeBase base) : base_(base) {}
+    explicit OpTimer(TimeBase base) : base_(base) {}
 
-    double forward_s(const ConvCall& c) { return cost(c, false).forward_s; }
-    double backward_s(const ConvCall& c) { return cost(c, true).backward_s; }
-    /// The most scratch any convolution measured so far held.
+    double forward_s(const TimedCall& c) { return cost(c, false).forward_s; }
+    double backward_s(const TimedCall& c) { return cost(c, true).backward_s; }
+    /// The most scratch any convolution measured so far held (im2col and Winograd buffers; a
+    /// linear layer's are a few bytes, or under autocast its operands' bf16 copies, which the
+    /// measured step buffers hold).
     double scratch_bytes() const { return scratch_; }
 
 private:
-    using Key = std::tuple<Shape, Shape, bool, std::vector<std::int64_t>, DType, DType, std::array<bool, 3>>;
+    using Key = std::tuple<TimedCall::Op, Shape, Shape, bool, std::vector<std::int64_t>, DType, DType, DType, DType,
+                           std::array<bool, 3>>;
 
     /// Writes over a buffer larger than the caches (64 MiB, allocated for the first measurement and
     /// freed with the timer), so that a timed run reads its weights and input from memory, as in a
@@ -371,25 +388,25 @@ private:
         std::memset(junk_.data(), ++junk_value_, junk_.size());
     }
 
-    const ConvCost& cost(const ConvCall& c, bool backward) {
+    const OpCost& cost(const TimedCall& c, bool backward) {
         const std::array<bool, 3> needs = backward ? c.needs : std::array<bool, 3>{};
         const Key key = std::tuple_cat(c.forward_key(), std::make_tuple(needs));
         auto it = cache_.find(key);
         if (it == cache_.end()) it = cache_.emplace(key, measure(c, needs)).first;
-        scratch_ = std::max(scratch_, it->second.scratch_bytes);
+        if (c.op == TimedCall::Op::Conv2d) scratch_ = std::max(scratch_, it->second.scratch_bytes);
         return it->second;
     }
 
-    ConvCost measure(const ConvCall& c, const std::array<bool, 3>& needs) {
+    OpCost measure(const TimedCall& c, const std::array<bool, 3>& needs) {
         Generator g(17);
-        const DType dt = c.dtype;
-        const Tensor x0 = randn(c.input, dt, &g), w0 = mul(randn(c.weight, dt, &g), 0.1);
-        const Tensor b0 = c.bias ? zeros({c.weight[0]}, dt) : Tensor();
+        const Tensor x0 = randn(c.input, c.dtype, &g);
+        const Tensor w0 = mul(randn(c.weight, DType::Float32, &g), 0.1).to(c.weight_dtype);
+        const Tensor b0 = c.bias ? zeros({c.weight[0]}, c.bias_dtype) : Tensor();
         const std::vector<std::int64_t>& a = c.attributes;
         const AutocastGuard autocast(c.autocast);
         const bool any = needs[0] || needs[1] || (c.bias && needs[2]);
         const EnableGradGuard grad_mode;
-        ConvCost cost;
+        OpCost cost;
         // Fresh leaves per run, so that no run adds into the gradient of the one before.
         Tensor x, w, b;
         auto leaves = [&] {
@@ -397,7 +414,10 @@ private:
             w = w0.detach().requires_grad_(needs[1]);
             b = c.bias ? b0.detach().requires_grad_(needs[2]) : Tensor();
         };
-        auto run = [&] { return nn::functional::conv2d(x, w, b, nn::Size2(a[0], a[1]), nn::Size2(a[2], a[3]), nn::Size2(a[4], a[5]), a[6]); };
+        auto run = [&] {
+            if (c.op == TimedCall::Op::Linear) return linear(x, w, b);
+            return nn::functional::conv2d(x, w, b, nn::Size2(a[0], a[1]), nn::Size2(a[2], a[3]), nn::Size2(a[4], a[5]), a[6]);
+        };
         auto held = [](const Tensor& t) { return t.defined() ? static_cast<double>(t.storage()->nbytes()) : 0.0; };
         leaves();
         const double base = static_cast<double>(allocated_memory().in_use_bytes);
@@ -416,7 +436,7 @@ private:
             std::sort(fwd.begin(), fwd.end());
             cost.forward_s = fwd[1];
         } else {
-            const Tensor gy = randn(y.shape(), dt, &g);
+            const Tensor gy = randn(y.shape(), y.dtype(), &g);
             reset_peak_allocated_memory();
             const double before = static_cast<double>(allocated_memory().in_use_bytes);
             y.backward(gy);
@@ -444,7 +464,7 @@ private:
     }
 
     TimeBase base_;
-    std::map<Key, ConvCost> cache_;
+    std::map<Key, OpCost> cache_;
     double scratch_ = 0;
     std::vector<unsigned char> junk_;
     unsigned char junk_value_ = 0;
@@ -572,25 +592,33 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     double gemm = f.gemm_fwd + b.gemm_bwd, attn = f.attn_fwd + b.attn_bwd, bytes = f.bytes_fwd + b.bytes_bwd;
     double transcendental = f.transcendental_fwd + b.transcendental_bwd;
     std::int64_t ops = f.nodes + b.nodes;
-    // Convolutions: each shape timed, its forward as every op runs it, its backward as planned.
-    ConvTimer conv_timer(throughput.time_base);
-    double conv_s = 0, conv_flop = 0;
-    auto forward_convs = [&](const GraphWork& w) {
-        double s = 0;
-        for (const ConvCall& c : w.convs) s += conv_timer.forward_s(c);
-        return s;
-    };
-    conv_s += forward_convs(f);
-    for (const ConvCall& c : f.convs) conv_flop += c.flop;
-    for (const ConvCall& c : b.convs)
-        if (c.needs[0] || c.needs[1] || (c.bias && c.needs[2])) {
-            conv_s += conv_timer.backward_s(c);
-            conv_flop += c.flop * ((c.needs[0] ? 1 : 0) + (c.needs[1] ? 1 : 0));
+    // Convolutions and linear layers: each shape timed, its forward as every op runs it, its
+    // backward as planned. A bf16 plan times them under bf16 autocast, with the frozen weights
+    // in bf16 as Module::to(BFloat16, {.frozen_only = true}) stores them.
+    OpTimer timer(throughput.time_base);
+    auto as_planned = [&](TimedCall c) {
+        if (plan.bf16) {
+            c.autocast = DType::BFloat16;
+            if (!c.needs[1] && c.weight_dtype == DType::Float32 && c.op == TimedCall::Op::Linear)
+                c.weight_dtype = DType::BFloat16;
         }
+        return c;
+    };
+    double conv_s = 0, conv_flop = 0, linear_s = 0, linear_flop = 0;
+    auto add = [&](const TimedCall& c, double seconds, double flop) {
+        (c.op == TimedCall::Op::Conv2d ? conv_s : linear_s) += seconds;
+        (c.op == TimedCall::Op::Conv2d ? conv_flop : linear_flop) += flop;
+    };
+    for (const TimedCall& c : f.timed) add(c, timer.forward_s(as_planned(c)), c.flop);
+    for (const TimedCall& c : b.timed)
+        if (c.any_needed()) add(c, timer.backward_s(as_planned(c)), c.backward_flop());
     double recompute_activations = 0;
     if (plan.gradient_checkpointing) {
         const GraphWork& c = checkpointed.work;
-        conv_s += std::max(0.0, forward_convs(b) - forward_convs(c));
+        // The timed calls recorded under the plan outside the checkpointed segments run once;
+        // those inside run again. Per op kind: the planned trace's forwards less the checkpointed one's.
+        for (const auto& [w, sign] : {std::pair{&b, 1.0}, std::pair{&c, -1.0}})
+            for (const TimedCall& t : w->timed) add(t, sign * timer.forward_s(as_planned(t)), sign * t.flop);
         gemm += std::max(0.0, b.gemm_fwd - c.gemm_fwd);
         attn += std::max(0.0, b.attn_fwd - c.attn_fwd);
         bytes += std::max(0.0, b.bytes_fwd - c.bytes_fwd);
@@ -600,7 +628,7 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
         if (c.checkpoints > 0)
             recompute_activations = std::max(0.0, planned.saved_bytes - checkpointed.saved_bytes) / static_cast<double>(c.checkpoints);
     }
-    const double workspace = b.largest_gradients + recompute_activations + conv_timer.scratch_bytes();
+    const double workspace = b.largest_gradients + recompute_activations + timer.scratch_bytes();
     est.memory.saved_activations = static_cast<std::size_t>(kept.saved_bytes * scale);
     est.memory.forward_transients = static_cast<std::size_t>(kept.forward_transient_bytes * scale);
     est.memory.workspace = static_cast<std::size_t>(workspace * scale);
@@ -621,6 +649,8 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
     est.work.attention_gflop = attn * scale / 1e9;
     est.work.conv_gflop = conv_flop * scale / 1e9;
     est.work.conv_ms = conv_s * scale * 1e3;
+    est.work.linear_gflop = linear_flop * scale / 1e9;
+    est.work.linear_ms = linear_s * scale * 1e3;
     est.work.other_gb = bytes * scale / 1e9;
     est.work.transcendental_gelems = transcendental * scale / 1e9;
     est.work.optimizer_gb = trainable * (step_bytes_per_value + 4) / 1e9;  // + zero_grad's write
@@ -632,7 +662,7 @@ PlanEstimate plan_step(nn::Module& model, const ExampleLoss& loss, const Trainin
                          (throughput.transcendental_gelems > 0
                               ? est.work.transcendental_gelems / throughput.transcendental_gelems
                               : 0.0)) +
-                  est.work.conv_ms + 1e-3 * throughput.op_overhead_us * static_cast<double>(ops);
+                  est.work.conv_ms + est.work.linear_ms + 1e-3 * throughput.op_overhead_us * static_cast<double>(ops);
     return est;
 }
 

@@ -12,11 +12,12 @@
 //   - saved activations: the bytes the graph holds for its backward (autograd::saved_tensor_bytes),
 //     the parameters' own storages excluded (and storages another live graph already holds: plan
 //     with no other graph alive);
-//   - the work of the step, per op class: GEMM FLOPs (linear, matmul, conv2d), attention FLOPs,
-//     and the bytes the other ops move, forward and backward, only the input gradients the plan
-//     needs counted (a frozen layer costs its forward only), plus the recomputation that
-//     gradient checkpointing adds;
-// and prices the work with the measured Throughput. Parameters, gradients and optimizer state
+//   - the work of the step, per op class: convolutions and linear layers (each distinct shape
+//     run and timed on this machine, forward and the backward the plan needs), matmul and
+//     attention FLOPs, and the bytes the other ops move, forward and backward, only the input
+//     gradients the plan needs counted (a frozen layer costs its forward only), plus the
+//     recomputation that gradient checkpointing adds;
+// and prices the rest of the work with the measured Throughput. Parameters, gradients and optimizer state
 // follow from the trainable and frozen parameter counts. It then runs the step's forward and
 // backward once from an empty memory cache (MemoryEstimate::step_buffers: what the step's buffers
 // take with what the cache keeps of them). Nothing is updated: the model's weights, gradients,
@@ -83,10 +84,12 @@ struct TrainingPlan {
     OptimizerKind optimizer = OptimizerKind::AdamW;
     /// Frozen weights held in bf16, as Module::to(DType::BFloat16, {.frozen_only = true}) stores them
     /// (2 bytes each: the GEMM and embedding weights; biases and norm weights stay float32), and
-    /// GEMMs timed at gemm_gflops · bf16_gemm_speedup. A model already converted counts its bf16
-    /// weights at 2 bytes either way.
+    /// the step under bf16 autocast: convolutions and linear layers timed so (a frozen linear
+    /// weight in bf16), matmul at gemm_gflops · bf16_gemm_speedup. A model already converted
+    /// counts its bf16 weights at 2 bytes either way; a step traced under autocast is timed as
+    /// it ran.
     bool bf16 = false;
-    double bf16_gemm_speedup = 1.0;       ///< measured fp32 GEMM time / bf16 GEMM time
+    double bf16_gemm_speedup = 1.0;       ///< matmul: measured fp32 GEMM time / bf16 GEMM time
 };
 
 /// Peak memory of a training step, by what holds it (bytes).
@@ -112,10 +115,13 @@ struct MemoryEstimate {
 
 /// The work of one step, as counted from the graph (at the planned batch).
 struct StepWork {
-    double gemm_gflop = 0;       ///< forward + backward (+ recomputation) GEMM GFLOP
+    /// matmul, forward + backward (+ recomputation) GFLOP, priced at Throughput::gemm_gflops
+    double gemm_gflop = 0;
     double attention_gflop = 0;  ///< scaled_dot_product_attention, forward + backward
     double conv_gflop = 0;       ///< conv2d, forward + the planned backward (+ recomputation)
     double conv_ms = 0;          ///< the same convolutions, each shape timed on this machine
+    double linear_gflop = 0;     ///< linear layers, forward + the planned backward (+ recomputation)
+    double linear_ms = 0;        ///< the same linear layers, each shape timed on this machine
     double other_gb = 0;         ///< bytes moved by the other ops, forward + backward
     /// Elements that transcendental activations (SiLU, sigmoid, GELU, tanh, exp, log; BatchNorm's
     /// fused SiLU) compute, forward + backward, in G: priced at transcendental_gelems on top of
