@@ -173,3 +173,56 @@ TEST(AffineActivationKernels, VariantsMatchScalar) {
                 }
             }
 }
+
+TEST(BatchNormChannelKernels, SumsMatchFloat64OnEveryVariant) {
+    // Rows of n values at a stride of n + 5 (a channel of [N, C, S]), the last row's n values ending the buffer.
+    for (Isa isa : kernels::supported_isas())
+        for (int64 n : LENGTHS)
+            for (int64 rows : {1, 3, 8}) {
+                const std::string what = std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n) +
+                                         " rows=" + std::to_string(rows);
+                const int64 stride = n + 5, size = (rows - 1) * stride + n;
+                const std::vector<float> dy = uniform(size, 7 + n, -2, 2), x = uniform(size, 9 + n, -3, 5);
+                const float mean = 0.75f;
+                double want_dy = 0, want_dyx = 0;
+                for (int64 r = 0; r < rows; ++r)
+                    for (int64 i = r * stride; i < r * stride + n; ++i) {
+                        want_dy += dy[i];
+                        want_dyx += static_cast<double>(dy[i]) * (static_cast<double>(x[i]) - mean);
+                    }
+                double sums[2] = {-1, -1};
+                variant(isa).channel_grad_sums(rows, n, stride, dy.data(), x.data(), mean, sums);
+                // Each term dy·(x − mean) is rounded to float once: 2^-24 of its size, over rows·n terms.
+                const double tol = 1e-6 * static_cast<double>(rows * n) * 10;
+                EXPECT_NEAR(sums[0], want_dy, 1e-9 * static_cast<double>(rows * n)) << what;
+                EXPECT_NEAR(sums[1], want_dyx, tol) << what;
+                variant(isa).channel_grad_sums(rows, n, stride, dy.data(), nullptr, mean, sums);
+                EXPECT_NEAR(sums[0], want_dy, 1e-9 * static_cast<double>(rows * n)) << what << " without x";
+                EXPECT_EQ(sums[1], 0.0) << what << " without x";
+            }
+}
+
+TEST(BatchNormChannelKernels, InputGradientIsOneFmaChainOnEveryVariant) {
+    for (Isa isa : kernels::supported_isas())
+        for (int64 n : LENGTHS)
+            for (bool with_x : {true, false}) {
+                const std::string what = std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n) +
+                                         (with_x ? " training" : " eval");
+                const int64 rows = 3, stride = n + 4, size = (rows - 1) * stride + n;
+                const std::vector<float> dyv = inputs(1, size, 13 + n), xv = inputs(1, size, 19 + n);
+                const float a = 1.3f, b = -0.27f, e = 0.011f;
+                Unaligned dy(dyv), x(xv), dx(size);
+                std::fill(dx.data(), dx.data() + size, SENTINEL);
+                variant(isa).channel_grad(rows, n, stride, dy.data(), with_x ? x.data() : nullptr, a, b, e, dx.data());
+                for (int64 i = 0; i < size; ++i) {
+                    const std::string at = what + " at " + std::to_string(i);
+                    if (i % stride >= n) {
+                        ASSERT_EQ(dx[i], SENTINEL) << at << ": wrote between rows";
+                        continue;
+                    }
+                    const float want = with_x ? std::fma(a, dyv[i], std::fma(b, xv[i], e)) : a * dyv[i];
+                    expect_match(AffineActivation::None, dx[i], want, at);
+                }
+                dx.expect_guard(what);
+            }
+}

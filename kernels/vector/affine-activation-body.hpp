@@ -1,5 +1,5 @@
 // Internal: the per-channel affine with an activation, y = act(fma(x, a, b)), and its gradient,
-// written once over a lane type S (simd-avx2.hpp / simd-avx512.hpp) and instantiated by
+// and a BatchNorm channel's backward sums and input gradient, written once over a lane type S (simd-avx2.hpp / simd-avx512.hpp) and instantiated by
 // f32-affine-activation-avx2.cpp / -avx512.cpp. Each comparison and select is written in the
 // order of the scalar reference's (affine-activation-scalar.cpp), so every activation but SiLU
 // gives the same bits on every variant; SiLU's σ is the variant's own (unary-body.hpp's).
@@ -76,6 +76,50 @@ struct AffineActivationMath {
         }
     }
 };
+
+/// One BatchNorm channel's backward sums: Σ dy and Σ dy·(x − mean) (0 when x is null), in double lanes.
+template <class S>
+void channel_grad_sums_kernel(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float mean,
+                              double* sums) {
+    using V = typename S::V;
+    typename S::Acc sdy, sdyx, unused;
+    const V m = S::set1(mean);
+    for (int64 r = 0; r < rows; ++r) {
+        const float* d = dy + r * stride;
+        const float* xr = x == nullptr ? nullptr : x + r * stride;
+        if (x == nullptr) {
+            for_lanes<S>(n, [&](int64 i, const auto& lanes) { S::acc_add(sdy, lanes.load(d + i)); });
+            continue;
+        }
+        for_lanes<S>(n, [&](int64 i, const auto& lanes) {
+            const V g = lanes.load(d + i);
+            S::acc_add(sdy, g);
+            S::acc_add(sdyx, S::mul(g, S::sub(lanes.load(xr + i), m)));
+        });
+    }
+    sums[0] = S::acc_total(sdy, unused);
+    sums[1] = S::acc_total(sdyx, unused);
+}
+
+/// dx = fma(a, dy, fma(b, x, e)) over one channel's rows (x unread when null: dx = a·dy).
+template <class S>
+void channel_grad_kernel(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float a, float b, float e,
+                         float* dx) {
+    using V = typename S::V;
+    const V av = S::set1(a), bv = S::set1(b), ev = S::set1(e);
+    for (int64 r = 0; r < rows; ++r) {
+        const float* d = dy + r * stride;
+        float* out = dx + r * stride;
+        if (x == nullptr) {
+            for_lanes<S>(n, [&](int64 i, const auto& lanes) { lanes.store(out + i, S::mul(av, lanes.load(d + i))); });
+        } else {
+            const float* xr = x + r * stride;
+            for_lanes<S>(n, [&](int64 i, const auto& lanes) {
+                lanes.store(out + i, S::fmadd(av, lanes.load(d + i), S::fmadd(bv, lanes.load(xr + i), ev)));
+            });
+        }
+    }
+}
 
 /// Calls body.template operator()<A>() with act as a compile-time constant.
 template <class Body>

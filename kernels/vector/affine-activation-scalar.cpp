@@ -1,6 +1,7 @@
-// The reference float32 per-channel affine with an activation and its gradient: one element at a
-// time, z = std::fma(x, a, b) (one rounding, as the vector variants' fused multiply-add), the
-// activations as <algorithm>'s max and min order them, σ the scalar unary kernel's.
+// The reference float32 per-channel affine with an activation and its gradient, and a BatchNorm
+// channel's backward sums and input gradient: one element at a time, z = std::fma(x, a, b) (one
+// rounding, as the vector variants' fused multiply-add), the activations as <algorithm>'s max and
+// min order them, σ the scalar unary kernel's; the sums in one double running sum each.
 #include <algorithm>
 #include <cmath>
 
@@ -58,6 +59,25 @@ void f32_affine_activation_grad__scalar(AffineActivation act, int64 channels, in
         const float a = static_cast<float>(scale[r % channels]), b = static_cast<float>(shift[r % channels]);
         for (int64 i = r * n; i < (r + 1) * n; ++i) dz[i] = dy[i] * derivative(act, std::fma(x[i], a, b));
     }
+}
+
+void f32_channel_grad_sums__scalar(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float mean,
+                                   double* sums) {
+    double sdy = 0, sdyx = 0;
+    for (int64 r = 0; r < rows; ++r)
+        for (int64 i = r * stride; i < r * stride + n; ++i) {
+            sdy += static_cast<double>(dy[i]);
+            if (x != nullptr) sdyx += static_cast<double>(dy[i] * (x[i] - mean));
+        }
+    sums[0] = sdy;
+    sums[1] = sdyx;
+}
+
+void f32_channel_grad__scalar(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float a, float b,
+                              float e, float* dx) {
+    for (int64 r = 0; r < rows; ++r)
+        for (int64 i = r * stride; i < r * stride + n; ++i)
+            dx[i] = x == nullptr ? a * dy[i] : std::fma(a, dy[i], std::fma(b, x[i], e));
 }
 
 }  // namespace graft::kernels

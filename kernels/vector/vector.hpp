@@ -74,6 +74,14 @@ using F32AffineActivationKernel = void (*)(AffineActivation act, int64 channels,
 using F32AffineActivationGradKernel = void (*)(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi,
                                                const float* x, const double* scale, const double* shift,
                                                const float* dy, float* dz);
+/// One channel of a BatchNorm backward, over `rows` rows of n values (row r at dy + r·stride, x
+/// likewise): sums[0] = Σ dy and sums[1] = Σ dy·(x − mean), each term in float, summed in double
+/// (sums[1] = 0 when x is null).
+using F32ChannelGradSumsKernel = void (*)(int64 rows, int64 n, int64 stride, const float* dy, const float* x,
+                                          float mean, double* sums);
+/// The same rows: dx = fma(a, dy, fma(b, x, e)); x may be null when b = e = 0 (dx = a·dy).
+using F32ChannelGradKernel = void (*)(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float a,
+                                      float b, float e, float* dx);
 using F32SumKernel = double (*)(int64 n, const float* x);
 /// max x[i]: NaN when any element is NaN, −inf for n = 0.
 using F32MaxKernel = float (*)(int64 n, const float* x);
@@ -130,6 +138,8 @@ struct F32VectorVariant {
     F32BinaryScalarKernel binary_scalar;
     F32AffineActivationKernel affine_activation;
     F32AffineActivationGradKernel affine_activation_grad;
+    F32ChannelGradSumsKernel channel_grad_sums;
+    F32ChannelGradKernel channel_grad;
 };
 
 /// The variant compiled for `isa` (call its kernels only where the CPU runs that ISA).
@@ -155,7 +165,9 @@ const F32VectorVariant& f32_vector_variant(Isa isa);
     void f32_affine_activation__##suffix(AffineActivation, int64, int64, int64, int64, const float*, float*,      \
                                          const double*, const double*);                                          \
     void f32_affine_activation_grad__##suffix(AffineActivation, int64, int64, int64, int64, const float*,         \
-                                              const double*, const double*, const float*, float*);
+                                              const double*, const double*, const float*, float*);           \
+    void f32_channel_grad_sums__##suffix(int64, int64, int64, const float*, const float*, float, double*);       \
+    void f32_channel_grad__##suffix(int64, int64, int64, const float*, const float*, float, float, float, float*);
 GRAFT_DECLARE_VECTOR_KERNELS(scalar)
 GRAFT_DECLARE_VECTOR_KERNELS(avx2)
 GRAFT_DECLARE_VECTOR_KERNELS(avx512)
@@ -178,6 +190,11 @@ void affine_activation_rows(AffineActivation act, int64 channels, int64 n, int64
                             float* y, const double* scale, const double* shift);
 void affine_activation_grad_rows(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi, const float* x,
                                  const double* scale, const double* shift, const float* dy, float* dz);
+/// The active variant's channel_grad_sums and channel_grad, on the calling thread (batch_norm's
+/// backward splits channels).
+void channel_grad_sums(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float mean, double* sums);
+void channel_grad(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float a, float b, float e,
+                  float* dx);
 /// out[r] = Σ of row r (rows × n contiguous), accumulated in double.
 void sum_rows(int64 rows, int64 n, const float* x, double* out);
 /// out[r] = max of row r (NaN if the row holds one; n ≥ 1).

@@ -19,7 +19,7 @@ namespace {
             f32_softmax_grad__##suffix, f32_cross_entropy__##suffix,                                            \
             f32_cross_entropy_grad__##suffix, f32_layer_norm__##suffix, f32_layer_norm_grad__##suffix,          \
             f32_binary__##suffix, f32_binary_scalar__##suffix, f32_affine_activation__##suffix,                 \
-            f32_affine_activation_grad__##suffix                                                                \
+            f32_affine_activation_grad__##suffix, f32_channel_grad_sums__##suffix, f32_channel_grad__##suffix   \
     }
 const F32VectorVariant kVariants[] = {
     GRAFT_VECTOR_VARIANT(scalar, Isa::Scalar),
@@ -132,6 +132,15 @@ void affine_activation_rows(AffineActivation act, int64 channels, int64 n, int64
 void affine_activation_grad_rows(AffineActivation act, int64 channels, int64 n, int64 lo, int64 hi, const float* x,
                                  const double* scale, const double* shift, const float* dy, float* dz) {
     active().affine_activation_grad(act, channels, n, lo, hi, x, scale, shift, dy, dz);
+}
+
+void channel_grad_sums(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float mean, double* sums) {
+    active().channel_grad_sums(rows, n, stride, dy, x, mean, sums);
+}
+
+void channel_grad(int64 rows, int64 n, int64 stride, const float* dy, const float* x, float a, float b, float e,
+                  float* dx) {
+    active().channel_grad(rows, n, stride, dy, x, a, b, e, dx);
 }
 
 void binary(BinaryOp op, int64 n, const float* a, const float* b, float* y) {

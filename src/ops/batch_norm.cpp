@@ -128,15 +128,20 @@ struct BatchNormBackward final : Node {
                 const T mu = static_cast<T>(mean[c]);
                 const int64 row_stride = l.C * l.S;
                 const T* dfirst = d + c * l.S;
-                const double sdy =
-                    detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) { return dfirst[n * row_stride + i]; });
-                double sdyx = 0;
-                if (need_x) {
-                    const T* xfirst = xp + c * l.S;
-                    sdyx = detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) {
-                        const int64 k = n * row_stride + i;
-                        return dfirst[k] * (xfirst[k] - mu);
-                    });
+                const T* xfirst = need_x ? xp + c * l.S : nullptr;
+                double sdy = 0, sdyx = 0;
+                if constexpr (std::is_same_v<T, float>) {
+                    double sums[2];
+                    kernels::channel_grad_sums(l.N, l.S, row_stride, dfirst, xfirst, mu, sums);
+                    sdy = sums[0];
+                    sdyx = sums[1];
+                } else {
+                    sdy = detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) { return dfirst[n * row_stride + i]; });
+                    if (need_x)
+                        sdyx = detail::lane_sum_rows<T>(l.N, l.S, [&](int64 n, int64 i) {
+                            const int64 k = n * row_stride + i;
+                            return dfirst[k] * (xfirst[k] - mu);
+                        });
                 }
                 sum_dy[c] = sdy;
                 sum_dy_xhat[c] = sdyx * invstd[c];
@@ -150,6 +155,11 @@ struct BatchNormBackward final : Node {
                     e = -k * sdy / M - b * mean[c];
                 }
                 const T at = static_cast<T>(a), bt = static_cast<T>(b), et = static_cast<T>(e);
+                if constexpr (std::is_same_v<T, float>) {
+                    kernels::channel_grad(l.N, l.S, row_stride, dfirst, training ? xfirst : nullptr, at, bt, et,
+                                          dx + c * l.S);
+                    return;
+                }
                 for (int64 n = 0; n < l.N; ++n) {
                     const int64 off = (n * l.C + c) * l.S;
                     if (training)
