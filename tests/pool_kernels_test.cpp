@@ -186,3 +186,95 @@ TEST(PoolKernels, MaxPool2x2DriversAgreeAcrossIsasAndThreadCounts) {
     kernels::set_active_isa(saved_isa);
     set_num_threads(saved_threads);
 }
+
+namespace {
+
+/// Equal values, a NaN matching any NaN (without positions the pool keeps no particular one).
+void expect_same_values(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        if (std::isnan(want[i]))
+            EXPECT_TRUE(std::isnan(got[i])) << what << " at " << i;
+        else
+            EXPECT_EQ(got[i], want[i]) << what << " at " << i;
+    }
+}
+
+/// n values in [−4, 4) with NaN, ±inf and ties scattered in.
+std::vector<float> pool_inputs(int64 n, std::uint64_t seed) {
+    Generator g(seed);
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (float& x : v) x = static_cast<float>(-4 + 8 * g.uniform());
+    const float specials[] = {kNaN, kInf, -kInf, 1.5f, 1.5f, 0.f, -0.f};
+    for (std::size_t i = seed % 5; i < v.size(); i += 17) v[i] = specials[(i / 17) % std::size(specials)];
+    return v;
+}
+
+}  // namespace
+
+TEST(PoolKernels, MaxRowsAndColumnsMatchTheReference) {
+    for (const kernels::F32MaxPoolVariant* v : variants())
+        for (int64 W : ROW_LENGTHS)
+            for (int64 count : {1, 2, 3}) {
+                const std::string what = std::string(v->name) + " W=" + std::to_string(W) + " rows=" + std::to_string(count);
+                const int64 stride = W + 3;
+                const std::vector<float> x = pool_inputs(count * stride, 3 + W + count);
+                std::vector<float> want(static_cast<std::size_t>(W + PAD), SENTINEL), got = want;
+                kernels::f32_max_rows__scalar(count, W, x.data(), stride, want.data());
+                v->max_rows(count, W, x.data(), stride, got.data());
+                expect_same_values(got, want, what + " max_rows");
+            }
+    for (const kernels::F32MaxPoolVariant* v : variants())
+        for (int64 OW : ROW_LENGTHS)
+            for (int64 sw : {1, 2, 3})
+                for (int64 kw : {1, 2, 3, 5}) {
+                    const std::string what = std::string(v->name) + " OW=" + std::to_string(OW) + " sw=" +
+                                             std::to_string(sw) + " kw=" + std::to_string(kw);
+                    std::vector<float> m = pool_inputs((OW - 1) * sw + kw, 7 + OW * sw + kw);
+                    m.resize(m.size() + kernels::kMaxPoolScratchSlack, kNaN);  // slack: never a window's value
+                    std::vector<float> want(static_cast<std::size_t>(OW + PAD), SENTINEL), got = want;
+                    kernels::f32_max_columns__scalar(OW, kw, sw, m.data(), want.data());
+                    v->max_columns(OW, kw, sw, m.data(), got.data());
+                    expect_same_values(got, want, what + " max_columns");
+                }
+}
+
+TEST(PoolKernels, MaxPoolValuesAreThoseOfThePoolWithIndices) {
+    // Windows that overhang the padding and, with ceil_mode, the input's end; one whose rows are all padding.
+    const Isa saved_isa = kernels::active_isa();
+    const int saved_threads = get_num_threads();
+    struct Case {
+        Shape x;
+        int64 k, s, p;
+        bool ceil;
+    };
+    const Case cases[] = {{{2, 3, 17, 23}, 3, 2, 1, false}, {{2, 3, 16, 16}, 3, 2, 1, true}, {{1, 4, 9, 40}, 2, 1, 1, false},
+                          {{1, 2, 11, 7}, 4, 3, 2, true},    {{3, 2, 5, 5}, 5, 1, 2, false},  {{1, 1, 3, 50}, 1, 2, 0, true}};
+    for (const Case& c : cases)
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            Generator g(5);
+            Tensor x = randn(c.x, dt, &g);
+            {
+                // NaN and ties in the float input.
+                const std::vector<float> specials = pool_inputs(x.numel(), 9);
+                Tensor s = from_vector(specials).reshape(c.x).to(dt);
+                x = s;
+            }
+            auto [want, idx] = nn::functional::max_pool2d_with_indices(x, c.k, c.s, c.p, 1, c.ceil);
+            for (Isa isa : kernels::supported_isas())
+                for (int threads : {1, 2}) {
+                    kernels::set_active_isa(isa);
+                    set_num_threads(threads);
+                    const NoGradGuard no_grad;
+                    const Tensor got = nn::functional::max_pool2d(x, c.k, c.s, c.p, 1, c.ceil);
+                    const std::string what = shape_str(c.x) + " k" + std::to_string(c.k) + " s" + std::to_string(c.s) +
+                                             " p" + std::to_string(c.p) + (c.ceil ? " ceil " : " ") + dtype_name(dt) + " " +
+                                             kernels::isa_name(isa) + " " + std::to_string(threads) + " threads";
+                    ASSERT_EQ(got.shape(), want.shape()) << what;
+                    expect_same_values(got.to(DType::Float32).to_vector<float>(), want.to(DType::Float32).to_vector<float>(),
+                                       what);
+                }
+        }
+    kernels::set_active_isa(saved_isa);
+    set_num_threads(saved_threads);
+}

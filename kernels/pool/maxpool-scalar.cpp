@@ -1,8 +1,28 @@
 // The reference 2×2 stride-2 max-pool row kernels: one window at a time, its top pair, its
-// bottom pair, then the two (contract in pool.hpp).
+// bottom pair, then the two; and the reference max_rows / max_columns of the values-only pool
+// (contracts in pool.hpp).
 #include "kernels/pool/pool.hpp"
 
 namespace graft::kernels {
+
+namespace {
+/// The larger of a and b, NaN when either is.
+float max_keeping_nan(float a, float b) { return a > b || a != a ? a : b; }
+}  // namespace
+
+void f32_max_rows__scalar(int64 count, int64 W, const float* x, int64 row_step, float* m) {
+    for (int64 w = 0; w < W; ++w) m[w] = x[w];
+    for (int64 i = 1; i < count; ++i)
+        for (int64 w = 0; w < W; ++w) m[w] = max_keeping_nan(m[w], x[i * row_step + w]);
+}
+
+void f32_max_columns__scalar(int64 OW, int64 kw, int64 sw, const float* m, float* y) {
+    for (int64 ow = 0; ow < OW; ++ow) {
+        float best = m[ow * sw];
+        for (int64 j = 1; j < kw; ++j) best = max_keeping_nan(best, m[ow * sw + j]);
+        y[ow] = best;
+    }
+}
 
 template <class T>
 void max_pool_2x2_row_scalar(int64 OW, const T* r0, int64 W, int64 base, T* y, int64* idx) {

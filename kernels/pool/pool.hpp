@@ -1,6 +1,7 @@
 // Internal: the max-pool kernels for the common 2×2 window at stride 2 without padding or
 // dilation, where the windows tile the input: one output row's windows read two adjacent pairs
-// of one input row pair, and the backward writes every element of that row pair once.
+// of one input row pair, and the backward writes every element of that row pair once; and the
+// values alone of any undilated window (max_pool_values: ResNet's 3×3/2 stem pool when frozen).
 //
 //   max_pool_2x2(planes, H, W, OH, OW, x, y, idx);        // forward, threaded over planes
 //   max_pool_2x2_backward(planes, H, W, OH, OW, dy, idx, dx);
@@ -59,12 +60,34 @@ extern template void max_pool_2x2_grad_row_scalar<double>(int64, const double*, 
 void f32_max_pool_2x2_row__avx2(int64 OW, const float* r0, int64 W, int64 base, float* y, int64* idx);
 void f32_max_pool_2x2_grad_row__avx2(int64 OW, const float* dy, const int64* idx, int64 W, int64 base, float* r0);
 
+/// Max-pool values alone (no positions: a frozen stem, inference), for any window without
+/// dilation, one output row at a time in two passes over a scratch row m whose column c is input
+/// column c − pw (−inf in the padding and past the input):
+///   max_rows:    m[w] = the maximum over `count` input rows (x, x + row_step, …) of column w,
+///                w < W (written at m + pw);
+///   max_columns: y[ow] = the maximum of m[ow·sw + j], j < kw, ow < OW.
+/// Both keep NaN: a window holding one gives NaN (PyTorch's scan keeps the last NaN; without
+/// positions any NaN will do). m holds at least (OW − 1)·sw + kw + kMaxPoolScratchSlack floats,
+/// so a kernel may read whole vectors past the last window.
+using MaxRowsKernel = void (*)(int64 count, int64 W, const float* x, int64 row_step, float* m);
+using MaxColumnsKernel = void (*)(int64 OW, int64 kw, int64 sw, const float* m, float* y);
+constexpr int64 kMaxPoolScratchSlack = 64;
+
+void f32_max_rows__scalar(int64 count, int64 W, const float* x, int64 row_step, float* m);
+void f32_max_columns__scalar(int64 OW, int64 kw, int64 sw, const float* m, float* y);
+/// AVX-512: sixteen columns, or sixteen windows, a step; max_columns at strides 1 and 2 (others:
+/// the reference's loop).
+void f32_max_rows__avx512(int64 count, int64 W, const float* x, int64 row_step, float* m);
+void f32_max_columns__avx512(int64 OW, int64 kw, int64 sw, const float* m, float* y);
+
 /// One ISA's float32 row kernels.
 struct F32MaxPoolVariant {
     const char* name;
     Isa isa;
     MaxPool2x2RowKernel<float> forward_row;
     MaxPool2x2GradRowKernel<float> backward_row;
+    MaxRowsKernel max_rows;
+    MaxColumnsKernel max_columns;
 };
 
 /// The widest variant that `isa` runs.
@@ -75,6 +98,14 @@ const F32MaxPoolVariant& f32_max_pool_variant(Isa isa);
 /// double on the reference.
 template <class T>
 void max_pool_2x2(int64 planes, int64 H, int64 W, int64 OH, int64 OW, const T* x, T* y, int64* idx);
+
+/// y [planes, OH, OW]: the maximum of each kh × kw window at stride (sh, sw) over x [planes, H, W]
+/// padded by (ph, pw) with −inf (a window entirely in the padding gives −inf), NaN where the
+/// window holds one; float32 on the active ISA's max_rows and max_columns, double on the reference
+/// loops. OH and OW as max_pool2d computes them (ceil_mode included).
+template <class T>
+void max_pool_values(int64 planes, int64 H, int64 W, int64 OH, int64 OW, int64 kh, int64 kw, int64 sh, int64 sw,
+                     int64 ph, int64 pw, const T* x, T* y);
 
 /// dx [planes, H, W] from dy [planes, OH, OW] and the forward's idx: every element written once,
 /// dy at each window's maximum and 0 elsewhere (the rows and columns past 2·OH, 2·OW included).

@@ -375,6 +375,9 @@ std::pair<Tensor, Tensor> max_pool2d_impl(const Tensor& input, Size2 kernel_size
         if (is_max_pool_2x2(g))
             kernels::max_pool_2x2<T>(g.planes(), g.H, g.W, g.OH, g.OW, xc.data_ptr<T>(), y.data_ptr<T>(),
                                      indices.data_ptr<int64>());
+        else if (!indexed && g.dh == 1 && g.dw == 1)
+            kernels::max_pool_values<T>(g.planes(), g.H, g.W, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                                        xc.data_ptr<T>(), y.data_ptr<T>());
         else
             max_pool_forward<T>(window_plan(g), xc.data_ptr<T>(), y.data_ptr<T>(),
                                 indexed ? indices.data_ptr<int64>() : nullptr);
