@@ -38,7 +38,7 @@ void f32_max_rows__avx512(int64 count, int64 W, const float* x, int64 row_step, 
 }
 
 void f32_max_columns__avx512(int64 OW, int64 kw, int64 sw, const float* m, float* y) {
-    if (sw != 1 && sw != 2) return f32_max_columns__scalar(OW, kw, sw, m, y);
+    if (sw != 1 && sw != 2) return max_columns_scalar(OW, kw, sw, m, y);
     // Stride 2: window ow0 + i's tap j is m[2·ow0 + 2i + j], lane 2i of the 32 floats from
     // m + 2·ow0 + j (j even: their even lanes; j odd: the odd lanes of those from one before).
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

@@ -5,21 +5,20 @@
 
 namespace graft::kernels {
 
-namespace {
-/// The larger of a and b, NaN when either is.
-float max_keeping_nan(float a, float b) { return a > b || a != a ? a : b; }
-}  // namespace
-
-void f32_max_rows__scalar(int64 count, int64 W, const float* x, int64 row_step, float* m) {
+void max_rows_scalar(int64 count, int64 W, const float* x, int64 row_step, float* m) {
     for (int64 w = 0; w < W; ++w) m[w] = x[w];
     for (int64 i = 1; i < count; ++i)
-        for (int64 w = 0; w < W; ++w) m[w] = max_keeping_nan(m[w], x[i * row_step + w]);
+        for (int64 w = 0; w < W; ++w) {
+            const float v = x[i * row_step + w];
+            if (max_pool_replaces(v, m[w])) m[w] = v;
+        }
 }
 
-void f32_max_columns__scalar(int64 OW, int64 kw, int64 sw, const float* m, float* y) {
+void max_columns_scalar(int64 OW, int64 kw, int64 sw, const float* m, float* y) {
     for (int64 ow = 0; ow < OW; ++ow) {
         float best = m[ow * sw];
-        for (int64 j = 1; j < kw; ++j) best = max_keeping_nan(best, m[ow * sw + j]);
+        for (int64 j = 1; j < kw; ++j)
+            if (max_pool_replaces(m[ow * sw + j], best)) best = m[ow * sw + j];
         y[ow] = best;
     }
 }

@@ -17,32 +17,11 @@ namespace {
 // Narrowest first: f32_max_pool_variant takes the last one the ISA runs.
 const F32MaxPoolVariant kVariants[] = {
     {"scalar", Isa::Scalar, max_pool_2x2_row_scalar<float>, max_pool_2x2_grad_row_scalar<float>,
-     f32_max_rows__scalar, f32_max_columns__scalar},
-    {"avx2", Isa::Avx2, f32_max_pool_2x2_row__avx2, f32_max_pool_2x2_grad_row__avx2, f32_max_rows__scalar,
-     f32_max_columns__scalar},
+     nullptr, nullptr},
+    {"avx2", Isa::Avx2, f32_max_pool_2x2_row__avx2, f32_max_pool_2x2_grad_row__avx2, nullptr, nullptr},
     {"avx512", Isa::Avx512, f32_max_pool_2x2_row__avx2, f32_max_pool_2x2_grad_row__avx2, f32_max_rows__avx512,
      f32_max_columns__avx512},
 };
-
-/// double's values-only row kernels: the float reference's loops.
-template <class T>
-T max_keeping_nan(T a, T b) {
-    return a > b || a != a ? a : b;
-}
-template <class T>
-void max_rows_reference(int64 count, int64 W, const T* x, int64 row_step, T* m) {
-    std::copy(x, x + W, m);
-    for (int64 i = 1; i < count; ++i)
-        for (int64 w = 0; w < W; ++w) m[w] = max_keeping_nan(m[w], x[i * row_step + w]);
-}
-template <class T>
-void max_columns_reference(int64 OW, int64 kw, int64 sw, const T* m, T* y) {
-    for (int64 ow = 0; ow < OW; ++ow) {
-        T best = m[ow * sw];
-        for (int64 j = 1; j < kw; ++j) best = max_keeping_nan(best, m[ow * sw + j]);
-        y[ow] = best;
-    }
-}
 
 /// The row kernels of one driver call: the active ISA's variant for float, the reference for double.
 template <class T>
@@ -100,37 +79,28 @@ void max_pool_2x2_backward(int64 planes, int64 H, int64 W, int64 OH, int64 OW, c
     });
 }
 
-template <class T>
+bool has_max_pool_values() { return f32_max_pool_variant(active_isa()).max_rows != nullptr; }
+
 void max_pool_values(int64 planes, int64 H, int64 W, int64 OH, int64 OW, int64 kh, int64 kw, int64 sh, int64 sw,
-                     int64 ph, int64 pw, const T* x, T* y) {
-    auto rows = max_rows_reference<T>;
-    auto columns = max_columns_reference<T>;
-    if constexpr (std::is_same_v<T, float>) {
-        const F32MaxPoolVariant& v = f32_max_pool_variant(active_isa());
-        rows = v.max_rows;
-        columns = v.max_columns;
-    }
+                     int64 ph, int64 pw, const float* x, float* y) {
+    const F32MaxPoolVariant& v = f32_max_pool_variant(active_isa());
     const int64 width = std::max(pw + W, (OW - 1) * sw + kw) + kMaxPoolScratchSlack;
     parallel_for(0, planes, planes * OH * (kh * W + kw * OW), [&](int64 lo, int64 hi) {
-        std::vector<T> m(static_cast<std::size_t>(width), -std::numeric_limits<T>::infinity());
+        std::vector<float> m(static_cast<std::size_t>(width), -std::numeric_limits<float>::infinity());
         for (int64 p = lo; p < hi; ++p)
             for (int64 oh = 0; oh < OH; ++oh) {
                 const int64 top = oh * sh - ph, r0 = std::max<int64>(top, 0), r1 = std::min(top + kh, H);
-                T* out = y + (p * OH + oh) * OW;
+                float* out = y + (p * OH + oh) * OW;
                 if (r1 <= r0) {
-                    std::fill(out, out + OW, -std::numeric_limits<T>::infinity());
+                    std::fill(out, out + OW, -std::numeric_limits<float>::infinity());
                     continue;
                 }
-                rows(r1 - r0, W, x + (p * H + r0) * W, W, m.data() + pw);
-                columns(OW, kw, sw, m.data(), out);
+                v.max_rows(r1 - r0, W, x + (p * H + r0) * W, W, m.data() + pw);
+                v.max_columns(OW, kw, sw, m.data(), out);
             }
     });
 }
 
-template void max_pool_values<float>(int64, int64, int64, int64, int64, int64, int64, int64, int64, int64, int64,
-                                     const float*, float*);
-template void max_pool_values<double>(int64, int64, int64, int64, int64, int64, int64, int64, int64, int64, int64,
-                                      const double*, double*);
 template void max_pool_2x2<float>(int64, int64, int64, int64, int64, const float*, float*, int64*);
 template void max_pool_2x2<double>(int64, int64, int64, int64, int64, const double*, double*, int64*);
 template void max_pool_2x2_backward<float>(int64, int64, int64, int64, int64, const float*, const int64*, float*);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -375,9 +376,9 @@ std::pair<Tensor, Tensor> max_pool2d_impl(const Tensor& input, Size2 kernel_size
         if (is_max_pool_2x2(g))
             kernels::max_pool_2x2<T>(g.planes(), g.H, g.W, g.OH, g.OW, xc.data_ptr<T>(), y.data_ptr<T>(),
                                      indices.data_ptr<int64>());
-        else if (!indexed && g.dh == 1 && g.dw == 1)
-            kernels::max_pool_values<T>(g.planes(), g.H, g.W, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
-                                        xc.data_ptr<T>(), y.data_ptr<T>());
+        else if (std::is_same_v<T, float> && !indexed && g.dh == 1 && g.dw == 1 && kernels::has_max_pool_values())
+            kernels::max_pool_values(g.planes(), g.H, g.W, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                                     xc.data_ptr<float>(), y.data_ptr<float>());
         else
             max_pool_forward<T>(window_plan(g), xc.data_ptr<T>(), y.data_ptr<T>(),
                                 indexed ? indices.data_ptr<int64>() : nullptr);
